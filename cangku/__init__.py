@@ -1,0 +1,1 @@
+"""Cangku: settings, the composition root and the command line."""

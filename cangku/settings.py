@@ -1,0 +1,135 @@
+"""Settings, all from environment variables prefixed CANGKU_ (see the README's table)."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+PREFIX = "CANGKU_"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class Database:
+    """Where events and views live, parsed from one URL."""
+
+    url: str
+    kind: str  # "sqlite" or "postgres"
+    sqlite_events: str = ""
+    sqlite_views: str = ""
+    host: str = ""
+    port: int = 5432
+    dbname: str = ""
+    user: str = ""
+    password: str = field(default="", repr=False)
+    schema: str = ""
+
+    @classmethod
+    def from_url(cls, url: str, data_dir: Path) -> "Database":
+        parts = urlsplit(url)
+        if parts.scheme == "sqlite":
+            path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+            if not path:
+                raise ConfigurationError("a SQLite URL looks like sqlite:///path/to/cangku.sqlite")
+            events = Path(path)
+            if not events.is_absolute():
+                events = Path.cwd() / events
+            views = events.with_name(events.stem + "-views" + events.suffix)
+            return cls(url, "sqlite", sqlite_events=str(events), sqlite_views=str(views))
+        if parts.scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+            query = dict(parse_qsl(parts.query))
+            schema = query.pop("schema", "")
+            if not parts.path.strip("/"):
+                raise ConfigurationError("a PostgreSQL URL names its database: postgresql://user@host:5432/dbname")
+            return cls(
+                url,
+                "postgres",
+                host=parts.hostname or "127.0.0.1",
+                port=parts.port or 5432,
+                dbname=parts.path.strip("/"),
+                user=parts.username or "postgres",
+                password=parts.password or "",
+                schema=schema,
+            )
+        raise ConfigurationError(f"CANGKU_DATABASE_URL must start with sqlite:/// or postgresql://, got {parts.scheme!r}")
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """The eventsourcing library's persistence settings for this database."""
+        if self.kind == "sqlite":
+            return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.sqlite_events,
+                    "SQLITE_LOCK_TIMEOUT": "10"}
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_POOL_SIZE": "10",
+            "POSTGRES_MAX_OVERFLOW": "20",
+        }
+        if self.schema:
+            env["POSTGRES_SCHEMA"] = self.schema
+        return env
+
+    def sqlalchemy_url(self) -> str:
+        """The URL of the views database for SQLAlchemy."""
+        if self.kind == "sqlite":
+            return f"sqlite:///{self.sqlite_views}"
+        auth = self.user + (f":{self.password}" if self.password else "")
+        return f"postgresql+psycopg://{auth}@{self.host}:{self.port}/{self.dbname}"
+
+    def masked_url(self) -> str:
+        parts = urlsplit(self.url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return urlunsplit(parts._replace(netloc=netloc))
+        return self.url
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database: Database
+    broker_url: str = ""
+    secret_key: str = field(default="", repr=False)
+    cipher_key: str = field(default="", repr=False)
+    printers: dict[str, str] = field(default_factory=dict)
+    simulators: bool = True
+    warehouse: str = "WH1"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
+        env = dict(os.environ if environ is None else environ)
+
+        def get(name: str, default: str = "") -> str:
+            return env.get(PREFIX + name, default)
+
+        data_dir = Path(get("DATA_DIR", "data")).expanduser()
+        url = get("DATABASE_URL") or f"sqlite:///{data_dir / 'cangku.sqlite'}"
+        printers = {
+            key[len(PREFIX + "PRINTER_"):].lower(): value
+            for key, value in env.items()
+            if key.startswith(PREFIX + "PRINTER_")
+        }
+        try:
+            port = int(get("PORT", "8000"))
+        except ValueError:
+            raise ConfigurationError("CANGKU_PORT must be a number") from None
+        return cls(
+            data_dir=data_dir,
+            database=Database.from_url(url, data_dir),
+            broker_url=get("BROKER_URL"),
+            secret_key=get("SECRET_KEY"),
+            cipher_key=get("CIPHER_KEY"),
+            printers=printers,
+            simulators=get("SIMULATORS", "1") not in ("0", "false", "no", "off"),
+            warehouse=get("WAREHOUSE", "WH1"),
+            host=get("HOST", "127.0.0.1"),
+            port=port,
+        )

@@ -1,0 +1,1 @@
+"""Cangku's domain: the warehouse's aggregates, their events and the application that commands them."""

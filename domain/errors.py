@@ -1,0 +1,105 @@
+"""Named domain errors. Every guard raises one of these; the edges translate them once."""
+
+
+class DomainError(Exception):
+    """A command was refused; nothing was written."""
+
+    code = "domain_error"
+
+
+class InvalidInput(DomainError):
+    code = "invalid_input"
+
+
+class InvalidQuantity(InvalidInput):
+    code = "invalid_quantity"
+
+
+class InvalidBarcode(InvalidInput):
+    code = "invalid_barcode"
+
+
+class NotFound(DomainError):
+    code = "not_found"
+
+
+class UnknownSku(NotFound):
+    code = "unknown_sku"
+
+
+class UnknownBarcode(NotFound):
+    code = "unknown_barcode"
+
+
+class UnknownWarehouse(NotFound):
+    code = "unknown_warehouse"
+
+
+class UnknownBin(NotFound):
+    code = "unknown_bin"
+
+
+class UnknownOrder(NotFound):
+    code = "unknown_order"
+
+
+class UnknownWave(NotFound):
+    code = "unknown_wave"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+
+
+class SkuAlreadyRegistered(Conflict):
+    code = "sku_already_registered"
+
+
+class BarcodeTaken(Conflict):
+    code = "barcode_taken"
+
+
+class BinAlreadyExists(Conflict):
+    code = "bin_already_exists"
+
+
+class WarehouseAlreadyExists(Conflict):
+    code = "warehouse_already_exists"
+
+
+class DuplicateOrder(Conflict):
+    code = "duplicate_order"
+
+
+class InvalidOrderState(Conflict):
+    code = "invalid_order_state"
+
+
+class AlreadyReserved(Conflict):
+    code = "already_reserved"
+
+
+class InsufficientStock(Conflict):
+    code = "insufficient_stock"
+
+
+class BinEmpty(InsufficientStock):
+    code = "bin_empty"
+
+
+class NotReserved(Conflict):
+    code = "not_reserved"
+
+
+class WrongItemScanned(Conflict):
+    code = "wrong_item"
+
+
+class PackageIncomplete(Conflict):
+    code = "package_incomplete"
+
+
+class ConcurrentUpdate(Conflict):
+    """Optimistic-concurrency retries were exhausted."""
+
+    code = "concurrent_update"

@@ -1,0 +1,151 @@
+"""Waves (pick lists over several orders) and packages (one parcel per order)."""
+
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from . import ids
+from .errors import InvalidInput, InvalidOrderState, InvalidQuantity, PackageIncomplete, WrongItemScanned
+
+
+class Wave(Aggregate):
+    """A pick list over several reserved orders, in bin pick-sequence order."""
+
+    @staticmethod
+    def create_id(warehouse: str, number: str, **_) -> UUID:
+        return ids.wave_id(warehouse, number)
+
+    @event("Created")
+    def __init__(self, warehouse: str, number: str, order_ids: list[UUID], lines: list[dict], by: str):
+        self.warehouse = warehouse
+        self.number = number
+        self.order_ids = list(order_ids)
+        self.lines = [dict(line, picked=0, short=False) for line in lines]
+        self.status = "open"
+
+    def open_lines(self) -> list[int]:
+        return [i for i, line in enumerate(self.lines) if line["picked"] < line["quantity"] and not line["short"]]
+
+    def line(self, index: int) -> dict:
+        if not 0 <= index < len(self.lines):
+            raise InvalidInput(f"wave {self.number} has no line {index + 1}")
+        return self.lines[index]
+
+    def record_pick(self, index: int, bin: str, quantity: int, by: str) -> None:
+        line = self.line(index)
+        if line["short"] or line["picked"] + quantity > line["quantity"]:
+            raise InvalidQuantity(f"wave {self.number} line {index + 1} needs {line['quantity'] - line['picked']}")
+        self._line_picked(index, bin, quantity, by)
+
+    def mark_short(self, index: int, missing: int, by: str) -> None:
+        line = self.line(index)
+        if line["short"]:
+            raise InvalidOrderState(f"wave {self.number} line {index + 1} is already short")
+        self._line_short(index, missing, by)
+
+    @event("LinePicked")
+    def _line_picked(self, index: int, bin: str, quantity: int, by: str) -> None:
+        self.lines[index]["picked"] += quantity
+        if not self.open_lines():
+            self.status = "picked"
+
+    @event("LineShort")
+    def _line_short(self, index: int, missing: int, by: str) -> None:
+        self.lines[index]["short"] = True
+        if not self.open_lines():
+            self.status = "picked"
+
+
+class Package(Aggregate):
+    """The parcel for one order: every unit verified by scan, weighed, labelled and handed to the courier."""
+
+    @staticmethod
+    def create_id(order_id: UUID, **_) -> UUID:
+        return ids.package_id(order_id)
+
+    @event("Opened")
+    def __init__(self, order_id: UUID, expected: dict[str, int], by: str):
+        self.order_id = order_id
+        self.expected = dict(expected)
+        self.verified: dict[str, int] = {}
+        self.status = "open"
+        self.weight_g = 0
+        self.courier = ""
+        self.tracking_no = ""
+        self.sort_code = ""
+        self.labels_printed = 0
+
+    def outstanding(self) -> dict[str, int]:
+        return {s: n - self.verified.get(s, 0) for s, n in self.expected.items() if n > self.verified.get(s, 0)}
+
+    def verify(self, sku: str, barcode: str, by: str) -> None:
+        if self.status != "open":
+            raise InvalidOrderState(f"package is {self.status}; no more items can be scanned")
+        if self.verified.get(sku, 0) >= self.expected.get(sku, 0):
+            expected = ", ".join(f"{s}×{n}" for s, n in self.outstanding().items()) or "nothing"
+            raise WrongItemScanned(f"{sku} ({barcode}) is not expected in this package; expected {expected}")
+        self._item_verified(sku, barcode, by)
+
+    def close(self, by: str) -> None:
+        if self.status != "open":
+            raise InvalidOrderState(f"package is already {self.status}")
+        if self.outstanding():
+            missing = ", ".join(f"{s}×{n}" for s, n in self.outstanding().items())
+            raise PackageIncomplete(f"package cannot close: still to scan {missing}")
+        self._closed(by)
+
+    def weigh(self, grams: int, by: str) -> None:
+        if self.status not in ("closed", "weighed"):
+            raise InvalidOrderState(f"package is {self.status}; close it before weighing")
+        if isinstance(grams, bool) or not isinstance(grams, int) or not 0 < grams <= 100_000:
+            raise InvalidQuantity(f"weight must be 1-100000 g, got {grams!r}")
+        self._weighed(grams, by)
+
+    def assign_waybill(self, courier: str, tracking_no: str, sort_code: str) -> None:
+        if self.status not in ("weighed", "waybilled"):
+            raise InvalidOrderState(f"package is {self.status}; weigh it before requesting a waybill")
+        if not courier or not tracking_no:
+            raise InvalidInput("a waybill needs a courier and a tracking number")
+        self._waybill_assigned(courier, tracking_no, sort_code)
+
+    def record_label_printed(self, printer: str, reason: str, by: str) -> None:
+        if not self.tracking_no:
+            raise InvalidOrderState("package has no waybill yet; nothing to print")
+        if self.labels_printed and not (reason or "").strip():
+            raise InvalidInput("a reprint needs a reason")
+        self._label_printed(printer, reason, by)
+
+    def hand_over(self, by: str) -> None:
+        if self.status == "handed_over":
+            raise InvalidOrderState(f"parcel {self.tracking_no} was already handed over")
+        if not self.tracking_no:
+            raise InvalidOrderState("package has no waybill; it cannot be handed over")
+        self._handed_over(by)
+
+    @event("ItemVerified")
+    def _item_verified(self, sku: str, barcode: str, by: str) -> None:
+        self.verified[sku] = self.verified.get(sku, 0) + 1
+
+    @event("Closed")
+    def _closed(self, by: str) -> None:
+        self.status = "closed"
+
+    @event("Weighed")
+    def _weighed(self, grams: int, by: str) -> None:
+        self.status = "weighed"
+        self.weight_g = grams
+
+    @event("WaybillAssigned")
+    def _waybill_assigned(self, courier: str, tracking_no: str, sort_code: str) -> None:
+        self.status = "waybilled"
+        self.courier = courier
+        self.tracking_no = tracking_no
+        self.sort_code = sort_code
+
+    @event("LabelPrinted")
+    def _label_printed(self, printer: str, reason: str, by: str) -> None:
+        self.labels_printed += 1
+
+    @event("HandedOver")
+    def _handed_over(self, by: str) -> None:
+        self.status = "handed_over"

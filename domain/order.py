@@ -1,0 +1,279 @@
+"""Orders imported from a marketplace shop, and their path through the warehouse."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from . import ids
+from .errors import InvalidInput, InvalidOrderState, InvalidQuantity
+
+# Where an order can go from each status. Cancelling and refunding are checked separately.
+FULFILMENT_STATUSES = ("released", "awaiting_stock", "reserved", "waved", "picked", "packed")
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """The buyer's personal data; encrypted at rest when a cipher key is set."""
+
+    nickname: str
+    name: str
+    phone: str
+    address: str
+
+    def __repr__(self) -> str:
+        return "Buyer(<personal data>)"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    line_no: int
+    platform_sku: str
+    sku: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal = Decimal("0")
+
+    def as_event_data(self) -> dict:
+        return {
+            "line_no": self.line_no,
+            "platform_sku": self.platform_sku,
+            "sku": self.sku,
+            "title": self.title,
+            "quantity": self.quantity,
+            "unit_price": self.unit_price,
+            "discount": self.discount,
+        }
+
+
+def check_lines(lines: list[OrderLine]) -> None:
+    if not lines:
+        raise InvalidInput("an order needs at least one line")
+    seen = set()
+    for line in lines:
+        if line.line_no in seen:
+            raise InvalidInput(f"line number {line.line_no} appears twice")
+        seen.add(line.line_no)
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity <= 0:
+            raise InvalidQuantity(f"line {line.line_no}: quantity must be a whole number > 0, got {line.quantity!r}")
+        if Decimal(line.unit_price) < 0 or Decimal(line.discount) < 0:
+            raise InvalidInput(f"line {line.line_no}: price and discount must be ≥ 0")
+        if not line.sku:
+            raise InvalidInput(f"line {line.line_no}: platform SKU {line.platform_sku!r} is not mapped to a SKU")
+
+
+class Order(Aggregate):
+    """A marketplace order: imported once, reviewed, reserved, picked, packed, shipped, or cancelled/refunded."""
+
+    @staticmethod
+    def create_id(channel: str, shop: str, platform_order_no: str, **_) -> UUID:
+        return ids.order_id(channel, shop, platform_order_no)
+
+    @event("Imported")
+    def __init__(
+        self,
+        channel: str,
+        shop: str,
+        platform_order_no: str,
+        lines: list[dict],
+        buyer: Buyer,
+        buyer_ref: str,
+        region: dict,
+        paid_amount: Decimal,
+        discount: Decimal,
+        platform_fee: Decimal,
+        postage: Decimal,
+        ordered_at: datetime,
+        remark: str,
+    ):
+        self.channel = channel
+        self.shop = shop
+        self.platform_order_no = platform_order_no
+        self.lines = {line["line_no"]: dict(line, refunded=0) for line in lines}
+        self.buyer = buyer
+        self.buyer_ref = buyer_ref
+        self.region = region
+        self.paid_amount = paid_amount
+        self.discount = discount
+        self.platform_fee = platform_fee
+        self.postage = postage
+        self.ordered_at = ordered_at
+        self.remark = remark
+        self.status = "imported"
+        self.hold_reasons: list[str] = []
+        self.warehouse = ""
+        self.picked: dict[str, int] = {}
+        self.wave_id: UUID | None = None
+        self.tracking_no = ""
+        self.courier = ""
+
+    # Reading
+
+    def quantities(self) -> dict[str, int]:
+        """Units still to fulfil per SKU (refunded lines excluded)."""
+        wanted: dict[str, int] = {}
+        for line in self.lines.values():
+            left = line["quantity"] - line["refunded"]
+            if left:
+                wanted[line["sku"]] = wanted.get(line["sku"], 0) + left
+        return wanted
+
+    def fully_picked(self) -> bool:
+        return all(self.picked.get(sku, 0) >= n for sku, n in self.quantities().items())
+
+    def _require(self, *statuses: str, doing: str) -> None:
+        if self.status not in statuses:
+            raise InvalidOrderState(
+                f"order {self.platform_order_no} is {self.status}; cannot {doing} (needs {' or '.join(statuses)})"
+            )
+
+    # Commands
+
+    def review(self, rules: "ReviewRules") -> list[str]:
+        self._require("imported", doing="review")
+        reasons = rules.reasons_to_hold(self)
+        if reasons:
+            self._held(reasons, "review")
+        else:
+            self._released("review")
+        return reasons
+
+    def hold(self, reason: str, by: str) -> None:
+        self._require("imported", "released", "awaiting_stock", doing="hold")
+        self._held([reason], by)
+
+    def release(self, by: str) -> None:
+        self._require("held", doing="release")
+        self._released(by)
+
+    def mark_reserved(self, warehouse: str, allocations: dict[str, dict[str, int]], by: str) -> None:
+        self._require("released", "awaiting_stock", doing="reserve stock")
+        self._reserved(warehouse, allocations, by)
+
+    def mark_short(self, warehouse: str, missing: dict[str, int]) -> None:
+        self._require("released", "awaiting_stock", doing="wait for stock")
+        if self.status != "awaiting_stock":
+            self._stock_short(warehouse, missing)
+
+    def add_to_wave(self, wave_id: UUID) -> None:
+        self._require("reserved", doing="join a wave")
+        self._waved(wave_id)
+
+    def record_pick(self, sku: str, quantity: int, by: str) -> None:
+        self._require("reserved", "waved", doing="pick")
+        still = self.quantities().get(sku, 0) - self.picked.get(sku, 0)
+        if quantity > still:
+            raise InvalidQuantity(f"order {self.platform_order_no} needs {still} more of {sku}, not {quantity}")
+        self._item_picked(sku, quantity, by)
+
+    def mark_packed(self, package_id: UUID, by: str) -> None:
+        self._require("picked", doing="pack")
+        self._packed(package_id, by)
+
+    def mark_shipped(self, courier: str, tracking_no: str, by: str) -> None:
+        self._require("packed", doing="ship")
+        self._shipped(courier, tracking_no, by)
+
+    def cancel(self, reason: str, by: str) -> None:
+        if self.status in ("shipped", "delivered", "cancelled"):
+            raise InvalidOrderState(f"order {self.platform_order_no} is {self.status}; cannot cancel")
+        self._cancelled(reason, by)
+
+    def refund(self, line_nos: list[int] | None, reason: str, by: str) -> list[dict]:
+        """Refund whole lines (all open lines when line_nos is None); returns what was refunded."""
+        if self.status == "cancelled":
+            raise InvalidOrderState(f"order {self.platform_order_no} is cancelled; nothing to refund")
+        chosen = list(self.lines) if line_nos is None else line_nos
+        refunded = []
+        for no in chosen:
+            line = self.lines.get(no)
+            if line is None:
+                raise InvalidInput(f"order {self.platform_order_no} has no line {no}")
+            left = line["quantity"] - line["refunded"]
+            if left:
+                amount = (line["unit_price"] * left - line["discount"] * left / line["quantity"]).quantize(
+                    Decimal("0.01")
+                )
+                refunded.append({"line_no": no, "sku": line["sku"], "quantity": left, "amount": amount})
+        if not refunded:
+            raise InvalidOrderState(f"order {self.platform_order_no}: those lines are already refunded")
+        before_shipment = self.status not in ("shipped", "delivered")
+        self._refunded(refunded, reason, before_shipment, by)
+        return refunded
+
+    # Events
+
+    @event("Held")
+    def _held(self, reasons: list[str], by: str) -> None:
+        self.status = "held"
+        self.hold_reasons = list(reasons)
+
+    @event("Released")
+    def _released(self, by: str) -> None:
+        self.status = "released"
+        self.hold_reasons = []
+
+    @event("Reserved")
+    def _reserved(self, warehouse: str, allocations: dict[str, dict[str, int]], by: str) -> None:
+        self.status = "reserved"
+        self.warehouse = warehouse
+
+    @event("StockShort")
+    def _stock_short(self, warehouse: str, missing: dict[str, int]) -> None:
+        self.status = "awaiting_stock"
+        self.warehouse = warehouse
+
+    @event("Waved")
+    def _waved(self, wave_id: UUID) -> None:
+        self.status = "waved"
+        self.wave_id = wave_id
+
+    @event("ItemPicked")
+    def _item_picked(self, sku: str, quantity: int, by: str) -> None:
+        self.picked[sku] = self.picked.get(sku, 0) + quantity
+        if self.fully_picked():
+            self.status = "picked"
+
+    @event("Packed")
+    def _packed(self, package_id: UUID, by: str) -> None:
+        self.status = "packed"
+
+    @event("Shipped")
+    def _shipped(self, courier: str, tracking_no: str, by: str) -> None:
+        self.status = "shipped"
+        self.courier = courier
+        self.tracking_no = tracking_no
+
+    @event("Cancelled")
+    def _cancelled(self, reason: str, by: str) -> None:
+        self.status = "cancelled"
+
+    @event("Refunded")
+    def _refunded(self, lines: list[dict], reason: str, before_shipment: bool, by: str) -> None:
+        for refunded in lines:
+            self.lines[refunded["line_no"]]["refunded"] += refunded["quantity"]
+        if before_shipment and not self.quantities():
+            self.status = "cancelled"
+        elif before_shipment and self.status in ("reserved", "waved") and self.fully_picked():
+            self.status = "picked"
+
+
+class ReviewRules:
+    """Why an order should wait for a person before it is fulfilled."""
+
+    def __init__(self, max_amount: Decimal = Decimal("20000"), hold_on_remark: bool = True):
+        self.max_amount = max_amount
+        self.hold_on_remark = hold_on_remark
+
+    def reasons_to_hold(self, order: Order) -> list[str]:
+        reasons = []
+        if self.hold_on_remark and order.remark.strip():
+            reasons.append("buyer remark")
+        if order.paid_amount > self.max_amount:
+            reasons.append(f"amount above {self.max_amount}")
+        if not order.region.get("province") or not order.buyer.address.strip():
+            reasons.append("incomplete address")
+        return reasons

@@ -1,0 +1,153 @@
+"""Printing in the warehouse's terms: what each printed document carries, the printer port, its errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+WAYBILL_SIZES = ("76x130", "100x180")
+
+
+class PrintingError(Exception):
+    """Base of every printing error."""
+
+
+class PrinterUnavailable(PrintingError):
+    """The printer could not take the job (off, refused, timed out); nothing was recorded, retry later."""
+
+
+class PrinterConfigurationError(PrintingError):
+    """A printer URL or set-up that can never work; fix the settings."""
+
+
+class PrintLayoutError(PrintingError):
+    """Data a layout cannot print (unknown label size, a barcode the symbology cannot carry, ...)."""
+
+
+@runtime_checkable
+class Printer(Protocol):
+    def send(self, data: bytes) -> None:
+        """Send one whole job's bytes; raise PrinterUnavailable when the printer cannot take them."""
+
+
+class DeliveredJobs(Protocol):
+    def __contains__(self, job_id: object) -> bool: ...
+
+    def add(self, job_id: str) -> None: ...
+
+
+def deliver(job_id: str, printer: Printer, data: bytes, delivered: DeliveredJobs) -> bool:
+    """Print a job once: skip it if already delivered, else send it and record it; True when sent now."""
+    if job_id in delivered:
+        return False
+    printer.send(data)
+    delivered.add(job_id)
+    return True
+
+
+_MOBILE_WITH_EXTENSION = re.compile(r"^\s*(?:\+?86[\s-]*)?(1\d{10})\s*(?:-|转|#|,|ext\.?)\s*(\d{1,6})\s*$", re.I)
+
+
+def mask_phone(phone: str) -> str:
+    """Hide the middle of a phone number, as couriers do: 13812345678 -> 138****5678."""
+    extension = _MOBILE_WITH_EXTENSION.match(phone)
+    if extension:
+        return f"{mask_phone(extension.group(1))}-{extension.group(2)}"
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) == 13 and digits.startswith("861"):
+        digits = digits[2:]
+    if len(digits) >= 11:
+        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
+    if len(digits) >= 7:
+        return "*" * (len(digits) - 4) + digits[-4:]
+    return "*" * len(digits)
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise PrintLayoutError(message)
+
+
+def _require_quantity(quantity: int) -> None:
+    _require(isinstance(quantity, int) and quantity > 0, f"quantity must be a positive whole number, not {quantity!r}")
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A person or shop on a label; personal fields stay out of repr so they never reach a log."""
+
+    name: str = field(repr=False)
+    phone: str = field(repr=False)
+    address: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class WaybillLabel:
+    """A courier's waybill label (面单)."""
+
+    courier_name: str
+    tracking_number: str
+    sort_code: str
+    receiver: Contact
+    sender: Contact
+    order_number: str
+    item_summary: str
+    qr_payload: str
+    size: str = "76x130"
+
+    def __post_init__(self):
+        _require(self.size in WAYBILL_SIZES, f"waybill label size must be one of {', '.join(WAYBILL_SIZES)}, not {self.size!r}")
+        _require(bool(self.tracking_number.strip()), "a waybill label needs a tracking number")
+
+
+@dataclass(frozen=True)
+class PickListLine:
+    bin_code: str
+    sku_code: str
+    name: str
+    quantity: int
+    barcode: str
+
+    def __post_init__(self):
+        _require_quantity(self.quantity)
+
+
+@dataclass(frozen=True)
+class PickList:
+    """A wave's pick list; lines are printed in the order given, which is the pick path."""
+
+    wave_code: str
+    lines: tuple[PickListLine, ...]
+
+
+@dataclass(frozen=True)
+class PackingSlipLine:
+    sku_code: str
+    name: str
+    quantity: int
+
+    def __post_init__(self):
+        _require_quantity(self.quantity)
+
+
+@dataclass(frozen=True)
+class PackingSlip:
+    """The slip that goes in the parcel: what the order contains."""
+
+    shop_name: str
+    order_number: str
+    receiver_name: str = field(repr=False)
+    lines: tuple[PackingSlipLine, ...]
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class BinLabel:
+    """The label on a shelf bin, scanned by pickers."""
+
+    bin_code: str
+    warehouse_name: str = ""
+
+    def __post_init__(self):
+        _require(bool(self.bin_code.strip()), "a bin label needs a bin code")

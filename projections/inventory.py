@@ -1,0 +1,237 @@
+"""Inventory: on hand, reserved and available per SKU × warehouse × bin, and the movement ledger."""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    and_,
+    bindparam,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from domain.catalogue import Sku
+from domain.stock import Stock
+
+from .tracking import Projection, topics_of
+
+metadata = MetaData()
+
+stock_bins = Table(
+    "inventory_bin",
+    metadata,
+    Column("warehouse", String(32), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("bin", String(32), primary_key=True),
+    Column("on_hand", Integer, nullable=False),
+    Column("reserved", Integer, nullable=False),
+)
+
+stock_streams = Table(
+    "inventory_stream",
+    metadata,
+    Column("stock_id", String(36), primary_key=True),
+    Column("warehouse", String(32), nullable=False),
+    Column("sku", String(64), nullable=False),
+)
+
+movements = Table(
+    "inventory_movement",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notification_id", BigInteger, nullable=False, index=True),
+    Column("event_id", String(48), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("warehouse", String(32), nullable=False),
+    Column("sku", String(64), nullable=False, index=True),
+    Column("bin", String(32), nullable=False),
+    Column("on_hand_before", Integer, nullable=False),
+    Column("on_hand_after", Integer, nullable=False),
+    Column("reserved_before", Integer, nullable=False),
+    Column("reserved_after", Integer, nullable=False),
+    Column("order_id", String(36), nullable=False, default=""),
+    Column("reason", String(200), nullable=False, default=""),
+    Column("by", String(64), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+catalogue = Table(
+    "inventory_sku",
+    metadata,
+    Column("code", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("safety_stock", Integer, nullable=False),
+    Column("unit_cost", Numeric(14, 4), nullable=False),
+    Column("unit_weight_g", Integer, nullable=False),
+)
+
+
+def bin_changes(e: Any) -> list[tuple[str, int, int]]:
+    """(bin, change of on hand, change of reserved) for one stock event."""
+    if isinstance(e, Stock.Received) or isinstance(e, Stock.Returned):
+        return [(e.bin, e.quantity, 0)]
+    if isinstance(e, (Stock.PutAway, Stock.Moved)):
+        return [(e.from_bin, -e.quantity, 0), (e.to_bin, e.quantity, 0)]
+    if isinstance(e, Stock.Reserved):
+        return [(b, 0, q) for b, q in e.allocation.items()]
+    if isinstance(e, Stock.Released):
+        return [(b, 0, -q) for b, q in e.allocation.items()]
+    if isinstance(e, Stock.Picked):
+        return [(b, 0, -n) for b, n in e.taken.items()] + [(e.from_bin, -e.quantity, 0), (e.to_bin, e.quantity, e.quantity)]
+    if isinstance(e, Stock.Adjusted):
+        return [(e.bin, e.difference, 0)] + [(e.bin, 0, -n) for n in e.dropped.values()]
+    if isinstance(e, Stock.Shipped):
+        return [(e.bin, -e.quantity, -e.quantity)]
+    if isinstance(e, Stock.Scrapped):
+        return [(e.bin, -e.quantity, 0)]
+    return []
+
+
+class InventoryProjection(Projection):
+    name = "inventory"
+    metadata = metadata
+    topics = topics_of(
+        [Sku.Registered],
+        [Stock.Opened, Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released, Stock.Picked,
+         Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped],
+    )
+
+    def __init__(self):
+        self.streams: dict[str, tuple[str, str]] = {}
+
+    def reset_memory(self) -> None:
+        self.streams = {}
+
+    def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        new_streams, skus, ledger = [], [], []
+        rows: dict[tuple[str, str, str], list[int]] = {}
+        existing: set[tuple[str, str, str]] = set()
+        self._load_rows(conn, events, rows, existing)
+        for notification_id, e in events:
+            if isinstance(e, Sku.Registered):
+                skus.append({"code": e.code, "name": e.name, "safety_stock": e.safety_stock,
+                             "unit_cost": e.unit_cost, "unit_weight_g": e.unit_weight_g})
+                continue
+            stream = str(e.originator_id)
+            if isinstance(e, Stock.Opened):
+                self.streams[stream] = (e.warehouse, e.sku)
+                new_streams.append({"stock_id": stream, "warehouse": e.warehouse, "sku": e.sku})
+                continue
+            warehouse, sku = self.streams[stream]
+            for bin, d_on_hand, d_reserved in bin_changes(e):
+                row = rows.setdefault((warehouse, sku, bin), [0, 0])
+                before = list(row)
+                row[0] += d_on_hand
+                row[1] += d_reserved
+                ledger.append({
+                    "notification_id": notification_id,
+                    "event_id": f"{stream}:{e.originator_version}",
+                    "event": type(e).__name__,
+                    "warehouse": warehouse,
+                    "sku": sku,
+                    "bin": bin,
+                    "on_hand_before": before[0],
+                    "on_hand_after": row[0],
+                    "reserved_before": before[1],
+                    "reserved_after": row[1],
+                    "order_id": str(getattr(e, "order_id", "") or ""),
+                    "reason": (getattr(e, "reason", "") or getattr(e, "reference", "") or "")[:200],
+                    "by": getattr(e, "by", "")[:64],
+                    "at": e.timestamp,
+                })
+        if skus:
+            conn.execute(insert(catalogue), skus)
+        if new_streams:
+            conn.execute(insert(stock_streams), new_streams)
+        self._write_rows(conn, rows, existing)
+        if ledger:
+            conn.execute(insert(movements), ledger)
+
+    def _load_rows(self, conn, events, rows, existing) -> None:
+        wanted = set()
+        for _, e in events:
+            if isinstance(e, Stock.Opened):
+                self.streams[str(e.originator_id)] = (e.warehouse, e.sku)
+            elif not isinstance(e, Sku.Registered):
+                stream = str(e.originator_id)
+                if stream not in self.streams:
+                    found = conn.execute(select(stock_streams).where(stock_streams.c.stock_id == stream)).first()
+                    self.streams[stream] = (found.warehouse, found.sku)
+                wanted.add(self.streams[stream])
+        for warehouse, sku in wanted:
+            for r in conn.execute(select(stock_bins).where(and_(stock_bins.c.warehouse == warehouse,
+                                                                 stock_bins.c.sku == sku))):
+                rows[(r.warehouse, r.sku, r.bin)] = [r.on_hand, r.reserved]
+                existing.add((r.warehouse, r.sku, r.bin))
+
+    @staticmethod
+    def _write_rows(conn, rows, existing) -> None:
+        updates = [{"w": w, "s": s, "b": b, "on_hand": v[0], "reserved": v[1]}
+                   for (w, s, b), v in rows.items() if (w, s, b) in existing]
+        inserts = [{"warehouse": w, "sku": s, "bin": b, "on_hand": v[0], "reserved": v[1]}
+                   for (w, s, b), v in rows.items() if (w, s, b) not in existing]
+        if updates:
+            conn.execute(
+                update(stock_bins)
+                .where(stock_bins.c.warehouse == bindparam("w"))
+                .where(stock_bins.c.sku == bindparam("s"))
+                .where(stock_bins.c.bin == bindparam("b")),
+                updates,
+            )
+        if inserts:
+            conn.execute(insert(stock_bins), inserts)
+
+
+# Queries: plain dicts for the UI, the API and the CLI.
+
+
+def stock_by_bin(engine: Engine, warehouse: str | None = None, sku: str | None = None) -> list[dict]:
+    query = select(stock_bins).where(stock_bins.c.on_hand + stock_bins.c.reserved != 0)
+    if warehouse:
+        query = query.where(stock_bins.c.warehouse == warehouse)
+    if sku:
+        query = query.where(stock_bins.c.sku == sku)
+    query = query.order_by(stock_bins.c.warehouse, stock_bins.c.sku, stock_bins.c.bin)
+    with engine.connect() as conn:
+        return [
+            {"warehouse": r.warehouse, "sku": r.sku, "bin": r.bin, "on_hand": r.on_hand, "reserved": r.reserved,
+             "available": r.on_hand - r.reserved}
+            for r in conn.execute(query)
+        ]
+
+
+def movement_ledger(engine: Engine, sku: str | None = None, bin: str | None = None,
+                    until: datetime | None = None, limit: int = 500) -> list[dict]:
+    query = select(movements).order_by(movements.c.notification_id, movements.c.id)
+    if sku:
+        query = query.where(movements.c.sku == sku)
+    if bin:
+        query = query.where(movements.c.bin == bin)
+    if until:
+        query = query.where(movements.c.at <= until)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
+
+def low_stock(engine: Engine, warehouse: str) -> list[dict]:
+    """SKUs whose available stock is at or below their safety stock."""
+    with engine.connect() as conn:
+        skus = {r.code: r for r in conn.execute(select(catalogue))}
+        available: dict[str, int] = {code: 0 for code in skus}
+        for r in conn.execute(select(stock_bins).where(stock_bins.c.warehouse == warehouse)):
+            available[r.sku] = available.get(r.sku, 0) + r.on_hand - r.reserved
+    return [
+        {"sku": code, "name": skus[code].name, "available": n, "safety_stock": skus[code].safety_stock}
+        for code, n in sorted(available.items())
+        if code in skus and n <= skus[code].safety_stock
+    ]

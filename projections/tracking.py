@@ -1,0 +1,143 @@
+"""Following the event log: each projection writes its rows and its position in one transaction."""
+
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+tracking_metadata = MetaData()
+projection_tracking = Table(
+    "projection_tracking",
+    tracking_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+
+
+class TrackingConflict(Exception):
+    """Another runner moved this projection's position first; this batch was rolled back."""
+
+
+class Projection:
+    """A read model: its tables, the event topics it reads, and how one batch of events changes its rows."""
+
+    name: str = ""
+    metadata: MetaData
+    topics: tuple[str, ...] = ()
+
+    def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        """Fold (notification id, domain event) pairs into the view's rows."""
+        raise NotImplementedError
+
+    def reset_memory(self) -> None:
+        """Forget anything cached from the rows (after a rebuild or a rolled-back batch)."""
+
+
+@dataclass
+class Status:
+    name: str
+    position: int
+    head: int
+
+    @property
+    def lag(self) -> int:
+        return max(self.head - self.position, 0)
+
+
+class ProjectionRunner:
+    """Pulls notifications after the projection's position and applies them batch by batch, exactly once."""
+
+    def __init__(self, app, engine: Engine, projection: Projection, batch_size: int = 2000):
+        self.app = app
+        self.engine = engine
+        self.projection = projection
+        self.batch_size = batch_size
+        self.lock = threading.Lock()
+
+    def setup(self) -> None:
+        """Create the view and tracking tables and the tracking row, if missing."""
+        tracking_metadata.create_all(self.engine)
+        self.projection.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            found = conn.execute(
+                select(projection_tracking.c.position).where(projection_tracking.c.name == self.projection.name)
+            ).first()
+            if found is None:
+                conn.execute(insert(projection_tracking).values(name=self.projection.name, position=0))
+
+    def position(self) -> int:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(projection_tracking.c.position).where(projection_tracking.c.name == self.projection.name)
+            ).scalar_one()
+
+    def status(self) -> Status:
+        return Status(self.projection.name, self.position(), self.app.recorder.max_notification_id() or 0)
+
+    def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Apply everything recorded so far; returns how many notifications were read."""
+        done = 0
+        with self.lock:
+            while True:
+                read, moved = self._one_batch()
+                done += read
+                if progress and moved:
+                    progress(moved)
+                if not moved:
+                    return done
+
+    def _one_batch(self) -> tuple[int, int]:
+        head = self.app.recorder.max_notification_id() or 0
+        with self.engine.begin() as conn:
+            start = conn.execute(
+                select(projection_tracking.c.position).where(projection_tracking.c.name == self.projection.name)
+            ).scalar_one()
+            if start >= head:
+                return 0, 0
+            notifications = self.app.recorder.select_notifications(
+                start + 1, self.batch_size, stop=head, topics=self.projection.topics
+            )
+            # A filtered page shorter than the limit means nothing else of interest up to the head.
+            end = notifications[-1].id if len(notifications) == self.batch_size else head
+            events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+            try:
+                self.projection.apply(conn, events)
+                moved = conn.execute(
+                    update(projection_tracking)
+                    .where(projection_tracking.c.name == self.projection.name)
+                    .where(projection_tracking.c.position == start)
+                    .values(position=end)
+                )
+                if moved.rowcount != 1:
+                    raise TrackingConflict(f"{self.projection.name} moved past {start} elsewhere")
+            except BaseException:
+                self.projection.reset_memory()
+                raise
+        return len(notifications), end - start
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Drop the view, start again from the first event and catch up."""
+        with self.lock:
+            self.projection.metadata.drop_all(self.engine)
+            self.projection.reset_memory()
+            self.projection.metadata.create_all(self.engine)
+            tracking_metadata.create_all(self.engine)
+            with self.engine.begin() as conn:
+                conn.execute(projection_tracking.delete().where(projection_tracking.c.name == self.projection.name))
+                conn.execute(insert(projection_tracking).values(name=self.projection.name, position=0))
+        return self.catch_up(progress)
+
+    def run_forever(self, stop: threading.Event, interval: float = 0.2) -> None:
+        """Follow the log until stopped (used by `serve` and the projection worker)."""
+        while not stop.is_set():
+            self.catch_up()
+            stop.wait(interval)
+
+
+def topics_of(*aggregate_event_classes: Iterable[type]) -> tuple[str, ...]:
+    """The stored topics of the given event classes."""
+    from eventsourcing.utils import get_topic
+
+    return tuple(get_topic(cls) for classes in aggregate_event_classes for cls in classes)

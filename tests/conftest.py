@@ -1,0 +1,64 @@
+"""Shared fixtures: real services when present, and a hard failure in CI when they are not.
+
+Set CANGKU_REQUIRE_SERVICES=1 (as .ci/run does) to turn every "service not available" skip into a failure.
+"""
+
+import os
+import socket
+import uuid
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("CANGKU_REQUIRE_SERVICES") == "1"
+POSTGRES_HOST = os.environ.get("CANGKU_TEST_POSTGRES_HOST", "127.0.0.1")
+POSTGRES_PORT = int(os.environ.get("CANGKU_TEST_POSTGRES_PORT", "5432"))
+POSTGRES_DB = os.environ.get("CANGKU_TEST_POSTGRES_DB", "test")
+RABBITMQ_URL = os.environ.get("CANGKU_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+CHROMIUM = os.environ.get("CANGKU_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def service_missing(what: str) -> None:
+    """Skip the test, or fail it when services are required (CI)."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (CANGKU_REQUIRE_SERVICES=1) but not available")
+    pytest.skip(f"{what} not available")
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def postgres_url():
+    """A database URL pointing at a fresh, empty PostgreSQL schema, dropped afterwards."""
+    if not port_open(POSTGRES_HOST, POSTGRES_PORT):
+        service_missing(f"PostgreSQL at {POSTGRES_HOST}:{POSTGRES_PORT}")
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    conninfo = f"host={POSTGRES_HOST} port={POSTGRES_PORT} dbname={POSTGRES_DB} user=postgres"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"postgresql://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/{POSTGRES_DB}?schema={schema}"
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def rabbitmq_url():
+    """The URL of the real RabbitMQ broker."""
+    if not port_open("127.0.0.1", 5672):
+        service_missing("RabbitMQ at 127.0.0.1:5672")
+    return RABBITMQ_URL
+
+
+@pytest.fixture(scope="session")
+def chromium_path():
+    """Path of Debian's Chromium for Playwright."""
+    if not os.path.exists(CHROMIUM):
+        service_missing(f"Chromium at {CHROMIUM}")
+    return CHROMIUM
