@@ -21,10 +21,12 @@ from .errors import (
     BarcodeTaken,
     BinEmpty,
     ConcurrentUpdate,
+    DomainError,
     InsufficientStock,
     InvalidInput,
     InvalidOrderState,
     NotReserved,
+    RowsRejected,
     SkuAlreadyRegistered,
     UnknownBarcode,
     UnknownBin,
@@ -37,6 +39,7 @@ from .errors import (
 )
 from .fulfilment import Package, Wave
 from .order import Buyer, Order, OrderLine, ReviewRules, check_lines
+from .scanner_commands import ScannerCommands
 from .stock import Stock, check_quantity
 from .warehouse import Warehouse
 
@@ -100,7 +103,7 @@ class NewOrder:
     remark: str = ""
 
 
-class Cangku(Application):
+class Cangku(ScannerCommands, Application):
     """Commands of the warehouse: catalogue, bins, stock movements, orders, waves and packages."""
 
     name = "Cangku"
@@ -267,17 +270,73 @@ class Cangku(Application):
         stock.scrap(bin, quantity, reason, by)
         self.save(stock)
 
-    def load_opening_stock(self, rows: list[tuple[str, str, str, int]], by: str) -> None:
-        """Receive (warehouse, sku, bin, quantity) rows into their bins, all in one transaction or none."""
+    def load_opening_stock(self, rows: dict[int, tuple[str, str, str, int]], by: str) -> int:
+        """Receive numbered (warehouse, sku, bin, quantity) rows into their bins: all in one transaction, or none."""
         stocks: dict[UUID, Stock] = {}
         sites: dict[str, Warehouse] = {}
-        for warehouse, sku, bin, quantity in rows:
-            site = sites.get(warehouse) or sites.setdefault(warehouse, self.warehouse(warehouse))
-            self._bin(site, bin)
+
+        def receive(warehouse, sku, bin, quantity):
+            if warehouse not in sites:
+                sites[warehouse] = self.warehouse(warehouse)
+            self._bin(sites[warehouse], bin)
             key = ids.stock_id(warehouse, sku)
-            stock = stocks.get(key) or stocks.setdefault(key, self._stock(warehouse, sku, create=True))
-            stock.receive(bin, quantity, "opening stock", by)
+            if key not in stocks:
+                stocks[key] = self._stock(warehouse, sku, create=True)
+            stocks[key].receive(bin, quantity, "opening stock", by)
+
+        self._each_row(rows, receive)
         self.save(*stocks.values())
+        return len(rows)
+
+    def register_skus(self, rows: dict[int, dict]) -> int:
+        """Register numbered SKU rows (keyword arguments of register_sku): all in one transaction, or none."""
+        new: list = []
+        codes: set[str] = set()
+        claimed: set[str] = set()
+
+        def register(code, name, barcodes=(), unit_weight_g=0, unit_cost=Decimal("0"), safety_stock=0):
+            sku = Sku.register(code, name, list(barcodes), unit_weight_g, unit_cost, safety_stock)
+            if sku.code in codes:
+                raise SkuAlreadyRegistered(f"SKU {sku.code} appears twice in this file")
+            self._check_new(sku.id, SkuAlreadyRegistered(f"SKU {sku.code} is already registered"))
+            twice = claimed.intersection(sku.barcodes)
+            if twice:
+                raise BarcodeTaken(f"barcode {twice.pop()} appears twice in this file")
+            new.extend([sku, *(self._claim_barcode(b, sku.code) for b in sku.barcodes)])
+            codes.add(sku.code)
+            claimed.update(sku.barcodes)
+
+        self._each_row(rows, register)
+        self._save_new(*new, conflict=SkuAlreadyRegistered("some of these SKUs were registered at the same moment"))
+        self._known_skus.update(codes)
+        return len(codes)
+
+    def add_locations(self, rows: dict[int, tuple[str, str, str, str, int]]) -> int:
+        """Add numbered (warehouse, bin, zone, area, pick sequence) rows, opening unknown warehouses: all or none."""
+        sites: dict[str, Warehouse] = {}
+
+        def add(warehouse, bin, zone, area, pick_sequence):
+            if warehouse not in sites:
+                try:
+                    sites[warehouse] = self.warehouse(warehouse)
+                except UnknownWarehouse:
+                    sites[warehouse] = Warehouse.open(warehouse, warehouse)
+            sites[warehouse].add_location(bin, zone, area, pick_sequence)
+
+        self._each_row(rows, add)
+        self.save(*sites.values())
+        return len(rows)
+
+    @staticmethod
+    def _each_row(rows: dict, command: Callable) -> None:
+        errors = {}
+        for number, row in rows.items():
+            try:
+                command(**row) if isinstance(row, dict) else command(*row)
+            except (DomainError, ValueError, TypeError, ArithmeticError) as error:
+                errors[number] = str(error)
+        if errors:
+            raise RowsRejected(errors)
 
     def stock_levels(self, warehouse: str, sku: str) -> dict[str, dict[str, int]]:
         """Current on hand and reserved per bin, straight from the stream (for commands and checks)."""

@@ -19,6 +19,16 @@ class InvalidBarcode(InvalidInput):
     code = "invalid_barcode"
 
 
+class RowsRejected(InvalidInput):
+    """A batch was refused as a whole; `errors` maps each bad row number to what is wrong with it."""
+
+    code = "rows_rejected"
+
+    def __init__(self, errors: dict[int, str]):
+        self.errors = dict(sorted(errors.items()))
+        super().__init__("; ".join(f"row {n}: {msg}" for n, msg in self.errors.items()))
+
+
 class NotFound(DomainError):
     code = "not_found"
 

@@ -1,0 +1,399 @@
+"""What every marketplace client shares: normalised orders and refunds, credentials, named errors, paging."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+class OrderStatus(StrEnum):
+    PAID = "paid"
+    REFUND_REQUESTED = "refund_requested"
+    CANCELLED = "cancelled"
+    SHIPPED = "shipped"
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"
+    AGREED = "agreed"
+    REFUSED = "refused"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+
+
+def _mask(text: str, keep: int = 1) -> str:
+    if not text:
+        return ""
+    return text[:keep] + "*" * max(len(text) - keep, 1)
+
+
+@dataclass(frozen=True, repr=False)
+class Receiver:
+    """Who the parcel goes to; shown masked wherever it is printed."""
+
+    name: str
+    phone: str
+    province: str
+    city: str
+    district: str
+    detail: str
+
+    def __repr__(self) -> str:
+        phone = self.phone[:3] + "****" + self.phone[-4:] if len(self.phone) >= 7 else _mask(self.phone, 0)
+        return f"Receiver(name={_mask(self.name)!r}, phone={phone!r}, province={self.province!r}, city={self.city!r})"
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    platform_sku_id: str
+    outer_sku_code: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal = ZERO
+    platform_item_id: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformOrder:
+    """One marketplace order in the same shape whatever the channel."""
+
+    channel: str
+    shop: str
+    order_no: str
+    status: OrderStatus
+    buyer_nick: str = field(repr=False)
+    receiver: Receiver
+    lines: tuple[OrderLine, ...]
+    amount_paid: Decimal
+    discount: Decimal
+    postage: Decimal
+    platform_fee: Decimal | None
+    created_at: datetime
+    modified_at: datetime
+    remark: str = ""
+
+
+@dataclass(frozen=True)
+class PlatformRefund:
+    """One refund or after-sale request, normalised."""
+
+    channel: str
+    shop: str
+    refund_id: str
+    order_no: str
+    status: RefundStatus
+    amount: Decimal
+    reason: str
+    created_at: datetime
+    modified_at: datetime
+
+
+@dataclass(frozen=True, repr=False)
+class ShopCredentials:
+    """What one shop's client needs; the secret and token never appear in a repr."""
+
+    app_key: str
+    app_secret: str
+    access_token: str
+    shop: str = ""
+    sign_secret: str = ""  # Kuaishou signs with a separate signSecret
+
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(s for s in (self.app_secret, self.access_token, self.sign_secret) if s)
+
+    def __repr__(self) -> str:
+        return f"ShopCredentials(app_key={self.app_key!r}, shop={self.shop!r}, app_secret='***', access_token='***')"
+
+
+class MarketplaceError(Exception):
+    """A marketplace call failed; carries the platform's code, never a credential."""
+
+    def __init__(self, message: str, *, channel: str = "", code: str = "", sub_code: str = ""):
+        self.channel = channel
+        self.code = code
+        self.sub_code = sub_code
+        detail = " ".join(p for p in (f"[{channel}]" if channel else "", f"code={code}" if code else "",
+                                      f"sub_code={sub_code}" if sub_code else "") if p)
+        super().__init__(f"{detail} {message}".strip())
+
+
+class PlatformAuthError(MarketplaceError):
+    """Bad signature, expired or unknown token, or missing permission."""
+
+
+class PlatformRateLimited(MarketplaceError):
+    """The platform throttled us; retry after `retry_after` seconds when it said so."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        self.retry_after = retry_after
+        super().__init__(message, **kwargs)
+
+
+class PlatformInvalidParameter(MarketplaceError):
+    """The request was refused as malformed or out of range; retrying will not help."""
+
+
+class PlatformServerError(MarketplaceError):
+    """The platform failed, timed out or was unreachable; worth retrying."""
+
+
+class PlatformMalformedResponse(MarketplaceError):
+    """The platform answered with something that is not the documented shape."""
+
+
+def to_china(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise PlatformInvalidParameter("datetimes passed to a marketplace client must be timezone-aware")
+    return moment.astimezone(CHINA)
+
+
+def china_text(moment: datetime) -> str:
+    """'YYYY-MM-DD HH:MM:SS' in GMT+8, the time format of TOP and JD."""
+    return to_china(moment).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_china_text(text: str) -> datetime:
+    try:
+        return datetime.strptime(text[:19], "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+    except (TypeError, ValueError) as exc:
+        raise PlatformMalformedResponse(f"not a GMT+8 date-time: {text!r}") from exc
+
+
+def from_epoch(seconds: float) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(seconds), CHINA)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise PlatformMalformedResponse(f"not a unix timestamp: {seconds!r}") from exc
+
+
+def money(value: Any) -> Decimal:
+    """Yuan as Decimal, from a number or a numeric string."""
+    if value is None or value == "":
+        return ZERO
+    try:
+        return Decimal(str(value)).quantize(CENT)
+    except InvalidOperation as exc:
+        raise PlatformMalformedResponse(f"not an amount: {value!r}") from exc
+
+
+def fen(value: Any) -> Decimal:
+    """Yuan from an integer amount in fen (分)."""
+    return (money(value) / 100).quantize(CENT)
+
+
+def compact_json(payload: Any) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def require(mapping: Any, *path: str) -> Any:
+    """mapping[path[0]][path[1]]…, or PlatformMalformedResponse naming the missing key."""
+    node = mapping
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            raise PlatformMalformedResponse(f"response lacks {'.'.join(path)}")
+        node = node[key]
+    return node
+
+
+@dataclass
+class Page:
+    """One page of a windowed list: raw records and the window's total when the platform gives it."""
+
+    records: list[dict]
+    total: int
+
+
+FetchPage = Callable[[datetime, datetime, int], Page]
+
+
+class MarketplaceClient(ABC):
+    """The small synchronous interface every channel speaks; one instance per shop."""
+
+    channel: str = ""
+    default_url: str = ""
+    max_window: timedelta = timedelta(days=1)
+    max_page_size: int = 100
+    time_resolution: timedelta = timedelta(seconds=1)
+
+    def __init__(
+        self,
+        credentials: ShopCredentials,
+        *,
+        base_url: str | None = None,
+        http: httpx.Client | None = None,
+        timeout: float = 15.0,
+        page_size: int | None = None,
+        clock: Callable[[], datetime] | None = None,
+        courier_codes: Mapping[str, str] | None = None,
+    ):
+        if not (credentials.app_key and (credentials.app_secret or credentials.sign_secret)):
+            raise PlatformInvalidParameter("shop credentials need an app key and a secret", channel=self.channel)
+        self.credentials = credentials
+        self.base_url = (base_url or self.default_url).rstrip("/")
+        self._http = http or httpx.Client(timeout=timeout)
+        self._owns_http = http is None
+        self.page_size = min(page_size or self.max_page_size, self.max_page_size)
+        self._clock = clock or (lambda: datetime.now(CHINA))
+        self.courier_codes = {**self.default_courier_codes(), **(courier_codes or {})}
+
+    # -- the interface ---------------------------------------------------------------------------------
+
+    def orders_changed(self, start: datetime, end: datetime) -> Iterator[PlatformOrder]:
+        """Every order modified in [start, end], each once in its latest version seen, oldest first."""
+        seen: dict[str, datetime] = {}
+        for chunk_start, chunk_end in self._chunks(start, end):
+            latest: dict[str, PlatformOrder] = {}
+            for order in map(self.parse_order, self._records_changed(chunk_start, chunk_end)):
+                kept = latest.get(order.order_no)
+                if kept is None or order.modified_at >= kept.modified_at:
+                    latest[order.order_no] = order
+            for order in sorted(latest.values(), key=lambda o: o.modified_at):
+                if order.order_no not in seen or order.modified_at > seen[order.order_no]:
+                    seen[order.order_no] = order.modified_at
+                    yield order
+
+    @abstractmethod
+    def order_detail(self, order_no: str) -> PlatformOrder:
+        """One order, fetched by its platform number."""
+
+    @abstractmethod
+    def confirm_shipment(self, order_no: str, courier_code: str, tracking_no: str) -> None:
+        """Tell the platform the order left with this courier and tracking number."""
+
+    @abstractmethod
+    def update_stock(self, platform_sku: str, quantity: int, *, item_id: str = "") -> None:
+        """Set the listed quantity of one platform SKU (item_id where the platform needs it)."""
+
+    def refunds_changed(self, start: datetime, end: datetime) -> Iterator[PlatformRefund]:
+        """Every refund request modified in [start, end], each once."""
+        seen: set[tuple[str, datetime]] = set()
+        for chunk_start, chunk_end in self._chunks(start, end):
+            for refund in map(self.parse_refund, self._refund_records(chunk_start, chunk_end)):
+                key = (refund.refund_id, refund.modified_at)
+                if key not in seen:
+                    seen.add(key)
+                    yield refund
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> "MarketplaceClient":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- what each platform supplies -------------------------------------------------------------------
+
+    @abstractmethod
+    def _records_changed(self, start: datetime, end: datetime) -> Iterable[dict]:
+        """Raw order records modified in one window no longer than max_window."""
+
+    @abstractmethod
+    def _refund_records(self, start: datetime, end: datetime) -> Iterable[dict]:
+        """Raw refund records modified in one window no longer than max_window."""
+
+    @abstractmethod
+    def parse_order(self, record: Mapping[str, Any]) -> PlatformOrder:
+        """A raw platform order as a PlatformOrder."""
+
+    @abstractmethod
+    def parse_refund(self, record: Mapping[str, Any]) -> PlatformRefund:
+        """A raw platform refund as a PlatformRefund."""
+
+    @staticmethod
+    def default_courier_codes() -> dict[str, str]:
+        return {}
+
+    # -- shared machinery ------------------------------------------------------------------------------
+
+    def _error(self, kind: type[MarketplaceError], message: str, **kwargs: Any) -> MarketplaceError:
+        for secret in self.credentials.secrets():
+            message = message.replace(secret, "***")
+        return kind(message[:300], channel=self.channel, **kwargs)
+
+    def _courier(self, courier_code: str) -> str:
+        try:
+            return self.courier_codes[courier_code.upper()]
+        except KeyError:
+            known = ", ".join(sorted(self.courier_codes))
+            raise self._error(PlatformInvalidParameter, f"unknown courier {courier_code!r}; known: {known}") from None
+
+    def _chunks(self, start: datetime, end: datetime) -> Iterator[tuple[datetime, datetime]]:
+        start, end = to_china(start), to_china(end)
+        if end <= start:
+            raise self._error(PlatformInvalidParameter, "the window's end must come after its start")
+        while start < end:
+            chunk_end = min(start + self.max_window, end)
+            yield start, chunk_end
+            start = chunk_end  # both ends are inclusive on the platforms: the shared second is read twice, not lost
+
+    def _walk_window(self, start: datetime, end: datetime, fetch: FetchPage) -> Iterator[dict]:
+        """Records of one window, halving it until each slice fits one page, oldest slice first.
+
+        A slice read in one request cannot shift under us while new orders arrive; a one-second slice
+        still too full is paged from its last page back, then re-counted, so nothing is skipped."""
+        first = fetch(start, end, 1)
+        if first.total <= self.page_size:
+            yield from first.records
+            return
+        if end - start <= self.time_resolution:
+            yield from self._page_backwards(start, end, fetch, first.total)
+            return
+        middle = (start + (end - start) / 2).replace(microsecond=0)
+        if middle <= start:
+            middle = start + self.time_resolution
+        yield from self._walk_window(start, middle, fetch)
+        yield from self._walk_window(middle, end, fetch)
+
+    def _page_backwards(self, start: datetime, end: datetime, fetch: FetchPage, total: int) -> Iterator[dict]:
+        for _ in range(3):
+            for page_no in range(math.ceil(total / self.page_size), 0, -1):
+                yield from fetch(start, end, page_no).records
+            recount = fetch(start, end, 1).total
+            if recount <= total:
+                return
+            total = recount
+        raise self._error(PlatformServerError, "orders kept arriving in a one-second slice; pull again")
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> Any:
+        """One HTTP exchange: transport trouble and 5xx become PlatformServerError, a non-JSON body
+        PlatformMalformedResponse. The platform's own error body is for the caller to map."""
+        try:
+            response = self._http.request(method, url, **kwargs)
+        except httpx.TimeoutException:
+            raise self._error(PlatformServerError, "timed out waiting for the platform") from None
+        except httpx.TransportError as exc:
+            raise self._error(PlatformServerError, f"could not reach the platform: {type(exc).__name__}") from None
+        if response.status_code == 429:
+            retry_after = response.headers.get("Retry-After")
+            raise self._error(PlatformRateLimited, "HTTP 429",
+                              retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None)
+        if response.status_code >= 500:
+            raise self._error(PlatformServerError, f"HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError:
+            raise self._error(PlatformMalformedResponse, f"HTTP {response.status_code} with a body that is not JSON") from None
+        if not isinstance(body, dict):
+            raise self._error(PlatformMalformedResponse, "the response is not a JSON object")
+        logger.debug("%s answered HTTP %s", self.channel, response.status_code)
+        return body

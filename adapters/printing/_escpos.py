@@ -1,0 +1,73 @@
+"""python-escpos, imported on first use: its capabilities cache in one fixed folder, its chatter kept quiet."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import logging
+import os
+import tempfile
+from pathlib import Path
+from types import ModuleType
+
+from domain.printing import PrinterConfigurationError
+
+PICKLE_DIR_VARIABLE = "ESCPOS_CAPABILITIES_PICKLE_DIR"
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for folder in (Path(base) / "cangku" / "escpos", Path(tempfile.gettempdir()) / f"cangku-escpos-{os.getuid()}"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return folder
+    return Path(tempfile.mkdtemp(prefix="cangku-escpos-"))
+
+
+@functools.cache
+def escpos_printer() -> ModuleType:
+    """The `escpos.printer` module, imported once with a shared capabilities cache."""
+    # Without the variable every import makes (and leaves behind) a new temporary folder.
+    if not os.environ.get(PICKLE_DIR_VARIABLE):
+        os.environ[PICKLE_DIR_VARIABLE] = str(_cache_dir())
+    cache = Path(os.environ[PICKLE_DIR_VARIABLE])
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise PrinterConfigurationError(f"{PICKLE_DIR_VARIABLE}={cache} cannot be created: {error.strerror}") from None
+    root = logging.getLogger()
+    handlers_before = list(root.handlers)
+    with _cache_lock(cache):
+        import escpos.printer
+    # escpos.capabilities calls logging.basicConfig() at import, which would pre-empt the application's own.
+    for handler in root.handlers[:]:
+        if handler not in handlers_before:
+            root.removeHandler(handler)
+    return escpos.printer
+
+
+@contextlib.contextmanager
+def _cache_lock(folder: Path):
+    """Serialise the first import across processes: one writes the pickle while another would read it half-written."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(folder / "capabilities.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def quiet():
+    """Swallow the status lines python-escpos prints to stdout (e.g. "Using hardware barcode renderer")."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        yield

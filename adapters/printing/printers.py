@@ -1,0 +1,144 @@
+"""Printers named by URL: tcp://host:9100, file:///path, usb://vid:pid, dummy:."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+from domain.printing import PrinterConfigurationError, PrinterUnavailable
+
+from ._escpos import escpos_printer
+
+DEFAULT_TCP_PORT = 9100
+DEFAULT_TIMEOUT_SECONDS = 10.0
+SUPPORTED = "tcp://host:9100, file:///path, usb://vid:pid or dummy:"
+
+
+class NetworkPrinter:
+    """A printer taking raw ESC/POS on a TCP port (9100, "JetDirect")."""
+
+    def __init__(self, host: str, port: int = DEFAULT_TCP_PORT, timeout: float = DEFAULT_TIMEOUT_SECONDS):
+        self.host, self.port, self.timeout = host, port, timeout
+
+    def __repr__(self):
+        return f"NetworkPrinter({self.host!r}, {self.port})"
+
+    def send(self, data: bytes) -> None:
+        """Connect, send the whole job, close; PrinterUnavailable when refused, unreachable or timed out."""
+        from escpos.exceptions import DeviceNotFoundError
+
+        device = escpos_printer().Network(self.host, self.port, timeout=self.timeout)
+        try:
+            device.open()
+            device._raw(data)
+        except (DeviceNotFoundError, OSError) as error:
+            raise PrinterUnavailable(f"printer at {self.host}:{self.port} is unavailable: {_reason(error)}") from None
+        finally:
+            device.close()
+
+
+class FilePrinter:
+    """A printer device file (/dev/usb/lp0) or a plain file that collects jobs one after another."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def __repr__(self):
+        return f"FilePrinter({self.path!r})"
+
+    def send(self, data: bytes) -> None:
+        """Append the job to the file; PrinterUnavailable when it cannot be opened or written."""
+        try:
+            with open(self.path, "ab") as device:
+                device.write(data)
+        except OSError as error:
+            raise PrinterUnavailable(f"printer file {self.path} is unavailable: {error.strerror}") from None
+
+
+class UsbPrinter:
+    """A printer on USB, found by vendor and product id (needs python-escpos[usb] and libusb)."""
+
+    def __init__(self, vendor_id: int, product_id: int):
+        self.vendor_id, self.product_id = vendor_id, product_id
+        if not escpos_printer().Usb.is_usable():
+            raise PrinterConfigurationError("usb:// printers need pyusb: install python-escpos[usb] and libusb")
+
+    def __repr__(self):
+        return f"UsbPrinter({self.vendor_id:04x}:{self.product_id:04x})"
+
+    def send(self, data: bytes) -> None:
+        """Send the whole job; PrinterUnavailable when the printer is unplugged, off or fails to write."""
+        import usb.core
+        from escpos.exceptions import DeviceNotFoundError
+
+        device = escpos_printer().Usb(self.vendor_id, self.product_id)
+        try:
+            device.open()
+            device._raw(data)
+        except (DeviceNotFoundError, usb.core.USBError) as error:
+            raise PrinterUnavailable(f"USB printer {self.vendor_id:04x}:{self.product_id:04x} is unavailable: "
+                                     f"{_reason(error)}") from None
+        finally:
+            device.close()
+
+
+class RecordingPrinter:
+    """A printer that prints nothing and keeps each job's bytes (dummy:), for demos and tests."""
+
+    def __init__(self):
+        self.jobs: list[bytes] = []
+
+    def send(self, data: bytes) -> None:
+        self.jobs.append(bytes(data))
+
+
+def printer_from_url(url: str):
+    """The printer a URL names; PrinterConfigurationError for an unknown scheme or a malformed URL."""
+    scheme = url.partition(":")[0].lower() if ":" in url else ""
+    parse = _PARSERS.get(scheme)
+    if parse is None:
+        raise PrinterConfigurationError(f"printer URL {url!r} has no known scheme; use {SUPPORTED}")
+    return parse(url)
+
+
+def _tcp(url: str) -> NetworkPrinter:
+    parts = urlsplit(url)
+    query = parse_qs(parts.query, keep_blank_values=True)
+    try:
+        port = parts.port or DEFAULT_TCP_PORT
+        timeout = float(query.pop("timeout", [DEFAULT_TIMEOUT_SECONDS])[-1])
+    except ValueError:
+        raise PrinterConfigurationError(f"printer URL {url!r} has a malformed port or timeout") from None
+    if not parts.hostname or parts.path not in ("", "/") or query or parts.fragment or parts.username or timeout <= 0:
+        raise PrinterConfigurationError(f"printer URL {url!r} must look like tcp://host:9100 (optionally ?timeout=5)")
+    return NetworkPrinter(parts.hostname, port, timeout)
+
+
+def _file(url: str) -> FilePrinter:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost") or not parts.path.startswith("/") or parts.query or parts.fragment:
+        raise PrinterConfigurationError(f"printer URL {url!r} must look like file:///absolute/path")
+    return FilePrinter(parts.path)
+
+
+_USB = re.compile(r"^usb://(?:0x)?([0-9a-f]{1,4}):(?:0x)?([0-9a-f]{1,4})/?$", re.I)
+
+
+def _usb(url: str) -> UsbPrinter:
+    match = _USB.match(url)
+    if not match:
+        raise PrinterConfigurationError(f"printer URL {url!r} must look like usb://04b8:0e15 (hex vendor:product)")
+    return UsbPrinter(int(match.group(1), 16), int(match.group(2), 16))
+
+
+def _dummy(url: str) -> RecordingPrinter:
+    if url.lower().rstrip("/") not in ("dummy:", "dummy:"):
+        raise PrinterConfigurationError(f"printer URL {url!r} must be just dummy:")
+    return RecordingPrinter()
+
+
+_PARSERS = {"tcp": _tcp, "file": _file, "usb": _usb, "dummy": _dummy}
+
+
+def _reason(error: Exception) -> str:
+    return str(error).replace("\n", " ").strip() or type(error).__name__

@@ -1,0 +1,222 @@
+"""The `cangku` command."""
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+
+from domain.errors import DomainError, RowsRejected
+
+from .settings import ConfigurationError, Settings
+
+LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+
+
+def open_system():
+    from .bootstrap import build
+
+    try:
+        return build(Settings.from_env())
+    except ConfigurationError as error:
+        raise click.ClickException(f"configuration: {error}") from None
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO 8601 instant; without an offset it is read as China Standard Time."""
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO 8601 time such as 2026-11-11T20:00:03") from None
+    return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL_TIME)
+
+
+class DomainErrors(click.Group):
+    """Show a refused command as its message (and each bad row), with exit status 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except RowsRejected as error:
+            click.echo("Nothing was imported. Fix these rows and run again:", err=True)
+            for number, message in error.errors.items():
+                click.echo(f"  line {number}: {message}", err=True)
+            sys.exit(1)
+        except DomainError as error:
+            click.echo(f"refused: {error}", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=DomainErrors)
+def main():
+    """Cangku — event-sourced warehouse and fulfilment."""
+
+
+@main.command()
+def init():
+    """Create the event store and the views (safe to run again)."""
+    system = open_system()
+    click.echo(f"database: {system.settings.database.masked_url()}")
+    click.echo(f"projections: {', '.join(system.runners)}")
+    system.close()
+
+
+@main.group(name="import")
+def import_():
+    """Import SKUs, locations or opening stock from CSV (all rows or none)."""
+
+
+@import_.command(name="skus")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_skus(path):
+    """CSV columns: code,name,barcodes(; separated),unit_weight_g,unit_cost,safety_stock."""
+    from .csv_import import import_skus as run
+
+    system = open_system()
+    click.echo(f"imported {run(system.app, path)} SKUs")
+    system.close()
+
+
+@import_.command(name="locations")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_locations(path):
+    """CSV columns: warehouse,bin,zone,area(receiving|storage|packing|returns),pick_sequence."""
+    from .csv_import import import_locations as run
+
+    system = open_system()
+    click.echo(f"imported {run(system.app, path)} locations")
+    system.close()
+
+
+@import_.command(name="stock")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", default="opening-stock", help="Who is recorded as having received the stock.")
+def import_stock(path, by):
+    """CSV columns: warehouse,sku,bin,quantity."""
+    from .csv_import import import_stock as run
+
+    system = open_system()
+    click.echo(f"received {run(system.app, path, by)} rows of opening stock")
+    system.catch_up()
+    system.close()
+
+
+@main.command()
+@click.option("--sku", required=True, help="SKU code.")
+@click.option("--bin", "bin_", default=None, help="One bin only.")
+@click.option("--warehouse", default=None, help="Warehouse code (default: CANGKU_WAREHOUSE).")
+@click.option("--at", "at", default=None, help="A past instant, e.g. 2026-11-11T20:00:03 (China time unless an offset is given).")
+def stock(sku, bin_, warehouse, at):
+    """Stock of a SKU now (from the inventory view) or at a past instant (replayed from the events)."""
+    system = open_system()
+    warehouse = warehouse or system.settings.warehouse
+    if at is None:
+        from projections.inventory import stock_by_bin
+
+        system.catch_up()
+        rows = [r for r in stock_by_bin(system.engine, warehouse, sku) if bin_ in (None, r["bin"])]
+        click.echo(f"{'bin':<12}{'on hand':>9}{'reserved':>10}{'available':>11}")
+        for r in rows:
+            click.echo(f"{r['bin']:<12}{r['on_hand']:>9}{r['reserved']:>10}{r['available']:>11}")
+    else:
+        figure = system.app.stock_at(warehouse, sku, parse_instant(at), bin_)
+        where = f"bin {bin_}" if bin_ else f"warehouse {warehouse}"
+        click.echo(f"{sku} in {where} at {figure['at'].isoformat()}: on hand {figure['on_hand']}, "
+                   f"reserved {figure['reserved']}, available {figure['on_hand'] - figure['reserved']}")
+        click.echo("from these events:")
+        for e in figure["events"]:
+            click.echo(f"  v{e['version']:<5} {e['at'].astimezone(LOCAL_TIME).isoformat(timespec='milliseconds')} "
+                       f"{e['event']:<16} by {e['by'] or '-':<12} on hand {e['before']['on_hand']} → "
+                       f"{e['after']['on_hand']}, reserved {e['before']['reserved']} → {e['after']['reserved']}")
+    system.close()
+
+
+@main.group()
+def projections():
+    """Projection status, catch-up and rebuild."""
+
+
+@projections.command()
+def status():
+    """Position, head of the log and lag of each projection."""
+    system = open_system()
+    for runner in system.runners.values():
+        s = runner.status()
+        click.echo(f"{s.name:<12} position {s.position:>9}  head {s.head:>9}  lag {s.lag:>9}")
+    system.close()
+
+
+def _with_progress(runner, action):
+    from tqdm import tqdm
+
+    status = runner.status()
+    total = status.head if action == "rebuild" else status.lag
+    with tqdm(total=total, desc=runner.projection.name, unit="ev", file=sys.stderr) as bar:
+        method = runner.rebuild if action == "rebuild" else runner.catch_up
+        method(progress=bar.update)
+
+
+@projections.command()
+@click.argument("name", required=False)
+def rebuild(name):
+    """Drop a projection (all when no name) and fold it again from the first event."""
+    system = open_system()
+    for runner in _chosen(system, name):
+        _with_progress(runner, "rebuild")
+    system.close()
+
+
+@projections.command(name="catch-up")
+@click.argument("name", required=False)
+def catch_up(name):
+    """Apply the events recorded since each projection's position (resumes an interrupted rebuild)."""
+    system = open_system()
+    for runner in _chosen(system, name):
+        _with_progress(runner, "catch-up")
+    system.close()
+
+
+def _chosen(system, name):
+    if name and name not in system.runners:
+        raise click.BadParameter(f"unknown projection {name!r}; known: {', '.join(system.runners)}")
+    return [system.runners[name]] if name else list(system.runners.values())
+
+
+@main.command()
+@click.option("--host", default=None)
+@click.option("--port", default=None, type=int)
+@click.option("--threads", default=8, type=int)
+def serve(host, port, threads):
+    """Serve the scanner UI and API (waitress), following the log for the views."""
+    from waitress import serve as waitress_serve
+
+    from scanner_ui import create_app
+
+    system = open_system()
+    system.start_followers()
+    app = create_app(system)
+    host = host or system.settings.host
+    port = port or system.settings.port
+    click.echo(f"serving on http://{host}:{port}/  (database {system.settings.database.masked_url()})")
+    try:
+        waitress_serve(app, host=host, port=port, threads=threads, _quiet=True)
+    finally:
+        system.close()
+
+
+@main.command()
+@click.option("--serve/--no-serve", "then_serve", default=False, help="Keep serving the UI afterwards.")
+def demo(then_serve):
+    """Load the demo catalogue and bins, take orders through the whole path, and show the stock."""
+    from .demo import run_demo
+
+    system = open_system()
+    run_demo(system, click.echo)
+    system.close()
+    if then_serve:
+        serve.callback(None, None, 8)
+
+
+if __name__ == "__main__":
+    main()

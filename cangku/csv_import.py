@@ -1,0 +1,75 @@
+"""CSV files of SKUs, locations and opening stock: parsed row by row, imported all together or not at all."""
+
+import csv
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from domain.errors import RowsRejected
+
+SKU_COLUMNS = ("code", "name", "barcodes", "unit_weight_g", "unit_cost", "safety_stock")
+LOCATION_COLUMNS = ("warehouse", "bin", "zone", "area", "pick_sequence")
+STOCK_COLUMNS = ("warehouse", "sku", "bin", "quantity")
+
+
+def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) pairs; a file without the expected header is refused whole."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in columns if c not in (reader.fieldnames or [])]
+        if missing:
+            raise RowsRejected({1: f"header lacks column(s) {', '.join(missing)}; expected {','.join(columns)}"})
+        return [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader]
+
+
+def whole(value: str, column: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{column} must be a whole number, got {value!r}") from None
+
+
+def parse(rows, convert) -> dict[int, object]:
+    parsed, errors = {}, {}
+    for number, row in rows:
+        try:
+            parsed[number] = convert(row)
+        except (ValueError, InvalidOperation) as error:
+            errors[number] = str(error) or "malformed row"
+    if errors:
+        raise RowsRejected(errors)
+    return parsed
+
+
+def sku_row(row: dict) -> dict:
+    try:
+        cost = Decimal(row["unit_cost"] or "0")
+    except InvalidOperation:
+        raise ValueError(f"unit_cost must be a number, got {row['unit_cost']!r}") from None
+    return {
+        "code": row["code"],
+        "name": row["name"],
+        "barcodes": [b.strip() for b in row["barcodes"].split(";") if b.strip()],
+        "unit_weight_g": whole(row["unit_weight_g"] or "0", "unit_weight_g"),
+        "unit_cost": cost,
+        "safety_stock": whole(row["safety_stock"] or "0", "safety_stock"),
+    }
+
+
+def location_row(row: dict) -> tuple:
+    return (row["warehouse"], row["bin"], row["zone"], row["area"], whole(row["pick_sequence"] or "0", "pick_sequence"))
+
+
+def stock_row(row: dict) -> tuple:
+    return (row["warehouse"], row["sku"], row["bin"], whole(row["quantity"], "quantity"))
+
+
+def import_skus(app, path: Path) -> int:
+    return app.register_skus(parse(read_rows(path, SKU_COLUMNS), sku_row))
+
+
+def import_locations(app, path: Path) -> int:
+    return app.add_locations(parse(read_rows(path, LOCATION_COLUMNS), location_row))
+
+
+def import_stock(app, path: Path, by: str) -> int:
+    return app.load_opening_stock(parse(read_rows(path, STOCK_COLUMNS), stock_row), by)
