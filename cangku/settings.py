@@ -30,6 +30,8 @@ class Database:
     @classmethod
     def from_url(cls, url: str, data_dir: Path) -> "Database":
         parts = urlsplit(url)
+        if url == "memory:":
+            return cls(url, "memory")
         if parts.scheme == "sqlite":
             path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
             if not path:
@@ -54,10 +56,14 @@ class Database:
                 password=parts.password or "",
                 schema=schema,
             )
-        raise ConfigurationError(f"CANGKU_DATABASE_URL must start with sqlite:/// or postgresql://, got {parts.scheme!r}")
+        raise ConfigurationError(
+            f"CANGKU_DATABASE_URL must be sqlite:///path, postgresql://... or memory:, not {parts.scheme or url!r}"
+        )
 
     def eventsourcing_env(self) -> dict[str, str]:
         """The eventsourcing library's persistence settings for this database."""
+        if self.kind == "memory":
+            return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         if self.kind == "sqlite":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.sqlite_events,
                     "SQLITE_LOCK_TIMEOUT": "10"}
@@ -77,6 +83,8 @@ class Database:
 
     def sqlalchemy_url(self) -> str:
         """The URL of the views database for SQLAlchemy."""
+        if self.kind == "memory":
+            return "sqlite://"
         if self.kind == "sqlite":
             return f"sqlite:///{self.sqlite_views}"
         auth = self.user + (f":{self.password}" if self.password else "")

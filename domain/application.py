@@ -365,9 +365,11 @@ class Cangku(ScannerCommands, Application):
             try:
                 self._check_new_order(new)
             except InvalidInput as error:
-                problems.append(f"{new.channel}/{new.shop}/{new.platform_order_no}: {error}")
+                problems.append((new, error))
+        if len(problems) == 1:
+            raise problems[0][1]
         if problems:
-            raise InvalidInput("; ".join(problems))
+            raise InvalidInput("; ".join(f"{n.channel}/{n.shop}/{n.platform_order_no}: {e}" for n, e in problems))
         site = self.warehouse(warehouse) if warehouse else None
         stocks: dict[UUID, Stock] = {}
         orders, results, seen = [], [], set()

@@ -2,10 +2,13 @@
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
 
 
 def views_engine(url: str, schema: str = "") -> Engine:
     """An engine for the views; on PostgreSQL confined to a schema when one is given."""
+    if url == "sqlite://":
+        return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 

@@ -62,3 +62,28 @@ def chromium_path():
     if not os.path.exists(CHROMIUM):
         service_missing(f"Chromium at {CHROMIUM}")
     return CHROMIUM
+
+
+@pytest.fixture
+def sqlite_url(tmp_path):
+    return f"sqlite:///{tmp_path / 'cangku.sqlite'}"
+
+
+@pytest.fixture
+def make_system(tmp_path):
+    """Build systems on a database URL (closed after the test)."""
+    from cangku.bootstrap import build
+    from cangku.settings import Settings
+
+    built = []
+
+    def make(url: str = "memory:", **env):
+        environ = {"CANGKU_DATA_DIR": str(tmp_path), "CANGKU_DATABASE_URL": url}
+        environ.update({f"CANGKU_{k.upper()}": v for k, v in env.items()})
+        system = build(Settings.from_env(environ))
+        built.append(system)
+        return system
+
+    yield make
+    for system in built:
+        system.close()

@@ -202,6 +202,18 @@ def compact_json(payload: Any) -> str:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
+def records(mapping: Any, *path: str) -> list[dict]:
+    """The list at mapping[path…]; an absent or null list is empty, anything else malformed."""
+    node = mapping
+    for key in path:
+        node = node.get(key) if isinstance(node, Mapping) else None
+        if node is None:
+            return []
+    if not isinstance(node, list):
+        raise PlatformMalformedResponse(f"response field {'.'.join(path)} is not a list")
+    return node
+
+
 def require(mapping: Any, *path: str) -> Any:
     """mapping[path[0]][path[1]]…, or PlatformMalformedResponse naming the missing key."""
     node = mapping
@@ -210,6 +222,15 @@ def require(mapping: Any, *path: str) -> Any:
             raise PlatformMalformedResponse(f"response lacks {'.'.join(path)}")
         node = node[key]
     return node
+
+
+def count(mapping: Any, *path: str) -> int:
+    """The whole number at mapping[path…], or PlatformMalformedResponse."""
+    value = require(mapping, *path)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise PlatformMalformedResponse(f"response field {'.'.join(path)} is not a count") from None
 
 
 @dataclass
@@ -261,6 +282,8 @@ class MarketplaceClient(ABC):
         for chunk_start, chunk_end in self._chunks(start, end):
             latest: dict[str, PlatformOrder] = {}
             for order in map(self.parse_order, self._records_changed(chunk_start, chunk_end)):
+                if order is None:
+                    continue
                 kept = latest.get(order.order_no)
                 if kept is None or order.modified_at >= kept.modified_at:
                     latest[order.order_no] = order
@@ -312,12 +335,26 @@ class MarketplaceClient(ABC):
         """Raw refund records modified in one window no longer than max_window."""
 
     @abstractmethod
-    def parse_order(self, record: Mapping[str, Any]) -> PlatformOrder:
-        """A raw platform order as a PlatformOrder."""
+    def _order_from(self, record: Mapping[str, Any]) -> PlatformOrder | None:
+        """A raw platform order as a PlatformOrder; None while it is unpaid (nothing to fulfil yet)."""
 
     @abstractmethod
-    def parse_refund(self, record: Mapping[str, Any]) -> PlatformRefund:
+    def _refund_from(self, record: Mapping[str, Any]) -> PlatformRefund:
         """A raw platform refund as a PlatformRefund."""
+
+    def parse_order(self, record: Any) -> PlatformOrder | None:
+        """A raw platform order as a PlatformOrder, or PlatformMalformedResponse."""
+        try:
+            return self._order_from(record)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._error(PlatformMalformedResponse, f"unreadable order record: {type(exc).__name__}") from None
+
+    def parse_refund(self, record: Any) -> PlatformRefund:
+        """A raw platform refund as a PlatformRefund, or PlatformMalformedResponse."""
+        try:
+            return self._refund_from(record)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise self._error(PlatformMalformedResponse, f"unreadable refund record: {type(exc).__name__}") from None
 
     @staticmethod
     def default_courier_codes() -> dict[str, str]:
@@ -329,6 +366,11 @@ class MarketplaceClient(ABC):
         for secret in self.credentials.secrets():
             message = message.replace(secret, "***")
         return kind(message[:300], channel=self.channel, **kwargs)
+
+    def _paid(self, order: PlatformOrder | None, order_no: str) -> PlatformOrder:
+        if order is None:
+            raise self._error(PlatformInvalidParameter, f"order {order_no} is not paid yet")
+        return order
 
     def _courier(self, courier_code: str) -> str:
         try:

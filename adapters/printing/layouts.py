@@ -35,7 +35,7 @@ class WaybillGeometry:
 
 
 WAYBILL_GEOMETRY = {
-    "76x130": WaybillGeometry(576, 4, 96, 3, 4, 3, 2),
+    "76x130": WaybillGeometry(576, 4, 96, 3, 3, 3, 2),
     "100x180": WaybillGeometry(768, 6, 144, 4, 6, 3, 4),
 }
 
@@ -117,10 +117,10 @@ def render_waybill(label: WaybillLabel) -> bytes:
                   readable=False)
     sheet.text(label.tracking_number, height=2, bold=True, align="center")
     sheet.rule()
-    sheet.text(f"收 {receiver.name} {mask_phone(receiver.phone)}", height=2, bold=True, max_lines=2)
+    sheet.row(f"收 {receiver.name}", mask_phone(receiver.phone), height=2, bold=True)
     sheet.text(receiver.address, bold=True, max_lines=geometry.address_lines)
     sheet.rule()
-    sheet.text(f"寄 {sender.name} {mask_phone(sender.phone)}")
+    sheet.row(f"寄 {sender.name}", mask_phone(sender.phone))
     sheet.text(sender.address)
     sheet.rule()
     sheet.text(f"订单 {label.order_number}")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from domain.printing import PrinterConfigurationError, PrinterUnavailable
+from domain.printing import Printer, PrinterConfigurationError, PrinterUnavailable
 
 from ._escpos import escpos_printer
 
@@ -92,7 +92,7 @@ class RecordingPrinter:
         self.jobs.append(bytes(data))
 
 
-def printer_from_url(url: str):
+def printer_from_url(url: str) -> Printer:
     """The printer a URL names; PrinterConfigurationError for an unknown scheme or a malformed URL."""
     scheme = url.partition(":")[0].lower() if ":" in url else ""
     parse = _PARSERS.get(scheme)
@@ -118,7 +118,7 @@ def _file(url: str) -> FilePrinter:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost") or not parts.path.startswith("/") or parts.query or parts.fragment:
         raise PrinterConfigurationError(f"printer URL {url!r} must look like file:///absolute/path")
-    return FilePrinter(parts.path)
+    return FilePrinter(unquote(parts.path))
 
 
 _USB = re.compile(r"^usb://(?:0x)?([0-9a-f]{1,4}):(?:0x)?([0-9a-f]{1,4})/?$", re.I)
@@ -132,7 +132,7 @@ def _usb(url: str) -> UsbPrinter:
 
 
 def _dummy(url: str) -> RecordingPrinter:
-    if url.lower().rstrip("/") not in ("dummy:", "dummy:"):
+    if url.lower().rstrip("/") != "dummy:":
         raise PrinterConfigurationError(f"printer URL {url!r} must be just dummy:")
     return RecordingPrinter()
 

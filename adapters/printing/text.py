@@ -86,11 +86,9 @@ def fit(text: str, columns: int, max_lines: int) -> list[str]:
 
 def two_columns(left: str, right: str, columns: int) -> str:
     """One line with `left` cut to fit and `right` flush to the right edge."""
-    right = printable(right)
+    right = _first_line(right, columns)
     room = columns - display_width(right) - 1
-    left = printable(left)
-    if display_width(left) > room:
-        left = _prefix_within(left, room - display_width(ELLIPSIS)) + ELLIPSIS
+    left = _first_line(left, room) if room >= 2 else ""
     return left + " " * (columns - display_width(left) - display_width(right)) + right
 
 
@@ -103,6 +101,10 @@ def encode_line(line: str) -> bytes:
         else:
             out += ENTER_CHINESE + run.encode("gb18030") + LEAVE_CHINESE
     return bytes(out)
+
+
+def _first_line(text: str, columns: int) -> str:
+    return (fit(text, columns, 1) or [""])[0]
 
 
 def _prefix_within(text: str, columns: int) -> str:

@@ -1,0 +1,44 @@
+"""Fixed, memorable test data: one warehouse in Hangzhou, three SKUs, and orders for them."""
+
+from decimal import Decimal
+
+from domain.application import NewOrder
+from domain.order import Buyer, OrderLine
+
+TEA, CUP, PAN = "TEA-LJ-250", "CUP-GL-01", "PAN-ST-28"
+TEA_EAN, CUP_EAN, PAN_EAN = "6901234567892", "6923450657713", "6920202888883"
+BINS = [
+    ("RCV-01", "R", "receiving", 0),
+    ("A-01-01", "A", "storage", 10),
+    ("A-01-02", "A", "storage", 20),
+    ("B-02-01", "B", "storage", 30),
+    ("PACK-01", "P", "packing", 0),
+    ("RET-01", "R", "returns", 0),
+]
+
+
+def warehouse_with_catalogue(app, stock: dict[tuple[str, str], int] | None = None) -> None:
+    """WH1 with its bins, the three SKUs, and the given opening stock per (sku, bin)."""
+    app.register_sku(TEA, "龙井茶 250g", [TEA_EAN], 260, Decimal("35.50"), 5)
+    app.register_sku(CUP, "Glass tea cup", [CUP_EAN], 180, Decimal("8.20"), 10)
+    app.register_sku(PAN, "不锈钢炒锅 28cm", [PAN_EAN], 1450, Decimal("62.00"), 2)
+    app.open_warehouse("WH1", "Hangzhou")
+    for bin, zone, area, sequence in BINS:
+        app.add_location("WH1", bin, zone, area, sequence)
+    rows = {n: ("WH1", sku, bin, qty) for n, ((sku, bin), qty) in enumerate((stock or {}).items(), start=2)}
+    if rows:
+        app.load_opening_stock(rows, "opening")
+
+
+def order(number: str, *lines: tuple[str, int], channel: str = "taobao", shop: str = "flagship",
+          remark: str = "") -> NewOrder:
+    return NewOrder(
+        channel,
+        shop,
+        number,
+        [OrderLine(i + 1, f"p-{sku}", sku, sku, qty, Decimal("20.00")) for i, (sku, qty) in enumerate(lines)],
+        Buyer("buyer_wang", "王小明", "13812345678", "文三路 90 号"),
+        {"province": "浙江省", "city": "杭州市", "district": "西湖区"},
+        Decimal("20.00") * sum(q for _, q in lines),
+        remark=remark,
+    )
