@@ -57,7 +57,8 @@ def build(settings: Settings | None = None) -> System:
         env["BUYER_CIPHER_KEY"] = settings.cipher_key
     app = Cangku(env=env)
     engine = views_engine(database.sqlalchemy_url(), database.schema)
-    runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection())}
+    batch = settings.projection_batch
+    runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch)}
     for runner in runners.values():
         runner.setup()
     return System(settings, app, engine, runners)

@@ -110,6 +110,7 @@ class Settings:
     warehouse: str = "WH1"
     host: str = "127.0.0.1"
     port: int = 8000
+    projection_batch: int = 2000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -127,8 +128,9 @@ class Settings:
         }
         try:
             port = int(get("PORT", "8000"))
+            projection_batch = int(get("PROJECTION_BATCH", "2000"))
         except ValueError:
-            raise ConfigurationError("CANGKU_PORT must be a number") from None
+            raise ConfigurationError("CANGKU_PORT and CANGKU_PROJECTION_BATCH must be numbers") from None
         return cls(
             data_dir=data_dir,
             database=Database.from_url(url, data_dir),
@@ -140,4 +142,5 @@ class Settings:
             warehouse=get("WAREHOUSE", "WH1"),
             host=get("HOST", "127.0.0.1"),
             port=port,
+            projection_batch=projection_batch,
         )

@@ -50,18 +50,22 @@ _MOBILE_WITH_EXTENSION = re.compile(r"^\s*(?:\+?86[\s-]*)?(1\d{10})\s*(?:-|转|#
 
 
 def mask_phone(phone: str) -> str:
-    """Hide the middle of a phone number, as couriers do: 13812345678 -> 138****5678."""
+    """Hide the middle of a phone number, as couriers do: 13812345678 -> 138****5678, 0571-88889999 -> 0571****9999."""
     extension = _MOBILE_WITH_EXTENSION.match(phone)
     if extension:
         return f"{mask_phone(extension.group(1))}-{extension.group(2)}"
     digits = re.sub(r"\D", "", phone)
     if len(digits) == 13 and digits.startswith("861"):
         digits = digits[2:]
-    if len(digits) >= 11:
-        return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-    if len(digits) >= 7:
-        return "*" * (len(digits) - 4) + digits[-4:]
-    return "*" * len(digits)
+    if len(digits) == 11 and digits.startswith("1"):
+        keep_start = 3
+    elif len(digits) >= 10 and digits.startswith("0"):
+        keep_start = 3 if digits[1] in "12" else 4  # area codes: 010, 02x are three digits, the rest four
+    else:
+        keep_start = 0
+    keep_end = 4 if len(digits) >= 7 else 0
+    hidden = len(digits) - keep_start - keep_end
+    return digits[:keep_start] + "*" * hidden + digits[len(digits) - keep_end:]
 
 
 def _require(condition: bool, message: str) -> None:

@@ -15,6 +15,7 @@ ESC, GS, FS, LF = 0x1B, 0x1D, 0x1C, 0x0A
 FONT_A_DOTS = 12
 LINE_SPACING_DOTS = 34  # ESC 2 default, 1/6 inch at 203 dpi
 HRI_DOTS = 30
+CODE128_QUIET_MODULES = 10
 
 
 class EscposDecodeError(Exception):
@@ -52,6 +53,17 @@ class Barcode:
     @property
     def height_dots(self) -> int:
         return self.height + (HRI_DOTS if self.readable else 0)
+
+    @property
+    def dots(self) -> int:
+        """Width on paper in dots, quiet zones included (CODE128 only): 11 modules a symbol, 13 for stop."""
+        if self.symbology != "CODE128":
+            raise NotImplementedError(self.symbology)
+        symbols, index = 0, 2  # the leading "{X" is the start symbol
+        while index < len(self.payload):
+            index += 2 if self.payload[index] == ord("{") else 1
+            symbols += 1
+        return (11 * (symbols + 2) + 13 + 2 * CODE128_QUIET_MODULES) * self.module
 
 
 @dataclass

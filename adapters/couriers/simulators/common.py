@@ -11,10 +11,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Callable
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from adapters.couriers.base import CHINA_TZ, Clock, utc_now
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log(self, type: str, message: str, *args: Any) -> None:
+        pass
 
 
 class SimulatorNotRunning(RuntimeError):
@@ -123,7 +128,7 @@ class CourierSimulator:
         self.parcels: dict[str, Parcel] = {}
         self.recycled: list[str] = []
         self.on_issue: list[Callable[[Parcel], None]] = []
-        self._rng = random.Random(seed)
+        self._rng = random.Random(None if seed is None else f"{self.name}:{seed}")
         self._outage: str | None = None
         self._lock = threading.RLock()
         self._server = None
@@ -133,7 +138,8 @@ class CourierSimulator:
     def start(self) -> "CourierSimulator":
         """Serve on 127.0.0.1 on a free port, in a background thread."""
         if self._server is None:
-            self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
+            self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
+                                       request_handler=_QuietHandler)
             self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-sim",
                                             daemon=True)
             self._thread.start()

@@ -83,4 +83,4 @@ class Kuaidi100Simulator(CourierSimulator):
         last = stages[-1].kind
         return _json({"message": "ok", "nu": number, "ischeck": "1" if last in (DELIVERED, RETURNED) else "0",
                       "condition": "F00", "com": company, "status": "200", "state": STAGE_ROWS[last][1],
-                      "data": rows}), "routes"
+                      "data": rows}), "routes", fields

@@ -1,0 +1,432 @@
+"""The small HTTP server every marketplace simulator shares: orders, faults on demand, a record of writes."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.wrappers import Request, Response
+
+from ..base import CENT, CHINA, ZERO, MarketplaceClient, OrderStatus, RefundStatus, ShopCredentials
+
+FAULTS = ("rate_limit", "server_error", "malformed", "timeout")
+
+SKUS = (
+    # item id, sku id, merchant code, title, price
+    ("600101", "4200101", "TEA-LJ-250", "西湖龙井 250g 罐装", Decimal("168.00")),
+    ("600101", "4200102", "TEA-LJ-500", "西湖龙井 500g 礼盒", Decimal("318.00")),
+    ("600202", "4200201", "CUP-GL-350", "双层玻璃杯 350ml", Decimal("39.90")),
+    ("600303", "4200301", "SOCK-WM-L", "羊毛袜 L 码 三双装", Decimal("59.00")),
+    ("600303", "4200302", "SOCK-WM-M", "羊毛袜 M 码 三双装", Decimal("59.00")),
+    ("600404", "4200401", "PEN-GEL-05", "中性笔 0.5mm 12 支", Decimal("18.80")),
+    ("600505", "4200501", "NOTE-A5-DOT", "A5 点阵笔记本", Decimal("24.50")),
+    ("600606", "4200601", "BAG-CV-01", "帆布托特包 本白", Decimal("79.00")),
+)
+PLACES = (
+    ("浙江省", "杭州市", "西湖区", "文三路 90 号东部软件园 3 号楼"),
+    ("广东省", "深圳市", "南山区", "科技园南区粤海街道 8 号"),
+    ("上海市", "上海市", "浦东新区", "张江路 665 号 2 楼"),
+    ("北京市", "北京市", "朝阳区", "望京街 10 号院 1 号楼"),
+    ("四川省", "成都市", "武侯区", "天府大道北段 1700 号"),
+    ("江苏省", "南京市", "鼓楼区", "中山北路 30 号"),
+)
+SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
+GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超")
+
+
+@dataclass
+class SimLine:
+    item_id: str
+    sku_id: str
+    outer_sku: str
+    title: str
+    quantity: int
+    unit_price: Decimal
+    discount: Decimal = ZERO
+
+    @property
+    def total(self) -> Decimal:
+        return self.unit_price * self.quantity - self.discount
+
+
+@dataclass
+class SimRefund:
+    refund_id: str
+    order_no: str
+    status: RefundStatus
+    amount: Decimal
+    reason: str
+    created: datetime
+    modified: datetime
+
+
+@dataclass
+class SimOrder:
+    """One order as the simulator keeps it; each platform renders it in its own shape."""
+
+    order_no: str
+    status: OrderStatus
+    buyer_nick: str
+    receiver_name: str
+    receiver_phone: str
+    province: str
+    city: str
+    district: str
+    detail: str
+    lines: list[SimLine]
+    created: datetime
+    modified: datetime
+    discount: Decimal = ZERO
+    postage: Decimal = ZERO
+    platform_fee: Decimal = ZERO
+    remark: str = ""
+    refund: SimRefund | None = None
+
+    @property
+    def goods_total(self) -> Decimal:
+        return sum((line.unit_price * line.quantity for line in self.lines), ZERO)
+
+    @property
+    def amount_paid(self) -> Decimal:
+        line_discounts = sum((line.discount for line in self.lines), ZERO)
+        return self.goods_total - line_discounts - self.discount + self.postage
+
+
+class PlatformRefusal(Exception):
+    """Raised inside a handler: answer with the platform's own error body."""
+
+    def __init__(self, kind: str, message: str = ""):
+        self.kind = kind  # "auth", "signature", "invalid", "rate_limit", "not_found"
+        self.message = message
+        super().__init__(message)
+
+
+@dataclass
+class Call:
+    """One parsed request: the API name, its business parameters, and what the server needs to check it."""
+
+    api: str
+    params: dict[str, Any]
+    raw: Mapping[str, str] = field(default_factory=dict)
+
+
+class MarketplaceSimulator(ABC):
+    """A local stand-in for one marketplace: checks signatures the platform's way, serves a data set,
+    throttles and fails on demand, and keeps every shipment confirmation and stock update it receives."""
+
+    channel = ""
+    client_class: type[MarketplaceClient]
+    order_api = ""  # the list API whose pages count for after_list_pages
+    demo_app_key = "demo-app-key"
+
+    def __init__(
+        self,
+        *,
+        shop: str = "demo-shop",
+        app_key: str | None = None,
+        app_secret: str | None = None,
+        access_token: str | None = None,
+        sign_secret: str = "",
+        clock: Callable[[], datetime] | None = None,
+        timeout_delay: float = 1.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
+        self.credentials = ShopCredentials(
+            app_key=app_key or self.demo_app_key,
+            app_secret=app_secret or f"{self.channel}-demo-secret",
+            access_token=access_token or f"{self.channel}-demo-token",
+            shop=shop,
+            sign_secret=sign_secret,
+        )
+        self.clock = clock or (lambda: datetime.now(CHINA))
+        self.timeout_delay = timeout_delay
+        self.orders: dict[str, SimOrder] = {}
+        self.stock: dict[str, int] = {}
+        self.shipments: list[dict[str, Any]] = []
+        self.stock_updates: list[dict[str, Any]] = []
+        self.calls: list[str] = []
+        self.list_pages_served = 0
+        self._faults: deque[tuple[str, float | None]] = deque()
+        self._hooks: list[tuple[int, Callable[["MarketplaceSimulator"], None]]] = []
+        self._lock = threading.RLock()
+        self._rng = random.Random(7)
+        self._host, self._port = host, port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+
+    def start(self) -> "MarketplaceSimulator":
+        """Serve on host:port (port 0: a free one) in a background thread."""
+        if self._server is None:
+            self._server = make_server(self._host, self._port, self, threaded=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.channel}-simulator", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> "MarketplaceSimulator":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not started")
+        return f"http://{self._host}:{self._server.server_port}{self.gateway_path}"
+
+    gateway_path = ""
+
+    def client(self, **kwargs: Any) -> MarketplaceClient:
+        """A real client for this platform, pointed at this simulator with its demo credentials."""
+        kwargs.setdefault("timeout", 5.0)
+        return self.client_class(kwargs.pop("credentials", self.credentials), base_url=self.url, **kwargs)
+
+    # -- data ------------------------------------------------------------------------------------------
+
+    def seed(self, n: int, start: datetime, end: datetime | None = None, *, seed: int = 7) -> list[SimOrder]:
+        """n paid orders modified between start and end (same seed, same orders)."""
+        rng = random.Random(seed)
+        end = end or start + timedelta(hours=6)
+        span = max(int((end - start).total_seconds()), 0)
+        made = []
+        for _ in range(n):
+            modified = start + timedelta(seconds=rng.randint(0, span))
+            made.append(self._store(self._random_order(rng, modified)))
+        return made
+
+    def add_order(self, **fields: Any) -> SimOrder:
+        """One order, random where not given; modified now unless `modified` is given."""
+        with self._lock:
+            rng = random.Random(self._rng.random())
+            modified = fields.pop("modified", None) or self.clock()
+            order = self._random_order(rng, modified)
+            return self._store(replace(order, **fields))
+
+    def change_order(self, order_no: str, *, status: OrderStatus | str, at: datetime | None = None,
+                     reason: str = "不想要了") -> SimOrder:
+        """Move an order to a new status at `at` (now): refund_requested opens a refund request."""
+        with self._lock:
+            order = self.orders[order_no]
+            order.status = OrderStatus(status)
+            order.modified = at or self.clock()
+            if order.status is OrderStatus.REFUND_REQUESTED:
+                order.refund = SimRefund(
+                    refund_id=self._refund_no(order),
+                    order_no=order_no,
+                    status=RefundStatus.REQUESTED,
+                    amount=order.amount_paid,
+                    reason=reason,
+                    created=order.modified,
+                    modified=order.modified,
+                )
+            elif order.refund and order.status is OrderStatus.CANCELLED:
+                order.refund.status = RefundStatus.REFUNDED
+                order.refund.modified = order.modified
+            return order
+
+    def evolve(self, count: int, at: datetime | None = None) -> list[str]:
+        """Turn `count` paid orders into refund requests, as buyers do over time."""
+        with self._lock:
+            paid = [o.order_no for o in self.orders.values() if o.status is OrderStatus.PAID]
+            chosen = self._rng.sample(paid, min(count, len(paid)))
+            for order_no in chosen:
+                self.change_order(order_no, status=OrderStatus.REFUND_REQUESTED, at=at)
+            return chosen
+
+    def _store(self, order: SimOrder) -> SimOrder:
+        with self._lock:
+            self.orders[order.order_no] = order
+            for line in order.lines:
+                self.stock.setdefault(line.sku_id, 100)
+            return order
+
+    def _random_order(self, rng: random.Random, modified: datetime) -> SimOrder:
+        lines = []
+        for item_id, sku_id, code, title, price in rng.sample(SKUS, rng.randint(1, 3)):
+            quantity = rng.randint(1, 3)
+            discount = (price * quantity * Decimal(rng.choice((0, 0, 5, 10))) / 100).quantize(CENT)
+            lines.append(SimLine(item_id, sku_id, code, title, quantity, price, discount))
+        province, city, district, detail = rng.choice(PLACES)
+        name = rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(("", *GIVEN))
+        created = modified - timedelta(seconds=rng.randint(0, 3600))
+        return SimOrder(
+            order_no=self._order_no(rng, created),
+            status=OrderStatus.PAID,
+            buyer_nick=f"{rng.choice(('tb', 'buyer', 'xiao', 'hello'))}_{rng.randint(1000, 99999)}",
+            receiver_name=name,
+            receiver_phone=f"1{rng.choice('3456789')}{rng.randint(0, 999999999):09d}",
+            province=province,
+            city=city,
+            district=district,
+            detail=detail,
+            lines=lines,
+            created=created.replace(microsecond=0),
+            modified=modified.replace(microsecond=0),
+            discount=Decimal(rng.choice(("0.00", "0.00", "5.00", "10.00"))),
+            postage=Decimal(rng.choice(("0.00", "0.00", "8.00"))),
+            platform_fee=Decimal("0.00"),
+            remark=rng.choice(("", "", "请尽快发货", "不要放快递柜")),
+        )
+
+    def _order_no(self, rng: random.Random, created: datetime) -> str:
+        return f"{rng.randint(10**17, 10**18 - 1)}"
+
+    def _refund_no(self, order: SimOrder) -> str:
+        return f"{order.order_no[-9:]}{len(self.orders) % 1000:03d}"
+
+    def window(self, start: datetime, end: datetime) -> list[SimOrder]:
+        """Orders modified in [start, end], oldest first."""
+        with self._lock:
+            return sorted((o for o in self.orders.values() if start <= o.modified <= end),
+                          key=lambda o: (o.modified, o.order_no))
+
+    def refunds_in(self, start: datetime, end: datetime) -> list[SimRefund]:
+        with self._lock:
+            found = [o.refund for o in self.orders.values() if o.refund and start <= o.refund.modified <= end]
+            return sorted(found, key=lambda r: (r.modified, r.refund_id))
+
+    def find(self, order_no: str) -> SimOrder:
+        try:
+            return self.orders[str(order_no)]
+        except KeyError:
+            raise PlatformRefusal("not_found", f"order {order_no} does not exist") from None
+
+    def find_sku(self, sku_id: str) -> str:
+        sku_id = str(sku_id)
+        if sku_id not in {s[1] for s in SKUS} and sku_id not in self.stock:
+            raise PlatformRefusal("not_found", f"sku {sku_id} does not exist")
+        return sku_id
+
+    # -- faults and hooks ------------------------------------------------------------------------------
+
+    def fail_next(self, kind: str, times: int = 1, *, retry_after: float | None = None) -> None:
+        """The next `times` requests fail: rate_limit, server_error (5xx), malformed (body) or timeout."""
+        if kind not in FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(FAULTS)}")
+        with self._lock:
+            self._faults.extend([(kind, retry_after)] * times)
+
+    def after_list_pages(self, pages: int, action: Callable[["MarketplaceSimulator"], None]) -> None:
+        """Run `action` once, right after the order list has served `pages` more pages."""
+        with self._lock:
+            self._hooks.append((self.list_pages_served + pages, action))
+
+    # -- HTTP ------------------------------------------------------------------------------------------
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self._answer(request)
+        return response(environ, start_response)
+
+    def _answer(self, request: Request) -> Response:
+        try:
+            call = self.read_call(request)
+            self.check_signature(call, request)
+        except PlatformRefusal as refusal:
+            return self.refusal(refusal)
+        with self._lock:
+            fault = self._faults.popleft() if self._faults else None
+        if fault is not None:
+            kind, retry_after = fault
+            if kind == "timeout":
+                time.sleep(self.timeout_delay)
+            elif kind == "server_error":
+                return Response("<html><body><h1>502 Bad Gateway</h1></body></html>", status=502, mimetype="text/html")
+            elif kind == "malformed":
+                return Response('{"' + self.malformed_prefix(call) + '": {"tot', mimetype="application/json")
+            elif kind == "rate_limit":
+                return self.refusal(PlatformRefusal("rate_limit", str(int(retry_after or 1))))
+        handler = self.handlers().get(call.api)
+        if handler is None:
+            return self.refusal(PlatformRefusal("invalid", f"unknown API {call.api}"))
+        try:
+            with self._lock:
+                self.calls.append(call.api)
+                body = handler(call.params)
+                due = []
+                if call.api == self.order_api:
+                    self.list_pages_served += 1
+                    due = [hook for hook in self._hooks if hook[0] <= self.list_pages_served]
+                    self._hooks = [hook for hook in self._hooks if hook[0] > self.list_pages_served]
+        except PlatformRefusal as refusal:
+            return self.refusal(refusal)
+        for _, action in due:
+            action(self)
+        return self.json(body)
+
+    @staticmethod
+    def json(body: Any, status: int = 200) -> Response:
+        return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
+                        mimetype="application/json")
+
+    def malformed_prefix(self, call: Call) -> str:
+        return call.api.replace(".", "_")
+
+    # -- what each platform supplies -------------------------------------------------------------------
+
+    @abstractmethod
+    def read_call(self, request: Request) -> Call:
+        """Parse the platform's request format, refusing what the platform's gateway refuses."""
+
+    @abstractmethod
+    def check_signature(self, call: Call, request: Request) -> None:
+        """Recompute the sign the platform's way from what was received; PlatformRefusal if it differs."""
+
+    @abstractmethod
+    def refusal(self, refusal: PlatformRefusal) -> Response:
+        """The platform's own error body for a refusal."""
+
+    @abstractmethod
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        """API name → handler returning the success body."""
+
+    # -- helpers for handlers --------------------------------------------------------------------------
+
+    def record_shipment(self, order_no: str, courier: str, tracking_no: str) -> None:
+        order = self.find(order_no)
+        if order.status is not OrderStatus.PAID:
+            raise PlatformRefusal("invalid", f"order {order_no} cannot be shipped in status {order.status}")
+        self.shipments.append({"order_no": order.order_no, "courier": str(courier), "tracking_no": str(tracking_no),
+                               "at": self.clock()})
+        order.status = OrderStatus.SHIPPED
+        order.modified = self.clock().replace(microsecond=0)
+
+    def record_stock(self, sku_id: str, quantity: int, **extra: Any) -> None:
+        sku_id = self.find_sku(sku_id)
+        if quantity < 0:
+            raise PlatformRefusal("invalid", "quantity cannot be negative")
+        self.stock[sku_id] = quantity
+        self.stock_updates.append({"sku_id": sku_id, "quantity": quantity, **extra})
+
+    @staticmethod
+    def integer(params: Mapping[str, Any], name: str, default: int | None = None) -> int:
+        value = params.get(name, default)
+        try:
+            return int(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise PlatformRefusal("invalid", f"parameter {name} must be a whole number") from None
+
+    def page_of(self, items: list, page: int, size: int, *, first: int = 1) -> list:
+        offset = (page - first) * size
+        if offset < 0:
+            raise PlatformRefusal("invalid", "page must be positive")
+        return items[offset:offset + size]

@@ -1,0 +1,194 @@
+"""A local TOP gateway: taobao.* APIs over router/rest, TOP signing and TOP error responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from ..base import OrderStatus, RefundStatus, china_text, parse_china_text
+from ..taobao import SIGN_METHODS, TaobaoClient, response_key, sign_top
+from .base import Call, MarketplaceSimulator, PlatformRefusal, SimOrder, SimRefund
+
+STATUS = {
+    OrderStatus.PAID: "WAIT_SELLER_SEND_GOODS",
+    OrderStatus.REFUND_REQUESTED: "WAIT_SELLER_SEND_GOODS",
+    OrderStatus.SHIPPED: "WAIT_BUYER_CONFIRM_GOODS",
+    OrderStatus.CANCELLED: "TRADE_CLOSED",
+}
+REFUND_STATUS = {
+    RefundStatus.REQUESTED: "WAIT_SELLER_AGREE",
+    RefundStatus.AGREED: "WAIT_BUYER_RETURN_GOODS",
+    RefundStatus.REFUSED: "SELLER_REFUSE_BUYER",
+    RefundStatus.REFUNDED: "SUCCESS",
+    RefundStatus.CLOSED: "CLOSED",
+}
+ERRORS = {
+    "signature": {"code": 25, "msg": "Invalid signature"},
+    "auth": {"code": 27, "msg": "Invalid session", "sub_code": "invalid-sessionkey"},
+    "invalid": {"code": 41, "msg": "Invalid arguments", "sub_code": "isv.invalid-parameter"},
+    "not_found": {"code": 15, "msg": "Remote service error", "sub_code": "isv.trade-not-exist"},
+    "rate_limit": {"code": 7, "msg": "App Call Limited", "sub_code": "accesscontrol.limited-by-app-access-count"},
+}
+MAX_PAGE_SIZE = 100
+MAX_WINDOW = timedelta(days=1)
+TIMESTAMP_SKEW = timedelta(minutes=10)
+
+
+class TaobaoSimulator(MarketplaceSimulator):
+    """TOP as seen from a seller app: trades newest-modified first, windows of at most one day."""
+
+    channel = "taobao"
+    client_class = TaobaoClient
+    order_api = "taobao.trades.sold.increment.get"
+    demo_app_key = "12345678"
+    gateway_path = "/router/rest"
+
+    def read_call(self, request: Request) -> Call:
+        if request.path != self.gateway_path:
+            raise PlatformRefusal("invalid", f"no such path {request.path}")
+        raw = {**request.args.to_dict(), **request.form.to_dict()}
+        for name in ("method", "app_key", "timestamp", "sign", "v"):
+            if not raw.get(name):
+                raise PlatformRefusal("invalid", f"missing system parameter {name}")
+        try:
+            sent = parse_china_text(raw["timestamp"])
+        except Exception:
+            raise PlatformRefusal("invalid", "Invalid timestamp") from None
+        if abs(sent - self.clock()) > TIMESTAMP_SKEW and abs(sent - datetime.now(sent.tzinfo)) > TIMESTAMP_SKEW:
+            raise PlatformRefusal("invalid", "Invalid timestamp: more than 10 minutes off")
+        return Call(raw["method"], raw, raw)
+
+    def check_signature(self, call: Call, request: Request) -> None:
+        method = call.raw.get("sign_method", "md5")
+        if method not in SIGN_METHODS or call.raw["app_key"] != self.credentials.app_key:
+            raise PlatformRefusal("signature")
+        if sign_top(call.raw, self.credentials.app_secret, method) != call.raw["sign"]:
+            raise PlatformRefusal("signature")
+        if call.raw.get("session") != self.credentials.access_token:
+            raise PlatformRefusal("auth")
+
+    def refusal(self, refusal: PlatformRefusal) -> Response:
+        error = dict(ERRORS[refusal.kind])
+        if refusal.kind == "rate_limit":
+            error["sub_msg"] = f"This ban will last for {refusal.message} more seconds"
+        elif refusal.message:
+            error["sub_msg"] = refusal.message
+        error["request_id"] = "sim" + str(len(self.calls))
+        return self.json({"error_response": error})
+
+    def malformed_prefix(self, call: Call) -> str:
+        return response_key(call.api)
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        return {
+            "taobao.trades.sold.increment.get": self.trades_changed,
+            "taobao.trade.fullinfo.get": self.trade_detail,
+            "taobao.logistics.offline.send": self.offline_send,
+            "taobao.item.quantity.update": self.quantity_update,
+            "taobao.refunds.receive.get": self.refunds_changed,
+        }
+
+    # -- APIs ------------------------------------------------------------------------------------------
+
+    def _window(self, params: dict[str, Any]) -> tuple[datetime, datetime, int, int]:
+        try:
+            start, end = parse_china_text(params["start_modified"]), parse_china_text(params["end_modified"])
+        except Exception:
+            raise PlatformRefusal("invalid", "start_modified and end_modified are required, yyyy-MM-dd HH:mm:ss") from None
+        if end < start or end - start > MAX_WINDOW:
+            raise PlatformRefusal("invalid", "end_modified must follow start_modified by at most one day")
+        page_size = self.integer(params, "page_size", 40)
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise PlatformRefusal("invalid", "page_size must be between 1 and 100")
+        return start, end, self.integer(params, "page_no", 1), page_size
+
+    def trades_changed(self, params: dict[str, Any]) -> dict:
+        start, end, page_no, page_size = self._window(params)
+        newest_first = list(reversed(self.window(start, end)))
+        page = self.page_of(newest_first, page_no, page_size)
+        answer: dict[str, Any] = {"total_results": len(newest_first), "trades": {"trade": [render(o) for o in page]}}
+        if params.get("use_has_next") == "true":
+            answer = {"has_next": page_no * page_size < len(newest_first), "trades": answer["trades"]}
+        return {response_key(self.order_api): answer}
+
+    def trade_detail(self, params: dict[str, Any]) -> dict:
+        return {response_key("taobao.trade.fullinfo.get"): {"trade": render(self.find(params.get("tid", "")))}}
+
+    def offline_send(self, params: dict[str, Any]) -> dict:
+        for name in ("tid", "out_sid", "company_code"):
+            if not params.get(name):
+                raise PlatformRefusal("invalid", f"{name} is required")
+        self.record_shipment(params["tid"], params["company_code"], params["out_sid"])
+        return {response_key("taobao.logistics.offline.send"): {"shipping": {"is_success": True}}}
+
+    def quantity_update(self, params: dict[str, Any]) -> dict:
+        if not params.get("num_iid"):
+            raise PlatformRefusal("invalid", "num_iid is required")
+        if params.get("type", "1") != "1":
+            raise PlatformRefusal("invalid", "only full updates (type=1) are simulated")
+        quantity = self.integer(params, "quantity")
+        self.record_stock(params.get("sku_id", ""), quantity, item_id=params["num_iid"])
+        item = {"num_iid": int(params["num_iid"]), "num": quantity, "modified": china_text(self.clock())}
+        return {response_key("taobao.item.quantity.update"): {"item": item}}
+
+    def refunds_changed(self, params: dict[str, Any]) -> dict:
+        start, end, page_no, page_size = self._window(params)
+        newest_first = list(reversed(self.refunds_in(start, end)))
+        page = self.page_of(newest_first, page_no, page_size)
+        refunds = {"refund": [render_refund(r) for r in page]}
+        return {response_key("taobao.refunds.receive.get"): {"total_results": len(newest_first), "refunds": refunds}}
+
+
+def render(order: SimOrder) -> dict[str, Any]:
+    refund_status = "WAIT_SELLER_AGREE" if order.status is OrderStatus.REFUND_REQUESTED else "NO_REFUND"
+    return {
+        "tid": int(order.order_no),
+        "tid_str": order.order_no,
+        "status": STATUS[order.status],
+        "buyer_nick": order.buyer_nick,
+        "receiver_name": order.receiver_name,
+        "receiver_mobile": order.receiver_phone,
+        "receiver_state": order.province,
+        "receiver_city": order.city,
+        "receiver_district": order.district,
+        "receiver_address": order.detail,
+        "payment": f"{order.amount_paid:.2f}",
+        "discount_fee": f"{order.discount:.2f}",
+        "post_fee": f"{order.postage:.2f}",
+        "commission_fee": f"{order.platform_fee:.2f}",
+        "created": china_text(order.created),
+        "modified": china_text(order.modified),
+        "buyer_message": order.remark,
+        "orders": {
+            "order": [
+                {
+                    "oid": int(f"{order.order_no[-12:]}{n}"),
+                    "num_iid": int(line.item_id),
+                    "sku_id": line.sku_id,
+                    "outer_sku_id": line.outer_sku,
+                    "title": line.title,
+                    "num": line.quantity,
+                    "price": f"{line.unit_price:.2f}",
+                    "discount_fee": f"{line.discount:.2f}",
+                    "payment": f"{line.total:.2f}",
+                    "refund_status": refund_status,
+                }
+                for n, line in enumerate(order.lines, 1)
+            ]
+        },
+    }
+
+
+def render_refund(refund: SimRefund) -> dict[str, Any]:
+    return {
+        "refund_id": int(refund.refund_id),
+        "tid": int(refund.order_no),
+        "status": REFUND_STATUS[refund.status],
+        "refund_fee": f"{refund.amount:.2f}",
+        "reason": refund.reason,
+        "created": china_text(refund.created),
+        "modified": china_text(refund.modified),
+    }
