@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from ..base import CENT, CHINA, ZERO, MarketplaceClient, OrderStatus, RefundStatus, ShopCredentials
@@ -42,6 +42,13 @@ PLACES = (
 )
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超")
+
+
+class QuietRequestHandler(WSGIRequestHandler):
+    """Logs nothing: request lines carry tokens and signs in their query strings."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass
 
 
 @dataclass
@@ -170,7 +177,8 @@ class MarketplaceSimulator(ABC):
     def start(self) -> "MarketplaceSimulator":
         """Serve on host:port (port 0: a free one) in a background thread."""
         if self._server is None:
-            self._server = make_server(self._host, self._port, self, threaded=True)
+            self._server = make_server(self._host, self._port, self, threaded=True,
+                                       request_handler=QuietRequestHandler)
             self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.channel}-simulator", daemon=True)
             self._thread.start()
         return self
@@ -227,7 +235,7 @@ class MarketplaceSimulator(ABC):
         with self._lock:
             order = self.orders[order_no]
             order.status = OrderStatus(status)
-            order.modified = at or self.clock()
+            order.modified = (at or self.clock()).replace(microsecond=0)
             if order.status is OrderStatus.REFUND_REQUESTED:
                 order.refund = SimRefund(
                     refund_id=self._refund_no(order),
@@ -291,7 +299,7 @@ class MarketplaceSimulator(ABC):
         return f"{rng.randint(10**17, 10**18 - 1)}"
 
     def _refund_no(self, order: SimOrder) -> str:
-        return f"{order.order_no[-9:]}{len(self.orders) % 1000:03d}"
+        return f"9{order.order_no[-9:]}{len(self.orders) % 1000:03d}"
 
     def window(self, start: datetime, end: datetime) -> list[SimOrder]:
         """Orders modified in [start, end], oldest first."""

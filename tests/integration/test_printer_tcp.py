@@ -1,0 +1,248 @@
+"""Print jobs sent over TCP to a stand-in for a printer's raw port (9100), captured and decoded."""
+
+import socket
+import threading
+import time
+from dataclasses import replace
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.printing.cli import print_test
+from adapters.printing.layouts import render
+from adapters.printing.printers import printer_from_url
+from adapters.printing.sample import SAMPLE_BIN_LABEL, SAMPLE_PACKING_SLIP, SAMPLE_PICK_LIST, SAMPLE_WAYBILL
+from domain.printing import PrinterUnavailable, deliver
+from tests.escpos_decode import decode
+
+WAIT_SECONDS = 5
+
+
+class TcpPrinter:
+    """Listens like a printer on port 9100: one job per connection, read to the end, one at a time."""
+
+    def __init__(self):
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self.url = "tcp://127.0.0.1:%d?timeout=2" % self._socket.getsockname()[1]
+        self.jobs: list[bytes] = []
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def switch_on(self) -> "TcpPrinter":
+        # Until listen() the bound port answers every connection with a reset: a printer that is off.
+        self._socket.listen()
+        self._socket.settimeout(0.05)
+        self._thread.start()
+        return self
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                connection, _ = self._socket.accept()
+            except TimeoutError:
+                continue
+            self._receive(connection)
+
+    def _receive(self, connection: socket.socket) -> None:
+        with connection:
+            connection.settimeout(WAIT_SECONDS)
+            chunks = []
+            while chunk := connection.recv(65536):
+                chunks.append(chunk)
+            self.jobs.append(b"".join(chunks))
+
+    def wait_for_jobs(self, count: int) -> list[bytes]:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while len(self.jobs) < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.jobs
+
+    def switch_off(self) -> list[bytes]:
+        """Stop, take any connection still queued, and return every job received."""
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(WAIT_SECONDS)
+            self._socket.setblocking(False)
+            while True:
+                try:
+                    connection, _ = self._socket.accept()
+                except BlockingIOError:
+                    break
+                connection.setblocking(True)
+                self._receive(connection)
+        self._socket.close()
+        return self.jobs
+
+
+@pytest.fixture
+def tcp_printer():
+    printer = TcpPrinter().switch_on()
+    yield printer
+    printer.switch_off()
+
+
+@pytest.fixture
+def switched_off_printer():
+    printer = TcpPrinter()
+    yield printer
+    printer.switch_off()
+
+
+def print_over_tcp(tcp_printer: TcpPrinter, document) -> bytes:
+    printer_from_url(tcp_printer.url).send(render(document))
+    (job,) = tcp_printer.wait_for_jobs(1)
+    return job
+
+
+def test_a_76x130_waybill_label_arrives_with_courier_sort_code_tracking_barcode_parties_and_qr(tcp_printer):
+    printout = decode(print_over_tcp(tcp_printer, SAMPLE_WAYBILL))
+
+    (barcode,) = printout.barcodes
+    assert printout.print_area_dots == 576
+    assert printout.line_with("顺丰速运").bold
+    assert printout.line_with("沪 021-W12").height == 4
+    assert (barcode.symbology, barcode.data) == ("CODE128", "SF1234567890123")
+    assert barcode.payload.startswith(b"{B")
+    assert printout.elements[printout.index_of(barcode) + 1].text == "SF1234567890123"
+    assert printout.line_with("收 张三").text.endswith("138****5678")
+    assert "上海市浦东新区张江路88号 A座1201室" in printout.text
+    assert printout.line_with("寄 仓酷旗舰店").text.endswith("021****5678")
+    assert "浙江省杭州市余杭区仓前街道 1号仓" in printout.text
+    assert "订单 TB20261123000123" in printout.text
+    assert "物品 纯棉T恤 蓝色 L x2, 帆布包 x1" in printout.text
+    assert [qr.data for qr in printout.qr_codes] == ["https://cangku.example/w/SF1234567890123"]
+    assert printout.cuts == ["partial"]
+
+
+def test_a_100x180_waybill_label_uses_the_wider_print_area_and_larger_codes(tcp_printer):
+    small = decode(render(SAMPLE_WAYBILL))
+
+    large = decode(print_over_tcp(tcp_printer, replace(SAMPLE_WAYBILL, size="100x180")))
+
+    assert large.print_area_dots == 768
+    assert large.line_with("沪 021-W12").height > small.line_with("沪 021-W12").height
+    assert large.barcodes[0].data == "SF1234567890123"
+    assert large.barcodes[0].height > small.barcodes[0].height
+    assert large.qr_codes[0].module > small.qr_codes[0].module
+
+
+def test_chinese_arrives_in_chinese_mode_as_gb18030_bytes(tcp_printer):
+    job = print_over_tcp(tcp_printer, SAMPLE_WAYBILL)
+
+    assert b"\x1c&" + "收".encode("gb18030") + b"\x1c." in job
+    assert b"\x1c&" + "上海市浦东新区张江路".encode("gb18030") + b"\x1c.88" in job
+    assert "张三".encode("utf-8") not in job
+
+
+def test_a_pick_list_lists_bins_in_pick_order_with_sku_quantity_and_a_barcode_per_line(tcp_printer):
+    printout = decode(print_over_tcp(tcp_printer, SAMPLE_PICK_LIST))
+
+    bin_lines = [line for line in printout.lines if line.text[:2] in ("1.", "2.", "3.")]
+    assert [line.text.split()[1] for line in bin_lines] == ["A-01-02", "A-03-01", "B-12-04"]
+    assert [line.text.split()[-1] for line in bin_lines] == ["x2", "x1", "x3"]
+    assert all(line.width == 2 for line in bin_lines)
+    assert [barcode.data for barcode in printout.barcodes] == ["W20261123-01", "6901234567892", "6901234567885",
+                                                               "MUG-WHITE"]
+    for bin_line, sku, name, barcode in zip(bin_lines, ["TSHIRT-BLU-L", "BAG-CANVAS", "MUG-WHITE"],
+                                            ["纯棉T恤 蓝色 L", "帆布包 Canvas bag", "陶瓷马克杯 白"], printout.barcodes[1:]):
+        position = printout.index_of(bin_line)
+        assert [element.text for element in printout.elements[position + 1:position + 3]] == [sku, name]
+        assert printout.elements[position + 3] is barcode
+    assert "共 6 件 units" in printout.text
+    assert printout.cuts == ["full"]
+
+
+def test_a_packing_slip_lists_every_item_with_its_quantity_under_the_order_barcode(tcp_printer):
+    printout = decode(print_over_tcp(tcp_printer, SAMPLE_PACKING_SLIP))
+
+    assert printout.line_with("仓酷旗舰店").width == 2
+    assert [barcode.data for barcode in printout.barcodes] == ["TB20261123000123"]
+    assert "收件人 张三" in printout.text
+    assert printout.line_with("TSHIRT-BLU-L").text.endswith("x2")
+    assert printout.line_with("BAG-CANVAS").text.endswith("x1")
+    assert printout.line_with("合计 Total").text.endswith("3 件")
+    assert "感谢惠顾！Thank you for your order." in printout.text
+
+
+def test_a_bin_label_carries_the_bin_code_as_code128_and_in_large_type(tcp_printer):
+    printout = decode(print_over_tcp(tcp_printer, SAMPLE_BIN_LABEL))
+
+    assert printout.barcodes[0].data == "A-01-02"
+    assert printout.line_with("A-01-02").width >= 4
+    assert "杭州一号仓" in printout.text
+
+
+def test_print_test_command_prints_one_job_per_layout(tcp_printer):
+    result = CliRunner().invoke(print_test, ["--printer", tcp_printer.url])
+
+    jobs = tcp_printer.wait_for_jobs(5)
+    assert result.exit_code == 0, result.output
+    assert result.output.count("printed ") == 5
+    assert [decode(job).barcodes[0].data for job in jobs] == [
+        "SF1234567890123", "SF1234567890123", "W20261123-01", "TB20261123000123", "A-01-02"]
+
+
+def test_print_test_command_names_an_unusable_printer_url():
+    result = CliRunner().invoke(print_test, ["--printer", "lpt1"])
+
+    assert result.exit_code == 2
+    assert "--printer" in result.output and "tcp://host:9100" in result.output
+
+
+def test_a_printer_that_refuses_connections_is_unavailable(switched_off_printer):
+    printer = printer_from_url(switched_off_printer.url)
+
+    with pytest.raises(PrinterUnavailable, match="refused"):
+        printer.send(render(SAMPLE_BIN_LABEL))
+
+
+def test_a_printer_that_does_not_answer_times_out_as_unavailable():
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(0)
+    # A listen queue of one, already taken and never accepted: the next connection gets no answer.
+    queued = socket.create_connection(busy.getsockname())
+    printer = printer_from_url("tcp://127.0.0.1:%d?timeout=0.3" % busy.getsockname()[1])
+
+    try:
+        started = time.monotonic()
+        with pytest.raises(PrinterUnavailable, match="timed out"):
+            printer.send(render(SAMPLE_BIN_LABEL))
+        assert time.monotonic() - started < 2
+    finally:
+        queued.close()
+        busy.close()
+
+
+def test_a_label_refused_while_the_printer_is_off_prints_exactly_once_when_it_comes_back(switched_off_printer):
+    printer = printer_from_url(switched_off_printer.url)
+    label = render(SAMPLE_WAYBILL)
+    delivered = set()
+
+    with pytest.raises(PrinterUnavailable):
+        deliver("print-job-42", printer, label, delivered)
+    switched_off_printer.switch_on()
+    retried = deliver("print-job-42", printer, label, delivered)
+    redelivered = deliver("print-job-42", printer, label, delivered)
+
+    assert (retried, redelivered) == (True, False)
+    assert switched_off_printer.wait_for_jobs(1) == [label]
+    assert switched_off_printer.switch_off() == [label]
+    assert decode(label).barcodes[0].data == "SF1234567890123"
+
+
+def test_a_file_printer_collects_jobs_one_after_another(tmp_path):
+    printer = printer_from_url(f"file://{tmp_path}/printer.bin")
+
+    printer.send(render(SAMPLE_BIN_LABEL))
+    printer.send(render(SAMPLE_BIN_LABEL))
+
+    assert (tmp_path / "printer.bin").read_bytes() == render(SAMPLE_BIN_LABEL) * 2
+
+
+def test_a_file_printer_whose_device_is_missing_is_unavailable(tmp_path):
+    printer = printer_from_url(f"file://{tmp_path}/unplugged/lp0")
+
+    with pytest.raises(PrinterUnavailable, match="unplugged"):
+        printer.send(render(SAMPLE_BIN_LABEL))
