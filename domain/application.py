@@ -61,6 +61,23 @@ def retry_on_conflict(command: Callable) -> Callable:
     return wrapper
 
 
+class KnownIds:
+    """Ids known to exist, most recent kept: aggregates are never deleted, so a hit needs no query."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.ids: dict[UUID, None] = {}
+
+    def __contains__(self, item: UUID) -> bool:
+        return item in self.ids
+
+    def update(self, items) -> None:
+        for item in items:
+            self.ids[item] = None
+        while len(self.ids) > self.size:
+            del self.ids[next(iter(self.ids))]
+
+
 class BuyerAsJSON(Transcoding):
     """Buyer personal data, sealed with AES-GCM when a cipher is given."""
 
@@ -114,6 +131,7 @@ class Cangku(ScannerCommands, Application):
         super().__init__(env)
         self.review_rules = review_rules or ReviewRules()
         self._known_skus: set[str] = set()
+        self._known_orders: KnownIds = KnownIds(200_000)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -354,7 +372,6 @@ class Cangku(ScannerCommands, Application):
         results = self.import_orders([new], by=by)
         return results[0]["order_id"], results[0]["created"]
 
-    @retry_on_conflict
     def import_orders(self, page: list[NewOrder], by: str = "import", warehouse: str = "") -> list[dict]:
         """Import a page of orders, review each and, when a warehouse is given, reserve their stock.
 
@@ -370,22 +387,30 @@ class Cangku(ScannerCommands, Application):
             raise problems[0][1]
         if problems:
             raise InvalidInput("; ".join(f"{n.channel}/{n.shop}/{n.platform_order_no}: {e}" for n, e in problems))
+        try:
+            # Most pages are new orders: write without asking the store about each, and look up only on a clash.
+            return self._import_page(page, by, warehouse, look_up=False)
+        except IntegrityError:
+            return retry_on_conflict(self._import_page)(page, by, warehouse, look_up=True)
+
+    def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
         site = self.warehouse(warehouse) if warehouse else None
         stocks: dict[UUID, Stock] = {}
         orders, results, seen = [], [], set()
         for new in page:
             order_id = ids.order_id(new.channel, new.shop, new.platform_order_no)
-            if order_id in seen or order_id in self.repository:
+            if order_id in seen or order_id in self._known_orders or (look_up and order_id in self.repository):
                 results.append({"order_id": order_id, "created": False, "status": "duplicate"})
                 continue
             seen.add(order_id)
             order = self._new_order(new)
-            if order.review(self._rules_with_catalogue()) == [] and site is not None:
+            if order.status == "released" and site is not None:
                 self._reserve(order, site, stocks, by)
             orders.append(order)
             results.append({"order_id": order.id, "created": True, "status": order.status})
         if orders:
             self.save(*orders, *stocks.values())
+            self._known_orders.update(o.id for o in orders)
         return results
 
     def _check_new_order(self, new: NewOrder) -> None:
@@ -414,10 +439,8 @@ class Cangku(ScannerCommands, Application):
             Decimal(new.postage),
             new.ordered_at or datetime.now().astimezone(),
             new.remark or "",
+            self.review_rules.reasons_to_hold(new, self.sku_exists),
         )
-
-    def _rules_with_catalogue(self) -> "CatalogueReview":
-        return CatalogueReview(self.review_rules, self.sku_exists)
 
     def _reserve(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
         """Reserve every SKU of the order or none; returns what is missing (nothing when reserved)."""
@@ -712,21 +735,6 @@ class Cangku(ScannerCommands, Application):
             self.save(*aggregates)
         except IntegrityError:
             raise conflict from None
-
-
-class CatalogueReview(ReviewRules):
-    """The review rules plus a catalogue check: a line whose SKU is unknown holds the order."""
-
-    def __init__(self, rules: ReviewRules, sku_exists: Callable[[str], bool]):
-        self.rules = rules
-        self.sku_exists = sku_exists
-
-    def reasons_to_hold(self, order: Order) -> list[str]:
-        reasons = self.rules.reasons_to_hold(order)
-        unknown = sorted({line["sku"] for line in order.lines.values() if not self.sku_exists(line["sku"])})
-        if unknown:
-            reasons.append("unknown SKU " + ", ".join(unknown))
-        return reasons
 
 
 __all__ = ["Cangku", "NewOrder", "Buyer", "OrderLine", "ReviewRules", "BinEmpty", "NotReserved"]

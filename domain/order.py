@@ -66,7 +66,10 @@ def check_lines(lines: list[OrderLine]) -> None:
 
 
 class Order(Aggregate):
-    """A marketplace order: imported once, reviewed, reserved, picked, packed, shipped, or cancelled/refunded."""
+    """A marketplace order: imported once (held or released by review), reserved, picked, packed, shipped.
+
+    It can be cancelled or refunded (whole or per line) on the way.
+    """
 
     @staticmethod
     def create_id(channel: str, shop: str, platform_order_no: str, **_) -> UUID:
@@ -88,6 +91,7 @@ class Order(Aggregate):
         postage: Decimal,
         ordered_at: datetime,
         remark: str,
+        hold_reasons: list[str],
     ):
         self.channel = channel
         self.shop = shop
@@ -102,8 +106,8 @@ class Order(Aggregate):
         self.postage = postage
         self.ordered_at = ordered_at
         self.remark = remark
-        self.status = "imported"
-        self.hold_reasons: list[str] = []
+        self.status = "held" if hold_reasons else "released"
+        self.hold_reasons = list(hold_reasons)
         self.warehouse = ""
         self.picked: dict[str, int] = {}
         self.wave_id: UUID | None = None
@@ -132,17 +136,8 @@ class Order(Aggregate):
 
     # Commands
 
-    def review(self, rules: "ReviewRules") -> list[str]:
-        self._require("imported", doing="review")
-        reasons = rules.reasons_to_hold(self)
-        if reasons:
-            self._held(reasons, "review")
-        else:
-            self._released("review")
-        return reasons
-
     def hold(self, reason: str, by: str) -> None:
-        self._require("imported", "released", "awaiting_stock", doing="hold")
+        self._require("released", "awaiting_stock", doing="hold")
         self._held([reason], by)
 
     def release(self, by: str) -> None:
@@ -262,18 +257,22 @@ class Order(Aggregate):
 
 
 class ReviewRules:
-    """Why an order should wait for a person before it is fulfilled."""
+    """Why an arriving order should wait for a person before it is fulfilled (审单)."""
 
     def __init__(self, max_amount: Decimal = Decimal("20000"), hold_on_remark: bool = True):
         self.max_amount = max_amount
         self.hold_on_remark = hold_on_remark
 
-    def reasons_to_hold(self, order: Order) -> list[str]:
+    def reasons_to_hold(self, new, sku_exists) -> list[str]:
+        """Reasons to hold a new order (an `application.NewOrder`); none means release it."""
         reasons = []
-        if self.hold_on_remark and order.remark.strip():
+        if self.hold_on_remark and (new.remark or "").strip():
             reasons.append("buyer remark")
-        if order.paid_amount > self.max_amount:
+        if Decimal(new.paid_amount) > self.max_amount:
             reasons.append(f"amount above {self.max_amount}")
-        if not order.region.get("province") or not order.buyer.address.strip():
+        if not new.region.get("province") or not new.buyer.address.strip():
             reasons.append("incomplete address")
+        unknown = sorted({line.sku for line in new.lines if not sku_exists(line.sku)})
+        if unknown:
+            reasons.append("unknown SKU " + ", ".join(unknown))
         return reasons

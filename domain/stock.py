@@ -31,11 +31,12 @@ class Stock(Aggregate):
         self.sku = sku
         self.on_hand: dict[str, int] = {}
         self.reservations: dict[str, dict[str, int]] = {}
+        self.reserved: dict[str, int] = {}
 
     # Reading
 
     def reserved_in(self, bin: str) -> int:
-        return sum(alloc.get(bin, 0) for alloc in self.reservations.values())
+        return self.reserved.get(bin, 0)
 
     def free_in(self, bin: str) -> int:
         return self.on_hand.get(bin, 0) - self.reserved_in(bin)
@@ -182,6 +183,11 @@ class Stock(Aggregate):
             alloc.pop(bin, None)
         if not alloc:
             del self.reservations[str(order_id)]
+        in_bin = self.reserved.get(bin, 0) + quantity
+        if in_bin:
+            self.reserved[bin] = in_bin
+        else:
+            self.reserved.pop(bin, None)
 
     @event("Received")
     def _received(self, bin: str, quantity: int, reference: str, by: str) -> None:

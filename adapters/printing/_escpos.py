@@ -39,15 +39,25 @@ def escpos_printer() -> ModuleType:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise PrinterConfigurationError(f"{PICKLE_DIR_VARIABLE}={cache} cannot be created: {error.strerror}") from None
-    root = logging.getLogger()
-    handlers_before = list(root.handlers)
-    with _cache_lock(cache):
+    with _cache_lock(cache), root_logging_untouched():
         import escpos.printer
-    # escpos.capabilities calls logging.basicConfig() at import, which would pre-empt the application's own.
-    for handler in root.handlers[:]:
-        if handler not in handlers_before:
-            root.removeHandler(handler)
     return escpos.printer
+
+
+@contextlib.contextmanager
+def root_logging_untouched():
+    """Undo the root handler python-escpos installs (basicConfig at import, logging.info() in open/close).
+
+    Left in place it would turn the application's own logging.basicConfig() into a no-op.
+    """
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        yield
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in before:
+                root.removeHandler(handler)
 
 
 @contextlib.contextmanager

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.printing import Printer, PrinterConfigurationError, PrinterUnavailable
 
-from ._escpos import escpos_printer
+from ._escpos import escpos_printer, root_logging_untouched
 
 DEFAULT_TCP_PORT = 9100
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -21,20 +22,14 @@ class NetworkPrinter:
         self.host, self.port, self.timeout = host, port, timeout
 
     def __repr__(self):
-        return f"NetworkPrinter({self.host!r}, {self.port})"
+        return f"tcp://{self.host}:{self.port}"
 
     def send(self, data: bytes) -> None:
         """Connect, send the whole job, close; PrinterUnavailable when refused, unreachable or timed out."""
         from escpos.exceptions import DeviceNotFoundError
 
         device = escpos_printer().Network(self.host, self.port, timeout=self.timeout)
-        try:
-            device.open()
-            device._raw(data)
-        except (DeviceNotFoundError, OSError) as error:
-            raise PrinterUnavailable(f"printer at {self.host}:{self.port} is unavailable: {_reason(error)}") from None
-        finally:
-            device.close()
+        _send_through(device, data, (DeviceNotFoundError, OSError), f"printer {self!r}")
 
 
 class FilePrinter:
@@ -44,7 +39,7 @@ class FilePrinter:
         self.path = path
 
     def __repr__(self):
-        return f"FilePrinter({self.path!r})"
+        return f"file://{self.path}"
 
     def send(self, data: bytes) -> None:
         """Append the job to the file; PrinterUnavailable when it cannot be opened or written."""
@@ -52,7 +47,7 @@ class FilePrinter:
             with open(self.path, "ab") as device:
                 device.write(data)
         except OSError as error:
-            raise PrinterUnavailable(f"printer file {self.path} is unavailable: {error.strerror}") from None
+            raise PrinterUnavailable(f"printer {self!r} is unavailable: {error.strerror}") from None
 
 
 class UsbPrinter:
@@ -64,7 +59,7 @@ class UsbPrinter:
             raise PrinterConfigurationError("usb:// printers need pyusb: install python-escpos[usb] and libusb")
 
     def __repr__(self):
-        return f"UsbPrinter({self.vendor_id:04x}:{self.product_id:04x})"
+        return f"usb://{self.vendor_id:04x}:{self.product_id:04x}"
 
     def send(self, data: bytes) -> None:
         """Send the whole job; PrinterUnavailable when the printer is unplugged, off or fails to write."""
@@ -72,14 +67,7 @@ class UsbPrinter:
         from escpos.exceptions import DeviceNotFoundError
 
         device = escpos_printer().Usb(self.vendor_id, self.product_id)
-        try:
-            device.open()
-            device._raw(data)
-        except (DeviceNotFoundError, usb.core.USBError) as error:
-            raise PrinterUnavailable(f"USB printer {self.vendor_id:04x}:{self.product_id:04x} is unavailable: "
-                                     f"{_reason(error)}") from None
-        finally:
-            device.close()
+        _send_through(device, data, (DeviceNotFoundError, usb.core.USBError), f"printer {self!r}")
 
 
 class RecordingPrinter:
@@ -105,11 +93,12 @@ def _tcp(url: str) -> NetworkPrinter:
     parts = urlsplit(url)
     query = parse_qs(parts.query, keep_blank_values=True)
     try:
-        port = parts.port or DEFAULT_TCP_PORT
+        port = DEFAULT_TCP_PORT if parts.port is None else parts.port
         timeout = float(query.pop("timeout", [DEFAULT_TIMEOUT_SECONDS])[-1])
     except ValueError:
         raise PrinterConfigurationError(f"printer URL {url!r} has a malformed port or timeout") from None
-    if not parts.hostname or parts.path not in ("", "/") or query or parts.fragment or parts.username or timeout <= 0:
+    well_formed = parts.hostname and 0 < port and 0 < timeout < math.inf and not (query or parts.username)
+    if not well_formed or parts.path not in ("", "/") or parts.fragment:
         raise PrinterConfigurationError(f"printer URL {url!r} must look like tcp://host:9100 (optionally ?timeout=5)")
     return NetworkPrinter(parts.hostname, port, timeout)
 
@@ -140,5 +129,14 @@ def _dummy(url: str) -> RecordingPrinter:
 _PARSERS = {"tcp": _tcp, "file": _file, "usb": _usb, "dummy": _dummy}
 
 
-def _reason(error: Exception) -> str:
-    return str(error).replace("\n", " ").strip() or type(error).__name__
+def _send_through(device, data: bytes, failures: tuple[type[Exception], ...], name: str) -> None:
+    """Open a python-escpos device, write the whole job, close it; a failure becomes PrinterUnavailable."""
+    with root_logging_untouched():
+        try:
+            device.open()
+            device._raw(data)
+        except failures as error:
+            reason = str(error).replace("\n", " ").strip() or type(error).__name__
+            raise PrinterUnavailable(f"{name} is unavailable: {reason}") from None
+        finally:
+            device.close()

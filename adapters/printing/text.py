@@ -54,22 +54,13 @@ def wrap(text: str, columns: int) -> list[str]:
         while token:
             room = columns - display_width(line)
             if display_width(token) <= room:
-                line += token
-                token = ""
-            elif line.strip() and display_width(token) <= columns:
-                lines.append(line.rstrip())
-                line = ""
-            else:
-                head = _prefix_within(token, room)
-                if not head:
-                    lines.append(line.rstrip())
-                    line = ""
-                    continue
-                line += head
-                token = token[len(head):]
-                lines.append(line.rstrip())
-                line = ""
-    if line.strip():
+                line, token = line + token, ""
+                continue
+            # A word that fits on a line of its own starts one; a longer one is broken where the line ends.
+            head = "" if line and display_width(token) <= columns else _prefix_within(token, room)
+            lines.append((line + head).rstrip())
+            line, token = "", token[len(head):]
+    if line:
         lines.append(line.rstrip())
     return lines
 

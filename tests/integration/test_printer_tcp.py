@@ -1,5 +1,6 @@
 """Print jobs sent over TCP to a stand-in for a printer's raw port (9100), captured and decoded."""
 
+import logging
 import socket
 import threading
 import time
@@ -246,3 +247,17 @@ def test_a_file_printer_whose_device_is_missing_is_unavailable(tmp_path):
 
     with pytest.raises(PrinterUnavailable, match="unplugged"):
         printer.send(render(SAMPLE_BIN_LABEL))
+
+
+def test_sending_a_job_leaves_the_applications_logging_setup_alone(tcp_printer):
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers.clear()
+
+    try:
+        print_over_tcp(tcp_printer, SAMPLE_BIN_LABEL)
+        installed = root.handlers[:]
+    finally:
+        root.handlers[:] = saved
+
+    assert installed == []

@@ -79,7 +79,7 @@ def test_a_printer_url_with_an_unknown_scheme_is_a_configuration_error(url):
 
 @pytest.mark.parametrize("url", [
     "tcp://", "tcp:printer", "tcp://printer:ninety", "tcp://printer:99999", "tcp://printer:9100/queue",
-    "tcp://printer:9100?timeout=soon", "tcp://printer:9100?speed=9600", "file://printer/lp0", "file:relative/path",
+    "tcp://printer:9100?timeout=soon", "tcp://printer:0", "tcp://printer?timeout=nan", "tcp://printer:9100?speed=9600", "file://printer/lp0", "file:relative/path",
     "usb://04b8", "usb://zz:0e15", "dummy:printer",
 ])
 def test_a_malformed_printer_url_is_a_configuration_error(url):

@@ -1,0 +1,201 @@
+"""A local JOS gateway: jingdong.* APIs over routerjson, JOS signing and JOS error responses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from ..base import OrderStatus, RefundStatus, china_text, parse_china_text
+from ..jd import JdClient, response_key, sign_jd
+from .base import Call, MarketplaceSimulator, PlatformRefusal, SimOrder, SimRefund
+
+STATE = {
+    OrderStatus.PAID: "WAIT_SELLER_STOCK_OUT",
+    OrderStatus.REFUND_REQUESTED: "LOCKED",
+    OrderStatus.SHIPPED: "WAIT_GOODS_RECEIVE_CONFIRM",
+    OrderStatus.CANCELLED: "TRADE_CANCELED",
+}
+REFUND_STATE = {
+    RefundStatus.REQUESTED: 0,
+    RefundStatus.AGREED: 1,
+    RefundStatus.REFUSED: 2,
+    RefundStatus.REFUNDED: 6,
+    RefundStatus.CLOSED: 10,
+}
+GATEWAY_ERRORS = {
+    "signature": ("12", "无效签名", "Invalid Signature"),
+    "auth": ("19", "无效access_token", "Invalid access_token"),
+    "rate_limit": ("2", "限制时间内调用失败次数", "App Call Limited"),
+    "invalid": ("61", "参数错误", "Invalid Parameter"),
+    "not_found": ("61", "参数错误", "Invalid Parameter"),
+}
+MAX_PAGE_SIZE = 100
+MAX_WINDOW = timedelta(days=31)
+
+
+def ok(result: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"apiResult": {"success": True, "chineseErrCode": "成功", "englishErrCode": "success", "numberCode": 10100000},
+            **(result or {})}
+
+
+def refused(message: str) -> dict[str, Any]:
+    return {"apiResult": {"success": False, "chineseErrCode": message, "englishErrCode": "param error",
+                          "numberCode": 10100012}}
+
+
+class JdSimulator(MarketplaceSimulator):
+    """JOS as seen from a POP seller app: orders by modified time, either order, windows of a month."""
+
+    channel = "jd"
+    client_class = JdClient
+    order_api = "jingdong.pop.order.search"
+    demo_app_key = "D3MO5A1E0B1C2D3E4F5A6B7C8D9E0F1A"
+    gateway_path = "/routerjson"
+
+    def _order_no(self, rng, created: datetime) -> str:
+        return str(rng.randint(2 * 10**11, 3 * 10**11))
+
+    def read_call(self, request: Request) -> Call:
+        if request.path != self.gateway_path:
+            raise PlatformRefusal("invalid", f"no such path {request.path}")
+        raw = {**request.args.to_dict(), **request.form.to_dict()}
+        for name in ("method", "app_key", "timestamp", "sign", "v", "360buy_param_json"):
+            if not raw.get(name):
+                raise PlatformRefusal("invalid", f"missing {name}")
+        try:
+            payload = json.loads(raw["360buy_param_json"])
+        except ValueError:
+            raise PlatformRefusal("invalid", "360buy_param_json is not JSON") from None
+        if not isinstance(payload, dict):
+            raise PlatformRefusal("invalid", "360buy_param_json must be an object")
+        return Call(raw["method"], payload, raw)
+
+    def check_signature(self, call: Call, request: Request) -> None:
+        if call.raw["app_key"] != self.credentials.app_key:
+            raise PlatformRefusal("signature")
+        if sign_jd(call.raw, self.credentials.app_secret) != call.raw["sign"]:
+            raise PlatformRefusal("signature")
+        if call.raw.get("access_token") != self.credentials.access_token:
+            raise PlatformRefusal("auth")
+
+    def refusal(self, refusal: PlatformRefusal) -> Response:
+        code, zh, en = GATEWAY_ERRORS[refusal.kind]
+        return self.json({"error_response": {"code": code, "zh_desc": refusal.message or zh, "en_desc": en}})
+
+    def malformed_prefix(self, call: Call) -> str:
+        return response_key(call.api)
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        return {
+            "jingdong.pop.order.search": self.order_search,
+            "jingdong.pop.order.get": self.order_get,
+            "jingdong.pop.order.shipment": self.shipment,
+            "jingdong.stock.write.updateSkuStock": self.update_stock,
+            "jingdong.pop.afs.soa.refundapply.queryPageList": self.refunds,
+        }
+
+    def _answer_of(self, api: str, content: dict[str, Any]) -> dict:
+        return {response_key(api): {"code": "0", **content}}
+
+    # -- APIs ------------------------------------------------------------------------------------------
+
+    def order_search(self, params: dict[str, Any]) -> dict:
+        api = "jingdong.pop.order.search"
+        try:
+            start, end = parse_china_text(params["start_date"]), parse_china_text(params["end_date"])
+        except Exception:
+            return self._answer_of(api, {"searchorderinfo_result": refused("start_date/end_date yyyy-MM-dd HH:mm:ss")})
+        page, size = self.integer(params, "page", 1), self.integer(params, "page_size", 20)
+        if not params.get("optional_fields") or not params.get("order_state"):
+            return self._answer_of(api, {"searchorderinfo_result": refused("optional_fields和order_state必填")})
+        if end < start or end - start > MAX_WINDOW or not 1 <= size <= MAX_PAGE_SIZE:
+            return self._answer_of(api, {"searchorderinfo_result": refused("时间跨度不能超过一个月，每页最多100条")})
+        states = set(str(params["order_state"]).split(","))
+        found = [o for o in self.window(start, end) if STATE[o.status] in states]
+        if str(params.get("sortType", 0)) == "1":
+            found.reverse()
+        rows = [render(o) for o in self.page_of(found, page, size)]
+        return self._answer_of(api, {"searchorderinfo_result": ok({"orderTotal": len(found), "orderInfoList": rows})})
+
+    def order_get(self, params: dict[str, Any]) -> dict:
+        order = self.find(params.get("order_id", ""))
+        return self._answer_of("jingdong.pop.order.get", {"orderDetailInfo": ok({"orderInfo": render(order)})})
+
+    def shipment(self, params: dict[str, Any]) -> dict:
+        api = "jingdong.pop.order.shipment"
+        if not params.get("logiCoprId") or not params.get("logiNo"):
+            return self._answer_of(api, {"sopjosshipment_result": refused("logiCoprId和logiNo必填")})
+        try:
+            self.record_shipment(params.get("order_id", ""), params["logiCoprId"], params["logiNo"])
+        except PlatformRefusal as refusal:
+            return self._answer_of(api, {"sopjosshipment_result": refused(refusal.message)})
+        return self._answer_of(api, {"sopjosshipment_result": ok()})
+
+    def update_stock(self, params: dict[str, Any]) -> dict:
+        self.record_stock(str(params.get("skuId", "")), self.integer(params, "stockNum"))
+        return self._answer_of("jingdong.stock.write.updateSkuStock", ok())
+
+    def refunds(self, params: dict[str, Any]) -> dict:
+        api = "jingdong.pop.afs.soa.refundapply.queryPageList"
+        try:
+            start, end = parse_china_text(params["applyTimeStart"]), parse_china_text(params["applyTimeEnd"])
+        except Exception:
+            return self._answer_of(api, {"queryResult": {"success": False, "englishErrCode": "param error"}})
+        with self._lock:
+            found = sorted((o.refund for o in self.orders.values() if o.refund and start <= o.refund.created <= end),
+                           key=lambda r: (r.created, r.refund_id))
+        page = self.page_of(found, self.integer(params, "pageIndex", 1), self.integer(params, "pageSize", 20))
+        return self._answer_of(api, {"queryResult": {"success": True, "totalCount": len(found),
+                                                     "result": [render_refund(r) for r in page]}})
+
+
+def render(order: SimOrder) -> dict[str, Any]:
+    return {
+        "orderId": order.order_no,
+        "orderState": STATE[order.status],
+        "pin": order.buyer_nick,
+        "orderTotalPrice": f"{order.goods_total:.2f}",
+        "orderPayment": f"{order.amount_paid:.2f}",
+        "sellerDiscount": f"{order.discount + sum(line.discount for line in order.lines):.2f}",
+        "freightPrice": f"{order.postage:.2f}",
+        "orderStartTime": china_text(order.created),
+        "modified": china_text(order.modified),
+        "orderRemark": order.remark,
+        "consigneeInfo": {
+            "fullname": order.receiver_name,
+            "mobile": order.receiver_phone,
+            "telephone": "",
+            "province": order.province,
+            "city": order.city,
+            "county": order.district,
+            "town": "",
+            "fullAddress": f"{order.province}{order.city}{order.district}{order.detail}",
+        },
+        "itemInfoList": [
+            {
+                "skuId": line.sku_id,
+                "outerSkuId": line.outer_sku,
+                "skuName": line.title,
+                "jdPrice": f"{line.unit_price:.2f}",
+                "itemTotal": str(line.quantity),
+                "wareId": line.item_id,
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def render_refund(refund: SimRefund) -> dict[str, Any]:
+    return {
+        "id": int(refund.refund_id),
+        "orderId": int(refund.order_no),
+        "status": REFUND_STATE[refund.status],
+        "applyRefundSum": int(refund.amount * 100),
+        "reason": refund.reason,
+        "applyTime": china_text(refund.created),
+        "checkTime": china_text(refund.modified) if refund.modified != refund.created else "",
+    }

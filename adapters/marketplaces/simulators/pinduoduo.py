@@ -1,0 +1,170 @@
+"""A local POP gateway: pdd.* APIs over api/router, POP signing and POP error responses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from ..base import OrderStatus, RefundStatus, china_text, from_epoch
+from ..pinduoduo import PinduoduoClient, sign_pdd
+from .base import Call, MarketplaceSimulator, PlatformRefusal, SimOrder, SimRefund
+
+AFTER_SALE = {
+    RefundStatus.REQUESTED: 2,
+    RefundStatus.AGREED: 4,
+    RefundStatus.REFUSED: 6,
+    RefundStatus.REFUNDED: 10,
+    RefundStatus.CLOSED: 11,
+}
+ERRORS = {
+    "signature": (20004, "签名验证失败"),
+    "auth": (10019, "access_token已过期"),
+    "rate_limit": (70031, "调用过于频繁，请调整调用频率"),
+    "invalid": (10000, "参数错误"),
+    "not_found": (10000, "参数错误"),
+}
+MAX_PAGE_SIZE = 100
+MAX_WINDOW = timedelta(minutes=30)
+
+
+class PinduoduoSimulator(MarketplaceSimulator):
+    """POP as seen from an ERP app: orders by update time, oldest first, windows of 30 minutes."""
+
+    channel = "pinduoduo"
+    client_class = PinduoduoClient
+    order_api = "pdd.order.number.list.increment.get"
+    demo_app_key = "4b6d3f0c2a9e4d1f8c7b6a5e4d3c2b1a"
+    gateway_path = "/api/router"
+
+    def _order_no(self, rng, created: datetime) -> str:
+        return f"{created:%y%m%d}-{rng.randint(10**14, 10**15 - 1)}"
+
+    def read_call(self, request: Request) -> Call:
+        if request.path != self.gateway_path:
+            raise PlatformRefusal("invalid", f"no such path {request.path}")
+        raw = {**request.args.to_dict(), **request.form.to_dict()}
+        if not raw and request.is_json:
+            raw = {key: str(value) for key, value in (request.get_json(silent=True) or {}).items()}
+        for name in ("type", "client_id", "timestamp", "sign"):
+            if not raw.get(name):
+                raise PlatformRefusal("invalid", f"公共参数 {name} 缺失")
+        if not raw["timestamp"].isdigit():
+            raise PlatformRefusal("invalid", "timestamp 必须是秒级时间戳")
+        return Call(raw["type"], raw, raw)
+
+    def check_signature(self, call: Call, request: Request) -> None:
+        if call.raw["client_id"] != self.credentials.app_key:
+            raise PlatformRefusal("signature")
+        if sign_pdd(call.raw, self.credentials.app_secret) != call.raw["sign"]:
+            raise PlatformRefusal("signature")
+        if call.raw.get("access_token") != self.credentials.access_token:
+            raise PlatformRefusal("auth")
+
+    def refusal(self, refusal: PlatformRefusal) -> Response:
+        code, message = ERRORS[refusal.kind]
+        return self.json({"error_response": {"error_code": code, "error_msg": message, "sub_code": str(code),
+                                             "sub_msg": refusal.message or message, "request_id": "sim"}})
+
+    def malformed_prefix(self, call: Call) -> str:
+        return "order_sn_increment_get_response"
+
+    def handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
+        return {
+            "pdd.order.number.list.increment.get": self.orders_changed,
+            "pdd.order.information.get": self.order_information,
+            "pdd.logistics.online.send": self.online_send,
+            "pdd.goods.quantity.update": self.quantity_update,
+            "pdd.refund.list.increment.get": self.refunds_changed,
+        }
+
+    def _window(self, params: dict[str, Any]) -> tuple[datetime, datetime, int, int]:
+        start = from_epoch(self.integer(params, "start_updated_at"))
+        end = from_epoch(self.integer(params, "end_updated_at"))
+        if end < start or end - start > MAX_WINDOW:
+            raise PlatformRefusal("invalid", "开始时间结束时间间距不超过 30 分钟")
+        page_size = self.integer(params, "page_size", 100)
+        if not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise PlatformRefusal("invalid", "page_size 最大 100")
+        return start, end, self.integer(params, "page", 1), page_size
+
+    def orders_changed(self, params: dict[str, Any]) -> dict:
+        start, end, page, size = self._window(params)
+        found = self.window(start, end)
+        rows = [render(o) for o in self.page_of(found, page, size)]
+        return {"order_sn_increment_get_response": {"total_count": len(found), "order_sn_list": rows}}
+
+    def order_information(self, params: dict[str, Any]) -> dict:
+        return {"order_info_get_response": {"order_info": render(self.find(params.get("order_sn", "")))}}
+
+    def online_send(self, params: dict[str, Any]) -> dict:
+        if not params.get("logistics_id") or not params.get("tracking_number"):
+            raise PlatformRefusal("invalid", "logistics_id 和 tracking_number 必填")
+        self.record_shipment(params.get("order_sn", ""), params["logistics_id"], params["tracking_number"])
+        return {"logistics_online_send_response": {"is_success": True}}
+
+    def quantity_update(self, params: dict[str, Any]) -> dict:
+        if not params.get("goods_id"):
+            raise PlatformRefusal("invalid", "goods_id 必填")
+        if params.get("update_type", "1") != "1":
+            raise PlatformRefusal("invalid", "only full updates (update_type=1) are simulated")
+        self.record_stock(params.get("sku_id", ""), self.integer(params, "quantity"), item_id=params["goods_id"])
+        return {"goods_quantity_update_response": {"is_success": True}}
+
+    def refunds_changed(self, params: dict[str, Any]) -> dict:
+        start, end, page, size = self._window(params)
+        found = self.refunds_in(start, end)
+        rows = [render_refund(r) for r in self.page_of(found, page, size)]
+        return {"refund_increment_get_response": {"total_count": len(found), "refund_list": rows}}
+
+
+def render(order: SimOrder) -> dict[str, Any]:
+    order_status = 2 if order.status is OrderStatus.SHIPPED else 1
+    refund_status = {OrderStatus.REFUND_REQUESTED: 2, OrderStatus.CANCELLED: 4}.get(order.status, 1)
+    return {
+        "order_sn": order.order_no,
+        "order_status": order_status,
+        "refund_status": refund_status,
+        "confirm_status": 1,
+        "created_time": china_text(order.created),
+        "confirm_time": china_text(order.created),
+        "updated_at": china_text(order.modified),
+        "receiver_name": order.receiver_name,
+        "receiver_phone": order.receiver_phone,
+        "province": order.province,
+        "city": order.city,
+        "town": order.district,
+        "address": order.detail,
+        "goods_amount": float(order.goods_total),
+        "discount_amount": float(order.discount + sum(line.discount for line in order.lines)),
+        "postage": float(order.postage),
+        "pay_amount": float(order.amount_paid),
+        "buyer_memo": order.remark,
+        "item_list": [
+            {
+                "goods_id": int(line.item_id),
+                "sku_id": int(line.sku_id),
+                "outer_id": line.outer_sku,
+                "outer_goods_id": "",
+                "goods_name": line.title,
+                "goods_count": line.quantity,
+                "goods_price": float(line.unit_price),
+            }
+            for line in order.lines
+        ],
+    }
+
+
+def render_refund(refund: SimRefund) -> dict[str, Any]:
+    return {
+        "id": int(refund.refund_id),
+        "order_sn": refund.order_no,
+        "after_sales_type": 2,
+        "after_sales_status": AFTER_SALE[refund.status],
+        "refund_amount": int(refund.amount * 100),
+        "after_sale_reason": refund.reason,
+        "created_time": china_text(refund.created),
+        "updated_time": china_text(refund.modified),
+    }
