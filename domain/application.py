@@ -444,7 +444,7 @@ class Cangku(ScannerCommands, Application):
 
     def _reserve(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
         """Reserve every SKU of the order or none; returns what is missing (nothing when reserved)."""
-        bins = site.bins_in("storage")
+        bins = site.pick_order("storage")
         wanted = order.quantities()
         chosen, missing = {}, {}
         for sku, quantity in wanted.items():

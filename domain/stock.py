@@ -47,8 +47,9 @@ class Stock(Aggregate):
     def reserved_for(self, order_id: UUID) -> dict[str, int]:
         return dict(self.reservations.get(str(order_id), {}))
 
-    def available(self, bins: list[str]) -> int:
-        return sum(max(self.free_in(b), 0) for b in bins)
+    def available(self, pick_order: dict[str, int]) -> int:
+        """Free units in the given bins (bin → pick sequence)."""
+        return sum(max(self.free_in(b), 0) for b in self.on_hand if b in pick_order)
 
     # Commands
 
@@ -63,18 +64,18 @@ class Stock(Aggregate):
         self._check_movable(from_bin, to_bin, quantity)
         self._moved(from_bin, to_bin, quantity, by)
 
-    def reserve(self, order_id: UUID, quantity: int, bins: list[str], by: str) -> dict[str, int]:
-        """Allocate units to the order from the given bins, in the order given (pick sequence)."""
+    def reserve(self, order_id: UUID, quantity: int, pick_order: dict[str, int], by: str) -> dict[str, int]:
+        """Allocate units to the order from the given bins (bin → pick sequence), earliest in the walk first."""
         check_quantity(quantity)
         if str(order_id) in self.reservations:
             raise AlreadyReserved(f"order {order_id} already holds a reservation of SKU {self.sku}")
-        available = self.available(bins)
+        available = self.available(pick_order)
         if available < quantity:
             raise InsufficientStock(
                 f"SKU {self.sku} in {self.warehouse}: {quantity} wanted, {available} available"
             )
         allocation, wanted = {}, quantity
-        for bin in bins:
+        for bin in sorted((b for b in self.on_hand if b in pick_order), key=lambda b: (pick_order[b], b)):
             take = min(max(self.free_in(bin), 0), wanted)
             if take:
                 allocation[bin] = take

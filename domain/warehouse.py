@@ -66,6 +66,10 @@ class Warehouse(Aggregate):
         found = [(loc["pick_sequence"], b) for b, loc in self.locations.items() if loc["area"] == area]
         return [b for _, b in sorted(found)]
 
+    def pick_order(self, area: str = "storage") -> dict[str, int]:
+        """Bins of one area → their pick sequence."""
+        return {b: loc["pick_sequence"] for b, loc in self.locations.items() if loc["area"] == area}
+
     def first_bin_in(self, area: str) -> str:
         bins = self.bins_in(area)
         if not bins:

@@ -17,6 +17,29 @@ import httpx
 
 logger = logging.getLogger(__name__)
 
+SENSITIVE_QUERY = frozenset({"access_token", "session", "sign", "app_secret", "client_secret"})
+
+
+class RedactedUrls(logging.Filter):
+    """Masks tokens and signs in the URLs httpx logs (Douyin and Kuaishou put them in the query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        return True
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, httpx.URL) and value.query:
+        return value.copy_with(params=[(k, "***" if k in SENSITIVE_QUERY else v) for k, v in value.params.multi_items()])
+    return value
+
+
+def _redact_http_logs() -> None:
+    http_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactedUrls) for f in http_logger.filters):
+        http_logger.addFilter(RedactedUrls())
+
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -266,6 +289,7 @@ class MarketplaceClient(ABC):
     ):
         if not (credentials.app_key and (credentials.app_secret or credentials.sign_secret)):
             raise PlatformInvalidParameter("shop credentials need an app key and a secret", channel=self.channel)
+        _redact_http_logs()
         self.credentials = credentials
         self.base_url = (base_url or self.default_url).rstrip("/")
         self._http = http or httpx.Client(timeout=timeout)

@@ -111,7 +111,7 @@ class ApplicationBehaviour:
             stocked.app.reserve_order(result["order_id"], "WH1", "sup")
         stock = stocked.app.repository.get(stock_id("WH1", CUP))
         with pytest.raises(AlreadyReserved):
-            stock.reserve(result["order_id"], 1, ["A-01-02"], "sup")
+            stock.reserve(result["order_id"], 1, {"A-01-02": 20}, "sup")
         assert event_count(stocked) == written
 
     def test_bad_input_is_refused_by_name_and_writes_nothing(self, stocked):

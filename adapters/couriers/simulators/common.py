@@ -140,8 +140,8 @@ class CourierSimulator:
         if self._server is None:
             self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
                                        request_handler=_QuietHandler)
-            self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.name}-sim",
-                                            daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=f"{self.name}-sim", daemon=True)
             self._thread.start()
         return self
 

@@ -135,6 +135,7 @@ class MarketplaceSimulator(ABC):
     client_class: type[MarketplaceClient]
     order_api = ""  # the list API whose pages count for after_list_pages
     demo_app_key = "demo-app-key"
+    max_lines = 3
 
     def __init__(
         self,
@@ -269,7 +270,7 @@ class MarketplaceSimulator(ABC):
 
     def _random_order(self, rng: random.Random, modified: datetime) -> SimOrder:
         lines = []
-        for item_id, sku_id, code, title, price in rng.sample(SKUS, rng.randint(1, 3)):
+        for item_id, sku_id, code, title, price in rng.sample(SKUS, rng.randint(1, self.max_lines)):
             quantity = rng.randint(1, 3)
             discount = (price * quantity * Decimal(rng.choice((0, 0, 5, 10))) / 100).quantize(CENT)
             lines.append(SimLine(item_id, sku_id, code, title, quantity, price, discount))
