@@ -2,7 +2,9 @@
 
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import dramatiq
 from sqlalchemy.engine import Engine
 
 from domain.application import Cangku
@@ -19,6 +21,11 @@ class System:
     app: Cangku
     engine: Engine
     runners: dict[str, ProjectionRunner]
+    broker: dramatiq.Broker | None = None
+    jobs: object = None
+    dispatcher: ProjectionRunner | None = None
+    worker: dramatiq.Worker | None = None
+    simulators: object = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -28,19 +35,63 @@ class System:
             runner.catch_up()
 
     def start_followers(self, interval: float = 0.2) -> None:
-        """Follow the log in background threads (for `serve`)."""
-        for runner in self.runners.values():
-            thread = threading.Thread(target=runner.run_forever, args=(self._stop, interval), daemon=True,
-                                      name=f"projection-{runner.projection.name}")
-            thread.start()
-            self._threads.append(thread)
+        """Follow the log in background threads: the projections, and the dispatcher when jobs are set up."""
+        followers = list(self.runners.values()) + ([self.dispatcher] if self.dispatcher else [])
+        for runner in followers:
+            self._thread(f"follow-{runner.projection.name}", runner.run_forever, self._stop, interval)
+
+    def start_jobs(self, shops: dict | None = None, in_process_worker: bool | None = None, threads: int = 4) -> None:
+        """Declare the actors and the dispatcher; consume in this process when there is no broker URL."""
+        from workers.broker import make_broker, start_worker
+        from workers.dispatcher import Dispatcher
+        from workers.jobs import Jobs
+
+        self.broker = make_broker(self.settings.broker_url)
+        self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
+                         shops=shops if shops is not None else shop_clients(self.settings))
+        self.dispatcher = ProjectionRunner(self.app, self.engine, Dispatcher(self.jobs), batch_size=200)
+        self.dispatcher.setup()
+        if in_process_worker if in_process_worker is not None else not self.settings.broker_url:
+            self.worker = start_worker(self.broker, threads)
+
+    def start_scheduler(self) -> None:
+        """Enqueue each shop's order pull on an interval."""
+        def schedule():
+            while not self._stop.is_set():
+                for channel, shop in self.jobs.shops:
+                    self.jobs.pull_orders.send(channel, shop)
+                self._stop.wait(self.settings.pull_interval)
+
+        self._thread("pull-scheduler", schedule)
+
+    def _thread(self, name, target, *args) -> None:
+        thread = threading.Thread(target=target, args=args, daemon=True, name=name)
+        thread.start()
+        self._threads.append(thread)
 
     def close(self) -> None:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=5)
+        if self.worker:
+            self.worker.stop()
+        if self.broker:
+            self.broker.close()
+        if self.simulators:
+            self.simulators.stop()
         self.engine.dispose()
         self.app.close()
+
+
+def shop_clients(settings: Settings) -> dict:
+    """A marketplace client per configured shop."""
+    from adapters.marketplaces import ShopCredentials, client_for
+
+    clients = {}
+    for shop in settings.shops:
+        credentials = ShopCredentials(shop.app_key, shop.app_secret, shop.access_token, shop=shop.shop)
+        clients[(shop.channel, shop.shop)] = client_for(shop.channel, credentials, base_url=shop.url or None)
+    return clients
 
 
 def build(settings: Settings | None = None) -> System:
@@ -48,9 +99,6 @@ def build(settings: Settings | None = None) -> System:
     settings = settings or Settings.from_env()
     database = settings.database
     if database.kind == "sqlite":
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        from pathlib import Path
-
         Path(database.sqlite_events).parent.mkdir(parents=True, exist_ok=True)
     env = database.eventsourcing_env()
     if settings.cipher_key:

@@ -99,6 +99,30 @@ class Database:
 
 
 @dataclass(frozen=True)
+class ShopSettings:
+    """One marketplace shop to follow, with its open-platform credentials."""
+
+    channel: str
+    shop: str
+    app_key: str = ""
+    app_secret: str = field(default="", repr=False)
+    access_token: str = field(default="", repr=False)
+    url: str = ""
+
+
+def shops_from_env(get) -> tuple[ShopSettings, ...]:
+    shops = []
+    for entry in filter(None, (e.strip() for e in get("SHOPS").split(","))):
+        channel, _, shop = entry.partition(":")
+        if not shop:
+            raise ConfigurationError(f"CANGKU_SHOPS entries look like channel:shop, got {entry!r}")
+        key = f"SHOP_{channel}_{shop}".upper().replace("-", "_")
+        shops.append(ShopSettings(channel, shop, get(key + "_APP_KEY"), get(key + "_APP_SECRET"),
+                                  get(key + "_ACCESS_TOKEN"), get(key + "_URL")))
+    return tuple(shops)
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path
     database: Database
@@ -111,6 +135,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     projection_batch: int = 2000
+    shops: tuple[ShopSettings, ...] = ()
+    pull_interval: float = 60.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -143,4 +169,6 @@ class Settings:
             host=get("HOST", "127.0.0.1"),
             port=port,
             projection_batch=projection_batch,
+            shops=shops_from_env(get),
+            pull_interval=float(get("PULL_INTERVAL", "60")),
         )

@@ -39,6 +39,8 @@ from .errors import (
 )
 from .fulfilment import Package, Wave
 from .order import Buyer, Order, OrderLine, ReviewRules, check_lines
+from .printing import Contact, WaybillLabel
+from .shop import Shop, shop_id
 from .scanner_commands import ScannerCommands
 from .stock import Stock, check_quantity
 from .warehouse import Warehouse
@@ -650,10 +652,79 @@ class Cangku(ScannerCommands, Application):
         self.save(package)
 
     @retry_on_conflict
-    def record_label_printed(self, order_id: UUID, printer: str, by: str, reason: str = "") -> None:
+    def record_label_printed(self, order_id: UUID, printer: str, by: str, job_id: str = "") -> bool:
+        """Record a printed label; a job already recorded is not recorded twice (returns False)."""
         package = self._package(self.order(order_id), by)
-        package.record_label_printed(printer, reason, by)
+        job_id = job_id or f"{package.id}:{package.version + 1}"
+        printed = package.record_label_printed(printer, job_id, by)
+        if printed:
+            self.save(package)
+        return printed
+
+    def label_printed(self, order_id: UUID, job_id: str) -> bool:
+        return job_id in self._package(self.order(order_id), "").printed_jobs
+
+    @retry_on_conflict
+    def record_print_failure(self, order_id: UUID, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        package = self._package(self.order(order_id), "printer")
+        package.record_print_failure(printer, job_id, reason, attempt)
         self.save(package)
+
+    @retry_on_conflict
+    def request_reprint(self, order_id: UUID, reason: str, by: str) -> None:
+        """Ask for the label again (torn, smudged, lost); the reason is kept."""
+        package = self._package(self.order(order_id), by)
+        package.request_reprint(reason, by)
+        self.save(package)
+
+    def waybill_label(self, order_id: UUID, sender: Contact, size: str = "76x130") -> WaybillLabel:
+        """What the waybill label of an order's package shows."""
+        order = self.order(order_id)
+        package = self._package(order, "printer")
+        region = " ".join(v for v in (order.region.get(k, "") for k in ("province", "city", "district")) if v)
+        names = {}
+        for line in order.lines.values():
+            left = line["quantity"] - line["refunded"]
+            if left:
+                names[line["title"] or line["sku"]] = names.get(line["title"] or line["sku"], 0) + left
+        return WaybillLabel(
+            courier_name=package.courier,
+            tracking_number=package.tracking_no,
+            sort_code=package.sort_code,
+            receiver=Contact(order.buyer.name, order.buyer.phone, f"{region} {order.buyer.address}".strip()),
+            sender=sender,
+            order_number=order.platform_order_no,
+            item_summary="; ".join(f"{name}×{n}" for name, n in names.items()),
+            qr_payload=package.tracking_no,
+            size=size,
+        )
+
+    # Channels
+
+    @retry_on_conflict
+    def record_shipment_confirmed(self, order_id: UUID, source_event: str) -> bool:
+        """The channel accepted the shipment; recording it twice changes nothing (returns False)."""
+        order = self.order(order_id)
+        confirmed = order.confirm_on_channel(source_event)
+        if confirmed:
+            self.save(order)
+        return confirmed
+
+    def pulled_until(self, channel: str, shop: str) -> datetime | None:
+        try:
+            return self.repository.get(shop_id(channel, shop)).pulled_until
+        except AggregateNotFoundError:
+            return None
+
+    @retry_on_conflict
+    def record_pull(self, channel: str, shop: str, until: datetime, seen: int, imported: int) -> None:
+        """Move a shop's pull checkpoint forward (kept as an event, so a restart continues from it)."""
+        try:
+            followed = self.repository.get(shop_id(channel, shop))
+        except AggregateNotFoundError:
+            followed = Shop(channel, shop)
+        followed.checkpoint(until, seen, imported)
+        self.save(followed)
 
     @retry_on_conflict
     def hand_over(self, order_id: UUID, by: str) -> None:

@@ -74,6 +74,7 @@ class Package(Aggregate):
         self.tracking_no = ""
         self.sort_code = ""
         self.labels_printed = 0
+        self.printed_jobs: list[str] = []
 
     def outstanding(self) -> dict[str, int]:
         return {s: n - self.verified.get(s, 0) for s, n in self.expected.items() if n > self.verified.get(s, 0)}
@@ -108,12 +109,24 @@ class Package(Aggregate):
             raise InvalidInput("a waybill needs a courier and a tracking number")
         self._waybill_assigned(courier, tracking_no, sort_code)
 
-    def record_label_printed(self, printer: str, reason: str, by: str) -> None:
+    def record_label_printed(self, printer: str, job_id: str, by: str) -> bool:
+        """Record a printed label job; False (and nothing recorded) when that job was already printed."""
         if not self.tracking_no:
             raise InvalidOrderState("package has no waybill yet; nothing to print")
-        if self.labels_printed and not (reason or "").strip():
+        if job_id in self.printed_jobs:
+            return False
+        self._label_printed(printer, job_id, by)
+        return True
+
+    def record_print_failure(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        self._print_failed(printer, job_id, reason[:200], attempt)
+
+    def request_reprint(self, reason: str, by: str) -> None:
+        if not self.tracking_no:
+            raise InvalidOrderState("package has no waybill yet; nothing to reprint")
+        if not (reason or "").strip():
             raise InvalidInput("a reprint needs a reason")
-        self._label_printed(printer, reason, by)
+        self._reprint_requested(reason.strip()[:200], by)
 
     def hand_over(self, by: str) -> None:
         if self.status == "handed_over":
@@ -143,8 +156,17 @@ class Package(Aggregate):
         self.sort_code = sort_code
 
     @event("LabelPrinted")
-    def _label_printed(self, printer: str, reason: str, by: str) -> None:
+    def _label_printed(self, printer: str, job_id: str, by: str) -> None:
         self.labels_printed += 1
+        self.printed_jobs.append(job_id)
+
+    @event("PrintFailed")
+    def _print_failed(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        pass
+
+    @event("ReprintRequested")
+    def _reprint_requested(self, reason: str, by: str) -> None:
+        pass
 
     @event("HandedOver")
     def _handed_over(self, by: str) -> None:

@@ -113,6 +113,7 @@ class Order(Aggregate):
         self.wave_id: UUID | None = None
         self.tracking_no = ""
         self.courier = ""
+        self.confirmed_on_channel = False
 
     # Reading
 
@@ -171,6 +172,14 @@ class Order(Aggregate):
     def mark_shipped(self, courier: str, tracking_no: str, by: str) -> None:
         self._require("packed", doing="ship")
         self._shipped(courier, tracking_no, by)
+
+    def confirm_on_channel(self, source_event: str) -> bool:
+        """Record that the channel accepted the shipment; False when it was already recorded."""
+        if self.confirmed_on_channel:
+            return False
+        self._require("shipped", "delivered", doing="confirm the shipment on the channel")
+        self._shipment_confirmed(self.courier, self.tracking_no, source_event)
+        return True
 
     def cancel(self, reason: str, by: str) -> None:
         if self.status in ("shipped", "delivered", "cancelled"):
@@ -241,6 +250,10 @@ class Order(Aggregate):
         self.status = "shipped"
         self.courier = courier
         self.tracking_no = tracking_no
+
+    @event("ShipmentConfirmed")
+    def _shipment_confirmed(self, courier: str, tracking_no: str, source_event: str) -> None:
+        self.confirmed_on_channel = True
 
     @event("Cancelled")
     def _cancelled(self, reason: str, by: str) -> None:

@@ -13,7 +13,6 @@ from adapters.couriers.base import (
     RouteEvent,
     RouteStatus,
     TrackingClient,
-    TrackingNotSupported,
     Waybill,
     WaybillRequest,
     courier_for_tracking_no,
@@ -22,5 +21,5 @@ from adapters.couriers.base import (
 __all__ = [
     "Address", "CourierAuthError", "CourierClient", "CourierError", "CourierMalformedResponse", "CourierRejected",
     "CourierUnavailable", "InvalidWaybillRequest", "Party", "RouteEvent", "RouteStatus", "TrackingClient",
-    "TrackingNotSupported", "Waybill", "WaybillRequest", "courier_for_tracking_no",
+"Waybill", "WaybillRequest", "courier_for_tracking_no",
 ]

@@ -90,10 +90,6 @@ class InvalidWaybillRequest(CourierError, ValueError):
     """A waybill request that no courier could accept; nothing was sent."""
 
 
-class TrackingNotSupported(CourierError):
-    """This client issues waybills but cannot answer route queries on its own."""
-
-
 @dataclass(frozen=True)
 class Address:
     province: str
@@ -109,11 +105,6 @@ class Party:
     name: str = field(repr=False)
     phone: str = field(repr=False)
     address: Address
-
-    @property
-    def full_address(self) -> str:
-        a = self.address
-        return f"{a.province}{a.city}{a.district}{a.detail}"
 
 
 @dataclass(frozen=True)
@@ -237,6 +228,11 @@ class HttpCourier:
         except ValueError as exc:
             raise CourierMalformedResponse(self.code, "response body is not JSON") from exc
 
+    def _refusal(self, code: str, message: str, *, auth: bool, retry: bool) -> CourierError:
+        """The named error for a platform's error body: credentials, a passing fault, or a plain no."""
+        kind = CourierAuthError if auth else CourierUnavailable if retry else CourierRejected
+        return kind(self.code, message, code=code)
+
     def _malformed(self, what: str) -> CourierMalformedResponse:
         return CourierMalformedResponse(self.code, what)
 
@@ -252,6 +248,11 @@ class HttpCourier:
 def compact_json(payload: Any) -> str:
     """Serialise once, the way it is signed and sent: no spaces, Chinese kept as is."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
+def yuan(amount: Decimal) -> str:
+    """Money as platforms write it: yuan with two decimals."""
+    return str(amount.quantize(Decimal("0.01")))
 
 
 def parse_china_time(text: str) -> datetime:

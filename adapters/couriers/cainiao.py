@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-from decimal import Decimal
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable
 
 from adapters.couriers.base import (
-    CourierAuthError,
     CourierClient,
     CourierRejected,
-    CourierUnavailable,
     HttpCourier,
     RouteEvent,
     TrackingClient,
@@ -19,19 +15,15 @@ from adapters.couriers.base import (
     WaybillRequest,
     compact_json,
     format_china_time,
+    yuan,
 )
+from adapters.marketplaces.taobao import sign_top
 
 GET_WAYBILL = "cainiao.waybill.ii.get"
 CANCEL_WAYBILL = "cainiao.waybill.ii.cancel"
 
 AUTH_CODES = {"11", "12", "25", "26", "27", "28", "29"}  # permissions, signature, session, app key
 RETRY_CODES = {"1", "7", "520"}  # service unavailable, app call limited, isp timeout
-
-
-def top_sign(params: Mapping[str, str], secret: str) -> str:
-    """TOP md5 signature: upper(md5(secret + k1v1k2v2… sorted by key + secret)), 'sign' left out."""
-    joined = "".join(f"{k}{v}" for k, v in sorted(params.items()) if k != "sign" and v is not None)
-    return hashlib.md5(f"{secret}{joined}{secret}".encode("utf-8")).hexdigest().upper()
 
 
 class CainiaoClient(HttpCourier, CourierClient):
@@ -62,7 +54,7 @@ class CainiaoClient(HttpCourier, CourierClient):
             "sign_method": "md5",
             **business,
         }
-        params["sign"] = top_sign(params, self._app_secret)
+        params["sign"] = sign_top(params, self._app_secret)
         answer = self._post(f"{self.base_url}/router/rest", data=params)
         if not isinstance(answer, dict):
             raise self._malformed("response is not an object")
@@ -72,11 +64,8 @@ class CainiaoClient(HttpCourier, CourierClient):
             sub_code = str(err.get("sub_code") or "")
             message = err.get("sub_msg") or err.get("msg") or "request refused"
             label = f"{code}/{sub_code}" if sub_code else code
-            if code in AUTH_CODES:
-                raise CourierAuthError(self.code, message, code=label)
-            if code in RETRY_CODES or sub_code.startswith("isp."):
-                raise CourierUnavailable(self.code, message, code=label)
-            raise CourierRejected(self.code, message, code=label)
+            raise self._refusal(label, message, auth=code in AUTH_CODES,
+                                retry=code in RETRY_CODES or sub_code.startswith("isp."))
         key = method.replace(".", "_") + "_response"
         if key not in answer:
             raise self._malformed(f"{key} missing")
@@ -95,7 +84,7 @@ class CainiaoClient(HttpCourier, CourierClient):
         }
         if req.cod_amount > 0:
             trade_order["logistics_services"] = compact_json(
-                {"SVC-COD": {"value": str(req.cod_amount.quantize(Decimal("0.01")))}})
+                {"SVC-COD": {"value": yuan(req.cod_amount)}})
         request = {"cp_code": self._cp_code, "sender": _user_info(req.sender),
                    "trade_order_info_dtos": [trade_order], "need_encrypt": False}
         answer = self._call(GET_WAYBILL, {"param_waybill_cloud_print_apply_new_request": compact_json(request)})
@@ -105,7 +94,8 @@ class CainiaoClient(HttpCourier, CourierClient):
             row = rows[0]
             number = row["waybill_code"]
             print_data = row.get("print_data") or ""
-            routing = (json.loads(print_data).get("data") or {}).get("routingInfo") or {} if print_data else {}
+            document = json.loads(print_data) if print_data else {}
+            routing = (document.get("data") or {}).get("routingInfo") or {}
         if not number:
             raise self._malformed("no waybill_code in the answer")
         return Waybill(

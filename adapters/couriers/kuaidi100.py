@@ -6,9 +6,7 @@ import hashlib
 from typing import Any, Callable, Iterable
 
 from adapters.couriers.base import (
-    CourierAuthError,
     CourierRejected,
-    CourierUnavailable,
     HttpCourier,
     RouteEvent,
     RouteStatus,
@@ -80,11 +78,7 @@ class Kuaidi100Client(HttpCourier, TrackingClient):
             message = answer.get("message") or "query refused"
             if code == NOT_FOUND:
                 return []
-            if code in AUTH_CODES:
-                raise CourierAuthError(self.code, message, code=code)
-            if code in RETRY_CODES:
-                raise CourierUnavailable(self.code, message, code=code)
-            raise CourierRejected(self.code, message, code=code)
+            raise self._refusal(code, message, auth=code in AUTH_CODES, retry=code in RETRY_CODES)
         overall = STATE_DIGITS.get(str(answer.get("state")), RouteStatus.IN_TRANSIT)
         with self._reading("query data"):
             rows = sorted(((parse_china_time(r.get("ftime") or r["time"]), r) for r in answer.get("data") or []),

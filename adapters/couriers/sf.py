@@ -6,14 +6,11 @@ import base64
 import hashlib
 import json
 import uuid
-from decimal import Decimal
 from typing import Any, Iterable
 
 from adapters.couriers.base import (
-    CourierAuthError,
     CourierClient,
     CourierRejected,
-    CourierUnavailable,
     HttpCourier,
     RouteEvent,
     RouteStatus,
@@ -22,6 +19,7 @@ from adapters.couriers.base import (
     compact_json,
     parse_china_time,
     sort_events,
+    yuan,
 )
 
 CREATE_ORDER = "EXP_RECE_CREATE_ORDER"
@@ -96,12 +94,8 @@ class SFExpressClient(HttpCourier, CourierClient):
             raise self._malformed("response is not an object")
         result_code = body.get("apiResultCode")
         if result_code != SUCCESS:
-            message = body.get("apiErrorMsg") or "request refused"
-            if result_code in AUTH_CODES:
-                raise CourierAuthError(self.code, message, code=str(result_code))
-            if result_code in RETRY_CODES:
-                raise CourierUnavailable(self.code, message, code=str(result_code))
-            raise CourierRejected(self.code, message, code=str(result_code))
+            raise self._refusal(str(result_code), body.get("apiErrorMsg") or "request refused",
+                                auth=result_code in AUTH_CODES, retry=result_code in RETRY_CODES)
         data = body.get("apiResultData")
         if isinstance(data, str):
             try:
@@ -141,7 +135,7 @@ class SFExpressClient(HttpCourier, CourierClient):
         if req.volume_cm3:
             msg["totalVolume"] = req.volume_cm3
         if req.cod_amount > 0:
-            msg["serviceList"] = [{"name": "COD", "value": str(req.cod_amount.quantize(Decimal("0.01"))),
+            msg["serviceList"] = [{"name": "COD", "value": yuan(req.cod_amount),
                                    "value1": self._monthly_card}]
         out = self._call(CREATE_ORDER, msg)
         if out.get("filterResult") == 3:

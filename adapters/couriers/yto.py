@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from decimal import Decimal
 from typing import Any, Iterable
 
 from adapters.couriers.base import (
-    CourierAuthError,
     CourierClient,
-    CourierRejected,
-    CourierUnavailable,
     HttpCourier,
     RouteEvent,
     RouteStatus,
@@ -20,6 +16,7 @@ from adapters.couriers.base import (
     compact_json,
     parse_china_time,
     sort_events,
+    yuan,
 )
 
 CREATE_ORDER = "privacy_create_adapter"
@@ -82,11 +79,8 @@ class YTOClient(HttpCourier, CourierClient):
         if isinstance(answer, dict) and str(answer.get("success", "true")).lower() == "false":
             code = str(answer.get("code") or "")
             message = answer.get("reason") or answer.get("message") or "request refused"
-            if any(word in message for word in AUTH_WORDS):
-                raise CourierAuthError(self.code, message, code=code)
-            if any(word in message for word in RETRY_WORDS):
-                raise CourierUnavailable(self.code, message, code=code)
-            raise CourierRejected(self.code, message, code=code)
+            raise self._refusal(code, message, auth=any(word in message for word in AUTH_WORDS),
+                                retry=any(word in message for word in RETRY_WORDS))
         return answer
 
     def create_waybill(self, req: WaybillRequest) -> Waybill:
@@ -104,7 +98,7 @@ class YTOClient(HttpCourier, CourierClient):
             "goods": [{"name": req.item_summary or "商品", "quantity": 1}],
         }
         if req.cod_amount > 0:
-            payload["increments"] = [{"type": 1, "amount": float(req.cod_amount.quantize(Decimal("0.01")))}]
+            payload["increments"] = [{"type": 1, "amount": float(yuan(req.cod_amount))}]
         answer = self._call(CREATE_ORDER, payload, user_id=self._customer_code, secret=self._secret)
         with self._reading("order answer"):
             mail_no = answer["mailNo"]

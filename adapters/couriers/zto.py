@@ -8,10 +8,7 @@ from decimal import Decimal
 from typing import Any, Iterable
 
 from adapters.couriers.base import (
-    CourierAuthError,
     CourierClient,
-    CourierRejected,
-    CourierUnavailable,
     HttpCourier,
     RouteEvent,
     RouteStatus,
@@ -77,12 +74,8 @@ class ZTOClient(HttpCourier, CourierClient):
             raise self._malformed("response is not an object")
         if answer.get("status") is not True:
             status_code = str(answer.get("statusCode") or "")
-            message = answer.get("message") or "request refused"
-            if status_code in AUTH_CODES:
-                raise CourierAuthError(self.code, message, code=status_code)
-            if status_code in RETRY_CODES:
-                raise CourierUnavailable(self.code, message, code=status_code)
-            raise CourierRejected(self.code, message, code=status_code)
+            raise self._refusal(status_code, answer.get("message") or "request refused",
+                                auth=status_code in AUTH_CODES, retry=status_code in RETRY_CODES)
         return answer.get("result")
 
     def create_waybill(self, req: WaybillRequest) -> Waybill:

@@ -8,14 +8,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from adapters.couriers.simulators.common import CourierSimulator, area_code
+from adapters.couriers.simulators.common import CourierSimulator, area_code, json_response
 
 NUMBER_SHAPES = {"ZTO": ("7", "358", 12), "YTO": ("YT", "2345678", 12), "STO": ("77", "3", 12),
                  "YUNDA": ("43", "0123456789", 12)}
-
-
-def _json(payload: Any) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), 200, mimetype="application/json")
 
 
 class CainiaoSimulator(CourierSimulator):
@@ -39,7 +35,7 @@ class CainiaoSimulator(CourierSimulator):
         err: dict[str, Any] = {"code": code, "msg": msg, "request_id": self.request_id()[:12]}
         if sub_code:
             err.update(sub_code=sub_code, sub_msg=sub_msg)
-        return _json({"error_response": err})
+        return json_response({"error_response": err})
 
     def busy_response(self) -> Response:
         return self._error(15, "Remote service error", "isp.remote-service-timeout", "服务超时，请稍后重试")
@@ -100,7 +96,7 @@ class CainiaoSimulator(CourierSimulator):
                             "print_data": json.dumps({"data": data, "signature": self.request_id(),
                                                       "templateURL": order.get("template_url", "")},
                                                      ensure_ascii=False)})
-        return _json({"cainiao_waybill_ii_get_response": {
+        return json_response({"cainiao_waybill_ii_get_response": {
             "modules": {"waybill_cloud_print_response": modules}, "request_id": self.request_id()[:12]}}), "created"
 
     def _cancel(self, params: dict[str, str]):
@@ -108,5 +104,5 @@ class CainiaoSimulator(CourierSimulator):
         if why is not None:
             messages = {"unknown": "面单号不存在", "already-cancelled": "面单已取消", "collected": "面单已揽收，不能取消"}
             return self._error(15, "Remote service error", "isv.WAYBILL_CANCEL_FAILED", messages[why]), "rejected"
-        return _json({"cainiao_waybill_ii_cancel_response": {"cancel_result": True,
+        return json_response({"cainiao_waybill_ii_cancel_response": {"cancel_result": True,
                                                              "request_id": self.request_id()[:12]}}), "cancelled"

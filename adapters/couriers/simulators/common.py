@@ -3,6 +3,7 @@ outages on demand, and a record of every request received."""
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import uuid
@@ -24,6 +25,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 class SimulatorNotRunning(RuntimeError):
     """The simulator has no URL until it is started."""
+
+
+class UnknownOutageMode(ValueError):
+    """Outages come as '5xx' or 'busy'."""
 
 
 class ManualClock:
@@ -111,6 +116,11 @@ AREA_CODES = {
 }
 
 
+def json_response(payload: Any) -> Response:
+    """A platform answer: HTTP 200 and a JSON body, success or not."""
+    return Response(json.dumps(payload, ensure_ascii=False), 200, mimetype="application/json")
+
+
 def area_code(city: str) -> str:
     return AREA_CODES.get(city, "999")
 
@@ -171,7 +181,7 @@ class CourierSimulator:
     def outage(self, mode: str = "5xx") -> None:
         """Fail every request: '5xx' answers HTTP 503, 'busy' answers the platform's own busy error."""
         if mode not in ("5xx", "busy"):
-            raise ValueError(f"unknown outage mode {mode!r}")
+            raise UnknownOutageMode(f"unknown outage mode {mode!r}; use '5xx' or 'busy'")
         self._outage = mode
 
     def restore(self) -> None:

@@ -10,7 +10,8 @@ from werkzeug.wrappers import Request, Response
 
 from adapters.couriers.base import format_china_time
 from adapters.couriers.simulators.common import (
-    ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, Parcel)
+    ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, Parcel,
+    json_response)
 
 COMPANY_OF = {"SF": "shunfeng", "ZTO": "zhongtong", "YTO": "yuantong", "STO": "shentong", "YUNDA": "yunda"}
 
@@ -26,12 +27,8 @@ STAGE_ROWS = {
 }
 
 
-def _json(payload: Any) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), 200, mimetype="application/json")
-
-
 def _error(code: str, message: str) -> Response:
-    return _json({"result": False, "returnCode": code, "message": message})
+    return json_response({"result": False, "returnCode": code, "message": message})
 
 
 class Kuaidi100Simulator(CourierSimulator):
@@ -81,6 +78,6 @@ class Kuaidi100Simulator(CourierSimulator):
         if param.get("order", "desc") != "asc":
             rows.reverse()
         last = stages[-1].kind
-        return _json({"message": "ok", "nu": number, "ischeck": "1" if last in (DELIVERED, RETURNED) else "0",
+        return json_response({"message": "ok", "nu": number, "ischeck": "1" if last in (DELIVERED, RETURNED) else "0",
                       "condition": "F00", "com": company, "status": "200", "state": STAGE_ROWS[last][1],
                       "data": rows}), "routes", fields

@@ -12,7 +12,8 @@ from werkzeug.wrappers import Request, Response
 
 from adapters.couriers.base import format_china_time
 from adapters.couriers.simulators.common import (
-    ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code)
+    ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code,
+    json_response)
 
 STAGE_CODES = {
     COLLECTED: ("50", "顺丰速运 已收取快件"),
@@ -31,10 +32,6 @@ def _expected_digest(msg_data: str, timestamp: str, checkword: str) -> str:
     return base64.b64encode(hashlib.md5(encoded.encode()).digest()).decode()
 
 
-def _json(payload: Any) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), 200, mimetype="application/json")
-
-
 class SFSimulator(CourierSimulator):
     """Accepts one partner; refuses bad digests with A1006."""
 
@@ -51,7 +48,7 @@ class SFSimulator(CourierSimulator):
         return "SF" + self._rng.choice("1357") + self._digits(12)
 
     def busy_response(self) -> Response:
-        return _json(self._api_error("A1009", "目标服务异常或不可达"))
+        return json_response(self._api_error("A1009", "目标服务异常或不可达"))
 
     def _api_error(self, code: str, message: str) -> dict[str, Any]:
         return {"apiErrorMsg": message, "apiResponseID": self.request_id().upper(), "apiResultCode": code,
@@ -59,12 +56,12 @@ class SFSimulator(CourierSimulator):
 
     def _ok(self, msg_data: Any) -> Response:
         data = {"success": True, "errorCode": "S0000", "errorMsg": None, "msgData": msg_data}
-        return _json({"apiErrorMsg": "", "apiResponseID": self.request_id().upper(), "apiResultCode": "A1000",
+        return json_response({"apiErrorMsg": "", "apiResponseID": self.request_id().upper(), "apiResultCode": "A1000",
                       "apiResultData": json.dumps(data, ensure_ascii=False)})
 
     def _business_error(self, code: str, message: str) -> Response:
         data = {"success": False, "errorCode": code, "errorMsg": message, "msgData": None}
-        return _json({"apiErrorMsg": "", "apiResponseID": self.request_id().upper(), "apiResultCode": "A1000",
+        return json_response({"apiErrorMsg": "", "apiResponseID": self.request_id().upper(), "apiResultCode": "A1000",
                       "apiResultData": json.dumps(data, ensure_ascii=False)})
 
     def handle(self, request: Request):
@@ -75,11 +72,11 @@ class SFSimulator(CourierSimulator):
         missing = [k for k in ("partnerID", "requestID", "serviceCode", "timestamp", "msgDigest", "msgData")
                    if not form.get(k)]
         if missing:
-            return _json(self._api_error("A1001", f"必传参数不可为空: {missing[0]}")), "missing-field", fields
+            return json_response(self._api_error("A1001", f"必传参数不可为空: {missing[0]}")), "missing-field", fields
         if form["partnerID"] != self.partner_id:
-            return _json(self._api_error("A1004", "无对应服务权限")), "unknown-partner", fields
+            return json_response(self._api_error("A1004", "无对应服务权限")), "unknown-partner", fields
         if form["msgDigest"] != _expected_digest(form["msgData"], form["timestamp"], self.checkword):
-            return _json(self._api_error("A1006", "数字签名无效")), "bad-signature", fields
+            return json_response(self._api_error("A1006", "数字签名无效")), "bad-signature", fields
         try:
             msg = json.loads(form["msgData"])
         except ValueError:
@@ -87,7 +84,7 @@ class SFSimulator(CourierSimulator):
         handler = {"EXP_RECE_CREATE_ORDER": self._create, "EXP_RECE_UPDATE_ORDER": self._update,
                    "EXP_RECE_SEARCH_ROUTES": self._routes}.get(form["serviceCode"])
         if handler is None:
-            return _json(self._api_error("A1004", "无对应服务权限")), "unknown-service", fields
+            return json_response(self._api_error("A1004", "无对应服务权限")), "unknown-service", fields
         response, outcome = handler(msg)
         return response, outcome, fields
 

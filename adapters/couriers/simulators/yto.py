@@ -11,7 +11,8 @@ from werkzeug.wrappers import Request, Response
 
 from adapters.couriers.base import format_china_time
 from adapters.couriers.simulators.common import (
-    ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code)
+    ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code,
+    json_response)
 
 STAGE_INFO = {
     COLLECTED: ("GOT", "【{city}】 已收件"),
@@ -24,12 +25,8 @@ STAGE_INFO = {
 }
 
 
-def _json(payload: Any) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), 200, mimetype="application/json")
-
-
 def _error(code: str, reason: str) -> Response:
-    return _json({"success": False, "code": code, "reason": reason, "message": reason})
+    return json_response({"success": False, "code": code, "reason": reason, "message": reason})
 
 
 class YTOSimulator(CourierSimulator):
@@ -91,7 +88,7 @@ class YTOSimulator(CourierSimulator):
         parcel = self.find_order(order_no) or self.issue(order_no, p.get("senderCityName", ""),
                                                           p["recipientCityName"])
         code = area_code(parcel.dest_city)
-        return _json({"customerCode": self.customer_code, "logisticsNo": order_no, "mailNo": parcel.tracking_no,
+        return json_response({"customerCode": self.customer_code, "logisticsNo": order_no, "mailNo": parcel.tracking_no,
                       "shortAddress": f"{code} F{int(code) % 50:02d}-00 000", "secretWaybills": []}), "created"
 
     def _cancel(self, p: dict[str, Any]):
@@ -103,13 +100,13 @@ class YTOSimulator(CourierSimulator):
             return _error("B03", "订单已取消"), "rejected"
         if why == "collected":
             return _error("B04", "订单已揽收，不可取消"), "rejected"
-        return _json({"customerCode": self.customer_code, "logisticsNo": parcel.order_no}), "cancelled"
+        return json_response({"customerCode": self.customer_code, "logisticsNo": parcel.order_no}), "cancelled"
 
     def _track(self, p: dict[str, Any]):
         number = p.get("NUMBER") or p.get("Number") or ""
         stages = self.visible_stages(number)
         if not stages:
-            return _json({"code": "1001", "map": {number: []}, "message": "查询结果为空。", "success": True}), "routes"
-        return _json([{"waybill_No": number, "upload_Time": format_china_time(s.time),
+            return json_response({"code": "1001", "map": {number: []}, "message": "查询结果为空。", "success": True}), "routes"
+        return json_response([{"waybill_No": number, "upload_Time": format_china_time(s.time),
                        "infoContent": STAGE_INFO[s.kind][0],
                        "processInfo": STAGE_INFO[s.kind][1].format(city=s.city)} for s in stages]), "routes"

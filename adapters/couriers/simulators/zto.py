@@ -10,7 +10,8 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from adapters.couriers.simulators.common import (
-    ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code)
+    ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code,
+    json_response)
 
 STAGE_TYPES = {
     COLLECTED: ("收件", "【{city}】的业务员已揽收"),
@@ -23,16 +24,12 @@ STAGE_TYPES = {
 }
 
 
-def _json(payload: Any) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False), 200, mimetype="application/json")
-
-
 def _error(code: str, message: str) -> Response:
-    return _json({"status": False, "statusCode": code, "message": message, "result": None})
+    return json_response({"status": False, "statusCode": code, "message": message, "result": None})
 
 
 def _ok(result: Any) -> Response:
-    return _json({"status": True, "statusCode": "SYS000", "message": "请求成功", "result": result})
+    return json_response({"status": True, "statusCode": "SYS000", "message": "请求成功", "result": result})
 
 
 class ZTOSimulator(CourierSimulator):

@@ -5,12 +5,8 @@ from .douyin import DouyinSimulator
 from .jd import JdSimulator
 from .kuaishou import KuaishouSimulator
 from .pinduoduo import PinduoduoSimulator
-from .run import RunningSimulators, run_all
+from .run import SIMULATORS, RunningSimulators, run_all
 from .taobao import TaobaoSimulator
-
-SIMULATORS: dict[str, type[MarketplaceSimulator]] = {
-    sim.channel: sim for sim in (TaobaoSimulator, JdSimulator, PinduoduoSimulator, DouyinSimulator, KuaishouSimulator)
-}
 
 __all__ = [
     "SIMULATORS",

@@ -1,0 +1,197 @@
+"""Each marketplace client against its local simulator, over real HTTP on 127.0.0.1."""
+
+from datetime import datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from adapters.marketplaces import (
+    OrderStatus,
+    PlatformAuthError,
+    PlatformMalformedResponse,
+    PlatformRateLimited,
+    PlatformServerError,
+    RefundStatus,
+    ShopCredentials,
+)
+from adapters.marketplaces.base import CHINA
+from adapters.marketplaces.simulators import SIMULATORS, run_all
+from adapters.marketplaces.simulators.cli import simulate
+
+NOW = datetime(2026, 11, 1, 14, 0, 0, tzinfo=CHINA)
+SIX_HOURS_AGO = NOW - timedelta(hours=6)
+SIGNATURE_ERROR_CODES = {"taobao": "25", "jd": "12", "pinduoduo": "20004", "douyin": "40003", "kuaishou": "50"}
+SF_ON_PLATFORM = {"taobao": "SF", "jd": "467", "pinduoduo": "44", "douyin": "shunfeng", "kuaishou": "4"}
+PAGE_NUMBERED = [name for name in SIMULATORS if name != "kuaishou"]  # Kuaishou pages by cursor
+
+
+def started(channel: str, orders: int = 300):
+    sim = SIMULATORS[channel](clock=lambda: NOW, timeout_delay=0.5)
+    sim.seed(orders, SIX_HOURS_AGO, NOW)
+    return sim.start()
+
+
+@pytest.fixture(params=list(SIMULATORS), ids=list(SIMULATORS))
+def sim(request):
+    simulator = started(request.param)
+    yield simulator
+    simulator.stop()
+
+
+def test_a_few_hundred_orders_arrive_once_each_across_pages_and_an_overlapping_window(sim):
+    client = sim.client(page_size=40)
+
+    earlier = list(client.orders_changed(SIX_HOURS_AGO, NOW - timedelta(hours=2)))
+    later = list(client.orders_changed(NOW - timedelta(hours=3), NOW))
+
+    for pulled in (earlier, later):
+        assert len(pulled) == len({order.order_no for order in pulled})
+    merged = {order.order_no: order for order in earlier + later}
+    assert set(merged) == set(sim.orders)
+    assert len(earlier) + len(later) > len(merged)  # the overlapping hour came twice and was absorbed
+    assert sim.list_pages_served >= 8
+    for order_no, order in merged.items():
+        kept = sim.orders[order_no]
+        assert (order.amount_paid, order.status, order.receiver.province, len(order.lines)) == (
+            kept.amount_paid, kept.status, kept.province, len(kept.lines))
+        assert order.modified_at == kept.modified and order.created_at.tzinfo is not None
+
+
+def test_an_order_added_and_an_order_refunded_while_paging_are_not_missed(sim):
+    oldest = min(sim.orders.values(), key=lambda o: o.modified).order_no
+    added = []
+
+    def meanwhile(simulator):
+        added.append(simulator.add_order().order_no)
+        simulator.change_order(oldest, status=OrderStatus.REFUND_REQUESTED)
+
+    sim.after_list_pages(2, meanwhile)
+    client = sim.client(page_size=40)
+
+    pulled = {order.order_no: order for order in client.orders_changed(SIX_HOURS_AGO, NOW)}
+
+    assert len(added) == 1
+    assert set(pulled) == set(sim.orders)
+    assert pulled[oldest].status is OrderStatus.REFUND_REQUESTED
+
+
+@pytest.mark.parametrize("channel", PAGE_NUMBERED)
+def test_a_second_crowded_beyond_one_page_is_read_whole_even_as_orders_arrive(channel):
+    crowded = NOW - timedelta(minutes=1)
+    sim = started(channel, orders=0)
+    sim.seed(90, crowded, crowded)
+    sim.after_list_pages(1, lambda simulator: simulator.add_order(modified=crowded))
+    client = sim.client(page_size=40)
+
+    pulled = list(client.orders_changed(crowded - timedelta(seconds=30), crowded + timedelta(seconds=30)))
+
+    sim.stop()
+    assert len(sim.orders) == 91
+    assert {order.order_no for order in pulled} == set(sim.orders)
+
+
+def test_a_wrong_secret_is_refused_with_the_platform_error_and_the_right_one_is_accepted(sim):
+    good = sim.credentials
+    wrong = ShopCredentials(good.app_key, "not-the-secret", good.access_token, good.shop, sign_secret="not-it-either")
+    some_order = next(iter(sim.orders))
+
+    with pytest.raises(PlatformAuthError) as refused:
+        sim.client(credentials=wrong).order_detail(some_order)
+
+    assert refused.value.code == SIGNATURE_ERROR_CODES[sim.channel]
+    assert sim.calls == []
+    assert sim.client().order_detail(some_order).order_no == some_order
+    assert sim.calls == [sim.handlers and sim.calls[0]]
+
+
+def test_a_wrong_access_token_is_an_auth_error(sim):
+    good = sim.credentials
+    expired = ShopCredentials(good.app_key, good.app_secret, "expired-token", good.shop, sign_secret=good.sign_secret)
+
+    with pytest.raises(PlatformAuthError):
+        sim.client(credentials=expired).order_detail(next(iter(sim.orders)))
+
+
+def test_throttling_5xx_and_malformed_bodies_become_named_errors_and_the_next_call_succeeds(sim):
+    client = sim.client()
+    some_order = next(iter(sim.orders))
+
+    sim.fail_next("rate_limit", retry_after=2)
+    with pytest.raises(PlatformRateLimited) as throttled:
+        client.order_detail(some_order)
+    sim.fail_next("server_error")
+    with pytest.raises(PlatformServerError):
+        client.order_detail(some_order)
+    sim.fail_next("malformed")
+    with pytest.raises(PlatformMalformedResponse):
+        client.order_detail(some_order)
+
+    if sim.channel == "taobao":
+        assert throttled.value.retry_after == 2.0
+    assert client.order_detail(some_order).order_no == some_order
+
+
+def test_a_platform_that_does_not_answer_in_time_is_a_server_error(sim):
+    client = sim.client(timeout=0.2)
+    sim.fail_next("timeout")
+
+    with pytest.raises(PlatformServerError, match="timed out"):
+        list(client.orders_changed(NOW - timedelta(minutes=10), NOW))
+
+
+def test_shipment_confirmations_and_stock_updates_reach_the_platform(sim):
+    client = sim.client()
+    order = client.order_detail(next(iter(sim.orders)))
+    line = order.lines[0]
+
+    client.confirm_shipment(order.order_no, "SF", "SF1234567890")
+    client.update_stock(line.platform_sku_id, 12, item_id=line.platform_item_id)
+
+    assert [(s["order_no"], s["courier"], s["tracking_no"]) for s in sim.shipments] == [
+        (order.order_no, SF_ON_PLATFORM[sim.channel], "SF1234567890")]
+    assert sim.stock_updates[-1]["sku_id"] == line.platform_sku_id
+    assert sim.stock[line.platform_sku_id] == 12
+    assert client.order_detail(order.order_no).status is OrderStatus.SHIPPED
+
+
+def test_refund_requests_made_over_time_are_pulled_as_refunds_and_as_order_changes(sim):
+    at = NOW + timedelta(minutes=10)
+    requested = sim.evolve(5, at=at)
+    client = sim.client(page_size=40)
+
+    refunds = list(client.refunds_changed(NOW, NOW + timedelta(hours=1)))
+    changed = list(client.orders_changed(NOW, NOW + timedelta(hours=1)))
+
+    assert sorted(r.order_no for r in refunds) == sorted(requested)
+    assert {r.status for r in refunds} == {RefundStatus.REQUESTED}
+    assert all(r.amount == sim.orders[r.order_no].amount_paid for r in refunds)
+    assert {o.order_no: o.status for o in changed} == {n: OrderStatus.REFUND_REQUESTED for n in requested}
+
+
+def test_seeding_the_same_way_gives_the_same_orders():
+    first, second = SIMULATORS["jd"](), SIMULATORS["jd"]()
+
+    first.seed(25, SIX_HOURS_AGO, NOW, seed=3)
+    second.seed(25, SIX_HOURS_AGO, NOW, seed=3)
+
+    assert list(first.orders) == list(second.orders)
+    assert [o.amount_paid for o in first.orders.values()] == [o.amount_paid for o in second.orders.values()]
+
+
+def test_run_all_starts_every_marketplace_with_its_demo_orders_and_credentials():
+    with run_all(20, since=SIX_HOURS_AGO) as running:
+        pulled = {}
+        for channel, sim in running.simulators.items():
+            client = sim.client(credentials=running.credentials[channel])
+            pulled[channel] = len(list(client.orders_changed(SIX_HOURS_AGO, NOW)))
+
+    assert pulled == {channel: 20 for channel in SIMULATORS}
+    assert len(set(running.urls.values())) == 5
+
+
+def test_the_simulate_command_describes_itself():
+    result = CliRunner().invoke(simulate, ["--help"])
+
+    assert result.exit_code == 0
+    assert "Kuaishou simulators until Ctrl-C" in result.output
+    assert "--orders" in result.output

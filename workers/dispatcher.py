@@ -1,0 +1,31 @@
+"""The outbox: follow the event log with a tracking position of its own and send what each event calls for.
+
+A message is sent before the position moves past its event, in the position's transaction: a crash between the
+two resends the message on restart, and the actors' idempotency absorbs the repeat. Nothing is lost.
+"""
+
+from typing import Any
+
+from sqlalchemy import MetaData
+
+from domain.fulfilment import Package
+from domain.order import Order
+from projections.tracking import Projection, topics_of
+
+
+class Dispatcher(Projection):
+    name = "dispatcher"
+    metadata = MetaData()
+    topics = topics_of([Package.WaybillAssigned, Package.ReprintRequested, Order.Shipped])
+
+    def __init__(self, jobs):
+        self.jobs = jobs
+
+    def apply(self, conn, events: list[tuple[int, Any]]) -> None:
+        for _, e in events:
+            event_id = f"{e.originator_id}:{e.originator_version}"
+            if isinstance(e, (Package.WaybillAssigned, Package.ReprintRequested)):
+                order_id = self.jobs.app.repository.get(e.originator_id).order_id
+                self.jobs.print_label.send(str(order_id), event_id)
+            elif isinstance(e, Order.Shipped):
+                self.jobs.confirm_shipment.send(str(e.originator_id), event_id)

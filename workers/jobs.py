@@ -1,0 +1,95 @@
+"""The actors. Each parses its message, makes one call into the application or an adapter, and records the outcome.
+
+Every actor is idempotent: it is keyed by the event that called for it, and checks whether its outcome is already
+recorded before acting, so a redelivered or resent message changes nothing.
+"""
+
+import logging
+from uuid import UUID
+
+import dramatiq
+
+from adapters.marketplaces import MarketplaceClient, PlatformAuthError, PlatformInvalidParameter
+from adapters.printing import printer_from_url, render
+from domain.printing import Contact, Printer, PrinterUnavailable, deliver
+
+from .broker import attempt
+from .pull import pull_shop
+
+log = logging.getLogger("cangku.jobs")
+
+# Dramatiq's defaults wait up to 7 days between retries; RabbitMQ redelivers a message held past its
+# 30-minute acknowledgement timeout, so backoff and time limits stay well below that.
+RETRIES = {"max_retries": 8, "min_backoff": 500, "max_backoff": 60_000, "time_limit": 120_000}
+
+
+class PrintedJobs:
+    """The `delivered` record for `deliver`: a label job is printed when its LabelPrinted event exists."""
+
+    def __init__(self, app, order_id: UUID, printer: str):
+        self.app, self.order_id, self.printer = app, order_id, printer
+
+    def __contains__(self, job_id: object) -> bool:
+        return self.app.label_printed(self.order_id, str(job_id))
+
+    def add(self, job_id: str) -> None:
+        self.app.record_label_printed(self.order_id, self.printer, "printer", job_id=job_id)
+
+
+class Jobs:
+    """The actors, declared on one broker around one application (nothing is declared at import)."""
+
+    def __init__(self, app, broker: dramatiq.Broker, *, warehouse: str, printers: dict[str, str],
+                 shops: dict[tuple[str, str], MarketplaceClient] | None = None, sender: Contact | None = None,
+                 retries: dict | None = None):
+        self.app = app
+        self.warehouse = warehouse
+        self.printer_urls = {"packing": "dummy:", **printers}
+        self.printers: dict[str, Printer] = {name: printer_from_url(url) for name, url in self.printer_urls.items()}
+        self.shops = shops or {}
+        self.sender = sender or Contact(f"Cangku {warehouse}", "", "")
+        options = {**RETRIES, **(retries or {})}
+
+        def actor(fn, queue):
+            return dramatiq.Actor(fn, broker=broker, actor_name=fn.__name__, queue_name=queue, priority=0,
+                                  options=dict(options))
+
+        self.print_label = actor(self.print_label_job, "printing")
+        self.confirm_shipment = actor(self.confirm_shipment_job, "channels")
+        self.pull_orders = actor(self.pull_orders_job, "channels")
+
+    def print_label_job(self, order_id: str, job_id: str, station: str = "packing") -> None:
+        """Print an order's waybill label once; a printer that is off is retried with backoff."""
+        order = UUID(order_id)
+        printer = self.printers[station]
+        delivered = PrintedJobs(self.app, order, station)
+        if job_id in delivered:
+            return
+        data = render(self.app.waybill_label(order, self.sender))
+        try:
+            deliver(job_id, printer, data, delivered)
+        except PrinterUnavailable as error:
+            self.app.record_print_failure(order, station, job_id, str(error), attempt())
+            raise
+
+    def confirm_shipment_job(self, order_id: str, event_id: str) -> None:
+        """Tell the channel the order shipped (courier + tracking number), once."""
+        order = self.app.order(UUID(order_id))
+        if order.confirmed_on_channel:
+            return
+        client = self.shops.get((order.channel, order.shop))
+        if client is None:
+            raise LookupError(f"no client configured for shop {order.channel}/{order.shop}")
+        try:
+            client.confirm_shipment(order.platform_order_no, order.courier, order.tracking_no)
+        except (PlatformAuthError, PlatformInvalidParameter) as error:
+            log.warning("shipment of %s refused by %s: %s", order.platform_order_no, order.channel, error)
+            raise
+        self.app.record_shipment_confirmed(order.id, event_id)
+
+    def pull_orders_job(self, channel: str, shop: str) -> dict:
+        """Pull one shop's changed orders from its checkpoint."""
+        client = self.shops[(channel, shop)]
+        result = pull_shop(self.app, client, channel, shop, self.warehouse)
+        log.info("pulled %s/%s: %s", channel, shop, result)
+        return result
