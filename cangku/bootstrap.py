@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from domain.application import Cangku
 from projections.db import views_engine
 from projections.inventory import InventoryProjection
+from projections.scanning import ScanningProjection
 from projections.tracking import ProjectionRunner
 
 from .settings import Settings
@@ -40,7 +41,8 @@ class System:
         for runner in followers:
             self._thread(f"follow-{runner.projection.name}", runner.run_forever, self._stop, interval)
 
-    def start_jobs(self, shops: dict | None = None, in_process_worker: bool | None = None, threads: int = 4) -> None:
+    def start_jobs(self, shops: dict | None = None, in_process_worker: bool | None = None, threads: int = 4,
+                   retries: dict | None = None) -> None:
         """Declare the actors and the dispatcher; consume in this process when there is no broker URL."""
         from workers.broker import make_broker, start_worker
         from workers.dispatcher import Dispatcher
@@ -48,7 +50,8 @@ class System:
 
         self.broker = make_broker(self.settings.broker_url)
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
-                         shops=shops if shops is not None else shop_clients(self.settings))
+                         shops=shops if shops is not None else shop_clients(self.settings), retries=retries,
+                         queue_prefix=self.settings.queue_prefix)
         self.dispatcher = ProjectionRunner(self.app, self.engine, Dispatcher(self.jobs), batch_size=200)
         self.dispatcher.setup()
         if in_process_worker if in_process_worker is not None else not self.settings.broker_url:
@@ -106,7 +109,8 @@ def build(settings: Settings | None = None) -> System:
     app = Cangku(env=env)
     engine = views_engine(database.sqlalchemy_url(), database.schema)
     batch = settings.projection_batch
-    runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch)}
+    runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch),
+               "scanning": ProjectionRunner(app, engine, ScanningProjection(), batch)}
     for runner in runners.values():
         runner.setup()
     return System(settings, app, engine, runners)

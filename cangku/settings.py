@@ -137,6 +137,7 @@ class Settings:
     projection_batch: int = 2000
     shops: tuple[ShopSettings, ...] = ()
     pull_interval: float = 60.0
+    queue_prefix: str = "cangku"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -171,4 +172,5 @@ class Settings:
             projection_batch=projection_batch,
             shops=shops_from_env(get),
             pull_interval=float(get("PULL_INTERVAL", "60")),
+            queue_prefix=get("QUEUE_PREFIX", "cangku"),
         )

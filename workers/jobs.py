@@ -41,7 +41,7 @@ class Jobs:
 
     def __init__(self, app, broker: dramatiq.Broker, *, warehouse: str, printers: dict[str, str],
                  shops: dict[tuple[str, str], MarketplaceClient] | None = None, sender: Contact | None = None,
-                 retries: dict | None = None):
+                 retries: dict | None = None, queue_prefix: str = "cangku"):
         self.app = app
         self.warehouse = warehouse
         self.printer_urls = {"packing": "dummy:", **printers}
@@ -51,8 +51,8 @@ class Jobs:
         options = {**RETRIES, **(retries or {})}
 
         def actor(fn, queue):
-            return dramatiq.Actor(fn, broker=broker, actor_name=fn.__name__, queue_name=queue, priority=0,
-                                  options=dict(options))
+            return dramatiq.Actor(fn, broker=broker, actor_name=fn.__name__, queue_name=f"{queue_prefix}-{queue}",
+                                  priority=0, options=dict(options))
 
         self.print_label = actor(self.print_label_job, "printing")
         self.confirm_shipment = actor(self.confirm_shipment_job, "channels")

@@ -96,24 +96,22 @@ class SFExpressClient(HttpCourier, CourierClient):
         if result_code != SUCCESS:
             raise self._refusal(str(result_code), body.get("apiErrorMsg") or "request refused",
                                 auth=result_code in AUTH_CODES, retry=result_code in RETRY_CODES)
-        data = body.get("apiResultData")
-        if isinstance(data, str):
-            try:
-                data = json.loads(data)
-            except ValueError as exc:
-                raise self._malformed("apiResultData is not JSON") from exc
+        data = self._unwrap(body.get("apiResultData"), "apiResultData")
         if not isinstance(data, dict):
             raise self._malformed("apiResultData missing")
         if str(data.get("success")).lower() != "true":
             raise CourierRejected(self.code, data.get("errorMsg") or "business error",
                                   code=str(data.get("errorCode") or ""))
-        msg_out = data.get("msgData")
-        if isinstance(msg_out, str):
-            try:
-                msg_out = json.loads(msg_out)
-            except ValueError as exc:
-                raise self._malformed("msgData is not JSON") from exc
-        return msg_out or {}
+        return self._unwrap(data.get("msgData"), "msgData") or {}
+
+    def _unwrap(self, value: Any, what: str) -> Any:
+        """SF nests JSON inside JSON as strings; accept either form."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise self._malformed(f"{what} is not JSON") from exc
 
     def create_waybill(self, req: WaybillRequest) -> Waybill:
         """Place an order with a waybill number and route label (EXP_RECE_CREATE_ORDER)."""

@@ -101,7 +101,7 @@ def test_a_wrong_secret_is_refused_with_the_platform_error_and_the_right_one_is_
     assert refused.value.code == SIGNATURE_ERROR_CODES[sim.channel]
     assert sim.calls == []
     assert sim.client().order_detail(some_order).order_no == some_order
-    assert sim.calls == [sim.handlers and sim.calls[0]]
+    assert len(sim.calls) == 1
 
 
 def test_a_wrong_access_token_is_an_auth_error(sim):
@@ -180,13 +180,14 @@ def test_seeding_the_same_way_gives_the_same_orders():
 
 def test_run_all_starts_every_marketplace_with_its_demo_orders_and_credentials():
     with run_all(20, since=SIX_HOURS_AGO) as running:
+        urls = running.urls
         pulled = {}
         for channel, sim in running.simulators.items():
             client = sim.client(credentials=running.credentials[channel])
             pulled[channel] = len(list(client.orders_changed(SIX_HOURS_AGO, NOW)))
 
     assert pulled == {channel: 20 for channel in SIMULATORS}
-    assert len(set(running.urls.values())) == 5
+    assert len(set(urls.values())) == 5
 
 
 def test_the_simulate_command_describes_itself():

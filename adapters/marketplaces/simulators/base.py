@@ -180,7 +180,8 @@ class MarketplaceSimulator(ABC):
         if self._server is None:
             self._server = make_server(self._host, self._port, self, threaded=True,
                                        request_handler=QuietRequestHandler)
-            self._thread = threading.Thread(target=self._server.serve_forever, name=f"{self.channel}-simulator", daemon=True)
+            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+                                            name=f"{self.channel}-simulator", daemon=True)
             self._thread.start()
         return self
 

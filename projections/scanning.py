@@ -1,0 +1,313 @@
+"""The scanner floor: every recorded scan, picks and mis-scans per person per hour, and the look-ups the scanner
+screens need (orders by number, parcels by tracking number, open waves, reserved orders, held count differences)."""
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from domain.fulfilment import Package, Wave
+from domain.order import Order
+from domain.scanning import CountAdjustment, Device
+
+from .tracking import Projection, topics_of
+
+metadata = MetaData()
+
+scans = Table(
+    "scanning_scan",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("notification_id", BigInteger, nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("device", String(40), nullable=False, index=True),
+    Column("sequence", BigInteger, nullable=False),
+    Column("staff", String(32), nullable=False, index=True),
+    Column("screen", String(16), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("value", String(64), nullable=False),
+    Column("outcome", String(8), nullable=False),
+    Column("key", String(40), nullable=False),
+    Column("detail", String(400), nullable=False),
+)
+
+hourly = Table(
+    "scanning_hourly",
+    metadata,
+    Column("staff", String(32), primary_key=True),
+    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("scans", Integer, nullable=False),
+    Column("misscans", Integer, nullable=False),
+    Column("picks", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+)
+
+orders = Table(
+    "scanning_order",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("package_id", String(36), nullable=False, index=True),
+    Column("channel", String(32), nullable=False),
+    Column("shop", String(64), nullable=False),
+    Column("number", String(64), nullable=False, index=True),
+    Column("status", String(16), nullable=False),
+    Column("warehouse", String(32), nullable=False),
+    Column("tracking_no", String(64), nullable=False, index=True),
+)
+
+waves = Table(
+    "scanning_wave",
+    metadata,
+    Column("wave_id", String(36), primary_key=True),
+    Column("warehouse", String(32), nullable=False),
+    Column("number", String(40), nullable=False),
+    Column("orders", Integer, nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("units_left", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+count_requests = Table(
+    "scanning_count_request",
+    metadata,
+    Column("request_id", String(36), primary_key=True),
+    Column("warehouse", String(32), nullable=False),
+    Column("bin", String(32), nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("counted", Integer, nullable=False),
+    Column("on_hand", Integer, nullable=False),
+    Column("difference", Integer, nullable=False),
+    Column("requested_by", String(32), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_by", String(32), nullable=False),
+)
+
+ORDER_STATUS = {
+    Order.Held: "held", Order.Released: "released", Order.Reserved: "reserved", Order.StockShort: "awaiting_stock",
+    Order.Waved: "waved", Order.Packed: "packed", Order.Shipped: "shipped", Order.Cancelled: "cancelled",
+}
+EXCEPTION_KEYS = ("try_bin", "line_short")
+
+
+def _hour(at: datetime) -> datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+def _utc_naive(at: datetime) -> datetime:
+    """SQLite hands back naive UTC, PostgreSQL aware local time: compare both as naive UTC."""
+    return at.astimezone(timezone.utc).replace(tzinfo=None) if at.tzinfo else at
+
+
+class ScanningProjection(Projection):
+    name = "scanning"
+    metadata = metadata
+    topics = topics_of(
+        [Device.Scanned],
+        [Order.Imported, *ORDER_STATUS],
+        [Package.Opened, Package.WaybillAssigned],
+        [Wave.Created, Wave.LinePicked, Wave.LineShort],
+        [CountAdjustment.Requested, CountAdjustment.Approved, CountAdjustment.Rejected],
+    )
+
+    def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        scan_rows, tallies = [], {}
+        for notification_id, e in events:
+            if isinstance(e, Device.Scanned):
+                scan_rows.append(self._scan_row(notification_id, e))
+                self._tally(tallies, e)
+            else:
+                if scan_rows:
+                    conn.execute(insert(scans), scan_rows)
+                    scan_rows = []
+                self._apply_other(conn, e)
+        if scan_rows:
+            conn.execute(insert(scans), scan_rows)
+        self._write_tallies(conn, tallies)
+
+    @staticmethod
+    def _scan_row(notification_id: int, e) -> dict:
+        return {
+            "notification_id": notification_id, "at": e.timestamp, "device": e.device[:40],
+            "sequence": e.sequence, "staff": e.staff[:32], "screen": e.screen, "kind": e.kind, "value": e.value,
+            "outcome": e.outcome, "key": e.key[:40],
+            "detail": json.dumps({"params": e.params, "message": e.message}, ensure_ascii=False)[:400],
+        }
+
+    @staticmethod
+    def _tally(tallies: dict, e) -> None:
+        if e.kind not in ("scan", "action") or not e.staff:
+            return
+        row = tallies.setdefault((e.staff, _hour(e.timestamp)), [0, 0, 0, 0])
+        if e.kind == "scan":
+            row[0] += 1
+            row[1] += e.outcome != "ok"
+        if e.screen == "pick" and e.key == "picked":
+            row[2] += 1
+            row[3] += int(e.params.get("quantity", 0))
+
+    @staticmethod
+    def _write_tallies(conn: Connection, tallies: dict) -> None:
+        if not tallies:
+            return
+        staff = {s for s, _ in tallies}
+        hours = {h for _, h in tallies}
+        existing = {
+            (r.staff, _utc_naive(r.hour)): r
+            for r in conn.execute(select(hourly).where(hourly.c.staff.in_(staff)).where(hourly.c.hour.in_(hours)))
+        }
+        inserts, updates = [], []
+        for (member, hour), (n, bad, picks, units) in tallies.items():
+            found = existing.get((staff, _utc_naive(hour)))
+            if found is None:
+                inserts.append({"staff": member, "hour": hour, "scans": n, "misscans": bad, "picks": picks,
+                                "units": units})
+            else:
+                updates.append({"s": member, "h": found.hour, "scans": found.scans + n, "misscans": found.misscans + bad,
+                                "picks": found.picks + picks, "units": found.units + units})
+        if inserts:
+            conn.execute(insert(hourly), inserts)
+        if updates:
+            conn.execute(update(hourly).where(hourly.c.staff == bindparam("s")).where(hourly.c.hour == bindparam("h")),
+                         updates)
+
+    @staticmethod
+    def _apply_other(conn: Connection, e) -> None:
+        key = str(e.originator_id)
+        if isinstance(e, Order.Imported):
+            conn.execute(insert(orders).values(
+                order_id=key, package_id="", channel=e.channel, shop=e.shop, number=e.platform_order_no,
+                status="imported", warehouse="", tracking_no=""))
+            # Review is folded into the import: the status it ends with follows in the same batch.
+        elif type(e) in ORDER_STATUS:
+            values = {"status": ORDER_STATUS[type(e)]}
+            if isinstance(e, (Order.Reserved, Order.StockShort)):
+                values["warehouse"] = e.warehouse
+            if isinstance(e, Order.Shipped):
+                values["tracking_no"] = e.tracking_no
+            conn.execute(update(orders).where(orders.c.order_id == key).values(**values))
+        elif isinstance(e, Package.Opened):
+            conn.execute(update(orders).where(orders.c.order_id == str(e.order_id)).values(package_id=key))
+        elif isinstance(e, Package.WaybillAssigned):
+            conn.execute(update(orders).where(orders.c.package_id == key).values(tracking_no=e.tracking_no))
+        elif isinstance(e, Wave.Created):
+            units = sum(line["quantity"] for line in e.lines)
+            conn.execute(insert(waves).values(
+                wave_id=key, warehouse=e.warehouse, number=e.number, orders=len(e.order_ids), lines=len(e.lines),
+                units=units, units_left=units, created_at=e.timestamp))
+        elif isinstance(e, (Wave.LinePicked, Wave.LineShort)):
+            done = e.quantity if isinstance(e, Wave.LinePicked) else e.missing
+            conn.execute(update(waves).where(waves.c.wave_id == key).values(units_left=waves.c.units_left - done))
+        elif isinstance(e, CountAdjustment.Requested):
+            conn.execute(insert(count_requests).values(
+                request_id=key, warehouse=e.warehouse, bin=e.bin, sku=e.sku, counted=e.counted, on_hand=e.on_hand,
+                difference=e.difference, requested_by=e.by[:32], at=e.timestamp, status="pending", decided_by=""))
+        elif isinstance(e, (CountAdjustment.Approved, CountAdjustment.Rejected)):
+            status = "approved" if isinstance(e, CountAdjustment.Approved) else "rejected"
+            conn.execute(update(count_requests).where(count_requests.c.request_id == key)
+                         .values(status=status, decided_by=e.by[:32]))
+
+
+# Queries: plain dicts.
+
+
+def orders_numbered(engine: Engine, number: str) -> list[UUID]:
+    with engine.connect() as conn:
+        return [UUID(r.order_id) for r in conn.execute(select(orders.c.order_id).where(orders.c.number == number))]
+
+
+def order_with_parcel(engine: Engine, tracking_no: str) -> UUID | None:
+    with engine.connect() as conn:
+        found = conn.execute(select(orders.c.order_id).where(orders.c.tracking_no == tracking_no)).first()
+    return UUID(found.order_id) if found else None
+
+
+def reserved_orders(engine: Engine, warehouse: str) -> list[UUID]:
+    query = select(orders.c.order_id).where(and_(orders.c.status == "reserved", orders.c.warehouse == warehouse))
+    with engine.connect() as conn:
+        return [UUID(r.order_id) for r in conn.execute(query.order_by(orders.c.number))]
+
+
+def open_waves(engine: Engine, warehouse: str) -> list[dict]:
+    query = (select(waves).where(and_(waves.c.warehouse == warehouse, waves.c.units_left > 0))
+             .order_by(waves.c.created_at, waves.c.number))
+    with engine.connect() as conn:
+        return [{"number": r.number, "orders": r.orders, "lines": r.lines, "units": r.units,
+                 "units_left": r.units_left} for r in conn.execute(query)]
+
+
+def pending_count_adjustments(engine: Engine, warehouse: str) -> list[dict]:
+    query = (select(count_requests).where(and_(count_requests.c.warehouse == warehouse,
+                                               count_requests.c.status == "pending"))
+             .order_by(count_requests.c.at))
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def recorded_scans(engine: Engine, staff: str | None = None, device: str | None = None,
+                   limit: int = 200) -> list[dict]:
+    """The most recent scans, newest first (an auditor's and a supervisor's view of the floor)."""
+    query = select(scans).order_by(scans.c.notification_id.desc(), scans.c.id.desc()).limit(limit)
+    if staff:
+        query = query.where(scans.c.staff == staff)
+    if device:
+        query = query.where(scans.c.device == device)
+    with engine.connect() as conn:
+        return [_scan_dict(r) for r in conn.execute(query)]
+
+
+def pick_exceptions(engine: Engine, limit: int = 50) -> list[dict]:
+    """Short bins the pickers met: sent on to another bin, or the line marked short."""
+    query = (select(scans).where(and_(scans.c.screen == "pick", scans.c.outcome == "ok",
+                                      scans.c.key.in_(EXCEPTION_KEYS)))
+             .order_by(scans.c.notification_id.desc()).limit(limit))
+    with engine.connect() as conn:
+        return [_scan_dict(r) for r in conn.execute(query)]
+
+
+def _scan_dict(r) -> dict:
+    row = dict(r._mapping)
+    detail = json.loads(row.pop("detail") or "{}")
+    return {**row, "params": detail.get("params", {}), "message": detail.get("message", "")}
+
+
+def floor_statistics(engine: Engine, since: datetime) -> list[dict]:
+    """Per person since an instant: picks, units, active hours, picks per active hour, scans and mis-scan rate."""
+    query = (select(hourly.c.staff, func.sum(hourly.c.picks).label("picks"), func.sum(hourly.c.units).label("units"),
+                    func.sum(hourly.c.scans).label("scans"), func.sum(hourly.c.misscans).label("misscans"),
+                    func.count().label("hours"))
+             .where(hourly.c.hour >= _hour(since)).group_by(hourly.c.staff).order_by(hourly.c.staff))
+    with engine.connect() as conn:
+        rows = list(conn.execute(query))
+    return [
+        {"staff": r.staff, "picks": int(r.picks), "units": int(r.units), "scans": int(r.scans),
+         "misscans": int(r.misscans), "hours": int(r.hours),
+         "picks_per_hour": round(int(r.picks) / max(int(r.hours), 1), 1),
+         "misscan_rate": round(int(r.misscans) / int(r.scans), 3) if int(r.scans) else 0.0}
+        for r in rows
+    ]
+
+
+def hourly_statistics(engine: Engine, since: datetime) -> list[dict]:
+    query = select(hourly).where(hourly.c.hour >= _hour(since)).order_by(hourly.c.hour.desc(), hourly.c.staff)
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(query)]
+

@@ -1,0 +1,93 @@
+"""Label printing through the job workers: on the real RabbitMQ, and in-process without a broker."""
+
+import time
+import uuid
+
+import pika
+import pytest
+
+from domain.fulfilment import Package
+from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
+from tests.escpos_decode import decode
+from tests.printer_server import TcpPrinter
+
+FAST_RETRIES = {"min_backoff": 100, "max_backoff": 400, "max_retries": 30}
+
+
+def until(condition, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(0.05)
+
+
+def packed_and_waybilled(app, number="L1"):
+    """An order picked, packed and weighed, whose waybill has just arrived."""
+    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
+    [result] = app.import_orders([order(number, (TEA, 1))], warehouse="WH1")
+    wave = app.create_wave("WH1", f"W-{number}", [result["order_id"]], "sup")
+    app.pick(wave, 0, "A-01-01", TEA_EAN, 1, "bob")
+    app.verify_item(result["order_id"], TEA_EAN, "carl")
+    app.close_package(result["order_id"], "carl")
+    app.weigh(result["order_id"], 300, "carl")
+    app.assign_waybill(result["order_id"], "SF", "SF1400000000777", "755-W")
+    return result["order_id"]
+
+
+def package_events(app, order_id, kind):
+    from domain.ids import package_id
+
+    return [e for e in app.events.get(package_id(order_id)) if isinstance(e, kind)]
+
+
+@pytest.fixture
+def queue_prefix(rabbitmq_url):
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    yield prefix
+    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    channel = connection.channel()
+    for queue in ("printing", "channels"):
+        for suffix in ("", ".DQ", ".XQ"):
+            channel.queue_delete(f"{prefix}-{queue}{suffix}")
+    connection.close()
+
+
+@pytest.mark.rabbitmq
+def test_a_label_refused_by_a_switched_off_printer_prints_exactly_once_when_it_comes_back(
+        make_system, sqlite_url, rabbitmq_url, queue_prefix):
+    printer = TcpPrinter()
+    system = make_system(sqlite_url, broker_url=rabbitmq_url, printer_packing=printer.url, queue_prefix=queue_prefix)
+    order_id = packed_and_waybilled(system.app)
+    system.start_jobs(retries=FAST_RETRIES, in_process_worker=True)
+    system.start_followers(interval=0.05)
+
+    until(lambda: package_events(system.app, order_id, Package.PrintFailed))
+    printer.switch_on()
+    until(lambda: package_events(system.app, order_id, Package.LabelPrinted))
+    time.sleep(1.0)
+
+    jobs = printer.switch_off()
+    assert len(jobs) == 1
+    assert "SF1400000000777" in [b.data for b in decode(jobs[0]).barcodes]
+    assert len(package_events(system.app, order_id, Package.LabelPrinted)) == 1
+    failure = package_events(system.app, order_id, Package.PrintFailed)[0]
+    assert failure.attempt == 1 and failure.printer == "packing"
+
+
+def test_a_reprint_asked_for_with_a_reason_prints_a_second_label_without_a_broker(make_system, sqlite_url):
+    printer = TcpPrinter().switch_on()
+    system = make_system(sqlite_url, printer_packing=printer.url)
+    order_id = packed_and_waybilled(system.app, "L2")
+    system.start_jobs(retries=FAST_RETRIES)
+    system.start_followers(interval=0.05)
+    until(lambda: len(printer.jobs) == 1)
+
+    system.app.request_reprint(order_id, "label smudged", "carl")
+    until(lambda: len(printer.jobs) == 2)
+    time.sleep(0.5)
+
+    assert len(printer.switch_off()) == 2
+    [reprint] = package_events(system.app, order_id, Package.ReprintRequested)
+    assert (reprint.reason, reprint.by) == ("label smudged", "carl")
+    assert len(package_events(system.app, order_id, Package.LabelPrinted)) == 2
