@@ -8,6 +8,7 @@ import dramatiq
 from sqlalchemy.engine import Engine
 
 from domain.application import Cangku
+from domain.order import ReviewRules
 from projections.db import views_engine
 from projections.inventory import InventoryProjection
 from projections.scanning import ScanningProjection
@@ -106,7 +107,7 @@ def build(settings: Settings | None = None) -> System:
     env = database.eventsourcing_env()
     if settings.cipher_key:
         env["BUYER_CIPHER_KEY"] = settings.cipher_key
-    app = Cangku(env=env)
+    app = Cangku(env=env, review_rules=ReviewRules(hold_on_remark=settings.hold_on_remark))
     engine = views_engine(database.sqlalchemy_url(), database.schema)
     batch = settings.projection_batch
     runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch),

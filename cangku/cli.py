@@ -188,13 +188,16 @@ def _chosen(system, name):
 @click.option("--port", default=None, type=int)
 @click.option("--threads", default=8, type=int)
 def serve(host, port, threads):
-    """Serve the scanner UI and API (waitress), following the log for the views."""
+    """Serve the scanner UI and API (waitress), following the log for the views and the outbox."""
     from waitress import serve as waitress_serve
 
     from scanner_ui import create_app
 
     system = open_system()
+    system.start_jobs()
     system.start_followers()
+    if not system.settings.broker_url:
+        system.start_scheduler()
     app = create_app(system)
     host = host or system.settings.host
     port = port or system.settings.port
@@ -217,6 +220,41 @@ def demo(then_serve):
     if then_serve:
         serve.callback(None, None, 8)
 
+
+@main.command()
+@click.option("--threads", default=4, type=int, help="Worker threads.")
+def worker(threads):
+    """Consume the job queues on RabbitMQ, dispatch from the event log, and schedule shop pulls."""
+    import signal
+    import threading
+
+    system = open_system()
+    if not system.settings.broker_url:
+        raise click.ClickException("CANGKU_BROKER_URL is not set; without a broker, `serve` runs the jobs itself")
+    system.start_jobs(in_process_worker=True, threads=threads)
+    system.start_followers()
+    system.start_scheduler()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"worker consuming {', '.join(sorted(system.broker.get_declared_queues()))}")
+    try:
+        while not stop.wait(1):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        system.close()
+
+
+def register_commands() -> None:
+    from adapters.marketplaces.simulators.cli import simulate
+    from adapters.printing.cli import print_test
+
+    main.add_command(print_test, "print-test")
+    main.add_command(simulate, "simulate")
+
+
+register_commands()
 
 if __name__ == "__main__":
     main()

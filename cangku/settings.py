@@ -138,6 +138,7 @@ class Settings:
     shops: tuple[ShopSettings, ...] = ()
     pull_interval: float = 60.0
     queue_prefix: str = "cangku"
+    hold_on_remark: bool = False
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -173,4 +174,5 @@ class Settings:
             shops=shops_from_env(get),
             pull_interval=float(get("PULL_INTERVAL", "60")),
             queue_prefix=get("QUEUE_PREFIX", "cangku"),
+            hold_on_remark=get("HOLD_ON_REMARK", "0") in ("1", "true", "yes", "on"),
         )

@@ -661,6 +661,12 @@ class Cangku(ScannerCommands, Application):
             self.save(package)
         return printed
 
+    def label_printed_count(self, order_id: UUID) -> int:
+        try:
+            return self.repository.get(ids.package_id(order_id)).labels_printed
+        except AggregateNotFoundError:
+            return 0
+
     def label_printed(self, order_id: UUID, job_id: str) -> bool:
         return job_id in self._package(self.order(order_id), "").printed_jobs
 

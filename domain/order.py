@@ -272,7 +272,7 @@ class Order(Aggregate):
 class ReviewRules:
     """Why an arriving order should wait for a person before it is fulfilled (审单)."""
 
-    def __init__(self, max_amount: Decimal = Decimal("20000"), hold_on_remark: bool = True):
+    def __init__(self, max_amount: Decimal = Decimal("20000"), hold_on_remark: bool = False):
         self.max_amount = max_amount
         self.hold_on_remark = hold_on_remark
 

@@ -176,7 +176,7 @@ class ScanningProjection(Projection):
         }
         inserts, updates = [], []
         for (member, hour), (n, bad, picks, units) in tallies.items():
-            found = existing.get((staff, _utc_naive(hour)))
+            found = existing.get((member, _utc_naive(hour)))
             if found is None:
                 inserts.append({"staff": member, "hour": hour, "scans": n, "misscans": bad, "picks": picks,
                                 "units": units})

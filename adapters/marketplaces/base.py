@@ -247,6 +247,14 @@ def require(mapping: Any, *path: str) -> Any:
     return node
 
 
+def section(mapping: Any, *path: str) -> Mapping[str, Any]:
+    """The JSON object at mapping[path…], or PlatformMalformedResponse."""
+    node = require(mapping, *path)
+    if not isinstance(node, Mapping):
+        raise PlatformMalformedResponse(f"response field {'.'.join(path)} is not an object")
+    return node
+
+
 def count(mapping: Any, *path: str) -> int:
     """The whole number at mapping[path…], or PlatformMalformedResponse."""
     value = require(mapping, *path)

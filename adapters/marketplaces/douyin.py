@@ -27,6 +27,7 @@ from .base import (
     from_epoch,
     records,
     require,
+    section,
     to_china,
 )
 
@@ -122,7 +123,7 @@ class DouyinClient(MarketplaceClient):
         code = body.get("code")
         if code != SUCCESS:
             raise self._douyin_error(body)
-        return require(body, "data")
+        return section(body, "data")
 
     def _douyin_error(self, body: Mapping[str, Any]) -> Exception:
         code, sub_code = str(body.get("code", "")), str(body.get("sub_code") or "")

@@ -14,6 +14,7 @@ from .base import (
     Page,
     PlatformAuthError,
     PlatformInvalidParameter,
+    PlatformMalformedResponse,
     PlatformOrder,
     PlatformRateLimited,
     PlatformRefund,
@@ -28,6 +29,7 @@ from .base import (
     parse_china_text,
     records,
     require,
+    section,
 )
 
 ORDER_STATES = "WAIT_SELLER_STOCK_OUT,WAIT_GOODS_RECEIVE_CONFIRM,FINISHED_L,TRADE_CANCELED,LOCKED"
@@ -99,7 +101,7 @@ class JdClient(MarketplaceClient):
         body = self._send("POST", self.base_url, data=params)
         if "error_response" in body:
             raise self._jos_error(body["error_response"])
-        answer = require(body, response_key(api))
+        answer = section(body, response_key(api))
         if str(answer.get("code", "0")) != "0":
             raise self._error(PlatformServerError, f"gateway code {answer.get('code')}", code=str(answer.get("code")))
         return answer
@@ -121,7 +123,7 @@ class JdClient(MarketplaceClient):
         """JOS answers business failures inside the response with success=false."""
         outcome = result.get("apiResult", result) if isinstance(result, Mapping) else None
         if not isinstance(outcome, Mapping) or "success" not in outcome:
-            raise self._error(PlatformServerError, f"{what}: no success flag in the response")
+            raise self._error(PlatformMalformedResponse, f"{what}: no success flag in the response")
         if not outcome["success"]:
             english = str(outcome.get("englishErrCode", ""))
             kind = PlatformServerError if "system" in english.lower() else PlatformInvalidParameter

@@ -208,7 +208,9 @@ class KuaishouClient(MarketplaceClient):
             raise self._error(PlatformInvalidParameter, "a listed quantity cannot be negative")
         # the platform only adds or removes stock, so the absolute quantity becomes a change from the current one
         skus = self.call("open.item.sku.list.get", {"kwaiItemId": int(item_id)})
-        current = next((s for s in skus or [] if str(s.get("kwaiSkuId")) == platform_sku), None)
+        if not isinstance(skus, list) or not all(isinstance(sku, Mapping) for sku in skus):
+            raise self._error(PlatformMalformedResponse, "the SKU list is not a list of SKUs")
+        current = next((sku for sku in skus if str(sku.get("kwaiSkuId")) == platform_sku), None)
         if current is None:
             raise self._error(PlatformInvalidParameter, f"SKU {platform_sku} is not on item {item_id}")
         change = quantity - int(current.get("skuStock", 0))

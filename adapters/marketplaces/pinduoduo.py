@@ -27,6 +27,7 @@ from .base import (
     parse_china_text,
     records,
     require,
+    section,
     to_china,
 )
 
@@ -92,7 +93,7 @@ class PinduoduoClient(MarketplaceClient):
         body = self._send("POST", self.base_url, data=params)
         if "error_response" in body:
             raise self._pop_error(body["error_response"])
-        return require(body, answer_key)
+        return section(body, answer_key)
 
     def _pop_error(self, error: Any) -> Exception:
         if not isinstance(error, Mapping):

@@ -28,6 +28,7 @@ from .base import (
     parse_china_text,
     records,
     require,
+    section,
 )
 
 SIGN_METHODS = ("md5", "hmac", "hmac-sha256")
@@ -113,7 +114,7 @@ class TaobaoClient(MarketplaceClient):
         body = self._send("POST", self.base_url, data=params)
         if "error_response" in body:
             raise self._top_error(body["error_response"])
-        return require(body, response_key(api))
+        return section(body, response_key(api))
 
     def _top_error(self, error: Any) -> Exception:
         if not isinstance(error, Mapping):
@@ -152,13 +153,13 @@ class TaobaoClient(MarketplaceClient):
 
     def _order_from(self, record: Mapping[str, Any]) -> PlatformOrder | None:
         lines = records(record, "orders", "order")
-        status = _trade_status(str(require(record, "status")), lines)
+        status = _trade_status(str(record["status"]), lines)
         if status is None:
             return None
         return PlatformOrder(
             channel=self.channel,
             shop=self.credentials.shop,
-            order_no=str(record.get("tid_str") or require(record, "tid")),
+            order_no=str(record.get("tid_str") or record["tid"]),
             status=status,
             buyer_nick=str(record.get("buyer_nick", "")),
             receiver=Receiver(
@@ -174,19 +175,19 @@ class TaobaoClient(MarketplaceClient):
                     platform_sku_id=str(line.get("sku_id", "")),
                     outer_sku_code=str(line.get("outer_sku_id") or line.get("outer_iid") or ""),
                     title=str(line.get("title", "")),
-                    quantity=int(require(line, "num")),
-                    unit_price=money(require(line, "price")),
+                    quantity=int(line["num"]),
+                    unit_price=money(line["price"]),
                     discount=money(line.get("discount_fee")),
                     platform_item_id=str(line.get("num_iid", "")),
                 )
                 for line in lines
             ),
-            amount_paid=money(require(record, "payment")),
+            amount_paid=money(record["payment"]),
             discount=money(record.get("discount_fee")),
             postage=money(record.get("post_fee")),
             platform_fee=money(record["commission_fee"]) if "commission_fee" in record else None,
-            created_at=parse_china_text(require(record, "created")),
-            modified_at=parse_china_text(require(record, "modified")),
+            created_at=parse_china_text(record["created"]),
+            modified_at=parse_china_text(record["modified"]),
             remark=str(record.get("buyer_message", "")),
         )
 
@@ -228,13 +229,13 @@ class TaobaoClient(MarketplaceClient):
         return PlatformRefund(
             channel=self.channel,
             shop=self.credentials.shop,
-            refund_id=str(require(record, "refund_id")),
-            order_no=str(require(record, "tid")),
-            status=REFUND_STATUSES.get(str(require(record, "status")), RefundStatus.CLOSED),
+            refund_id=str(record["refund_id"]),
+            order_no=str(record["tid"]),
+            status=REFUND_STATUSES.get(str(record["status"]), RefundStatus.CLOSED),
             amount=money(record.get("refund_fee")),
             reason=str(record.get("reason", "")),
-            created_at=parse_china_text(require(record, "created")),
-            modified_at=parse_china_text(require(record, "modified")),
+            created_at=parse_china_text(record["created"]),
+            modified_at=parse_china_text(record["modified"]),
         )
 
 

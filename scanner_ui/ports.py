@@ -1,0 +1,78 @@
+"""The scanner commands' outside world: look-ups in the scanning view, the waybill allocator, the label printer."""
+
+import hashlib
+from uuid import UUID
+
+from domain.printing import Contact, PrintingError
+from domain.scanning import PrinterFailed, ScannerPorts
+from projections import scanning as view
+from projections.tracking import TrackingConflict
+
+LOCAL_COURIER = "LOCAL"
+
+
+def local_waybill(order: dict) -> tuple[str, str, str]:
+    """A stand-in waybill: a tracking number derived from the order id, until a courier adapter issues real ones."""
+    digits = int(hashlib.sha256(str(order["id"]).encode()).hexdigest(), 16) % 10**16
+    return LOCAL_COURIER, f"CK{digits:016d}", "LOCAL"
+
+
+class LabelPrinter:
+    """print_label(order_id, by): render the order's waybill label, send it, record it (dummy: printer by default)."""
+
+    def __init__(self, system, url: str = "dummy:", name: str = "label"):
+        from adapters.printing import printer_from_url
+
+        self.system = system
+        self.name = name
+        self.printer = printer_from_url(url)
+
+    def __call__(self, order_id: UUID, by: str) -> str:
+        from adapters.printing import render
+
+        app = self.system.app
+        sender = Contact(app.warehouse(self.system.settings.warehouse).name, "", "")
+        try:
+            data = render(app.waybill_label(order_id, sender))
+            self.printer.send(data)
+        except PrintingError as error:
+            raise PrinterFailed(f"the label printer failed: {error}", printer=self.name) from None
+        app.record_label_printed(order_id, self.name, by)
+        return self.name
+
+
+class FloorPorts(ScannerPorts):
+    """Look-ups read the scanning view after catching it up, so a scan sees what the scans before it did."""
+
+    def __init__(self, system, print_label, count_approval_threshold: int, allocate=local_waybill):
+        self.system = system
+        self.warehouse = system.settings.warehouse
+        self.count_approval_threshold = count_approval_threshold
+        self._print_label = print_label
+        self._allocate = allocate
+
+    def fresh(self):
+        try:
+            self.system.runners["scanning"].catch_up()
+        except TrackingConflict:
+            # Another process moved the view on; what it wrote is at least as fresh.
+            pass
+        return self.system.engine
+
+    def find_orders(self, number: str) -> list[UUID]:
+        return view.orders_numbered(self.fresh(), number)
+
+    def find_parcel(self, tracking_no: str) -> UUID | None:
+        return view.order_with_parcel(self.fresh(), tracking_no)
+
+    def reserved_orders(self, warehouse: str) -> list[UUID]:
+        return view.reserved_orders(self.fresh(), warehouse)
+
+    def open_waves(self, warehouse: str) -> list[dict]:
+        return view.open_waves(self.fresh(), warehouse)
+
+    def allocate_waybill(self, order: dict) -> tuple[str, str, str]:
+        return self._allocate(order)
+
+    def print_label(self, order_id: UUID, by: str) -> str:
+        return self._print_label(order_id, by)
