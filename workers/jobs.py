@@ -9,7 +9,7 @@ from uuid import UUID
 
 import dramatiq
 
-from adapters.marketplaces import MarketplaceClient, PlatformAuthError, PlatformInvalidParameter
+from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformAuthError, PlatformInvalidParameter
 from adapters.printing import printer_from_url, render
 from domain.printing import Contact, Printer, PrinterUnavailable, deliver
 
@@ -82,7 +82,12 @@ class Jobs:
             raise LookupError(f"no client configured for shop {order.channel}/{order.shop}")
         try:
             client.confirm_shipment(order.platform_order_no, order.courier, order.tracking_no)
-        except (PlatformAuthError, PlatformInvalidParameter) as error:
+        except PlatformInvalidParameter:
+            # An earlier attempt may have reached the platform before this worker died: if the platform
+            # already shows the order shipped, that attempt is the confirmation.
+            if client.order_detail(order.platform_order_no).status != OrderStatus.SHIPPED:
+                raise
+        except PlatformAuthError as error:
             log.warning("shipment of %s refused by %s: %s", order.platform_order_no, order.channel, error)
             raise
         self.app.record_shipment_confirmed(order.id, event_id)

@@ -266,3 +266,21 @@ def test_an_unknown_courier_is_refused_before_anything_is_sent():
         client.confirm_shipment("123", "PIGEON", "P-1")
 
     assert sent == []
+
+
+def test_a_json_answer_missing_documented_fields_is_a_malformed_response():
+    client = client_answering(TaobaoClient, {"trade_fullinfo_get_response": {"trade": {"tid": 1, "status": "WAIT_SELLER_SEND_GOODS"}}})
+
+    with pytest.raises(PlatformMalformedResponse):
+        client.order_detail("1")
+
+
+def test_tokens_and_signs_in_request_urls_are_masked_in_http_logs(caplog):
+    client = client_answering(DouyinClient, {"code": 50000, "msg": "通用服务器错误"})
+
+    with caplog.at_level("INFO", logger="httpx"), pytest.raises(PlatformServerError):
+        client.order_detail("6920000000000000001")
+
+    assert "access_token=%2A%2A%2A" in caplog.text or "access_token=***" in caplog.text
+    assert "t0ken-value" not in caplog.text
+    assert "sign=%2A%2A%2A" in caplog.text or "sign=***" in caplog.text
