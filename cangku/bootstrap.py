@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from domain.application import Cangku
 from domain.order import ReviewRules
+from projections import audit, crm, finance, orders_board, replenishment
 from projections.db import views_engine
 from projections.inventory import InventoryProjection
 from projections.scanning import ScanningProjection
@@ -93,7 +94,8 @@ def shop_clients(settings: Settings) -> dict:
 
     clients = {}
     for shop in settings.shops:
-        credentials = ShopCredentials(shop.app_key, shop.app_secret, shop.access_token, shop=shop.shop)
+        credentials = ShopCredentials(shop.app_key, shop.app_secret, shop.access_token, shop=shop.shop,
+                                      sign_secret=shop.sign_secret)
         clients[(shop.channel, shop.shop)] = client_for(shop.channel, credentials, base_url=shop.url or None)
     return clients
 
@@ -111,7 +113,12 @@ def build(settings: Settings | None = None) -> System:
     engine = views_engine(database.sqlalchemy_url(), database.schema)
     batch = settings.projection_batch
     runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch),
-               "scanning": ProjectionRunner(app, engine, ScanningProjection(), batch)}
+               "scanning": ProjectionRunner(app, engine, ScanningProjection(), batch),
+               "orders_board": ProjectionRunner(app, engine, orders_board.OrdersBoardProjection(), batch),
+               "finance": ProjectionRunner(app, engine, finance.FinanceProjection(), batch),
+               "crm": ProjectionRunner(app, engine, crm.CrmProjection(), batch),
+               "replenishment": ProjectionRunner(app, engine, replenishment.ReplenishmentProjection(), batch),
+               "audit": audit.AuditChainRunner(app, engine, batch_size=batch)}
     for runner in runners.values():
         runner.setup()
     return System(settings, app, engine, runners)

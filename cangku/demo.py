@@ -6,6 +6,7 @@ from importlib import resources
 from pathlib import Path
 
 from projections.inventory import stock_by_bin
+from workers.pull import pull_shop
 
 from .csv_import import import_locations, import_skus, import_stock
 
@@ -34,8 +35,8 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
                                               system.simulators.credentials.values())}
     system.start_jobs(shops=shops)
     system.start_followers(interval=0.05)
-    for channel, shop in shops:
-        pulled = system.jobs.pull_orders_job(channel, shop)
+    for (channel, shop), client in shops.items():
+        pulled = pull_shop(app, client, channel, shop, WAREHOUSE)
         say(f"pulled {channel}/{shop}: {pulled['seen']} orders seen, {pulled['imported']} imported")
 
     board = {}

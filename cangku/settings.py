@@ -108,6 +108,7 @@ class ShopSettings:
     app_secret: str = field(default="", repr=False)
     access_token: str = field(default="", repr=False)
     url: str = ""
+    sign_secret: str = field(default="", repr=False)
 
 
 def shops_from_env(get) -> tuple[ShopSettings, ...]:
@@ -118,7 +119,7 @@ def shops_from_env(get) -> tuple[ShopSettings, ...]:
             raise ConfigurationError(f"CANGKU_SHOPS entries look like channel:shop, got {entry!r}")
         key = f"SHOP_{channel}_{shop}".upper().replace("-", "_")
         shops.append(ShopSettings(channel, shop, get(key + "_APP_KEY"), get(key + "_APP_SECRET"),
-                                  get(key + "_ACCESS_TOKEN"), get(key + "_URL")))
+                                  get(key + "_ACCESS_TOKEN"), get(key + "_URL"), get(key + "_SIGN_SECRET")))
     return tuple(shops)
 
 

@@ -77,6 +77,7 @@ class _AlreadyRecorded(Exception):
 class _PendingScan:
     scan: Scan
     step: Step
+    device: Device | None = None  # as loaded before the step; reloaded after a failed save
     result: ScanResult | None = None
 
 
@@ -116,9 +117,13 @@ class ScannerCommands:
         member = self._staff(badge)
         return {"badge": member.badge, "name": member.name, "role": member.role, "active": member.active}
 
+    def _peek(self, aggregate_id: UUID):
+        """An aggregate to read, not to change: the cached copy itself, not a deep copy of it."""
+        return self.repository.get(aggregate_id, deepcopy_from_cache=False)
+
     def _staff(self, badge: str) -> Staff:
         try:
-            return self.repository.get(staff_id(check_badge(badge)))
+            return self._peek(staff_id(check_badge(badge)))
         except (AggregateNotFoundError, InvalidInput):
             raise NotAllowed("unknown badge") from None
 
@@ -149,18 +154,18 @@ class ScannerCommands:
 
     # The device
 
-    def _device(self, device: str) -> Device:
+    def _device(self, device: str, to_change: bool = True) -> Device:
         try:
-            return self.repository.get(device_id(device))
+            return self.repository.get(device_id(device), deepcopy_from_cache=to_change)
         except AggregateNotFoundError:
             return Device(device)
 
     def next_sequence(self, device: str) -> int:
-        return self._device(check_device(device)).last_sequence + 1
+        return self._device(check_device(device), to_change=False).last_sequence + 1
 
     def scan_answer(self, device: str, sequence: int) -> dict | None:
         """What the device's numbered scan was answered, while it is among the recent ones."""
-        seen = self._device(check_device(device)).recent.get(str(sequence))
+        seen = self._device(check_device(device), to_change=False).recent.get(str(sequence))
         return dict(seen) if seen else None
 
     # Scans
@@ -204,7 +209,7 @@ class ScannerCommands:
         flow = getattr(self, f"_{scan.screen}_step")
         context = device.context(scan.screen)
         step = Step({}, "cancelled") if scan.kind == "cancel" else flow(context, value, scan, ports)
-        pending = _PendingScan(scan, step)
+        pending = _PendingScan(scan, step, device)
         token = _PENDING.set(pending)
         try:
             if step.do is not None:
@@ -231,7 +236,7 @@ class ScannerCommands:
         pending = _PENDING.get()
         if pending is None or pending.result is not None:
             return super().save(*objects, **kwargs)
-        device = self._device(pending.scan.device)
+        device, pending.device = pending.device or self._device(pending.scan.device), None
         if device.answer_to(pending.scan) is not None:
             raise _AlreadyRecorded()
         step = pending.step
@@ -244,7 +249,7 @@ class ScannerCommands:
 
     def _wave_numbered(self, warehouse: str, number: str):
         try:
-            return self.repository.get(ids.wave_id(warehouse, number))
+            return self._peek(ids.wave_id(warehouse, number))
         except (AggregateNotFoundError, ValueError):
             raise UnknownWave(f"there is no wave {number} in {warehouse}") from None
 
@@ -265,7 +270,7 @@ class ScannerCommands:
             if not wave.open_lines():
                 raise InvalidOrderState(f"wave {wave.number} is already picked")
             return Step({"wave": str(wave.id)}, "wave_opened", {"wave": wave.number})
-        wave = self.wave(UUID(c["wave"]))
+        wave = self._peek(UUID(c["wave"]))
         index, awaited = self._pick_position(wave, c)
         if index is None:
             return Step({}, "wave_done", {"wave": wave.number})
@@ -333,10 +338,10 @@ class ScannerCommands:
 
     def pick_view(self, device: str, ports: ScannerPorts) -> dict:
         """What the pick screen shows: the open waves, or the line the picker is led to and what to scan."""
-        c = self._device(check_device(device)).context("pick")
+        c = self._device(check_device(device), to_change=False).context("pick")
         if "wave" not in c:
             return {"step": "wave", "waves": ports.open_waves(ports.warehouse)}
-        wave = self.wave(UUID(c["wave"]))
+        wave = self._peek(UUID(c["wave"]))
         index, awaited = self._pick_position(wave, c)
         if index is not None and awaited != "bin" and index not in wave.open_lines():
             index, awaited = self._pick_position(wave, {"wave": c["wave"]})
@@ -375,9 +380,12 @@ class ScannerCommands:
         return found[0]
 
     def _pack_state(self, order_id: UUID) -> tuple:
-        order = self.order(order_id)
         try:
-            package = self.repository.get(ids.package_id(order.id))
+            order = self._peek(order_id)
+        except AggregateNotFoundError:
+            raise UnknownOrder(f"unknown order {order_id}") from None
+        try:
+            package = self._peek(ids.package_id(order.id))
         except AggregateNotFoundError:
             package = None
         return order, package
@@ -419,7 +427,7 @@ class ScannerCommands:
         raise UnexpectedInput("this package is done: print its label or cancel")
 
     def pack_view(self, device: str) -> dict:
-        c = self._device(check_device(device)).context("pack")
+        c = self._device(check_device(device), to_change=False).context("pack")
         if "order" not in c:
             return {"step": "order"}
         order, package = self._pack_state(UUID(c["order"]))
@@ -523,7 +531,7 @@ class ScannerCommands:
                     do=lambda: self.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff))
 
     def screen_context(self, device: str, screen: str) -> dict:
-        return self._device(check_device(device)).context(screen)
+        return self._device(check_device(device), to_change=False).context(screen)
 
     # Supervisor: waves, count approvals
 

@@ -1,11 +1,14 @@
 """Following the event log: each projection writes its rows and its position in one transaction."""
 
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
 from sqlalchemy.engine import Connection, Engine
+
+log = logging.getLogger("cangku.projections")
 
 tracking_metadata = MetaData()
 projection_tracking = Table(
@@ -130,10 +133,16 @@ class ProjectionRunner:
         return self.catch_up(progress)
 
     def run_forever(self, stop: threading.Event, interval: float = 0.2) -> None:
-        """Follow the log until stopped (used by `serve` and the projection worker)."""
+        """Follow the log until stopped (used by `serve` and `worker`); a failed batch is tried again."""
+        failures = 0
         while not stop.is_set():
-            self.catch_up()
-            stop.wait(interval)
+            try:
+                self.catch_up()
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("%s: batch failed (attempt %d); retrying", self.projection.name, failures)
+            stop.wait(min(interval * 2 ** failures, 5.0))
 
 
 def topics_of(*aggregate_event_classes: Iterable[type]) -> tuple[str, ...]:

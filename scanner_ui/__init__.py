@@ -1,22 +1,45 @@
 """The Flask app: scanner pages, back-office pages and the JSON API."""
 
-from flask import Flask
+import os
+
+from flask import Flask, g
 
 from cangku.bootstrap import System, build
 
-from . import errors, stock
+from . import auth, errors, i18n, scanner, stock, supervisor
+from .ports import FloorPorts, LabelPrinter
 
 
 def create_app(system: System | None = None, test_config: dict | None = None) -> Flask:
     """Build the app around a system (built from the environment when not given)."""
     app = Flask(__name__)
     system = system or build()
-    app.config.update(SECRET_KEY=system.settings.secret_key or "dev-only-not-secret", JSON_AS_ASCII=False)
+    app.config.update(
+        SECRET_KEY=system.settings.secret_key or "dev-only-not-secret",
+        JSON_AS_ASCII=False,
+        SESSION_COOKIE_SAMESITE="Lax",
+        COUNT_APPROVAL_THRESHOLD=int(os.environ.get("CANGKU_COUNT_APPROVAL_THRESHOLD", "10")),
+        LABEL_PRINTER_URL=system.settings.printers.get("label", "dummy:"),
+    )
     if test_config:
         app.config.update(test_config)
     app.extensions["cangku"] = system
+    app.extensions["cangku_print_label"] = LabelPrinter(system, app.config["LABEL_PRINTER_URL"])
+    app.extensions["cangku_ports"] = FloorPorts(
+        system, lambda order_id, by: app.extensions["cangku_print_label"](order_id, by),
+        app.config["COUNT_APPROVAL_THRESHOLD"])
     errors.register(app)
     app.register_blueprint(stock.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(scanner.bp)
+    app.register_blueprint(supervisor.bp)
+    app.before_request(auth.identify_device)
+    app.after_request(auth.remember_device)
+
+    @app.context_processor
+    def words():
+        return {"_": lambda key, **params: i18n.translate(g.get("lang", i18n.DEFAULT), key, params),
+                "lang": g.get("lang", i18n.DEFAULT), "staff": auth.current_staff()}
 
     @app.get("/health")
     def health():

@@ -4,12 +4,25 @@ from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound
+from domain.staff import NotAllowed
 
-STATUS = ((NotFound, 404), (InvalidInput, 422), (Conflict, 409), (DomainError, 400))
+STATUS = ((NotAllowed, 403), (NotFound, 404), (InvalidInput, 422), (Conflict, 409), (DomainError, 400))
 
 
-def status_of(error: DomainError) -> int:
-    return next(status for kind, status in STATUS if isinstance(error, kind))
+def status_of(error: DomainError | type) -> int:
+    kind = error if isinstance(error, type) else type(error)
+    return next(status for base, status in STATUS if issubclass(kind, base))
+
+
+def _error_kinds(base: type = DomainError):
+    yield base
+    for sub in base.__subclasses__():
+        yield from _error_kinds(sub)
+
+
+def status_of_code(code: str) -> int:
+    """The status of a refused scan, known only by its recorded error code."""
+    return next((status_of(kind) for kind in _error_kinds() if kind.code == code), 400)
 
 
 def register(app: Flask) -> None:

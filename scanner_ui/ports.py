@@ -7,6 +7,7 @@ from domain.printing import Contact, PrintingError
 from domain.scanning import PrinterFailed, ScannerPorts
 from projections import scanning as view
 from projections.tracking import TrackingConflict
+from sqlalchemy.exc import IntegrityError
 
 LOCAL_COURIER = "LOCAL"
 
@@ -54,8 +55,8 @@ class FloorPorts(ScannerPorts):
     def fresh(self):
         try:
             self.system.runners["scanning"].catch_up()
-        except TrackingConflict:
-            # Another process moved the view on; what it wrote is at least as fresh.
+        except (TrackingConflict, IntegrityError):
+            # Another process applied the same events first (this batch rolled back): the view is as fresh.
             pass
         return self.system.engine
 

@@ -92,9 +92,7 @@ class Jobs:
             raise
         self.app.record_shipment_confirmed(order.id, event_id)
 
-    def pull_orders_job(self, channel: str, shop: str) -> dict:
+    def pull_orders_job(self, channel: str, shop: str) -> None:
         """Pull one shop's changed orders from its checkpoint."""
-        client = self.shops[(channel, shop)]
-        result = pull_shop(self.app, client, channel, shop, self.warehouse)
+        result = pull_shop(self.app, self.shops[(channel, shop)], channel, shop, self.warehouse)
         log.info("pulled %s/%s: %s", channel, shop, result)
-        return result

@@ -17,29 +17,6 @@ import httpx
 
 logger = logging.getLogger(__name__)
 
-SENSITIVE_QUERY = frozenset({"access_token", "session", "sign", "app_secret", "client_secret"})
-
-
-class RedactedUrls(logging.Filter):
-    """Masks tokens and signs in the URLs httpx logs (Douyin and Kuaishou put them in the query)."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(_redacted(arg) for arg in record.args)
-        return True
-
-
-def _redacted(value: Any) -> Any:
-    if isinstance(value, httpx.URL) and value.query:
-        return value.copy_with(params=[(k, "***" if k in SENSITIVE_QUERY else v) for k, v in value.params.multi_items()])
-    return value
-
-
-def _redact_http_logs() -> None:
-    http_logger = logging.getLogger("httpx")
-    if not any(isinstance(f, RedactedUrls) for f in http_logger.filters):
-        http_logger.addFilter(RedactedUrls())
-
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
@@ -275,6 +252,30 @@ class Page:
 FetchPage = Callable[[datetime, datetime, int], Page]
 
 
+SENSITIVE_QUERY = frozenset({"access_token", "session", "sign", "app_secret", "client_secret"})
+
+
+class RedactedUrls(logging.Filter):
+    """Masks tokens and signs in the URLs httpx logs (Douyin and Kuaishou put them in the query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        return True
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, httpx.URL) and value.query:
+        return value.copy_with(params=[(k, "***" if k in SENSITIVE_QUERY else v) for k, v in value.params.multi_items()])
+    return value
+
+
+def _redact_http_logs() -> None:
+    http_logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactedUrls) for f in http_logger.filters):
+        http_logger.addFilter(RedactedUrls())
+
+
 class MarketplaceClient(ABC):
     """The small synchronous interface every channel speaks; one instance per shop."""
 
@@ -302,9 +303,12 @@ class MarketplaceClient(ABC):
         self.base_url = (base_url or self.default_url).rstrip("/")
         self._http = http or httpx.Client(timeout=timeout)
         self._owns_http = http is None
+        if page_size is not None and page_size < 1:
+            raise PlatformInvalidParameter("page_size must be at least 1", channel=self.channel)
         self.page_size = min(page_size or self.max_page_size, self.max_page_size)
         self._clock = clock or (lambda: datetime.now(CHINA))
-        self.courier_codes = {**self.default_courier_codes(), **(courier_codes or {})}
+        overrides = {code.upper(): value for code, value in (courier_codes or {}).items()}
+        self.courier_codes = {**self.default_courier_codes(), **overrides}
 
     # -- the interface ---------------------------------------------------------------------------------
 

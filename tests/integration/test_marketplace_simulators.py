@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from adapters.marketplaces import (
     OrderStatus,
     PlatformAuthError,
+    PlatformInvalidParameter,
     PlatformMalformedResponse,
     PlatformRateLimited,
     PlatformServerError,
@@ -196,3 +197,61 @@ def test_the_simulate_command_describes_itself():
     assert result.exit_code == 0
     assert "Kuaishou simulators until Ctrl-C" in result.output
     assert "--orders" in result.output
+
+
+def test_an_uploaded_data_set_is_served_as_given():
+    sim = SIMULATORS["pinduoduo"](clock=lambda: NOW)
+    sim.load_orders([{
+        "order_no": "261101-100000000000001",
+        "modified": "2026-11-01T13:30:00+08:00",
+        "receiver_name": "林小姐",
+        "lines": [{"item_id": "600202", "sku_id": "4200201", "outer_sku": "CUP-GL-350", "title": "双层玻璃杯 350ml",
+                   "quantity": 4, "unit_price": "39.90"}],
+        "postage": "8.00",
+        "discount": "0.00",
+    }])
+
+    with sim:
+        pulled = list(sim.client().orders_changed(NOW - timedelta(hours=1), NOW))
+
+    assert [(o.order_no, o.lines[0].outer_sku_code, o.lines[0].quantity, str(o.amount_paid)) for o in pulled] == [
+        ("261101-100000000000001", "CUP-GL-350", 4, "167.60")]
+
+
+def test_the_simulate_command_refuses_an_orders_file_that_is_not_json(tmp_path):
+    broken = tmp_path / "orders.json"
+    broken.write_text("{taobao: [", encoding="utf-8")
+
+    result = CliRunner().invoke(simulate, ["--orders-file", str(broken)])
+
+    assert result.exit_code == 2
+    assert "not JSON" in result.output
+
+
+def test_kuaishou_signs_with_the_separate_sign_secret_when_the_shop_has_one():
+    sim = SIMULATORS["kuaishou"](clock=lambda: NOW, sign_secret="separate-sign-secret")
+    sim.seed(3, SIX_HOURS_AGO, NOW)
+    good = sim.credentials
+    without = ShopCredentials(good.app_key, good.app_secret, good.access_token, good.shop)
+
+    with sim:
+        pulled = list(sim.client().orders_changed(SIX_HOURS_AGO, NOW))
+        with pytest.raises(PlatformAuthError):
+            list(sim.client(credentials=without).orders_changed(SIX_HOURS_AGO, NOW))
+
+    assert len(pulled) == 3
+
+
+def test_a_window_longer_than_the_platform_allows_is_refused_there_and_split_by_the_client():
+    sim = started("pinduoduo", orders=40)
+    client = sim.client()
+
+    with pytest.raises(PlatformInvalidParameter, match="30"):
+        client.call("pdd.order.number.list.increment.get", "order_sn_increment_get_response",
+                    start_updated_at=int(SIX_HOURS_AGO.timestamp()), end_updated_at=int(NOW.timestamp()),
+                    page=1, page_size=100)
+    pulled = list(client.orders_changed(SIX_HOURS_AGO, NOW))
+
+    sim.stop()
+    assert len(pulled) == 40
+    assert sim.calls.count("pdd.order.number.list.increment.get") >= 12  # six hours in half-hour windows

@@ -205,6 +205,10 @@ class MarketplaceSimulator(ABC):
 
     gateway_path = ""
 
+    @property
+    def shop(self) -> str:
+        return self.credentials.shop
+
     def client(self, **kwargs: Any) -> MarketplaceClient:
         """A real client for this platform, pointed at this simulator with its demo credentials."""
         kwargs.setdefault("timeout", 5.0)
@@ -230,6 +234,29 @@ class MarketplaceSimulator(ABC):
             modified = fields.pop("modified", None) or self.clock()
             order = self._random_order(rng, modified)
             return self._store(replace(order, **fields))
+
+    def load_orders(self, rows: Iterable[Mapping[str, Any]]) -> list[SimOrder]:
+        """Orders from plain (JSON-shaped) rows: SimOrder's fields, times as ISO 8601, amounts as strings,
+        lines as dicts of SimLine's fields. Missing fields are made up."""
+        loaded = []
+        for row in rows:
+            fields = dict(row)
+            for name in ("created", "modified"):
+                if isinstance(fields.get(name), str):
+                    fields[name] = datetime.fromisoformat(fields[name])
+                    if fields[name].tzinfo is None:
+                        fields[name] = fields[name].replace(tzinfo=CHINA)
+            for name in ("discount", "postage", "platform_fee"):
+                if name in fields:
+                    fields[name] = Decimal(str(fields[name]))
+            if "status" in fields:
+                fields["status"] = OrderStatus(fields["status"])
+            if "lines" in fields:
+                fields["lines"] = [SimLine(**{**line, "unit_price": Decimal(str(line["unit_price"])),
+                                              "discount": Decimal(str(line.get("discount", "0.00")))})
+                                   for line in fields["lines"]]
+            loaded.append(self.add_order(**fields))
+        return loaded
 
     def change_order(self, order_no: str, *, status: OrderStatus | str, at: datetime | None = None,
                      reason: str = "不想要了") -> SimOrder:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import click
@@ -14,9 +15,17 @@ from .run import run_all
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=0, show_default=True, help="First port (then +1 per marketplace); 0 picks free ports.")
 @click.option("--seed", default=7, show_default=True, help="Same seed, same demo orders.")
-def simulate(orders: int, host: str, port: int, seed: int) -> None:
+@click.option("--orders-file", type=click.File(encoding="utf-8"),
+              help='JSON object of extra orders per channel: {"taobao": [{"order_no": …, "lines": […]}], …}.')
+def simulate(orders: int, host: str, port: int, seed: int, orders_file) -> None:
     """Run local Taobao, JD, Pinduoduo, Douyin and Kuaishou simulators until Ctrl-C."""
-    running = run_all(orders, host=host, port=port, seed=seed)
+    try:
+        uploaded = json.load(orders_file) if orders_file else {}
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--orders-file") from None
+    if not isinstance(uploaded, dict):
+        raise click.BadParameter("expected a JSON object keyed by channel", param_hint="--orders-file")
+    running = run_all(orders, host=host, port=port, seed=seed, uploaded=uploaded)
     try:
         for channel, sim in running.simulators.items():
             creds = sim.credentials

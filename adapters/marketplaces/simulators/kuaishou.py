@@ -52,9 +52,14 @@ class KuaishouSimulator(MarketplaceSimulator):
     max_lines = 1
 
     def __init__(self, **kwargs: Any):
-        kwargs.setdefault("sign_secret", "kuaishou-demo-sign-secret")
         super().__init__(**kwargs)
         self._current_api = ""
+
+    @property
+    def signing_secret(self) -> str:
+        # the platform issues a separate signSecret; without one the simulator signs with the app secret,
+        # as the client does
+        return self.credentials.sign_secret or self.credentials.app_secret
 
     def _order_no(self, rng, created: datetime) -> str:
         return str(rng.randint(2 * 10**15, 3 * 10**15))
@@ -77,7 +82,7 @@ class KuaishouSimulator(MarketplaceSimulator):
         method = call.raw["signMethod"]
         if method not in SIGN_METHODS or call.raw["appkey"] != self.credentials.app_key:
             raise PlatformRefusal("signature")
-        if sign_kuaishou(call.raw, self.credentials.sign_secret, method) != call.raw["sign"]:
+        if sign_kuaishou(call.raw, self.signing_secret, method) != call.raw["sign"]:
             raise PlatformRefusal("signature")
         if call.raw.get("access_token") != self.credentials.access_token:
             raise PlatformRefusal("auth")

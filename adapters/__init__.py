@@ -1,0 +1,1 @@
+"""Everything outside the warehouse: marketplaces, couriers, printers."""

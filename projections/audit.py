@@ -1,0 +1,300 @@
+"""Tamper evidence: a hash chain over the stored event log, and browsing the events behind an order, SKU or bin.
+
+    h_0 = 32 zero bytes
+    h_n = sha256(h_{n-1} ‖ notification id (8 bytes, big-endian) ‖ originator id (16 bytes)
+                 ‖ originator version (8 bytes, big-endian) ‖ topic length (4 bytes) ‖ topic (UTF-8) ‖ state bytes)
+
+The chain is over the bytes as stored (sealed and compressed as they are), so it needs no key to check.
+`verify_chain` recomputes it from the stored events and names the first event that was altered, deleted or
+slipped in. Rebuilding the chain from the log would bless whatever is in the log now, so a rebuild is refused
+while the chain and the log disagree.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+
+from domain import ids
+from domain.errors import InvalidInput, UnknownBin, UnknownOrder, UnknownSku
+from domain.stock import Stock
+
+from .backoffice import BUSINESS_TIME, as_uuid, day_range, positive_int
+from .tracking import Projection, ProjectionRunner, TrackingConflict, projection_tracking
+
+metadata = MetaData()
+
+chain_table = Table(
+    "audit_chain",
+    metadata,
+    Column("notification_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("originator_id", String(36), nullable=False, index=True),
+    Column("originator_version", Integer, nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+GENESIS = bytes(32)
+PAGE = 5000
+
+
+class ChainBroken(InvalidInput):
+    """The stored events no longer match the hash chain."""
+
+    code = "chain_broken"
+
+
+def link(previous: bytes, notification_id: int, originator_id, version: int, topic: str, state: bytes) -> bytes:
+    """The next hash of the chain."""
+    originator = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
+    topic_bytes = topic.encode("utf-8")
+    return hashlib.sha256(b"".join((
+        previous, notification_id.to_bytes(8, "big"), originator.bytes, version.to_bytes(8, "big"),
+        len(topic_bytes).to_bytes(4, "big"), topic_bytes, state,
+    ))).digest()
+
+
+class AuditChain(Projection):
+    """Chains every stored event, in notification order; reads the stored bytes, not decoded events."""
+
+    name = "audit"
+    metadata = metadata
+    topics = ()
+
+    def apply(self, conn: Connection, events: list[Any]) -> None:
+        last = conn.execute(select(chain_table.c.hash).order_by(chain_table.c.notification_id.desc()).limit(1)).first()
+        previous = bytes.fromhex(last.hash) if last else GENESIS
+        rows = []
+        for n in events:
+            previous = link(previous, n.id, n.originator_id, n.originator_version, n.topic, n.state)
+            rows.append({"notification_id": n.id, "originator_id": str(n.originator_id),
+                         "originator_version": n.originator_version, "topic": n.topic, "hash": previous.hex()})
+        if rows:
+            conn.execute(insert(chain_table), rows)
+
+
+class AuditChainRunner(ProjectionRunner):
+    """Runs the chain over stored notifications (no decoding), and refuses to rebuild a chain the log broke."""
+
+    def __init__(self, app, engine: Engine, projection: AuditChain | None = None, batch_size: int = 2000):
+        super().__init__(app, engine, projection or AuditChain(), max(batch_size, PAGE))
+
+    def _one_batch(self) -> tuple[int, int]:
+        head = self.app.recorder.max_notification_id() or 0
+        with self.engine.begin() as conn:
+            start = conn.execute(select(projection_tracking.c.position)
+                                 .where(projection_tracking.c.name == self.projection.name)).scalar_one()
+            if start >= head:
+                return 0, 0
+            notifications = self.app.recorder.select_notifications(start + 1, self.batch_size, stop=head)
+            end = notifications[-1].id if len(notifications) == self.batch_size else head
+            self.projection.apply(conn, notifications)
+            moved = conn.execute(update(projection_tracking)
+                                 .where(projection_tracking.c.name == self.projection.name)
+                                 .where(projection_tracking.c.position == start).values(position=end))
+            if moved.rowcount != 1:
+                raise TrackingConflict(f"{self.projection.name} moved past {start} elsewhere")
+        return len(notifications), end - start
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        verdict = verify_chain(self.app, self.engine)
+        if not verdict.intact:
+            raise ChainBroken(f"the event log no longer matches the audit chain ({verdict.describe()}); "
+                              "rebuilding would hide it")
+        return super().rebuild(progress)
+
+
+@dataclass
+class Verdict:
+    """What `verify_chain` found: the events checked, and the first problem if any."""
+
+    checked: int = 0
+    unchained: int = 0
+    position: int = 0
+    head_hash: str = ""
+    problem: str = ""  # "altered", "missing" or "inserted"
+    event: dict = field(default_factory=dict)
+
+    @property
+    def intact(self) -> bool:
+        return not self.problem
+
+    def describe(self) -> str:
+        if self.intact:
+            return f"{self.checked} events match the chain up to notification {self.position}"
+        e = self.event
+        return (f"{self.problem} event: notification {e['notification_id']}, originator {e['originator_id']}, "
+                f"version {e['originator_version']}, topic {e['topic']}")
+
+
+def _stored(app, position: int) -> Iterator[Any]:
+    start = 1
+    while start <= position:
+        page = app.recorder.select_notifications(start, PAGE, stop=position)
+        if not page:
+            return
+        yield from page
+        start = page[-1].id + 1
+
+
+def _chained(engine: Engine) -> Iterator[Any]:
+    after = -1
+    while True:
+        with engine.connect() as conn:
+            page = conn.execute(select(chain_table).where(chain_table.c.notification_id > after)
+                                .order_by(chain_table.c.notification_id).limit(PAGE)).all()
+        if not page:
+            return
+        yield from page
+        after = page[-1].notification_id
+
+
+def _described(source) -> dict:
+    return {"notification_id": getattr(source, "id", None) or source.notification_id,
+            "originator_id": str(source.originator_id), "originator_version": source.originator_version,
+            "topic": source.topic}
+
+
+def verify_chain(app, engine: Engine) -> Verdict:
+    """Recompute the chain from the stored events, end to end; the verdict names the first altered, missing or
+    inserted event. Events recorded after the chain's position are counted as not yet chained."""
+    metadata.create_all(engine)
+    with engine.connect() as conn:
+        found = conn.execute(select(projection_tracking.c.position)
+                             .where(projection_tracking.c.name == AuditChain.name)).first()
+    position = found.position if found else 0
+    verdict = Verdict(position=position)
+    previous = GENESIS
+    stored, chained = _stored(app, position), _chained(engine)
+    event, row = next(stored, None), next(chained, None)
+    while event is not None or row is not None:
+        if row is None or (event is not None and event.id < row.notification_id):
+            verdict.problem, verdict.event = "inserted", _described(event)
+            return verdict
+        if event is None or row.notification_id < event.id:
+            verdict.problem, verdict.event = "missing", _described(row)
+            return verdict
+        previous = link(previous, event.id, event.originator_id, event.originator_version, event.topic, event.state)
+        if previous.hex() != row.hash:
+            verdict.problem, verdict.event = "altered", _described(event)
+            return verdict
+        verdict.checked += 1
+        verdict.head_hash = row.hash
+        event, row = next(stored, None), next(chained, None)
+    head = app.recorder.max_notification_id() or 0
+    if head > position:
+        verdict.unchained = len(app.recorder.select_notifications(position + 1, head - position, stop=head))
+    return verdict
+
+
+# Browsing: the events behind an order, a SKU or a bin, each with its place in the chain.
+
+# Buyer personal data never leaves the event store through these pages; remarks are free text buyers fill with it.
+HIDDEN_FIELDS = {"buyer", "remark", "originator_id", "originator_version", "originator_topic", "timestamp"}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _browse(app, engine: Engine, streams: list[UUID], keep: Callable[[Any], bool], since, until,
+            limit: int) -> list[dict]:
+    first, last = day_range(since, until)
+    limit = positive_int(limit, "limit")
+    with engine.connect() as conn:
+        chained = {(r.originator_id, r.originator_version): r for r in conn.execute(
+            select(chain_table).where(chain_table.c.originator_id.in_([str(s) for s in streams])))}
+    shown = []
+    for stream in streams:
+        for e in app.events.get(stream):
+            day = e.timestamp.astimezone(BUSINESS_TIME).date().isoformat()
+            if (first and day < first) or (last and day > last) or not keep(e):
+                continue
+            link_row = chained.get((str(stream), e.originator_version))
+            shown.append({
+                "notification_id": link_row.notification_id if link_row else None,
+                "hash": link_row.hash if link_row else "",
+                "at": e.timestamp,
+                "event": type(e).__qualname__,
+                "originator_id": str(stream),
+                "version": e.originator_version,
+                "by": getattr(e, "by", ""),
+                "data": {k: _plain(v) for k, v in vars(e).items() if k not in HIDDEN_FIELDS},
+            })
+    shown.sort(key=lambda r: (r["at"], r["originator_id"], r["version"]))
+    return shown[:limit]
+
+
+def order_events(app, engine: Engine, order: str, since=None, until=None, limit: int = 500) -> list[dict]:
+    """Events of an order (by id, or channel/shop/platform order number), its parcel and its stock."""
+    if isinstance(order, str) and order.count("/") == 2:
+        order_id = ids.order_id(*(part.strip() for part in order.split("/")))
+    else:
+        order_id = as_uuid(order, UnknownOrder(f"unknown order {str(order)[:64]}"))
+    try:
+        found = app.repository.get(order_id)
+    except AggregateNotFoundError:
+        raise UnknownOrder(f"unknown order {str(order)[:64]}") from None
+    streams = [order_id, ids.package_id(order_id)]
+    if found.warehouse:
+        streams += [ids.stock_id(found.warehouse, sku) for sku in sorted({l["sku"] for l in found.lines.values()})]
+
+    def keep(e) -> bool:
+        return not isinstance(e, Stock.Event) or getattr(e, "order_id", None) == order_id
+
+    return _browse(app, engine, [s for s in streams if s in app.repository], keep, since, until, limit)
+
+
+def _stock_streams(engine: Engine, **where: str) -> list[UUID]:
+    from .inventory import movements
+
+    query = select(movements.c.warehouse, movements.c.sku).distinct()
+    for column, value in where.items():
+        query = query.where(movements.c[column] == value)
+    with engine.connect() as conn:
+        return [ids.stock_id(r.warehouse, r.sku) for r in conn.execute(query.order_by(movements.c.warehouse,
+                                                                                        movements.c.sku))]
+
+
+def sku_events(app, engine: Engine, sku: str, since=None, until=None, limit: int = 500) -> list[dict]:
+    """Events of a SKU: its registration and barcodes, and its stock in every warehouse (from the inventory view)."""
+    if not isinstance(sku, str) or not app.sku_exists(sku):
+        raise UnknownSku(f"unknown SKU {str(sku)[:64]!r}")
+    registered = app.repository.get(ids.sku_id(sku))
+    streams = [ids.sku_id(sku), *(ids.barcode_id(b) for b in registered.barcodes), *_stock_streams(engine, sku=sku)]
+    return _browse(app, engine, streams, lambda e: True, since, until, limit)
+
+
+def bin_events(app, engine: Engine, warehouse: str, bin: str, since=None, until=None, limit: int = 500) -> list[dict]:
+    """Stock events that moved units in or out of a bin, or changed what is reserved there."""
+    from .inventory import bin_changes
+
+    if bin not in app.warehouse(warehouse).locations:
+        raise UnknownBin(f"bin {str(bin)[:32]!r} does not exist in warehouse {warehouse}")
+
+    def keep(e) -> bool:
+        return any(changed == bin for changed, _, _ in bin_changes(e))
+
+    streams = _stock_streams(engine, warehouse=warehouse, bin=bin)
+    return _browse(app, engine, streams, keep, since, until, limit)
+
+
+def chain_head(engine: Engine) -> dict:
+    """The chain's latest link: publish it elsewhere to pin the chain itself."""
+    metadata.create_all(engine)
+    with engine.connect() as conn:
+        row = conn.execute(select(chain_table).order_by(chain_table.c.notification_id.desc()).limit(1)).first()
+    if row is None:
+        return {"notification_id": 0, "hash": GENESIS.hex(), "at": datetime.now(BUSINESS_TIME)}
+    return {"notification_id": row.notification_id, "hash": row.hash, "at": datetime.now(BUSINESS_TIME)}

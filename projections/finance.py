@@ -1,0 +1,317 @@
+"""Finance: revenue, discounts, platform fees, postage, packaging, refunds, cost of goods and margin.
+
+Per order, per SKU and per day (China time). Each figure is booked on the day of the event behind it: sales on
+the day ordered, cost of goods and packaging on the day shipped, refunds on the day refunded.
+
+- revenue: unit price × quantity of every line; discounts: line discounts plus the order's own discount;
+- postage: what the buyer paid for delivery (income); platform fee: the marketplace's commission (cost);
+- packaging: a constant per parcel shipped, passed in from the settings;
+- cost of goods: the SKU's unit cost × units shipped;
+- margin = revenue − discounts + postage − platform fee − packaging − refunds − cost of goods.
+
+Per SKU, the order's own discount and platform fee are shared over its lines in proportion to their revenue;
+postage and packaging stay with the order. Amounts are kept in whole fen.
+"""
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy.engine import Connection, Engine
+
+from domain.catalogue import Sku
+from domain.errors import UnknownOrder, UnknownSku
+from domain.order import Order
+from domain.stock import Stock
+
+from .backoffice import BatchRows, as_uuid, business_day, day_range, fen, yuan
+from .tracking import Projection, topics_of
+
+metadata = MetaData()
+
+MONEY = ("revenue", "discounts", "platform_fee", "postage", "packaging", "refunds", "cogs")
+
+
+def money_columns(*names: str) -> list[Column]:
+    return [Column(name, BigInteger, nullable=False, default=0) for name in names]
+
+
+finance_orders = Table(
+    "finance_order",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("channel", String(64), nullable=False),
+    Column("shop", String(64), nullable=False),
+    Column("platform_order_no", String(64), nullable=False),
+    Column("ordered_on", String(10), nullable=False, index=True),
+    Column("shipped_on", String(10), nullable=True, index=True),
+    Column("paid", BigInteger, nullable=False),
+    *money_columns(*MONEY),
+    Column("units_ordered", Integer, nullable=False),
+    Column("units_shipped", Integer, nullable=False),
+    Column("units_refunded", Integer, nullable=False),
+)
+
+finance_skus = Table(
+    "finance_sku",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("unit_cost", String(24), nullable=False),
+    *money_columns("revenue", "discounts", "platform_fee", "refunds", "cogs"),
+    Column("units_ordered", Integer, nullable=False),
+    Column("units_shipped", Integer, nullable=False),
+    Column("units_refunded", Integer, nullable=False),
+)
+
+finance_days = Table(
+    "finance_day",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("orders", Integer, nullable=False),
+    *money_columns(*MONEY),
+    Column("units_shipped", Integer, nullable=False),
+)
+
+finance_streams = Table(
+    "finance_stream",
+    metadata,
+    Column("stock_id", String(36), primary_key=True),
+    Column("sku", String(64), nullable=False),
+)
+
+
+def _zeroes(*names: str) -> dict[str, int]:
+    return {name: 0 for name in names}
+
+
+def order_defaults() -> dict[str, Any]:
+    return {**_zeroes(*MONEY, "paid", "units_ordered", "units_shipped", "units_refunded"), "shipped_on": None}
+
+
+def sku_defaults() -> dict[str, Any]:
+    return {"unit_cost": "0", **_zeroes("revenue", "discounts", "platform_fee", "refunds", "cogs",
+                                         "units_ordered", "units_shipped", "units_refunded")}
+
+
+def day_defaults() -> dict[str, Any]:
+    return _zeroes(*MONEY, "orders", "units_shipped")
+
+
+def shares(total: int, weights: list[int]) -> list[int]:
+    """Split whole fen over weights; the rounding remainder goes to the last share so the parts add up."""
+    whole = sum(weights)
+    if not whole:
+        return [0] * (len(weights) - 1) + [total] if weights else []
+    parts = [total * w // whole for w in weights[:-1]]
+    return parts + [total - sum(parts)]
+
+
+class FinanceProjection(Projection):
+    name = "finance"
+    metadata = metadata
+    topics = topics_of([Sku.Registered, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
+                        Order.Refunded])
+
+    def __init__(self, packaging_per_package: Decimal = Decimal("0")):
+        self.packaging = fen(packaging_per_package)
+        self.streams: dict[str, str] = {}
+
+    def reset_memory(self) -> None:
+        self.streams = {}
+
+    def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        orders = BatchRows(finance_orders, ("order_id",), order_defaults)
+        skus = BatchRows(finance_skus, ("sku",), sku_defaults)
+        days = BatchRows(finance_days, ("day",), day_defaults)
+        new_streams = []
+        self._load(conn, events, orders, skus, days)
+        for _, e in events:
+            if isinstance(e, Sku.Registered):
+                skus.row((e.code,))["unit_cost"] = str(e.unit_cost)
+            elif isinstance(e, Stock.Opened):
+                self.streams[str(e.originator_id)] = e.sku
+                new_streams.append({"stock_id": str(e.originator_id), "sku": e.sku})
+            elif isinstance(e, Stock.Shipped):
+                sku = skus.row((self.streams[str(e.originator_id)],))
+                cost = fen(Decimal(sku["unit_cost"]) * e.quantity)
+                day = days.row((business_day(e.timestamp),))
+                order = orders.rows[(str(e.order_id),)]
+                for row in (sku, day, order):
+                    row["cogs"] += cost
+                    row["units_shipped"] += e.quantity
+            elif isinstance(e, Order.Imported):
+                self._imported(e, orders, skus, days)
+            elif isinstance(e, Order.Shipped):
+                order = orders.rows[(str(e.originator_id),)]
+                day = days.row((business_day(e.timestamp),))
+                order["shipped_on"] = business_day(e.timestamp)
+                order["packaging"] += self.packaging
+                day["packaging"] += self.packaging
+            elif isinstance(e, Order.Refunded):
+                order = orders.rows[(str(e.originator_id),)]
+                day = days.row((business_day(e.timestamp),))
+                for line in e.lines:
+                    amount = fen(line["amount"])
+                    for row in (order, day, skus.row((line["sku"],))):
+                        row["refunds"] += amount
+                    for row in (order, skus.row((line["sku"],))):
+                        row["units_refunded"] += line["quantity"]
+        if new_streams:
+            conn.execute(finance_streams.insert(), new_streams)
+        for rows in (orders, skus, days):
+            rows.write(conn)
+
+    def _load(self, conn, events, orders: BatchRows, skus: BatchRows, days: BatchRows) -> None:
+        order_keys, sku_keys, day_keys, unknown_streams = set(), set(), set(), set()
+        for _, e in events:
+            if isinstance(e, Sku.Registered):
+                sku_keys.add((e.code,))
+            elif isinstance(e, Stock.Opened):
+                self.streams[str(e.originator_id)] = e.sku
+            elif isinstance(e, Stock.Shipped):
+                order_keys.add((str(e.order_id),))
+                day_keys.add((business_day(e.timestamp),))
+                if str(e.originator_id) not in self.streams:
+                    unknown_streams.add(str(e.originator_id))
+            elif isinstance(e, Order.Imported):
+                day_keys.add((business_day(e.ordered_at),))
+                sku_keys.update((line["sku"],) for line in e.lines)
+            else:
+                order_keys.add((str(e.originator_id),))
+                day_keys.add((business_day(e.timestamp),))
+                sku_keys.update((line["sku"],) for line in getattr(e, "lines", ()))
+        if unknown_streams:
+            query = select(finance_streams).where(finance_streams.c.stock_id.in_(unknown_streams))
+            self.streams.update({r.stock_id: r.sku for r in conn.execute(query)})
+        sku_keys.update((self.streams[s],) for _, e in events if isinstance(e, Stock.Shipped)
+                        for s in [str(e.originator_id)])
+        orders.load(conn, order_keys)
+        skus.load(conn, sku_keys)
+        days.load(conn, day_keys)
+
+    @staticmethod
+    def _imported(e: Any, orders: BatchRows, skus: BatchRows, days: BatchRows) -> None:
+        revenues = [fen(line["unit_price"] * line["quantity"]) for line in e.lines]
+        line_discounts = [fen(line["discount"]) for line in e.lines]
+        order_discount, fee = fen(e.discount), fen(e.platform_fee)
+        units = sum(line["quantity"] for line in e.lines)
+        figures = {"revenue": sum(revenues), "discounts": sum(line_discounts) + order_discount,
+                   "platform_fee": fee, "postage": fen(e.postage)}
+        orders.row((str(e.originator_id),), channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
+                   ordered_on=business_day(e.ordered_at), paid=fen(e.paid_amount), units_ordered=units, **figures)
+        day = days.row((business_day(e.ordered_at),))
+        day["orders"] += 1
+        for name, amount in figures.items():
+            day[name] += amount
+        parts = zip(e.lines, revenues, line_discounts, shares(order_discount, revenues), shares(fee, revenues))
+        for line, revenue, discount, discount_share, fee_share in parts:
+            sku = skus.row((line["sku"],))
+            sku["revenue"] += revenue
+            sku["discounts"] += discount + discount_share
+            sku["platform_fee"] += fee_share
+            sku["units_ordered"] += line["quantity"]
+
+
+# Queries: plain dicts with amounts in yuan (Decimal).
+
+
+def _margin(row: dict) -> int:
+    return (row["revenue"] - row["discounts"] + row.get("postage", 0) - row["platform_fee"]
+            - row.get("packaging", 0) - row["refunds"] - row["cogs"])
+
+
+def _money(row: dict, *names: str) -> dict:
+    shown = dict(row)
+    for name in names:
+        if name in shown:
+            shown[name] = yuan(shown[name])
+    shown["margin"] = yuan(_margin(row))
+    return shown
+
+
+def order_finance(engine: Engine, order_id) -> dict:
+    """One order's figures; an unknown id raises UnknownOrder."""
+    missing = UnknownOrder(f"unknown order {str(order_id)[:64]}")
+    key = str(as_uuid(order_id, missing))
+    with engine.connect() as conn:
+        row = conn.execute(select(finance_orders).where(finance_orders.c.order_id == key)).first()
+    if row is None:
+        raise missing
+    return _money(dict(row._mapping), "paid", *MONEY)
+
+
+def orders_finance(engine: Engine, channel: str | None = None, shop: str | None = None, since=None,
+                   until=None, limit: int = 1000) -> list[dict]:
+    """Orders' figures, by the day ordered."""
+    first, last = day_range(since, until)
+    query = select(finance_orders).order_by(finance_orders.c.ordered_on, finance_orders.c.platform_order_no)
+    if channel:
+        query = query.where(finance_orders.c.channel == channel)
+    if shop:
+        query = query.where(finance_orders.c.shop == shop)
+    if first:
+        query = query.where(finance_orders.c.ordered_on >= first)
+    if last:
+        query = query.where(finance_orders.c.ordered_on <= last)
+    with engine.connect() as conn:
+        return [_money(dict(r._mapping), "paid", *MONEY) for r in conn.execute(query.limit(limit))]
+
+
+def sku_finance(engine: Engine, sku: str | None = None) -> list[dict]:
+    """Figures per SKU (all SKUs, or one: an unknown code raises UnknownSku)."""
+    query = select(finance_skus).order_by(finance_skus.c.sku)
+    if sku is not None:
+        query = query.where(finance_skus.c.sku == sku)
+    with engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    if sku is not None and not rows:
+        raise UnknownSku(f"unknown SKU {sku[:64]!r}")
+    for row in rows:
+        row["unit_cost"] = Decimal(row["unit_cost"])
+    return [_money(r, "revenue", "discounts", "platform_fee", "refunds", "cogs") for r in rows]
+
+
+def daily_finance(engine: Engine, since=None, until=None) -> list[dict]:
+    """Figures per day (China time), oldest first."""
+    first, last = day_range(since, until)
+    query = select(finance_days).order_by(finance_days.c.day)
+    if first:
+        query = query.where(finance_days.c.day >= first)
+    if last:
+        query = query.where(finance_days.c.day <= last)
+    with engine.connect() as conn:
+        return [_money(dict(r._mapping), *MONEY) for r in conn.execute(query)]
+
+
+def totals(engine: Engine, since=None, until=None) -> dict:
+    """All days of a range added up."""
+    first, last = day_range(since, until)
+    query = select(*(func.coalesce(func.sum(finance_days.c[n]), 0).label(n) for n in (*MONEY, "orders",
+                                                                                      "units_shipped")))
+    if first:
+        query = query.where(finance_days.c.day >= first)
+    if last:
+        query = query.where(finance_days.c.day <= last)
+    with engine.connect() as conn:
+        row = {k: int(v) for k, v in conn.execute(query).one()._mapping.items()}
+    return _money(row, *MONEY)
+
+
+def stock_valuation(engine: Engine, warehouse: str | None = None) -> dict:
+    """On hand × unit cost per SKU and warehouse, read from the inventory view, with the total."""
+    from .inventory import catalogue, stock_bins
+
+    query = (select(stock_bins.c.warehouse, stock_bins.c.sku, func.sum(stock_bins.c.on_hand).label("on_hand"))
+             .group_by(stock_bins.c.warehouse, stock_bins.c.sku)
+             .order_by(stock_bins.c.warehouse, stock_bins.c.sku))
+    if warehouse:
+        query = query.where(stock_bins.c.warehouse == warehouse)
+    with engine.connect() as conn:
+        costs = {r.code: Decimal(r.unit_cost) for r in conn.execute(select(catalogue.c.code, catalogue.c.unit_cost))}
+        held = [r for r in conn.execute(query) if r.on_hand]
+    lines = []
+    for r in held:
+        cost = costs.get(r.sku, Decimal("0"))
+        lines.append({"warehouse": r.warehouse, "sku": r.sku, "on_hand": int(r.on_hand), "unit_cost": cost,
+                      "value": yuan(fen(cost * r.on_hand))})
+    return {"lines": lines, "total": sum((line["value"] for line in lines), Decimal("0.00"))}

@@ -1,0 +1,152 @@
+"""Replenishment: sales velocity per SKU, days of cover, safety-stock breaches and a suggested purchase quantity.
+
+Velocity is units ordered per day over a trailing window (China days); units that orders wait for (awaiting
+stock) count as demand already owed. Available stock is read from the inventory view when asked.
+
+    suggested = velocity × (lead time + review period) + safety stock + units owed − available, rounded up, ≥ 0
+"""
+
+import math
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, insert, select, tuple_
+from sqlalchemy.engine import Connection, Engine
+
+from domain.catalogue import Sku
+from domain.errors import UnknownSku
+from domain.order import Order
+
+from .backoffice import BatchRows, business_day, parse_day, positive_int, today
+from .tracking import Projection, topics_of
+
+metadata = MetaData()
+
+skus_table = Table(
+    "replenishment_sku",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("safety_stock", Integer, nullable=False),
+)
+
+demand_table = Table(
+    "replenishment_demand",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("units", Integer, nullable=False),
+)
+
+owed_table = Table(
+    "replenishment_owed",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("units", Integer, nullable=False),
+)
+
+# Events after which an order no longer waits for stock.
+NOT_WAITING = (Order.Reserved, Order.Held, Order.Cancelled)
+
+
+class ReplenishmentProjection(Projection):
+    name = "replenishment"
+    metadata = metadata
+    topics = topics_of([Sku.Registered, Order.Imported, Order.StockShort, Order.Refunded, *NOT_WAITING])
+
+    def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        demand = BatchRows(demand_table, ("sku", "day"), lambda: {"units": 0})
+        new_skus = []
+        demand.load(conn, {(line["sku"], business_day(e.ordered_at)) for _, e in events
+                           if isinstance(e, Order.Imported) for line in e.lines})
+        owed = self._owed(conn, events)
+        before = dict(owed)
+        for _, e in events:
+            if isinstance(e, Sku.Registered):
+                new_skus.append({"sku": e.code, "name": e.name[:200], "safety_stock": e.safety_stock})
+            elif isinstance(e, Order.Imported):
+                day = business_day(e.ordered_at)
+                for line in e.lines:
+                    demand.row((line["sku"], day))["units"] += line["quantity"]
+            elif isinstance(e, Order.StockShort):
+                self._forget(owed, str(e.originator_id))
+                owed.update({(str(e.originator_id), sku): n for sku, n in e.missing.items()})
+            elif isinstance(e, NOT_WAITING):
+                self._forget(owed, str(e.originator_id))
+            elif isinstance(e, Order.Refunded):
+                for line in e.lines:
+                    key = (str(e.originator_id), line["sku"])
+                    if key in owed:
+                        owed[key] = max(owed[key] - line["quantity"], 0)
+        if new_skus:
+            conn.execute(insert(skus_table), new_skus)
+        demand.write(conn)
+        changed = [k for k in before if owed.get(k) != before[k]]
+        if changed:
+            conn.execute(delete(owed_table).where(tuple_(owed_table.c.order_id, owed_table.c.sku).in_(changed)))
+        added = [{"order_id": o, "sku": s, "units": n} for (o, s), n in owed.items() if n and before.get((o, s)) != n]
+        if added:
+            conn.execute(insert(owed_table), added)
+
+    @staticmethod
+    def _owed(conn, events) -> dict[tuple[str, str], int]:
+        orders = {str(e.originator_id) for _, e in events if isinstance(e, (Order.Refunded, *NOT_WAITING,
+                                                                             Order.StockShort))}
+        owed = {}
+        wanted = sorted(orders)
+        for start in range(0, len(wanted), 500):
+            query = select(owed_table).where(owed_table.c.order_id.in_(wanted[start:start + 500]))
+            owed.update({(r.order_id, r.sku): r.units for r in conn.execute(query)})
+        return owed
+
+    @staticmethod
+    def _forget(owed: dict, order_id: str) -> None:
+        for key in [k for k in owed if k[0] == order_id]:
+            owed[key] = 0
+
+
+def replenishment(engine: Engine, as_of=None, window_days: int = 28, lead_time_days: int = 7,
+                  review_days: int = 7, warehouse: str | None = None, sku: str | None = None) -> list[dict]:
+    """Per SKU: velocity, available, units owed, days of cover, breach and suggested purchase, neediest first."""
+    from .inventory import stock_bins
+
+    window = positive_int(window_days, "window days")
+    cover_days = positive_int(lead_time_days, "lead time days") + positive_int(review_days, "review days")
+    last = parse_day(as_of, "as of") or today()
+    first = (last - timedelta(days=window - 1)).isoformat()
+    skus = select(skus_table).order_by(skus_table.c.sku)
+    sold = (select(demand_table.c.sku, func.sum(demand_table.c.units).label("units"))
+            .where(demand_table.c.day >= first, demand_table.c.day <= last.isoformat())
+            .group_by(demand_table.c.sku))
+    stock = (select(stock_bins.c.sku, func.sum(stock_bins.c.on_hand - stock_bins.c.reserved).label("available"))
+             .group_by(stock_bins.c.sku))
+    if warehouse:
+        stock = stock.where(stock_bins.c.warehouse == warehouse)
+    if sku is not None:
+        skus = skus.where(skus_table.c.sku == sku)
+    owed_units = select(owed_table.c.sku, func.sum(owed_table.c.units).label("units")).group_by(owed_table.c.sku)
+    with engine.connect() as conn:
+        catalogue = conn.execute(skus).all()
+        units = {r.sku: int(r.units) for r in conn.execute(sold)}
+        available = {r.sku: int(r.available) for r in conn.execute(stock)}
+        owed = {r.sku: int(r.units) for r in conn.execute(owed_units)}
+    if sku is not None and not catalogue:
+        raise UnknownSku(f"unknown SKU {sku[:64]!r}")
+    rows = []
+    for item in catalogue:
+        velocity = Decimal(units.get(item.sku, 0)) / window
+        free, waiting = available.get(item.sku, 0), owed.get(item.sku, 0)
+        net = free - waiting
+        cover = (Decimal(max(net, 0)) / velocity).quantize(Decimal("0.1"), ROUND_HALF_UP) if velocity else None
+        need = velocity * cover_days + item.safety_stock + waiting - free
+        rows.append({
+            "sku": item.sku, "name": item.name, "units_sold": units.get(item.sku, 0),
+            "velocity": velocity.quantize(Decimal("0.01"), ROUND_HALF_UP), "available": free, "owed": waiting,
+            "days_of_cover": cover, "safety_stock": item.safety_stock, "breach": net <= item.safety_stock,
+            "suggested": max(math.ceil(need), 0),
+        })
+    rows.sort(key=lambda r: (not r["breach"], r["days_of_cover"] is None,
+                             r["days_of_cover"] if r["days_of_cover"] is not None else 0, r["sku"]))
+    return rows

@@ -1,0 +1,48 @@
+"""`cangku staff ...`: register scanner users and change their role or PIN (register with `main.add_command(staff)`)."""
+
+import click
+
+from domain.errors import DomainError
+from domain.staff import ROLES
+
+
+def _run(command) -> None:
+    from cangku.cli import open_system
+
+    system = open_system()
+    try:
+        command(system.app)
+    except DomainError as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        system.close()
+
+
+@click.group()
+def staff():
+    """Scanner users: badge, name, role and PIN."""
+
+
+@staff.command()
+@click.argument("badge")
+@click.option("--name", required=True, help="The person's name as shown on the scanner.")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-8 digits (asked when not given).")
+@click.option("--by", default="admin", help="Who registers this person.")
+def add(badge, name, role, pin, by):
+    """Register a member of staff under a badge barcode."""
+    _run(lambda app: app.register_staff(badge, name, role, pin, by))
+    click.echo(f"registered {badge} ({name}) as {role}")
+
+
+@staff.command(name="set")
+@click.argument("badge")
+@click.option("--role", type=click.Choice(ROLES), default=None)
+@click.option("--new-pin", is_flag=True, help="Ask for a new PIN.")
+@click.option("--deactivate", is_flag=True, help="The badge no longer signs in.")
+@click.option("--by", default="admin")
+def set_(badge, role, new_pin, deactivate, by):
+    """Change a member of staff's role or PIN, or deactivate the badge."""
+    pin = click.prompt("New PIN", hide_input=True, confirmation_prompt=True) if new_pin else None
+    _run(lambda app: app.change_staff(badge, by, role=role, pin=pin, active=False if deactivate else None))
+    click.echo(f"updated {badge}")

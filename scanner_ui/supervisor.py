@@ -1,0 +1,61 @@
+"""The supervisor's page: waves, short picks, held count differences, picks per hour and mis-scan rates.
+
+Auditors see the same figures, read-only. Every button on it is a numbered input of the scan pipeline, so it
+is recorded (who, device, when) like any scan.
+"""
+
+from datetime import datetime, timedelta, timezone
+
+from flask import Blueprint, g, render_template, request
+
+from projections import scanning as view
+
+from .auth import current_staff, login_required, system
+from .scanner import ports, said
+
+bp = Blueprint("supervisor", __name__, url_prefix="/supervisor")
+
+READERS = ("supervisor", "auditor", "admin")
+
+
+def floor(since: datetime) -> dict:
+    """Everything the page shows, as plain dicts (also served as JSON)."""
+    engine = ports().fresh()
+    warehouse = ports().warehouse
+    return {
+        "waves": view.open_waves(engine, warehouse),
+        "reserved": len(view.reserved_orders(engine, warehouse)),
+        "exceptions": view.pick_exceptions(engine),
+        "pending_counts": view.pending_count_adjustments(engine, warehouse),
+        "statistics": view.floor_statistics(engine, since),
+        "hourly": view.hourly_statistics(engine, since),
+    }
+
+
+@bp.get("")
+@login_required
+def page():
+    member = current_staff()
+    if member["role"] not in READERS:
+        return render_template("refused.html", key="not_permitted_screen"), 403
+    hours = min(max(request.args.get("hours", 24, type=int), 1), 24 * 31)
+    since = datetime.now(timezone.utc) - timedelta(hours=hours)
+    answer = system().app.scan_answer(g.device, request.args.get("r", type=int) or 0)
+    outcome, message = said(answer if answer and answer["screen"] == "supervisor" else None)
+    data = floor(since)
+    if request.accept_mimetypes.best == "application/json":
+        return {k: v for k, v in data.items()}
+    return render_template("supervisor.html", **data, seq=system().app.next_sequence(g.device),
+                           writable=member["role"] != "auditor", outcome=outcome, message=message, hours=hours)
+
+
+@bp.get("/scans")
+@login_required
+def scans():
+    """The recorded scans, newest first: who, which device, when, which screen, the value and the outcome."""
+    if current_staff()["role"] not in READERS:
+        return render_template("refused.html", key="not_permitted_screen"), 403
+    rows = view.recorded_scans(ports().fresh(), staff=request.args.get("staff") or None,
+                               device=request.args.get("device") or None,
+                               limit=min(request.args.get("limit", 200, type=int), 1000))
+    return render_template("scans.html", rows=rows)
