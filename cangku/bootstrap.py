@@ -12,6 +12,7 @@ from domain.order import ReviewRules
 from projections import audit, crm, finance, orders_board, replenishment
 from projections.db import views_engine
 from projections.inventory import InventoryProjection
+from projections.parcels import ParcelsProjection
 from projections.scanning import ScanningProjection
 from projections.tracking import ProjectionRunner
 
@@ -44,7 +45,7 @@ class System:
             self._thread(f"follow-{runner.projection.name}", runner.run_forever, self._stop, interval)
 
     def start_jobs(self, shops: dict | None = None, in_process_worker: bool | None = None, threads: int = 4,
-                   retries: dict | None = None) -> None:
+                   retries: dict | None = None, couriers: tuple[dict, object] | None = None) -> None:
         """Declare the actors and the dispatcher; consume in this process when there is no broker URL."""
         from workers.broker import make_broker, start_worker
         from workers.dispatcher import Dispatcher
@@ -53,18 +54,32 @@ class System:
         self.broker = make_broker(self.settings.broker_url)
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
                          shops=shops if shops is not None else shop_clients(self.settings), retries=retries,
-                         queue_prefix=self.settings.queue_prefix)
+                         queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers))
         self.dispatcher = ProjectionRunner(self.app, self.engine, Dispatcher(self.jobs), batch_size=200)
         self.dispatcher.setup()
         if in_process_worker if in_process_worker is not None else not self.settings.broker_url:
             self.worker = start_worker(self.broker, threads)
 
+    def _shipping(self, couriers):
+        if couriers is None:
+            return None
+        from adapters.couriers.base import Address, Party
+        from domain.courier_choice import standard_rules
+        from workers.shipping import Shipping
+
+        clients, tracker = couriers
+        s = self.settings.sender
+        sender = Party(s["name"], s["phone"], Address(s["province"], s["city"], s["district"], s["address"]))
+        return Shipping(self.app, self.engine, clients, tracker, standard_rules(), sender)
+
     def start_scheduler(self) -> None:
-        """Enqueue each shop's order pull on an interval."""
+        """Enqueue each shop's order pull, and parcel tracking, on an interval."""
         def schedule():
             while not self._stop.is_set():
                 for channel, shop in self.jobs.shops:
                     self.jobs.pull_orders.send(channel, shop)
+                if self.jobs.shipping:
+                    self.jobs.track_parcels.send()
                 self._stop.wait(self.settings.pull_interval)
 
         self._thread("pull-scheduler", schedule)
@@ -113,6 +128,7 @@ def build(settings: Settings | None = None) -> System:
     engine = views_engine(database.sqlalchemy_url(), database.schema)
     batch = settings.projection_batch
     runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch),
+               "parcels": ProjectionRunner(app, engine, ParcelsProjection(), batch),
                "scanning": ProjectionRunner(app, engine, ScanningProjection(), batch),
                "orders_board": ProjectionRunner(app, engine, orders_board.OrdersBoardProjection(), batch),
                "finance": ProjectionRunner(app, engine, finance.FinanceProjection(), batch),

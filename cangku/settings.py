@@ -140,6 +140,7 @@ class Settings:
     pull_interval: float = 60.0
     queue_prefix: str = "cangku"
     hold_on_remark: bool = False
+    sender: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -176,4 +177,12 @@ class Settings:
             pull_interval=float(get("PULL_INTERVAL", "60")),
             queue_prefix=get("QUEUE_PREFIX", "cangku"),
             hold_on_remark=get("HOLD_ON_REMARK", "0") in ("1", "true", "yes", "on"),
+            sender={
+                "name": get("SENDER_NAME", "仓库发货部"),
+                "phone": get("SENDER_PHONE", "057188880000"),
+                "province": get("SENDER_PROVINCE", "浙江省"),
+                "city": get("SENDER_CITY", "杭州市"),
+                "district": get("SENDER_DISTRICT", "余杭区"),
+                "address": get("SENDER_ADDRESS", "仓前街道 1 号"),
+            },
         )

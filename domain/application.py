@@ -646,10 +646,37 @@ class Cangku(ScannerCommands, Application):
         self.save(package)
 
     @retry_on_conflict
-    def assign_waybill(self, order_id: UUID, courier: str, tracking_no: str, sort_code: str = "") -> None:
+    def assign_waybill(self, order_id: UUID, courier: str, tracking_no: str, sort_code: str = "",
+                       decision: dict | None = None) -> None:
+        """Attach the courier's waybill number (and the courier choice behind it) to the order's package."""
         package = self._package(self.order(order_id), "courier")
-        package.assign_waybill(courier, tracking_no, sort_code)
+        package.assign_waybill(courier, tracking_no, sort_code, decision)
         self.save(package)
+
+    def package(self, order_id: UUID) -> Package:
+        return self._package(self.order(order_id), "")
+
+    @retry_on_conflict
+    def cancel_waybill(self, order_id: UUID, reason: str) -> None:
+        package = self._package(self.order(order_id), "courier")
+        package.cancel_waybill(reason)
+        self.save(package)
+
+    @retry_on_conflict
+    def record_route(self, order_id: UUID, updates: list[dict], stale_after=None, now=None) -> dict:
+        """Record a parcel's new route updates; delivered closes the order, returned or stale raises an exception."""
+        order = self.order(order_id)
+        package = self._package(order, "courier")
+        new = [u for u in updates if package.record_route(u["key"], u["status"], u["at"], u["location"],
+                                                           u["description"])]
+        if package.route_status == "delivered":
+            order.mark_delivered()
+        elif package.route_status in ("returned", "exception"):
+            package.raise_exception(f"courier reports {package.route_status}")
+        elif stale_after and now and updates and now - max(u["at"] for u in updates) > stale_after:
+            package.raise_exception(f"no movement for {stale_after}")
+        self.save(order, package)
+        return {"new": len(new), "status": package.route_status, "order_status": order.status}
 
     @retry_on_conflict
     def record_label_printed(self, order_id: UUID, printer: str, by: str, job_id: str = "") -> bool:

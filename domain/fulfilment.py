@@ -75,6 +75,9 @@ class Package(Aggregate):
         self.sort_code = ""
         self.labels_printed = 0
         self.printed_jobs: list[str] = []
+        self.route_status = ""
+        self.route_seen: list[str] = []
+        self.exception = ""
 
     def outstanding(self) -> dict[str, int]:
         return {s: n - self.verified.get(s, 0) for s, n in self.expected.items() if n > self.verified.get(s, 0)}
@@ -102,12 +105,28 @@ class Package(Aggregate):
             raise InvalidQuantity(f"weight must be 1-100000 g, got {grams!r}")
         self._weighed(grams, by)
 
-    def assign_waybill(self, courier: str, tracking_no: str, sort_code: str) -> None:
+    def assign_waybill(self, courier: str, tracking_no: str, sort_code: str, decision: dict | None = None) -> None:
         if self.status not in ("weighed", "waybilled"):
             raise InvalidOrderState(f"package is {self.status}; weigh it before requesting a waybill")
         if not courier or not tracking_no:
             raise InvalidInput("a waybill needs a courier and a tracking number")
-        self._waybill_assigned(courier, tracking_no, sort_code)
+        self._waybill_assigned(courier, tracking_no, sort_code, decision or {})
+
+    def cancel_waybill(self, reason: str) -> None:
+        if not self.tracking_no or self.status == "handed_over":
+            raise InvalidOrderState("only a waybill not yet handed over can be cancelled")
+        self._waybill_cancelled(self.courier, self.tracking_no, reason)
+
+    def record_route(self, key: str, status: str, at, location: str, description: str) -> bool:
+        """Record one route update from the courier once; False when already recorded."""
+        if key in self.route_seen:
+            return False
+        self._route_updated(key, status, at, location[:100], description[:200])
+        return True
+
+    def raise_exception(self, reason: str) -> None:
+        if self.exception != reason:
+            self._logistics_exception(reason)
 
     def record_label_printed(self, printer: str, job_id: str, by: str) -> bool:
         """Record a printed label job; False (and nothing recorded) when that job was already printed."""
@@ -149,11 +168,25 @@ class Package(Aggregate):
         self.weight_g = grams
 
     @event("WaybillAssigned")
-    def _waybill_assigned(self, courier: str, tracking_no: str, sort_code: str) -> None:
+    def _waybill_assigned(self, courier: str, tracking_no: str, sort_code: str, decision: dict) -> None:
         self.status = "waybilled"
         self.courier = courier
         self.tracking_no = tracking_no
         self.sort_code = sort_code
+
+    @event("WaybillCancelled")
+    def _waybill_cancelled(self, courier: str, tracking_no: str, reason: str) -> None:
+        self.status = "waybill_cancelled"
+        self.tracking_no = ""
+
+    @event("RouteUpdated")
+    def _route_updated(self, key: str, status: str, at, location: str, description: str) -> None:
+        self.route_seen.append(key)
+        self.route_status = status
+
+    @event("LogisticsException")
+    def _logistics_exception(self, reason: str) -> None:
+        self.exception = reason
 
     @event("LabelPrinted")
     def _label_printed(self, printer: str, job_id: str, by: str) -> None:

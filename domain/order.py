@@ -181,6 +181,10 @@ class Order(Aggregate):
         self._shipment_confirmed(self.courier, self.tracking_no, source_event)
         return True
 
+    def mark_delivered(self) -> None:
+        if self.status == "shipped":
+            self._delivered()
+
     def cancel(self, reason: str, by: str) -> None:
         if self.status in ("shipped", "delivered", "cancelled"):
             raise InvalidOrderState(f"order {self.platform_order_no} is {self.status}; cannot cancel")
@@ -254,6 +258,10 @@ class Order(Aggregate):
     @event("ShipmentConfirmed")
     def _shipment_confirmed(self, courier: str, tracking_no: str, source_event: str) -> None:
         self.confirmed_on_channel = True
+
+    @event("Delivered")
+    def _delivered(self) -> None:
+        self.status = "delivered"
 
     @event("Cancelled")
     def _cancelled(self, reason: str, by: str) -> None:

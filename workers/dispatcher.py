@@ -16,7 +16,8 @@ from projections.tracking import Projection, topics_of
 class Dispatcher(Projection):
     name = "dispatcher"
     metadata = MetaData()
-    topics = topics_of([Package.WaybillAssigned, Package.ReprintRequested, Order.Shipped])
+    topics = topics_of([Package.WaybillAssigned, Package.ReprintRequested, Package.Weighed, Order.Shipped,
+                        Order.Cancelled, Order.Refunded])
 
     def __init__(self, jobs):
         self.jobs = jobs
@@ -27,5 +28,12 @@ class Dispatcher(Projection):
             if isinstance(e, (Package.WaybillAssigned, Package.ReprintRequested)):
                 order_id = self.jobs.app.repository.get(e.originator_id).order_id
                 self.jobs.print_label.send(str(order_id), event_id)
+            elif isinstance(e, Package.Weighed) and self.jobs.shipping:
+                package = self.jobs.app.repository.get(e.originator_id)
+                if not package.tracking_no:
+                    self.jobs.request_waybill.send(str(package.order_id), event_id)
             elif isinstance(e, Order.Shipped):
                 self.jobs.confirm_shipment.send(str(e.originator_id), event_id)
+            elif isinstance(e, (Order.Cancelled, Order.Refunded)) and self.jobs.shipping:
+                if getattr(e, "before_shipment", True):
+                    self.jobs.cancel_waybill.send(str(e.originator_id), event_id)

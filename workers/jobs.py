@@ -41,7 +41,7 @@ class Jobs:
 
     def __init__(self, app, broker: dramatiq.Broker, *, warehouse: str, printers: dict[str, str],
                  shops: dict[tuple[str, str], MarketplaceClient] | None = None, sender: Contact | None = None,
-                 retries: dict | None = None, queue_prefix: str = "cangku"):
+                 retries: dict | None = None, queue_prefix: str = "cangku", shipping=None):
         self.app = app
         self.warehouse = warehouse
         self.printer_urls = {"packing": "dummy:", **printers}
@@ -54,7 +54,11 @@ class Jobs:
             return dramatiq.Actor(fn, broker=broker, actor_name=fn.__name__, queue_name=f"{queue_prefix}-{queue}",
                                   priority=0, options=dict(options))
 
+        self.shipping = shipping
         self.print_label = actor(self.print_label_job, "printing")
+        self.request_waybill = actor(self.request_waybill_job, "couriers")
+        self.cancel_waybill = actor(self.cancel_waybill_job, "couriers")
+        self.track_parcels = actor(self.track_parcels_job, "couriers")
         self.confirm_shipment = actor(self.confirm_shipment_job, "channels")
         self.pull_orders = actor(self.pull_orders_job, "channels")
 
@@ -91,6 +95,18 @@ class Jobs:
             log.warning("shipment of %s refused by %s: %s", order.platform_order_no, order.channel, error)
             raise
         self.app.record_shipment_confirmed(order.id, event_id)
+
+    def request_waybill_job(self, order_id: str, event_id: str) -> None:
+        """Choose the courier and get the waybill number for a weighed package."""
+        self.shipping.request_waybill(UUID(order_id))
+
+    def cancel_waybill_job(self, order_id: str, event_id: str) -> None:
+        """Recycle the waybill of a package intercepted before hand-over."""
+        self.shipping.cancel_waybill(UUID(order_id), f"intercepted ({event_id})")
+
+    def track_parcels_job(self) -> None:
+        """Poll routes of parcels in transit."""
+        log.info("tracking: %s", self.shipping.track())
 
     def pull_orders_job(self, channel: str, shop: str) -> None:
         """Pull one shop's changed orders from its checkpoint."""

@@ -1,0 +1,217 @@
+"""Events per second rebuilding every projection from a log of a million events, beside the bare read-and-decode
+rate of the same log, measured in the same run.
+
+The log is written fast and real: orders go through the domain's own aggregates (import, reserve, wave, pick,
+pack, weigh, waybill, label, hand-over; some refunded, some returned) in memory, their events are mapped by the
+application's mapper and written with the recorder's `insert_events` in big batches — not a million commands.
+
+    python bench/rebuild.py                                  # SQLite in a temporary folder
+    python bench/rebuild.py postgresql://postgres@127.0.0.1:5432/test --events 1000000
+"""
+
+import argparse
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from cangku.bootstrap import build  # noqa: E402
+from cangku.settings import Settings  # noqa: E402
+from domain import ids  # noqa: E402
+from domain.application import NewOrder  # noqa: E402
+from domain.fulfilment import Package, Wave  # noqa: E402
+from domain.order import Buyer, OrderLine  # noqa: E402
+from projections.backoffice import BUSINESS_TIME  # noqa: E402
+
+WAVE = 20
+WRITE_BATCH = 20_000
+READ_PAGE = 10_000
+
+
+class LogWriter:
+    """Maps pending events of aggregates and writes them in big batches."""
+
+    def __init__(self, app):
+        self.app = app
+        self.pending = []
+        self.written = 0
+
+    def add(self, *aggregates) -> None:
+        for aggregate in aggregates:
+            self.pending.extend(self.app.mapper.to_stored_event(e) for e in aggregate.collect_events())
+        if len(self.pending) >= WRITE_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            self.app.recorder.insert_events(self.pending)
+            self.written += len(self.pending)
+            self.pending = []
+
+
+def make_log(system, events: int, skus: int, rng: random.Random) -> int:
+    """Write at least `events` events of realistic order traffic; returns the size of the log."""
+    app = system.app
+    codes = [f"SKU-{n:04d}" for n in range(skus)]
+    app.register_skus({n: {"code": code, "name": f"商品 {code}", "unit_cost": Decimal(rng.randint(300, 9000)) / 100,
+                           "safety_stock": rng.randint(0, 50)} for n, code in enumerate(codes)})
+    app.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "PACK-01", "P", "packing", 0),
+                       3: ("WH1", "RET-01", "R", "returns", 0),
+                       **{n + 4: ("WH1", f"A-{n:03d}", "A", "storage", n) for n in range(60)}})
+    app.load_opening_stock({n: ("WH1", code, f"A-{n % 60:03d}", 10_000_000) for n, code in enumerate(codes)}, "bench")
+    site = app.warehouse("WH1")
+    storage, packing, returns = site.pick_order("storage"), site.first_bin_in("packing"), site.first_bin_in("returns")
+    stocks = {code: app.repository.get(ids.stock_id("WH1", code)) for code in codes}
+    writer = LogWriter(app)
+    start = datetime(2026, 10, 1, 9, tzinfo=BUSINESS_TIME)
+    number, already = 0, app.recorder.max_notification_id() or 0
+    while already + writer.written + len(writer.pending) < events:
+        orders, wave_lines = [], []
+        for _ in range(WAVE):
+            number += 1
+            lines = [OrderLine(i + 1, f"p-{code}", code, code, rng.randint(1, 2), Decimal(rng.randint(990, 29900)) / 100)
+                     for i, code in enumerate(rng.sample(codes, rng.randint(1, 3)))]
+            new = NewOrder(rng.choice(("taobao", "jd", "pinduoduo")), f"shop-{number % 4}", f"{900000000 + number}",
+                           lines, Buyer(f"buyer{rng.randint(1, 20000)}", "王小明", "13812345678", "文三路 90 号"),
+                           {"province": "浙江省", "city": "杭州市", "district": "西湖区"},
+                           sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
+                           platform_fee=Decimal("1.20"), postage=Decimal("0"),
+                           ordered_at=start + timedelta(minutes=number * 2))
+            order = app._new_order(new)
+            allocations = {sku: stocks[sku].reserve(order.id, qty, storage, "bench")
+                           for sku, qty in order.quantities().items()}
+            order.mark_reserved("WH1", allocations, "bench")
+            orders.append(order)
+            for sku, allocation in allocations.items():
+                for bin, qty in allocation.items():
+                    wave_lines.append({"sequence": storage[bin], "bin": bin, "sku": sku, "quantity": qty,
+                                       "order_id": order.id})
+        wave = Wave("WH1", f"B{number}", [o.id for o in orders], sorted(wave_lines, key=lambda l: l["sequence"]),
+                    "bench")
+        by_id = {o.id: o for o in orders}
+        for index, line in enumerate(wave.lines):
+            order = by_id[line["order_id"]]
+            if order.status == "reserved":
+                order.add_to_wave(wave.id)
+            stocks[line["sku"]].pick(order.id, line["bin"], packing, line["quantity"], "picker")
+            wave.record_pick(index, line["bin"], line["quantity"], "picker")
+            order.record_pick(line["sku"], line["quantity"], "picker")
+        for n, order in enumerate(orders):
+            if (number + n) % 23 == 0:  # refunded before shipping: intercepted on the packing bench
+                order.refund(None, "buyer changed mind", "cs")
+                for sku in list(stocks):
+                    if stocks[sku].reserved_for(order.id):
+                        stocks[sku].release(order.id, "refunded", "cs")
+                writer.add(order)
+                continue
+            package = Package(order.id, order.quantities(), "packer")
+            for sku, qty in order.quantities().items():
+                for _ in range(qty):
+                    package.verify(sku, sku, "packer")
+            package.close("packer")
+            order.mark_packed(package.id, "packer")
+            package.weigh(rng.randint(200, 3000), "packer")
+            package.assign_waybill("SF", f"SF{number:08d}{n:02d}", "755")
+            package.record_label_printed("packing", f"job-{order.id}", "printer")
+            package.hand_over("dock")
+            for sku in order.quantities():
+                for bin, qty in stocks[sku].reserved_for(order.id).items():
+                    stocks[sku].ship(order.id, bin, qty, "dock")
+            order.mark_shipped("SF", package.tracking_no, "dock")
+            if (number + n) % 29 == 0:  # returned and refunded after shipping
+                sku, line_no = next((l["sku"], no) for no, l in order.lines.items())
+                stocks[sku].return_(order.id, returns, 1, "returns")
+                order.refund([line_no], "returned", "cs")
+            writer.add(order, package)
+        writer.add(wave, *stocks.values())
+    writer.flush()
+    return app.recorder.max_notification_id()
+
+
+def read_and_decode(app) -> tuple[int, float]:
+    """The bare rate: every stored event read page by page and decoded, nothing written."""
+    started, count, start = time.perf_counter(), 0, 1
+    while True:
+        page = app.recorder.select_notifications(start, READ_PAGE)
+        if not page:
+            break
+        for n in page:
+            app.mapper.to_domain_event(n)
+        count += len(page)
+        start = page[-1].id + 1
+    return count, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("url", nargs="?", default="", help="PostgreSQL URL (default: SQLite in a temp folder)")
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--skus", type=int, default=500)
+    parser.add_argument("--batch", type=int, default=10_000, help="notifications per projection transaction")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder:
+        schema = ""
+        if args.url:
+            schema = fresh_schema(args.url)
+            url = f"{args.url}{'&' if '?' in args.url else '?'}schema={schema}"
+        else:
+            url = f"sqlite:///{folder}/cangku.sqlite"
+        try:
+            run(url, folder, args)
+        finally:
+            if schema:
+                drop_schema(args.url, schema)
+
+
+def run(url: str, folder: str, args) -> None:
+    settings = Settings.from_env({"CANGKU_DATABASE_URL": url, "CANGKU_DATA_DIR": folder,
+                                  "CANGKU_PROJECTION_BATCH": str(args.batch)})
+    system = build(settings)
+    started = time.perf_counter()
+    total = make_log(system, args.events, args.skus, random.Random(7))
+    made = time.perf_counter() - started
+    print(f"log: {total} events written in {made:.1f} s ({total / made:,.0f} events/s), "
+          f"{settings.database.kind}, batch {args.batch}")
+
+    count, seconds = read_and_decode(system.app)
+    print(f"{'bare read and decode of the whole log':<44}{count / seconds:>12,.0f} events/s  {seconds:6.1f} s")
+    spent = 0.0
+    for name, runner in system.runners.items():
+        started = time.perf_counter()
+        runner.rebuild()
+        seconds = time.perf_counter() - started
+        spent += seconds
+        print(f"{'rebuild ' + name:<44}{total / seconds:>12,.0f} events/s  {seconds:6.1f} s")
+    print(f"{'rebuild of all projections, one after another':<44}{total / spent:>12,.0f} events/s  {spent:6.1f} s")
+    system.close()
+
+
+def _conninfo(url: str) -> str:
+    base = Settings.from_env({"CANGKU_DATABASE_URL": url}).database
+    return f"host={base.host} port={base.port} dbname={base.dbname} user={base.user}"
+
+
+def fresh_schema(url: str) -> str:
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return schema
+
+
+def drop_schema(url: str, schema: str) -> None:
+    import psycopg
+
+    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""The scanner app over HTTP (Flask test client) on the SQLite file store, and concurrent resends on PostgreSQL."""
+
+import threading
+
+import pytest
+from click.testing import CliRunner
+
+from domain.ids import package_id
+from domain.scanning import Scan
+from scanner_ui import create_app
+from scanner_ui.cli import staff
+from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, warehouse_with_catalogue
+
+PIN = "2468"
+
+
+@pytest.fixture
+def system(make_system, sqlite_url):
+    system = make_system(sqlite_url)
+    warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 10})
+    for badge, role in (("K1", "packer"), ("A1", "auditor"), ("S1", "supervisor"), ("R1", "receiver")):
+        system.app.register_staff(badge, badge, role, PIN, "admin")
+    return system
+
+
+@pytest.fixture
+def web(system):
+    return create_app(system, {"TESTING": True})
+
+
+def signed_in(web, badge: str, device: str):
+    client = web.test_client()
+    client.environ_base["HTTP_X_DEVICE_ID"] = device
+    assert client.post("/login", data={"badge": badge, "pin": PIN}).status_code == 303
+    return client
+
+
+def post_scan(client, app, device: str, screen: str, value, kind: str = "scan", key: str = "value"):
+    return client.post("/scan", json={"screen": screen, "seq": app.next_sequence(device), "kind": kind, key: value})
+
+
+def test_a_scales_reading_posted_as_json_weighs_the_package(system, web):
+    app = system.app
+    [result] = app.import_orders([order("T1", (CUP, 1))], warehouse="WH1")
+    wave_id = app.create_wave("WH1", "W1", [result["order_id"]], "S1")
+    app.pick(wave_id, 0, "A-01-02", CUP_EAN, 1, "P1")
+    packer = signed_in(web, "K1", "pack-1")
+    for value, kind in (("T1", "scan"), (CUP_EAN, "scan"), ("close", "action")):
+        assert post_scan(packer, app, "pack-1", "pack", value, kind).status_code == 200
+
+    weighed = post_scan(packer, app, "pack-1", "pack", 735, key="weight_g")
+
+    assert weighed.status_code == 200 and weighed.json["scan"]["key"] == "weighed"
+    assert app.repository.get(package_id(result["order_id"])).weight_g == 735
+
+
+def test_an_auditor_reads_the_supervisor_page_but_cannot_create_a_wave(system, web):
+    app = system.app
+    app.import_orders([order("T1", (CUP, 1))], warehouse="WH1")
+    auditor = signed_in(web, "A1", "desk-1")
+
+    page = auditor.get("/supervisor")
+    refused = post_scan(auditor, app, "desk-1", "supervisor", "wave:all", "action")
+
+    assert page.status_code == 200 and "全部已预占订单建波次" not in page.get_data(as_text=True)
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "not_allowed"
+    assert app.find_order("taobao", "flagship", "T1").status == "reserved"
+
+
+def test_a_scanned_value_is_never_reflected_raw(system, web):
+    receiver = signed_in(web, "R1", "pda-1")
+    hostile = "<script>alert(1)</script>"
+
+    answer = post_scan(receiver, system.app, "pda-1", "receive", hostile)
+    supervisor = signed_in(web, "S1", "desk-1")
+    listing = supervisor.get("/supervisor/scans").get_data(as_text=True)
+
+    assert answer.status_code == 404 and hostile not in answer.get_data(as_text=True)
+    assert hostile not in listing and "&lt;script&gt;alert(1)&lt;/script&gt;" in listing
+
+
+def test_without_javascript_a_scan_is_a_form_post_answered_by_a_redirect_to_the_screen(system, web):
+    receiver = signed_in(web, "R1", "pda-1")
+
+    first = receiver.post("/scan", data={"screen": "receive", "seq": "2", "kind": "scan", "value": TEA_EAN})
+    resubmitted = receiver.post("/scan", data={"screen": "receive", "seq": "2", "kind": "scan", "value": TEA_EAN})
+    page = receiver.get(first.headers["Location"]).get_data(as_text=True)
+
+    assert first.status_code == 303 and first.headers["Location"] == "/s/receive?r=2"
+    assert resubmitted.headers["Location"] == "/s/receive?r=2"
+    assert "TEA-LJ-250" in page and 'name="seq" value="3"' in page
+
+
+def test_the_language_choice_is_remembered_in_a_cookie(system, web):
+    receiver = signed_in(web, "R1", "pda-1")
+
+    switched = receiver.get("/lang/en?next=/s/receive")
+    page = receiver.get("/s/receive").get_data(as_text=True)
+
+    assert switched.headers["Location"] == "/s/receive"
+    assert "Scan a purchase order" in page and "扫描采购单号" not in page
+
+
+def test_staff_add_registers_a_badge_that_signs_in(system, sqlite_url, tmp_path, monkeypatch):
+    monkeypatch.setenv("CANGKU_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("CANGKU_DATA_DIR", str(tmp_path))
+
+    result = CliRunner().invoke(staff, ["add", "P7", "--name", "孙拣货", "--role", "picker"], input="1357\n1357\n")
+
+    assert result.exit_code == 0, result.output
+    assert system.app.login("pda-9", "P7", "1357")["name"] == "孙拣货"
+
+
+@pytest.mark.postgres
+def test_a_scan_resent_concurrently_is_applied_once_on_postgres(make_system, postgres_url):
+    from scanner_ui.ports import FloorPorts
+
+    system = make_system(postgres_url)
+    warehouse_with_catalogue(system.app)
+    system.app.register_staff("R1", "R1", "receiver", PIN, "admin")
+    ports = FloorPorts(system, print_label=None, count_approval_threshold=5)
+    system.app.scan(Scan("pda-1", 1, "R1", "receive", TEA_EAN), ports)
+    answers = []
+
+    def resend():
+        answers.append(system.app.scan(Scan("pda-1", 2, "R1", "receive", "4"), ports))
+
+    threads = [threading.Thread(target=resend) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert sorted(a.duplicate for a in answers) == [False] + [True] * 5
+    assert {a.key for a in answers} == {"received"}
+    assert system.app.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 4

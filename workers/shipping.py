@@ -1,0 +1,79 @@
+"""Courier work: choose a courier and get a waybill when a package is weighed, cancel it on intercept, track."""
+
+import logging
+from datetime import datetime, timedelta, timezone
+from uuid import UUID
+
+from adapters.couriers.base import Address, CourierClient, CourierUnavailable, Party, TrackingClient, WaybillRequest
+from domain.courier_choice import CourierRules, NoCourierAvailable, PackageFacts, choose
+from projections.parcels import parcels_in_transit
+
+log = logging.getLogger("cangku.shipping")
+
+STALE_AFTER = timedelta(days=3)
+
+
+class Shipping:
+    """The courier side of the jobs; each method is idempotent on the package's recorded state."""
+
+    def __init__(self, app, engine, couriers: dict[str, CourierClient], tracker: TrackingClient | None,
+                 rules: CourierRules, sender: Party):
+        self.app, self.engine = app, engine
+        self.couriers, self.tracker, self.rules, self.sender = couriers, tracker, rules, sender
+
+    def request_waybill(self, order_id: UUID) -> str:
+        """Choose a courier by the rules and ask it for a waybill; a courier that is down falls back to the next."""
+        order = self.app.order(order_id)
+        package = self.app.package(order_id)
+        if package.tracking_no:
+            return package.tracking_no
+        facts = PackageFacts(order.region.get("province", ""), order.region.get("city", ""), package.weight_g)
+        unavailable: set[str] = set(self.rules.tariffs) - set(self.couriers)
+        while True:
+            try:
+                decision = choose(facts, self.rules, frozenset(unavailable))
+            except NoCourierAvailable:
+                raise CourierUnavailable("-", f"no courier available for order {order.platform_order_no}") from None
+            try:
+                waybill = self.couriers[decision.courier].create_waybill(self._request(order, package))
+            except CourierUnavailable as error:
+                log.warning("courier %s unavailable for %s: %s", decision.courier, order.platform_order_no, error)
+                unavailable.add(decision.courier)
+                continue
+            self.app.assign_waybill(order_id, waybill.courier or decision.courier, waybill.tracking_no,
+                                    waybill.sort_code, decision.as_record())
+            return waybill.tracking_no
+
+    def _request(self, order, package) -> WaybillRequest:
+        receiver = Party(order.buyer.name, order.buyer.phone,
+                         Address(order.region.get("province", ""), order.region.get("city", ""),
+                                 order.region.get("district", ""), order.buyer.address))
+        items = ", ".join(f"{sku}×{n}" for sku, n in order.quantities().items())
+        return WaybillRequest(order.platform_order_no, self.sender, receiver, package.weight_g, item_summary=items)
+
+    def cancel_waybill(self, order_id: UUID, reason: str) -> None:
+        """Give an intercepted package's waybill number back to its courier."""
+        order = self.app.order(order_id)
+        package = self.app.package(order_id)
+        if order.status != "cancelled" or not package.tracking_no or package.status == "handed_over":
+            return
+        self.couriers[package.courier].cancel_waybill(package.tracking_no, order.platform_order_no)
+        self.app.cancel_waybill(order_id, reason)
+
+    def track(self, now: datetime | None = None) -> dict:
+        """Poll the route of every parcel in transit and record what is new."""
+        now = now or datetime.now(timezone.utc)
+        parcels = parcels_in_transit(self.engine)
+        if not parcels or self.tracker is None:
+            return {"parcels": 0, "updates": 0}
+        by_number: dict[str, list] = {}
+        for event in self.tracker.routes([p["tracking_no"] for p in parcels]):
+            by_number.setdefault(event.tracking_no, []).append(event)
+        updates = 0
+        for parcel in parcels:
+            events = by_number.get(parcel["tracking_no"], [])
+            route = [{"key": f"{e.time.isoformat()}|{e.status}|{e.description}", "status": str(e.status),
+                      "at": e.time, "location": e.location, "description": e.description} for e in events]
+            if route:
+                updates += self.app.record_route(UUID(parcel["order_id"]), route, STALE_AFTER, now)["new"]
+        return {"parcels": len(parcels), "updates": updates}
