@@ -194,7 +194,7 @@ def serve(host, port, threads):
     from scanner_ui import create_app
 
     system = open_system()
-    system.start_jobs()
+    system.start_jobs(retries=system.settings.job_retries)
     system.start_followers()
     if not system.settings.broker_url:
         system.start_scheduler()
@@ -225,13 +225,17 @@ def demo(then_serve):
 @click.option("--threads", default=4, type=int, help="Worker threads.")
 def worker(threads):
     """Consume the job queues on RabbitMQ, dispatch from the event log, and schedule shop pulls."""
+    import logging
     import signal
     import threading
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("pika", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     system = open_system()
     if not system.settings.broker_url:
         raise click.ClickException("CANGKU_BROKER_URL is not set; without a broker, `serve` runs the jobs itself")
-    system.start_jobs(in_process_worker=True, threads=threads)
+    system.start_jobs(in_process_worker=True, threads=threads, retries=system.settings.job_retries)
     system.start_followers()
     system.start_scheduler()
     stop = threading.Event()

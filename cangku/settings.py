@@ -141,6 +141,7 @@ class Settings:
     queue_prefix: str = "cangku"
     hold_on_remark: bool = False
     sender: dict = field(default_factory=dict)
+    job_retries: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -159,8 +160,12 @@ class Settings:
         try:
             port = int(get("PORT", "8000"))
             projection_batch = int(get("PROJECTION_BATCH", "2000"))
+            job_retries = {"min_backoff": int(get("JOB_MIN_BACKOFF_MS", "500")),
+                           "max_backoff": int(get("JOB_MAX_BACKOFF_MS", "60000")),
+                           "max_retries": int(get("JOB_MAX_RETRIES", "8"))}
         except ValueError:
-            raise ConfigurationError("CANGKU_PORT and CANGKU_PROJECTION_BATCH must be numbers") from None
+            raise ConfigurationError(
+                "CANGKU_PORT, CANGKU_PROJECTION_BATCH and CANGKU_JOB_* settings must be whole numbers") from None
         return cls(
             data_dir=data_dir,
             database=Database.from_url(url, data_dir),
@@ -176,6 +181,7 @@ class Settings:
             shops=shops_from_env(get),
             pull_interval=float(get("PULL_INTERVAL", "60")),
             queue_prefix=get("QUEUE_PREFIX", "cangku"),
+            job_retries=job_retries,
             hold_on_remark=get("HOLD_ON_REMARK", "0") in ("1", "true", "yes", "on"),
             sender={
                 "name": get("SENDER_NAME", "仓库发货部"),

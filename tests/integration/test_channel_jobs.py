@@ -107,6 +107,7 @@ def test_pulls_through_rabbitmq_import_every_platform_order_exactly_once(
 def worker_process(sqlite_url, tmp_path, rabbitmq_url, queue_prefix, simulators):
     env = dict(os.environ, CANGKU_DATABASE_URL=sqlite_url, CANGKU_DATA_DIR=str(tmp_path),
                CANGKU_BROKER_URL=rabbitmq_url, CANGKU_QUEUE_PREFIX=queue_prefix, CANGKU_PULL_INTERVAL="3600",
+               CANGKU_JOB_MIN_BACKOFF_MS="100", CANGKU_JOB_MAX_BACKOFF_MS="1000", CANGKU_JOB_MAX_RETRIES="60",
                CANGKU_SHOPS=",".join(f"{channel}:main" for channel in simulators.simulators))
     for channel, sim in simulators.simulators.items():
         key = f"CANGKU_SHOP_{channel.upper()}_MAIN"
@@ -137,7 +138,8 @@ def test_a_worker_killed_mid_run_and_restarted_confirms_every_shipment_exactly_o
     assert confirmed() < len(orders)
     second = worker_process(sqlite_url, tmp_path, rabbitmq_url, queue_prefix, simulators)
     try:
-        until(lambda: len(imported(system.app, Order.ShipmentConfirmed)) == len(orders), 90)
+        until(lambda: len(imported(system.app, Order.ShipmentConfirmed)) == len(orders), 90,
+              explain=lambda: (tmp_path / "worker.log").read_text()[-3000:])
     finally:
         os.killpg(second.pid, signal.SIGKILL)
         second.wait()

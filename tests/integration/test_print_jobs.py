@@ -14,11 +14,11 @@ from tests.printer_server import TcpPrinter
 FAST_RETRIES = {"min_backoff": 100, "max_backoff": 400, "max_retries": 30}
 
 
-def until(condition, seconds=20.0):
+def until(condition, seconds=20.0, explain=lambda: ""):
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
+            raise AssertionError(f"timed out waiting\n{explain()}")
         time.sleep(0.05)
 
 
