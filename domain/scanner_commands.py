@@ -511,7 +511,8 @@ class ScannerCommands:
         if "order" not in c:
             order = self.order(self._order_for(value, ports))
             if order.status != "shipped":
-                raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; only shipped orders return")
+                raise InvalidOrderState(
+                    f"order {order.platform_order_no} is {order.status}; only shipped orders return")
             return Step({"order": str(order.id)}, "return_order", {"order": order.platform_order_no})
         order = self.order(UUID(c["order"]))
         skus = sorted({line["sku"] for line in order.lines.values()})

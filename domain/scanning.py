@@ -172,13 +172,13 @@ class Device(Aggregate):
     def record(self, scan: Scan, outcome: str, key: str, params: dict, message: str,
                context: dict | None) -> ScanResult:
         params = {k: recordable(v) if isinstance(v, str) else v for k, v in params.items()}
-        self._scanned(self.device, scan.sequence, scan.staff, scan.screen, scan.kind, recordable(scan.value), outcome, key,
-                      params, message[:300], context)
+        self._scanned(self.device, scan.sequence, scan.staff, scan.screen, scan.kind, recordable(scan.value),
+                      outcome, key, params, message[:300], context)
         return ScanResult(outcome, key, params, message[:300], scan.sequence, self.last_sequence + 1)
 
     @event("Scanned")
-    def _scanned(self, device: str, sequence: int, staff: str, screen: str, kind: str, value: str, outcome: str, key: str,
-                 params: dict, message: str, context: dict | None) -> None:
+    def _scanned(self, device: str, sequence: int, staff: str, screen: str, kind: str, value: str, outcome: str,
+                 key: str, params: dict, message: str, context: dict | None) -> None:
         self.last_sequence = max(self.last_sequence, sequence)
         self.recent[str(sequence)] = {"screen": screen, "kind": kind, "value": value, "outcome": outcome,
                                       "key": key, "params": params, "message": message}

@@ -181,8 +181,9 @@ class ScanningProjection(Projection):
                 inserts.append({"staff": member, "hour": hour, "scans": n, "misscans": bad, "picks": picks,
                                 "units": units})
             else:
-                updates.append({"s": member, "h": found.hour, "scans": found.scans + n, "misscans": found.misscans + bad,
-                                "picks": found.picks + picks, "units": found.units + units})
+                updates.append({"s": member, "h": found.hour, "scans": found.scans + n,
+                                "misscans": found.misscans + bad, "picks": found.picks + picks,
+                                "units": found.units + units})
         if inserts:
             conn.execute(insert(hourly), inserts)
         if updates:

@@ -27,7 +27,8 @@ def staff():
 @click.argument("badge")
 @click.option("--name", required=True, help="The person's name as shown on the scanner.")
 @click.option("--role", required=True, type=click.Choice(ROLES))
-@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True, help="4-8 digits (asked when not given).")
+@click.option("--pin", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="4-8 digits (asked when not given).")
 @click.option("--by", default="admin", help="Who registers this person.")
 def add(badge, name, role, pin, by):
     """Register a member of staff under a badge barcode."""

@@ -3,11 +3,12 @@
 import hashlib
 from uuid import UUID
 
+from sqlalchemy.exc import IntegrityError
+
 from domain.printing import Contact, PrintingError
 from domain.scanning import PrinterFailed, ScannerPorts
 from projections import scanning as view
 from projections.tracking import TrackingConflict
-from sqlalchemy.exc import IntegrityError
 
 LOCAL_COURIER = "LOCAL"
 

@@ -44,7 +44,7 @@ def page():
     outcome, message = said(answer if answer and answer["screen"] == "supervisor" else None)
     data = floor(since)
     if request.accept_mimetypes.best == "application/json":
-        return {k: v for k, v in data.items()}
+        return data
     return render_template("supervisor.html", **data, seq=system().app.next_sequence(g.device),
                            writable=member["role"] != "auditor", outcome=outcome, message=message, hours=hours)
 

@@ -178,3 +178,32 @@ def test_shipments_made_while_rabbitmq_is_down_are_confirmed_once_it_is_back(
 
     for sim in simulators.simulators.values():
         assert sorted(s["order_no"] for s in sim.shipments) == sorted(sim.orders)
+
+
+def test_a_message_that_keeps_failing_is_dead_lettered_listed_and_sent_again_on_request(
+        make_system, sqlite_url, rabbitmq_url, queue_prefix, simulators):
+    from workers.dead_letters import dead_letters, retry_dead_letter
+
+    now = simulators.simulators["jd"].clock()
+    simulators.simulators["jd"].seed(1, now - timedelta(hours=1), now - timedelta(minutes=1), seed=2)
+    system = make_system(sqlite_url, broker_url=rabbitmq_url, queue_prefix=queue_prefix)
+    demo_warehouse(system.app)
+    jd = clients(simulators)[("jd", "main")]
+    pull_shop(system.app, jd, "jd", "main", "WH1")
+    [number] = simulators.simulators["jd"].orders
+    order_id = system.app.find_order("jd", "main", number).id
+    system.start_jobs(shops={}, in_process_worker=True, retries={"max_retries": 1, "min_backoff": 10,
+                                                                "max_backoff": 20})
+    system.start_followers(interval=0.05)
+
+    ship_everything(system.app, [order_id])
+    until(lambda: dead_letters(system.broker), 30)
+    [dead] = dead_letters(system.broker)
+    system.jobs.shops[("jd", "main")] = jd
+    assert retry_dead_letter(system.broker, dead["message_id"])
+    until(lambda: system.app.order(order_id).confirmed_on_channel, 30)
+
+    assert (dead["actor"], dead["args"][0]) == ("confirm_shipment_job", str(order_id))
+    assert "no client configured" in dead["error"][0]
+    assert dead_letters(system.broker) == []
+    assert [s["order_no"] for s in simulators.simulators["jd"].shipments] == [number]
