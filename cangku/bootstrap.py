@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from domain.application import Cangku
 from domain.order import ReviewRules
 from projections import audit, crm, finance, orders_board, replenishment
+from projections.channel_stock import ChannelStockProjection
 from projections.db import views_engine
 from projections.inventory import InventoryProjection
 from projections.parcels import ParcelsProjection
@@ -54,7 +55,7 @@ class System:
         self.broker = make_broker(self.settings.broker_url)
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
                          shops=shops if shops is not None else shop_clients(self.settings), retries=retries,
-                         queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers))
+                         queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers), views=self)
         self.dispatcher = ProjectionRunner(self.app, self.engine, Dispatcher(self.jobs), batch_size=200)
         self.dispatcher.setup()
         if in_process_worker if in_process_worker is not None else not self.settings.broker_url:
@@ -129,6 +130,7 @@ def build(settings: Settings | None = None) -> System:
     batch = settings.projection_batch
     runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch),
                "parcels": ProjectionRunner(app, engine, ParcelsProjection(), batch),
+               "channel_stock": ProjectionRunner(app, engine, ChannelStockProjection(), batch),
                "scanning": ProjectionRunner(app, engine, ScanningProjection(), batch),
                "orders_board": ProjectionRunner(app, engine, orders_board.OrdersBoardProjection(), batch),
                "finance": ProjectionRunner(app, engine, finance.FinanceProjection(), batch),

@@ -40,6 +40,7 @@ from .errors import (
 from .fulfilment import Package, Wave
 from .order import Buyer, Order, OrderLine, ReviewRules, check_lines
 from .printing import Contact, WaybillLabel
+from .listing import Listing, listing_id
 from .shop import Shop, shop_id
 from .scanner_commands import ScannerCommands
 from .stock import Stock, check_quantity
@@ -742,6 +743,27 @@ class Cangku(ScannerCommands, Application):
         if confirmed:
             self.save(order)
         return confirmed
+
+    def map_listing(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], item_id: str = "",
+                    share: Decimal = Decimal("1"), buffer: int = 0, minimum: int = 0,
+                    maximum: int | None = None) -> UUID:
+        """Map a platform SKU to one of our SKUs or a kit of several, with its share of stock, buffer and bounds."""
+        Listing.check(components, Decimal(share), buffer, minimum, maximum)
+        for sku in components:
+            if not self.sku_exists(sku):
+                raise UnknownSku(f"unknown SKU {sku!r}")
+        listing = Listing(channel, shop, platform_sku, item_id, dict(components), Decimal(share), buffer, minimum,
+                          maximum)
+        self._save_new(listing, conflict=InvalidInput(f"{channel}/{shop} {platform_sku} is already mapped"))
+        return listing.id
+
+    @retry_on_conflict
+    def record_published(self, channel: str, shop: str, platform_sku: str, quantity: int, source: str) -> bool:
+        listing = self._get(listing_id(channel, shop, platform_sku), InvalidInput(f"{platform_sku} is not mapped"))
+        published = listing.record_published(quantity, source)
+        if published:
+            self.save(listing)
+        return published
 
     def pulled_until(self, channel: str, shop: str) -> datetime | None:
         try:

@@ -138,7 +138,7 @@ class Order(Aggregate):
     # Commands
 
     def hold(self, reason: str, by: str) -> None:
-        self._require("released", "awaiting_stock", doing="hold")
+        self._require("released", "awaiting_stock", "reserved", "waved", doing="hold")
         self._held([reason], by)
 
     def release(self, by: str) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import Sku
 from domain.stock import Stock
+from domain.warehouse import Warehouse
 
 from .tracking import Projection, topics_of
 
@@ -65,6 +66,21 @@ movements = Table(
     Column("at", DateTime(timezone=True), nullable=False),
 )
 
+warehouses = Table(
+    "inventory_warehouse",
+    metadata,
+    Column("warehouse_id", String(36), primary_key=True),
+    Column("code", String(32), nullable=False),
+)
+
+locations = Table(
+    "inventory_location",
+    metadata,
+    Column("warehouse", String(32), primary_key=True),
+    Column("bin", String(32), primary_key=True),
+    Column("area", String(16), nullable=False),
+)
+
 catalogue = Table(
     "inventory_sku",
     metadata,
@@ -101,19 +117,28 @@ class InventoryProjection(Projection):
     name = "inventory"
     metadata = metadata
     topics = topics_of(
-        [Sku.Registered],
+        [Sku.Registered, Warehouse.Opened, Warehouse.LocationAdded],
         [Stock.Opened, Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released, Stock.Picked,
          Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped],
     )
 
     def __init__(self):
         self.streams: dict[str, tuple[str, str]] = {}
+        self.warehouses: dict[str, str] = {}
 
     def reset_memory(self) -> None:
         self.streams = {}
+        self.warehouses = {}
+
+    def _warehouse_code(self, conn, warehouse_id) -> str:
+        key = str(warehouse_id)
+        if key not in self.warehouses:
+            self.warehouses[key] = conn.execute(
+                select(warehouses.c.code).where(warehouses.c.warehouse_id == key)).scalar_one()
+        return self.warehouses[key]
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
-        new_streams, skus, ledger = [], [], []
+        new_streams, skus, ledger, bins = [], [], [], []
         rows: dict[tuple[str, str, str], list[int]] = {}
         existing: set[tuple[str, str, str]] = set()
         self._load_rows(conn, events, rows, existing)
@@ -121,6 +146,14 @@ class InventoryProjection(Projection):
             if isinstance(e, Sku.Registered):
                 skus.append({"code": e.code, "name": e.name, "safety_stock": e.safety_stock,
                              "unit_cost": e.unit_cost, "unit_weight_g": e.unit_weight_g})
+                continue
+            if isinstance(e, Warehouse.Opened):
+                self.warehouses[str(e.originator_id)] = e.code
+                conn.execute(insert(warehouses).values(warehouse_id=str(e.originator_id), code=e.code))
+                continue
+            if isinstance(e, Warehouse.LocationAdded):
+                bins.append({"warehouse": self._warehouse_code(conn, e.originator_id), "bin": e.bin,
+                             "area": e.area})
                 continue
             stream = str(e.originator_id)
             if isinstance(e, Stock.Opened):
@@ -151,6 +184,8 @@ class InventoryProjection(Projection):
                 })
         if skus:
             conn.execute(insert(catalogue), skus)
+        if bins:
+            conn.execute(insert(locations), bins)
         if new_streams:
             conn.execute(insert(stock_streams), new_streams)
         self._write_rows(conn, rows, existing)
@@ -162,7 +197,7 @@ class InventoryProjection(Projection):
         for _, e in events:
             if isinstance(e, Stock.Opened):
                 self.streams[str(e.originator_id)] = (e.warehouse, e.sku)
-            elif not isinstance(e, Sku.Registered):
+            elif not isinstance(e, (Sku.Registered, Warehouse.Opened, Warehouse.LocationAdded)):
                 stream = str(e.originator_id)
                 if stream not in self.streams:
                     found = conn.execute(select(stock_streams).where(stock_streams.c.stock_id == stream)).first()
@@ -221,6 +256,18 @@ def movement_ledger(engine: Engine, sku: str | None = None, bin: str | None = No
         query = query.where(movements.c.at <= until)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
+
+def sellable(engine: Engine) -> dict[str, int]:
+    """Units per SKU free to sell: on hand less reserved in storage bins, over all warehouses."""
+    query = (select(stock_bins.c.sku, stock_bins.c.on_hand, stock_bins.c.reserved)
+             .join(locations, and_(locations.c.warehouse == stock_bins.c.warehouse, locations.c.bin == stock_bins.c.bin))
+             .where(locations.c.area == "storage"))
+    free: dict[str, int] = {}
+    with engine.connect() as conn:
+        for r in conn.execute(query):
+            free[r.sku] = free.get(r.sku, 0) + r.on_hand - r.reserved
+    return free
 
 
 def low_stock(engine: Engine, warehouse: str) -> list[dict]:

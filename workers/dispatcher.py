@@ -9,20 +9,32 @@ from typing import Any
 from sqlalchemy import MetaData
 
 from domain.fulfilment import Package
+from domain.listing import Listing
 from domain.order import Order
+from domain.stock import Stock
 from projections.tracking import Projection, topics_of
+
+
+# Events that change what can be sold from storage bins (picking, shipping and returns do not).
+SELLABLE_CHANGES = [Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released, Stock.Adjusted,
+                    Stock.Scrapped]
 
 
 class Dispatcher(Projection):
     name = "dispatcher"
     metadata = MetaData()
     topics = topics_of([Package.WaybillAssigned, Package.ReprintRequested, Package.Weighed, Order.Shipped,
-                        Order.Cancelled, Order.Refunded])
+                        Order.Cancelled, Order.Refunded, Listing.Mapped], SELLABLE_CHANGES)
 
     def __init__(self, jobs):
         self.jobs = jobs
 
     def apply(self, conn, events: list[tuple[int, Any]]) -> None:
+        # One push per batch however many stock events it holds: a burst is coalesced into one publication.
+        stock_moved = [e for _, e in events if isinstance(e, (Listing.Mapped, *SELLABLE_CHANGES))]
+        if stock_moved and self.jobs.views is not None:
+            last = stock_moved[-1]
+            self.jobs.push_channel_stock.send(f"{last.originator_id}:{last.originator_version}")
         for _, e in events:
             event_id = f"{e.originator_id}:{e.originator_version}"
             if isinstance(e, (Package.WaybillAssigned, Package.ReprintRequested)):

@@ -41,7 +41,7 @@ class Jobs:
 
     def __init__(self, app, broker: dramatiq.Broker, *, warehouse: str, printers: dict[str, str],
                  shops: dict[tuple[str, str], MarketplaceClient] | None = None, sender: Contact | None = None,
-                 retries: dict | None = None, queue_prefix: str = "cangku", shipping=None):
+                 retries: dict | None = None, queue_prefix: str = "cangku", shipping=None, views=None):
         self.app = app
         self.warehouse = warehouse
         self.printer_urls = {"packing": "dummy:", **printers}
@@ -55,10 +55,12 @@ class Jobs:
                                   priority=0, options=dict(options))
 
         self.shipping = shipping
+        self.views = views
         self.print_label = actor(self.print_label_job, "printing")
         self.request_waybill = actor(self.request_waybill_job, "couriers")
         self.cancel_waybill = actor(self.cancel_waybill_job, "couriers")
         self.track_parcels = actor(self.track_parcels_job, "couriers")
+        self.push_channel_stock = actor(self.push_channel_stock_job, "channels")
         self.confirm_shipment = actor(self.confirm_shipment_job, "channels")
         self.pull_orders = actor(self.pull_orders_job, "channels")
 
@@ -107,6 +109,19 @@ class Jobs:
     def track_parcels_job(self) -> None:
         """Poll routes of parcels in transit."""
         log.info("tracking: %s", self.shipping.track())
+
+    def push_channel_stock_job(self, event_id: str = "") -> None:
+        """Publish to each listing what it should show now; only listings whose figure changed are sent."""
+        from projections.channel_stock import listings_to_push
+
+        for name in ("inventory", "channel_stock"):
+            self.views.runners[name].catch_up()
+        for row in listings_to_push(self.views.engine):
+            client = self.shops.get((row["channel"], row["shop"]))
+            if client is None:
+                continue
+            client.update_stock(row["platform_sku"], row["should_show"], item_id=row["item_id"])
+            self.app.record_published(row["channel"], row["shop"], row["platform_sku"], row["should_show"], event_id)
 
     def pull_orders_job(self, channel: str, shop: str) -> None:
         """Pull one shop's changed orders from its checkpoint."""
