@@ -47,8 +47,6 @@ def test_held_and_short_orders_wait_in_the_queue_with_their_reasons(system):
     assert queue(system) == {("held", "H1"): "incomplete address", ("awaiting_stock", "S1"): f"short of {CUP}×4"}
 
 
-@pytest.mark.xfail(strict=True, raises=InvalidOrderState,
-                   reason="domain: Application.short_pick holds the waved order, and Order.hold refuses a waved order")
 def test_a_short_picked_order_waits_in_the_queue_with_the_missing_units(system):
     app = system.app
     warehouse_with_catalogue(app, {(TEA, "A-01-01"): 1, (TEA, "A-01-02"): 1})

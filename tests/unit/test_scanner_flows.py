@@ -100,8 +100,6 @@ def test_a_short_bin_sends_the_picker_to_the_next_bin_holding_the_sku(floor):
                                                  "PACK-01": {"on_hand": 2, "reserved": 2}}
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="domain: Application.short_pick holds the waved order, and Order.hold refuses a waved order")
 def test_with_no_other_bin_the_line_goes_short_and_the_supervisor_sees_it(floor):
     wave = wave_of(floor, order("T1", (TEA, 2)))
     floor.scans("P1", "pick", wave, "A-01-01")
