@@ -2,6 +2,7 @@
 
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import dramatiq
@@ -53,6 +54,8 @@ class System:
         from workers.jobs import Jobs
 
         self.broker = make_broker(self.settings.broker_url)
+        if couriers is None and self.settings.couriers:
+            couriers = courier_clients(self.settings)
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
                          shops=shops if shops is not None else shop_clients(self.settings), retries=retries,
                          queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers), views=self)
@@ -114,6 +117,52 @@ def shop_clients(settings: Settings) -> dict:
                                       sign_secret=shop.sign_secret)
         clients[(shop.channel, shop.shop)] = client_for(shop.channel, credentials, base_url=shop.url or None)
     return clients
+
+
+def courier_clients(settings: Settings) -> tuple[dict, object]:
+    """Courier clients and the tracker (Kuaidi100) from the CANGKU_COURIER_* settings."""
+    from adapters.couriers.cainiao import CainiaoClient
+    from adapters.couriers.kuaidi100 import Kuaidi100Client
+    from adapters.couriers.sf import SFExpressClient
+    from adapters.couriers.yto import YTOClient
+    from adapters.couriers.zto import ZTOClient
+
+    config = settings.couriers
+    tracker = Kuaidi100Client(**config["KUAIDI100"]) if "KUAIDI100" in config else None
+    classes = {"SF": SFExpressClient, "ZTO": ZTOClient, "YTO": YTOClient}
+    clients = {code: classes[code](**config[code]) for code in classes if code in config}
+    if "CAINIAO" in config:
+        cainiao = dict(config["CAINIAO"])
+        clients[cainiao.get("cp_code", "YTO")] = CainiaoClient(tracker=tracker, **cainiao)
+    return clients, tracker
+
+
+def start_simulators(system: System, orders_per_shop: int = 4) -> tuple[dict, tuple[dict, object], object]:
+    """Start the marketplace and courier simulators; return shop clients, courier clients and the courier clock."""
+    import time
+
+    from adapters.couriers.simulators import run_all as run_couriers
+    from adapters.couriers.simulators.common import ManualClock
+    from adapters.marketplaces.simulators.run import run_all as run_marketplaces
+
+    marketplaces = run_marketplaces(orders=orders_per_shop, seed=int(time.time()) % 100_000,
+                                    shop=f"demo-{int(time.time())}")
+    clock = ManualClock(start=datetime.now(timezone(timedelta(hours=8))))
+    couriers = run_couriers(clock=clock)
+    system.simulators = Simulators(marketplaces, couriers)
+    shops = {(channel, sim.credentials.shop): sim.client() for channel, sim in
+             marketplaces.simulators.items()}
+    return shops, (couriers.clients(), couriers.tracker()), clock
+
+
+@dataclass
+class Simulators:
+    marketplaces: object
+    couriers: object
+
+    def stop(self) -> None:
+        self.marketplaces.stop()
+        self.couriers.stop()
 
 
 def build(settings: Settings | None = None) -> System:

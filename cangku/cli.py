@@ -193,8 +193,15 @@ def serve(host, port, threads):
 
     from scanner_ui import create_app
 
+    from .bootstrap import start_simulators
+
     system = open_system()
-    system.start_jobs(retries=system.settings.job_retries)
+    if system.settings.simulators and not system.settings.shops:
+        shops, couriers, _ = start_simulators(system)
+        system.start_jobs(shops=shops, couriers=couriers, retries=system.settings.job_retries)
+        click.echo("simulators: " + ", ".join(f"{c}/{s}" for c, s in shops))
+    else:
+        system.start_jobs(retries=system.settings.job_retries)
     system.start_followers()
     if not system.settings.broker_url:
         system.start_scheduler()
@@ -253,9 +260,13 @@ def worker(threads):
 def register_commands() -> None:
     from adapters.marketplaces.simulators.cli import simulate
     from adapters.printing.cli import print_test
+    from projections.audit_cli import audit
+    from scanner_ui.cli import staff
 
     main.add_command(print_test, "print-test")
     main.add_command(simulate, "simulate")
+    main.add_command(audit, "audit")
+    main.add_command(staff, "staff")
 
 
 register_commands()

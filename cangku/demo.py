@@ -8,15 +8,14 @@ from pathlib import Path
 from projections.inventory import stock_by_bin
 from workers.pull import pull_shop
 
+from .bootstrap import start_simulators
 from .csv_import import import_locations, import_skus, import_stock
 
 WAREHOUSE = "WH1"
 
 
 def run_demo(system, say, orders_per_shop: int = 4) -> None:
-    """Pull, reserve, wave, pick, pack, label, hand over and confirm; then print the stock, now and before."""
-    from adapters.marketplaces.simulators.run import run_all
-
+    """Pull, reserve, wave, pick, pack, label, hand over, confirm and track; then print the stock, now and before."""
     app = system.app
     data = Path(str(resources.files("cangku") / "demo_data"))
     if not app.sku_exists("TEA-LJ-250"):
@@ -26,14 +25,8 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
     before_orders = datetime.now(timezone.utc)
     time.sleep(0.01)
 
-    system.simulators = run_all(orders=orders_per_shop, seed=int(time.time()) % 100_000,
-                                shop=f"demo-{int(time.time())}")
-    from adapters.marketplaces import client_for
-
-    shops = {(channel, creds.shop or sim.shop): client_for(channel, creds, base_url=sim.url)
-             for (channel, sim), creds in zip(system.simulators.simulators.items(),
-                                              system.simulators.credentials.values())}
-    system.start_jobs(shops=shops)
+    shops, couriers, courier_clock = start_simulators(system, orders_per_shop)
+    system.start_jobs(shops=shops, couriers=couriers)
     system.start_followers(interval=0.05)
     for (channel, shop), client in shops.items():
         pulled = pull_shop(app, client, channel, shop, WAREHOUSE)
@@ -41,9 +34,9 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
 
     board = {}
     ready = []
+    marketplaces = system.simulators.marketplaces.simulators
     for channel, shop in shops:
-        sim = system.simulators.simulators[channel]
-        for number in list(sim.orders):
+        for number in list(marketplaces[channel].orders):
             order = app.find_order(channel, shop, number)
             board[order.status] = board.get(order.status, 0) + 1
             if order.status == "reserved":
@@ -66,14 +59,23 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
                 app.verify_item(order_id, barcode, "packer-01")
         app.close_package(order_id, "packer-01")
         app.weigh(order_id, 400 + 50 * n, "packer-01")
-        app.assign_waybill(order_id, "SF", f"SF{1400000000000 + int(time.time()) % 10**6 * 100 + n}", "755-W")
     wait_for(lambda: all(app.label_printed_count(o) for o in ready))
-    say(f"labels printed: {len(ready)}")
+    chosen = {}
+    for order_id in ready:
+        package = app.package(order_id)
+        chosen[package.courier] = chosen.get(package.courier, 0) + 1
+    say(f"waybills by courier choice: {', '.join(f'{c} {n}' for c, n in sorted(chosen.items()))}; "
+        f"labels printed: {len(ready)}")
     for order_id in ready:
         app.hand_over(order_id, "dock-01")
-    confirmed = lambda: sum(len(s.shipments) for s in system.simulators.simulators.values())  # noqa: E731
+    confirmed = lambda: sum(len(s.shipments) for s in marketplaces.values())  # noqa: E731
     wait_for(lambda: confirmed() >= len(ready))
     say(f"shipped {len(ready)} orders; shipment confirmations received by the platforms: {confirmed()}")
+    system.catch_up()
+    courier_clock.advance(days=3)
+    system.jobs.track_parcels.send()
+    wait_for(lambda: all(app.order(o).status == "delivered" for o in ready))
+    say(f"three days later the couriers report all {len(ready)} parcels delivered")
 
     system.catch_up()
     say("stock by bin now:")

@@ -123,6 +123,26 @@ def shops_from_env(get) -> tuple[ShopSettings, ...]:
     return tuple(shops)
 
 
+COURIER_CODES = ("SF", "ZTO", "YTO", "CAINIAO", "KUAIDI100")
+
+
+def couriers_from_env(env: dict[str, str]) -> dict[str, dict]:
+    """Courier client settings: CANGKU_COURIER_<CODE> holds a JSON object of the client's arguments."""
+    import json
+
+    found = {}
+    for code in COURIER_CODES:
+        raw = env.get(f"{PREFIX}COURIER_{code}")
+        if raw:
+            try:
+                found[code] = json.loads(raw)
+            except ValueError:
+                raise ConfigurationError(f"{PREFIX}COURIER_{code} must be a JSON object") from None
+            if not isinstance(found[code], dict) or "base_url" not in found[code]:
+                raise ConfigurationError(f"{PREFIX}COURIER_{code} must be a JSON object with a base_url")
+    return found
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -142,6 +162,7 @@ class Settings:
     hold_on_remark: bool = False
     sender: dict = field(default_factory=dict)
     job_retries: dict = field(default_factory=dict)
+    couriers: dict = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -182,6 +203,7 @@ class Settings:
             pull_interval=float(get("PULL_INTERVAL", "60")),
             queue_prefix=get("QUEUE_PREFIX", "cangku"),
             job_retries=job_retries,
+            couriers=couriers_from_env(env),
             hold_on_remark=get("HOLD_ON_REMARK", "0") in ("1", "true", "yes", "on"),
             sender={
                 "name": get("SENDER_NAME", "仓库发货部"),

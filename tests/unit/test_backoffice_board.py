@@ -5,7 +5,6 @@ from uuid import UUID, uuid5
 import pytest
 from eventsourcing.domain import Aggregate, event
 
-from domain.errors import InvalidOrderState
 from projections.backoffice import InvalidDate, InvalidFilter
 from projections.orders_board import (ExceptionCleared, ExceptionRaised, OrdersBoardProjection, exception_queue,
                                       order_counts)
@@ -55,19 +54,6 @@ def test_a_short_picked_order_waits_in_the_queue_with_the_missing_units(system):
     app.pick(wave_id, 0, app.wave(wave_id).lines[0]["bin"], TEA, 1, "bob")
 
     app.short_pick(wave_id, 1, "bob")
-
-    assert queue(system) == {("short_pick", "P1"): f"short pick: {TEA}×1"}
-
-
-def test_a_short_pick_hold_is_queued_as_a_short_pick_not_a_plain_hold(system):
-    app = system.app
-    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 1, (TEA, "A-01-02"): 1})
-    [picked] = app.import_orders([priced_order("P1", (TEA, 2, "45.00"))], warehouse="WH1")
-    app.create_wave("WH1", "W1", [picked["order_id"]], "sup")
-    order = app.order(picked["order_id"])
-
-    order._held([f"short pick: {TEA}×1"], "bob")  # what short_pick records once the domain lets it
-    app.save(order)
 
     assert queue(system) == {("short_pick", "P1"): f"short pick: {TEA}×1"}
     assert order_counts(system.engine)["by_status"] == [{"status": "held", "orders": 1}]
