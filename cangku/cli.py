@@ -270,6 +270,3 @@ def register_commands() -> None:
 
 
 register_commands()
-
-if __name__ == "__main__":
-    main()

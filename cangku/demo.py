@@ -1,7 +1,7 @@
 """The demo: a small warehouse pulling orders from the five marketplace simulators and shipping them."""
 
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
@@ -83,8 +83,8 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
         say(f"  {row['sku']:<12} {row['bin']:<9} on hand {row['on_hand']:>4}  reserved {row['reserved']:>3}")
     past = app.stock_at(WAREHOUSE, "TEA-LJ-250", before_orders, "A-01-01")
     say(f"TEA-LJ-250 in A-01-01 before this run: on hand {past['on_hand']}, from {len(past['events'])} event(s)")
-    say("try: cangku stock --sku TEA-LJ-250 --bin A-01-01 --at "
-        + before_orders.astimezone().isoformat(timespec="seconds"))
+    instant = (before_orders + timedelta(milliseconds=1)).astimezone().isoformat(timespec="milliseconds")
+    say(f"try: cangku stock --sku TEA-LJ-250 --bin A-01-01 --at {instant}")
 
 
 def wait_for(condition, seconds: float = 30.0) -> None:

@@ -9,7 +9,7 @@ import sys
 def test_the_demo_ships_every_pulled_order_and_answers_stock_at_an_earlier_instant(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CANGKU_")}
 
-    run = subprocess.run([sys.executable, "-m", "cangku.cli", "demo"], cwd=tmp_path, env=env, capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "cangku", "demo"], cwd=tmp_path, env=env, capture_output=True,
                          text=True, timeout=180)
 
     assert run.returncode == 0, run.stderr[-2000:]
@@ -21,6 +21,6 @@ def test_the_demo_ships_every_pulled_order_and_answers_stock_at_an_earlier_insta
     assert shipped == 20 and f"confirmations received by the platforms: {shipped}" in out
     assert f"report all {shipped} parcels delivered" in out
     at = re.search(r"--at (\S+)", out).group(1)
-    past = subprocess.run([sys.executable, "-m", "cangku.cli", "stock", "--sku", "TEA-LJ-250", "--bin", "A-01-01",
+    past = subprocess.run([sys.executable, "-m", "cangku", "stock", "--sku", "TEA-LJ-250", "--bin", "A-01-01",
                            "--at", at], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert "on hand 60, reserved 0" in past.stdout

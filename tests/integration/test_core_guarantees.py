@@ -29,7 +29,7 @@ def database_url(request, tmp_path):
 def cli(database_url, tmp_path, *args, batch="2000", **popen):
     env = dict(os.environ, CANGKU_DATABASE_URL=database_url, CANGKU_DATA_DIR=str(tmp_path),
                CANGKU_PROJECTION_BATCH=batch)
-    return subprocess.Popen([sys.executable, "-m", "cangku.cli", *args], env=env, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "cangku", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **popen)
 
 
