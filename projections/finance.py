@@ -183,8 +183,7 @@ class FinanceProjection(Projection):
         if unknown_streams:
             query = select(finance_streams).where(finance_streams.c.stock_id.in_(unknown_streams))
             self.streams.update({r.stock_id: r.sku for r in conn.execute(query)})
-        sku_keys.update((self.streams[s],) for _, e in events if isinstance(e, Stock.Shipped)
-                        for s in [str(e.originator_id)])
+        sku_keys.update((self.streams[str(e.originator_id)],) for _, e in events if isinstance(e, Stock.Shipped))
         orders.load(conn, order_keys)
         skus.load(conn, sku_keys)
         days.load(conn, day_keys)

@@ -108,7 +108,6 @@ class OrdersBoardProjection(Projection):
         self.feeds = list(feeds) if feeds is not None else [LabelPrintFailures()]
         self.feed_by_topic = {topic: feed for feed in self.feeds for topic in feed.topics}
         self.topics = topics_of(ORDER_EVENTS) + tuple(self.feed_by_topic)
-        self.order_topics = set(topics_of(ORDER_EVENTS))
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         orders = BatchRows(board_orders, ("order_id",), dict)

@@ -56,6 +56,21 @@ def rabbitmq_url():
     return RABBITMQ_URL
 
 
+@pytest.fixture
+def queue_prefix(rabbitmq_url):
+    """A prefix for this test's own job queues on RabbitMQ; the queues are deleted afterwards."""
+    import pika
+
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    yield prefix
+    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
+    channel = connection.channel()
+    for queue in ("printing", "channels", "couriers"):
+        for suffix in ("", ".DQ", ".XQ"):
+            channel.queue_delete(f"{prefix}-{queue}{suffix}")
+    connection.close()
+
+
 @pytest.fixture(scope="session")
 def chromium_path():
     """Path of Debian's Chromium for Playwright."""

@@ -8,13 +8,12 @@ import time
 import uuid
 from datetime import timedelta
 
-import pika
 import pytest
 
 from adapters.marketplaces.simulators.run import run_all
 from domain.order import Order
 from workers.pull import pull_shop
-from tests.integration.test_print_jobs import FAST_RETRIES, until
+from tests.waiting import FAST_RETRIES, until
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -35,18 +34,6 @@ def imported(app, kind=Order.Imported):
         key = (e.channel, e.platform_order_no) if kind is Order.Imported else e.originator_id
         found[key] = found.get(key, 0) + 1
     return found
-
-
-@pytest.fixture
-def queue_prefix(rabbitmq_url):
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield prefix
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
-    channel = connection.channel()
-    for queue in ("printing", "channels"):
-        for suffix in ("", ".DQ", ".XQ"):
-            channel.queue_delete(f"{prefix}-{queue}{suffix}")
-    connection.close()
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ import pytest
 
 from projections.channel_stock import channel_stock
 from tests.builders import CUP, TEA, order, warehouse_with_catalogue
-from tests.integration.test_channel_jobs import clients, queue_prefix, simulators  # noqa: F401
-from tests.integration.test_print_jobs import FAST_RETRIES, until
+from tests.integration.test_channel_jobs import clients, simulators  # noqa: F401
+from tests.waiting import FAST_RETRIES, until
 
 pytestmark = pytest.mark.rabbitmq
 

@@ -11,8 +11,8 @@ from adapters.couriers.simulators.common import Fate, ManualClock
 from domain.fulfilment import Package
 from projections.parcels import logistics_exceptions
 from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
-from tests.integration.test_channel_jobs import queue_prefix  # noqa: F401
-from tests.integration.test_print_jobs import FAST_RETRIES, package_events, until
+from tests.integration.test_print_jobs import package_events
+from tests.waiting import FAST_RETRIES, until
 
 pytestmark = pytest.mark.rabbitmq
 

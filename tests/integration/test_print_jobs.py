@@ -1,26 +1,14 @@
 """Label printing through the job workers: on the real RabbitMQ, and in-process without a broker."""
 
 import time
-import uuid
 
-import pika
 import pytest
 
 from domain.fulfilment import Package
 from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
 from tests.escpos_decode import decode
 from tests.printer_server import TcpPrinter
-
-FAST_RETRIES = {"min_backoff": 100, "max_backoff": 400, "max_retries": 30}
-
-
-def until(condition, seconds=20.0, explain=lambda: ""):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting\n{explain()}")
-        time.sleep(0.05)
-
+from tests.waiting import FAST_RETRIES, until
 
 def packed_and_waybilled(app, number="L1"):
     """An order picked, packed and weighed, whose waybill has just arrived."""
@@ -39,18 +27,6 @@ def package_events(app, order_id, kind):
     from domain.ids import package_id
 
     return [e for e in app.events.get(package_id(order_id)) if isinstance(e, kind)]
-
-
-@pytest.fixture
-def queue_prefix(rabbitmq_url):
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield prefix
-    connection = pika.BlockingConnection(pika.URLParameters(rabbitmq_url))
-    channel = connection.channel()
-    for queue in ("printing", "channels"):
-        for suffix in ("", ".DQ", ".XQ"):
-            channel.queue_delete(f"{prefix}-{queue}{suffix}")
-    connection.close()
 
 
 @pytest.mark.rabbitmq
