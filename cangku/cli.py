@@ -1,52 +1,11 @@
 """The `cangku` command."""
 
 import sys
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 
-from domain.errors import DomainError, RowsRejected
-
-from .settings import ConfigurationError, Settings
-
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
-
-
-def open_system():
-    from .bootstrap import build
-
-    try:
-        return build(Settings.from_env())
-    except ConfigurationError as error:
-        raise click.ClickException(f"configuration: {error}") from None
-
-
-def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant; without an offset it is read as China Standard Time."""
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 time such as 2026-11-11T20:00:03") from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL_TIME)
-
-
-class DomainErrors(click.Group):
-    """Show a refused command as its message (and each bad row), with exit status 1."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except RowsRejected as error:
-            click.echo("Nothing was imported. Fix these rows and run again:", err=True)
-            for number, message in error.errors.items():
-                click.echo(f"  line {number}: {message}", err=True)
-            sys.exit(1)
-        except DomainError as error:
-            click.echo(f"refused: {error}", err=True)
-            sys.exit(1)
-
+from .commands import LOCAL_TIME, DomainErrors, open_system, parse_instant
 
 @click.group(cls=DomainErrors)
 def main():

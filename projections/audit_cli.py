@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from cangku.cli import LOCAL_TIME, DomainErrors, open_system
+from cangku.commands import LOCAL_TIME, DomainErrors, open_system
 
 
 @click.group(cls=DomainErrors)

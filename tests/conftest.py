@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+pytest_plugins = ["tests.printer_server", "tests.marketplaces"]
+
 REQUIRE_SERVICES = os.environ.get("CANGKU_REQUIRE_SERVICES") == "1"
 POSTGRES_HOST = os.environ.get("CANGKU_TEST_POSTGRES_HOST", "127.0.0.1")
 POSTGRES_PORT = int(os.environ.get("CANGKU_TEST_POSTGRES_PORT", "5432"))

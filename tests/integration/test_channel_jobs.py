@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from adapters.marketplaces.simulators.run import run_all
+from tests.marketplaces import clients
 from domain.order import Order
 from workers.pull import pull_shop
 from tests.waiting import FAST_RETRIES, until
@@ -34,17 +34,6 @@ def imported(app, kind=Order.Imported):
         key = (e.channel, e.platform_order_no) if kind is Order.Imported else e.originator_id
         found[key] = found.get(key, 0) + 1
     return found
-
-
-@pytest.fixture
-def simulators():
-    running = run_all(orders=0, shop="main")
-    yield running
-    running.stop()
-
-
-def clients(simulators):
-    return {(channel, "main"): sim.client() for channel, sim in simulators.simulators.items()}
 
 
 def ship_everything(app, order_ids):

@@ -8,7 +8,7 @@ import pytest
 
 from projections.channel_stock import channel_stock
 from tests.builders import CUP, TEA, order, warehouse_with_catalogue
-from tests.integration.test_channel_jobs import clients, simulators  # noqa: F401
+from tests.marketplaces import clients
 from tests.waiting import FAST_RETRIES, until
 
 pytestmark = pytest.mark.rabbitmq

@@ -2,7 +2,6 @@
 
 import logging
 import socket
-import threading
 import time
 from dataclasses import replace
 
@@ -15,7 +14,7 @@ from adapters.printing.printers import printer_from_url
 from adapters.printing.sample import SAMPLE_BIN_LABEL, SAMPLE_PACKING_SLIP, SAMPLE_PICK_LIST, SAMPLE_WAYBILL
 from domain.printing import PrinterUnavailable, deliver
 from tests.escpos_decode import decode
-from tests.printer_server import WAIT_SECONDS, TcpPrinter, switched_off_printer, tcp_printer  # noqa: F401
+from tests.printer_server import TcpPrinter
 
 def print_over_tcp(tcp_printer: TcpPrinter, document) -> bytes:
     printer_from_url(tcp_printer.url).send(render(document))

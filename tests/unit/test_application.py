@@ -22,7 +22,7 @@ from domain.errors import (
 )
 from domain.ids import stock_id
 from projections.inventory import movement_ledger, stock_by_bin
-from tests.builders import CUP, CUP_EAN, PAN, TEA, TEA_EAN, order, warehouse_with_catalogue
+from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, warehouse_with_catalogue
 
 
 def levels(system, sku):
