@@ -652,7 +652,8 @@ class Cangku(ScannerCommands, Application):
         """Attach the courier's waybill number (and the courier choice behind it) to the order's package."""
         package = self._package(self.order(order_id), "courier")
         package.assign_waybill(courier, tracking_no, sort_code, decision)
-        self.save(package)
+        if package.pending_events:
+            self.save(package)
 
     def package(self, order_id: UUID) -> Package:
         return self._package(self.order(order_id), "")

@@ -110,6 +110,8 @@ class Package(Aggregate):
             raise InvalidOrderState(f"package is {self.status}; weigh it before requesting a waybill")
         if not courier or not tracking_no:
             raise InvalidInput("a waybill needs a courier and a tracking number")
+        if tracking_no == self.tracking_no:
+            return  # the same waybill arriving twice (a retried job, a second screen) is one assignment
         self._waybill_assigned(courier, tracking_no, sort_code, decision or {})
 
     def cancel_waybill(self, reason: str) -> None:

@@ -405,6 +405,8 @@ class ScannerCommands:
         if scan.kind == "action" and value == "close":
             return Step(c, "closed", number, do=lambda: self.close_package(order.id, by))
         if scan.kind == "action" and value == "waybill":
+            if package and package.tracking_no:
+                return Step(c, "waybill", {**number, "tracking": package.tracking_no})
             courier, tracking_no, sort_code = ports.allocate_waybill(self.get_order(order.id))
             return Step(c, "waybill", {**number, "tracking": tracking_no},
                         do=lambda: self.assign_waybill(order.id, courier, tracking_no, sort_code))

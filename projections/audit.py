@@ -73,10 +73,17 @@ class AuditChain(Projection):
         for n in events:
             previous = link(previous, n.id, n.originator_id, n.originator_version, n.topic, n.state)
             rows.append((n.id, str(n.originator_id), n.originator_version, n.topic, previous.hex()))
-        if rows:
-            # Straight to the driver: SQLAlchemy's per-row parameter handling costs more than the hashing.
-            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-            conn.exec_driver_sql(f"INSERT INTO {chain_table.name} VALUES ({', '.join([mark] * 5)})", rows)
+        if not rows:
+            return
+        # Straight to the driver: SQLAlchemy's per-row parameter handling costs more than the hashing.
+        if conn.dialect.name == "postgresql":
+            columns = ", ".join(c.name for c in chain_table.c)
+            with conn.connection.dbapi_connection.cursor() as cursor:
+                with cursor.copy(f"COPY {chain_table.name} ({columns}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+        else:
+            conn.exec_driver_sql(f"INSERT INTO {chain_table.name} VALUES (?, ?, ?, ?, ?)", rows)
 
 
 class AuditChainRunner(ProjectionRunner):

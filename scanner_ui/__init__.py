@@ -7,7 +7,7 @@ from flask import Flask, g
 from cangku.bootstrap import System, build
 
 from . import auth, errors, i18n, scanner, stock, supervisor
-from .ports import FloorPorts, LabelPrinter
+from .ports import FloorPorts, LabelPrinter, QueuedLabels, courier_waybill, local_waybill
 
 
 def create_app(system: System | None = None, test_config: dict | None = None) -> Flask:
@@ -24,10 +24,13 @@ def create_app(system: System | None = None, test_config: dict | None = None) ->
     if test_config:
         app.config.update(test_config)
     app.extensions["cangku"] = system
-    app.extensions["cangku_print_label"] = LabelPrinter(system, app.config["LABEL_PRINTER_URL"])
+    jobs = system.jobs is not None
+    app.extensions["cangku_print_label"] = (QueuedLabels(system) if jobs
+                                            else LabelPrinter(system, app.config["LABEL_PRINTER_URL"]))
+    allocate = courier_waybill(system) if jobs and system.jobs.shipping else local_waybill
     app.extensions["cangku_ports"] = FloorPorts(
         system, lambda order_id, by: app.extensions["cangku_print_label"](order_id, by),
-        app.config["COUNT_APPROVAL_THRESHOLD"])
+        app.config["COUNT_APPROVAL_THRESHOLD"], allocate)
     errors.register(app)
     app.register_blueprint(stock.bp)
     app.register_blueprint(auth.bp)

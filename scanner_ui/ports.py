@@ -43,6 +43,28 @@ class LabelPrinter:
         return self.name
 
 
+def courier_waybill(system):
+    """The waybill from the courier chosen by the rules (the same job the weighing triggers; idempotent)."""
+    def allocate(order: dict) -> tuple[str, str, str]:
+        system.jobs.shipping.request_waybill(order["id"])
+        package = system.app.package(order["id"])
+        return package.courier, package.tracking_no, package.sort_code
+
+    return allocate
+
+
+class QueuedLabels:
+    """With job workers the first label prints by itself once the waybill arrives; asking again is a reprint."""
+
+    def __init__(self, system):
+        self.system = system
+
+    def __call__(self, order_id: UUID, by: str) -> str:
+        if self.system.app.label_printed_count(order_id):
+            self.system.app.request_reprint(order_id, "asked for again at the packing desk", by)
+        return "packing"
+
+
 class FloorPorts(ScannerPorts):
     """Look-ups read the scanning view after catching it up, so a scan sees what the scans before it did."""
 

@@ -5,6 +5,7 @@ recorded before acting, so a redelivered or resent message changes nothing.
 """
 
 import logging
+import threading
 from uuid import UUID
 
 import dramatiq
@@ -56,6 +57,7 @@ class Jobs:
 
         self.shipping = shipping
         self.views = views
+        self._publishing = threading.Lock()
         self.print_label = actor(self.print_label_job, "printing")
         self.request_waybill = actor(self.request_waybill_job, "couriers")
         self.cancel_waybill = actor(self.cancel_waybill_job, "couriers")
@@ -114,9 +116,14 @@ class Jobs:
         """Publish to each listing what it should show now; only listings whose figure changed are sent."""
         from projections.channel_stock import listings_to_push
 
-        for name in ("inventory", "channel_stock"):
-            self.views.runners[name].catch_up()
-        for row in listings_to_push(self.views.engine):
+        # One publication at a time: two threads comparing the same figures would both send the change.
+        with self._publishing:
+            for name in ("inventory", "channel_stock"):
+                self.views.runners[name].catch_up()
+            self._publish(listings_to_push(self.views.engine), event_id)
+
+    def _publish(self, rows: list[dict], event_id: str) -> None:
+        for row in rows:
             client = self.shops.get((row["channel"], row["shop"]))
             if client is None:
                 continue

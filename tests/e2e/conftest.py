@@ -1,7 +1,6 @@
 """The real app on a real WSGI server (waitress, port 0) over a temporary SQLite database, driven by Chromium."""
 
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -132,10 +131,3 @@ def shot(page, name: str) -> None:
 def message(page) -> str:
     return page.inner_text("#msg")
 
-
-def wait_until(condition, timeout: float = 5.0):
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)

@@ -40,15 +40,14 @@ def test_ten_scans_typed_back_to_back_are_all_recorded_whole_and_in_order(system
     log_in(page, "R1", "/s/receive")
     focused(page)
 
-    started = time.monotonic()
     for code in SCANS:
         page.keyboard.type(code, delay=5)
         page.keyboard.press("Enter")
-    typed_in = time.monotonic() - started
+    answered_while_typing = int(page.get_attribute("body", "data-answers") or 0)
     page.wait_for_function("document.body.getAttribute('data-answers') === '10'", timeout=15_000)
     shot(page, "11-back-to-back")
 
-    assert typed_in < 0.15 * len(SCANS), "the scans were typed faster than the server answered them"
+    assert answered_while_typing < len(SCANS), "the scans were typed faster than the server answered them"
     system.catch_up()
     recorded = [r for r in reversed(recorded_scans(system.engine, staff="R1")) if r["screen"] == "receive"]
     assert [r["value"] for r in recorded] == SCANS
