@@ -59,3 +59,34 @@ def scans():
                                device=request.args.get("device") or None,
                                limit=min(request.args.get("limit", 200, type=int), 1000))
     return render_template("scans.html", rows=rows)
+
+
+@bp.get("/jobs")
+@login_required
+def failed_jobs():
+    """Jobs that kept failing (the dead-letter queue), each with a retry button."""
+    if current_staff()["role"] not in READERS:
+        return render_template("refused.html", key="not_permitted_screen"), 403
+    from workers.dead_letters import dead_letters
+
+    broker = system().broker
+    rows = dead_letters(broker) if broker is not None else []
+    if request.accept_mimetypes.best == "application/json":
+        return {"failed_jobs": rows}
+    return render_template("jobs.html", jobs=rows, writable=current_staff()["role"] in ("supervisor", "admin"))
+
+
+@bp.post("/jobs/<message_id>/retry")
+@login_required
+def retry_job(message_id: str):
+    """Send a dead-lettered job again."""
+    if current_staff()["role"] not in ("supervisor", "admin"):
+        return render_template("refused.html", key="not_permitted_screen"), 403
+    from flask import redirect, url_for
+
+    from workers.dead_letters import retry_dead_letter
+
+    broker = system().broker
+    if broker is None or not retry_dead_letter(broker, message_id[:64]):
+        return render_template("refused.html", key="job_not_found"), 404
+    return redirect(url_for("supervisor.failed_jobs"), 303)

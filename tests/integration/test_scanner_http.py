@@ -134,3 +134,46 @@ def test_a_scan_resent_concurrently_is_applied_once_on_postgres(make_system, pos
     assert sorted(a.duplicate for a in answers) == [False] + [True] * 5
     assert {a.key for a in answers} == {"received"}
     assert system.app.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 4
+
+
+class RecordingShop:
+    """A shop that accepts every shipment and remembers it (the one method the confirmation job calls)."""
+
+    def __init__(self):
+        self.confirmed = []
+
+    def confirm_shipment(self, order_no, courier_code, tracking_no):
+        self.confirmed.append((order_no, courier_code, tracking_no))
+
+
+def test_a_supervisor_sees_a_failed_job_and_sends_it_again(system):
+    from tests.waiting import until
+
+    [result] = system.app.import_orders([order("J1", (CUP, 1))], warehouse="WH1")
+    system.start_jobs(shops={}, retries={"max_retries": 0})
+    system.start_followers(interval=0.05)
+    web = create_app(system, {"TESTING": True})
+    wave = system.app.create_wave("WH1", "WJ", [result["order_id"]], "sup")
+    system.app.pick(wave, 0, "A-01-02", CUP_EAN, 1, "bob")
+    system.app.verify_item(result["order_id"], CUP_EAN, "carl")
+    system.app.close_package(result["order_id"], "carl")
+    system.app.weigh(result["order_id"], 300, "carl")
+    system.app.assign_waybill(result["order_id"], "SF", "SF1000000000001", "755")
+    system.app.hand_over(result["order_id"], "dock")
+    supervisor, auditor = signed_in(web, "S1", "pda-7"), signed_in(web, "A1", "pda-8")
+
+    until(lambda: supervisor.get("/supervisor/jobs", headers={"Accept": "application/json"}).json["failed_jobs"])
+    [job] = supervisor.get("/supervisor/jobs", headers={"Accept": "application/json"}).json["failed_jobs"]
+    page = supervisor.get("/supervisor/jobs").get_data(as_text=True)
+    shop = RecordingShop()
+    system.jobs.shops[("taobao", "flagship")] = shop
+    refused = auditor.post(f"/supervisor/jobs/{job['message_id']}/retry")
+    retried = supervisor.post(f"/supervisor/jobs/{job['message_id']}/retry")
+
+    assert job["actor"] == "confirm_shipment_job" and "no client configured" in job["error"][0]
+    assert job["message_id"] in page and "重试" in page
+    assert refused.status_code == 403
+    assert retried.status_code == 303
+    until(lambda: system.app.order(result["order_id"]).confirmed_on_channel)
+    assert shop.confirmed == [("J1", "SF", "SF1000000000001")]
+    assert supervisor.get("/supervisor/jobs", headers={"Accept": "application/json"}).json["failed_jobs"] == []
