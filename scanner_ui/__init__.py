@@ -19,7 +19,7 @@ def create_app(system: System | None = None, test_config: dict | None = None) ->
         JSON_AS_ASCII=False,
         SESSION_COOKIE_SAMESITE="Lax",
         COUNT_APPROVAL_THRESHOLD=int(os.environ.get("CANGKU_COUNT_APPROVAL_THRESHOLD", "10")),
-        LABEL_PRINTER_URL=system.settings.printers.get("label", "dummy:"),
+        LABEL_PRINTER_URL=system.settings.printers.get("packing", "dummy:"),
     )
     if test_config:
         app.config.update(test_config)
