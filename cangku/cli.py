@@ -156,6 +156,9 @@ def serve(host, port, threads):
 
     system = open_system()
     if system.settings.simulators and not system.settings.shops:
+        from .demo import load_demo_catalogue
+
+        load_demo_catalogue(system.app, click.echo)
         shops, couriers, _ = start_simulators(system)
         system.start_jobs(shops=shops, couriers=couriers, retries=system.settings.job_retries)
         click.echo("simulators: " + ", ".join(f"{c}/{s}" for c, s in shops))

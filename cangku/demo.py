@@ -17,11 +17,7 @@ WAREHOUSE = "WH1"
 def run_demo(system, say, orders_per_shop: int = 4) -> None:
     """Pull, reserve, wave, pick, pack, label, hand over, confirm and track; then print the stock, now and before."""
     app = system.app
-    data = Path(str(resources.files("cangku") / "demo_data"))
-    if not app.sku_exists("TEA-LJ-250"):
-        say(f"catalogue: {import_skus(app, data / 'skus.csv')} SKUs")
-        say(f"bins: {import_locations(app, data / 'locations.csv')} locations")
-        say(f"opening stock: {import_stock(app, data / 'stock.csv', 'demo')} rows")
+    load_demo_catalogue(app, say)
     before_orders = datetime.now(timezone.utc)
     time.sleep(0.01)
 
@@ -85,6 +81,15 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
     say(f"TEA-LJ-250 in A-01-01 before this run: on hand {past['on_hand']}, from {len(past['events'])} event(s)")
     instant = (before_orders + timedelta(milliseconds=1)).astimezone().isoformat(timespec="milliseconds")
     say(f"try: cangku stock --sku TEA-LJ-250 --bin A-01-01 --at {instant}")
+
+
+def load_demo_catalogue(app, say) -> None:
+    """The demo's SKUs, bins and opening stock, unless they are there already."""
+    data = Path(str(resources.files("cangku") / "demo_data"))
+    if not app.sku_exists("TEA-LJ-250"):
+        say(f"catalogue: {import_skus(app, data / 'skus.csv')} SKUs")
+        say(f"bins: {import_locations(app, data / 'locations.csv')} locations")
+        say(f"opening stock: {import_stock(app, data / 'stock.csv', 'demo')} rows")
 
 
 def wait_for(condition, seconds: float = 30.0) -> None:

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformOrder
 from domain.application import NewOrder
-from domain.errors import DomainError, InvalidOrderState
+from domain.errors import DomainError, InvalidOrderState, UnknownWarehouse
 from domain.order import Buyer, OrderLine
 
 OVERLAP = timedelta(minutes=10)
@@ -41,6 +41,10 @@ def new_order(order: PlatformOrder) -> NewOrder:
 def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse: str,
               now: datetime | None = None) -> dict:
     """Pull orders changed since the shop's checkpoint (less an overlap), import them, move the checkpoint."""
+    try:
+        app.warehouse(warehouse)
+    except UnknownWarehouse:
+        warehouse = ""  # no warehouse set up yet: orders still arrive, held or waiting, and are reserved later
     until = (now or datetime.now(timezone.utc)) - SETTLING
     since = app.pulled_until(channel, shop)
     start = (since - OVERLAP) if since else until - FIRST_PULL
