@@ -492,6 +492,15 @@ class Cangku(ScannerCommands, Application):
         }
 
     @retry_on_conflict
+    def change_address(self, order_id: UUID, buyer: Buyer, region: dict, by: str) -> bool:
+        """Take a new delivery address from the channel (before packing); True when it changed."""
+        order = self.order(order_id)
+        changed = order.change_address(buyer, region, by)
+        if changed:
+            self.save(order)
+        return changed
+
+    @retry_on_conflict
     def release_order(self, order_id: UUID, by: str) -> None:
         order = self.order(order_id)
         order.release(by)

@@ -181,6 +181,16 @@ class Order(Aggregate):
         self._shipment_confirmed(self.courier, self.tracking_no, source_event)
         return True
 
+    def change_address(self, buyer: "Buyer", region: dict, by: str) -> bool:
+        """The buyer changed the delivery address on the channel; False when nothing changed."""
+        region = {k: region.get(k, "") for k in ("province", "city", "district")}
+        if buyer == self.buyer and region == self.region:
+            return False
+        if self.status in ("packed", "shipped", "delivered", "cancelled"):
+            raise InvalidOrderState(f"order {self.platform_order_no} is {self.status}; its address can no longer change")
+        self._address_changed(buyer, region, by)
+        return True
+
     def mark_delivered(self) -> None:
         if self.status == "shipped":
             self._delivered()
@@ -258,6 +268,11 @@ class Order(Aggregate):
     @event("ShipmentConfirmed")
     def _shipment_confirmed(self, courier: str, tracking_no: str, source_event: str) -> None:
         self.confirmed_on_channel = True
+
+    @event("AddressChanged")
+    def _address_changed(self, buyer: "Buyer", region: dict, by: str) -> None:
+        self.buyer = buyer
+        self.region = region
 
     @event("Delivered")
     def _delivered(self) -> None:

@@ -48,14 +48,18 @@ def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse
     until = (now or datetime.now(timezone.utc)) - SETTLING
     since = app.pulled_until(channel, shop)
     start = (since - OVERLAP) if since else until - FIRST_PULL
-    seen = imported = intercepted = 0
+    seen = imported = intercepted = updated = 0
     page: list[NewOrder] = []
     changed: list[PlatformOrder] = []
 
     def flush():
-        nonlocal imported
+        nonlocal imported, updated
         if page:
-            imported += sum(r["created"] for r in app.import_orders(page, by=f"pull:{channel}", warehouse=warehouse))
+            results = app.import_orders(page, by=f"pull:{channel}", warehouse=warehouse)
+            imported += sum(r["created"] for r in results)
+            for new, result in zip(page, results):
+                if not result["created"]:
+                    updated += update_address(app, result["order_id"], new, channel)
             page.clear()
 
     for order in client.orders_changed(start, until):
@@ -70,7 +74,16 @@ def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse
     for order in changed:
         intercepted += intercept(app, order)
     app.record_pull(channel, shop, until, seen, imported)
-    return {"seen": seen, "imported": imported, "intercepted": intercepted, "until": until.isoformat()}
+    return {"seen": seen, "imported": imported, "updated": updated, "intercepted": intercepted,
+            "until": until.isoformat()}
+
+
+def update_address(app, order_id, new: NewOrder, channel: str) -> int:
+    """An order seen again: take its new address if the buyer changed it and it is not packed yet."""
+    try:
+        return int(app.change_address(order_id, new.buyer, new.region, f"pull:{channel}"))
+    except InvalidOrderState:
+        return 0
 
 
 def intercept(app, order: PlatformOrder) -> int:
