@@ -38,6 +38,13 @@ board_orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
+board_packages = Table(
+    "board_package",
+    metadata,
+    Column("package_id", String(36), primary_key=True),
+    Column("order_id", String(36), nullable=False),
+)
+
 board_exceptions = Table(
     "board_exception",
     metadata,
@@ -58,16 +65,20 @@ ORDER_KINDS = ("held", "awaiting_stock", "short_pick", "intercepted")
 # Kinds that later feeds raise: a courier's tracking exception, a job that went to the dead-letter queue.
 FEED_KINDS = ("logistics", "failed_job")
 KINDS = ORDER_KINDS + FEED_KINDS
-STATUSES = ("held", "released", "awaiting_stock", "reserved", "waved", "picked", "packed", "shipped", "cancelled")
+STATUSES = ("held", "released", "awaiting_stock", "reserved", "waved", "picked", "packed", "shipped", "delivered",
+            "cancelled")
 ON_THE_FLOOR = ("waved", "picked", "packed")
 
 
 @dataclass(frozen=True)
 class ExceptionRaised:
+    """An exception about a subject; the order is named directly, or through its parcel (package id)."""
+
     kind: str
     subject: str
     detail: str
     order_id: str = ""
+    package_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -96,8 +107,20 @@ class LabelPrintFailures:
         return [ExceptionCleared("failed_job", f"print:{event.job_id}"[:64])]
 
 
+class LogisticsExceptions:
+    """A parcel the courier reports returned, in trouble or not moving, until the courier reports it delivered."""
+
+    topics = topics_of([Package.LogisticsException, Package.RouteUpdated])
+
+    def read(self, event: Any) -> list[ExceptionRaised | ExceptionCleared]:
+        subject = str(event.originator_id)
+        if isinstance(event, Package.LogisticsException):
+            return [ExceptionRaised("logistics", subject, event.reason, package_id=subject)]
+        return [ExceptionCleared("logistics", subject)] if event.status == "delivered" else []
+
+
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
-                Order.ItemPicked, Order.Packed, Order.Shipped, Order.Cancelled, Order.Refunded]
+                Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded]
 
 
 class OrdersBoardProjection(Projection):
@@ -105,24 +128,33 @@ class OrdersBoardProjection(Projection):
     metadata = metadata
 
     def __init__(self, feeds: Iterable[ExceptionFeed] | None = None):
-        self.feeds = list(feeds) if feeds is not None else [LabelPrintFailures()]
+        self.feeds = list(feeds) if feeds is not None else [LabelPrintFailures(), LogisticsExceptions()]
         self.feed_by_topic = {topic: feed for feed in self.feeds for topic in feed.topics}
-        self.topics = topics_of(ORDER_EVENTS) + tuple(self.feed_by_topic)
+        self.topics = topics_of(ORDER_EVENTS, [Package.Opened]) + tuple(self.feed_by_topic)
+        self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept
+
+    def reset_memory(self) -> None:
+        self.parcels = {}
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         orders = BatchRows(board_orders, ("order_id",), dict)
         queue = BatchRows(board_exceptions, ("kind", "subject"), lambda: {
             "order_id": "", "channel": "", "shop": "", "platform_order_no": "", "detail": "", "open": True,
             "times_raised": 0, "cleared_at": None})
-        feed_changes = []
-        order_ids = set()
+        new_parcels, feed_changes, order_ids = [], [], set()
         for _, e in events:
             if isinstance(e, Order.Event):
                 order_ids.add(str(e.originator_id))
-            else:
-                feed = self.feed_by_topic.get(get_topic(type(e)))
-                if feed is not None:
-                    feed_changes.append((e, list(feed.read(e))))
+            elif isinstance(e, Package.Opened):
+                self.parcels[str(e.originator_id)] = str(e.order_id)
+                new_parcels.append({"package_id": str(e.originator_id), "order_id": str(e.order_id)})
+            feed = self.feed_by_topic.get(get_topic(type(e)))
+            if feed is not None:
+                feed_changes.append((e, list(feed.read(e))))
+        raised = [c for _, changes in feed_changes for c in changes if isinstance(c, ExceptionRaised)]
+        self._load_parcels(conn, {c.package_id for c in raised if c.package_id})
+        order_ids.update(c.order_id or self.parcels.get(c.package_id, "") for c in raised)
+        order_ids.discard("")
         orders.load(conn, [(i,) for i in order_ids])
         queue.load(conn, [(kind, i) for i in order_ids for kind in ORDER_KINDS])
         queue.load(conn, [(c.kind, c.subject) for _, changes in feed_changes for c in changes])
@@ -130,15 +162,23 @@ class OrdersBoardProjection(Projection):
         for _, e in events:
             if isinstance(e, Order.Event):
                 self._fold(orders, queue, e)
-            else:
+            if self.feed_by_topic.get(get_topic(type(e))) is not None:
                 event, changes = next(feeds)
                 for change in changes:
                     self._change(queue, change, event.timestamp, orders)
         for row in orders.rows.values():
             if isinstance(row["units"], dict):
                 row["units"] = json.dumps(row["units"], separators=(",", ":"))
+        if new_parcels:
+            conn.execute(board_packages.insert(), new_parcels)
         orders.write(conn)
         queue.write(conn)
+
+    def _load_parcels(self, conn: Connection, package_ids: set[str]) -> None:
+        unknown = sorted(package_ids - set(self.parcels))
+        for start in range(0, len(unknown), 500):
+            query = select(board_packages).where(board_packages.c.package_id.in_(unknown[start:start + 500]))
+            self.parcels.update({r.package_id: r.order_id for r in conn.execute(query)})
 
     def _fold(self, orders: BatchRows, queue: BatchRows, e: Any) -> None:
         key = (str(e.originator_id),)
@@ -184,6 +224,8 @@ class OrdersBoardProjection(Projection):
             row["status"] = "packed"
         elif isinstance(e, Order.Shipped):
             row["status"] = "shipped"
+        elif isinstance(e, Order.Delivered):
+            row["status"] = "delivered"
         elif isinstance(e, Order.Cancelled):
             row["status"] = "cancelled"
         elif isinstance(e, Order.Refunded):
@@ -229,9 +271,9 @@ class OrdersBoardProjection(Projection):
         if isinstance(change, ExceptionCleared):
             self._clear(queue, change.subject, at, change.kind)
             return
-        order = orders.get((change.order_id,)) if change.order_id else None
-        self._raise(queue, dict(order or {}, order_id=change.order_id), change.subject, change.kind,
-                    change.detail, at)
+        order_id = change.order_id or self.parcels.get(change.package_id, "")
+        order = orders.get((order_id,)) if order_id else None
+        self._raise(queue, dict(order or {}, order_id=order_id), change.subject, change.kind, change.detail, at)
 
 
 # Queries: plain dicts for the UI, the API and the CLI.

@@ -1,5 +1,6 @@
 """Orders board: counts by status, channel and shop, and the exception queue."""
 
+from datetime import datetime, timezone
 from uuid import UUID, uuid5
 
 import pytest
@@ -111,6 +112,24 @@ def test_a_failed_label_print_waits_in_the_queue_until_that_job_prints(system):
     assert (failed["kind"], failed["subject"]) == ("failed_job", "print:job-7")
     assert "printer offline" in failed["detail"] and "attempt 1" in failed["detail"]
     assert queue(system) == {}
+
+
+def test_a_parcel_the_courier_reports_in_trouble_is_queued_with_its_order_until_delivered(system):
+    app = system.app
+    warehouse_with_catalogue(app, {(CUP, "A-01-02"): 5})
+    [placed] = app.import_orders([priced_order("D1", (CUP, 1, "12.00"))], warehouse="WH1")
+    ship(app, placed["order_id"], "W1")
+    at = datetime.now(timezone.utc)
+
+    app.record_route(placed["order_id"], [{"key": "r1", "status": "returned", "at": at, "location": "杭州",
+                                           "description": "收件人拒收"}])
+    trouble = queue(system)
+    app.record_route(placed["order_id"], [{"key": "r2", "status": "delivered", "at": at, "location": "杭州",
+                                           "description": "已签收"}])
+
+    assert trouble == {("logistics", "D1"): "courier reports returned"}
+    assert queue(system) == {}
+    assert order_counts(system.engine)["by_status"] == [{"status": "delivered", "orders": 1}]
 
 
 class Parcel(Aggregate):
