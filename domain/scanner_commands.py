@@ -50,7 +50,7 @@ from .scanning import (
     device_id,
     whole_number,
 )
-from .staff import NotAllowed, Staff, check_badge, pin_matches, staff_id
+from .staff import NotAllowed, Staff, check_badge, new_token, pin_matches, read_token, staff_id
 
 CONFLICT_RETRIES = 40
 PURCHASE_ORDER_PREFIX = "PO"
@@ -104,7 +104,7 @@ class ScannerCommands:
     @_retried
     def change_staff(self, badge: str, by: str, role: str | None = None, pin: str | None = None,
                      active: bool | None = None) -> None:
-        member = self._staff(badge)
+        member = self._staff(badge, to_change=True)
         if role is not None:
             member.change_role(role, by)
         if pin is not None:
@@ -121,11 +121,37 @@ class ScannerCommands:
         """An aggregate to read, not to change: the cached copy itself, not a deep copy of it."""
         return self.repository.get(aggregate_id, deepcopy_from_cache=False)
 
-    def _staff(self, badge: str) -> Staff:
+    def _staff(self, badge: str, to_change: bool = False) -> Staff:
         try:
-            return self._peek(staff_id(check_badge(badge)))
+            return self.repository.get(staff_id(check_badge(badge)), deepcopy_from_cache=to_change)
         except (AggregateNotFoundError, InvalidInput):
             raise NotAllowed("unknown badge") from None
+
+    @_retried
+    def issue_token(self, badge: str, label: str, by: str) -> str:
+        """Issue an API token to a member of staff (it acts with their role); returns the token, shown once."""
+        member = self._staff(badge, to_change=True)
+        token, token_id, token_hash = new_token(member.badge)
+        member.issue_token(token_id, token_hash, label, by)
+        self.save(member)
+        return token
+
+    @_retried
+    def revoke_token(self, badge: str, token_id: str, by: str) -> None:
+        member = self._staff(badge, to_change=True)
+        member.revoke_token(token_id, by)
+        self.save(member)
+
+    def staff_tokens(self, badge: str) -> list[dict]:
+        return [{"id": token_id, "label": issued["label"]} for token_id, issued in self._staff(badge).tokens.items()]
+
+    def authenticate(self, token: str) -> dict:
+        """The member of staff an API token belongs to; NotAllowed for a malformed, unknown or revoked token."""
+        badge, token_id, secret = read_token(token)
+        member = self._staff(badge)
+        if not member.token_matches(token_id, secret):
+            raise NotAllowed("token not accepted")
+        return self.staff_member(member.badge)
 
     def login(self, device: str, badge: str, pin: str) -> dict:
         """Check a badge and PIN at a device; the attempt is recorded on the device (the PIN never is)."""

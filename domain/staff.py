@@ -3,11 +3,12 @@
 import hashlib
 import hmac
 import os
+import secrets
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from .errors import DomainError, InvalidInput
+from .errors import DomainError, InvalidInput, NotFound
 from .ids import NAMESPACE
 
 ROLES = ("picker", "packer", "receiver", "supervisor", "auditor", "admin")
@@ -30,6 +31,10 @@ class NotAllowed(DomainError):
     """The person is not allowed to do this (unknown badge, wrong PIN, role without the screen)."""
 
     code = "not_allowed"
+
+
+class UnknownToken(NotFound):
+    code = "unknown_token"
 
 
 def staff_id(badge: str) -> UUID:
@@ -68,6 +73,25 @@ def pin_matches(pin: str, stored: str) -> bool:
     return hmac.compare_digest(candidate.hex(), digest)
 
 
+def new_token(badge: str) -> tuple[str, str, str]:
+    """A fresh API token 'badge.id.secret', its id, and the hash of its secret (the only part kept)."""
+    token_id, secret = secrets.token_hex(4), secrets.token_hex(32)
+    return f"{badge}.{token_id}.{secret}", token_id, hash_token_secret(secret)
+
+
+def hash_token_secret(secret: str) -> str:
+    # The secret is 256 random bits, so one SHA-256 resists guessing and keeps every API request cheap.
+    return hashlib.sha256(secret.encode("utf-8", "replace")).hexdigest()
+
+
+def read_token(token: str) -> tuple[str, str, str]:
+    """The badge, token id and secret of a token; NotAllowed when it is not shaped like one."""
+    parts = (token or "").rsplit(".", 2)
+    if len(parts) != 3 or not all(parts) or len(token) > 200:
+        raise NotAllowed("token not accepted")
+    return parts[0], parts[1], parts[2]
+
+
 def may_use(role: str, screen: str) -> bool:
     return screen in SCREENS_BY_ROLE.get(role, ())
 
@@ -86,6 +110,7 @@ class Staff(Aggregate):
         self.role = role
         self.pin_hash = pin_hash
         self.active = True
+        self.tokens: dict[str, dict] = {}
 
     def __repr__(self) -> str:
         return f"Staff({self.badge!r}, role={self.role!r})"
@@ -113,6 +138,24 @@ class Staff(Aggregate):
     def may_use(self, screen: str) -> bool:
         return self.active and may_use(self.role, screen)
 
+    def issue_token(self, token_id: str, token_hash: str, label: str, by: str) -> None:
+        """Record a new API token of this person by its id and hash; the token itself is never stored."""
+        if not self.active:
+            raise NotAllowed(f"badge {self.badge} is deactivated")
+        if len(label or "") > 64:
+            raise InvalidInput("a token label is at most 64 characters")
+        self._token_issued(token_id, token_hash, label or "", by)
+
+    def revoke_token(self, token_id: str, by: str) -> None:
+        if token_id not in self.tokens:
+            raise UnknownToken(f"{self.badge} has no token {token_id[:16]!r}")
+        self._token_revoked(token_id, by)
+
+    def token_matches(self, token_id: str, secret: str) -> bool:
+        issued = self.tokens.get(token_id)
+        return (self.active and issued is not None
+                and hmac.compare_digest(issued["hash"], hash_token_secret(secret)))
+
     @event("PinChanged")
     def _pin_changed(self, pin_hash: str, by: str) -> None:
         self.pin_hash = pin_hash
@@ -124,3 +167,11 @@ class Staff(Aggregate):
     @event("Deactivated")
     def _deactivated(self, by: str) -> None:
         self.active = False
+
+    @event("TokenIssued")
+    def _token_issued(self, token_id: str, token_hash: str, label: str, by: str) -> None:
+        self.tokens[token_id] = {"hash": token_hash, "label": label}
+
+    @event("TokenRevoked")
+    def _token_revoked(self, token_id: str, by: str) -> None:
+        del self.tokens[token_id]

@@ -8,6 +8,7 @@ from cangku.bootstrap import System, build
 
 from . import auth, errors, i18n, scanner, stock, supervisor
 from .ports import FloorPorts, LabelPrinter, QueuedLabels, courier_waybill, local_waybill
+from .api import bp as api_bp
 
 
 def create_app(system: System | None = None, test_config: dict | None = None) -> Flask:
@@ -33,6 +34,7 @@ def create_app(system: System | None = None, test_config: dict | None = None) ->
         app.config["COUNT_APPROVAL_THRESHOLD"], allocate)
     errors.register(app)
     app.register_blueprint(stock.bp)
+    app.register_blueprint(api_bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(scanner.bp)
     app.register_blueprint(supervisor.bp)

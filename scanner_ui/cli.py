@@ -1,4 +1,4 @@
-"""`cangku staff ...`: register scanner users and change their role or PIN (register with `main.add_command(staff)`)."""
+"""`cangku staff ...`: register scanner users, change their role or PIN, issue and revoke their API tokens."""
 
 import click
 
@@ -47,3 +47,34 @@ def set_(badge, role, new_pin, deactivate, by):
     pin = click.prompt("New PIN", hide_input=True, confirmation_prompt=True) if new_pin else None
     _run(lambda app: app.change_staff(badge, by, role=role, pin=pin, active=False if deactivate else None))
     click.echo(f"updated {badge}")
+
+
+@staff.command()
+@click.argument("badge")
+@click.option("--label", default="", help="What the token is for, e.g. the system that uses it.")
+@click.option("--by", default="admin")
+def token(badge, label, by):
+    """Issue a JSON API token that acts with this person's role; it is shown once, only its hash is kept."""
+    issued = []
+    _run(lambda app: issued.append(app.issue_token(badge, label, by)))
+    click.echo(issued[0])
+
+
+@staff.command()
+@click.argument("badge")
+def tokens(badge):
+    """List a person's API tokens by id (the tokens themselves are not kept)."""
+    listed = []
+    _run(lambda app: listed.extend(app.staff_tokens(badge)))
+    for issued in listed:
+        click.echo(f"{issued['id']}  {issued['label']}")
+
+
+@staff.command(name="revoke-token")
+@click.argument("badge")
+@click.argument("token_id")
+@click.option("--by", default="admin")
+def revoke_token(badge, token_id, by):
+    """Revoke an API token by its id (the part after the badge: BADGE.ID.SECRET)."""
+    _run(lambda app: app.revoke_token(badge, token_id, by))
+    click.echo(f"revoked token {token_id} of {badge}")

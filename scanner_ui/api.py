@@ -1,0 +1,704 @@
+"""The JSON API under /api/v1: bearer tokens, reads of the views, the main commands, and its OpenAPI document.
+
+Each operation is declared once with `operation(...)`: that registers the route, checks the token and the role,
+reads the query, path and body against the declared parameters, and records the same declaration in the OpenAPI
+document, so the document cannot drift from the routes.
+"""
+
+import functools
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Callable
+from uuid import UUID
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import Unauthorized
+
+from domain.errors import InvalidInput, UnknownOrder, UnknownSku
+from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
+from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
+from projections.backoffice import BUSINESS_TIME, InvalidFilter, aware, as_uuid, choice, parse_day, positive_int
+from projections.scanning import reserved_orders
+from projections.tracking import TrackingConflict
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+PREFIX = "/api/v1"
+DEFAULT_LIMIT, MAX_LIMIT = 100, 1000
+MAX_QUANTITY = 99_999
+
+
+def system():
+    return current_app.extensions["cangku"]
+
+
+def fresh(*views: str):
+    """The views' engine after catching up the named views, so a read sees the commands before it."""
+    for name in views:
+        try:
+            system().runners[name].catch_up()
+        except (TrackingConflict, IntegrityError):
+            # Another process applied the same events first (this batch rolled back): the view is as fresh.
+            pass
+    return system().engine
+
+
+# JSON schemas of the values the API speaks.
+
+TEXT = {"type": "string"}
+WHOLE = {"type": "integer"}
+FLAG = {"type": "boolean"}
+MONEY = {"type": "string", "format": "decimal", "pattern": r"^-?\d+(\.\d+)?$", "example": "35.50"}
+INSTANT = {"type": "string", "format": "date-time"}
+DAY = {"type": "string", "format": "date", "example": "2026-11-11"}
+ID = {"type": "string", "format": "uuid"}
+ANY_OBJECT = {"type": "object", "additionalProperties": True}
+
+
+def nullable(schema: dict) -> dict:
+    return {**schema, "nullable": True}
+
+
+def listed(item: dict) -> dict:
+    return {"type": "array", "items": item}
+
+
+def shape(**properties: dict) -> dict:
+    """An object with every one of these properties present."""
+    return {"type": "object", "required": list(properties), "properties": properties}
+
+
+def page_of(item: dict) -> dict:
+    return shape(items=listed(item), limit=WHOLE, offset=WHOLE, next_offset=nullable(WHOLE))
+
+
+def row_of(table, money: tuple[str, ...] = (), drop: tuple[str, ...] = (), **extra: dict) -> dict:
+    """The shape of a view's rows, read from its table: the API stays in step with the views."""
+    kinds = {"Integer": WHOLE, "BigInteger": WHOLE, "Boolean": FLAG, "DateTime": INSTANT, "Numeric": MONEY}
+    properties = {}
+    for column in table.columns:
+        if column.name in drop:
+            continue
+        schema = MONEY if column.name in money else kinds.get(type(column.type).__name__, TEXT)
+        properties[column.name] = nullable(schema) if column.nullable else schema
+    return shape(**properties, **extra)
+
+
+ERROR = shape(error=shape(code=TEXT, message=TEXT))
+FIGURE = shape(on_hand=WHOLE, reserved=WHOLE)
+STOCK_ROW = row_of(inventory.stock_bins, available=WHOLE)
+BINS = shape(warehouse=TEXT, sku=TEXT, bins=listed(shape(bin=TEXT, on_hand=WHOLE, reserved=WHOLE, available=WHOLE)))
+ORDER = shape(id=ID, channel=TEXT, shop=TEXT, platform_order_no=TEXT, status=TEXT, hold_reasons=listed(TEXT),
+              warehouse=TEXT)
+EVENT = shape(notification_id=nullable(WHOLE), hash=TEXT, at=INSTANT, event=TEXT, originator_id=ID, version=WHOLE,
+              by=TEXT, data=ANY_OBJECT)
+FINANCE_MONEY = (*finance.MONEY, "paid")
+FINANCE_FIGURES = {name: MONEY for name in (*finance.MONEY, "margin")}
+BILL = row_of(settlement.bills_table)
+BILL_LINE = shape(line_no=WHOLE, order_no=TEXT, kind=TEXT, amount=MONEY, occurred_at=INSTANT, reference=TEXT,
+                  description=TEXT)
+
+
+# Parameters: declared once, read and checked by the same declaration.
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    schema: dict
+    description: str
+    read: Callable[[str], Any] = str
+    required: bool = False
+    default: Any = None
+    where: str = "query"
+
+    def spec(self) -> dict:
+        schema = dict(self.schema)
+        if self.default is not None:
+            schema["default"] = self.default
+        return {"name": self.name, "in": self.where, "required": self.required or self.where == "path",
+                "description": self.description, "schema": schema}
+
+    def value(self, given: str | None):
+        if given is None or given == "":
+            if self.required:
+                raise InvalidInput(f"{self.name} is required")
+            return self.default
+        return self.read(printable(given, self.name))
+
+
+def printable(text: str, label: str) -> str:
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise InvalidInput(f"{label} contains control characters")
+    return text
+
+
+def within_years(moment, label: str):
+    # Far-off years overflow date arithmetic in the views; no warehouse record is that old or that new.
+    if not 1900 <= moment.year <= 9000:
+        raise InvalidFilter(f"{label} {moment.isoformat()[:40]} is out of range (years 1900-9000)")
+    return moment
+
+
+def known_sku(code: str) -> str:
+    if not system().app.sku_exists(code):
+        raise UnknownSku(f"unknown SKU {code[:64]!r}")
+    return code
+
+
+def known_warehouse(code: str) -> str:
+    return system().app.warehouse(code).code
+
+
+def whole(label: str, least: int, most: int) -> Callable[[str], int]:
+    def read(text: str) -> int:
+        number = 0 if text.strip() == "0" else positive_int(text, label)
+        if not least <= number <= most:
+            raise InvalidFilter(f"{label} must be between {least} and {most}, not {number}")
+        return number
+
+    return read
+
+
+def instant(label: str) -> Callable[[str], datetime]:
+    """An ISO 8601 instant; without an offset it is read as China Standard Time (as the CLI reads it)."""
+
+    def read(text: str) -> datetime:
+        try:
+            moment = datetime.fromisoformat(text.strip())
+        except ValueError:
+            raise InvalidFilter(f"{label} {text[:40]!r} is not an ISO 8601 time such as 2026-11-11T20:00:03+08:00"
+                                ) from None
+        return within_years(moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TIME), label)
+
+    return read
+
+
+def day(label: str) -> Callable[[str], date]:
+    return lambda text: within_years(parse_day(text, label), label)
+
+
+def one_of(allowed: tuple[str, ...], label: str) -> Callable[[str], str]:
+    return lambda text: choice(text, allowed, label)
+
+
+def yes_or_no(label: str) -> Callable[[str], bool]:
+    def read(text: str) -> bool:
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise InvalidFilter(f"{label} must be true or false, not {text[:20]!r}")
+        return text.lower() in ("true", "1")
+
+    return read
+
+
+def order_ref(text: str) -> UUID:
+    return as_uuid(text, UnknownOrder(f"unknown order {text[:64]}"))
+
+
+WAREHOUSE = Param("warehouse", TEXT, "Warehouse code (an unknown code is 404).", known_warehouse)
+SKU = Param("sku", TEXT, "SKU code (an unknown code is 404).", known_sku)
+CHANNEL = Param("channel", TEXT, "Marketplace, e.g. taobao, jd.")
+SHOP = Param("shop", TEXT, "Shop name within the channel.")
+SINCE = Param("since", DAY, "First day (China time), YYYY-MM-DD.", day("since"))
+UNTIL = Param("until", DAY, "Last day (China time), YYYY-MM-DD.", day("until"))
+AS_OF = Param("as_of", DAY, "The day the figures are as of (default today, China time).", day("as of"))
+LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Rows per page.",
+              whole("limit", 1, MAX_LIMIT), default=DEFAULT_LIMIT)
+OFFSET = Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**6}, "Rows to skip.",
+               whole("offset", 0, 10**6), default=0)
+PAGING = (LIMIT, OFFSET)
+ORDER_ID = Param("order_id", ID, "The order's id.", order_ref, where="path")
+
+
+# Bodies: the subset of JSON Schema the commands need, checked by the same schema the document shows.
+
+def body_of(**properties: dict) -> dict:
+    required = [name for name, schema in properties.items() if not schema.get("x-optional")]
+    shown = {name: {k: v for k, v in schema.items() if k != "x-optional"} for name, schema in properties.items()}
+    return {"type": "object", "required": required, "properties": shown, "additionalProperties": False}
+
+
+def optional(schema: dict) -> dict:
+    return {**schema, "x-optional": True}
+
+
+def text(most: int, least: int = 1) -> dict:
+    return {"type": "string", "minLength": least, "maxLength": most}
+
+
+QUANTITY = {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}
+
+
+def read_body(schema: dict) -> dict:
+    """The JSON body checked against its schema; anything malformed is refused (422) before any command runs."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object (Content-Type: application/json)")
+    unknown = sorted(set(body) - set(schema["properties"]))
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0][:40]!r}; expected {', '.join(schema['properties'])}")
+    for name in schema["required"]:
+        if body.get(name) is None:
+            raise InvalidInput(f"{name} is required")
+    return {name: _checked(name, value, schema["properties"][name]) for name, value in body.items()
+            if value is not None}
+
+
+def _checked(name: str, value, schema: dict):
+    kind = schema["type"]
+    if kind == "string":
+        if not isinstance(value, str):
+            raise InvalidInput(f"{name} must be a string")
+        least, most = schema.get("minLength", 0), schema.get("maxLength", 100)
+        if len(value.strip()) < least or len(value) > most:
+            raise InvalidInput(f"{name} must be {least}-{most} characters")
+        printable(value, name)
+        if schema.get("format") == "uuid":
+            return as_uuid(value, InvalidInput(f"{name} {value[:40]!r} is not an id"))
+        return value
+    if kind == "integer":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"{name} must be a whole number")
+        if not schema.get("minimum", value) <= value <= schema.get("maximum", value):
+            raise InvalidInput(f"{name} must be between {schema['minimum']} and {schema['maximum']}")
+        return value
+    if kind == "array":
+        if not isinstance(value, list) or not schema.get("minItems", 0) <= len(value) <= schema["maxItems"]:
+            raise InvalidInput(f"{name} must be a list of {schema.get('minItems', 0)}-{schema['maxItems']} items")
+        return [_checked(f"{name}[{n}]", item, schema["items"]) for n, item in enumerate(value)]
+    raise TypeError(f"no reader for {kind}")
+
+
+# Values to JSON: instants and days as ISO 8601, money as exact decimal strings.
+
+def plain(value):
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, datetime):
+        return aware(value).isoformat()
+    if isinstance(value, (date, UUID)):
+        return str(value)
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def page(rows: list, limit: int, offset: int) -> dict:
+    """One page of rows fetched as far as offset + limit + 1, so the next page is known to exist or not."""
+    shown = rows[offset:offset + limit]
+    more = len(rows) > offset + limit
+    return {"items": shown, "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
+
+
+# Operations
+
+PATHS: dict[str, dict] = {}
+ANY_ROLE = ROLES
+REPORT_READERS = READERS_OF_REPORTS
+
+
+def roles_with(screen: str) -> tuple[str, ...]:
+    """The roles whose scanner screens include this one: the API allows a command to the same people."""
+    return tuple(role for role in ROLES if may_use(role, screen))
+
+
+def operation(method: str, path: str, summary: str, tag: str, returns: dict, roles: tuple[str, ...],
+              params: tuple[Param, ...] = (), body: dict | None = None):
+    """Register a route under /api/v1 and record it in the OpenAPI document."""
+    errors = {"401": "No token, or a wrong or revoked one.", "403": "The token's role may not do this.",
+              "404": "Something named does not exist.", "422": "A parameter or the body is malformed."}
+    if method == "POST":
+        errors.update({"400": "The command was refused.", "409": "The command conflicts with the current state."})
+    spec = {
+        "summary": summary,
+        "operationId": re.sub(r"\W+", "_", f"{method} {path}").strip("_").lower(),
+        "tags": [tag],
+        "description": f"Roles: {', '.join(roles)}.",
+        "parameters": [p.spec() for p in params],
+        "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": returns}}},
+                      **{code: {"description": why, "content": {"application/json": {
+                          "schema": {"$ref": "#/components/schemas/Error"}}}} for code, why in errors.items()}},
+    }
+    if body is not None:
+        spec["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+
+    def register(view: Callable) -> Callable:
+        @functools.wraps(view)
+        def endpoint(**path_values):
+            member = authenticated(roles)
+            values = {p.name: p.value(path_values.get(p.name) if p.where == "path" else request.args.get(p.name))
+                      for p in params}
+            if body is not None:
+                values.update(read_body(body))
+            return jsonify(plain(view(member, **values)))
+
+        bp.add_url_rule(re.sub(r"{(\w+)}", r"<\1>", path), view.__name__, endpoint, methods=[method])
+        PATHS.setdefault(PREFIX + path, {})[method.lower()] = spec
+        return view
+
+    return register
+
+
+def authenticated(roles: tuple[str, ...]) -> dict:
+    """The member of staff behind the bearer token; 401 without a valid token, 403 for a role not allowed."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("send an API token as 'Authorization: Bearer <token>' (see `cangku staff token`)")
+    try:
+        member = system().app.authenticate(token.strip())
+    except NotAllowed:
+        raise Unauthorized("the token is not accepted: unknown, revoked, or its badge is deactivated") from None
+    if member["role"] not in roles:
+        raise NotAllowed(f"a {member['role']} may not do this; it needs one of: {', '.join(roles)}")
+    return member
+
+
+@bp.before_request
+def no_device_cookie():
+    # API clients are not scanners: they get no device cookie.
+    g.new_device = False
+
+
+@bp.after_request
+def challenge(response):
+    if response.status_code == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="cangku"'
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.0 document of this API."""
+    return jsonify(document())
+
+
+def document() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Cangku API", "version": "1",
+                 "description": "Stock, orders, finance, customers, settlement and audit reads, and the main "
+                                "warehouse commands. Tokens come from `cangku staff token BADGE` and act with "
+                                "that person's role."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {f"{PREFIX}/openapi.json": {"get": {
+            "summary": "This document", "operationId": "get_openapi", "tags": ["document"], "security": [],
+            "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": ANY_OBJECT}}}},
+        }}, **PATHS},
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR},
+        },
+    }
+
+
+# Stock
+
+@operation("GET", "/stock", "Stock per bin: on hand, reserved, available", "stock", page_of(STOCK_ROW), ANY_ROLE,
+           (WAREHOUSE, SKU, *PAGING))
+def stock(member, warehouse, sku, limit, offset):
+    rows = inventory.stock_by_bin(fresh("inventory"), warehouse, sku)
+    return page(rows, limit, offset)
+
+
+@operation("GET", "/stock/movements", "The movement ledger, oldest first", "stock",
+           page_of(row_of(inventory.movements)), ANY_ROLE,
+           (SKU, Param("bin", TEXT, "One bin only."),
+            Param("until", INSTANT, "Movements up to this instant (ISO 8601).", instant("until")), *PAGING))
+def movements(member, sku, bin, until, limit, offset):
+    until = until.astimezone(timezone.utc) if until else None
+    rows = inventory.movement_ledger(fresh("inventory"), sku, bin, until, limit=offset + limit + 1)
+    return page([dict(r, at=aware(r["at"])) for r in rows], limit, offset)
+
+
+@operation("GET", "/stock/at", "A SKU's stock at an instant, replayed from its events, with those events", "stock",
+           shape(warehouse=TEXT, sku=TEXT, bin=nullable(TEXT), at=INSTANT, on_hand=WHOLE, reserved=WHOLE,
+                 available=WHOLE, events=listed(shape(version=WHOLE, at=INSTANT, event=TEXT, by=TEXT,
+                                                      before=FIGURE, after=FIGURE))),
+           ANY_ROLE,
+           (Param("sku", TEXT, "SKU code.", known_sku, required=True),
+            Param("at", INSTANT, "The instant, ISO 8601 (China time without an offset).", instant("at"),
+                  required=True),
+            Param("warehouse", TEXT, "Warehouse code (default: the configured one).", known_warehouse),
+            Param("bin", TEXT, "One bin only.")))
+def stock_at(member, sku, at, warehouse, bin):
+    warehouse = warehouse or known_warehouse(system().settings.warehouse)
+    if bin is not None:
+        system().app.warehouse(warehouse).location(bin)
+    figure = system().app.stock_at(warehouse, sku, at, bin)
+    return {**figure, "available": figure["on_hand"] - figure["reserved"]}
+
+
+def levels(warehouse: str, sku: str) -> dict:
+    bins = system().app.stock_levels(warehouse, sku)
+    return {"warehouse": warehouse, "sku": sku, "bins": [
+        {"bin": b, **n, "available": n["on_hand"] - n["reserved"]} for b, n in bins.items()]}
+
+
+def warehouse_or_default(code: str | None) -> str:
+    return code or system().settings.warehouse
+
+
+@operation("POST", "/stock/receive", "Receive units into a receiving bin", "stock commands", BINS,
+           roles_with("receive"),
+           body=body_of(sku=text(64), quantity=QUANTITY, warehouse=optional(text(32)), bin=optional(text(32)),
+                        reference=optional(text(64, 0))))
+def receive(member, sku, quantity, warehouse=None, bin="", reference=""):
+    warehouse = warehouse_or_default(warehouse)
+    system().app.receive(warehouse, sku, quantity, member["badge"], bin=bin, reference=reference)
+    return levels(warehouse, sku)
+
+
+@operation("POST", "/stock/put-away", "Put units away from a receiving bin into a storage bin", "stock commands",
+           BINS, roles_with("putaway"),
+           body=body_of(sku=text(64), to_bin=text(32), quantity=QUANTITY, warehouse=optional(text(32)),
+                        from_bin=optional(text(32))))
+def put_away(member, sku, to_bin, quantity, warehouse=None, from_bin=""):
+    warehouse = warehouse_or_default(warehouse)
+    system().app.put_away(warehouse, sku, to_bin, quantity, member["badge"], from_bin=from_bin)
+    return levels(warehouse, sku)
+
+
+@operation("POST", "/stock/move", "Move units between two bins", "stock commands", BINS, roles_with("putaway"),
+           body=body_of(sku=text(64), from_bin=text(32), to_bin=text(32), quantity=QUANTITY,
+                        warehouse=optional(text(32))))
+def move(member, sku, from_bin, to_bin, quantity, warehouse=None):
+    warehouse = warehouse_or_default(warehouse)
+    system().app.move(warehouse, sku, from_bin, to_bin, quantity, member["badge"])
+    return levels(warehouse, sku)
+
+
+# Large counted differences wait for a supervisor on the scanner; over the API only those who approve them count.
+@operation("POST", "/stock/count", "Book a counted quantity in a bin; the difference is adjusted with the reason",
+           "stock commands", {**BINS, "required": [*BINS["required"], "difference"],
+                              "properties": {**BINS["properties"], "difference": WHOLE}},
+           roles_with("supervisor"),
+           body=body_of(sku=text(64), bin=text(32), counted={"type": "integer", "minimum": 0,
+                                                            "maximum": MAX_QUANTITY},
+                        reason=text(200), warehouse=optional(text(32))))
+def count(member, sku, bin, counted, reason, warehouse=None):
+    warehouse = warehouse_or_default(warehouse)
+    difference = system().app.count(warehouse, sku, bin, counted, reason, member["badge"])
+    return {**levels(warehouse, sku), "difference": difference}
+
+
+# Orders
+
+def order_summary(order_id: UUID) -> dict:
+    order = system().app.get_order(order_id)
+    return {name: order[name] for name in ORDER["properties"]}
+
+
+@operation("GET", "/orders/counts", "Orders per status, channel and shop, by the day ordered", "orders",
+           shape(by_status=listed(shape(status=TEXT, orders=WHOLE)), by_channel=listed(shape(channel=TEXT,
+                                                                                            orders=WHOLE)),
+                 by_shop=listed(shape(channel=TEXT, shop=TEXT, orders=WHOLE))),
+           ANY_ROLE, (CHANNEL, SINCE, UNTIL))
+def order_counts(member, channel, since, until):
+    return orders_board.order_counts(fresh("orders_board"), channel, since, until)
+
+
+@operation("GET", "/orders/exceptions", "The exception queue, oldest first", "orders",
+           page_of(row_of(orders_board.board_exceptions)), ANY_ROLE,
+           (Param("kind", {"type": "string", "enum": list(orders_board.KINDS)}, "Exception kind.",
+                  one_of(orders_board.KINDS, "exception kind")),
+            CHANNEL, Param("include_cleared", FLAG, "Cleared exceptions too.", yes_or_no("include_cleared"),
+                           default=False),
+            SINCE, UNTIL, *PAGING))
+def exceptions(member, kind, channel, include_cleared, since, until, limit, offset):
+    rows = orders_board.exception_queue(fresh("orders_board"), kind, channel, include_cleared, since, until,
+                                        limit=offset + limit + 1)
+    return page(rows, limit, offset)
+
+
+@operation("POST", "/orders/{order_id}/hold", "Hold an order for review", "order commands", ORDER,
+           roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
+def hold(member, order_id, reason):
+    system().app.hold_order(order_id, reason, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/release", "Release a held order", "order commands", ORDER,
+           roles_with("supervisor"), (ORDER_ID,), body_of())
+def release(member, order_id):
+    system().app.release_order(order_id, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/reserve", "Reserve a released order's stock in a warehouse",
+           "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(warehouse=optional(text(32))))
+def reserve(member, order_id, warehouse=None):
+    system().app.reserve_order(order_id, warehouse_or_default(warehouse), member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/cancel", "Cancel an order that has not shipped; its stock is released",
+           "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
+def cancel(member, order_id, reason):
+    system().app.cancel_order(order_id, reason, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/waves", "Create a wave from reserved orders (all of the warehouse's when none are named)",
+           "order commands", shape(wave_id=ID, number=TEXT, warehouse=TEXT, orders=listed(ID)),
+           roles_with("supervisor"),
+           body=body_of(number=text(32), warehouse=optional(text(32)),
+                        order_ids=optional({"type": "array", "items": ID, "minItems": 1, "maxItems": 500})))
+def create_wave(member, number, warehouse=None, order_ids=None):
+    warehouse = warehouse_or_default(warehouse)
+    if order_ids is None:
+        order_ids = reserved_orders(fresh("scanning"), known_warehouse(warehouse))
+    wave_id = system().app.create_wave(warehouse, number, order_ids, member["badge"])
+    return {"wave_id": wave_id, "number": number, "warehouse": warehouse, "orders": order_ids}
+
+
+# Finance
+
+@operation("GET", "/finance/orders", "Figures per order, by the day ordered", "finance",
+           page_of(row_of(finance.finance_orders, money=FINANCE_MONEY, margin=MONEY)), REPORT_READERS,
+           (CHANNEL, SHOP, SINCE, UNTIL, *PAGING))
+def finance_orders(member, channel, shop, since, until, limit, offset):
+    rows = finance.orders_finance(fresh("finance"), channel, shop, since, until, limit=offset + limit + 1)
+    return page(rows, limit, offset)
+
+
+@operation("GET", "/finance/skus", "Figures per SKU", "finance",
+           page_of(row_of(finance.finance_skus, money=("unit_cost", *finance.MONEY), margin=MONEY)),
+           REPORT_READERS, (SKU, *PAGING))
+def finance_skus(member, sku, limit, offset):
+    return page(finance.sku_finance(fresh("finance"), sku), limit, offset)
+
+
+@operation("GET", "/finance/days", "Figures per day (China time), oldest first", "finance",
+           page_of(row_of(finance.finance_days, money=finance.MONEY, margin=MONEY)), REPORT_READERS,
+           (SINCE, UNTIL, *PAGING))
+def finance_days(member, since, until, limit, offset):
+    return page(finance.daily_finance(fresh("finance"), since, until), limit, offset)
+
+
+@operation("GET", "/finance/totals", "All days of a range added up", "finance",
+           shape(**FINANCE_FIGURES, orders=WHOLE, units_shipped=WHOLE), REPORT_READERS, (SINCE, UNTIL))
+def finance_totals(member, since, until):
+    return finance.totals(fresh("finance"), since, until)
+
+
+@operation("GET", "/finance/stock-valuation", "On hand × unit cost per SKU and warehouse, with the total",
+           "finance", shape(lines=listed(shape(warehouse=TEXT, sku=TEXT, on_hand=WHOLE, unit_cost=MONEY,
+                                                value=MONEY)), total=MONEY),
+           REPORT_READERS, (WAREHOUSE,))
+def stock_valuation(member, warehouse):
+    return finance.stock_valuation(fresh("inventory"), warehouse)
+
+
+# Customers
+
+@operation("GET", "/crm/customers", "Customers with their RFM segment and flags, most spend first", "customers",
+           page_of(row_of(crm.customers_table, money=("spend", "refunds"), drop=("busiest_day", "orders_that_day"),
+                          net_spend=MONEY, days_since_last_order=WHOLE, rfm=TEXT, segment=TEXT,
+                          flags=listed(shape(rule=TEXT, kind=TEXT, detail=TEXT, raised_at=INSTANT)))),
+           REPORT_READERS,
+           (CHANNEL, SHOP, Param("segment", {"type": "string", "enum": list(crm.SEGMENTS)}, "RFM segment.",
+                                 one_of(crm.SEGMENTS, "segment")),
+            Param("flagged", {"type": "string", "enum": list(crm.FLAG_KINDS)}, "Only customers with this flag.",
+                  one_of(crm.FLAG_KINDS, "flag kind")),
+            AS_OF, *PAGING))
+def customers(member, channel, shop, segment, flagged, as_of, limit, offset):
+    rows = crm.customers(fresh("crm"), channel, shop, segment, flagged, as_of, limit=offset + limit + 1)
+    return page(rows, limit, offset)
+
+
+@operation("GET", "/crm/repeat-rate", "Customers, those with two orders or more, and their share", "customers",
+           shape(customers=WHOLE, repeat_customers=WHOLE, repeat_rate=MONEY), REPORT_READERS, (CHANNEL, SHOP))
+def repeat_rate(member, channel, shop):
+    return crm.repeat_rate(fresh("crm"), channel, shop)
+
+
+# Replenishment
+
+@operation("GET", "/replenishment", "Per SKU: velocity, cover, breach of safety stock and suggested purchase",
+           "replenishment",
+           page_of(shape(sku=TEXT, name=TEXT, units_sold=WHOLE, velocity=MONEY, available=WHOLE, owed=WHOLE,
+                         days_of_cover=nullable(MONEY), safety_stock=WHOLE, breach=FLAG, suggested=WHOLE)),
+           REPORT_READERS,
+           (AS_OF, Param("window_days", WHOLE, "Days of sales the velocity is taken over.",
+                         whole("window_days", 1, 3650), default=28),
+            Param("lead_time_days", WHOLE, "Days a purchase takes to arrive.", whole("lead_time_days", 1, 3650),
+                  default=7),
+            Param("review_days", WHOLE, "Days between purchases.", whole("review_days", 1, 3650), default=7),
+            WAREHOUSE, SKU, *PAGING))
+def replenishment_list(member, as_of, window_days, lead_time_days, review_days, warehouse, sku, limit, offset):
+    rows = replenishment.replenishment(fresh("inventory", "replenishment"), as_of, window_days, lead_time_days,
+                                       review_days, warehouse, sku)
+    return page(rows, limit, offset)
+
+
+# Settlement
+
+@operation("GET", "/settlement/bills", "Imported platform bills", "settlement", page_of(BILL), REPORT_READERS,
+           (CHANNEL, SHOP, *PAGING))
+def bills(member, channel, shop, limit, offset):
+    return page(settlement.bills(system().engine, channel, shop), limit, offset)
+
+
+@operation("GET", "/settlement/bills/{bill_id}/reconciliation",
+           "A bill matched to the orders: matched, short-paid, over-paid, unknown lines, missing orders",
+           "settlement",
+           shape(bill=BILL,
+                 results=listed(shape(order_no=TEXT, order_id=TEXT, kind=TEXT, status=TEXT, expected=MONEY,
+                                      settled=MONEY, difference=MONEY, lines=listed(WHOLE))),
+                 unknown=listed(BILL_LINE), other=listed(BILL_LINE),
+                 missing=listed(shape(order_no=TEXT, order_id=TEXT, shipped_on=DAY, expected=MONEY)),
+                 summary=shape(**{name: WHOLE for name in ("matched", "short_paid", "over_paid", "not_shipped",
+                                                           "unknown_lines", "missing_orders")})),
+           REPORT_READERS,
+           (Param("bill_id", {"type": "integer", "minimum": 1, "maximum": 2**31 - 1}, "The bill's number.",
+                  whole("bill id", 1, 2**31 - 1), where="path"),
+            Param("shipped_since", DAY, "Orders shipped from this day (default: the bill's period).",
+                  day("shipped since")),
+            Param("shipped_until", DAY, "Orders shipped until this day (default: the bill's period).",
+                  day("shipped until"))))
+def reconciliation(member, bill_id, shipped_since, shipped_until):
+    return settlement.reconcile(fresh("finance"), bill_id, shipped_since and shipped_since.isoformat(),
+                                shipped_until and shipped_until.isoformat())
+
+
+# Audit
+
+AUDIT_RANGE = (SINCE, UNTIL, *PAGING)
+
+
+@operation("GET", "/audit/orders/{order_id}/events", "Events of an order, its parcel and its stock, chained",
+           "audit", page_of(EVENT), REPORT_READERS, (ORDER_ID, *AUDIT_RANGE))
+def order_events(member, order_id, since, until, limit, offset):
+    rows = audit.order_events(system().app, fresh("audit"), order_id, since, until, limit=offset + limit + 1)
+    return page(rows, limit, offset)
+
+
+@operation("GET", "/audit/skus/{sku}/events", "Events of a SKU and its stock in every warehouse", "audit",
+           page_of(EVENT), REPORT_READERS,
+           (Param("sku", TEXT, "SKU code.", known_sku, where="path"), *AUDIT_RANGE))
+def sku_events(member, sku, since, until, limit, offset):
+    rows = audit.sku_events(system().app, fresh("inventory", "audit"), sku, since, until, limit=offset + limit + 1)
+    return page(rows, limit, offset)
+
+
+@operation("GET", "/audit/bins/{bin}/events", "Stock events that moved units in or out of a bin", "audit",
+           page_of(EVENT), REPORT_READERS,
+           (Param("bin", TEXT, "Bin code.", where="path"),
+            Param("warehouse", TEXT, "Warehouse code (default: the configured one).", known_warehouse),
+            *AUDIT_RANGE))
+def bin_events(member, bin, warehouse, since, until, limit, offset):
+    warehouse = warehouse or known_warehouse(system().settings.warehouse)
+    rows = audit.bin_events(system().app, fresh("inventory", "audit"), warehouse, bin, since, until,
+                            limit=offset + limit + 1)
+    return page(rows, limit, offset)
+
+
+@operation("GET", "/audit/chain-head", "The audit chain's latest link", "audit",
+           shape(notification_id=WHOLE, hash=TEXT, at=INSTANT), REPORT_READERS)
+def chain_head(member):
+    return audit.chain_head(fresh("audit"))
