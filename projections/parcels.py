@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, insert, select, update
+from sqlalchemy import Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain.fulfilment import Package
 
+from .backoffice import BatchRows
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -33,24 +34,29 @@ class ParcelsProjection(Projection):
                         Package.RouteUpdated, Package.LogisticsException])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
+        rows = BatchRows(parcels, ("package_id",), dict)
+        rows.load(conn, [(str(e.originator_id),) for _, e in events if not isinstance(e, Package.Opened)])
         for _, e in events:
-            key = str(e.originator_id)
+            key = (str(e.originator_id),)
             if isinstance(e, Package.Opened):
-                conn.execute(insert(parcels).values(package_id=key, order_id=str(e.order_id), status="open",
-                                                    courier="", tracking_no="", exception="", updated_at=e.timestamp))
+                rows.row(key, order_id=str(e.order_id), status="open", courier="", tracking_no="", exception="",
+                         updated_at=e.timestamp)
                 continue
-            values: dict = {"updated_at": e.timestamp}
+            row = rows.get(key)
+            if row is None:
+                continue
+            row["updated_at"] = e.timestamp
             if isinstance(e, Package.WaybillAssigned):
-                values.update(courier=e.courier, tracking_no=e.tracking_no, status="waybilled")
+                row.update(courier=e.courier, tracking_no=e.tracking_no, status="waybilled")
             elif isinstance(e, Package.WaybillCancelled):
-                values.update(tracking_no="", status="waybill_cancelled")
+                row.update(tracking_no="", status="waybill_cancelled")
             elif isinstance(e, Package.HandedOver):
-                values.update(status="handed_over")
+                row.update(status="handed_over")
             elif isinstance(e, Package.RouteUpdated):
-                values.update(status=e.status)
+                row.update(status=e.status)
             elif isinstance(e, Package.LogisticsException):
-                values.update(exception=e.reason)
-            conn.execute(update(parcels).where(parcels.c.package_id == key).values(**values))
+                row.update(exception=e.reason)
+        rows.write(conn)
 
 
 def parcels_in_transit(engine: Engine) -> list[dict]:

@@ -27,6 +27,7 @@ from domain.fulfilment import Package, Wave
 from domain.order import Order
 from domain.scanning import CountAdjustment, Device
 
+from .backoffice import BatchRows
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -130,18 +131,16 @@ class ScanningProjection(Projection):
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         scan_rows, tallies = [], {}
+        others = [e for _, e in events if not isinstance(e, Device.Scanned)]
         for notification_id, e in events:
             if isinstance(e, Device.Scanned):
                 scan_rows.append(self._scan_row(notification_id, e))
                 self._tally(tallies, e)
-            else:
-                if scan_rows:
-                    conn.execute(insert(scans), scan_rows)
-                    scan_rows = []
-                self._apply_other(conn, e)
         if scan_rows:
             conn.execute(insert(scans), scan_rows)
         self._write_tallies(conn, tallies)
+        if others:
+            self._apply_others(conn, others)
 
     @staticmethod
     def _scan_row(notification_id: int, e) -> dict:
@@ -191,40 +190,66 @@ class ScanningProjection(Projection):
                          updates)
 
     @staticmethod
-    def _apply_other(conn: Connection, e) -> None:
-        key = str(e.originator_id)
-        if isinstance(e, Order.Imported):
-            conn.execute(insert(orders).values(
-                order_id=key, package_id="", channel=e.channel, shop=e.shop, number=e.platform_order_no,
-                status="imported", warehouse="", tracking_no=""))
-            # Review is folded into the import: the status it ends with follows in the same batch.
-        elif type(e) in ORDER_STATUS:
-            values = {"status": ORDER_STATUS[type(e)]}
-            if isinstance(e, (Order.Reserved, Order.StockShort)):
-                values["warehouse"] = e.warehouse
-            if isinstance(e, Order.Shipped):
-                values["tracking_no"] = e.tracking_no
-            conn.execute(update(orders).where(orders.c.order_id == key).values(**values))
-        elif isinstance(e, Package.Opened):
-            conn.execute(update(orders).where(orders.c.order_id == str(e.order_id)).values(package_id=key))
-        elif isinstance(e, Package.WaybillAssigned):
-            conn.execute(update(orders).where(orders.c.package_id == key).values(tracking_no=e.tracking_no))
-        elif isinstance(e, Wave.Created):
-            units = sum(line["quantity"] for line in e.lines)
-            conn.execute(insert(waves).values(
-                wave_id=key, warehouse=e.warehouse, number=e.number, orders=len(e.order_ids), lines=len(e.lines),
-                units=units, units_left=units, created_at=e.timestamp))
-        elif isinstance(e, (Wave.LinePicked, Wave.LineShort)):
-            done = e.quantity if isinstance(e, Wave.LinePicked) else e.missing
-            conn.execute(update(waves).where(waves.c.wave_id == key).values(units_left=waves.c.units_left - done))
-        elif isinstance(e, CountAdjustment.Requested):
-            conn.execute(insert(count_requests).values(
-                request_id=key, warehouse=e.warehouse, bin=e.bin, sku=e.sku, counted=e.counted, on_hand=e.on_hand,
-                difference=e.difference, requested_by=e.by[:32], at=e.timestamp, status="pending", decided_by=""))
-        elif isinstance(e, (CountAdjustment.Approved, CountAdjustment.Rejected)):
-            status = "approved" if isinstance(e, CountAdjustment.Approved) else "rejected"
-            conn.execute(update(count_requests).where(count_requests.c.request_id == key)
-                         .values(status=status, decided_by=e.by[:32]))
+    def _apply_others(conn: Connection, events: list) -> None:
+        """Orders, waves and count requests a batch touches: read in a few queries, folded, written back."""
+        order_rows = BatchRows(orders, ("order_id",), dict)
+        wave_rows = BatchRows(waves, ("wave_id",), dict)
+        requests = BatchRows(count_requests, ("request_id",), dict)
+        opened = {str(e.originator_id): str(e.order_id) for e in events if isinstance(e, Package.Opened)}
+        waybilled = {str(e.originator_id) for e in events if isinstance(e, Package.WaybillAssigned)} - set(opened)
+        package_orders = dict(opened)
+        for start in range(0, len(waybilled), 500):
+            chunk = sorted(waybilled)[start:start + 500]
+            found = conn.execute(select(orders.c.package_id, orders.c.order_id).where(orders.c.package_id.in_(chunk)))
+            package_orders.update({r.package_id: r.order_id for r in found})
+        order_rows.load(conn, [(str(e.originator_id),) for e in events if type(e) in ORDER_STATUS]
+                        + [(order_id,) for order_id in package_orders.values()])
+        wave_rows.load(conn, [(str(e.originator_id),) for e in events
+                              if isinstance(e, (Wave.LinePicked, Wave.LineShort))])
+        requests.load(conn, [(str(e.originator_id),) for e in events
+                             if isinstance(e, (CountAdjustment.Approved, CountAdjustment.Rejected))])
+        for e in events:
+            key = str(e.originator_id)
+            if isinstance(e, Order.Imported):
+                order_rows.row((key,), package_id="", channel=e.channel, shop=e.shop, number=e.platform_order_no,
+                               status="imported", warehouse="", tracking_no="")
+                # Review is folded into the import: the status it ends with follows in the same batch.
+            elif type(e) in ORDER_STATUS:
+                row = order_rows.get((key,))
+                if row is None:
+                    continue
+                row["status"] = ORDER_STATUS[type(e)]
+                if isinstance(e, (Order.Reserved, Order.StockShort)):
+                    row["warehouse"] = e.warehouse
+                if isinstance(e, Order.Shipped):
+                    row["tracking_no"] = e.tracking_no
+            elif isinstance(e, (Package.Opened, Package.WaybillAssigned)):
+                row = order_rows.get((package_orders.get(key, ""),))
+                if row is None:
+                    continue
+                if isinstance(e, Package.Opened):
+                    row["package_id"] = key
+                elif row["package_id"] == key:
+                    row["tracking_no"] = e.tracking_no
+            elif isinstance(e, Wave.Created):
+                units = sum(line["quantity"] for line in e.lines)
+                wave_rows.row((key,), warehouse=e.warehouse, number=e.number, orders=len(e.order_ids),
+                              lines=len(e.lines), units=units, units_left=units, created_at=e.timestamp)
+            elif isinstance(e, (Wave.LinePicked, Wave.LineShort)):
+                row = wave_rows.get((key,))
+                if row is not None:
+                    row["units_left"] -= e.quantity if isinstance(e, Wave.LinePicked) else e.missing
+            elif isinstance(e, CountAdjustment.Requested):
+                requests.row((key,), warehouse=e.warehouse, bin=e.bin, sku=e.sku, counted=e.counted,
+                             on_hand=e.on_hand, difference=e.difference, requested_by=e.by[:32], at=e.timestamp,
+                             status="pending", decided_by="")
+            elif isinstance(e, (CountAdjustment.Approved, CountAdjustment.Rejected)):
+                row = requests.get((key,))
+                if row is not None:
+                    row["status"] = "approved" if isinstance(e, CountAdjustment.Approved) else "rejected"
+                    row["decided_by"] = e.by[:32]
+        for rows in (order_rows, wave_rows, requests):
+            rows.write(conn)
 
 
 # Queries: plain dicts.
