@@ -1,4 +1,4 @@
-"""Tamper evidence: a hash chain over the stored event log, and browsing the events behind an order, SKU or bin.
+"""Tamper evidence: a hash chain over the event log, and browsing the events behind an order, SKU, bin or person.
 
     h_0 = 32 zero bytes
     h_n = sha256(h_{n-1} ‖ notification id (8 bytes, big-endian) ‖ originator id (16 bytes)
@@ -21,7 +21,7 @@ from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, sel
 from sqlalchemy.engine import Connection, Engine
 
 from domain import ids
-from domain.errors import InvalidInput, UnknownBin, UnknownOrder, UnknownSku
+from domain.errors import InvalidInput, NotFound, UnknownBin, UnknownOrder, UnknownSku
 from domain.stock import Stock
 
 from .backoffice import BUSINESS_TIME, as_uuid, day_range, positive_int
@@ -202,8 +202,10 @@ def verify_chain(app, engine: Engine) -> Verdict:
 
 # Browsing: the events behind an order, a SKU or a bin, each with its place in the chain.
 
-# Buyer personal data never leaves the event store through these pages; remarks are free text buyers fill with it.
-HIDDEN_FIELDS = {"buyer", "remark", "originator_id", "originator_version", "originator_topic", "timestamp"}
+# Buyer personal data never leaves the event store through these pages (remarks are free text buyers fill with
+# it), nor do the hashes of PINs and API tokens.
+HIDDEN_FIELDS = {"buyer", "remark", "pin_hash", "token_hash", "originator_id", "originator_version",
+                 "originator_topic", "timestamp"}
 
 
 def _plain(value: Any) -> Any:
@@ -295,6 +297,32 @@ def bin_events(app, engine: Engine, warehouse: str, bin: str, since=None, until=
         return any(changed == bin for changed, _, _ in bin_changes(e))
 
     streams = _stock_streams(engine, warehouse=warehouse, bin=bin)
+    return _browse(app, engine, streams, keep, since, until, limit)
+
+
+class UnknownStaff(NotFound):
+    code = "unknown_staff"
+
+
+def staff_events(app, engine: Engine, badge: str, since=None, until=None, limit: int = 500) -> list[dict]:
+    """What a member of staff did: their own record, their logins and scans, and the stock they moved (found through
+    the scanning and inventory views)."""
+    from domain.scanning import device_id
+    from domain.staff import staff_id
+
+    from .scanning import scans
+
+    member = staff_id(str(badge).strip())
+    if not badge or member not in app.repository:
+        raise UnknownStaff(f"unknown badge {str(badge)[:32]!r}")
+    with engine.connect() as conn:
+        devices = [r.device for r in conn.execute(select(scans.c.device).distinct()
+                                                  .where(scans.c.staff == badge).order_by(scans.c.device))]
+
+    def keep(e) -> bool:
+        return e.originator_id == member or badge in (getattr(e, "staff", None), getattr(e, "by", None))
+
+    streams = [member, *(device_id(d) for d in devices), *_stock_streams(engine, by=badge)]
     return _browse(app, engine, streams, keep, since, until, limit)
 
 

@@ -256,6 +256,22 @@ def orders_finance(engine: Engine, channel: str | None = None, shop: str | None 
         return [_money(dict(r._mapping), "paid", *MONEY) for r in conn.execute(query.limit(limit))]
 
 
+def sales_by_channel(engine: Engine, since=None, until=None) -> list[dict]:
+    """Orders, revenue and discounts per day ordered and channel, oldest first."""
+    first, last = day_range(since, until)
+    day, channel = finance_orders.c.ordered_on, finance_orders.c.channel
+    query = (select(day.label("day"), channel, func.count().label("orders"),
+                    *(func.sum(finance_orders.c[n]).label(n) for n in ("revenue", "discounts", "paid")))
+             .group_by(day, channel).order_by(day, channel))
+    if first:
+        query = query.where(day >= first)
+    if last:
+        query = query.where(day <= last)
+    with engine.connect() as conn:
+        return [{"day": r.day, "channel": r.channel, "orders": int(r.orders), "revenue": yuan(int(r.revenue)),
+                 "discounts": yuan(int(r.discounts)), "paid": yuan(int(r.paid))} for r in conn.execute(query)]
+
+
 def sku_finance(engine: Engine, sku: str | None = None) -> list[dict]:
     """Figures per SKU (all SKUs, or one: an unknown code raises UnknownSku)."""
     query = select(finance_skus).order_by(finance_skus.c.sku)

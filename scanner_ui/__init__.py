@@ -7,6 +7,7 @@ from flask import Flask, g
 from cangku.bootstrap import System, build
 
 from . import auth, errors, i18n, scanner, stock, supervisor
+from . import backoffice
 from .ports import FloorPorts, LabelPrinter, QueuedLabels, courier_waybill, local_waybill
 from .api import bp as api_bp
 
@@ -38,6 +39,7 @@ def create_app(system: System | None = None, test_config: dict | None = None) ->
     app.register_blueprint(auth.bp)
     app.register_blueprint(scanner.bp)
     app.register_blueprint(supervisor.bp)
+    app.register_blueprint(backoffice.bp)
     app.before_request(auth.identify_device)
     app.after_request(auth.remember_device)
 

@@ -1,0 +1,488 @@
+"""The back office: dashboard, orders board, finance, customers, replenishment, stock, settlement bills and audit.
+
+Supervisors, admins and auditors read every page; auditors are read-only, so any POST of theirs is refused. Each
+table pages through its rows and exports them all (as filtered) to CSV or XLSX with `?format=csv|xlsx`.
+"""
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from flask import Blueprint, Response, redirect, render_template, request, url_for
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+from domain.errors import DomainError, UnknownBin
+from domain.staff import READERS_OF_REPORTS
+from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
+from projections.backoffice import BUSINESS_TIME, InvalidFilter, choice, day_range, parse_day, positive_int, today
+from projections.reports import MEDIA_TYPES, export
+from projections.tracking import TrackingConflict
+
+from . import errors
+from .auth import current_staff, login_required, system
+
+bp = Blueprint("office", __name__, url_prefix="/office")
+
+WRITERS = ("supervisor", "admin")
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+EVERY_ROW = 100_000
+DASHBOARD_DAYS = 30
+MAX_CHART_DAYS = 366
+MAX_BILL_BYTES = 20 * 1024 * 1024
+BACKLOG = orders_board.STATUSES[:orders_board.STATUSES.index("shipped")]
+PALETTE = ("#1565c0", "#ef6c00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a")
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column of a table: the row's field, the label's text key, and how its values are shown."""
+
+    field: str
+    label: str
+    kind: str = "text"  # text, number, money, instant, flag, code (a word of the business), hash
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A field of a table's filter form."""
+
+    name: str
+    label: str
+    kind: str = "text"  # text, day, choice, flag, number
+    options: tuple = ()
+
+
+@bp.before_request
+@login_required
+def back_office_staff_only():
+    role = current_staff()["role"]
+    if role not in READERS_OF_REPORTS or (request.method != "GET" and role not in WRITERS):
+        return render_template("office/message.html", title="not_permitted_screen",
+                               reason=None), 403
+    return None
+
+
+@bp.errorhandler(DomainError)
+def refused(error: DomainError):
+    """A bad filter or an unknown id: the page says why, with the status the error maps to."""
+    return render_template("office/message.html", title=error.code, reason=str(error)), errors.status_of(error)
+
+
+@bp.app_template_filter("china_time")
+def china_time(moment) -> str:
+    if not isinstance(moment, datetime):
+        return moment or ""
+    return moment.astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H:%M:%S") if moment.tzinfo else str(moment)
+
+
+@bp.context_processor
+def page_links():
+    def page_url(**changes) -> str:
+        args = {**request.args.to_dict(), **changes}
+        return url_for(request.endpoint, **(request.view_args or {}),
+                       **{k: v for k, v in args.items() if v not in (None, "")})
+
+    return {"page_url": page_url, "writable": (current_staff() or {}).get("role") in WRITERS}
+
+
+def fresh(*views: str) -> Engine:
+    """The views' engine, with the named projections brought up to the end of the log first."""
+    for name in views:
+        try:
+            system().runners[name].catch_up()
+        except (TrackingConflict, IntegrityError):
+            # Another process applied the same events first (this batch rolled back): the view is as fresh.
+            pass
+    return system().engine
+
+
+def arg(name: str) -> str | None:
+    value = request.args.get(name, "").strip()
+    return value or None
+
+
+def flag(name: str) -> bool:
+    return request.args.get(name) in ("1", "on", "yes", "true")
+
+
+def table(name: str, title: str, rows: list[dict], columns: list[Col], filters: list[Filter] = (),
+          template: str = "office/table.html", **shown):
+    """A table page (one page of the rows) or, with `?format=`, every row as a CSV or XLSX download."""
+    kind = request.args.get("format")
+    if kind:
+        body = export(rows, kind, [c.field for c in columns])
+        filename = f"{name}-{today().isoformat()}.{kind}"
+        return Response(body, content_type=MEDIA_TYPES[kind],
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    size = min(positive_int(request.args.get("size", PAGE_SIZE), "page size"), MAX_PAGE_SIZE)
+    page = positive_int(request.args.get("page", 1), "page")
+    pages = max(math.ceil(len(rows) / size), 1)
+    if page > pages:
+        raise InvalidFilter(f"page {page} is past the last page ({pages})")
+    return render_template(template, name=name, title=title, columns=columns, filters=filters,
+                           rows=rows[(page - 1) * size:page * size], total=len(rows), page=page, pages=pages,
+                           size=size, **shown)
+
+
+# Dashboard
+
+
+@bp.get("/")
+def dashboard():
+    """Sales by channel and margin per day, stock value, backlog and open exceptions, as server-drawn charts."""
+    first, last = day_range(arg("since") or (today() - timedelta(days=DASHBOARD_DAYS - 1)), arg("until") or today())
+    days = calendar(first, last)
+    engine = fresh("finance", "orders_board", "inventory")
+    sales: dict[str, dict[str, Decimal]] = {}
+    for row in finance.sales_by_channel(engine, first, last):
+        sales.setdefault(row["channel"], {})[row["day"]] = row["revenue"]
+    margin = {row["day"]: row["margin"] for row in finance.daily_finance(engine, first, last)}
+    valuation = finance.stock_valuation(engine)
+    statuses = {row["status"]: row["orders"] for row in orders_board.order_counts(engine)["by_status"]}
+    open_exceptions = orders_board.exception_queue(engine, limit=EVERY_ROW)
+    charts = {
+        "sales": line_chart(days, sales),
+        "margin": bar_chart([(day[5:], margin.get(day, Decimal("0"))) for day in days]),
+        "stock_value": bar_chart([(line["sku"], line["value"]) for line in valuation["lines"]]),
+        "backlog": bar_chart([(status, statuses.get(status, 0)) for status in BACKLOG]),
+        "exceptions": bar_chart([(kind, sum(1 for e in open_exceptions if e["kind"] == kind))
+                                 for kind in orders_board.KINDS]),
+    }
+    return render_template("office/dashboard.html", since=first, until=last, charts=charts,
+                           totals=finance.totals(engine, first, last), stock_total=valuation["total"],
+                           backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=len(open_exceptions))
+
+
+def calendar(first: str, last: str) -> list[str]:
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    if (end - start).days >= MAX_CHART_DAYS:
+        raise InvalidFilter(f"the charts show at most {MAX_CHART_DAYS} days; {first} to {last} is longer")
+    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+
+
+CHART_WIDTH, CHART_HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 64, 12, 14, 40
+
+
+def _axis(low: Decimal, high: Decimal) -> dict:
+    """The plotting area and a y mapping from a value range that always includes zero."""
+    low, high = min(Decimal(low), Decimal(0)), max(Decimal(high), Decimal(0))
+    span = (high - low) or Decimal(1)
+    plot = CHART_HEIGHT - TOP - BOTTOM
+
+    def y(value) -> float:
+        return round(TOP + float((high - Decimal(value)) / span) * plot, 1)
+
+    return {"y": y, "ticks": [{"y": y(v), "value": v} for v in dict.fromkeys((high, low, Decimal(0)))]}
+
+
+def _x_labels(labels: list[str], xs: list[float]) -> list[dict]:
+    step = max(math.ceil(len(labels) / 12), 1)
+    return [{"x": x, "text": text} for n, (x, text) in enumerate(zip(xs, labels)) if n % step == 0]
+
+
+def line_chart(days: list[str], series: dict[str, dict[str, Decimal]]) -> dict:
+    """A line per series over the days (a day without a value is zero)."""
+    values = [v for points in series.values() for v in points.values()]
+    axis = _axis(min(values, default=0), max(values, default=0))
+    width = CHART_WIDTH - LEFT - RIGHT
+    xs = [round(LEFT + (width * n / (len(days) - 1) if len(days) > 1 else width / 2), 1) for n in range(len(days))]
+    lines = []
+    for n, (name, points) in enumerate(sorted(series.items())):
+        dots = [{"x": x, "y": axis["y"](points.get(day, 0)), "day": day, "value": points.get(day, Decimal("0.00"))}
+                for x, day in zip(xs, days)]
+        lines.append({"name": name, "colour": PALETTE[n % len(PALETTE)], "dots": dots,
+                      "path": " ".join(f"{d['x']},{d['y']}" for d in dots)})
+    return {"kind": "line", "width": CHART_WIDTH, "height": CHART_HEIGHT, "left": LEFT, "right": CHART_WIDTH - RIGHT,
+            "ticks": axis["ticks"], "zero": axis["y"](0), "series": lines,
+            "labels": _x_labels([d[5:] for d in days], xs), "label_y": CHART_HEIGHT - BOTTOM + 16}
+
+
+def bar_chart(bars: list[tuple[str, Decimal | int]]) -> dict:
+    """A bar per label, up from zero (or down, for a negative value)."""
+    values = [Decimal(v) for _, v in bars]
+    axis = _axis(min(values, default=0), max(values, default=0))
+    slot = (CHART_WIDTH - LEFT - RIGHT) / max(len(bars), 1)
+    zero = axis["y"](0)
+    shown = []
+    for n, (label, value) in enumerate(bars):
+        top = axis["y"](value)
+        shown.append({"label": label, "value": value, "x": round(LEFT + n * slot + slot * 0.15, 1),
+                      "width": round(slot * 0.7, 1), "y": min(top, zero), "height": max(abs(zero - top), 0.5),
+                      "negative": value < 0})
+    return {"kind": "bar", "width": CHART_WIDTH, "height": CHART_HEIGHT, "left": LEFT, "right": CHART_WIDTH - RIGHT,
+            "ticks": axis["ticks"], "zero": zero, "bars": shown,
+            "labels": _x_labels([b["label"] for b in shown], [b["x"] + b["width"] / 2 for b in shown]),
+            "label_y": CHART_HEIGHT - BOTTOM + 16}
+
+
+# Orders board
+
+
+DAYS = [Filter("since", "since", "day"), Filter("until", "until", "day")]
+
+
+@bp.get("/orders")
+def orders():
+    """Orders per status, per channel and per shop, by the day ordered."""
+    counts = orders_board.order_counts(fresh("orders_board"), arg("channel"), arg("since"), arg("until"))
+    rows = ([{"by": "status", "status": r["status"], "channel": "", "shop": "", "orders": r["orders"]}
+             for r in counts["by_status"]]
+            + [{"by": "channel", "status": "", "channel": r["channel"], "shop": "", "orders": r["orders"]}
+               for r in counts["by_channel"]]
+            + [{"by": "shop", "status": "", "channel": r["channel"], "shop": r["shop"], "orders": r["orders"]}
+               for r in counts["by_shop"]])
+    columns = [Col("by", "grouping", "code"), Col("status", "status", "code"), Col("channel", "channel"),
+               Col("shop", "shop"), Col("orders", "orders", "number")]
+    return table("orders-board", "orders_board", rows, columns, [Filter("channel", "channel"), *DAYS])
+
+
+@bp.get("/exceptions")
+def exceptions():
+    """The exception queue, oldest first; cleared ones too when asked."""
+    rows = orders_board.exception_queue(fresh("orders_board"), arg("kind"), arg("channel"), flag("cleared"),
+                                        arg("since"), arg("until"), limit=EVERY_ROW)
+    columns = [Col("kind", "kind", "code"), Col("channel", "channel"), Col("shop", "shop"),
+               Col("platform_order_no", "order"), Col("detail", "detail"), Col("open", "open", "flag"),
+               Col("times_raised", "times_raised", "number"), Col("raised_at", "raised_at", "instant"),
+               Col("cleared_at", "cleared_at", "instant")]
+    filters = [Filter("kind", "kind", "choice", orders_board.KINDS), Filter("channel", "channel"), *DAYS,
+               Filter("cleared", "include_cleared", "flag")]
+    return table("exceptions", "exception_queue", rows, columns, filters)
+
+
+# Finance
+
+MONEY = [Col(name, name, "money") for name in ("revenue", "discounts", "platform_fee")]
+COSTS = [Col(name, name, "money") for name in ("refunds", "cogs")] + [Col("margin", "margin", "money")]
+
+
+@bp.get("/finance/orders")
+def finance_orders():
+    rows = finance.orders_finance(fresh("finance"), arg("channel"), arg("shop"), arg("since"), arg("until"),
+                                  limit=EVERY_ROW)
+    columns = [Col("ordered_on", "ordered_on"), Col("channel", "channel"), Col("shop", "shop"),
+               Col("platform_order_no", "order"), Col("shipped_on", "shipped_on"), Col("paid", "paid", "money"),
+               *MONEY, Col("postage", "postage", "money"), Col("packaging", "packaging", "money"), *COSTS]
+    return table("finance-orders", "finance_orders", rows, columns,
+                 [Filter("channel", "channel"), Filter("shop", "shop"), *DAYS])
+
+
+@bp.get("/finance/skus")
+def finance_skus():
+    rows = finance.sku_finance(fresh("finance"), arg("sku"))
+    columns = [Col("sku", "item"), Col("unit_cost", "unit_cost", "money"),
+               Col("units_ordered", "units_ordered", "number"), Col("units_shipped", "units_shipped", "number"),
+               Col("units_refunded", "units_refunded", "number"), *MONEY, *COSTS]
+    return table("finance-skus", "finance_skus", rows, columns, [Filter("sku", "item")])
+
+
+@bp.get("/finance/days")
+def finance_days():
+    engine = fresh("finance")
+    rows = finance.daily_finance(engine, arg("since"), arg("until"))
+    columns = [Col("day", "day"), Col("orders", "orders", "number"), *MONEY, Col("postage", "postage", "money"),
+               Col("packaging", "packaging", "money"), *COSTS, Col("units_shipped", "units_shipped", "number")]
+    return table("finance-days", "finance_days", rows, columns, DAYS,
+                 summary=finance.totals(engine, arg("since"), arg("until")))
+
+
+@bp.get("/finance/stock")
+def stock_value():
+    valuation = finance.stock_valuation(fresh("inventory"), arg("warehouse"))
+    columns = [Col("warehouse", "warehouse"), Col("sku", "item"), Col("on_hand", "on_hand", "number"),
+               Col("unit_cost", "unit_cost", "money"), Col("value", "value_yuan", "money")]
+    return table("stock-value", "stock_value", valuation["lines"], columns, [Filter("warehouse", "warehouse")],
+                 summary={"value_yuan": valuation["total"]})
+
+
+# Customers, replenishment, stock
+
+
+@bp.get("/customers")
+def customers():
+    """Customers by their masked buyer reference, with RFM segment, repeat rate and flags."""
+    engine = fresh("crm")
+    found = crm.customers(engine, arg("channel"), arg("shop"), arg("segment"), arg("flagged"), arg("as_of"),
+                          limit=EVERY_ROW)
+    rows = [dict(r, flags="; ".join(f"{f['kind']}: {f['detail']}" for f in r["flags"])) for r in found]
+    columns = [Col("buyer_ref", "buyer"), Col("channel", "channel"), Col("shop", "shop"),
+               Col("orders", "orders", "number"), Col("spend", "spend", "money"), Col("refunds", "refunds", "money"),
+               Col("net_spend", "net_spend", "money"), Col("last_order_on", "last_order_on"),
+               Col("segment", "segment", "code"), Col("rfm", "rfm"), Col("flags", "flags")]
+    filters = [Filter("channel", "channel"), Filter("shop", "shop"), Filter("segment", "segment", "choice",
+                                                                            crm.SEGMENTS),
+               Filter("flagged", "flagged", "choice", crm.FLAG_KINDS), Filter("as_of", "as_of", "day")]
+    repeat = crm.repeat_rate(engine, arg("channel"), arg("shop"))
+    return table("customers", "customers", rows, columns, filters,
+                 summary=dict(repeat, repeat_rate=f"{repeat['repeat_rate'] * 100:.1f}%"))
+
+
+@bp.get("/replenishment")
+def replenishment_suggestions():
+    rows = replenishment.replenishment(
+        fresh("replenishment", "inventory"), arg("as_of"), request.args.get("window", 28),
+        request.args.get("lead_time", 7), request.args.get("review", 7), arg("warehouse"), arg("sku"))
+    columns = [Col("sku", "item"), Col("name", "name"), Col("units_sold", "units_sold", "number"),
+               Col("velocity", "velocity", "number"), Col("available", "available", "number"),
+               Col("owed", "owed", "number"), Col("days_of_cover", "days_of_cover", "number"),
+               Col("safety_stock", "safety_stock", "number"), Col("breach", "breach", "flag"),
+               Col("suggested", "suggested", "number")]
+    filters = [Filter("warehouse", "warehouse"), Filter("sku", "item"), Filter("as_of", "as_of", "day"),
+               Filter("window", "window_days", "number"), Filter("lead_time", "lead_time_days", "number"),
+               Filter("review", "review_days", "number")]
+    return table("replenishment", "replenishment", rows, columns, filters)
+
+
+@bp.get("/stock")
+def stock():
+    rows = inventory.stock_by_bin(fresh("inventory"), arg("warehouse"), arg("sku"))
+    rows = [r for r in rows if arg("bin") in (None, r["bin"])]
+    columns = [Col("warehouse", "warehouse"), Col("sku", "item"), Col("bin", "bin"),
+               Col("on_hand", "on_hand", "number"), Col("reserved", "reserved", "number"),
+               Col("available", "available", "number")]
+    filters = [Filter("warehouse", "warehouse"), Filter("sku", "item"), Filter("bin", "bin")]
+    return table("stock", "stock_by_bin", rows, columns, filters)
+
+
+@bp.get("/movements")
+def movements():
+    """The movement ledger, oldest first, up to the end of a day when asked."""
+    until = parse_day(arg("until"), "until")
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), BUSINESS_TIME) if until else None
+    rows = inventory.movement_ledger(fresh("inventory"), arg("sku"), arg("bin"), end, limit=EVERY_ROW)
+    columns = [Col("at", "at", "instant"), Col("event", "event"), Col("warehouse", "warehouse"), Col("sku", "item"),
+               Col("bin", "bin"), Col("on_hand_before", "on_hand_before", "number"),
+               Col("on_hand_after", "on_hand_after", "number"), Col("reserved_before", "reserved_before", "number"),
+               Col("reserved_after", "reserved_after", "number"), Col("reason", "reason"), Col("by", "by")]
+    filters = [Filter("sku", "item"), Filter("bin", "bin"), Filter("until", "until", "day")]
+    return table("movements", "movement_ledger", rows, columns, filters)
+
+
+# Settlement
+
+
+@bp.get("/settlement")
+def bills():
+    return settlement_page()
+
+
+@bp.post("/settlement")
+def upload_bill():
+    """Import a platform's settlement bill whole; a refused file shows each bad line and imports nothing."""
+    upload = request.files.get("file")
+    data = upload.read(MAX_BILL_BYTES + 1) if upload else b""
+    chosen = {"channel": request.form.get("channel", ""), "shop": request.form.get("shop", "").strip()}
+    try:
+        if not data:
+            raise InvalidFilter("choose the bill file to upload")
+        if len(data) > MAX_BILL_BYTES:
+            raise InvalidFilter(f"a bill file is at most {MAX_BILL_BYTES // (1024 * 1024)} MB")
+        bill = settlement.import_bill(system().engine, chosen["channel"], chosen["shop"], data, upload.filename or "")
+    except settlement.BillRejected as error:
+        return settlement_page(chosen, rejected=error.errors), errors.status_of(error)
+    except DomainError as error:
+        return settlement_page(chosen, refusal=str(error)), errors.status_of(error)
+    return redirect(url_for("office.reconciliation", bill_id=bill["id"]), 303)
+
+
+def settlement_page(chosen: dict | None = None, rejected: dict | None = None, refusal: str = ""):
+    rows = settlement.bills(system().engine, arg("channel"), arg("shop"))
+    columns = [Col("id", "bill"), Col("channel", "channel"), Col("shop", "shop"), Col("format", "bill_format"),
+               Col("filename", "file"), Col("period_start", "since"), Col("period_end", "until"),
+               Col("lines", "lines", "number"), Col("imported_at", "imported_at", "instant")]
+    return table("bills", "settlement", rows, columns, [Filter("channel", "channel"), Filter("shop", "shop")],
+                 template="office/settlement.html", channels=tuple(settlement.FORMATS), chosen=chosen or {},
+                 rejected=rejected or {}, refusal=refusal)
+
+
+RECONCILE_STATUSES = ("matched", "missing", "short_paid", "over_paid", "unknown", "not_shipped", "fee")
+
+
+@bp.get("/settlement/<int:bill_id>")
+def reconciliation(bill_id: int):
+    """A bill against the orders: matched, short-paid, over-paid and not-shipped orders, unknown lines, missing
+    orders."""
+    found = settlement.reconcile(fresh("finance"), bill_id)
+    rows = ([dict(r, lines=", ".join(str(n) for n in r["lines"])) for r in found["results"]]
+            + [dict(r, kind="payment", status="missing", settled=None, difference=None, lines="")
+               for r in found["missing"]]
+            + [{"order_no": r["order_no"], "kind": r["kind"], "status": "unknown", "expected": None,
+                "settled": r["amount"], "difference": None, "lines": str(r["line_no"])} for r in found["unknown"]])
+    status = choice(arg("status"), RECONCILE_STATUSES, "status")
+    if status:
+        rows = [r for r in rows if r["status"] == status]
+    columns = [Col("status", "status", "code"), Col("order_no", "order"), Col("kind", "kind", "code"),
+               Col("expected", "expected", "money"), Col("settled", "settled", "money"),
+               Col("difference", "difference", "money"), Col("lines", "lines")]
+    return table(f"bill-{bill_id}", "reconciliation", rows, columns,
+                 [Filter("status", "status", "choice", RECONCILE_STATUSES)], template="office/reconciliation.html",
+                 bill=found["bill"], summary=found["summary"], other=found["other"])
+
+
+# Audit
+
+SUBJECTS = ("order", "sku", "bin", "staff")
+
+
+@bp.get("/audit")
+def audit_events():
+    """The events behind an order, a SKU, a bin or a person, in a window of days, with their place in the chain."""
+    subject = choice(arg("subject"), SUBJECTS, "subject")
+    value = arg("value")
+    rows = []
+    if subject and value:
+        app, engine = system().app, fresh("inventory", "scanning", "audit")
+        window = {"since": arg("since"), "until": arg("until"), "limit": EVERY_ROW}
+        if subject == "order":
+            found = audit.order_events(app, engine, value, **window)
+        elif subject == "sku":
+            found = audit.sku_events(app, engine, value, **window)
+        elif subject == "bin":
+            found = audit.bin_events(app, engine, arg("warehouse") or system().settings.warehouse, value, **window)
+        else:
+            found = audit.staff_events(app, engine, value, **window)
+        rows = [dict(e, data=json.dumps(e["data"], ensure_ascii=False, sort_keys=True)) for e in found]
+    elif subject or value:
+        raise InvalidFilter("choose what to look at (order, SKU, bin or badge) and give its id or code")
+    columns = [Col("notification_id", "notification", "number"), Col("at", "at", "instant"), Col("event", "event"),
+               Col("version", "version", "number"), Col("by", "by"), Col("data", "data"), Col("hash", "hash", "hash")]
+    filters = [Filter("subject", "subject", "choice", SUBJECTS), Filter("value", "id_or_code"),
+               Filter("warehouse", "warehouse"), *DAYS]
+    return table("events", "audit_events", rows, columns, filters, template="office/audit.html")
+
+
+@bp.get("/audit/stock")
+def stock_at():
+    """Stock of a SKU (in one bin, or the warehouse) at a past instant, replayed from the events behind it."""
+    app = system().app
+    warehouse = arg("warehouse") or system().settings.warehouse
+    sku, bin, at = arg("sku"), arg("bin"), arg("at")
+    figure = None
+    if sku or at:
+        if not (sku and at):
+            raise InvalidFilter("give both the SKU and the instant")
+        if bin and bin not in app.warehouse(warehouse).locations:
+            raise UnknownBin(f"bin {bin[:32]!r} does not exist in warehouse {warehouse}")
+        figure = app.stock_at(warehouse, sku, instant(at), bin)
+    return render_template("office/stock_at.html", figure=figure, warehouse=warehouse)
+
+
+def instant(text: str) -> datetime:
+    """An ISO 8601 instant from a form; without an offset it is China time (as `cangku stock --at` reads it)."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise InvalidFilter(f"{text[:40]!r} is not a time such as 2026-11-11T20:00:03") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TIME)
+
+
+@bp.get("/audit/chain")
+def chain():
+    """The chain's head, and (on request) the chain recomputed from the stored events."""
+    engine = fresh("audit")
+    verdict = audit.verify_chain(system().app, engine) if flag("verify") else None
+    return render_template("office/chain.html", head=audit.chain_head(engine), verdict=verdict)
