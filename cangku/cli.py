@@ -106,23 +106,26 @@ def status():
     system.close()
 
 
-def _with_progress(runner, action):
+def _with_progress(runner):
     from tqdm import tqdm
 
-    status = runner.status()
-    total = status.head if action == "rebuild" else status.lag
-    with tqdm(total=total, desc=runner.projection.name, unit="ev", file=sys.stderr) as bar:
-        method = runner.rebuild if action == "rebuild" else runner.catch_up
-        method(progress=bar.update)
+    with tqdm(total=runner.status().lag, desc=runner.projection.name, unit="ev", file=sys.stderr) as bar:
+        runner.catch_up(progress=bar.update)
 
 
 @projections.command()
 @click.argument("name", required=False)
 def rebuild(name):
-    """Drop a projection (all when no name) and fold it again from the first event."""
+    """Drop a projection (all when no name: one pass over the log for all of them) and fold it again."""
+    from tqdm import tqdm
+
+    from projections.tracking import rebuild_together
+
     system = open_system()
-    for runner in _chosen(system, name):
-        _with_progress(runner, "rebuild")
+    runners = _chosen(system, name)
+    head = system.app.recorder.max_notification_id() or 0
+    with tqdm(total=head, desc=name or "all projections", unit="ev", file=sys.stderr) as bar:
+        rebuild_together(runners, progress=bar.update, page_size=max(system.settings.projection_batch, 1000))
     system.close()
 
 
@@ -132,7 +135,7 @@ def catch_up(name):
     """Apply the events recorded since each projection's position (resumes an interrupted rebuild)."""
     system = open_system()
     for runner in _chosen(system, name):
-        _with_progress(runner, "catch-up")
+        _with_progress(runner)
     system.close()
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select, update
+from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain import ids
@@ -25,7 +25,7 @@ from domain.errors import InvalidInput, NotFound, UnknownBin, UnknownOrder, Unkn
 from domain.stock import Stock
 
 from .backoffice import BUSINESS_TIME, as_uuid, day_range, positive_int
-from .tracking import Projection, ProjectionRunner, TrackingConflict, projection_tracking
+from .tracking import Projection, ProjectionRunner, projection_tracking
 
 metadata = MetaData()
 
@@ -65,6 +65,7 @@ class AuditChain(Projection):
     name = "audit"
     metadata = metadata
     topics = ()
+    reads_stored = True
 
     def apply(self, conn: Connection, events: list[Any]) -> None:
         last = conn.execute(select(chain_table.c.hash).order_by(chain_table.c.notification_id.desc()).limit(1)).first()
@@ -102,19 +103,15 @@ class AuditChainRunner(ProjectionRunner):
             notifications = self.app.recorder.select_notifications(start + 1, self.batch_size, stop=head)
             end = notifications[-1].id if len(notifications) == self.batch_size else head
             self.projection.apply(conn, notifications)
-            moved = conn.execute(update(projection_tracking)
-                                 .where(projection_tracking.c.name == self.projection.name)
-                                 .where(projection_tracking.c.position == start).values(position=end))
-            if moved.rowcount != 1:
-                raise TrackingConflict(f"{self.projection.name} moved past {start} elsewhere")
+            self.move(conn, start, end)
         return len(notifications), end - start
 
-    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        verdict = verify_chain(self.app, self.engine)
+    def reset(self) -> None:
+        verdict = verify_chain(self.app, self.engine) if self.position() else Verdict()
         if not verdict.intact:
             raise ChainBroken(f"the event log no longer matches the audit chain ({verdict.describe()}); "
                               "rebuilding would hide it")
-        return super().rebuild(progress)
+        super().reset()
 
 
 @dataclass

@@ -193,21 +193,29 @@ class InventoryProjection(Projection):
             conn.execute(insert(movements), ledger)
 
     def _load_rows(self, conn, events, rows, existing) -> None:
-        wanted = set()
+        wanted, unknown = set(), set()
         for _, e in events:
             if isinstance(e, Stock.Opened):
                 self.streams[str(e.originator_id)] = (e.warehouse, e.sku)
             elif not isinstance(e, (Sku.Registered, Warehouse.Opened, Warehouse.LocationAdded)):
                 stream = str(e.originator_id)
-                if stream not in self.streams:
-                    found = conn.execute(select(stock_streams).where(stock_streams.c.stock_id == stream)).first()
-                    self.streams[stream] = (found.warehouse, found.sku)
-                wanted.add(self.streams[stream])
+                if stream in self.streams:
+                    wanted.add(self.streams[stream])
+                else:
+                    unknown.add(stream)
+        for chunk in _chunks(sorted(unknown)):
+            for found in conn.execute(select(stock_streams).where(stock_streams.c.stock_id.in_(chunk))):
+                self.streams[found.stock_id] = (found.warehouse, found.sku)
+                wanted.add((found.warehouse, found.sku))
+        by_warehouse: dict[str, list[str]] = {}
         for warehouse, sku in wanted:
-            for r in conn.execute(select(stock_bins).where(and_(stock_bins.c.warehouse == warehouse,
-                                                                 stock_bins.c.sku == sku))):
-                rows[(r.warehouse, r.sku, r.bin)] = [r.on_hand, r.reserved]
-                existing.add((r.warehouse, r.sku, r.bin))
+            by_warehouse.setdefault(warehouse, []).append(sku)
+        for warehouse, skus in by_warehouse.items():
+            for chunk in _chunks(sorted(skus)):
+                query = select(stock_bins).where(stock_bins.c.warehouse == warehouse, stock_bins.c.sku.in_(chunk))
+                for r in conn.execute(query):
+                    rows[(r.warehouse, r.sku, r.bin)] = [r.on_hand, r.reserved]
+                    existing.add((r.warehouse, r.sku, r.bin))
 
     @staticmethod
     def _write_rows(conn, rows, existing) -> None:
@@ -225,6 +233,11 @@ class InventoryProjection(Projection):
             )
         if inserts:
             conn.execute(insert(stock_bins), inserts)
+
+
+def _chunks(values: list, size: int = 500):
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
 
 
 # Queries: plain dicts for the UI, the API and the CLI.

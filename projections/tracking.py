@@ -29,6 +29,7 @@ class Projection:
     name: str = ""
     metadata: MetaData
     topics: tuple[str, ...] = ()
+    reads_stored = False  # True: `apply` gets the stored notifications of every topic, not decoded events
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         """Fold (notification id, domain event) pairs into the view's rows."""
@@ -107,14 +108,7 @@ class ProjectionRunner:
             events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
             try:
                 self.projection.apply(conn, events)
-                moved = conn.execute(
-                    update(projection_tracking)
-                    .where(projection_tracking.c.name == self.projection.name)
-                    .where(projection_tracking.c.position == start)
-                    .values(position=end)
-                )
-                if moved.rowcount != 1:
-                    raise TrackingConflict(f"{self.projection.name} moved past {start} elsewhere")
+                self.move(conn, start, end)
             except BaseException:
                 self.projection.reset_memory()
                 raise
@@ -123,14 +117,29 @@ class ProjectionRunner:
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the view, start again from the first event and catch up."""
         with self.lock:
-            self.projection.metadata.drop_all(self.engine)
-            self.projection.reset_memory()
-            self.projection.metadata.create_all(self.engine)
-            tracking_metadata.create_all(self.engine)
-            with self.engine.begin() as conn:
-                conn.execute(projection_tracking.delete().where(projection_tracking.c.name == self.projection.name))
-                conn.execute(insert(projection_tracking).values(name=self.projection.name, position=0))
+            self.reset()
         return self.catch_up(progress)
+
+    def reset(self) -> None:
+        """Empty the view and move its position back to the start of the log."""
+        self.projection.metadata.drop_all(self.engine)
+        self.projection.reset_memory()
+        self.projection.metadata.create_all(self.engine)
+        tracking_metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(projection_tracking.delete().where(projection_tracking.c.name == self.projection.name))
+            conn.execute(insert(projection_tracking).values(name=self.projection.name, position=0))
+
+    def move(self, conn: Connection, start: int, end: int) -> None:
+        """Record the new position in the batch's transaction, refusing if another runner moved it first."""
+        moved = conn.execute(
+            update(projection_tracking)
+            .where(projection_tracking.c.name == self.projection.name)
+            .where(projection_tracking.c.position == start)
+            .values(position=end)
+        )
+        if moved.rowcount != 1:
+            raise TrackingConflict(f"{self.projection.name} moved past {start} elsewhere")
 
     def run_forever(self, stop: threading.Event, interval: float = 0.2) -> None:
         """Follow the log until stopped (used by `serve` and `worker`); a failed batch is tried again."""
@@ -143,6 +152,57 @@ class ProjectionRunner:
                 failures += 1
                 log.exception("%s: batch failed (attempt %d); retrying", self.projection.name, failures)
             stop.wait(min(interval * 2 ** failures, 5.0))
+
+
+def rebuild_together(runners: list[ProjectionRunner], progress: Callable[[int], None] | None = None,
+                     page_size: int = 10_000) -> int:
+    """Rebuild several projections of one log in a single pass: each page of the log is read once, each event
+    decoded once, and every projection's rows and position are written in the page's one transaction (an
+    interrupted rebuild resumes with `catch_up`). Returns how many notifications were read."""
+    if not runners:
+        return 0
+    app, engine = runners[0].app, runners[0].engine
+    for runner in runners:
+        runner.lock.acquire()
+    try:
+        for runner in runners:
+            runner.reset()
+        by_topic: dict[str, list[str]] = {}
+        for runner in runners:
+            if not runner.projection.reads_stored:
+                for topic in runner.projection.topics:
+                    by_topic.setdefault(topic, []).append(runner.projection.name)
+        head, start, read = app.recorder.max_notification_id() or 0, 0, 0
+        while start < head:
+            page = app.recorder.select_notifications(start + 1, page_size, stop=head)
+            end = page[-1].id if len(page) == page_size else head
+            batches: dict[str, list] = {r.projection.name: [] for r in runners}
+            for n in page:
+                readers = by_topic.get(n.topic)
+                if readers:
+                    pair = (n.id, app.mapper.to_domain_event(n))
+                    for name in readers:
+                        batches[name].append(pair)
+            with engine.begin() as conn:
+                try:
+                    for runner in runners:
+                        projection = runner.projection
+                        events = page if projection.reads_stored else batches[projection.name]
+                        if events:
+                            projection.apply(conn, events)
+                        runner.move(conn, start, end)
+                except BaseException:
+                    for runner in runners:
+                        runner.projection.reset_memory()
+                    raise
+            read += len(page)
+            if progress:
+                progress(end - start)
+            start = end
+        return read
+    finally:
+        for runner in runners:
+            runner.lock.release()
 
 
 def topics_of(*aggregate_event_classes: Iterable[type]) -> tuple[str, ...]:
