@@ -20,7 +20,7 @@ from werkzeug.exceptions import Unauthorized
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
 from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
-from projections.backoffice import BUSINESS_TIME, InvalidFilter, aware, as_uuid, choice, parse_day, positive_int
+from projections.backoffice import BUSINESS_TIME, InvalidFilter, aware, as_uuid, parse_day, positive_int
 from projections.scanning import reserved_orders
 from projections.tracking import TrackingConflict
 
@@ -122,7 +122,7 @@ class Param:
                 "description": self.description, "schema": schema}
 
     def value(self, given: str | None):
-        if given is None or given == "":
+        if given is None:
             if self.required:
                 raise InvalidInput(f"{self.name} is required")
             return self.default
@@ -177,11 +177,21 @@ def instant(label: str) -> Callable[[str], datetime]:
 
 
 def day(label: str) -> Callable[[str], date]:
-    return lambda text: within_years(parse_day(text, label), label)
+    def read(text: str) -> date:
+        if not text.strip():
+            raise InvalidFilter(f"{label} is empty; give a day such as 2026-11-11 or leave it out")
+        return within_years(parse_day(text, label), label)
+
+    return read
 
 
 def one_of(allowed: tuple[str, ...], label: str) -> Callable[[str], str]:
-    return lambda text: choice(text, allowed, label)
+    def read(text: str) -> str:
+        if text not in allowed:
+            raise InvalidFilter(f"{label} {text[:40]!r} is not one of {', '.join(allowed)}")
+        return text
+
+    return read
 
 
 def yes_or_no(label: str) -> Callable[[str], bool]:
