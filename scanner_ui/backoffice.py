@@ -14,7 +14,7 @@ from flask import Blueprint, Response, redirect, render_template, request, url_f
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from domain.errors import DomainError, UnknownBin
+from domain.errors import DomainError, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
 from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
 from projections.backoffice import BUSINESS_TIME, InvalidFilter, choice, day_range, parse_day, positive_int, today
@@ -61,9 +61,7 @@ class Filter:
 def back_office_staff_only():
     role = current_staff()["role"]
     if role not in READERS_OF_REPORTS or (request.method != "GET" and role not in WRITERS):
-        return render_template("office/message.html", title="not_permitted_screen",
-                               reason=None), 403
-    return None
+        return render_template("office/message.html", title="not_permitted_screen"), 403
 
 
 @bp.errorhandler(DomainError)
@@ -107,6 +105,29 @@ def arg(name: str) -> str | None:
 
 def flag(name: str) -> bool:
     return request.args.get(name) in ("1", "on", "yes", "true")
+
+
+def warehouse_filter() -> str | None:
+    """The warehouse asked for; an unknown code is refused by name."""
+    code = arg("warehouse")
+    if code:
+        system().app.warehouse(code)
+    return code
+
+
+def sku_filter() -> str | None:
+    sku = arg("sku")
+    if sku and not system().app.sku_exists(sku):
+        raise UnknownSku(f"unknown SKU {sku[:64]!r}")
+    return sku
+
+
+def bin_filter(warehouse: str | None) -> str | None:
+    """The bin asked for, which must exist in the warehouse (the configured one when none is given)."""
+    bin, warehouse = arg("bin"), warehouse or system().settings.warehouse
+    if bin and bin not in system().app.warehouse(warehouse).locations:
+        raise UnknownBin(f"bin {bin[:32]!r} does not exist in warehouse {warehouse}")
+    return bin
 
 
 def table(name: str, title: str, rows: list[dict], columns: list[Col], filters: list[Filter] = (),
@@ -292,7 +313,7 @@ def finance_days():
 
 @bp.get("/finance/stock")
 def stock_value():
-    valuation = finance.stock_valuation(fresh("inventory"), arg("warehouse"))
+    valuation = finance.stock_valuation(fresh("inventory"), warehouse_filter())
     columns = [Col("warehouse", "warehouse"), Col("sku", "item"), Col("on_hand", "on_hand", "number"),
                Col("unit_cost", "unit_cost", "money"), Col("value", "value_yuan", "money")]
     return table("stock-value", "stock_value", valuation["lines"], columns, [Filter("warehouse", "warehouse")],
@@ -325,7 +346,7 @@ def customers():
 def replenishment_suggestions():
     rows = replenishment.replenishment(
         fresh("replenishment", "inventory"), arg("as_of"), request.args.get("window", 28),
-        request.args.get("lead_time", 7), request.args.get("review", 7), arg("warehouse"), arg("sku"))
+        request.args.get("lead_time", 7), request.args.get("review", 7), warehouse_filter(), arg("sku"))
     columns = [Col("sku", "item"), Col("name", "name"), Col("units_sold", "units_sold", "number"),
                Col("velocity", "velocity", "number"), Col("available", "available", "number"),
                Col("owed", "owed", "number"), Col("days_of_cover", "days_of_cover", "number"),
@@ -339,8 +360,9 @@ def replenishment_suggestions():
 
 @bp.get("/stock")
 def stock():
-    rows = inventory.stock_by_bin(fresh("inventory"), arg("warehouse"), arg("sku"))
-    rows = [r for r in rows if arg("bin") in (None, r["bin"])]
+    warehouse = warehouse_filter()
+    bin = bin_filter(warehouse)
+    rows = [r for r in inventory.stock_by_bin(fresh("inventory"), warehouse, sku_filter()) if bin in (None, r["bin"])]
     columns = [Col("warehouse", "warehouse"), Col("sku", "item"), Col("bin", "bin"),
                Col("on_hand", "on_hand", "number"), Col("reserved", "reserved", "number"),
                Col("available", "available", "number")]
@@ -353,7 +375,7 @@ def movements():
     """The movement ledger, oldest first, up to the end of a day when asked."""
     until = parse_day(arg("until"), "until")
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), BUSINESS_TIME) if until else None
-    rows = inventory.movement_ledger(fresh("inventory"), arg("sku"), arg("bin"), end, limit=EVERY_ROW)
+    rows = inventory.movement_ledger(fresh("inventory"), sku_filter(), bin_filter(None), end, limit=EVERY_ROW)
     columns = [Col("at", "at", "instant"), Col("event", "event"), Col("warehouse", "warehouse"), Col("sku", "item"),
                Col("bin", "bin"), Col("on_hand_before", "on_hand_before", "number"),
                Col("on_hand_after", "on_hand_after", "number"), Col("reserved_before", "reserved_before", "number"),
@@ -458,16 +480,13 @@ def audit_events():
 @bp.get("/audit/stock")
 def stock_at():
     """Stock of a SKU (in one bin, or the warehouse) at a past instant, replayed from the events behind it."""
-    app = system().app
-    warehouse = arg("warehouse") or system().settings.warehouse
-    sku, bin, at = arg("sku"), arg("bin"), arg("at")
+    warehouse = warehouse_filter() or system().settings.warehouse
+    sku, at = arg("sku"), arg("at")
     figure = None
     if sku or at:
         if not (sku and at):
             raise InvalidFilter("give both the SKU and the instant")
-        if bin and bin not in app.warehouse(warehouse).locations:
-            raise UnknownBin(f"bin {bin[:32]!r} does not exist in warehouse {warehouse}")
-        figure = app.stock_at(warehouse, sku, instant(at), bin)
+        figure = system().app.stock_at(warehouse, sku, instant(at), bin_filter(warehouse))
     return render_template("office/stock_at.html", figure=figure, warehouse=warehouse)
 
 

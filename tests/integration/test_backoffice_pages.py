@@ -137,7 +137,8 @@ def test_unknown_ids_are_named_with_404_never_a_server_error(supervisor):
         "/office/audit?subject=order&value=taobao/flagship/404", "/office/audit?subject=sku&value=NOPE-1",
         "/office/audit?subject=bin&value=Z-99", "/office/audit?subject=staff&value=ZZ9",
         "/office/finance/skus?sku=NOPE-1", "/office/settlement/999", "/office/audit/stock?sku=NOPE-1&at=2026-11-11",
-        "/office/audit/stock?sku=TEA-LJ-250&bin=Z-99&at=2026-11-11T20:00")}
+        "/office/audit/stock?sku=TEA-LJ-250&bin=Z-99&at=2026-11-11T20:00", "/office/stock?warehouse=WH9",
+        "/office/stock?bin=Z-99", "/office/movements?sku=NOPE-1", "/office/finance/stock?warehouse=WH9")}
 
     assert {path: a.status_code for path, a in answers.items()} == {path: 404 for path in answers}
     assert "unknown badge &#39;ZZ9&#39;" in answers["/office/audit?subject=staff&value=ZZ9"].get_data(as_text=True)
