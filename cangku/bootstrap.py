@@ -40,6 +40,20 @@ class System:
         for runner in self.runners.values():
             runner.catch_up()
 
+    def fresh(self, *views: str):
+        """The views' engine, with the named projections brought up to the end of the log first, so a read sees
+        the commands before it."""
+        from sqlalchemy.exc import IntegrityError
+
+        from projections.tracking import TrackingConflict
+
+        for name in views:
+            try:
+                self.runners[name].catch_up()
+            except (TrackingConflict, IntegrityError):
+                pass  # another process applied the same events first (this batch rolled back): the view is as fresh
+        return self.engine
+
     def start_followers(self, interval: float = 0.2) -> None:
         """Follow the log in background threads: the projections, and the dispatcher when jobs are set up."""
         followers = list(self.runners.values()) + ([self.dispatcher] if self.dispatcher else [])

@@ -14,7 +14,6 @@ from typing import Any, Callable
 from uuid import UUID
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Unauthorized
 
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
@@ -22,7 +21,6 @@ from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
 from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
 from projections.backoffice import BUSINESS_TIME, InvalidFilter, aware, as_uuid, parse_day, positive_int
 from projections.scanning import reserved_orders
-from projections.tracking import TrackingConflict
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -36,14 +34,7 @@ def system():
 
 
 def fresh(*views: str):
-    """The views' engine after catching up the named views, so a read sees the commands before it."""
-    for name in views:
-        try:
-            system().runners[name].catch_up()
-        except (TrackingConflict, IntegrityError):
-            # Another process applied the same events first (this batch rolled back): the view is as fresh.
-            pass
-    return system().engine
+    return system().fresh(*views)
 
 
 # JSON schemas of the values the API speaks.

@@ -12,14 +12,12 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
 
 from domain.errors import DomainError, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
 from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
 from projections.backoffice import BUSINESS_TIME, InvalidFilter, choice, day_range, parse_day, positive_int, today
 from projections.reports import MEDIA_TYPES, export
-from projections.tracking import TrackingConflict
 
 from . import errors
 from .auth import current_staff, login_required, system
@@ -88,14 +86,7 @@ def page_links():
 
 
 def fresh(*views: str) -> Engine:
-    """The views' engine, with the named projections brought up to the end of the log first."""
-    for name in views:
-        try:
-            system().runners[name].catch_up()
-        except (TrackingConflict, IntegrityError):
-            # Another process applied the same events first (this batch rolled back): the view is as fresh.
-            pass
-    return system().engine
+    return system().fresh(*views)
 
 
 def arg(name: str) -> str | None:

@@ -3,12 +3,10 @@
 import hashlib
 from uuid import UUID
 
-from sqlalchemy.exc import IntegrityError
 
 from domain.printing import Contact, PrintingError
 from domain.scanning import PrinterFailed, ScannerPorts
 from projections import scanning as view
-from projections.tracking import TrackingConflict
 
 LOCAL_COURIER = "LOCAL"
 
@@ -76,12 +74,7 @@ class FloorPorts(ScannerPorts):
         self._allocate = allocate
 
     def fresh(self):
-        try:
-            self.system.runners["scanning"].catch_up()
-        except (TrackingConflict, IntegrityError):
-            # Another process applied the same events first (this batch rolled back): the view is as fresh.
-            pass
-        return self.system.engine
+        return self.system.fresh("scanning")
 
     def find_orders(self, number: str) -> list[UUID]:
         return view.orders_numbered(self.fresh(), number)
