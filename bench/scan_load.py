@@ -73,6 +73,7 @@ def prepare(url: str, clients: int, lines: int) -> list[dict]:
 
 def serve(url: str, threads: int, processes: int) -> None:
     """The server: print the port, then serve until killed; with several processes they share one socket."""
+    import fcntl
     import os
     import socket
 
@@ -86,7 +87,10 @@ def serve(url: str, threads: int, processes: int) -> None:
     for _ in range(processes - 1):
         if os.fork() == 0:
             break
-    system = build(settings_for(url, "/tmp/cangku-bench"))
+    os.makedirs("/tmp/cangku-bench", exist_ok=True)
+    with open("/tmp/cangku-bench/serve.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one process at a time creates the tables and functions it finds missing
+        system = build(settings_for(url, "/tmp/cangku-bench"))
     server = create_server(create_app(system), sockets=[listening], threads=threads, ident="cangku",
                            connection_limit=200)
     server.run()
