@@ -7,14 +7,19 @@ exactly once however often it is sent.
 """
 
 import functools
+import threading
+from collections import OrderedDict
+from contextlib import contextmanager
 from contextvars import ContextVar
+from copy import deepcopy
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Callable
+from typing import Callable, Iterator
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, Repository, project_aggregate
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import strtobool
 
 from . import ids
 from .errors import (
@@ -69,6 +74,17 @@ def _retried(command: Callable) -> Callable:
     return wrapper
 
 
+def _floor_read(query: Callable) -> Callable:
+    """A query of the scanner screens, answered from the floor cache (see `FloorCache`)."""
+
+    @functools.wraps(query)
+    def wrapper(self, *args, **kwargs):
+        with self.floor_reads():
+            return query(self, *args, **kwargs)
+
+    return wrapper
+
+
 class _AlreadyRecorded(Exception):
     """Another request recorded this scan number first; answer with what it recorded."""
 
@@ -84,6 +100,137 @@ class _PendingScan:
 _PENDING: ContextVar[_PendingScan | None] = ContextVar("cangku_pending_scan", default=None)
 
 
+class FloorCache:
+    """The aggregates the scanner floor reads, kept as current as the event log by following it.
+
+    A scan asks the log once what any process recorded since the last look, and brings the cached aggregates it
+    touched up to date from those events, instead of asking the store about each aggregate the scan reads.
+    Every cached aggregate holds all of its events up to `position`. Cached aggregates are replaced, never
+    changed in place, so a reader holding one is not disturbed. A save of a stale copy still fails on its
+    version (the store's optimistic-concurrency check), and the scan is retried on fresh state.
+    """
+
+    BACKLOG = 5_000  # more unseen notifications than this: start afresh rather than catch up
+    CHANGES_KEPT = 200_000
+
+    def __init__(self, repository: Repository, recorder, mapper, maxsize: int):
+        self.repository = repository
+        self.recorder = recorder
+        self.mapper = mapper
+        self.maxsize = maxsize
+        self.lock = threading.Lock()
+        self.aggregates: OrderedDict[UUID, object] = OrderedDict()
+        self.position: int | None = None
+        self.covered_from = 0  # the highest version seen of each aggregate changed since here is in `changed`
+        self.changed: dict[UUID, int] = {}
+        self.active: ContextVar[bool] = ContextVar(f"cangku_floor_{id(self)}", default=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Reads in this context come from the cache, brought up to date with the log on entry."""
+        if self.active.get():
+            yield
+            return
+        self.sync()
+        token = self.active.set(True)
+        try:
+            yield
+        finally:
+            self.active.reset(token)
+
+    def sync(self) -> None:
+        """Apply what was recorded since the last look to the cached aggregates."""
+        with self.lock:
+            start = self.position
+        if start is None:
+            head = self.recorder.max_notification_id() or 0
+            with self.lock:
+                if self.position is None:
+                    self.position = self.covered_from = head
+            return
+        notifications = self.recorder.select_notifications(start + 1, self.BACKLOG + 1)
+        if not notifications:
+            return
+        with self.lock:
+            if len(notifications) > self.BACKLOG:
+                self.aggregates.clear()
+                self.changed.clear()
+                self.position = self.covered_from = max(self.position, notifications[-1].id)
+                return
+            for notification in notifications:
+                if notification.id > self.position:
+                    self._apply(notification)
+                    self.position = notification.id
+            if len(self.changed) > self.CHANGES_KEPT:
+                self.changed.clear()
+                self.covered_from = self.position
+
+    def _apply(self, notification) -> None:
+        key = notification.originator_id
+        key = key if isinstance(key, UUID) else UUID(str(key))
+        version = notification.originator_version
+        self.changed[key] = max(version, self.changed.get(key, 0))
+        cached = self.aggregates.get(key)
+        if cached is None or version <= cached.version:
+            return
+        if version == cached.version + 1:
+            self.aggregates[key] = self.mapper.to_domain_event(notification).mutate(deepcopy(cached))
+        else:
+            del self.aggregates[key]
+
+    def get(self, aggregate_id: UUID, copy: bool):
+        with self.lock:
+            found = self.aggregates.get(aggregate_id)
+            if found is not None:
+                self.aggregates.move_to_end(aggregate_id)
+            since = self.position
+        if found is None:
+            found = Repository.get(self.repository, aggregate_id)
+            self.offer(found, since)
+        return deepcopy(found) if copy else found
+
+    def offer(self, aggregate, since: int | None) -> None:
+        """Cache an aggregate known to hold all its events up to notification `since`, unless it is stale."""
+        with self.lock:
+            if since is None or since < self.covered_from or aggregate.version < self.changed.get(aggregate.id, 0):
+                return
+            cached = self.aggregates.get(aggregate.id)
+            if cached is not None and cached.version >= aggregate.version:
+                return
+            self.aggregates[aggregate.id] = aggregate
+            self.aggregates.move_to_end(aggregate.id)
+            while len(self.aggregates) > self.maxsize:
+                self.aggregates.popitem(last=False)
+
+    def saved(self, aggregates, recordings) -> None:
+        """Cache aggregates just saved (their events recorded up to the recordings' notification ids)."""
+        last = {}
+        for recording in recordings:
+            key = recording.domain_event.originator_id
+            last[key] = max(recording.notification.id, last.get(key, 0))
+        for aggregate in aggregates:
+            if aggregate.id in last and not aggregate.pending_events:
+                self.offer(aggregate, last[aggregate.id])
+
+    def forget(self, aggregate_ids) -> None:
+        with self.lock:
+            for key in aggregate_ids:
+                self.aggregates.pop(key, None)
+
+
+class FloorRepository(Repository):
+    """The application's repository; inside `FloorCache.reading()` current aggregates come from the floor cache."""
+
+    floor: FloorCache
+
+    def get(self, aggregate_id, *, version=None, projector_func=project_aggregate, fastforward_skipping=False,
+            deepcopy_from_cache=True):
+        if version is None and projector_func is project_aggregate and self.floor.active.get():
+            return self.floor.get(aggregate_id, copy=deepcopy_from_cache and self.deepcopy_from_cache)
+        return super().get(aggregate_id, version=version, projector_func=projector_func,
+                           fastforward_skipping=fastforward_skipping, deepcopy_from_cache=deepcopy_from_cache)
+
+
 class ScannerCommands:
     """Scanner-side commands of the Cangku application."""
 
@@ -91,6 +238,23 @@ class ScannerCommands:
         # Every scan appends to its device's stream: snapshots keep loading a busy device fast.
         self.snapshotting_intervals = {**type(self).snapshotting_intervals, Device: 100}
         super().__init__(env, **kwargs)
+
+    def construct_repository(self) -> FloorRepository:
+        maxsize = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 5000)
+        repository = FloorRepository(
+            event_store=self.events,
+            snapshot_store=self.snapshots,
+            cache_maxsize=maxsize,
+            fastforward=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD, "y")),
+            fastforward_skipping=strtobool(self.env.get(self.AGGREGATE_CACHE_FASTFORWARD_SKIPPING, "n")),
+            deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
+        )
+        repository.floor = FloorCache(repository, self.recorder, self.mapper, maxsize)
+        return repository
+
+    def floor_reads(self):
+        """Reads of the scanner floor in this context: one look at the log, then aggregates kept current by it."""
+        return self.repository.floor.reading()
 
     # Staff
 
@@ -186,9 +350,11 @@ class ScannerCommands:
         except AggregateNotFoundError:
             return Device(device)
 
+    @_floor_read
     def next_sequence(self, device: str) -> int:
         return self._device(check_device(device), to_change=False).last_sequence + 1
 
+    @_floor_read
     def scan_answer(self, device: str, sequence: int) -> dict | None:
         """What the device's numbered scan was answered, while it is among the recent ones."""
         seen = self._device(check_device(device), to_change=False).recent.get(str(sequence))
@@ -199,22 +365,25 @@ class ScannerCommands:
     def scan(self, scan: Scan, ports: ScannerPorts) -> ScanResult:
         """Apply one numbered scan exactly once; a resent scan gets the answer recorded the first time."""
         scan = self._checked(scan)
-        for _ in range(CONFLICT_RETRIES):
-            device = self._device(scan.device)
-            answer = device.answer_to(scan)
-            if answer is not None:
-                return answer
-            try:
-                return self._run(scan, device, ports)
-            except (_AlreadyRecorded, IntegrityError):
-                continue
-            except StaleSequence:
-                raise
-            except DomainError as error:
+        with self.floor_reads():
+            for attempt in range(CONFLICT_RETRIES):
+                if attempt:
+                    self.repository.floor.sync()
+                device = self._device(scan.device)
+                answer = device.answer_to(scan)
+                if answer is not None:
+                    return answer
                 try:
-                    return self._refuse(scan, error)
-                except IntegrityError:
+                    return self._run(scan, device, ports)
+                except (_AlreadyRecorded, IntegrityError):
                     continue
+                except StaleSequence:
+                    raise
+                except DomainError as error:
+                    try:
+                        return self._refuse(scan, error)
+                    except IntegrityError:
+                        continue
         raise ConcurrentUpdate("this scan kept meeting concurrent updates; send it again")
 
     @staticmethod
@@ -261,14 +430,27 @@ class ScannerCommands:
         """Save; inside a scan, the device's record of the scan goes in the same transaction."""
         pending = _PENDING.get()
         if pending is None or pending.result is not None:
-            return super().save(*objects, **kwargs)
+            return self._recorded(objects, kwargs)
         device, pending.device = pending.device or self._device(pending.scan.device), None
         if device.answer_to(pending.scan) is not None:
             raise _AlreadyRecorded()
         step = pending.step
         result = device.record(pending.scan, "ok", step.key, step.params, "", step.context)
-        recordings = super().save(*objects, device, **kwargs)
+        recordings = self._recorded((*objects, device), kwargs)
         pending.result = result
+        return recordings
+
+    def _recorded(self, objects: tuple, kwargs: dict):
+        floor = self.repository.floor
+        aggregates = [o for o in objects if hasattr(o, "pending_events")]
+        try:
+            recordings = super().save(*objects, **kwargs)
+        except IntegrityError:
+            # Something here was stale: the retry reads these from the store again.
+            floor.forget(a.id for a in aggregates)
+            raise
+        if floor.active.get():
+            floor.saved(aggregates, recordings)
         return recordings
 
     # Picking: led bin by bin through the wave
@@ -362,6 +544,7 @@ class ScannerCommands:
         params = {"sku": line["sku"], "bin": here, "missing": remaining, "wave": wave.number}
         return Step({"wave": c["wave"]}, "line_short", params, do=lambda: self.short_pick(wave.id, index, by))
 
+    @_floor_read
     def pick_view(self, device: str, ports: ScannerPorts) -> dict:
         """What the pick screen shows: the open waves, or the line the picker is led to and what to scan."""
         c = self._device(check_device(device), to_change=False).context("pick")
@@ -454,6 +637,7 @@ class ScannerCommands:
             return Step(c, "weighed", {**number, "grams": grams}, do=lambda: self.weigh(order.id, grams, by))
         raise UnexpectedInput("this package is done: print its label or cancel")
 
+    @_floor_read
     def pack_view(self, device: str) -> dict:
         c = self._device(check_device(device), to_change=False).context("pack")
         if "order" not in c:
@@ -559,6 +743,7 @@ class ScannerCommands:
         return Step({"order": c["order"]}, "restocked" if resaleable else "scrapped", params,
                     do=lambda: self.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff))
 
+    @_floor_read
     def screen_context(self, device: str, screen: str) -> dict:
         return self._device(check_device(device), to_change=False).context(screen)
 

@@ -4,6 +4,7 @@ Without JavaScript each scan is a plain form POST answered by a redirect (POST/r
 through a client-side queue as JSON, one at a time and in order, and the answer replaces the screen's panel.
 """
 
+import functools
 from uuid import UUID
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
@@ -21,6 +22,17 @@ bp = Blueprint("scanner", __name__)
 
 def ports():
     return current_app.extensions["cangku_ports"]
+
+
+def on_the_floor(view):
+    """The request reads the floor as of one look at the event log, not one question per aggregate."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        with system().app.floor_reads():
+            return view(*args, **kwargs)
+
+    return wrapper
 
 
 def _order_number(order_id: str) -> str:
@@ -70,6 +82,7 @@ def menu():
 
 
 @bp.get("/s/<screen>")
+@on_the_floor
 @login_required
 def screen_page(screen: str):
     if screen not in WORK_SCREENS:
@@ -97,6 +110,7 @@ def _scan_from(data) -> Scan:
 
 
 @bp.post("/scan")
+@on_the_floor
 def scan():
     """One numbered scan, from a form (answered by a redirect) or as JSON (answered with the new panel)."""
     as_json = request.is_json or request.accept_mimetypes.best == "application/json"
