@@ -218,6 +218,70 @@ class FloorCache:
                 self.aggregates.pop(key, None)
 
 
+class GroupCommit:
+    """Saves made at the same moment by several threads of one process, recorded in one transaction.
+
+    The event store serialises writers (PostgreSQL locks the events table for each insert, so that notification
+    ids are committed in order), so a busy process queues on that lock once per batch instead of once per save.
+    Each save stays atomic: when a batch fails (a version conflict in one of its saves), every save of the batch
+    is recorded again on its own, and only the ones that fail alone see the error.
+    """
+
+    def __init__(self, events):
+        self.events = events
+        self.ready = threading.Condition()
+        self.queue: list[_Waiting] = []
+        self.writing = False
+
+    def record(self, processing_event) -> list:
+        waiting = _Waiting(processing_event.events)
+        with self.ready:
+            self.queue.append(waiting)
+            while self.writing and not waiting.finished:
+                self.ready.wait()
+            if not waiting.finished:
+                batch, self.queue, self.writing = self.queue, [], True
+        if not waiting.finished:
+            try:
+                self._write(batch)
+            finally:
+                with self.ready:
+                    self.writing = False
+                    self.ready.notify_all()
+        if waiting.error is not None:
+            raise waiting.error
+        return waiting.recordings
+
+    def _write(self, batch: list["_Waiting"]) -> None:
+        try:
+            if len(batch) > 1:
+                try:
+                    recordings = self.events.put([e for waiting in batch for e in waiting.events])
+                except Exception:
+                    pass
+                else:
+                    for waiting in batch:
+                        waiting.recordings, recordings = (recordings[:len(waiting.events)],
+                                                          recordings[len(waiting.events):])
+                    return
+            for waiting in batch:
+                try:
+                    waiting.recordings = self.events.put(waiting.events)
+                except Exception as error:
+                    waiting.error = error
+        finally:
+            for waiting in batch:
+                waiting.finished = True
+
+
+@dataclass
+class _Waiting:
+    events: list
+    recordings: list | None = None
+    error: Exception | None = None
+    finished: bool = False
+
+
 class FloorRepository(Repository):
     """The application's repository; inside `FloorCache.reading()` current aggregates come from the floor cache."""
 
@@ -250,7 +314,17 @@ class ScannerCommands:
             deepcopy_from_cache=strtobool(self.env.get(self.DEEPCOPY_FROM_AGGREGATE_CACHE, "y")),
         )
         repository.floor = FloorCache(repository, self.recorder, self.mapper, maxsize)
+        self._group_commit = GroupCommit(self.events)
         return repository
+
+    def _record(self, processing_event):
+        if processing_event.tracking is not None or processing_event.saved_kwargs:
+            return super()._record(processing_event)
+        recordings = self._group_commit.record(processing_event)
+        if self.repository.cache and not self.repository.fastforward:
+            for aggregate_id, aggregate in processing_event.aggregates.items():
+                self.repository.cache.put(aggregate_id, aggregate)
+        return recordings
 
     def floor_reads(self):
         """Reads of the scanner floor in this context: one look at the log, then aggregates kept current by it."""
