@@ -146,9 +146,9 @@ class Cangku(ScannerCommands, Application):
             cipher = AESCipher(Environment(env={"CIPHER_KEY": self.env.get("BUYER_CIPHER_KEY")}))
         transcoder.register(BuyerAsJSON(cipher))
 
-    def _get(self, aggregate_id: UUID, missing: Exception):
+    def _get(self, aggregate_id: UUID, missing: Exception, to_change: bool = True):
         try:
-            return self.repository.get(aggregate_id)
+            return self.repository.get(aggregate_id, deepcopy_from_cache=to_change)
         except AggregateNotFoundError:
             raise missing from None
 
@@ -177,7 +177,7 @@ class Cangku(ScannerCommands, Application):
         ))
 
     def get_sku(self, code: str) -> dict:
-        sku = self._get(ids.sku_id(code), UnknownSku(f"unknown SKU {code!r}"))
+        sku = self._get(ids.sku_id(code), UnknownSku(f"unknown SKU {code!r}"), to_change=False)
         return {
             "code": sku.code,
             "name": sku.name,
@@ -199,7 +199,7 @@ class Cangku(ScannerCommands, Application):
         """The SKU code a scanned barcode (or the SKU code itself) stands for."""
         scanned = (barcode or "").strip()
         try:
-            return self.repository.get(ids.barcode_id(scanned)).sku
+            return self.repository.get(ids.barcode_id(scanned), deepcopy_from_cache=False).sku
         except (AggregateNotFoundError, ValueError):
             pass
         if scanned and self.sku_exists(scanned):
@@ -214,8 +214,8 @@ class Cangku(ScannerCommands, Application):
         self._save_new(warehouse, conflict=WarehouseAlreadyExists(f"warehouse {warehouse.code} already exists"))
         return warehouse.id
 
-    def warehouse(self, code: str) -> Warehouse:
-        return self._get(ids.warehouse_id(code), UnknownWarehouse(f"unknown warehouse {code!r}"))
+    def warehouse(self, code: str, to_change: bool = True) -> Warehouse:
+        return self._get(ids.warehouse_id(code), UnknownWarehouse(f"unknown warehouse {code!r}"), to_change)
 
     @retry_on_conflict
     def add_location(self, warehouse: str, bin: str, zone: str, area: str, pick_sequence: int) -> None:
@@ -601,7 +601,7 @@ class Cangku(ScannerCommands, Application):
         sku = self.sku_for_barcode(barcode)
         if sku != line["sku"]:
             raise WrongItemScanned(f"scanned {sku}; this line needs {line['sku']}")
-        site = self.warehouse(wave.warehouse)
+        site = self.warehouse(wave.warehouse, to_change=False)
         self._bin(site, bin, "storage", "receiving")
         order = self.order(line["order_id"])
         stock = self._stock(wave.warehouse, sku)

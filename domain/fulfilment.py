@@ -1,5 +1,6 @@
 """Waves (pick lists over several orders) and packages (one parcel per order)."""
 
+from copy import deepcopy
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -22,6 +23,19 @@ class Wave(Aggregate):
         self.order_ids = list(order_ids)
         self.lines = [dict(line, picked=0, short=False) for line in lines]
         self.status = "open"
+
+    def __deepcopy__(self, memo: dict) -> "Wave":
+        """Lines hold only numbers, strings and ids (never changed in place): copying each line's dict is enough."""
+        copy = object.__new__(type(self))
+        memo[id(self)] = copy
+        for name, value in self.__dict__.items():
+            if name == "lines":
+                copy.__dict__[name] = [dict(line) for line in value]
+            elif name == "order_ids":
+                copy.__dict__[name] = list(value)
+            else:
+                copy.__dict__[name] = deepcopy(value, memo)
+        return copy
 
     def open_lines(self) -> list[int]:
         return [i for i, line in enumerate(self.lines) if line["picked"] < line["quantity"] and not line["short"]]

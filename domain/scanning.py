@@ -4,6 +4,7 @@ A device (a PDA) numbers its scans. The device's stream records each numbered sc
 transaction as the command the scan caused, so a scan sent twice is applied once and answered the same way.
 """
 
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, Callable
 from uuid import UUID, uuid5
@@ -152,6 +153,14 @@ class Device(Aggregate):
         self.last_sequence = 0
         self.recent: dict[str, dict] = {}
         self.contexts: dict[str, dict] = {}
+
+    def __deepcopy__(self, memo: dict) -> "Device":
+        """Recorded scans and screen contexts are only ever added or replaced, never changed: a copy shares them."""
+        copy = object.__new__(type(self))
+        memo[id(self)] = copy
+        for name, value in self.__dict__.items():
+            copy.__dict__[name] = dict(value) if name in ("recent", "contexts") else deepcopy(value, memo)
+        return copy
 
     def context(self, screen: str) -> dict:
         return dict(self.contexts.get(screen, {}))
