@@ -100,6 +100,13 @@ class _PendingScan:
 _PENDING: ContextVar[_PendingScan | None] = ContextVar("cangku_pending_scan", default=None)
 
 
+def _replay(aggregate, events):
+    """The library's projector without its runtime protocol check of each event (slow, and always true here)."""
+    for event in events:
+        aggregate = event.mutate(aggregate)
+    return aggregate
+
+
 class FloorCache:
     """The aggregates the scanner floor reads, kept as current as the event log by following it.
 
@@ -185,7 +192,7 @@ class FloorCache:
                 self.aggregates.move_to_end(aggregate_id)
             since = self.position
         if found is None:
-            found = Repository.get(self.repository, aggregate_id)
+            found = Repository.get(self.repository, aggregate_id, projector_func=_replay)
             self.offer(found, since)
         return deepcopy(found) if copy else found
 
@@ -223,8 +230,8 @@ class GroupCommit:
 
     The event store serialises writers (PostgreSQL locks the events table for each insert, so that notification
     ids are committed in order), so a busy process queues on that lock once per batch instead of once per save.
-    Each save stays atomic: when a batch fails (a version conflict in one of its saves), every save of the batch
-    is recorded again on its own, and only the ones that fail alone see the error.
+    Each save stays atomic: when a batch fails (a version conflict in one of its saves), it is recorded again in
+    halves, down to single saves, and only a save that fails on its own sees the error.
     """
 
     def __init__(self, events):
@@ -254,24 +261,37 @@ class GroupCommit:
 
     def _write(self, batch: list["_Waiting"]) -> None:
         try:
-            if len(batch) > 1:
-                try:
-                    recordings = self.events.put([e for waiting in batch for e in waiting.events])
-                except Exception:
-                    pass
-                else:
-                    for waiting in batch:
-                        waiting.recordings, recordings = (recordings[:len(waiting.events)],
-                                                          recordings[len(waiting.events):])
-                    return
+            part: list[_Waiting] = []
+            written: set = set()
             for waiting in batch:
-                try:
-                    waiting.recordings = self.events.put(waiting.events)
-                except Exception as error:
-                    waiting.error = error
+                keys = {(e.originator_id, e.originator_version) for e in waiting.events}
+                if written & keys:  # two saves of one version: the later one must fail on its own
+                    self._put(part)
+                    part, written = [], set()
+                part.append(waiting)
+                written |= keys
+            self._put(part)
         finally:
             for waiting in batch:
                 waiting.finished = True
+
+    def _put(self, batch: list["_Waiting"]) -> None:
+        """Record the batch in one transaction; when that fails, each half again, down to single saves."""
+        if len(batch) == 1:
+            try:
+                batch[0].recordings = self.events.put(batch[0].events)
+            except Exception as error:
+                batch[0].error = error
+            return
+        try:
+            recordings = self.events.put([e for waiting in batch for e in waiting.events])
+        except Exception:
+            middle = len(batch) // 2
+            self._put(batch[:middle])
+            self._put(batch[middle:])
+            return
+        for waiting in batch:
+            waiting.recordings, recordings = recordings[:len(waiting.events)], recordings[len(waiting.events):]
 
 
 @dataclass
