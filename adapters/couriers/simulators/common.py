@@ -12,15 +12,10 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Callable
 
-from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from adapters.couriers.base import CHINA_TZ, Clock, utc_now
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log(self, type: str, message: str, *args: Any) -> None:
-        pass
+from adapters.simulation import BackgroundServer
 
 
 class SimulatorNotRunning(RuntimeError):
@@ -141,35 +136,23 @@ class CourierSimulator:
         self._rng = random.Random(None if seed is None else f"{self.name}:{seed}")
         self._outage: str | None = None
         self._lock = threading.RLock()
-        self._server = None
-        self._thread: threading.Thread | None = None
+        self._served = BackgroundServer(self._wsgi, "127.0.0.1", 0, f"{self.name}-sim")
 
     # -- lifecycle -------------------------------------------------------------------------------
     def start(self) -> "CourierSimulator":
         """Serve on 127.0.0.1 on a free port, in a background thread."""
-        if self._server is None:
-            self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True,
-                                       request_handler=_QuietHandler)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"{self.name}-sim", daemon=True)
-            self._thread.start()
+        self._served.start()
         return self
 
     def stop(self) -> None:
         """Stop serving; connections are refused afterwards."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            self._server = None
-            self._thread = None
+        self._served.stop()
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if not self._served.running:
             raise SimulatorNotRunning(f"{self.name} simulator is not started")
-        return f"http://127.0.0.1:{self._server.server_port}"
+        return f"http://127.0.0.1:{self._served.bound_port}"
 
     def __enter__(self) -> "CourierSimulator":
         return self.start()

@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from ...simulation import BackgroundServer
 from ..base import CENT, CHINA, ZERO, MarketplaceClient, OrderStatus, RefundStatus, ShopCredentials
 
 FAULTS = ("rate_limit", "server_error", "malformed", "timeout")
@@ -42,13 +42,6 @@ PLACES = (
 )
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何林罗高"
 GIVEN = ("伟", "芳", "娜", "敏", "静", "磊", "洋", "艳", "勇", "军", "杰", "娟", "涛", "明", "超")
-
-
-class QuietRequestHandler(WSGIRequestHandler):
-    """Logs nothing: request lines carry tokens and signs in their query strings."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        pass
 
 
 @dataclass
@@ -169,27 +162,17 @@ class MarketplaceSimulator(ABC):
         self._hooks: list[tuple[int, Callable[["MarketplaceSimulator"], None]]] = []
         self._lock = threading.RLock()
         self._rng = random.Random(7)
-        self._host, self._port = host, port
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._served = BackgroundServer(self, host, port, f"{self.channel}-simulator")
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
     def start(self) -> "MarketplaceSimulator":
         """Serve on host:port (port 0: a free one) in a background thread."""
-        if self._server is None:
-            self._server = make_server(self._host, self._port, self, threaded=True,
-                                       request_handler=QuietRequestHandler)
-            self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"{self.channel}-simulator", daemon=True)
-            self._thread.start()
+        self._served.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
+        self._served.stop()
 
     def __enter__(self) -> "MarketplaceSimulator":
         return self.start()
@@ -199,9 +182,9 @@ class MarketplaceSimulator(ABC):
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if not self._served.running:
             raise RuntimeError("the simulator is not started")
-        return f"http://{self._host}:{self._server.server_port}{self.gateway_path}"
+        return f"http://{self._served.host}:{self._served.bound_port}{self.gateway_path}"
 
     gateway_path = ""
 
