@@ -1,17 +1,20 @@
-"""Inventory: on hand, reserved and available per SKU × warehouse × bin, and the movement ledger."""
+"""Inventory: on hand, reserved and available per SKU × warehouse × bin, and the movement ledger with the
+running balances after each movement, per bin and per SKU × warehouse (stock at an instant is one lookup)."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     Numeric,
     String,
     Table,
+    Text,
     and_,
     bindparam,
     insert,
@@ -21,9 +24,11 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import Sku
+from domain.errors import InvalidInput, UnknownSku
 from domain.stock import Stock
 from domain.warehouse import Warehouse
 
+from .backoffice import aware
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -36,6 +41,7 @@ stock_bins = Table(
     Column("bin", String(32), primary_key=True),
     Column("on_hand", Integer, nullable=False),
     Column("reserved", Integer, nullable=False),
+    Column("movements", Integer, nullable=False),
 )
 
 stock_streams = Table(
@@ -46,24 +52,47 @@ stock_streams = Table(
     Column("sku", String(64), nullable=False),
 )
 
+# One row per stock event and bin whose figure it changed; `sequence` numbers a bin's movements 1, 2, 3, …
 movements = Table(
     "inventory_movement",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("notification_id", BigInteger, nullable=False, index=True),
     Column("event_id", String(48), nullable=False),
+    Column("version", Integer, nullable=False),
     Column("event", String(32), nullable=False),
     Column("warehouse", String(32), nullable=False),
     Column("sku", String(64), nullable=False, index=True),
     Column("bin", String(32), nullable=False),
+    Column("sequence", Integer, nullable=False),
     Column("on_hand_before", Integer, nullable=False),
     Column("on_hand_after", Integer, nullable=False),
     Column("reserved_before", Integer, nullable=False),
     Column("reserved_after", Integer, nullable=False),
     Column("order_id", String(36), nullable=False, default=""),
     Column("reason", String(200), nullable=False, default=""),
-    Column("by", String(64), nullable=False),
+    Column("by", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+    Index("inventory_movement_bin_at", "warehouse", "sku", "bin", "at", "sequence"),
+    Index("inventory_movement_bin_sequence", "warehouse", "sku", "bin", "sequence", unique=True),
+)
+
+# One row per event of a SKU's stock in a warehouse (its version numbers them 1, 2, 3, …), with the totals.
+stock_ledger = Table(
+    "inventory_stock_ledger",
+    metadata,
+    Column("warehouse", String(32), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("notification_id", BigInteger, nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("on_hand_before", Integer, nullable=False),
+    Column("on_hand_after", Integer, nullable=False),
+    Column("reserved_before", Integer, nullable=False),
+    Column("reserved_after", Integer, nullable=False),
+    Column("by", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("inventory_stock_ledger_at", "warehouse", "sku", "at", "version"),
 )
 
 warehouses = Table(
@@ -138,10 +167,15 @@ class InventoryProjection(Projection):
         return self.warehouses[key]
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
-        new_streams, skus, ledger, bins = [], [], [], []
+        new_streams, skus, ledger, totals_ledger, bins = [], [], [], [], []
         rows: dict[tuple[str, str, str], list[int]] = {}
         existing: set[tuple[str, str, str]] = set()
         self._load_rows(conn, events, rows, existing)
+        totals: dict[tuple[str, str], list[int]] = {}
+        for (warehouse, sku, _), (on_hand, reserved, _) in rows.items():
+            total = totals.setdefault((warehouse, sku), [0, 0])
+            total[0] += on_hand
+            total[1] += reserved
         for notification_id, e in events:
             if isinstance(e, Sku.Registered):
                 skus.append({"code": e.code, "name": e.name, "safety_stock": e.safety_stock,
@@ -159,29 +193,47 @@ class InventoryProjection(Projection):
             if isinstance(e, Stock.Opened):
                 self.streams[stream] = (e.warehouse, e.sku)
                 new_streams.append({"stock_id": stream, "warehouse": e.warehouse, "sku": e.sku})
-                continue
             warehouse, sku = self.streams[stream]
+            total = totals.setdefault((warehouse, sku), [0, 0])
+            total_before = list(total)
+            changed: dict[str, list[int]] = {}
             for bin, d_on_hand, d_reserved in bin_changes(e):
-                row = rows.setdefault((warehouse, sku, bin), [0, 0])
-                before = list(row)
+                row = rows.setdefault((warehouse, sku, bin), [0, 0, 0])
+                changed.setdefault(bin, row[:2])
                 row[0] += d_on_hand
                 row[1] += d_reserved
+                total[0] += d_on_hand
+                total[1] += d_reserved
+            by, at = getattr(e, "by", ""), e.timestamp
+            for bin, before in changed.items():
+                row = rows[(warehouse, sku, bin)]
+                if row[:2] == before:
+                    continue
+                row[2] += 1
                 ledger.append({
                     "notification_id": notification_id,
                     "event_id": f"{stream}:{e.originator_version}",
+                    "version": e.originator_version,
                     "event": type(e).__name__,
                     "warehouse": warehouse,
                     "sku": sku,
                     "bin": bin,
+                    "sequence": row[2],
                     "on_hand_before": before[0],
                     "on_hand_after": row[0],
                     "reserved_before": before[1],
                     "reserved_after": row[1],
                     "order_id": str(getattr(e, "order_id", "") or ""),
                     "reason": (getattr(e, "reason", "") or getattr(e, "reference", "") or "")[:200],
-                    "by": getattr(e, "by", "")[:64],
-                    "at": e.timestamp,
+                    "by": by,
+                    "at": at,
                 })
+            totals_ledger.append({
+                "warehouse": warehouse, "sku": sku, "version": e.originator_version,
+                "notification_id": notification_id, "event": type(e).__name__,
+                "on_hand_before": total_before[0], "on_hand_after": total[0],
+                "reserved_before": total_before[1], "reserved_after": total[1], "by": by, "at": at,
+            })
         if skus:
             conn.execute(insert(catalogue), skus)
         if bins:
@@ -191,6 +243,8 @@ class InventoryProjection(Projection):
         self._write_rows(conn, rows, existing)
         if ledger:
             conn.execute(insert(movements), ledger)
+        if totals_ledger:
+            conn.execute(insert(stock_ledger), totals_ledger)
 
     def _load_rows(self, conn, events, rows, existing) -> None:
         wanted, unknown = set(), set()
@@ -214,14 +268,14 @@ class InventoryProjection(Projection):
             for chunk in _chunks(sorted(skus)):
                 query = select(stock_bins).where(stock_bins.c.warehouse == warehouse, stock_bins.c.sku.in_(chunk))
                 for r in conn.execute(query):
-                    rows[(r.warehouse, r.sku, r.bin)] = [r.on_hand, r.reserved]
+                    rows[(r.warehouse, r.sku, r.bin)] = [r.on_hand, r.reserved, r.movements]
                     existing.add((r.warehouse, r.sku, r.bin))
 
     @staticmethod
     def _write_rows(conn, rows, existing) -> None:
-        updates = [{"w": w, "s": s, "b": b, "on_hand": v[0], "reserved": v[1]}
+        updates = [{"w": w, "s": s, "b": b, "on_hand": v[0], "reserved": v[1], "movements": v[2]}
                    for (w, s, b), v in rows.items() if (w, s, b) in existing]
-        inserts = [{"warehouse": w, "sku": s, "bin": b, "on_hand": v[0], "reserved": v[1]}
+        inserts = [{"warehouse": w, "sku": s, "bin": b, "on_hand": v[0], "reserved": v[1], "movements": v[2]}
                    for (w, s, b), v in rows.items() if (w, s, b) not in existing]
         if updates:
             conn.execute(
@@ -253,7 +307,7 @@ def stock_by_bin(engine: Engine, warehouse: str | None = None, sku: str | None =
     with engine.connect() as conn:
         return [
             {"warehouse": r.warehouse, "sku": r.sku, "bin": r.bin, "on_hand": r.on_hand, "reserved": r.reserved,
-             "available": r.on_hand - r.reserved}
+             "available": r.on_hand - r.reserved, "movements": r.movements}
             for r in conn.execute(query)
         ]
 
@@ -269,6 +323,41 @@ def movement_ledger(engine: Engine, sku: str | None = None, bin: str | None = No
         query = query.where(movements.c.at <= until)
     with engine.connect() as conn:
         return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+
+
+def stock_at(engine: Engine, warehouse: str, sku: str, at: datetime, bin: str | None = None, limit: int = 50,
+             offset: int = 0) -> dict:
+    """Stock of a SKU (in one bin, or the whole warehouse) as it stood at an instant, read from the ledger, with
+    one page of the events behind the figure: pages count back from the newest event at or before the instant
+    (offset 0 ends with it); a page lists its events in the order they happened."""
+    if at.tzinfo is None:
+        raise InvalidInput("a point in time needs a time zone (or is read as local time by the caller)")
+    ledger = stock_ledger if bin is None else movements
+    position = ledger.c.version if bin is None else movements.c.sequence
+    where = [ledger.c.warehouse == warehouse, ledger.c.sku == sku]
+    if bin is not None:
+        where.append(movements.c.bin == bin)
+    last = (select(position.label("position"), ledger.c.on_hand_after, ledger.c.reserved_after)
+            .where(*where, ledger.c.at <= at.astimezone(timezone.utc))
+            .order_by(ledger.c.at.desc(), position.desc()).limit(1))
+    with engine.connect() as conn:
+        if conn.execute(select(catalogue.c.code).where(catalogue.c.code == sku)).first() is None:
+            raise UnknownSku(f"unknown SKU {sku!r}")
+        figure = conn.execute(last).first()
+        total = figure.position if figure else 0
+        newest, oldest = total - offset, max(total - offset - limit + 1, 1)
+        page = conn.execute(select(ledger).where(*where, position.between(oldest, newest))
+                            .order_by(position)).all() if newest >= 1 else []
+    return {
+        "warehouse": warehouse, "sku": sku, "bin": bin, "at": at,
+        "on_hand": figure.on_hand_after if figure else 0, "reserved": figure.reserved_after if figure else 0,
+        "events": [{"notification_id": r.notification_id, "version": r.version, "at": aware(r.at),
+                    "event": f"Stock.{r.event}", "by": r.by,
+                    "before": {"on_hand": r.on_hand_before, "reserved": r.reserved_before},
+                    "after": {"on_hand": r.on_hand_after, "reserved": r.reserved_after}} for r in page],
+        "events_total": total, "limit": limit, "offset": offset,
+        "next_offset": offset + limit if oldest > 1 else None,
+    }
 
 
 def sellable(engine: Engine) -> dict[str, int]:
