@@ -64,29 +64,43 @@ def to_csv(rows: Iterable[dict], columns: Sequence[str] | None = None) -> bytes:
 def to_xlsx(rows: Iterable[dict], columns: Sequence[str] | None = None, sheet: str = "report") -> bytes:
     """An .xlsx workbook with one sheet: a bold header row, then one row per dict."""
     from openpyxl import Workbook
-    from openpyxl.cell.cell import TYPE_STRING
+    from openpyxl.cell.cell import ERROR_CODES
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     rows = list(rows)
     names = columns_of(rows, columns)
-    book = Workbook()
-    table = book.active
-    table.title = _sheet_title(sheet)
-    table.append(names)
-    for header in table[1]:
-        header.font = Font(bold=True)
-    for row in rows:
-        table.append([cell(row.get(name), escape_formula=False) for name in names])
-        for written in table[table.max_row]:
-            if isinstance(written.value, str):
-                # openpyxl stores any text starting with "=" as a formula unless told it is a string.
-                written.data_type = TYPE_STRING
+    # Write-only: rows stream to the file as they are appended; nothing walks the sheet again.
+    book = Workbook(write_only=True)
+    table = book.create_sheet(_sheet_title(sheet))
     for index, name in enumerate(names, start=1):
         widest = max([len(str(name))] + [len(str(r.get(name) or "")) for r in rows[:200]])
-        table.column_dimensions[table.cell(1, index).column_letter].width = min(max(widest + 2, 8), 60)
+        table.column_dimensions[get_column_letter(index)].width = min(max(widest + 2, 8), 60)
+    bold = Font(bold=True)
+    table.append([_text_cell(table, name, bold) for name in names])
+    for row in rows:
+        values = [cell(row.get(name), escape_formula=False) for name in names]
+        for index, value in enumerate(values):
+            # openpyxl would store text starting with "=" as a formula (and "#N/A" as an error) unless told
+            # it is a string.
+            if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
+                values[index] = _text_cell(table, value)
+        table.append(values)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _text_cell(table, value: str, font=None):
+    """A cell that holds text as text, whatever it starts with."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.cell.cell import TYPE_STRING
+
+    written = WriteOnlyCell(table, value=value)
+    written.data_type = TYPE_STRING
+    if font is not None:
+        written.font = font
+    return written
 
 
 def _sheet_title(name: str) -> str:
