@@ -118,7 +118,7 @@ class LedgerMatchesReplay:
         rng = random.Random(SEED + 1)
 
         for sku in (TEA, CUP):
-            for at in instants(system.app, sku, rng, how_many=25):
+            for at in instants(system.app, sku, rng, how_many=15):
                 for bin in (None, *STORAGE, "PACK-01", "RET-01"):
                     replayed = system.app.stock_at("WH1", sku, at, bin)
 
