@@ -66,8 +66,12 @@ def import_stock(path, by):
 @click.option("--bin", "bin_", default=None, help="One bin only.")
 @click.option("--warehouse", default=None, help="Warehouse code (default: CANGKU_WAREHOUSE).")
 @click.option("--at", "at", default=None, help="A past instant, e.g. 2026-11-11T20:00:03 (China time unless an offset is given).")
-def stock(sku, bin_, warehouse, at):
-    """Stock of a SKU now (from the inventory view) or at a past instant (replayed from the events)."""
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
+              help="With --at: how many of the events behind the figure to show, the newest first.")
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0),
+              help="With --at: skip this many of the newest events (to page further back).")
+def stock(sku, bin_, warehouse, at, limit, offset):
+    """Stock of a SKU now, or at a past instant, from the inventory view and its movement ledger."""
     system = open_system()
     warehouse = warehouse or system.settings.warehouse
     if at is None:
@@ -79,11 +83,16 @@ def stock(sku, bin_, warehouse, at):
         for r in rows:
             click.echo(f"{r['bin']:<12}{r['on_hand']:>9}{r['reserved']:>10}{r['available']:>11}")
     else:
-        figure = system.app.stock_at(warehouse, sku, parse_instant(at), bin_)
+        from projections.inventory import stock_at
+
+        figure = stock_at(system.fresh("inventory"), warehouse, sku, parse_instant(at), bin_, limit, offset)
         where = f"bin {bin_}" if bin_ else f"warehouse {warehouse}"
         click.echo(f"{sku} in {where} at {figure['at'].isoformat()}: on hand {figure['on_hand']}, "
                    f"reserved {figure['reserved']}, available {figure['on_hand'] - figure['reserved']}")
-        click.echo("from these events:")
+        newest, older = figure["events_total"] - offset, figure["next_offset"]
+        click.echo(f"from {figure['events_total']} events; "
+                   + (f"number {newest - len(figure['events']) + 1} to {newest}" if figure["events"] else "none")
+                   + " shown" + (f" (older ones: --offset {older})" if older is not None else "") + ":")
         for e in figure["events"]:
             click.echo(f"  v{e['version']:<5} {e['at'].astimezone(LOCAL_TIME).isoformat(timespec='milliseconds')} "
                        f"{e['event']:<16} by {e['by'] or '-':<12} on hand {e['before']['on_hand']} → "
