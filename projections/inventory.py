@@ -41,6 +41,15 @@ stock_bins = Table(
     Column("bin", String(32), primary_key=True),
     Column("on_hand", Integer, nullable=False),
     Column("reserved", Integer, nullable=False),
+)
+
+# How many movements each bin's ledger holds (a row for every row of inventory_bin): the next one's sequence.
+bin_movements = Table(
+    "inventory_bin_movements",
+    metadata,
+    Column("warehouse", String(32), primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("bin", String(32), primary_key=True),
     Column("movements", Integer, nullable=False),
 )
 
@@ -266,7 +275,11 @@ class InventoryProjection(Projection):
             by_warehouse.setdefault(warehouse, []).append(sku)
         for warehouse, skus in by_warehouse.items():
             for chunk in _chunks(sorted(skus)):
-                query = select(stock_bins).where(stock_bins.c.warehouse == warehouse, stock_bins.c.sku.in_(chunk))
+                query = (select(stock_bins, bin_movements.c.movements)
+                         .join(bin_movements, and_(bin_movements.c.warehouse == stock_bins.c.warehouse,
+                                                   bin_movements.c.sku == stock_bins.c.sku,
+                                                   bin_movements.c.bin == stock_bins.c.bin))
+                         .where(stock_bins.c.warehouse == warehouse, stock_bins.c.sku.in_(chunk)))
                 for r in conn.execute(query):
                     rows[(r.warehouse, r.sku, r.bin)] = [r.on_hand, r.reserved, r.movements]
                     existing.add((r.warehouse, r.sku, r.bin))
@@ -277,16 +290,19 @@ class InventoryProjection(Projection):
                    for (w, s, b), v in rows.items() if (w, s, b) in existing]
         inserts = [{"warehouse": w, "sku": s, "bin": b, "on_hand": v[0], "reserved": v[1], "movements": v[2]}
                    for (w, s, b), v in rows.items() if (w, s, b) not in existing]
-        if updates:
-            conn.execute(
-                update(stock_bins)
-                .where(stock_bins.c.warehouse == bindparam("w"))
-                .where(stock_bins.c.sku == bindparam("s"))
-                .where(stock_bins.c.bin == bindparam("b")),
-                updates,
-            )
-        if inserts:
-            conn.execute(insert(stock_bins), inserts)
+        for table, columns in ((stock_bins, ("on_hand", "reserved")), (bin_movements, ("movements",))):
+            if updates:
+                conn.execute(
+                    update(table)
+                    .where(table.c.warehouse == bindparam("w"))
+                    .where(table.c.sku == bindparam("s"))
+                    .where(table.c.bin == bindparam("b"))
+                    .values({column: bindparam(column) for column in columns}),
+                    updates,
+                )
+            if inserts:
+                conn.execute(insert(table), [{k: row[k] for k in ("warehouse", "sku", "bin", *columns)}
+                                             for row in inserts])
 
 
 def _chunks(values: list, size: int = 500):
@@ -307,7 +323,7 @@ def stock_by_bin(engine: Engine, warehouse: str | None = None, sku: str | None =
     with engine.connect() as conn:
         return [
             {"warehouse": r.warehouse, "sku": r.sku, "bin": r.bin, "on_hand": r.on_hand, "reserved": r.reserved,
-             "available": r.on_hand - r.reserved, "movements": r.movements}
+             "available": r.on_hand - r.reserved}
             for r in conn.execute(query)
         ]
 
