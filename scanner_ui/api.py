@@ -416,21 +416,26 @@ def movements(member, sku, bin, until, limit, offset):
     return page([dict(r, at=aware(r["at"])) for r in rows], limit, offset)
 
 
-@operation("GET", "/stock/at", "A SKU's stock at an instant, replayed from its events, with those events", "stock",
+@operation("GET", "/stock/at", "A SKU's stock at an instant, from the movement ledger, with a page of the events "
+           "behind it (the newest page first)", "stock",
            shape(warehouse=TEXT, sku=TEXT, bin=nullable(TEXT), at=INSTANT, on_hand=WHOLE, reserved=WHOLE,
-                 available=WHOLE, events=listed(shape(version=WHOLE, at=INSTANT, event=TEXT, by=TEXT,
-                                                      before=FIGURE, after=FIGURE))),
+                 available=WHOLE, events=listed(shape(notification_id=WHOLE, version=WHOLE, at=INSTANT, event=TEXT,
+                                                      by=TEXT, before=FIGURE, after=FIGURE)),
+                 events_total=WHOLE, limit=WHOLE, offset=WHOLE, next_offset=nullable(WHOLE)),
            ANY_ROLE,
            (Param("sku", TEXT, "SKU code.", known_sku, required=True),
             Param("at", INSTANT, "The instant, ISO 8601 (China time without an offset).", instant("at"),
                   required=True),
             Param("warehouse", TEXT, "Warehouse code (default: the configured one).", known_warehouse),
-            Param("bin", TEXT, "One bin only.")))
-def stock_at(member, sku, at, warehouse, bin):
+            Param("bin", TEXT, "One bin only."),
+            LIMIT,
+            Param("offset", OFFSET.schema, "Events to skip, counting back from the last one at or before the instant "
+                  "(a page lists its events in the order they happened).", OFFSET.read, default=0)))
+def stock_at(member, sku, at, warehouse, bin, limit, offset):
     warehouse = warehouse or known_warehouse(system().settings.warehouse)
     if bin is not None:
         system().app.warehouse(warehouse).location(bin)
-    figure = system().app.stock_at(warehouse, sku, at, bin)
+    figure = inventory.stock_at(fresh("inventory"), warehouse, sku, at, bin, limit, offset)
     return {**figure, "available": figure["on_hand"] - figure["reserved"]}
 
 
