@@ -470,14 +470,18 @@ def audit_events():
 
 @bp.get("/audit/stock")
 def stock_at():
-    """Stock of a SKU (in one bin, or the warehouse) at a past instant, replayed from the events behind it."""
+    """Stock of a SKU (in one bin, or the warehouse) at a past instant, from the movement ledger, with a page of the
+    events behind it (page 1 ends with the last event at or before the instant)."""
     warehouse = warehouse_filter() or system().settings.warehouse
     sku, at = arg("sku"), arg("at")
     figure = None
     if sku or at:
         if not (sku and at):
             raise InvalidFilter("give both the SKU and the instant")
-        figure = system().app.stock_at(warehouse, sku, instant(at), bin_filter(warehouse))
+        size = min(positive_int(request.args.get("size", PAGE_SIZE), "page size"), MAX_PAGE_SIZE)
+        page = positive_int(request.args.get("page", 1), "page")
+        figure = inventory.stock_at(fresh("inventory"), warehouse, sku, instant(at), bin_filter(warehouse), size,
+                                    (page - 1) * size)
     return render_template("office/stock_at.html", figure=figure, warehouse=warehouse)
 
 
