@@ -189,7 +189,7 @@ def build(settings: Settings | None = None) -> System:
     if settings.cipher_key:
         env["BUYER_CIPHER_KEY"] = settings.cipher_key
     app = Cangku(env=env, review_rules=ReviewRules(hold_on_remark=settings.hold_on_remark))
-    engine = views_engine(database.sqlalchemy_url(), database.schema)
+    engine = views_engine(database.sqlalchemy_url(), database.schema, database.idle_in_transaction_timeout)
     batch = settings.projection_batch
     runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch),
                "parcels": ProjectionRunner(app, engine, ParcelsProjection(), batch),

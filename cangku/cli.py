@@ -26,6 +26,13 @@ def import_():
     """Import SKUs, locations or opening stock from CSV (all rows or none)."""
 
 
+def _rows_bar():
+    """Progress over a file's rows, on stderr; the rows are checked first and written together at the end."""
+    from tqdm import tqdm
+
+    return tqdm(desc="rows checked", unit="row", file=sys.stderr, mininterval=0.5)
+
+
 @import_.command(name="skus")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_skus(path):
@@ -33,7 +40,9 @@ def import_skus(path):
     from .csv_import import import_skus as run
 
     system = open_system()
-    click.echo(f"imported {run(system.app, path)} SKUs")
+    with _rows_bar() as bar:
+        imported = run(system.app, path, bar)
+    click.echo(f"imported {imported} SKUs")
     system.close()
 
 
@@ -56,8 +65,11 @@ def import_stock(path, by):
     from .csv_import import import_stock as run
 
     system = open_system()
-    click.echo(f"received {run(system.app, path, by)} rows of opening stock")
-    system.catch_up()
+    with _rows_bar() as bar:
+        received = run(system.app, path, by, bar)
+    click.echo(f"received {received} rows of opening stock")
+    for runner in system.runners.values():
+        _with_progress(runner)
     system.close()
 
 

@@ -26,9 +26,12 @@ class Database:
     user: str = ""
     password: str = field(default="", repr=False)
     schema: str = ""
+    # A connection that stays idle inside a transaction this long is ended by the server, so no stuck client can
+    # keep the events table locked.
+    idle_in_transaction_timeout: int = 15
 
     @classmethod
-    def from_url(cls, url: str, data_dir: Path) -> "Database":
+    def from_url(cls, url: str, data_dir: Path, idle_in_transaction_timeout: int = 15) -> "Database":
         parts = urlsplit(url)
         if url == "memory:":
             return cls(url, "memory")
@@ -55,6 +58,7 @@ class Database:
                 user=parts.username or "postgres",
                 password=parts.password or "",
                 schema=schema,
+                idle_in_transaction_timeout=idle_in_transaction_timeout,
             )
         raise ConfigurationError(
             f"CANGKU_DATABASE_URL must be sqlite:///path, postgresql://... or memory:, not {parts.scheme or url!r}"
@@ -67,6 +71,8 @@ class Database:
         if self.kind == "sqlite":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.sqlite_events,
                     "SQLITE_LOCK_TIMEOUT": "10"}
+        from adapters.event_store.postgres import RECORDER_TOPIC as BOUNDED_RECORDER_TOPIC
+
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": self.dbname,
@@ -76,6 +82,8 @@ class Database:
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_POOL_SIZE": "10",
             "POSTGRES_MAX_OVERFLOW": "20",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(self.idle_in_transaction_timeout),
+            "APPLICATION_RECORDER_TOPIC": BOUNDED_RECORDER_TOPIC,
         }
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema
@@ -181,15 +189,17 @@ class Settings:
         try:
             port = int(get("PORT", "8000"))
             projection_batch = int(get("PROJECTION_BATCH", "2000"))
+            idle_timeout = int(get("IDLE_IN_TRANSACTION_TIMEOUT", "15"))
             job_retries = {"min_backoff": int(get("JOB_MIN_BACKOFF_MS", "500")),
                            "max_backoff": int(get("JOB_MAX_BACKOFF_MS", "60000")),
                            "max_retries": int(get("JOB_MAX_RETRIES", "8"))}
         except ValueError:
             raise ConfigurationError(
-                "CANGKU_PORT, CANGKU_PROJECTION_BATCH and CANGKU_JOB_* settings must be whole numbers") from None
+                "CANGKU_PORT, CANGKU_PROJECTION_BATCH, CANGKU_IDLE_IN_TRANSACTION_TIMEOUT and CANGKU_JOB_* settings "
+                "must be whole numbers") from None
         return cls(
             data_dir=data_dir,
-            database=Database.from_url(url, data_dir),
+            database=Database.from_url(url, data_dir, idle_timeout),
             broker_url=get("BROKER_URL"),
             secret_key=get("SECRET_KEY"),
             cipher_key=get("CIPHER_KEY"),

@@ -9,7 +9,7 @@ from base64 import b64decode, b64encode
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -79,6 +79,20 @@ class KnownIds:
             self.ids[item] = None
         while len(self.ids) > self.size:
             del self.ids[next(iter(self.ids))]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Aggregates known to be recorded among the ids asked about; any other id is looked up when asked."""
+
+    asked: set[UUID]
+    found: set[UUID]
+    repository: Any
+
+    def __contains__(self, aggregate_id: UUID) -> bool:
+        if aggregate_id in self.asked:
+            return aggregate_id in self.found
+        return aggregate_id in self.repository
 
 
 class BuyerAsJSON(Transcoding):
@@ -162,9 +176,9 @@ class Cangku(ScannerCommands, Application):
         self._save_new(sku, *claims, conflict=SkuAlreadyRegistered(f"SKU {sku.code} is already registered"))
         return sku.id
 
-    def _claim_barcode(self, barcode: str, sku: str) -> BarcodeClaim:
+    def _claim_barcode(self, barcode: str, sku: str, recorded: Recorded | None = None) -> BarcodeClaim:
         claim = BarcodeClaim(barcode, sku)
-        if claim.id in self.repository:
+        if claim.id in recorded if recorded is not None else claim.id in self.repository:
             owner = self.repository.get(claim.id).sku
             raise BarcodeTaken(f"barcode {barcode} already belongs to SKU {owner}")
         return claim
@@ -228,9 +242,11 @@ class Cangku(ScannerCommands, Application):
 
     # Stock movements
 
-    def _stock(self, warehouse: str, sku: str, create: bool = False) -> Stock:
+    def _stock(self, warehouse: str, sku: str, create: bool = False, recorded: Recorded | None = None) -> Stock:
         if not self.sku_exists(sku):
             raise UnknownSku(f"unknown SKU {sku!r}")
+        if create and recorded is not None and ids.stock_id(warehouse, sku) not in recorded:
+            return Stock(warehouse, sku)
         try:
             return self.repository.get(ids.stock_id(warehouse, sku))
         except AggregateNotFoundError:
@@ -291,10 +307,14 @@ class Cangku(ScannerCommands, Application):
         stock.scrap(bin, quantity, reason, by)
         self.save(stock)
 
-    def load_opening_stock(self, rows: dict[int, tuple[str, str, str, int]], by: str) -> int:
+    def load_opening_stock(self, rows: dict[int, tuple[str, str, str, int]], by: str,
+                           progress: Callable[[int], None] | None = None) -> int:
         """Receive numbered (warehouse, sku, bin, quantity) rows into their bins: all in one transaction, or none."""
         stocks: dict[UUID, Stock] = {}
         sites: dict[str, Warehouse] = {}
+        keys = {(row[0], row[1]) for row in rows.values()}
+        self._known_skus.update(self._recorded_codes({sku for _, sku in keys}))
+        recorded = self.recorded(self._ids_of(ids.stock_id, keys))
 
         def receive(warehouse, sku, bin, quantity):
             if warehouse not in sites:
@@ -302,32 +322,67 @@ class Cangku(ScannerCommands, Application):
             self._bin(sites[warehouse], bin)
             key = ids.stock_id(warehouse, sku)
             if key not in stocks:
-                stocks[key] = self._stock(warehouse, sku, create=True)
+                stocks[key] = self._stock(warehouse, sku, create=True, recorded=recorded)
             stocks[key].receive(bin, quantity, "opening stock", by)
 
-        self._each_row(rows, receive)
+        self._each_row(rows, receive, progress)
         self.save(*stocks.values())
         return len(rows)
 
-    def register_skus(self, rows: dict[int, dict]) -> int:
+    def recorded(self, aggregate_ids: Iterable[UUID]) -> Recorded:
+        """Which aggregates have been recorded: these ids looked up together (in one query where the recorder can),
+        any other id one look each."""
+        asked = set(aggregate_ids)
+        in_bulk = getattr(self.recorder, "recorded_originators", None)
+        if in_bulk is not None:
+            return Recorded(asked, set(in_bulk(list(asked))), self.repository)
+        return Recorded(asked, {aggregate_id for aggregate_id in asked if aggregate_id in self.repository},
+                        self.repository)
+
+    def _recorded_codes(self, codes: set[str]) -> set[str]:
+        by_id = {}
+        for code in codes:
+            try:
+                by_id[ids.sku_id(code)] = code
+            except (ValueError, TypeError):
+                continue
+        return {by_id[found] for found in self.recorded(by_id).found}
+
+    @staticmethod
+    def _ids_of(make_id: Callable, keys: Iterable) -> list[UUID]:
+        """The ids of the keys that make one (a malformed key is left to the row's own check)."""
+        made = []
+        for key in keys:
+            try:
+                made.append(make_id(*key) if isinstance(key, tuple) else make_id(key))
+            except (ValueError, TypeError):
+                continue
+        return made
+
+    def register_skus(self, rows: dict[int, dict], progress: Callable[[int], None] | None = None) -> int:
         """Register numbered SKU rows (keyword arguments of register_sku): all in one transaction, or none."""
         new: list = []
         codes: set[str] = set()
         claimed: set[str] = set()
+        recorded = self.recorded([
+            *self._ids_of(ids.sku_id, (row.get("code") for row in rows.values())),
+            *self._ids_of(ids.barcode_id, (b for row in rows.values() for b in row.get("barcodes", ()))),
+        ])
 
         def register(code, name, barcodes=(), unit_weight_g=0, unit_cost=Decimal("0"), safety_stock=0):
             sku = Sku.register(code, name, list(barcodes), unit_weight_g, unit_cost, safety_stock)
             if sku.code in codes:
                 raise SkuAlreadyRegistered(f"SKU {sku.code} appears twice in this file")
-            self._check_new(sku.id, SkuAlreadyRegistered(f"SKU {sku.code} is already registered"))
+            if sku.id in recorded:
+                raise SkuAlreadyRegistered(f"SKU {sku.code} is already registered")
             twice = claimed.intersection(sku.barcodes)
             if twice:
                 raise BarcodeTaken(f"barcode {twice.pop()} appears twice in this file")
-            new.extend([sku, *(self._claim_barcode(b, sku.code) for b in sku.barcodes)])
+            new.extend([sku, *(self._claim_barcode(b, sku.code, recorded) for b in sku.barcodes)])
             codes.add(sku.code)
             claimed.update(sku.barcodes)
 
-        self._each_row(rows, register)
+        self._each_row(rows, register, progress)
         self._save_new(*new, conflict=SkuAlreadyRegistered("some of these SKUs were registered at the same moment"))
         self._known_skus.update(codes)
         return len(codes)
@@ -349,13 +404,17 @@ class Cangku(ScannerCommands, Application):
         return len(rows)
 
     @staticmethod
-    def _each_row(rows: dict, command: Callable) -> None:
+    def _each_row(rows: dict, command: Callable, progress: Callable[[int], None] | None = None) -> None:
         errors = {}
-        for number, row in rows.items():
+        for done, (number, row) in enumerate(rows.items(), 1):
             try:
                 command(**row) if isinstance(row, dict) else command(*row)
             except (DomainError, ValueError, TypeError, ArithmeticError) as error:
                 errors[number] = str(error)
+            if progress is not None and done % 1000 == 0:
+                progress(1000)
+        if progress is not None and len(rows) % 1000:
+            progress(len(rows) % 1000)
         if errors:
             raise RowsRejected(errors)
 

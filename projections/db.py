@@ -5,8 +5,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
 
-def views_engine(url: str, schema: str = "") -> Engine:
-    """An engine for the views; on PostgreSQL confined to a schema when one is given."""
+def views_engine(url: str, schema: str = "", idle_in_transaction_timeout: int = 15) -> Engine:
+    """An engine for the views; on PostgreSQL confined to a schema when one is given, and ended by the server
+    when it stays idle inside a transaction longer than the timeout (seconds)."""
     if url == "sqlite://":
         return create_engine(url, connect_args={"check_same_thread": False}, poolclass=StaticPool)
     if url.startswith("sqlite"):
@@ -20,5 +21,6 @@ def views_engine(url: str, schema: str = "") -> Engine:
             cursor.close()
 
         return engine
-    connect_args = {"options": f"-csearch_path={schema}"} if schema else {}
+    options = f"-c idle_in_transaction_session_timeout={idle_in_transaction_timeout * 1000}"
+    connect_args = {"options": options + (f" -c search_path={schema}" if schema else "")}
     return create_engine(url, connect_args=connect_args, pool_size=5, max_overflow=10, pool_pre_ping=True)
