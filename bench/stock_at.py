@@ -52,7 +52,9 @@ def make_stream(app, movements: int, rng: random.Random) -> None:
 
 def one_movement(stock: Stock, rng: random.Random) -> None:
     roll = rng.random()
-    held = list(stock.reservations)
+    held = list(stock.reservations)[:20]
+    if len(stock.reservations) > 20:  # orders do not pile up: the oldest are picked and shipped first
+        roll = 0.6
     try:
         if roll < 0.12 or stock.total_on_hand() < 50:
             stock.receive("RCV-01", rng.randint(20, 80), "PO-1", "alice")
