@@ -247,7 +247,7 @@ def register_commands() -> None:
     from adapters.marketplaces.simulators.cli import simulate
     from adapters.printing.cli import print_test
     from .audit_cli import audit
-    from scanner_ui.cli import staff
+    from cangku.staff_cli import staff
 
     main.add_command(print_test, "print-test")
     main.add_command(simulate, "simulate")

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from projections.settlement import import_bill
 from scanner_ui import create_app
 from scanner_ui.api import PATHS
-from scanner_ui.cli import staff
+from cangku.staff_cli import staff
 from tests.builders import CUP, TEA, order, warehouse_with_catalogue
 from tests.unit.test_backoffice_settlement import alipay_line, alipay_statement
 

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from domain.ids import package_id
 from domain.scanning import Scan
 from scanner_ui import create_app
-from scanner_ui.cli import staff
+from cangku.staff_cli import staff
 from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, warehouse_with_catalogue
 
 PIN = "2468"

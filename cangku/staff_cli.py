@@ -7,7 +7,7 @@ from domain.staff import ROLES
 
 
 def _run(command) -> None:
-    from cangku.commands import open_system
+    from .commands import open_system
 
     system = open_system()
     try:
