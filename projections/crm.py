@@ -17,7 +17,7 @@ from domain.order import Order
 from domain.stock import Stock
 
 from .backoffice import BatchRows, UnknownCustomer, aware, business_day, choice, fen, parse_day, today, yuan
-from .tracking import Projection, topics_of
+from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
 
@@ -107,12 +107,16 @@ class CrmProjection(Projection):
         orders = BatchRows(customer_orders, ("order_id",), lambda: {"refunded": False, "returned": False,
                                                                      "problem": False})
         flags = BatchRows(flags_table, ("buyer_ref", "rule"), dict)
-        orders.load(conn, {(self._order_id(e),) for _, e in events if not isinstance(e, Order.Imported)})
+        imported = created_in((e for _, e in events), Order.Imported)
+        orders.load(conn, {(self._order_id(e),) for _, e in events
+                           if not isinstance(e, Order.Imported) and self._order_id(e) not in imported})
         buyers = {(e.buyer_ref,) for _, e in events if isinstance(e, Order.Imported)}
         buyers.update((r["buyer_ref"],) for r in orders.rows.values())
         customers.load(conn, buyers)
-        flags.load(conn, [(b, rule) for (b,) in buyers for rule in ("same_day_orders", "refunds_before_shipping",
-                                                                      "returns_after_shipping")])
+        # Only a customer already in the view can have flags.
+        flags.load(conn, [(b, rule) for (b,) in customers.existing for rule in ("same_day_orders",
+                                                                                "refunds_before_shipping",
+                                                                                "returns_after_shipping")])
         for _, e in events:
             if isinstance(e, Order.Imported):
                 orders.row((str(e.originator_id),), buyer_ref=e.buyer_ref)

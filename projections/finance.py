@@ -25,7 +25,7 @@ from domain.order import Order
 from domain.stock import Stock
 
 from .backoffice import BatchRows, as_uuid, business_day, day_range, fen, yuan
-from .tracking import Projection, topics_of
+from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
 
@@ -184,7 +184,7 @@ class FinanceProjection(Projection):
             query = select(finance_streams).where(finance_streams.c.stock_id.in_(unknown_streams))
             self.streams.update({r.stock_id: r.sku for r in conn.execute(query)})
         sku_keys.update((self.streams[str(e.originator_id)],) for _, e in events if isinstance(e, Stock.Shipped))
-        orders.load(conn, order_keys)
+        orders.load(conn, order_keys - {(key,) for key in created_in((e for _, e in events), Order.Imported)})
         skus.load(conn, sku_keys)
         days.load(conn, day_keys)
 

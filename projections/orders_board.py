@@ -19,7 +19,7 @@ from domain.fulfilment import Package
 from domain.order import Order
 
 from .backoffice import BatchRows, aware, business_day, choice, day_range
-from .tracking import Projection, topics_of
+from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
 
@@ -155,6 +155,7 @@ class OrdersBoardProjection(Projection):
         self._load_parcels(conn, {c.package_id for c in raised if c.package_id})
         order_ids.update(c.order_id or self.parcels.get(c.package_id, "") for c in raised)
         order_ids.discard("")
+        order_ids -= created_in((e for _, e in events), Order.Imported)
         orders.load(conn, [(i,) for i in order_ids])
         queue.load(conn, [(kind, i) for i in order_ids for kind in ORDER_KINDS])
         queue.load(conn, [(c.kind, c.subject) for _, changes in feed_changes for c in changes])

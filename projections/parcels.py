@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.fulfilment import Package
 
 from .backoffice import BatchRows
-from .tracking import Projection, topics_of
+from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
 
@@ -35,7 +35,8 @@ class ParcelsProjection(Projection):
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         rows = BatchRows(parcels, ("package_id",), dict)
-        rows.load(conn, [(str(e.originator_id),) for _, e in events if not isinstance(e, Package.Opened)])
+        opened = created_in((e for _, e in events), Package.Opened)
+        rows.load(conn, {(str(e.originator_id),) for _, e in events if str(e.originator_id) not in opened})
         for _, e in events:
             key = (str(e.originator_id),)
             if isinstance(e, Package.Opened):

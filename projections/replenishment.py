@@ -19,7 +19,7 @@ from domain.errors import UnknownSku
 from domain.order import Order
 
 from .backoffice import BatchRows, business_day, parse_day, positive_int, today
-from .tracking import Projection, topics_of
+from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
 
@@ -94,6 +94,7 @@ class ReplenishmentProjection(Projection):
     def _owed(conn, events) -> dict[tuple[str, str], int]:
         orders = {str(e.originator_id) for _, e in events if isinstance(e, (Order.Refunded, *NOT_WAITING,
                                                                              Order.StockShort))}
+        orders -= created_in((e for _, e in events), Order.Imported)
         owed = {}
         wanted = sorted(orders)
         for start in range(0, len(wanted), 500):

@@ -28,7 +28,7 @@ from domain.order import Order
 from domain.scanning import CountAdjustment, Device
 
 from .backoffice import BatchRows
-from .tracking import Projection, topics_of
+from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
 
@@ -202,12 +202,17 @@ class ScanningProjection(Projection):
             chunk = sorted(waybilled)[start:start + 500]
             found = conn.execute(select(orders.c.package_id, orders.c.order_id).where(orders.c.package_id.in_(chunk)))
             package_orders.update({r.package_id: r.order_id for r in found})
-        order_rows.load(conn, [(str(e.originator_id),) for e in events if type(e) in ORDER_STATUS]
-                        + [(order_id,) for order_id in package_orders.values()])
-        wave_rows.load(conn, [(str(e.originator_id),) for e in events
-                              if isinstance(e, (Wave.LinePicked, Wave.LineShort))])
-        requests.load(conn, [(str(e.originator_id),) for e in events
-                             if isinstance(e, (CountAdjustment.Approved, CountAdjustment.Rejected))])
+        imported = created_in(events, Order.Imported)
+        order_rows.load(conn, {(key,) for key in [str(e.originator_id) for e in events if type(e) in ORDER_STATUS]
+                               + list(package_orders.values()) if key not in imported})
+        created = created_in(events, Wave.Created)
+        wave_rows.load(conn, {(str(e.originator_id),) for e in events
+                              if isinstance(e, (Wave.LinePicked, Wave.LineShort))
+                              and str(e.originator_id) not in created})
+        requested = created_in(events, CountAdjustment.Requested)
+        requests.load(conn, {(str(e.originator_id),) for e in events
+                             if isinstance(e, (CountAdjustment.Approved, CountAdjustment.Rejected))
+                             and str(e.originator_id) not in requested})
         for e in events:
             key = str(e.originator_id)
             if isinstance(e, Order.Imported):
