@@ -16,8 +16,10 @@ import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import event
 
@@ -213,18 +215,8 @@ def main() -> None:
     parser.add_argument("--projections", default="", help="comma-separated names (default: every registered one)")
     parser.add_argument("--each", action="store_true", help="also rebuild each projection on its own, one by one")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder:
-        schema = ""
-        if args.url:
-            schema = fresh_schema(args.url)
-            url = f"{args.url}{'&' if '?' in args.url else '?'}schema={schema}"
-        else:
-            url = f"sqlite:///{folder}/cangku.sqlite"
-        try:
-            run(url, folder, args)
-        finally:
-            if schema:
-                drop_schema(args.url, schema)
+    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder, scratch_database(args.url, folder) as url:
+        run(url, folder, args)
 
 
 def run(url: str, folder: str, args) -> None:
@@ -283,6 +275,19 @@ def drop_schema(url: str, schema: str) -> None:
 
     with psycopg.connect(_conninfo(url), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def scratch_database(postgres_url: str, folder: str) -> Iterator[str]:
+    """A database URL for one run: a fresh schema on the given PostgreSQL (dropped afterwards), else SQLite."""
+    if not postgres_url:
+        yield f"sqlite:///{folder}/cangku.sqlite"
+        return
+    schema = fresh_schema(postgres_url)
+    try:
+        yield f"{postgres_url}{'&' if '?' in postgres_url else '?'}schema={schema}"
+    finally:
+        drop_schema(postgres_url, schema)
 
 
 if __name__ == "__main__":

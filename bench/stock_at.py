@@ -27,7 +27,7 @@ from domain.errors import BinEmpty, NotReserved  # noqa: E402
 from domain.ids import stock_id  # noqa: E402
 from domain.stock import Stock  # noqa: E402
 from projections.inventory import stock_at  # noqa: E402
-from rebuild import drop_schema, fresh_schema  # noqa: E402
+from rebuild import scratch_database  # noqa: E402
 
 GOAL_SECONDS = 0.020
 SKU = "TEA-LJ-250"
@@ -153,18 +153,8 @@ def main() -> None:
     parser.add_argument("--replays", type=int, default=10, help="of those, how many are also replayed")
     parser.add_argument("--limit", type=int, default=50, help="events per page")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder:
-        schema = ""
-        if args.url:
-            schema = fresh_schema(args.url)
-            url = f"{args.url}{'&' if '?' in args.url else '?'}schema={schema}"
-        else:
-            url = f"sqlite:///{folder}/cangku.sqlite"
-        try:
-            run(url, folder, args)
-        finally:
-            if schema:
-                drop_schema(args.url, schema)
+    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder, scratch_database(args.url, folder) as url:
+        run(url, folder, args)
 
 
 if __name__ == "__main__":
