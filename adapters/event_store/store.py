@@ -5,6 +5,8 @@ Both lean on eventsourcing 9.5 internals (`Application._record`, `Application.co
 loudly when an upgrade changes any of them.
 """
 
+from copy import deepcopy
+
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import strtobool
 
@@ -37,10 +39,33 @@ class CachedEventStore(EventStore):
         if processing_event.tracking is not None or processing_event.saved_kwargs:
             return super()._record(processing_event)
         recordings = self._group_commit.record(processing_event)
-        if self.repository.cache and not self.repository.fastforward:
+        if self.repository.cache:
+            # What was just saved is the stream's current state: `load_many` can use it without reading the stream.
             for aggregate_id, aggregate in processing_event.aggregates.items():
                 self.repository.cache.put(aggregate_id, aggregate)
         return recordings
+
+    def load_many(self, aggregate_ids):
+        """Current aggregates in one query for their versions: a cached copy at the stored version is used as it
+        is, any other stream is brought up to date from the store."""
+        latest_versions = getattr(self.recorder, "latest_versions", None)
+        if latest_versions is None or not self.repository.cache:
+            return super().load_many(aggregate_ids)
+        aggregate_ids = list(aggregate_ids)
+        versions = latest_versions(aggregate_ids)
+        loaded = {}
+        for aggregate_id in aggregate_ids:
+            if aggregate_id not in versions:
+                continue
+            try:
+                cached = self.repository.cache.get(aggregate_id)
+            except KeyError:
+                cached = None
+            if cached is not None and cached.version == versions[aggregate_id]:
+                loaded[aggregate_id] = deepcopy(cached)
+            else:
+                loaded[aggregate_id] = self.repository.get(aggregate_id)
+        return loaded
 
     def record_saved(self, objects: tuple, kwargs: dict):
         floor = self.repository.floor

@@ -16,7 +16,7 @@ from ..stock import Stock
 from ..warehouse import Warehouse
 from .catalogue import Catalogue
 from .inventory import Inventory
-from .store import EventStore, KnownIds, retry_on_conflict
+from .store import EventStore, KnownIds, ids_of, retry_on_conflict
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,10 @@ class Orders:
     def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
         site = self.inventory.warehouse(warehouse) if warehouse else None
         stocks: dict[UUID, Stock] = {}
+        if site is not None:
+            # One look at the store for every stock stream the page may reserve from, not one per stream.
+            wanted = {line.sku for new in page for line in new.lines}
+            stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
         orders, results, seen = [], [], set()
         for new in page:
             order_id = ids.order_id(new.channel, new.shop, new.platform_order_no)

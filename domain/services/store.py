@@ -201,6 +201,16 @@ class EventStore(Application):
         return Recorded(asked, {aggregate_id for aggregate_id in asked if aggregate_id in self.repository},
                         self.repository)
 
+    def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
+        """The current state, as copies to change, of those of these aggregates that exist."""
+        loaded = {}
+        for aggregate_id in aggregate_ids:
+            try:
+                loaded[aggregate_id] = self.repository.get(aggregate_id)
+            except AggregateNotFoundError:
+                continue
+        return loaded
+
     def save(self, *objects, **kwargs):
         """Save; inside a scan, the device's record of the scan goes in the same transaction."""
         pending = PENDING_SCAN.get()
