@@ -18,11 +18,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from cangku.bootstrap import build  # noqa: E402
 from cangku.settings import Settings  # noqa: E402
 from projections import finance  # noqa: E402
 from projections.reports import export  # noqa: E402
+from rebuild import scratch_database  # noqa: E402
 
 GOAL = 3.0
 # The columns of the back office's finance orders table (/office/finance/orders), in its order.
@@ -74,18 +76,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=25_000)
     parser.add_argument("--repeat", type=int, default=1, help="exports of each kind; the best is shown")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder:
-        schema = ""
-        if args.url:
-            schema = fresh_schema(args.url)
-            url = f"{args.url}{'&' if '?' in args.url else '?'}schema={schema}"
-        else:
-            url = f"sqlite:///{folder}/cangku.sqlite"
-        try:
-            run(url, folder, args)
-        finally:
-            if schema:
-                drop_schema(args.url, schema)
+    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder, scratch_database(args.url, folder) as url:
+        run(url, folder, args)
 
 
 def run(url: str, folder: str, args) -> None:
@@ -110,27 +102,6 @@ def run(url: str, folder: str, args) -> None:
               f"{query + csv_seconds:.2f} s, {download:.1f}×")
     finally:
         system.close()
-
-
-def _conninfo(url: str) -> str:
-    base = Settings.from_env({"CANGKU_DATABASE_URL": url}).database
-    return f"host={base.host} port={base.port} dbname={base.dbname} user={base.user}"
-
-
-def fresh_schema(url: str) -> str:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    return schema
-
-
-def drop_schema(url: str, schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
 
 if __name__ == "__main__":

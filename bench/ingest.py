@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cangku.bootstrap import build  # noqa: E402
 from cangku.settings import Settings  # noqa: E402
-from domain.application import NewOrder  # noqa: E402
+from domain.services import NewOrder  # noqa: E402
 from domain.order import Buyer, OrderLine  # noqa: E402
 from eventsourcing.persistence import InfrastructureFactory  # noqa: E402
 from eventsourcing.utils import Environment  # noqa: E402
@@ -75,22 +75,22 @@ def run(args, conninfo: str, schemas: list[str]) -> None:
     app = system.app
     rng = random.Random(11)
     skus = [f"SKU-{n:04d}" for n in range(args.skus)]
-    app.register_skus({n: {"code": code, "name": code} for n, code in enumerate(skus)})
-    app.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "PACK-01", "P", "packing", 0),
+    app.catalogue.register_skus({n: {"code": code, "name": code} for n, code in enumerate(skus)})
+    app.inventory.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "PACK-01", "P", "packing", 0),
                        **{n + 3: ("WH1", f"A-{n:03d}", "A", "storage", n) for n in range(50)}})
-    app.load_opening_stock({n: ("WH1", code, f"A-{n % 50:03d}", 1_000_000) for n, code in enumerate(skus)}, "bench")
+    app.inventory.load_opening_stock({n: ("WH1", code, f"A-{n % 50:03d}", 1_000_000) for n, code in enumerate(skus)}, "bench")
     pages = [page_of_orders(p, skus, rng) for p in range(args.pages)]
-    app.import_orders(page_of_orders(99999, skus, rng), warehouse="WH1")  # warm the caches and connections
+    app.orders.import_orders(page_of_orders(99999, skus, rng), warehouse="WH1")  # warm the caches and connections
 
-    first = (app.recorder.max_notification_id() or 0) + 1
+    first = (app.store.recorder.max_notification_id() or 0) + 1
     bounds, started = [], time.perf_counter()
     for page in pages:
-        results = app.import_orders(page, warehouse="WH1")
+        results = app.orders.import_orders(page, warehouse="WH1")
         assert all(r["status"] == "reserved" for r in results), results[:3]
-        bounds.append(app.recorder.max_notification_id())
+        bounds.append(app.store.recorder.max_notification_id())
     ours_s = time.perf_counter() - started
     orders = args.pages * PAGE
-    stored = list(app.recorder.select_notifications(first, 10_000_000))
+    stored = list(app.store.recorder.select_notifications(first, 10_000_000))
     events = len(stored)
     system.close()
 

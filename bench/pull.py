@@ -30,10 +30,10 @@ OPENING = 10_000_000
 
 
 def warehouse(app) -> None:
-    app.register_skus({n: {"code": code, "name": code} for n, code in enumerate(SKUS)})
-    app.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "A-01-01", "A", "storage", 10),
+    app.catalogue.register_skus({n: {"code": code, "name": code} for n, code in enumerate(SKUS)})
+    app.inventory.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "A-01-01", "A", "storage", 10),
                        3: ("WH1", "PACK-01", "P", "packing", 0)})
-    app.load_opening_stock({n: ("WH1", code, "A-01-01", OPENING) for n, code in enumerate(SKUS)}, "opening")
+    app.inventory.load_opening_stock({n: ("WH1", code, "A-01-01", OPENING) for n, code in enumerate(SKUS)}, "opening")
 
 
 def system_on(url: str, schema: str, folder: str, **env):
@@ -45,7 +45,7 @@ def system_on(url: str, schema: str, folder: str, **env):
 
 
 def reserved_units(app) -> int:
-    return sum(level["reserved"] for sku in SKUS for level in app.stock_levels("WH1", sku).values())
+    return sum(level["reserved"] for sku in SKUS for level in app.inventory.stock_levels("WH1", sku).values())
 
 
 def main() -> None:
@@ -82,7 +82,7 @@ def run(args, sims, schemas: list[str], folder: str) -> None:
     bare = system_on(args.url, schemas[0], folder)
     started = time.perf_counter()
     for start in range(0, len(paid), PAGE):
-        bare.app.import_orders(paid[start:start + PAGE], by="bench", warehouse="WH1")
+        bare.app.orders.import_orders(paid[start:start + PAGE], by="bench", warehouse="WH1")
     bare_seconds = time.perf_counter() - started
     bare_reserved = reserved_units(bare.app)
     bare.close()
@@ -93,7 +93,7 @@ def run(args, sims, schemas: list[str], folder: str) -> None:
     started = time.perf_counter()
     for channel, shop in clients:
         pulled.jobs.pull_orders.send(channel, shop)
-    while not all(pulled.app.pulled_until(*key) for key in clients):
+    while not all(pulled.app.channels.pulled_until(*key) for key in clients):
         if time.perf_counter() - started > 600:
             raise SystemExit("the pulls did not finish within ten minutes")
         time.sleep(0.02)

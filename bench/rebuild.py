@@ -16,8 +16,10 @@ import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Iterator
 
 from sqlalchemy import event
 
@@ -26,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cangku.bootstrap import build  # noqa: E402
 from cangku.settings import Settings  # noqa: E402
 from domain import ids  # noqa: E402
-from domain.application import NewOrder  # noqa: E402
+from domain.services import NewOrder  # noqa: E402
 from domain.fulfilment import Package, Wave  # noqa: E402
 from domain.order import Buyer, OrderLine  # noqa: E402
 from projections.backoffice import BUSINESS_TIME  # noqa: E402
@@ -48,13 +50,13 @@ class LogWriter:
 
     def add(self, *aggregates) -> None:
         for aggregate in aggregates:
-            self.pending.extend(self.app.mapper.to_stored_event(e) for e in aggregate.collect_events())
+            self.pending.extend(self.app.store.mapper.to_stored_event(e) for e in aggregate.collect_events())
         if len(self.pending) >= WRITE_BATCH:
             self.flush()
 
     def flush(self) -> None:
         if self.pending:
-            self.app.recorder.insert_events(self.pending)
+            self.app.store.recorder.insert_events(self.pending)
             self.written += len(self.pending)
             self.pending = []
 
@@ -63,18 +65,18 @@ def make_log(system, events: int, skus: int, rng: random.Random) -> int:
     """Write at least `events` events of realistic order traffic; returns the size of the log."""
     app = system.app
     codes = [f"SKU-{n:04d}" for n in range(skus)]
-    app.register_skus({n: {"code": code, "name": f"商品 {code}", "unit_cost": Decimal(rng.randint(300, 9000)) / 100,
+    app.catalogue.register_skus({n: {"code": code, "name": f"商品 {code}", "unit_cost": Decimal(rng.randint(300, 9000)) / 100,
                            "safety_stock": rng.randint(0, 50)} for n, code in enumerate(codes)})
-    app.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "PACK-01", "P", "packing", 0),
+    app.inventory.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "PACK-01", "P", "packing", 0),
                        3: ("WH1", "RET-01", "R", "returns", 0),
                        **{n + 4: ("WH1", f"A-{n:03d}", "A", "storage", n) for n in range(60)}})
-    app.load_opening_stock({n: ("WH1", code, f"A-{n % 60:03d}", 10_000_000) for n, code in enumerate(codes)}, "bench")
-    site = app.warehouse("WH1")
+    app.inventory.load_opening_stock({n: ("WH1", code, f"A-{n % 60:03d}", 10_000_000) for n, code in enumerate(codes)}, "bench")
+    site = app.inventory.warehouse("WH1")
     storage, packing, returns = site.pick_order("storage"), site.first_bin_in("packing"), site.first_bin_in("returns")
-    stocks = {code: app.repository.get(ids.stock_id("WH1", code)) for code in codes}
+    stocks = {code: app.store.repository.get(ids.stock_id("WH1", code)) for code in codes}
     writer = LogWriter(app)
     start = datetime(2026, 10, 1, 9, tzinfo=BUSINESS_TIME)
-    number, already = 0, app.recorder.max_notification_id() or 0
+    number, already = 0, app.store.recorder.max_notification_id() or 0
     while already + writer.written + len(writer.pending) < events:
         orders, wave_lines = [], []
         for _ in range(WAVE):
@@ -87,7 +89,7 @@ def make_log(system, events: int, skus: int, rng: random.Random) -> int:
                            sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
                            platform_fee=Decimal("1.20"), postage=Decimal("0"),
                            ordered_at=start + timedelta(minutes=number * 2))
-            order = app._new_order(new)
+            order = app.orders._new_order(new)
             allocations = {sku: stocks[sku].reserve(order.id, qty, storage, "bench")
                            for sku, qty in order.quantities().items()}
             order.mark_reserved("WH1", allocations, "bench")
@@ -135,18 +137,18 @@ def make_log(system, events: int, skus: int, rng: random.Random) -> int:
             writer.add(order, package)
         writer.add(wave, *stocks.values())
     writer.flush()
-    return app.recorder.max_notification_id()
+    return app.store.recorder.max_notification_id()
 
 
 def read_and_decode(app) -> tuple[int, float]:
     """The bare rate: every stored event read page by page and decoded, nothing written."""
     started, count, start = time.perf_counter(), 0, 1
     while True:
-        page = app.recorder.select_notifications(start, READ_PAGE)
+        page = app.store.recorder.select_notifications(start, READ_PAGE)
         if not page:
             break
         for n in page:
-            app.mapper.to_domain_event(n)
+            app.store.mapper.to_domain_event(n)
         count += len(page)
         start = page[-1].id + 1
     return count, time.perf_counter() - started
@@ -213,18 +215,8 @@ def main() -> None:
     parser.add_argument("--projections", default="", help="comma-separated names (default: every registered one)")
     parser.add_argument("--each", action="store_true", help="also rebuild each projection on its own, one by one")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder:
-        schema = ""
-        if args.url:
-            schema = fresh_schema(args.url)
-            url = f"{args.url}{'&' if '?' in args.url else '?'}schema={schema}"
-        else:
-            url = f"sqlite:///{folder}/cangku.sqlite"
-        try:
-            run(url, folder, args)
-        finally:
-            if schema:
-                drop_schema(args.url, schema)
+    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder, scratch_database(args.url, folder) as url:
+        run(url, folder, args)
 
 
 def run(url: str, folder: str, args) -> None:
@@ -283,6 +275,19 @@ def drop_schema(url: str, schema: str) -> None:
 
     with psycopg.connect(_conninfo(url), autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@contextmanager
+def scratch_database(postgres_url: str, folder: str) -> Iterator[str]:
+    """A database URL for one run: a fresh schema on the given PostgreSQL (dropped afterwards), else SQLite."""
+    if not postgres_url:
+        yield f"sqlite:///{folder}/cangku.sqlite"
+        return
+    schema = fresh_schema(postgres_url)
+    try:
+        yield f"{postgres_url}{'&' if '?' in postgres_url else '?'}schema={schema}"
+    finally:
+        drop_schema(postgres_url, schema)
 
 
 if __name__ == "__main__":

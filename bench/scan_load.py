@@ -35,7 +35,7 @@ def prepare(url: str, clients: int, lines: int) -> list[dict]:
     from decimal import Decimal
 
     from cangku.bootstrap import build
-    from domain.application import NewOrder
+    from domain.services import NewOrder
     from domain.barcodes import gtin_check_digit
     from domain.order import Buyer, OrderLine
 
@@ -46,23 +46,23 @@ def prepare(url: str, clients: int, lines: int) -> list[dict]:
     for n in range(skus):
         body = f"690{n:09d}"
         eans[f"SKU-{n:02d}"] = body + str(gtin_check_digit(body))
-    app.register_skus({i + 2: {"code": code, "name": code, "barcodes": [ean]} for i, (code, ean) in
+    app.catalogue.register_skus({i + 2: {"code": code, "name": code, "barcodes": [ean]} for i, (code, ean) in
                        enumerate(eans.items())})
     rows = {2: ("WH1", "RCV-01", "R", "receiving", 0), 3: ("WH1", "PACK-01", "P", "packing", 0)}
     rows.update({n + 4: ("WH1", f"A-{n:02d}", "A", "storage", 10 + n) for n in range(skus)})
-    app.add_locations(rows)
-    app.load_opening_stock({n + 2: ("WH1", f"SKU-{n:02d}", f"A-{n:02d}", 10_000) for n in range(skus)}, "bench")
+    app.inventory.add_locations(rows)
+    app.inventory.load_opening_stock({n + 2: ("WH1", f"SKU-{n:02d}", f"A-{n:02d}", 10_000) for n in range(skus)}, "bench")
     buyer = Buyer("bench", "王小明", "13812345678", "文三路 90 号")
     region = {"province": "浙江省", "city": "杭州市", "district": "西湖区"}
     plan = []
     for c in range(clients):
         badge = f"P{c:02d}"
-        app.register_staff(badge, badge, "picker", PIN, "bench")
+        app.staff.register_staff(badge, badge, "picker", PIN, "bench")
         page = [NewOrder("taobao", "bench", f"B{c:02d}-{i:04d}",
                          [OrderLine(1, "p", f"SKU-{(c * 7 + i) % skus:02d}", "x", 1, Decimal("1"))], buyer, region,
                          Decimal("1")) for i in range(lines)]
-        order_ids = [r["order_id"] for r in app.import_orders(page, warehouse="WH1")]
-        wave = app.wave(app.create_wave("WH1", f"W{c:02d}", order_ids, "bench"))
+        order_ids = [r["order_id"] for r in app.orders.import_orders(page, warehouse="WH1")]
+        wave = app.fulfilment.wave(app.fulfilment.create_wave("WH1", f"W{c:02d}", order_ids, "bench"))
         scans = [("action", wave.number)]
         for line in wave.lines:
             scans += [("scan", line["bin"]), ("scan", eans[line["sku"]])]
@@ -194,17 +194,17 @@ def verify(url: str, plan: list[dict]) -> list[str]:
     app = system.app
     problems, picked, skus = [], 0, set()
     for item in plan:
-        recorded = [e.sequence for e in app.events.get(device_id(item["device"]))
+        recorded = [e.sequence for e in app.store.events.get(device_id(item["device"]))
                     if isinstance(e, Device.Scanned) and e.screen == "pick"]
         if len(recorded) != len(item["scans"]) or recorded != sorted(set(recorded)):
             problems.append(f"{item['device']}: {len(recorded)} pick scans recorded for {len(item['scans'])} sent, "
                             f"or out of order")
-        wave = app.wave(ids.wave_id("WH1", item["scans"][0][1]))
+        wave = app.fulfilment.wave(ids.wave_id("WH1", item["scans"][0][1]))
         if wave.status != "picked":
             problems.append(f"wave {wave.number} is {wave.status}")
         picked += sum(line["picked"] for line in wave.lines)
         skus.update(line["sku"] for line in wave.lines)
-    levels = [app.stock_levels("WH1", sku) for sku in sorted(skus)]
+    levels = [app.inventory.stock_levels("WH1", sku) for sku in sorted(skus)]
     if any(level["on_hand"] < 0 or level["reserved"] < 0 for bins in levels for level in bins.values()):
         problems.append("a bin went below zero")
     packed = sum(bins.get("PACK-01", {}).get("on_hand", 0) for bins in levels)

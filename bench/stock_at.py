@@ -27,7 +27,7 @@ from domain.errors import BinEmpty, NotReserved  # noqa: E402
 from domain.ids import stock_id  # noqa: E402
 from domain.stock import Stock  # noqa: E402
 from projections.inventory import stock_at  # noqa: E402
-from rebuild import drop_schema, fresh_schema  # noqa: E402
+from rebuild import scratch_database  # noqa: E402
 
 GOAL_SECONDS = 0.020
 SKU = "TEA-LJ-250"
@@ -38,8 +38,8 @@ WRITE_BATCH = 2_000  # PostgreSQL: one insert of more than a few MB never return
 
 def make_stream(app, movements: int, rng: random.Random) -> None:
     """One SKU's Stock stream with the given number of movements, written in batches."""
-    app.register_sku(SKU, "龙井茶 250g", unit_cost=Decimal("35.50"))
-    app.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "PACK-01", "P", "packing", 0),
+    app.catalogue.register_sku(SKU, "龙井茶 250g", unit_cost=Decimal("35.50"))
+    app.inventory.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "PACK-01", "P", "packing", 0),
                        3: ("WH1", "RET-01", "R", "returns", 0),
                        **{n + 4: ("WH1", bin, "A", "storage", n) for n, bin in enumerate(STORAGE)}})
     stock, written = Stock("WH1", SKU), 0
@@ -87,9 +87,9 @@ def one_movement(stock: Stock, rng: random.Random) -> None:
 
 
 def write(app, stock: Stock) -> int:
-    stored = [app.mapper.to_stored_event(e) for e in stock.collect_events()]
+    stored = [app.store.mapper.to_stored_event(e) for e in stock.collect_events()]
     if stored:
-        app.recorder.insert_events(stored)
+        app.store.recorder.insert_events(stored)
     return len(stored)
 
 
@@ -114,7 +114,7 @@ def run(url: str, folder: str, args) -> None:
     app, rng = system.app, random.Random(11)
     started = time.perf_counter()
     make_stream(app, args.movements, rng)
-    events = [e.timestamp for e in app.events.get(stock_id("WH1", SKU))]
+    events = [e.timestamp for e in app.store.events.get(stock_id("WH1", SKU))]
     made = time.perf_counter() - started
     print(f"stream: {len(events):,} events of {SKU} written in {made:.1f} s; {system.settings.database.kind}")
     started = time.perf_counter()
@@ -129,9 +129,9 @@ def run(url: str, folder: str, args) -> None:
     ledger_bin = timed(lambda at, bin: stock_at(engine, "WH1", SKU, at, bin, **page),
                        [(at, rng.choice(STORAGE)) for (at,) in instants])
     deep = timed(lambda at: stock_at(engine, "WH1", SKU, at, offset=args.movements // 2, **page), [(last,)] * 20)
-    replay = timed(lambda at: app.stock_at("WH1", SKU, at), replayed)
+    replay = timed(lambda at: app.inventory.stock_at("WH1", SKU, at), replayed)
     for (at,) in replayed[:3]:
-        ours, theirs = stock_at(engine, "WH1", SKU, at, limit=1), app.stock_at("WH1", SKU, at)
+        ours, theirs = stock_at(engine, "WH1", SKU, at, limit=1), app.inventory.stock_at("WH1", SKU, at)
         assert (ours["on_hand"], ours["reserved"], ours["events_total"]) == (
             theirs["on_hand"], theirs["reserved"], len(theirs["events"])), (ours, theirs["on_hand"])
     print(f"stock of {SKU} at a random instant (ledger: figure and the newest {args.limit} events of the "
@@ -155,18 +155,8 @@ def main() -> None:
     parser.add_argument("--replays", type=int, default=10, help="of those, how many are also replayed")
     parser.add_argument("--limit", type=int, default=50, help="events per page")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder:
-        schema = ""
-        if args.url:
-            schema = fresh_schema(args.url)
-            url = f"{args.url}{'&' if '?' in args.url else '?'}schema={schema}"
-        else:
-            url = f"sqlite:///{folder}/cangku.sqlite"
-        try:
-            run(url, folder, args)
-        finally:
-            if schema:
-                drop_schema(args.url, schema)
+    with tempfile.TemporaryDirectory(prefix="cangku-bench-") as folder, scratch_database(args.url, folder) as url:
+        run(url, folder, args)
 
 
 if __name__ == "__main__":

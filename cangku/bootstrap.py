@@ -8,8 +8,9 @@ from pathlib import Path
 import dramatiq
 from sqlalchemy.engine import Engine
 
-from domain.application import Cangku
+from adapters.event_store.store import CachedEventStore
 from domain.order import ReviewRules
+from domain.services import Cangku
 from projections import audit, crm, finance, orders_board, replenishment
 from projections.channel_stock import ChannelStockProjection
 from projections.db import views_engine
@@ -73,7 +74,7 @@ class System:
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
                          shops=shops if shops is not None else shop_clients(self.settings), retries=retries,
                          queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers), views=self)
-        self.dispatcher = ProjectionRunner(self.app, self.engine, Dispatcher(self.jobs), batch_size=200)
+        self.dispatcher = ProjectionRunner(self.app.store, self.engine, Dispatcher(self.jobs), batch_size=200)
         self.dispatcher.setup()
         if in_process_worker if in_process_worker is not None else not self.settings.broker_url:
             self.worker = start_worker(self.broker, threads)
@@ -188,18 +189,18 @@ def build(settings: Settings | None = None) -> System:
     env = database.eventsourcing_env()
     if settings.cipher_key:
         env["BUYER_CIPHER_KEY"] = settings.cipher_key
-    app = Cangku(env=env, review_rules=ReviewRules(hold_on_remark=settings.hold_on_remark))
+    app = Cangku.compose(CachedEventStore(env=env), ReviewRules(hold_on_remark=settings.hold_on_remark))
     engine = views_engine(database.sqlalchemy_url(), database.schema, database.idle_in_transaction_timeout)
     batch = settings.projection_batch
-    runners = {"inventory": ProjectionRunner(app, engine, InventoryProjection(), batch),
-               "parcels": ProjectionRunner(app, engine, ParcelsProjection(), batch),
-               "channel_stock": ProjectionRunner(app, engine, ChannelStockProjection(), batch),
-               "scanning": ProjectionRunner(app, engine, ScanningProjection(), batch),
-               "orders_board": ProjectionRunner(app, engine, orders_board.OrdersBoardProjection(), batch),
-               "finance": ProjectionRunner(app, engine, finance.FinanceProjection(), batch),
-               "crm": ProjectionRunner(app, engine, crm.CrmProjection(), batch),
-               "replenishment": ProjectionRunner(app, engine, replenishment.ReplenishmentProjection(), batch),
-               "audit": audit.AuditChainRunner(app, engine, batch_size=batch)}
+    runners = {"inventory": ProjectionRunner(app.store, engine, InventoryProjection(), batch),
+               "parcels": ProjectionRunner(app.store, engine, ParcelsProjection(), batch),
+               "channel_stock": ProjectionRunner(app.store, engine, ChannelStockProjection(), batch),
+               "scanning": ProjectionRunner(app.store, engine, ScanningProjection(), batch),
+               "orders_board": ProjectionRunner(app.store, engine, orders_board.OrdersBoardProjection(), batch),
+               "finance": ProjectionRunner(app.store, engine, finance.FinanceProjection(), batch),
+               "crm": ProjectionRunner(app.store, engine, crm.CrmProjection(), batch),
+               "replenishment": ProjectionRunner(app.store, engine, replenishment.ReplenishmentProjection(), batch),
+               "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch)}
     for runner in runners.values():
         runner.setup()
     return System(settings, app, engine, runners)

@@ -144,7 +144,7 @@ def rebuild(name):
 
     system = open_system()
     runners = _chosen(system, name)
-    head = system.app.recorder.max_notification_id() or 0
+    head = system.app.store.recorder.max_notification_id() or 0
     with tqdm(total=head, desc=name or "all projections", unit="ev", file=sys.stderr) as bar:
         rebuild_together(runners, progress=bar.update, page_size=max(system.settings.projection_batch, 1000))
     system.close()
@@ -246,8 +246,8 @@ def worker(threads):
 def register_commands() -> None:
     from adapters.marketplaces.simulators.cli import simulate
     from adapters.printing.cli import print_test
-    from projections.audit_cli import audit
-    from scanner_ui.cli import staff
+    from .audit_cli import audit
+    from cangku.staff_cli import staff
 
     main.add_command(print_test, "print-test")
     main.add_command(simulate, "simulate")

@@ -66,16 +66,16 @@ def stock_row(row: dict) -> tuple:
 def import_skus(app, path: Path, bar=None) -> int:
     """Register the file's SKUs; `bar` (a tqdm-like progress bar) is told the rows checked as they go."""
     rows = parse(read_rows(path, SKU_COLUMNS), sku_row)
-    return app.register_skus(rows, _progress(bar, rows))
+    return app.catalogue.register_skus(rows, _progress(bar, rows))
 
 
 def import_locations(app, path: Path) -> int:
-    return app.add_locations(parse(read_rows(path, LOCATION_COLUMNS), location_row))
+    return app.inventory.add_locations(parse(read_rows(path, LOCATION_COLUMNS), location_row))
 
 
 def import_stock(app, path: Path, by: str, bar=None) -> int:
     rows = parse(read_rows(path, STOCK_COLUMNS), stock_row)
-    return app.load_opening_stock(rows, by, _progress(bar, rows))
+    return app.inventory.load_opening_stock(rows, by, _progress(bar, rows))
 
 
 def _progress(bar, rows: dict):

@@ -33,7 +33,7 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
     marketplaces = system.simulators.marketplaces.simulators
     for channel, shop in shops:
         for number in list(marketplaces[channel].orders):
-            order = app.find_order(channel, shop, number)
+            order = app.orders.find_order(channel, shop, number)
             board[order.status] = board.get(order.status, 0) + 1
             if order.status == "reserved":
                 ready.append(order.id)
@@ -42,42 +42,42 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
         say("nothing reserved to ship")
         return
     wave_no = f"W{datetime.now():%H%M%S}"
-    wave_id = app.create_wave(WAREHOUSE, wave_no, ready, "supervisor")
-    wave = app.wave(wave_id)
+    wave_id = app.fulfilment.create_wave(WAREHOUSE, wave_no, ready, "supervisor")
+    wave = app.fulfilment.wave(wave_id)
     say(f"wave {wave_no}: {len(ready)} orders, {len(wave.lines)} pick lines in bin order: "
         + " → ".join(dict.fromkeys(line["bin"] for line in wave.lines)))
     for index, line in enumerate(wave.lines):
-        app.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "picker-01")
+        app.fulfilment.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "picker-01")
     for n, order_id in enumerate(ready, start=1):
-        for sku, quantity in app.order(order_id).quantities().items():
-            barcode = app.get_sku(sku)["barcodes"][0]
+        for sku, quantity in app.orders.order(order_id).quantities().items():
+            barcode = app.catalogue.get_sku(sku)["barcodes"][0]
             for _ in range(quantity):
-                app.verify_item(order_id, barcode, "packer-01")
-        app.close_package(order_id, "packer-01")
-        app.weigh(order_id, 400 + 50 * n, "packer-01")
-    wait_for(lambda: all(app.label_printed_count(o) for o in ready))
+                app.fulfilment.verify_item(order_id, barcode, "packer-01")
+        app.fulfilment.close_package(order_id, "packer-01")
+        app.fulfilment.weigh(order_id, 400 + 50 * n, "packer-01")
+    wait_for(lambda: all(app.fulfilment.label_printed_count(o) for o in ready))
     chosen = {}
     for order_id in ready:
-        package = app.package(order_id)
+        package = app.fulfilment.package(order_id)
         chosen[package.courier] = chosen.get(package.courier, 0) + 1
     say(f"waybills by courier choice: {', '.join(f'{c} {n}' for c, n in sorted(chosen.items()))}; "
         f"labels printed: {len(ready)}")
     for order_id in ready:
-        app.hand_over(order_id, "dock-01")
+        app.fulfilment.hand_over(order_id, "dock-01")
     confirmed = lambda: sum(len(s.shipments) for s in marketplaces.values())  # noqa: E731
     wait_for(lambda: confirmed() >= len(ready))
     say(f"shipped {len(ready)} orders; shipment confirmations received by the platforms: {confirmed()}")
     system.catch_up()
     courier_clock.advance(days=3)
     system.jobs.track_parcels.send()
-    wait_for(lambda: all(app.order(o).status == "delivered" for o in ready))
+    wait_for(lambda: all(app.orders.order(o).status == "delivered" for o in ready))
     say(f"three days later the couriers report all {len(ready)} parcels delivered")
 
     system.catch_up()
     say("stock by bin now:")
     for row in stock_by_bin(system.engine, WAREHOUSE):
         say(f"  {row['sku']:<12} {row['bin']:<9} on hand {row['on_hand']:>4}  reserved {row['reserved']:>3}")
-    past = app.stock_at(WAREHOUSE, "TEA-LJ-250", before_orders, "A-01-01")
+    past = app.inventory.stock_at(WAREHOUSE, "TEA-LJ-250", before_orders, "A-01-01")
     say(f"TEA-LJ-250 in A-01-01 before this run: on hand {past['on_hand']}, from {len(past['events'])} event(s)")
     instant = (before_orders + timedelta(milliseconds=1)).astimezone().isoformat(timespec="milliseconds")
     say(f"try: cangku stock --sku TEA-LJ-250 --bin A-01-01 --at {instant}")
@@ -86,7 +86,7 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
 def load_demo_catalogue(app, say) -> None:
     """The demo's SKUs, bins and opening stock, unless they are there already."""
     data = Path(str(resources.files("cangku") / "demo_data"))
-    if not app.sku_exists("TEA-LJ-250"):
+    if not app.catalogue.sku_exists("TEA-LJ-250"):
         say(f"catalogue: {import_skus(app, data / 'skus.csv')} SKUs")
         say(f"bins: {import_locations(app, data / 'locations.csv')} locations")
         say(f"opening stock: {import_stock(app, data / 'stock.csv', 'demo')} rows")

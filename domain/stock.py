@@ -1,5 +1,6 @@
 """Stock of one SKU in one warehouse: how many units lie in each bin, and which orders have claimed them."""
 
+from copy import deepcopy
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -32,6 +33,20 @@ class Stock(Aggregate):
         self.on_hand: dict[str, int] = {}
         self.reservations: dict[str, dict[str, int]] = {}
         self.reserved: dict[str, int] = {}
+
+    def __deepcopy__(self, memo: dict) -> "Stock":
+        """Bins and reservations hold only strings and numbers: copying their dicts is enough, and far cheaper than
+        a generic deep copy of a best-seller with thousands of open reservations."""
+        copy = object.__new__(type(self))
+        memo[id(self)] = copy
+        for name, value in self.__dict__.items():
+            if name == "reservations":
+                copy.__dict__[name] = {order: dict(allocation) for order, allocation in value.items()}
+            elif name in ("on_hand", "reserved"):
+                copy.__dict__[name] = dict(value)
+            else:
+                copy.__dict__[name] = deepcopy(value, memo)
+        return copy
 
     # Reading
 

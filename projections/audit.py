@@ -276,9 +276,10 @@ def _stock_streams(engine: Engine, **where: str) -> list[UUID]:
 
 def sku_events(app, engine: Engine, sku: str, since=None, until=None, limit: int = 500) -> list[dict]:
     """Events of a SKU: its registration and barcodes, and its stock in every warehouse (from the inventory view)."""
-    if not isinstance(sku, str) or not app.sku_exists(sku):
-        raise UnknownSku(f"unknown SKU {str(sku)[:64]!r}")
-    registered = app.repository.get(ids.sku_id(sku))
+    try:
+        registered = app.repository.get(ids.sku_id(sku))
+    except (AggregateNotFoundError, TypeError):
+        raise UnknownSku(f"unknown SKU {str(sku)[:64]!r}") from None
     streams = [ids.sku_id(sku), *(ids.barcode_id(b) for b in registered.barcodes), *_stock_streams(engine, sku=sku)]
     return _browse(app, engine, streams, lambda e: True, since, until, limit)
 
@@ -287,7 +288,11 @@ def bin_events(app, engine: Engine, warehouse: str, bin: str, since=None, until=
     """Stock events that moved units in or out of a bin, or changed what is reserved there."""
     from .inventory import bin_changes
 
-    if bin not in app.warehouse(warehouse).locations:
+    try:
+        site = app.repository.get(ids.warehouse_id(warehouse))
+    except (AggregateNotFoundError, TypeError):
+        site = None
+    if site is None or bin not in site.locations:
         raise UnknownBin(f"bin {str(bin)[:32]!r} does not exist in warehouse {warehouse}")
 
     def keep(e) -> bool:

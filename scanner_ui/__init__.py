@@ -4,18 +4,15 @@ import os
 
 from flask import Flask, g
 
-from cangku.bootstrap import System, build
-
 from . import auth, errors, i18n, scanner, stock, supervisor
 from . import backoffice
 from .ports import FloorPorts, LabelPrinter, QueuedLabels, courier_waybill, local_waybill
 from .api import bp as api_bp
 
 
-def create_app(system: System | None = None, test_config: dict | None = None) -> Flask:
-    """Build the app around a system (built from the environment when not given)."""
+def create_app(system, test_config: dict | None = None) -> Flask:
+    """Build the app around a system (composed by `cangku.bootstrap.build`)."""
     app = Flask(__name__)
-    system = system or build()
     app.config.update(
         SECRET_KEY=system.settings.secret_key or "dev-only-not-secret",
         JSON_AS_ASCII=False,

@@ -134,13 +134,13 @@ def within_years(moment, label: str):
 
 
 def known_sku(code: str) -> str:
-    if not system().app.sku_exists(code):
+    if not system().app.catalogue.sku_exists(code):
         raise UnknownSku(f"unknown SKU {code[:64]!r}")
     return code
 
 
 def known_warehouse(code: str) -> str:
-    return system().app.warehouse(code).code
+    return system().app.inventory.warehouse(code).code
 
 
 def whole(label: str, least: int, most: int) -> Callable[[str], int]:
@@ -350,7 +350,7 @@ def authenticated(roles: tuple[str, ...]) -> dict:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("send an API token as 'Authorization: Bearer <token>' (see `cangku staff token`)")
     try:
-        member = system().app.authenticate(token.strip())
+        member = system().app.staff.authenticate(token.strip())
     except NotAllowed:
         raise Unauthorized("the token is not accepted: unknown, revoked, or its badge is deactivated") from None
     if member["role"] not in roles:
@@ -434,13 +434,13 @@ def movements(member, sku, bin, until, limit, offset):
 def stock_at(member, sku, at, warehouse, bin, limit, offset):
     warehouse = warehouse or known_warehouse(system().settings.warehouse)
     if bin is not None:
-        system().app.warehouse(warehouse).location(bin)
+        system().app.inventory.warehouse(warehouse).location(bin)
     figure = inventory.stock_at(fresh("inventory"), warehouse, sku, at, bin, limit, offset)
     return {**figure, "available": figure["on_hand"] - figure["reserved"]}
 
 
 def levels(warehouse: str, sku: str) -> dict:
-    bins = system().app.stock_levels(warehouse, sku)
+    bins = system().app.inventory.stock_levels(warehouse, sku)
     return {"warehouse": warehouse, "sku": sku, "bins": [
         {"bin": b, **n, "available": n["on_hand"] - n["reserved"]} for b, n in bins.items()]}
 
@@ -455,7 +455,7 @@ def warehouse_or_default(code: str | None) -> str:
                         reference=optional(text(64, 0))))
 def receive(member, sku, quantity, warehouse=None, bin="", reference=""):
     warehouse = warehouse_or_default(warehouse)
-    system().app.receive(warehouse, sku, quantity, member["badge"], bin=bin, reference=reference)
+    system().app.inventory.receive(warehouse, sku, quantity, member["badge"], bin=bin, reference=reference)
     return levels(warehouse, sku)
 
 
@@ -465,7 +465,7 @@ def receive(member, sku, quantity, warehouse=None, bin="", reference=""):
                         from_bin=optional(text(32))))
 def put_away(member, sku, to_bin, quantity, warehouse=None, from_bin=""):
     warehouse = warehouse_or_default(warehouse)
-    system().app.put_away(warehouse, sku, to_bin, quantity, member["badge"], from_bin=from_bin)
+    system().app.inventory.put_away(warehouse, sku, to_bin, quantity, member["badge"], from_bin=from_bin)
     return levels(warehouse, sku)
 
 
@@ -474,7 +474,7 @@ def put_away(member, sku, to_bin, quantity, warehouse=None, from_bin=""):
                         warehouse=optional(text(32))))
 def move(member, sku, from_bin, to_bin, quantity, warehouse=None):
     warehouse = warehouse_or_default(warehouse)
-    system().app.move(warehouse, sku, from_bin, to_bin, quantity, member["badge"])
+    system().app.inventory.move(warehouse, sku, from_bin, to_bin, quantity, member["badge"])
     return levels(warehouse, sku)
 
 
@@ -488,14 +488,14 @@ def move(member, sku, from_bin, to_bin, quantity, warehouse=None):
                         reason=text(200), warehouse=optional(text(32))))
 def count(member, sku, bin, counted, reason, warehouse=None):
     warehouse = warehouse_or_default(warehouse)
-    difference = system().app.count(warehouse, sku, bin, counted, reason, member["badge"])
+    difference = system().app.inventory.count(warehouse, sku, bin, counted, reason, member["badge"])
     return {**levels(warehouse, sku), "difference": difference}
 
 
 # Orders
 
 def order_summary(order_id: UUID) -> dict:
-    order = system().app.get_order(order_id)
+    order = system().app.orders.get_order(order_id)
     return {name: order[name] for name in ORDER["properties"]}
 
 
@@ -524,28 +524,28 @@ def exceptions(member, kind, channel, include_cleared, since, until, limit, offs
 @operation("POST", "/orders/{order_id}/hold", "Hold an order for review", "order commands", ORDER,
            roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
 def hold(member, order_id, reason):
-    system().app.hold_order(order_id, reason, member["badge"])
+    system().app.orders.hold_order(order_id, reason, member["badge"])
     return order_summary(order_id)
 
 
 @operation("POST", "/orders/{order_id}/release", "Release a held order", "order commands", ORDER,
            roles_with("supervisor"), (ORDER_ID,), body_of())
 def release(member, order_id):
-    system().app.release_order(order_id, member["badge"])
+    system().app.orders.release_order(order_id, member["badge"])
     return order_summary(order_id)
 
 
 @operation("POST", "/orders/{order_id}/reserve", "Reserve a released order's stock in a warehouse",
            "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(warehouse=optional(text(32))))
 def reserve(member, order_id, warehouse=None):
-    system().app.reserve_order(order_id, warehouse_or_default(warehouse), member["badge"])
+    system().app.orders.reserve_order(order_id, warehouse_or_default(warehouse), member["badge"])
     return order_summary(order_id)
 
 
 @operation("POST", "/orders/{order_id}/cancel", "Cancel an order that has not shipped; its stock is released",
            "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
 def cancel(member, order_id, reason):
-    system().app.cancel_order(order_id, reason, member["badge"])
+    system().app.orders.cancel_order(order_id, reason, member["badge"])
     return order_summary(order_id)
 
 
@@ -558,7 +558,7 @@ def create_wave(member, number, warehouse=None, order_ids=None):
     warehouse = warehouse_or_default(warehouse)
     if order_ids is None:
         order_ids = reserved_orders(fresh("scanning"), known_warehouse(warehouse))
-    wave_id = system().app.create_wave(warehouse, number, order_ids, member["badge"])
+    wave_id = system().app.fulfilment.create_wave(warehouse, number, order_ids, member["badge"])
     return {"wave_id": wave_id, "number": number, "warehouse": warehouse, "orders": order_ids}
 
 
@@ -680,7 +680,7 @@ AUDIT_RANGE = (SINCE, UNTIL, *PAGING)
 @operation("GET", "/audit/orders/{order_id}/events", "Events of an order, its parcel and its stock, chained",
            "audit", page_of(EVENT), REPORT_READERS, (ORDER_ID, *AUDIT_RANGE))
 def order_events(member, order_id, since, until, limit, offset):
-    rows = audit.order_events(system().app, fresh("audit"), order_id, since, until, limit=offset + limit + 1)
+    rows = audit.order_events(system().app.store, fresh("audit"), order_id, since, until, limit=offset + limit + 1)
     return page(rows, limit, offset)
 
 
@@ -688,7 +688,7 @@ def order_events(member, order_id, since, until, limit, offset):
            page_of(EVENT), REPORT_READERS,
            (Param("sku", TEXT, "SKU code.", known_sku, where="path"), *AUDIT_RANGE))
 def sku_events(member, sku, since, until, limit, offset):
-    rows = audit.sku_events(system().app, fresh("inventory", "audit"), sku, since, until, limit=offset + limit + 1)
+    rows = audit.sku_events(system().app.store, fresh("inventory", "audit"), sku, since, until, limit=offset + limit + 1)
     return page(rows, limit, offset)
 
 
@@ -699,7 +699,7 @@ def sku_events(member, sku, since, until, limit, offset):
             *AUDIT_RANGE))
 def bin_events(member, bin, warehouse, since, until, limit, offset):
     warehouse = warehouse or known_warehouse(system().settings.warehouse)
-    rows = audit.bin_events(system().app, fresh("inventory", "audit"), warehouse, bin, since, until,
+    rows = audit.bin_events(system().app.store, fresh("inventory", "audit"), warehouse, bin, since, until,
                             limit=offset + limit + 1)
     return page(rows, limit, offset)
 

@@ -51,7 +51,7 @@ def current_staff() -> dict | None:
         badge = session.get("badge")
         if badge:
             try:
-                member = system().app.staff_member(badge)
+                member = system().app.staff.staff_member(badge)
             except NotAllowed:
                 member = None
             g.staff = member if member and member["active"] else None
@@ -84,7 +84,7 @@ def login():
         pin = request.form.get("pin", "")
         if badge and pin:
             try:
-                member = system().app.login(g.device, badge, pin)
+                member = system().app.floor.login(g.device, badge, pin)
             except (NotAllowed, InvalidInput):
                 error, status = "not_allowed", 401
             else:
@@ -99,7 +99,7 @@ def login():
 def logout():
     member = current_staff()
     if member:
-        system().app.logout(g.device, member["badge"])
+        system().app.floor.logout(g.device, member["badge"])
     session.clear()
     return redirect(url_for("auth.login"), 303)
 

@@ -102,13 +102,13 @@ def warehouse_filter() -> str | None:
     """The warehouse asked for; an unknown code is refused by name."""
     code = arg("warehouse")
     if code:
-        system().app.warehouse(code)
+        system().app.inventory.warehouse(code)
     return code
 
 
 def sku_filter() -> str | None:
     sku = arg("sku")
-    if sku and not system().app.sku_exists(sku):
+    if sku and not system().app.catalogue.sku_exists(sku):
         raise UnknownSku(f"unknown SKU {sku[:64]!r}")
     return sku
 
@@ -116,7 +116,7 @@ def sku_filter() -> str | None:
 def bin_filter(warehouse: str | None) -> str | None:
     """The bin asked for, which must exist in the warehouse (the configured one when none is given)."""
     bin, warehouse = arg("bin"), warehouse or system().settings.warehouse
-    if bin and bin not in system().app.warehouse(warehouse).locations:
+    if bin and bin not in system().app.inventory.warehouse(warehouse).locations:
         raise UnknownBin(f"bin {bin[:32]!r} does not exist in warehouse {warehouse}")
     return bin
 
@@ -448,7 +448,7 @@ def audit_events():
     value = arg("value")
     rows = []
     if subject and value:
-        app, engine = system().app, fresh("inventory", "scanning", "audit")
+        app, engine = system().app.store, fresh("inventory", "scanning", "audit")
         window = {"since": arg("since"), "until": arg("until"), "limit": EVERY_ROW}
         if subject == "order":
             found = audit.order_events(app, engine, value, **window)
@@ -498,5 +498,5 @@ def instant(text: str) -> datetime:
 def chain():
     """The chain's head, and (on request) the chain recomputed from the stored events."""
     engine = fresh("audit")
-    verdict = audit.verify_chain(system().app, engine) if flag("verify") else None
+    verdict = audit.verify_chain(system().app.store, engine) if flag("verify") else None
     return render_template("office/chain.html", head=audit.chain_head(engine), verdict=verdict)

@@ -31,13 +31,13 @@ class LabelPrinter:
         from adapters.printing import render
 
         app = self.system.app
-        sender = Contact(app.warehouse(self.system.settings.warehouse).name, "", "")
+        sender = Contact(app.inventory.warehouse(self.system.settings.warehouse).name, "", "")
         try:
-            data = render(app.waybill_label(order_id, sender))
+            data = render(app.fulfilment.waybill_label(order_id, sender))
             self.printer.send(data)
         except PrintingError as error:
             raise PrinterFailed(f"the label printer failed: {error}", printer=self.name) from None
-        app.record_label_printed(order_id, self.name, by)
+        app.fulfilment.record_label_printed(order_id, self.name, by)
         return self.name
 
 
@@ -45,7 +45,7 @@ def courier_waybill(system):
     """The waybill from the courier chosen by the rules (the same job the weighing triggers; idempotent)."""
     def allocate(order: dict) -> tuple[str, str, str]:
         system.jobs.shipping.request_waybill(order["id"])
-        package = system.app.package(order["id"])
+        package = system.app.fulfilment.package(order["id"])
         return package.courier, package.tracking_no, package.sort_code
 
     return allocate
@@ -58,8 +58,8 @@ class QueuedLabels:
         self.system = system
 
     def __call__(self, order_id: UUID, by: str) -> str:
-        if self.system.app.label_printed_count(order_id):
-            self.system.app.request_reprint(order_id, "asked for again at the packing desk", by)
+        if self.system.app.fulfilment.label_printed_count(order_id):
+            self.system.app.fulfilment.request_reprint(order_id, "asked for again at the packing desk", by)
         return "packing"
 
 

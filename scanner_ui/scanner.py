@@ -29,24 +29,24 @@ def on_the_floor(view):
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
-        with system().app.floor_reads():
+        with system().app.store.floor_reads():
             return view(*args, **kwargs)
 
     return wrapper
 
 
 def _order_number(order_id: str) -> str:
-    return system().app.get_order(UUID(order_id))["platform_order_no"]
+    return system().app.orders.get_order(UUID(order_id))["platform_order_no"]
 
 
 def screen_view(screen: str) -> dict:
     """What a screen shows now: the step awaited and what the person needs to see for it."""
     app = system().app
     if screen == "pick":
-        return app.pick_view(g.device, ports())
+        return app.screens.pick_view(g.device, ports())
     if screen == "pack":
-        return app.pack_view(g.device)
-    c = app.screen_context(g.device, screen)
+        return app.screens.pack_view(g.device)
+    c = app.floor.screen_context(g.device, screen)
     if screen == "receive":
         return {"step": "quantity" if "sku" in c else "item", **c}
     if screen == "putaway":
@@ -90,8 +90,8 @@ def screen_page(screen: str):
     if not may_use(current_staff()["role"], screen):
         return render_template("refused.html", key="not_permitted_screen"), 403
     app = system().app
-    seq = app.next_sequence(g.device)
-    answer = app.scan_answer(g.device, request.args.get("r", type=int) or 0)
+    seq = app.floor.next_sequence(g.device)
+    answer = app.floor.scan_answer(g.device, request.args.get("r", type=int) or 0)
     outcome, message = said(answer if answer and answer["screen"] == screen else None)
     return render_template("screen.html", screen=screen, seq=seq, panel=render_panel(screen, seq), outcome=outcome,
                            message=message)
@@ -124,7 +124,7 @@ def scan():
     if scan.screen not in SCAN_SCREENS:
         raise InvalidInput("unknown screen")
     try:
-        result = system().app.scan(scan, ports())
+        result = system().app.floor.scan(scan, ports())
     except StaleSequence as stale:
         if as_json:
             return {"error": {"code": stale.code, "message": translate(g.lang, stale.code)},

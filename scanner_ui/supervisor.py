@@ -40,12 +40,12 @@ def page():
         return render_template("refused.html", key="not_permitted_screen"), 403
     hours = min(max(request.args.get("hours", 24, type=int), 1), 24 * 31)
     since = datetime.now(timezone.utc) - timedelta(hours=hours)
-    answer = system().app.scan_answer(g.device, request.args.get("r", type=int) or 0)
+    answer = system().app.floor.scan_answer(g.device, request.args.get("r", type=int) or 0)
     outcome, message = said(answer if answer and answer["screen"] == "supervisor" else None)
     data = floor(since)
     if request.accept_mimetypes.best == "application/json":
         return data
-    return render_template("supervisor.html", **data, seq=system().app.next_sequence(g.device),
+    return render_template("supervisor.html", **data, seq=system().app.floor.next_sequence(g.device),
                            writable=member["role"] != "auditor", outcome=outcome, message=message, hours=hours)
 
 

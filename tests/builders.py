@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from domain.application import NewOrder
+from domain.services import NewOrder
 from domain.order import Buyer, OrderLine
 
 TEA, CUP, PAN = "TEA-LJ-250", "CUP-GL-01", "PAN-ST-28"
@@ -19,15 +19,15 @@ BINS = [
 
 def warehouse_with_catalogue(app, stock: dict[tuple[str, str], int] | None = None) -> None:
     """WH1 with its bins, the three SKUs, and the given opening stock per (sku, bin)."""
-    app.register_sku(TEA, "龙井茶 250g", [TEA_EAN], 260, Decimal("35.50"), 5)
-    app.register_sku(CUP, "Glass tea cup", [CUP_EAN], 180, Decimal("8.20"), 10)
-    app.register_sku(PAN, "不锈钢炒锅 28cm", [PAN_EAN], 1450, Decimal("62.00"), 2)
-    app.open_warehouse("WH1", "Hangzhou")
+    app.catalogue.register_sku(TEA, "龙井茶 250g", [TEA_EAN], 260, Decimal("35.50"), 5)
+    app.catalogue.register_sku(CUP, "Glass tea cup", [CUP_EAN], 180, Decimal("8.20"), 10)
+    app.catalogue.register_sku(PAN, "不锈钢炒锅 28cm", [PAN_EAN], 1450, Decimal("62.00"), 2)
+    app.inventory.open_warehouse("WH1", "Hangzhou")
     for bin, zone, area, sequence in BINS:
-        app.add_location("WH1", bin, zone, area, sequence)
+        app.inventory.add_location("WH1", bin, zone, area, sequence)
     rows = {n: ("WH1", sku, bin, qty) for n, ((sku, bin), qty) in enumerate((stock or {}).items(), start=2)}
     if rows:
-        app.load_opening_stock(rows, "opening")
+        app.inventory.load_opening_stock(rows, "opening")
 
 
 def order(number: str, *lines: tuple[str, int], channel: str = "taobao", shop: str = "flagship",

@@ -38,10 +38,10 @@ class Dispatcher(Projection):
         for _, e in events:
             event_id = f"{e.originator_id}:{e.originator_version}"
             if isinstance(e, (Package.WaybillAssigned, Package.ReprintRequested)):
-                order_id = self.jobs.app.repository.get(e.originator_id).order_id
+                order_id = self.jobs.app.store.repository.get(e.originator_id).order_id
                 self.jobs.print_label.send(str(order_id), event_id)
             elif isinstance(e, Package.Weighed) and self.jobs.shipping:
-                package = self.jobs.app.repository.get(e.originator_id)
+                package = self.jobs.app.store.repository.get(e.originator_id)
                 if not package.tracking_no:
                     self.jobs.request_waybill.send(str(package.order_id), event_id)
             elif isinstance(e, Order.Shipped):

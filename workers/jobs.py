@@ -31,10 +31,10 @@ class PrintedJobs:
         self.app, self.order_id, self.printer = app, order_id, printer
 
     def __contains__(self, job_id: object) -> bool:
-        return self.app.label_printed(self.order_id, str(job_id))
+        return self.app.fulfilment.label_printed(self.order_id, str(job_id))
 
     def add(self, job_id: str) -> None:
-        self.app.record_label_printed(self.order_id, self.printer, "printer", job_id=job_id)
+        self.app.fulfilment.record_label_printed(self.order_id, self.printer, "printer", job_id=job_id)
 
 
 class Jobs:
@@ -73,16 +73,16 @@ class Jobs:
         delivered = PrintedJobs(self.app, order, station)
         if job_id in delivered:
             return
-        data = render(self.app.waybill_label(order, self.sender))
+        data = render(self.app.fulfilment.waybill_label(order, self.sender))
         try:
             deliver(job_id, printer, data, delivered)
         except PrinterUnavailable as error:
-            self.app.record_print_failure(order, station, job_id, str(error), attempt())
+            self.app.fulfilment.record_print_failure(order, station, job_id, str(error), attempt())
             raise
 
     def confirm_shipment_job(self, order_id: str, event_id: str) -> None:
         """Tell the channel the order shipped (courier + tracking number), once."""
-        order = self.app.order(UUID(order_id))
+        order = self.app.orders.order(UUID(order_id))
         if order.confirmed_on_channel:
             return
         client = self.shops.get((order.channel, order.shop))
@@ -98,7 +98,7 @@ class Jobs:
         except PlatformAuthError as error:
             log.warning("shipment of %s refused by %s: %s", order.platform_order_no, order.channel, error)
             raise
-        self.app.record_shipment_confirmed(order.id, event_id)
+        self.app.channels.record_shipment_confirmed(order.id, event_id)
 
     def request_waybill_job(self, order_id: str, event_id: str) -> None:
         """Choose the courier and get the waybill number for a weighed package."""
@@ -128,7 +128,7 @@ class Jobs:
             if client is None:
                 continue
             client.update_stock(row["platform_sku"], row["should_show"], item_id=row["item_id"])
-            self.app.record_published(row["channel"], row["shop"], row["platform_sku"], row["should_show"], event_id)
+            self.app.channels.record_published(row["channel"], row["shop"], row["platform_sku"], row["should_show"], event_id)
 
     def pull_orders_job(self, channel: str, shop: str) -> None:
         """Pull one shop's changed orders from its checkpoint."""

@@ -3,7 +3,7 @@
 from datetime import datetime, timedelta, timezone
 
 from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformOrder
-from domain.application import NewOrder
+from domain.services import NewOrder
 from domain.errors import DomainError, InvalidOrderState, UnknownWarehouse
 from domain.order import Buyer, OrderLine
 
@@ -42,11 +42,11 @@ def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse
               now: datetime | None = None) -> dict:
     """Pull orders changed since the shop's checkpoint (less an overlap), import them, move the checkpoint."""
     try:
-        app.warehouse(warehouse)
+        app.inventory.warehouse(warehouse)
     except UnknownWarehouse:
         warehouse = ""  # no warehouse set up yet: orders still arrive, held or waiting, and are reserved later
     until = (now or datetime.now(timezone.utc)) - SETTLING
-    since = app.pulled_until(channel, shop)
+    since = app.channels.pulled_until(channel, shop)
     start = (since - OVERLAP) if since else until - FIRST_PULL
     seen = imported = intercepted = updated = 0
     page: list[NewOrder] = []
@@ -55,7 +55,7 @@ def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse
     def flush():
         nonlocal imported, updated
         if page:
-            results = app.import_orders(page, by=f"pull:{channel}", warehouse=warehouse)
+            results = app.orders.import_orders(page, by=f"pull:{channel}", warehouse=warehouse)
             imported += sum(r["created"] for r in results)
             for new, result in zip(page, results):
                 if not result["created"]:
@@ -73,7 +73,7 @@ def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse
     flush()
     for order in changed:
         intercepted += intercept(app, order)
-    app.record_pull(channel, shop, until, seen, imported)
+    app.channels.record_pull(channel, shop, until, seen, imported)
     return {"seen": seen, "imported": imported, "updated": updated, "intercepted": intercepted,
             "until": until.isoformat()}
 
@@ -81,7 +81,7 @@ def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse
 def update_address(app, order_id, new: NewOrder, channel: str) -> int:
     """An order seen again: take its new address if the buyer changed it and it is not packed yet."""
     try:
-        return int(app.change_address(order_id, new.buyer, new.region, f"pull:{channel}"))
+        return int(app.orders.change_address(order_id, new.buyer, new.region, f"pull:{channel}"))
     except InvalidOrderState:
         return 0
 
@@ -89,13 +89,13 @@ def update_address(app, order_id, new: NewOrder, channel: str) -> int:
 def intercept(app, order: PlatformOrder) -> int:
     """A refund requested (or a cancellation) before we shipped stops the order and frees its stock."""
     try:
-        found = app.find_order(order.channel, order.shop, order.order_no)
+        found = app.orders.find_order(order.channel, order.shop, order.order_no)
     except DomainError:
         return 0
     if found.status in ("shipped", "delivered", "cancelled"):
         return 0
     try:
-        app.refund_order(found.id, f"pull:{order.channel}", f"channel status {order.status}")
+        app.orders.refund_order(found.id, f"pull:{order.channel}", f"channel status {order.status}")
     except InvalidOrderState:
         return 0
     return 1

@@ -23,8 +23,8 @@ class Shipping:
 
     def request_waybill(self, order_id: UUID) -> str:
         """Choose a courier by the rules and ask it for a waybill; a courier that is down falls back to the next."""
-        order = self.app.order(order_id)
-        package = self.app.package(order_id)
+        order = self.app.orders.order(order_id)
+        package = self.app.fulfilment.package(order_id)
         if package.tracking_no:
             return package.tracking_no
         facts = PackageFacts(order.region.get("province", ""), order.region.get("city", ""), package.weight_g)
@@ -40,7 +40,7 @@ class Shipping:
                 log.warning("courier %s unavailable for %s: %s", decision.courier, order.platform_order_no, error)
                 unavailable.add(decision.courier)
                 continue
-            self.app.assign_waybill(order_id, waybill.courier or decision.courier, waybill.tracking_no,
+            self.app.fulfilment.assign_waybill(order_id, waybill.courier or decision.courier, waybill.tracking_no,
                                     waybill.sort_code, decision.as_record())
             return waybill.tracking_no
 
@@ -53,12 +53,12 @@ class Shipping:
 
     def cancel_waybill(self, order_id: UUID, reason: str) -> None:
         """Give an intercepted package's waybill number back to its courier."""
-        order = self.app.order(order_id)
-        package = self.app.package(order_id)
+        order = self.app.orders.order(order_id)
+        package = self.app.fulfilment.package(order_id)
         if order.status != "cancelled" or not package.tracking_no or package.status == "handed_over":
             return
         self.couriers[package.courier].cancel_waybill(package.tracking_no, order.platform_order_no)
-        self.app.cancel_waybill(order_id, reason)
+        self.app.fulfilment.cancel_waybill(order_id, reason)
 
     def track(self, now: datetime | None = None) -> dict:
         """Poll the route of every parcel in transit and record what is new."""
@@ -75,5 +75,5 @@ class Shipping:
             route = [{"key": f"{e.time.isoformat()}|{e.status}|{e.description}", "status": str(e.status),
                       "at": e.time, "location": e.location, "description": e.description} for e in events]
             if route:
-                updates += self.app.record_route(UUID(parcel["order_id"]), route, STALE_AFTER, now)["new"]
+                updates += self.app.fulfilment.record_route(UUID(parcel["order_id"]), route, STALE_AFTER, now)["new"]
         return {"parcels": len(parcels), "updates": updates}

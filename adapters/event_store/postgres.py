@@ -72,4 +72,18 @@ class BoundedPostgresRecorder(PostgresApplicationRecorder):
         return found
 
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def latest_versions(self, originator_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """The last recorded version of each of these aggregates that has events: one query per 10,000 ids."""
+        statement = SQL("SELECT originator_id, MAX(originator_version) AS version FROM {schema}.{table} "
+                        "WHERE originator_id = ANY(%s) GROUP BY originator_id").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        versions: dict[UUID, int] = {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            for start in range(0, len(originator_ids), 10_000):
+                curs.execute(statement, (list(originator_ids[start:start + 10_000]),))
+                versions.update((row["originator_id"], row["version"]) for row in curs.fetchall())
+        return versions
+
+
 RECORDER_TOPIC = f"{__name__}:{BoundedPostgresRecorder.__qualname__}"

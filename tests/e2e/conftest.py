@@ -40,7 +40,7 @@ def system(make_system, sqlite_url):
     system = make_system(sqlite_url)
     warehouse_with_catalogue(system.app)
     for badge, (name, role) in STAFF.items():
-        system.app.register_staff(badge, name, role, PIN, "admin")
+        system.app.staff.register_staff(badge, name, role, PIN, "admin")
     return system
 
 

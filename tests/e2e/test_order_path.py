@@ -37,7 +37,7 @@ def test_three_orders_go_from_receiving_to_the_courier_on_scanner_screens(system
     for code in ("PO-2026-118", TEA_EAN, "6", CUP_EAN, "10", PAN_EAN, "2"):
         scan(receiver, code)
     shot(receiver, "01-receive")
-    assert app.stock_levels("WH1", CUP) == {"RCV-01": {"on_hand": 10, "reserved": 0}}
+    assert app.inventory.stock_levels("WH1", CUP) == {"RCV-01": {"on_hand": 10, "reserved": 0}}
 
     go(receiver, "/s/putaway")
     for code, bin in ((TEA_EAN, "A-01-01"), (CUP_EAN, "A-01-02"), (PAN_EAN, "B-02-01")):
@@ -45,7 +45,7 @@ def test_three_orders_go_from_receiving_to_the_courier_on_scanner_screens(system
         scan(receiver, bin)
     shot(receiver, "02-putaway")
 
-    results = app.import_orders(
+    results = app.orders.import_orders(
         [order("TB-1001", (TEA, 2), (CUP, 1)), order("TB-1002", (CUP, 3)), order("TB-1003", (PAN, 1))],
         warehouse="WH1")
     assert [r["status"] for r in results] == ["reserved"] * 3
@@ -102,13 +102,13 @@ def test_three_orders_go_from_receiving_to_the_courier_on_scanner_screens(system
     shot(packer, "09-label-printed")
 
     go(packer, "/s/handover")
-    tracking = [app.repository.get(package_id(i)).tracking_no for i in order_ids]
+    tracking = [app.store.repository.get(package_id(i)).tracking_no for i in order_ids]
     for tracking_no in tracking:
         scan(packer, tracking_no)
         assert packer.get_attribute("body", "class") == "ok", message(packer)
     shot(packer, "10-handover")
 
-    assert [app.get_order(i)["status"] for i in order_ids] == ["shipped"] * 3
+    assert [app.orders.get_order(i)["status"] for i in order_ids] == ["shipped"] * 3
     system.catch_up()
     stock = {(r["sku"], r["bin"]): (r["on_hand"], r["reserved"]) for r in stock_by_bin(system.engine, "WH1")}
     assert stock == {(TEA, "A-01-01"): (4, 0), (CUP, "A-01-02"): (6, 0), (PAN, "B-02-01"): (1, 0)}
@@ -121,6 +121,6 @@ def test_three_orders_go_from_receiving_to_the_courier_on_scanner_screens(system
         ("K1", "pack", "wrong_item", PAN_EAN), ("K1", "pack", "package_incomplete", "close")])
     picked = [r for r in recorded_scans(system.engine, staff="P1") if r["key"] == "picked"]
     assert sum(r["params"]["quantity"] for r in picked) == 7
-    scanned = [e for e in app.events.get(Device.create_id(picked[0]["device"])) if isinstance(e, Device.Scanned)]
+    scanned = [e for e in app.store.events.get(Device.create_id(picked[0]["device"])) if isinstance(e, Device.Scanned)]
     assert [e.sequence for e in scanned] == sorted(e.sequence for e in scanned)
 

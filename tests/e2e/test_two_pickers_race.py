@@ -12,9 +12,9 @@ pytestmark = pytest.mark.browser
 
 def test_two_pickers_racing_for_the_last_unit_one_picks_it_and_the_other_finds_the_bin_empty(system, device):
     app = system.app
-    app.load_opening_stock({2: ("WH1", TEA, "A-01-01", 1)}, "opening")
-    [result] = app.import_orders([order("TB-2001", (TEA, 1))], warehouse="WH1")
-    app.create_wave("WH1", "W-LAST", [result["order_id"]], "S1")
+    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 1)}, "opening")
+    [result] = app.orders.import_orders([order("TB-2001", (TEA, 1))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", "W-LAST", [result["order_id"]], "S1")
     pickers = []
     for badge in ("P1", "P2"):
         page = device()
@@ -34,6 +34,6 @@ def test_two_pickers_racing_for_the_last_unit_one_picks_it_and_the_other_finds_t
     outcomes = sorted((page.get_attribute("body", "class"), message(page)) for page in pickers)
     assert outcomes[0][0] == "ok" and outcomes[0][1].startswith("已拣 1 × TEA-LJ-250")
     assert outcomes[1] == ("refused", "货位已空")
-    assert app.stock_levels("WH1", TEA) == {"PACK-01": {"on_hand": 1, "reserved": 1}}
+    assert app.inventory.stock_levels("WH1", TEA) == {"PACK-01": {"on_hand": 1, "reserved": 1}}
     system.catch_up()
     assert min(m["on_hand_after"] for m in movement_ledger(system.engine, TEA)) >= 0

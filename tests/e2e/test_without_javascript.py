@@ -18,9 +18,9 @@ def submit(page, text: str) -> None:
 
 def test_a_pick_works_with_javascript_switched_off(system, device):
     app = system.app
-    app.load_opening_stock({2: ("WH1", CUP, "A-01-02", 5)}, "opening")
-    [result] = app.import_orders([order("TB-3001", (CUP, 2))], warehouse="WH1")
-    app.create_wave("WH1", "W-NOJS", [result["order_id"]], "S1")
+    app.inventory.load_opening_stock({2: ("WH1", CUP, "A-01-02", 5)}, "opening")
+    [result] = app.orders.import_orders([order("TB-3001", (CUP, 2))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", "W-NOJS", [result["order_id"]], "S1")
     page = device(java_script=False)
     page.goto("/login?next=/s/pick")
 
@@ -37,6 +37,6 @@ def test_a_pick_works_with_javascript_switched_off(system, device):
 
     assert wrong_bin == ("refused", "货位错误! 应到 A-01-02")
     assert page.inner_text("#msg") == "已拣 2 × CUP-GL-01, 放入 1 号箱"
-    assert app.get_order(result["order_id"])["status"] == "picked"
-    assert app.stock_levels("WH1", CUP) == {"A-01-02": {"on_hand": 3, "reserved": 0},
+    assert app.orders.get_order(result["order_id"])["status"] == "picked"
+    assert app.inventory.stock_levels("WH1", CUP) == {"A-01-02": {"on_hand": 3, "reserved": 0},
                                            "PACK-01": {"on_hand": 2, "reserved": 2}}

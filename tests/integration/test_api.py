@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from projections.settlement import import_bill
 from scanner_ui import create_app
 from scanner_ui.api import PATHS
-from scanner_ui.cli import staff
+from cangku.staff_cli import staff
 from tests.builders import CUP, TEA, order, warehouse_with_catalogue
 from tests.unit.test_backoffice_settlement import alipay_line, alipay_statement
 
@@ -23,8 +23,8 @@ def system(make_system, sqlite_url):
     system = make_system(sqlite_url)
     warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 10, (TEA, "A-01-01"): 20})
     for badge, role in (("S1", "supervisor"), ("A1", "auditor"), ("R1", "receiver"), ("P1", "picker")):
-        system.app.register_staff(badge, badge, role, PIN, "admin")
-    system.app.import_orders([order("T1", (CUP, 2)), order("T2", (TEA, 1))], warehouse="WH1")
+        system.app.staff.register_staff(badge, badge, role, PIN, "admin")
+    system.app.orders.import_orders([order("T1", (CUP, 2)), order("T2", (TEA, 1))], warehouse="WH1")
     return system
 
 
@@ -39,18 +39,18 @@ def as_(system, web):
 
     def client(badge: str):
         browser = web.test_client()
-        browser.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {system.app.issue_token(badge, 'tests', 'admin')}"
+        browser.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {system.app.staff.issue_token(badge, 'tests', 'admin')}"
         return browser
 
     return client
 
 
 def order_id(system, number: str) -> str:
-    return str(system.app.find_order("taobao", "flagship", number).id)
+    return str(system.app.orders.find_order("taobao", "flagship", number).id)
 
 
 def events_recorded(system) -> int:
-    return system.app.recorder.max_notification_id()
+    return system.app.store.recorder.max_notification_id()
 
 
 # Reads
@@ -103,7 +103,7 @@ def test_the_orders_board_counts_orders_per_status_channel_and_shop(as_):
 
 
 def test_a_held_order_waits_on_the_exception_queue(system, as_):
-    system.app.hold_order(system.app.find_order("taobao", "flagship", "T2").id, "address check", "S1")
+    system.app.orders.hold_order(system.app.orders.find_order("taobao", "flagship", "T2").id, "address check", "S1")
 
     answer = as_("S1").get("/api/v1/orders/exceptions?kind=held").json
 
@@ -146,7 +146,7 @@ def test_replenishment_flags_the_skus_below_safety_stock(as_):
 
 
 def test_settlement_lists_a_bill_and_reconciles_it_against_the_orders(system, as_):
-    system.app.import_orders([order(TAOBAO_NO, (CUP, 1))], warehouse="WH1")
+    system.app.orders.import_orders([order(TAOBAO_NO, (CUP, 1))], warehouse="WH1")
     bill = alipay_statement(
         alipay_line("5463001", TAOBAO_NO, "2026-11-25 10:02:06", "20.00", "0.00", "交易付款"),
         alipay_line("5463002", UNKNOWN_TAOBAO_NO, "2026-11-25 12:00:00", "88.00", "0.00", "交易付款"),
@@ -217,7 +217,7 @@ def test_received_units_land_in_the_receiving_bin_and_are_put_away(system, as_):
 
     assert received.status_code == put.status_code == moved.status_code == 200
     assert {b["bin"]: b["on_hand"] for b in received.json["bins"]} == {"A-01-01": 20, "RCV-01": 6}
-    assert system.app.stock_levels("WH1", TEA) == {
+    assert system.app.inventory.stock_levels("WH1", TEA) == {
         "A-01-01": {"on_hand": 20, "reserved": 1}, "A-01-02": {"on_hand": 1, "reserved": 0},
         "B-02-01": {"on_hand": 3, "reserved": 0}, "RCV-01": {"on_hand": 2, "reserved": 0}}
 
@@ -227,7 +227,7 @@ def test_a_count_books_the_difference_with_its_reason(system, as_):
                                                          "reason": "cycle count, shelf A"})
 
     assert answer.status_code == 200 and answer.json["difference"] == -3
-    assert system.app.stock_levels("WH1", CUP)["A-01-02"]["on_hand"] == 7
+    assert system.app.inventory.stock_levels("WH1", CUP)["A-01-02"]["on_hand"] == 7
     moved = as_("S1").get(f"/api/v1/stock/movements?sku={CUP}").json["items"][-1]
     assert (moved["event"], moved["reason"], moved["by"]) == ("Adjusted", "cycle count, shelf A", "S1")
 
@@ -243,8 +243,8 @@ def test_an_order_is_held_released_reserved_and_waved(system, as_):
     assert (held.json["status"], held.json["hold_reasons"]) == ("held", ["address check"])
     assert released.json["status"] == "released"
     assert waved.status_code == 200 and waved.json["orders"] == [t2]
-    assert system.app.wave(UUID(waved.json["wave_id"])).number == "W-API-1"
-    assert system.app.find_order("taobao", "flagship", "T2").status == "waved"
+    assert system.app.fulfilment.wave(UUID(waved.json["wave_id"])).number == "W-API-1"
+    assert system.app.orders.find_order("taobao", "flagship", "T2").status == "waved"
 
 
 def test_a_wave_without_named_orders_takes_every_reserved_order(system, as_):
@@ -258,7 +258,7 @@ def test_a_cancelled_order_releases_its_stock(system, as_):
     answer = as_("S1").post(f"/api/v1/orders/{order_id(system, 'T1')}/cancel", json={"reason": "buyer asked"})
 
     assert answer.status_code == 200 and answer.json["status"] == "cancelled"
-    assert system.app.stock_levels("WH1", CUP)["A-01-02"] == {"on_hand": 10, "reserved": 0}
+    assert system.app.inventory.stock_levels("WH1", CUP)["A-01-02"] == {"on_hand": 10, "reserved": 0}
 
 
 def test_a_refused_command_answers_with_its_domain_error(system, as_):
@@ -296,7 +296,7 @@ def test_a_malformed_body_is_refused_and_changes_nothing(system, as_, body):
 
     assert answer.status_code == 422 and answer.json["error"]["message"]
     assert events_recorded(system) == before
-    assert system.app.stock_levels("WH1", TEA) == {"A-01-01": {"on_hand": 20, "reserved": 1}}
+    assert system.app.inventory.stock_levels("WH1", TEA) == {"A-01-01": {"on_hand": 20, "reserved": 1}}
 
 
 # Tokens and roles
@@ -326,12 +326,12 @@ def test_a_wrong_token_is_401_and_never_echoed(web):
 
 
 def test_a_revoked_token_is_refused(system, web):
-    token = system.app.issue_token("S1", "nightly export", "admin")
+    token = system.app.staff.issue_token("S1", "nightly export", "admin")
     headers = {"Authorization": f"Bearer {token}"}
     client = web.test_client()
     accepted = client.get("/api/v1/stock", headers=headers)
 
-    system.app.revoke_token("S1", token.split(".")[1], "admin")
+    system.app.staff.revoke_token("S1", token.split(".")[1], "admin")
     refused = client.get("/api/v1/stock", headers=headers)
 
     assert accepted.status_code == 200
@@ -341,7 +341,7 @@ def test_a_revoked_token_is_refused(system, web):
 def test_a_deactivated_badge_loses_its_tokens(system, as_):
     client = as_("R1")
 
-    system.app.change_staff("R1", "admin", active=False)
+    system.app.staff.change_staff("R1", "admin", active=False)
 
     assert client.get("/api/v1/stock").status_code == 401
 
@@ -350,7 +350,7 @@ def test_a_token_acts_with_its_holders_current_role(system, as_):
     client = as_("P1")
     refused = client.get("/api/v1/finance/totals")
 
-    system.app.change_staff("P1", "admin", role="supervisor")
+    system.app.staff.change_staff("P1", "admin", role="supervisor")
     allowed = client.get("/api/v1/finance/totals")
 
     assert refused.status_code == 403 and refused.json["error"]["code"] == "not_allowed"
@@ -376,7 +376,7 @@ def test_a_picker_may_not_receive_stock(system, as_):
     answer = as_("P1").post("/api/v1/stock/receive", json={"sku": TEA, "quantity": 1})
 
     assert answer.status_code == 403
-    assert system.app.stock_levels("WH1", TEA)["A-01-01"]["on_hand"] == 20
+    assert system.app.inventory.stock_levels("WH1", TEA)["A-01-01"]["on_hand"] == 20
 
 
 def test_the_staff_token_command_prints_a_token_once_and_revoke_token_ends_it(system, web, sqlite_url, tmp_path,

@@ -27,9 +27,9 @@ def served(tmp_path_factory):
     system = build(Settings.from_env({"CANGKU_DATA_DIR": str(folder),
                                       "CANGKU_DATABASE_URL": f"sqlite:///{folder / 'cangku.sqlite'}"}))
     warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 10, (TEA, "A-01-01"): 20})
-    system.app.import_orders([order("T1", (CUP, 2)), order("T2", (TEA, 1))], warehouse="WH1")
-    system.app.register_staff("S1", "Supervisor", "supervisor", "2468", "admin")
-    token = system.app.issue_token("S1", "schema checks", "admin")
+    system.app.orders.import_orders([order("T1", (CUP, 2)), order("T2", (TEA, 1))], warehouse="WH1")
+    system.app.staff.register_staff("S1", "Supervisor", "supervisor", "2468", "admin")
+    token = system.app.staff.issue_token("S1", "schema checks", "admin")
     yield create_app(system, {"TESTING": True}), token
     system.close()
 

@@ -4,7 +4,7 @@ import pytest
 from click.testing import CliRunner
 
 from projections.audit import chain_head
-from projections.audit_cli import audit
+from cangku.audit_cli import audit
 from tests.builders import PAN
 from tests.unit.test_backoffice_finance import NUMBERS, busy_day
 
@@ -57,4 +57,4 @@ def test_the_head_of_the_chain_is_shown_to_be_published_elsewhere(run):
 
     head = chain_head(run.system.engine)
     assert result.output.strip() == f"notification {head['notification_id']} hash {head['hash']}"
-    assert head["notification_id"] == run.system.app.recorder.max_notification_id()
+    assert head["notification_id"] == run.system.app.store.recorder.max_notification_id()

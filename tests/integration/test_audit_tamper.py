@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from projections.audit import ChainBroken
-from projections.audit_cli import audit
+from cangku.audit_cli import audit
 from tests.unit.test_backoffice_finance import NUMBERS, busy_day
 
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -67,7 +67,7 @@ def chained(make_system, database_url):
 
 def imported_event(system, order_id) -> int:
     """The notification id of an order's Order.Imported event."""
-    for n in system.app.recorder.select_notifications(1, 10_000):
+    for n in system.app.store.recorder.select_notifications(1, 10_000):
         if n.originator_id == order_id and n.originator_version == 1:
             return n.id
     raise LookupError(order_id)

@@ -28,7 +28,7 @@ def system(make_system, sqlite_url):
     system = make_system(sqlite_url)
     system.placed = busy_day(system)
     for badge, role in (("S1", "supervisor"), ("A1", "auditor"), ("M1", "admin"), ("P1", "picker")):
-        system.app.register_staff(badge, badge, role, PIN, "admin")
+        system.app.staff.register_staff(badge, badge, role, PIN, "admin")
     system.catch_up()
     return system
 
@@ -241,7 +241,7 @@ def test_the_events_behind_an_order_and_a_person_hide_buyer_data_and_secrets(sys
 
 def test_the_stock_of_a_bin_at_an_instant_is_replayed_with_the_events_behind_it(system, supervisor):
     now = datetime.now(BUSINESS_TIME)
-    replayed = system.app.stock_at("WH1", PAN, now, "B-02-01")
+    replayed = system.app.inventory.stock_at("WH1", PAN, now, "B-02-01")
     before = (now - timedelta(days=3650)).replace(tzinfo=None).isoformat(timespec="seconds")
 
     page = supervisor.get("/office/audit/stock", query_string={"sku": PAN, "bin": "B-02-01", "at": now.isoformat()})
@@ -265,7 +265,7 @@ def test_verifying_the_chain_names_the_first_altered_event(system, supervisor, s
     broken = supervisor.get("/office/audit/chain?verify=1").get_data(as_text=True)
 
     assert "审计链完整" in intact and figure(intact, "notification_id") == str(
-        system.app.recorder.max_notification_id())
+        system.app.store.recorder.max_notification_id())
     assert "审计链被破坏" in broken and "被篡改" in broken
     assert re.search(r'id="verdict".*?<dd data-key="notification_id">5</dd>', broken, re.S)
 

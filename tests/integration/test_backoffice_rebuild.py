@@ -62,7 +62,7 @@ def test_every_projection_rebuilt_together_in_one_pass_equals_the_live_views(mak
 
     read = rebuild_together(list(system.runners.values()), page_size=5)
 
-    assert read == system.app.recorder.max_notification_id()
+    assert read == system.app.store.recorder.max_notification_id()
     assert every_view(system) == live
     assert all(runner.status().lag == 0 for runner in system.runners.values())
 
@@ -85,7 +85,7 @@ def test_a_pass_that_fails_midway_keeps_whole_pages_and_catching_up_finishes_it(
     with pytest.raises(RuntimeError):
         rebuild_together(list(system.runners.values()), page_size=5)
     positions = {runner.position() for runner in system.runners.values()}
-    assert len(positions) == 1 and 0 < positions.pop() < system.app.recorder.max_notification_id()
+    assert len(positions) == 1 and 0 < positions.pop() < system.app.store.recorder.max_notification_id()
 
     finance_view.apply = apply
     system.catch_up()

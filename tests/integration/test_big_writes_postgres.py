@@ -51,13 +51,13 @@ def write_skus(path, count, bad_line_at=None):
 
 
 def events_recorded(system) -> int:
-    return system.app.recorder.max_notification_id() or 0
+    return system.app.store.recorder.max_notification_id() or 0
 
 
 @pytest.fixture
 def catalogue(make_system, postgres_url, tmp_path):
     system = make_system(postgres_url)
-    system.app.add_locations({n + 2: ("WH1", f"A-{n:04d}", "A", "storage", n) for n in range(BINS)})
+    system.app.inventory.add_locations({n + 2: ("WH1", f"A-{n:04d}", "A", "storage", n) for n in range(BINS)})
     path = tmp_path / "skus.csv"
     write_skus(path, SKUS)
     return system, path
@@ -71,8 +71,8 @@ def test_fifty_thousand_skus_import_in_one_go_with_progress(catalogue):
 
     assert imported == SKUS
     assert (bar.total, bar.n) == (SKUS, SKUS)
-    assert system.app.get_sku("AP-049999")["name"].startswith("连衣裙")
-    assert system.app.sku_for_barcode("690000049999" + check_digit("690000049999")) == "AP-049999"
+    assert system.app.catalogue.get_sku("AP-049999")["name"].startswith("连衣裙")
+    assert system.app.catalogue.sku_for_barcode("690000049999" + check_digit("690000049999")) == "AP-049999"
 
 
 def test_hundred_thousand_opening_stock_rows_land_together(catalogue, tmp_path):
@@ -89,7 +89,7 @@ def test_hundred_thousand_opening_stock_rows_land_together(catalogue, tmp_path):
     received = import_stock(system.app, stock, "opening-stock", bar)
 
     assert received == STOCK_ROWS and bar.n == STOCK_ROWS
-    assert system.app.stock_levels("WH1", "AP-000007") == {
+    assert system.app.inventory.stock_levels("WH1", "AP-000007") == {
         "A-0007": {"on_hand": 3, "reserved": 0}, f"A-{(7 + SKUS) % BINS:04d}": {"on_hand": 3, "reserved": 0}}
     with system.fresh("inventory").connect() as conn:
         units = conn.execute(text("SELECT SUM(on_hand) FROM inventory_bin")).scalar()
@@ -107,12 +107,12 @@ def test_one_bad_row_among_fifty_thousand_writes_nothing(make_system, postgres_u
 
     assert refused.value.errors == {41_236: "unit_weight_g must be a whole number, got 'heavy'"}
     assert events_recorded(system) == before
-    assert not system.app.sku_exists("AP-000001")
+    assert not system.app.catalogue.sku_exists("AP-000001")
 
 
 def test_a_file_clashing_with_the_catalogue_at_its_last_row_writes_nothing(make_system, postgres_url, tmp_path):
     system = make_system(postgres_url)
-    system.app.register_sku("AP-049999", "已有商品")
+    system.app.catalogue.register_sku("AP-049999", "已有商品")
     path = tmp_path / "skus.csv"
     write_skus(path, SKUS)
     before = events_recorded(system)
@@ -130,7 +130,7 @@ def big_events(count: int, size: int, version: int = 1) -> list[StoredEvent]:
 
 def test_ten_megabytes_in_one_batch_commit_instead_of_hanging(make_system, postgres_url):
     system = make_system(postgres_url)
-    recorder = system.app.recorder
+    recorder = system.app.store.recorder
     batch = big_events(5_000, 2_000)
     finished = []
 
@@ -146,7 +146,7 @@ def test_ten_megabytes_in_one_batch_commit_instead_of_hanging(make_system, postg
 
 def test_a_big_batch_with_one_clash_at_its_end_writes_nothing(make_system, postgres_url):
     system = make_system(postgres_url)
-    recorder = system.app.recorder
+    recorder = system.app.store.recorder
     first = big_events(1, 100)
     recorder.insert_events(first)
     before = events_recorded(system)
@@ -164,7 +164,7 @@ def test_a_client_stuck_inside_a_transaction_is_ended_and_writers_go_on(make_sys
     locked, outcome = threading.Event(), []
 
     def stuck_client():
-        with system.app.recorder.datastore.get_connection() as conn:
+        with system.app.store.recorder.datastore.get_connection() as conn:
             conn.execute("BEGIN")
             conn.execute(f'LOCK TABLE "{system.settings.database.schema}".cangku_events IN EXCLUSIVE MODE')
             locked.set()
@@ -186,10 +186,10 @@ def test_a_client_stuck_inside_a_transaction_is_ended_and_writers_go_on(make_sys
     locked.wait(5)
     started = time.monotonic()
 
-    system.app.register_sku("TEA-1", "龙井 250g")
+    system.app.catalogue.register_sku("TEA-1", "龙井 250g")
 
     assert time.monotonic() - started < 3.5
-    assert system.app.sku_exists("TEA-1")
+    assert system.app.catalogue.sku_exists("TEA-1")
     client.join(10)
     assert outcome == ["terminating connection due to idle-in-transaction timeout"]
 

@@ -21,33 +21,33 @@ SKUS = ["TEA-LJ-250", "TEA-LJ-500", "CUP-GL-350", "SOCK-WM-L", "SOCK-WM-M", "PEN
 
 
 def demo_warehouse(app):
-    app.register_skus({n: {"code": code, "name": code} for n, code in enumerate(SKUS)})
-    app.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "A-01-01", "A", "storage", 10),
+    app.catalogue.register_skus({n: {"code": code, "name": code} for n, code in enumerate(SKUS)})
+    app.inventory.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "A-01-01", "A", "storage", 10),
                        3: ("WH1", "PACK-01", "P", "packing", 0)})
-    app.load_opening_stock({n: ("WH1", code, "A-01-01", 100_000) for n, code in enumerate(SKUS)}, "opening")
+    app.inventory.load_opening_stock({n: ("WH1", code, "A-01-01", 100_000) for n, code in enumerate(SKUS)}, "opening")
 
 
 def imported(app, kind=Order.Imported):
     found = {}
-    for n in app.recorder.select_notifications(1, 10**7, topics=[f"domain.order:Order.{kind.__name__}"]):
-        e = app.mapper.to_domain_event(n)
+    for n in app.store.recorder.select_notifications(1, 10**7, topics=[f"domain.order:Order.{kind.__name__}"]):
+        e = app.store.mapper.to_domain_event(n)
         key = (e.channel, e.platform_order_no) if kind is Order.Imported else e.originator_id
         found[key] = found.get(key, 0) + 1
     return found
 
 
 def ship_everything(app, order_ids):
-    wave = app.create_wave("WH1", f"W{uuid.uuid4().hex[:6]}", order_ids, "sup")
-    for index, line in enumerate(app.wave(wave).lines):
-        app.pick(wave, index, line["bin"], line["sku"], line["quantity"], "bob")
+    wave = app.fulfilment.create_wave("WH1", f"W{uuid.uuid4().hex[:6]}", order_ids, "sup")
+    for index, line in enumerate(app.fulfilment.wave(wave).lines):
+        app.fulfilment.pick(wave, index, line["bin"], line["sku"], line["quantity"], "bob")
     for n, order_id in enumerate(order_ids):
-        for sku, quantity in app.order(order_id).quantities().items():
+        for sku, quantity in app.orders.order(order_id).quantities().items():
             for _ in range(quantity):
-                app.verify_item(order_id, sku, "carl")
-        app.close_package(order_id, "carl")
-        app.weigh(order_id, 500, "carl")
-        app.assign_waybill(order_id, "SF", f"SF{1500000000000 + n}", "755")
-        app.hand_over(order_id, "dock")
+                app.fulfilment.verify_item(order_id, sku, "carl")
+        app.fulfilment.close_package(order_id, "carl")
+        app.fulfilment.weigh(order_id, 500, "carl")
+        app.fulfilment.assign_waybill(order_id, "SF", f"SF{1500000000000 + n}", "755")
+        app.fulfilment.hand_over(order_id, "dock")
 
 
 def test_pulls_through_rabbitmq_import_every_platform_order_exactly_once(
@@ -61,8 +61,8 @@ def test_pulls_through_rabbitmq_import_every_platform_order_exactly_once(
 
     for channel, shop in system.jobs.shops:
         system.jobs.pull_orders.send(channel, shop)
-    until(lambda: all(system.app.pulled_until(c, s) for c, s in system.jobs.shops), 60)
-    checkpoints = {shop: system.app.pulled_until(*shop) for shop in system.jobs.shops}
+    until(lambda: all(system.app.channels.pulled_until(c, s) for c, s in system.jobs.shops), 60)
+    checkpoints = {shop: system.app.channels.pulled_until(*shop) for shop in system.jobs.shops}
     for channel, sim in simulators.simulators.items():
         # One order indexed late, inside the overlap window, and one new.
         sim.add_order(modified=checkpoints[(channel, "main")] - timedelta(minutes=3))
@@ -70,7 +70,7 @@ def test_pulls_through_rabbitmq_import_every_platform_order_exactly_once(
     time.sleep(5.5)
     for channel, shop in system.jobs.shops:
         system.jobs.pull_orders.send(channel, shop)
-    until(lambda: all(system.app.pulled_until(*shop) > checkpoints[shop] for shop in system.jobs.shops), 60)
+    until(lambda: all(system.app.channels.pulled_until(*shop) > checkpoints[shop] for shop in system.jobs.shops), 60)
 
     counts = imported(system.app)
     for channel, sim in simulators.simulators.items():
@@ -103,7 +103,7 @@ def test_a_worker_killed_mid_run_and_restarted_confirms_every_shipment_exactly_o
     demo_warehouse(system.app)
     for (channel, shop), client in clients(simulators).items():
         pull_shop(system.app, client, channel, shop, "WH1")
-    orders = [system.app.find_order(c, "main", n).id for c, s in simulators.simulators.items() for n in s.orders]
+    orders = [system.app.orders.find_order(c, "main", n).id for c, s in simulators.simulators.items() for n in s.orders]
     ship_everything(system.app, orders)
     confirmed = lambda: sum(len(s.shipments) for s in simulators.simulators.values())  # noqa: E731
 
@@ -139,7 +139,7 @@ def test_shipments_made_while_rabbitmq_is_down_are_confirmed_once_it_is_back(
     demo_warehouse(system.app)
     for (channel, shop), client in clients(simulators).items():
         pull_shop(system.app, client, channel, shop, "WH1")
-    orders = [system.app.find_order(c, "main", n).id for c, s in simulators.simulators.items() for n in s.orders]
+    orders = [system.app.orders.find_order(c, "main", n).id for c, s in simulators.simulators.items() for n in s.orders]
     system.start_jobs(shops=clients(simulators), in_process_worker=True, retries=FAST_RETRIES)
     system.start_followers(interval=0.1)
 
@@ -167,7 +167,7 @@ def test_a_message_that_keeps_failing_is_dead_lettered_listed_and_sent_again_on_
     jd = clients(simulators)[("jd", "main")]
     pull_shop(system.app, jd, "jd", "main", "WH1")
     [number] = simulators.simulators["jd"].orders
-    order_id = system.app.find_order("jd", "main", number).id
+    order_id = system.app.orders.find_order("jd", "main", number).id
     system.start_jobs(shops={}, in_process_worker=True, retries={"max_retries": 1, "min_backoff": 10,
                                                                 "max_backoff": 20})
     system.start_followers(interval=0.05)
@@ -177,7 +177,7 @@ def test_a_message_that_keeps_failing_is_dead_lettered_listed_and_sent_again_on_
     [dead] = dead_letters(system.broker)
     system.jobs.shops[("jd", "main")] = jd
     assert retry_dead_letter(system.broker, dead["message_id"])
-    until(lambda: system.app.order(order_id).confirmed_on_channel, 30)
+    until(lambda: system.app.orders.order(order_id).confirmed_on_channel, 30)
 
     assert (dead["actor"], dead["args"][0]) == ("confirm_shipment_job", str(order_id))
     assert "no client configured" in dead["error"][0]

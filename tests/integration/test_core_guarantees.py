@@ -37,7 +37,7 @@ def replayed_view(app, warehouse, skus):
     """Per-bin (on hand, reserved) folded straight from the stock streams."""
     figures = {}
     for sku in skus:
-        for bin, v in app.stock_levels(warehouse, sku).items():
+        for bin, v in app.inventory.stock_levels(warehouse, sku).items():
             if v["on_hand"] or v["reserved"]:
                 figures[(sku, bin)] = (v["on_hand"], v["reserved"])
     return figures
@@ -52,7 +52,7 @@ def projected_view(system):
 def test_twenty_threads_racing_for_the_last_ten_units_reserve_exactly_ten(make_system, postgres_url):
     system = make_system(postgres_url)
     warehouse_with_catalogue(system.app, {(CUP, "A-01-01"): 4, (CUP, "A-01-02"): 6})
-    [system.app.import_order(order(f"RACE-{n}", (CUP, 1)))[0] for n in range(20)]
+    [system.app.orders.import_order(order(f"RACE-{n}", (CUP, 1)))[0] for n in range(20)]
     racers = [make_system(postgres_url) for _ in range(4)]
     outcomes, start = [], threading.Barrier(20)
 
@@ -60,7 +60,7 @@ def test_twenty_threads_racing_for_the_last_ten_units_reserve_exactly_ten(make_s
         app = racers[n % 4].app
         start.wait()
         try:
-            app.reserve_order(app.find_order("taobao", "flagship", f"RACE-{n}").id, "WH1", f"picker-{n}")
+            app.orders.reserve_order(app.orders.find_order("taobao", "flagship", f"RACE-{n}").id, "WH1", f"picker-{n}")
             outcomes.append("reserved")
         except InsufficientStock:
             outcomes.append("refused")
@@ -81,8 +81,8 @@ def test_a_projection_killed_mid_rebuild_resumes_to_the_same_view(make_system, d
     system = make_system(database_url)
     warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 5000, (TEA, "A-01-01"): 5000})
     for page in range(12):
-        system.app.import_orders([order(f"K{page}-{n}", (CUP, 1), (TEA, 2)) for n in range(100)], warehouse="WH1")
-    system.app.count("WH1", CUP, "A-01-02", 4000, "recount", "eve")
+        system.app.orders.import_orders([order(f"K{page}-{n}", (CUP, 1), (TEA, 2)) for n in range(100)], warehouse="WH1")
+    system.app.inventory.count("WH1", CUP, "A-01-02", 4000, "recount", "eve")
     clean = projected_view(system)
     runner = system.runners["inventory"]
     head = runner.status().head
@@ -108,18 +108,18 @@ def test_a_projection_killed_mid_rebuild_resumes_to_the_same_view(make_system, d
 def test_stock_at_an_instant_from_the_cli_equals_a_replay_up_to_that_instant(make_system, database_url, tmp_path):
     system = make_system(database_url)
     warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 4, (TEA, "A-01-02"): 6})
-    system.app.import_orders([order("H1", (TEA, 5))], warehouse="WH1")
+    system.app.orders.import_orders([order("H1", (TEA, 5))], warehouse="WH1")
     time.sleep(0.01)
     instant = datetime.now(timezone.utc)
     time.sleep(0.01)
-    system.app.scrap("WH1", TEA, "A-01-02", 3, "crushed", "eve")
-    system.app.receive("WH1", TEA, 7, "alice")
+    system.app.inventory.scrap("WH1", TEA, "A-01-02", 3, "crushed", "eve")
+    system.app.inventory.receive("WH1", TEA, 7, "alice")
 
     shown = cli(database_url, tmp_path, "stock", "--sku", TEA, "--bin", "A-01-02", "--at", instant.isoformat())
     out, err = shown.communicate(timeout=60)
 
     assert shown.returncode == 0, err
-    stream = [e for e in system.app.events.get(stock_id("WH1", TEA)) if e.timestamp <= instant]
+    stream = [e for e in system.app.store.events.get(stock_id("WH1", TEA)) if e.timestamp <= instant]
     replay = None
     for e in stream:
         replay = e.mutate(replay)
@@ -132,21 +132,21 @@ def test_buyer_details_are_sealed_at_rest_when_a_cipher_key_is_set(make_system, 
     system = make_system(database_url, cipher_key="3q2+7w8QZxK0b5V9mC1cJ1l0xYv4hX2uQ0sN3rT6aE8=")
     warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 1})
 
-    order_id, _ = system.app.import_order(order("P1", (TEA, 1)))
+    order_id, _ = system.app.orders.import_order(order("P1", (TEA, 1)))
 
-    stored = b"".join(n.state for n in system.app.recorder.select_notifications(1, 1000))
+    stored = b"".join(n.state for n in system.app.store.recorder.select_notifications(1, 1000))
     assert "王小明".encode() not in stored and b"13812345678" not in stored
     assert "文三路".encode() not in stored and b"buyer_wang" not in stored
-    assert system.app.order(order_id).buyer.phone == "13812345678"
+    assert system.app.orders.order(order_id).buyer.phone == "13812345678"
 
 
 def test_without_a_cipher_key_buyer_details_are_readable_in_the_store(make_system, database_url):
     system = make_system(database_url)
     warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 1})
 
-    system.app.import_order(order("P2", (TEA, 1)))
+    system.app.orders.import_order(order("P2", (TEA, 1)))
 
-    stored = b"".join(n.state for n in system.app.recorder.select_notifications(1, 1000))
+    stored = b"".join(n.state for n in system.app.store.recorder.select_notifications(1, 1000))
     assert b"13812345678" in stored
 
 
@@ -154,10 +154,10 @@ def test_long_stock_streams_load_from_a_snapshot(make_system, database_url):
     system = make_system(database_url)
     warehouse_with_catalogue(system.app)
     for n in range(120):
-        system.app.receive("WH1", CUP, 1, "alice", reference=f"PO-{n}")
+        system.app.inventory.receive("WH1", CUP, 1, "alice", reference=f"PO-{n}")
 
-    snapshots = list(system.app.snapshots.get(stock_id("WH1", CUP)))
+    snapshots = list(system.app.store.snapshots.get(stock_id("WH1", CUP)))
     fresh = make_system(database_url).app
 
     assert [s.originator_version for s in snapshots] == [50, 100]
-    assert fresh.repository.get(stock_id("WH1", CUP)).on_hand == {"RCV-01": 120}
+    assert fresh.store.repository.get(stock_id("WH1", CUP)).on_hand == {"RCV-01": 120}

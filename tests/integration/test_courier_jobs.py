@@ -29,12 +29,12 @@ def weighed_order(app, number, province="浙江省", city="杭州市"):
     """A picked and packed order, weighed: what calls for a waybill."""
     new = order(number, (TEA, 1))
     new.region.update(province=province, city=city)
-    [result] = app.import_orders([new], warehouse="WH1")
-    wave = app.create_wave("WH1", f"W-{number}", [result["order_id"]], "sup")
-    app.pick(wave, 0, "A-01-01", TEA_EAN, 1, "bob")
-    app.verify_item(result["order_id"], TEA_EAN, "carl")
-    app.close_package(result["order_id"], "carl")
-    app.weigh(result["order_id"], 1200, "carl")
+    [result] = app.orders.import_orders([new], warehouse="WH1")
+    wave = app.fulfilment.create_wave("WH1", f"W-{number}", [result["order_id"]], "sup")
+    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 1, "bob")
+    app.fulfilment.verify_item(result["order_id"], TEA_EAN, "carl")
+    app.fulfilment.close_package(result["order_id"], "carl")
+    app.fulfilment.weigh(result["order_id"], 1200, "carl")
     return result["order_id"]
 
 
@@ -57,15 +57,15 @@ def test_a_weighed_parcel_gets_its_waybill_label_and_tracking_until_delivered(
     app = system.app
 
     order_id = weighed_order(app, f"C-{courier}")
-    until(lambda: app.package(order_id).tracking_no)
-    until(lambda: app.label_printed_count(order_id) == 1)
-    app.hand_over(order_id, "dock")
+    until(lambda: app.fulfilment.package(order_id).tracking_no)
+    until(lambda: app.fulfilment.label_printed_count(order_id) == 1)
+    app.fulfilment.hand_over(order_id, "dock")
     system.catch_up()
     clock.advance(days=3)
     system.jobs.track_parcels.send()
-    until(lambda: app.get_order(order_id)["status"] == "delivered")
+    until(lambda: app.orders.get_order(order_id)["status"] == "delivered")
 
-    package = app.package(order_id)
+    package = app.fulfilment.package(order_id)
     assert TRACKING_NUMBER_FORMATS[chosen].match(package.tracking_no)
     [assigned] = package_events(app, order_id, Package.WaybillAssigned)
     assert assigned.decision["courier"] == chosen and assigned.decision["reason"]
@@ -82,7 +82,7 @@ def test_a_courier_outage_falls_back_to_the_second_choice_and_says_why(
     system = started(make_system, sqlite_url, rabbitmq_url, queue_prefix, clients, sims.tracker())
 
     order_id = weighed_order(system.app, "C-OUT")
-    until(lambda: system.app.package(order_id).tracking_no)
+    until(lambda: system.app.fulfilment.package(order_id).tracking_no)
 
     [assigned] = package_events(system.app, order_id, Package.WaybillAssigned)
     assert assigned.courier not in ("ZTO", "SF")
@@ -97,20 +97,20 @@ def test_an_intercepted_parcel_gives_its_waybill_back_and_a_returned_one_is_an_e
     app = system.app
     intercepted = weighed_order(app, "C-INT")
     returned = weighed_order(app, "C-RET")
-    until(lambda: app.package(intercepted).tracking_no and app.package(returned).tracking_no)
-    number = app.package(intercepted).tracking_no
+    until(lambda: app.fulfilment.package(intercepted).tracking_no and app.fulfilment.package(returned).tracking_no)
+    number = app.fulfilment.package(intercepted).tracking_no
 
-    app.refund_order(intercepted, "cs", "buyer cancelled")
+    app.orders.refund_order(intercepted, "cs", "buyer cancelled")
     until(lambda: number in sims.sf.recycled)
-    until(lambda: app.label_printed_count(returned) == 1)
-    app.hand_over(returned, "dock")
-    sims.sf.set_fate(app.package(returned).tracking_no, Fate.RETURNED)
+    until(lambda: app.fulfilment.label_printed_count(returned) == 1)
+    app.fulfilment.hand_over(returned, "dock")
+    sims.sf.set_fate(app.fulfilment.package(returned).tracking_no, Fate.RETURNED)
     system.catch_up()
     clock.advance(days=4)
     system.jobs.track_parcels.send()
-    until(lambda: app.package(returned).exception)
+    until(lambda: app.fulfilment.package(returned).exception)
 
-    assert app.get_order(intercepted)["status"] == "cancelled"
+    assert app.orders.get_order(intercepted)["status"] == "cancelled"
     assert package_events(app, intercepted, Package.WaybillCancelled)
     system.catch_up()
-    assert [p["tracking_no"] for p in logistics_exceptions(system.engine)] == [app.package(returned).tracking_no]
+    assert [p["tracking_no"] for p in logistics_exceptions(system.engine)] == [app.fulfilment.package(returned).tracking_no]

@@ -13,20 +13,20 @@ from tests.waiting import FAST_RETRIES, until
 def packed_and_waybilled(app, number="L1"):
     """An order picked, packed and weighed, whose waybill has just arrived."""
     warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
-    [result] = app.import_orders([order(number, (TEA, 1))], warehouse="WH1")
-    wave = app.create_wave("WH1", f"W-{number}", [result["order_id"]], "sup")
-    app.pick(wave, 0, "A-01-01", TEA_EAN, 1, "bob")
-    app.verify_item(result["order_id"], TEA_EAN, "carl")
-    app.close_package(result["order_id"], "carl")
-    app.weigh(result["order_id"], 300, "carl")
-    app.assign_waybill(result["order_id"], "SF", "SF1400000000777", "755-W")
+    [result] = app.orders.import_orders([order(number, (TEA, 1))], warehouse="WH1")
+    wave = app.fulfilment.create_wave("WH1", f"W-{number}", [result["order_id"]], "sup")
+    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 1, "bob")
+    app.fulfilment.verify_item(result["order_id"], TEA_EAN, "carl")
+    app.fulfilment.close_package(result["order_id"], "carl")
+    app.fulfilment.weigh(result["order_id"], 300, "carl")
+    app.fulfilment.assign_waybill(result["order_id"], "SF", "SF1400000000777", "755-W")
     return result["order_id"]
 
 
 def package_events(app, order_id, kind):
     from domain.ids import package_id
 
-    return [e for e in app.events.get(package_id(order_id)) if isinstance(e, kind)]
+    return [e for e in app.store.events.get(package_id(order_id)) if isinstance(e, kind)]
 
 
 @pytest.mark.rabbitmq
@@ -59,7 +59,7 @@ def test_a_reprint_asked_for_with_a_reason_prints_a_second_label_without_a_broke
     system.start_followers(interval=0.05)
     until(lambda: len(printer.jobs) == 1)
 
-    system.app.request_reprint(order_id, "label smudged", "carl")
+    system.app.fulfilment.request_reprint(order_id, "label smudged", "carl")
     until(lambda: len(printer.jobs) == 2)
     time.sleep(0.5)
 

@@ -26,10 +26,10 @@ def test_an_address_changed_and_a_refund_requested_after_import_reach_the_orders
     second = pull_shop(system.app, client, channel, "main", "WH1", now=now + timedelta(seconds=10))
 
     assert (second["updated"], second["intercepted"]) == (1, 1)
-    changed = system.app.find_order(channel, "main", moved)
+    changed = system.app.orders.find_order(channel, "main", moved)
     assert changed.region["city"] == "宁波市" and changed.buyer.address.endswith("中山东路 1 号")
-    assert isinstance(list(system.app.events.get(changed.id))[-1], Order.AddressChanged)
-    cancelled = system.app.find_order(channel, "main", refunded)
+    assert isinstance(list(system.app.store.events.get(changed.id))[-1], Order.AddressChanged)
+    cancelled = system.app.orders.find_order(channel, "main", refunded)
     assert cancelled.status == "cancelled"
     assert all(v["reserved"] == 0 for sku in cancelled.quantities()
-               for v in system.app.stock_levels("WH1", sku).values())
+               for v in system.app.inventory.stock_levels("WH1", sku).values())

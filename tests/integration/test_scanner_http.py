@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from domain.ids import package_id
 from domain.scanning import Scan
 from scanner_ui import create_app
-from scanner_ui.cli import staff
+from cangku.staff_cli import staff
 from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, warehouse_with_catalogue
 
 PIN = "2468"
@@ -19,7 +19,7 @@ def system(make_system, sqlite_url):
     system = make_system(sqlite_url)
     warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 10})
     for badge, role in (("K1", "packer"), ("A1", "auditor"), ("S1", "supervisor"), ("R1", "receiver")):
-        system.app.register_staff(badge, badge, role, PIN, "admin")
+        system.app.staff.register_staff(badge, badge, role, PIN, "admin")
     return system
 
 
@@ -36,14 +36,14 @@ def signed_in(web, badge: str, device: str):
 
 
 def post_scan(client, app, device: str, screen: str, value, kind: str = "scan", key: str = "value"):
-    return client.post("/scan", json={"screen": screen, "seq": app.next_sequence(device), "kind": kind, key: value})
+    return client.post("/scan", json={"screen": screen, "seq": app.floor.next_sequence(device), "kind": kind, key: value})
 
 
 def test_a_scales_reading_posted_as_json_weighs_the_package(system, web):
     app = system.app
-    [result] = app.import_orders([order("T1", (CUP, 1))], warehouse="WH1")
-    wave_id = app.create_wave("WH1", "W1", [result["order_id"]], "S1")
-    app.pick(wave_id, 0, "A-01-02", CUP_EAN, 1, "P1")
+    [result] = app.orders.import_orders([order("T1", (CUP, 1))], warehouse="WH1")
+    wave_id = app.fulfilment.create_wave("WH1", "W1", [result["order_id"]], "S1")
+    app.fulfilment.pick(wave_id, 0, "A-01-02", CUP_EAN, 1, "P1")
     packer = signed_in(web, "K1", "pack-1")
     for value, kind in (("T1", "scan"), (CUP_EAN, "scan"), ("close", "action")):
         assert post_scan(packer, app, "pack-1", "pack", value, kind).status_code == 200
@@ -51,12 +51,12 @@ def test_a_scales_reading_posted_as_json_weighs_the_package(system, web):
     weighed = post_scan(packer, app, "pack-1", "pack", 735, key="weight_g")
 
     assert weighed.status_code == 200 and weighed.json["scan"]["key"] == "weighed"
-    assert app.repository.get(package_id(result["order_id"])).weight_g == 735
+    assert app.store.repository.get(package_id(result["order_id"])).weight_g == 735
 
 
 def test_an_auditor_reads_the_supervisor_page_but_cannot_create_a_wave(system, web):
     app = system.app
-    app.import_orders([order("T1", (CUP, 1))], warehouse="WH1")
+    app.orders.import_orders([order("T1", (CUP, 1))], warehouse="WH1")
     auditor = signed_in(web, "A1", "desk-1")
 
     page = auditor.get("/supervisor")
@@ -64,7 +64,7 @@ def test_an_auditor_reads_the_supervisor_page_but_cannot_create_a_wave(system, w
 
     assert page.status_code == 200 and "全部已预占订单建波次" not in page.get_data(as_text=True)
     assert refused.status_code == 403 and refused.json["error"]["code"] == "not_allowed"
-    assert app.find_order("taobao", "flagship", "T1").status == "reserved"
+    assert app.orders.find_order("taobao", "flagship", "T1").status == "reserved"
 
 
 def test_a_scanned_value_is_never_reflected_raw(system, web):
@@ -108,7 +108,7 @@ def test_staff_add_registers_a_badge_that_signs_in(system, sqlite_url, tmp_path,
     result = CliRunner().invoke(staff, ["add", "P7", "--name", "孙拣货", "--role", "picker"], input="1357\n1357\n")
 
     assert result.exit_code == 0, result.output
-    assert system.app.login("pda-9", "P7", "1357")["name"] == "孙拣货"
+    assert system.app.floor.login("pda-9", "P7", "1357")["name"] == "孙拣货"
 
 
 @pytest.mark.postgres
@@ -117,13 +117,13 @@ def test_a_scan_resent_concurrently_is_applied_once_on_postgres(make_system, pos
 
     system = make_system(postgres_url)
     warehouse_with_catalogue(system.app)
-    system.app.register_staff("R1", "R1", "receiver", PIN, "admin")
+    system.app.staff.register_staff("R1", "R1", "receiver", PIN, "admin")
     ports = FloorPorts(system, print_label=None, count_approval_threshold=5)
-    system.app.scan(Scan("pda-1", 1, "R1", "receive", TEA_EAN), ports)
+    system.app.floor.scan(Scan("pda-1", 1, "R1", "receive", TEA_EAN), ports)
     answers = []
 
     def resend():
-        answers.append(system.app.scan(Scan("pda-1", 2, "R1", "receive", "4"), ports))
+        answers.append(system.app.floor.scan(Scan("pda-1", 2, "R1", "receive", "4"), ports))
 
     threads = [threading.Thread(target=resend) for _ in range(6)]
     for t in threads:
@@ -133,7 +133,7 @@ def test_a_scan_resent_concurrently_is_applied_once_on_postgres(make_system, pos
 
     assert sorted(a.duplicate for a in answers) == [False] + [True] * 5
     assert {a.key for a in answers} == {"received"}
-    assert system.app.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 4
+    assert system.app.inventory.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 4
 
 
 class RecordingShop:
@@ -149,17 +149,17 @@ class RecordingShop:
 def test_a_supervisor_sees_a_failed_job_and_sends_it_again(system):
     from tests.waiting import until
 
-    [result] = system.app.import_orders([order("J1", (CUP, 1))], warehouse="WH1")
+    [result] = system.app.orders.import_orders([order("J1", (CUP, 1))], warehouse="WH1")
     system.start_jobs(shops={}, retries={"max_retries": 0})
     system.start_followers(interval=0.05)
     web = create_app(system, {"TESTING": True})
-    wave = system.app.create_wave("WH1", "WJ", [result["order_id"]], "sup")
-    system.app.pick(wave, 0, "A-01-02", CUP_EAN, 1, "bob")
-    system.app.verify_item(result["order_id"], CUP_EAN, "carl")
-    system.app.close_package(result["order_id"], "carl")
-    system.app.weigh(result["order_id"], 300, "carl")
-    system.app.assign_waybill(result["order_id"], "SF", "SF1000000000001", "755")
-    system.app.hand_over(result["order_id"], "dock")
+    wave = system.app.fulfilment.create_wave("WH1", "WJ", [result["order_id"]], "sup")
+    system.app.fulfilment.pick(wave, 0, "A-01-02", CUP_EAN, 1, "bob")
+    system.app.fulfilment.verify_item(result["order_id"], CUP_EAN, "carl")
+    system.app.fulfilment.close_package(result["order_id"], "carl")
+    system.app.fulfilment.weigh(result["order_id"], 300, "carl")
+    system.app.fulfilment.assign_waybill(result["order_id"], "SF", "SF1000000000001", "755")
+    system.app.fulfilment.hand_over(result["order_id"], "dock")
     supervisor, auditor = signed_in(web, "S1", "pda-7"), signed_in(web, "A1", "pda-8")
 
     until(lambda: supervisor.get("/supervisor/jobs", headers={"Accept": "application/json"}).json["failed_jobs"])
@@ -174,6 +174,6 @@ def test_a_supervisor_sees_a_failed_job_and_sends_it_again(system):
     assert job["message_id"] in page and "重试" in page
     assert refused.status_code == 403
     assert retried.status_code == 303
-    until(lambda: system.app.order(result["order_id"]).confirmed_on_channel)
+    until(lambda: system.app.orders.order(result["order_id"]).confirmed_on_channel)
     assert shop.confirmed == [("J1", "SF", "SF1000000000001")]
     assert supervisor.get("/supervisor/jobs", headers={"Accept": "application/json"}).json["failed_jobs"] == []

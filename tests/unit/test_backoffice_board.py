@@ -41,7 +41,7 @@ def test_orders_are_counted_by_status_channel_and_shop(system):
 def test_held_and_short_orders_wait_in_the_queue_with_their_reasons(system):
     warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 5})
 
-    system.app.import_orders([priced_order("H1", (CUP, 1, "12.00"), region={}),
+    system.app.orders.import_orders([priced_order("H1", (CUP, 1, "12.00"), region={}),
                               priced_order("S1", (CUP, 9, "12.00"))], warehouse="WH1")
 
     assert queue(system) == {("held", "H1"): "incomplete address", ("awaiting_stock", "S1"): f"short of {CUP}×4"}
@@ -50,11 +50,11 @@ def test_held_and_short_orders_wait_in_the_queue_with_their_reasons(system):
 def test_a_short_picked_order_waits_in_the_queue_with_the_missing_units(system):
     app = system.app
     warehouse_with_catalogue(app, {(TEA, "A-01-01"): 1, (TEA, "A-01-02"): 1})
-    [picked] = app.import_orders([priced_order("P1", (TEA, 2, "45.00"))], warehouse="WH1")
-    wave_id = app.create_wave("WH1", "W1", [picked["order_id"]], "sup")
-    app.pick(wave_id, 0, app.wave(wave_id).lines[0]["bin"], TEA, 1, "bob")
+    [picked] = app.orders.import_orders([priced_order("P1", (TEA, 2, "45.00"))], warehouse="WH1")
+    wave_id = app.fulfilment.create_wave("WH1", "W1", [picked["order_id"]], "sup")
+    app.fulfilment.pick(wave_id, 0, app.fulfilment.wave(wave_id).lines[0]["bin"], TEA, 1, "bob")
 
-    app.short_pick(wave_id, 1, "bob")
+    app.fulfilment.short_pick(wave_id, 1, "bob")
 
     assert queue(system) == {("short_pick", "P1"): f"short pick: {TEA}×1"}
     assert order_counts(system.engine)["by_status"] == [{"status": "held", "orders": 1}]
@@ -63,11 +63,11 @@ def test_a_short_picked_order_waits_in_the_queue_with_the_missing_units(system):
 def test_an_exception_leaves_the_queue_when_the_order_moves_on(system):
     app = system.app
     warehouse_with_catalogue(app, {(CUP, "A-01-02"): 5})
-    [held] = app.import_orders([priced_order("H2", (CUP, 1, "12.00"), region={})], warehouse="WH1")
+    [held] = app.orders.import_orders([priced_order("H2", (CUP, 1, "12.00"), region={})], warehouse="WH1")
     assert ("held", "H2") in queue(system)
 
-    app.release_order(held["order_id"], "sup")
-    app.reserve_order(held["order_id"], "WH1", "sup")
+    app.orders.release_order(held["order_id"], "sup")
+    app.orders.reserve_order(held["order_id"], "WH1", "sup")
 
     assert queue(system) == {}
     [cleared] = exception_queue(system.engine, include_cleared=True)
@@ -78,14 +78,14 @@ def test_an_exception_leaves_the_queue_when_the_order_moves_on(system):
 def test_a_refund_while_the_order_is_picked_is_queued_as_intercepted(system):
     app = system.app
     warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5, (CUP, "A-01-02"): 5})
-    [on_floor, not_yet] = app.import_orders([priced_order("R1", (TEA, 1, "45.00"), (CUP, 1, "12.00")),
+    [on_floor, not_yet] = app.orders.import_orders([priced_order("R1", (TEA, 1, "45.00"), (CUP, 1, "12.00")),
                                              priced_order("R2", (CUP, 1, "12.00"))], warehouse="WH1")
-    wave_id = app.create_wave("WH1", "W1", [on_floor["order_id"]], "sup")
-    for index, line in enumerate(app.wave(wave_id).lines):
-        app.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "bob")
+    wave_id = app.fulfilment.create_wave("WH1", "W1", [on_floor["order_id"]], "sup")
+    for index, line in enumerate(app.fulfilment.wave(wave_id).lines):
+        app.fulfilment.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "bob")
 
-    app.refund_order(on_floor["order_id"], "cs", "buyer changed mind")
-    app.refund_order(not_yet["order_id"], "cs", "buyer changed mind")
+    app.orders.refund_order(on_floor["order_id"], "cs", "buyer changed mind")
+    app.orders.refund_order(not_yet["order_id"], "cs", "buyer changed mind")
 
     assert queue(system) == {("intercepted", "R1"): f"refunded while picked ({TEA}×1, {CUP}×1): take the units "
                                                     "back; order cancelled"}
@@ -96,18 +96,18 @@ def test_a_refund_while_the_order_is_picked_is_queued_as_intercepted(system):
 def test_a_failed_label_print_waits_in_the_queue_until_that_job_prints(system):
     app = system.app
     warehouse_with_catalogue(app, {(CUP, "A-01-02"): 5})
-    [placed] = app.import_orders([priced_order("L1", (CUP, 1, "12.00"))], warehouse="WH1")
-    wave_id = app.create_wave("WH1", "W1", [placed["order_id"]], "sup")
-    app.pick(wave_id, 0, "A-01-02", CUP, 1, "bob")
-    app.verify_item(placed["order_id"], CUP, "carl")
-    app.close_package(placed["order_id"], "carl")
-    app.weigh(placed["order_id"], 300, "carl")
-    app.assign_waybill(placed["order_id"], "SF", "SF1400000000009", "755")
+    [placed] = app.orders.import_orders([priced_order("L1", (CUP, 1, "12.00"))], warehouse="WH1")
+    wave_id = app.fulfilment.create_wave("WH1", "W1", [placed["order_id"]], "sup")
+    app.fulfilment.pick(wave_id, 0, "A-01-02", CUP, 1, "bob")
+    app.fulfilment.verify_item(placed["order_id"], CUP, "carl")
+    app.fulfilment.close_package(placed["order_id"], "carl")
+    app.fulfilment.weigh(placed["order_id"], 300, "carl")
+    app.fulfilment.assign_waybill(placed["order_id"], "SF", "SF1400000000009", "755")
 
-    app.record_print_failure(placed["order_id"], "packing", "job-7", "printer offline", 1)
+    app.fulfilment.record_print_failure(placed["order_id"], "packing", "job-7", "printer offline", 1)
     system.catch_up()
     [failed] = exception_queue(system.engine)
-    app.record_label_printed(placed["order_id"], "packing", "printer", job_id="job-7")
+    app.fulfilment.record_label_printed(placed["order_id"], "packing", "printer", job_id="job-7")
 
     assert (failed["kind"], failed["subject"]) == ("failed_job", "print:job-7")
     assert "printer offline" in failed["detail"] and "attempt 1" in failed["detail"]
@@ -117,14 +117,14 @@ def test_a_failed_label_print_waits_in_the_queue_until_that_job_prints(system):
 def test_a_parcel_the_courier_reports_in_trouble_is_queued_with_its_order_until_delivered(system):
     app = system.app
     warehouse_with_catalogue(app, {(CUP, "A-01-02"): 5})
-    [placed] = app.import_orders([priced_order("D1", (CUP, 1, "12.00"))], warehouse="WH1")
+    [placed] = app.orders.import_orders([priced_order("D1", (CUP, 1, "12.00"))], warehouse="WH1")
     ship(app, placed["order_id"], "W1")
     at = datetime.now(timezone.utc)
 
-    app.record_route(placed["order_id"], [{"key": "r1", "status": "returned", "at": at, "location": "杭州",
+    app.fulfilment.record_route(placed["order_id"], [{"key": "r1", "status": "returned", "at": at, "location": "杭州",
                                            "description": "收件人拒收"}])
     trouble = queue(system)
-    app.record_route(placed["order_id"], [{"key": "r2", "status": "delivered", "at": at, "location": "杭州",
+    app.fulfilment.record_route(placed["order_id"], [{"key": "r2", "status": "delivered", "at": at, "location": "杭州",
                                            "description": "已签收"}])
 
     assert trouble == {("logistics", "D1"): "courier reports returned"}
@@ -163,16 +163,16 @@ class ParcelExceptions:
 
 
 def test_a_feed_puts_logistics_exceptions_from_its_own_events_on_the_queue(system):
-    system.runners["orders_board"] = ProjectionRunner(system.app, system.engine,
+    system.runners["orders_board"] = ProjectionRunner(system.app.store, system.engine,
                                                       OrdersBoardProjection(feeds=[ParcelExceptions()]))
     parcel = Parcel("SF1400000000001", "")
     parcel.report("parcel damaged at the Hangzhou hub")
-    system.app.save(parcel)
+    system.app.store.save(parcel)
     system.catch_up()
     [reported] = exception_queue(system.engine, kind="logistics")
 
     parcel.deliver()
-    system.app.save(parcel)
+    system.app.store.save(parcel)
 
     assert (reported["subject"], reported["detail"]) == (str(parcel.id), "parcel damaged at the Hangzhou hub")
     assert queue(system) == {}
@@ -193,7 +193,7 @@ def test_bad_filters_are_refused_by_name(system):
 def test_shipped_orders_leave_no_exception_behind(system):
     placed = busy_day(system)
     ship_later = priced_order("T106", (CUP, 1, "12.00"))
-    [result] = system.app.import_orders([ship_later], warehouse="WH1")
+    [result] = system.app.orders.import_orders([ship_later], warehouse="WH1")
     ship(system.app, result["order_id"], "W9")
 
     assert set(queue(system)) == {("held", NUMBERS["T104"]), ("awaiting_stock", NUMBERS["T103"])}

@@ -71,12 +71,12 @@ def test_repeat_rate_is_the_share_of_customers_with_two_orders_or_more(busy):
 def test_five_orders_by_one_buyer_in_a_day_are_flagged_as_brushing_with_the_rule(system):
     warehouse_with_catalogue(system.app)
     for n in range(4):
-        system.app.import_orders([priced_order(f"39{n:017d}", (CUP, 1, "12.00"), buyer="shua_dan",
+        system.app.orders.import_orders([priced_order(f"39{n:017d}", (CUP, 1, "12.00"), buyer="shua_dan",
                                                ordered_at=ELEVEN_ELEVEN + timedelta(minutes=n))])
     system.catch_up()
     assert customer(system.engine, ref("taobao", "flagship", "shua_dan"))["flags"] == []
 
-    system.app.import_orders([priced_order("3900000000000000009", (CUP, 1, "12.00"), buyer="shua_dan")])
+    system.app.orders.import_orders([priced_order("3900000000000000009", (CUP, 1, "12.00"), buyer="shua_dan")])
     system.catch_up()
 
     [flag] = customer(system.engine, ref("taobao", "flagship", "shua_dan"))["flags"]
@@ -88,10 +88,10 @@ def test_five_orders_by_one_buyer_in_a_day_are_flagged_as_brushing_with_the_rule
 def test_orders_paid_and_refunded_before_shipping_three_times_are_flagged_as_brushing(system):
     warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 9})
     for n in range(3):
-        [placed] = system.app.import_orders([priced_order(f"38{n:017d}", (CUP, 1, "12.00"), buyer="fan_dan",
+        [placed] = system.app.orders.import_orders([priced_order(f"38{n:017d}", (CUP, 1, "12.00"), buyer="fan_dan",
                                                           ordered_at=ELEVEN_ELEVEN + timedelta(days=n))],
                                             warehouse="WH1")
-        system.app.refund_order(placed["order_id"], "cs", "buyer asked")
+        system.app.orders.refund_order(placed["order_id"], "cs", "buyer asked")
     system.catch_up()
 
     [flag] = customer(system.engine, ref("taobao", "flagship", "fan_dan"))["flags"]
@@ -104,10 +104,10 @@ def test_a_buyer_who_returns_most_shipped_orders_is_flagged_for_abusive_returns(
     warehouse_with_catalogue(app, {(TEA, "A-01-01"): 9})
     buyer = ref("taobao", "flagship", "tui_huo")
     for n in range(3):
-        [placed] = app.import_orders([priced_order(f"37{n:017d}", (TEA, 1, "45.00"), buyer="tui_huo")],
+        [placed] = app.orders.import_orders([priced_order(f"37{n:017d}", (TEA, 1, "45.00"), buyer="tui_huo")],
                                      warehouse="WH1")
         ship(app, placed["order_id"], f"W{n}")
-        app.receive_return(placed["order_id"], TEA, 1, True, "rita")
+        app.fulfilment.receive_return(placed["order_id"], TEA, 1, True, "rita")
         system.catch_up()
         if n == 1:
             assert customer(system.engine, buyer)["flags"] == []

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.application import NewOrder
+from domain.services import NewOrder
 from domain.errors import UnknownOrder, UnknownSku
 from domain.order import Buyer, OrderLine
 from projections.backoffice import InvalidDate, business_day
@@ -35,16 +35,16 @@ def priced_order(number: str, *lines: tuple[str, int, str], channel: str = "taob
 
 def ship(app, order_id, wave: str) -> None:
     """Take a reserved order through wave, pick, pack, weigh, waybill and hand-over."""
-    wave_id = app.create_wave("WH1", wave, [order_id], "sup")
-    for index, line in enumerate(app.wave(wave_id).lines):
-        app.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "bob")
-    for sku, units in app.order(order_id).quantities().items():
+    wave_id = app.fulfilment.create_wave("WH1", wave, [order_id], "sup")
+    for index, line in enumerate(app.fulfilment.wave(wave_id).lines):
+        app.fulfilment.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "bob")
+    for sku, units in app.orders.order(order_id).quantities().items():
         for _ in range(units):
-            app.verify_item(order_id, sku, "carl")
-    app.close_package(order_id, "carl")
-    app.weigh(order_id, 900, "carl")
-    app.assign_waybill(order_id, "SF", f"SF14{wave}", "755")
-    app.hand_over(order_id, "dock")
+            app.fulfilment.verify_item(order_id, sku, "carl")
+    app.fulfilment.close_package(order_id, "carl")
+    app.fulfilment.weigh(order_id, 900, "carl")
+    app.fulfilment.assign_waybill(order_id, "SF", f"SF14{wave}", "755")
+    app.fulfilment.hand_over(order_id, "dock")
 
 
 # Platform order numbers of the busy day, by a short name: Taobao's are 19 digits, JD's 12.
@@ -72,20 +72,20 @@ def busy_day(system, step=lambda: None) -> dict:
         priced_order(NUMBERS["J200"], (CUP, 3, "11.50"), channel="jd", shop="jd-store", buyer="jd_zhao", fee="1.00"),
         priced_order(NUMBERS["T105"], (CUP, 1, "12.00"), buyer="buyer_li"),
     ):
-        [result] = app.import_orders([new], warehouse="WH1")
+        [result] = app.orders.import_orders([new], warehouse="WH1")
         placed[next(name for name, number in NUMBERS.items() if number == new.platform_order_no)] = result["order_id"]
         step()
     ship(app, placed["T100"], "W1")
     step()
     ship(app, placed["T101"], "W2")
-    app.receive_return(placed["T101"], PAN, 1, True, "rita")
-    app.refund_order(placed["T101"], "cs", "returned")
+    app.fulfilment.receive_return(placed["T101"], PAN, 1, True, "rita")
+    app.orders.refund_order(placed["T101"], "cs", "returned")
     step()
-    app.refund_order(placed["T102"], "cs", "changed mind", line_nos=[2])
+    app.orders.refund_order(placed["T102"], "cs", "changed mind", line_nos=[2])
     ship(app, placed["T102"], "W3")
     step()
     ship(app, placed["J200"], "W4")
-    app.cancel_order(placed["T105"], "buyer cancelled", "cs")
+    app.orders.cancel_order(placed["T105"], "buyer cancelled", "cs")
     step()
     return placed
 
@@ -93,7 +93,7 @@ def busy_day(system, step=lambda: None) -> dict:
 @pytest.fixture
 def system(make_system):
     built = make_system("memory:")
-    built.runners["finance"] = ProjectionRunner(built.app, built.engine, FinanceProjection(Decimal("1.50")))
+    built.runners["finance"] = ProjectionRunner(built.app.store, built.engine, FinanceProjection(Decimal("1.50")))
     return built
 
 

@@ -25,9 +25,9 @@ def plan(system, **options) -> dict:
 def test_velocity_cover_breach_and_suggestion_follow_the_orders_of_the_window(system):
     warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 100, (CUP, "A-01-02"): 30})
     for day in range(4):  # 11-11 … 11-14: 7 tea a day; 2 cups a day
-        system.app.import_orders([priced_order(f"36{day:017d}", (TEA, 7, "45.00"), (CUP, 2, "12.00"),
+        system.app.orders.import_orders([priced_order(f"36{day:017d}", (TEA, 7, "45.00"), (CUP, 2, "12.00"),
                                                ordered_at=ELEVEN_ELEVEN + timedelta(days=day))], warehouse="WH1")
-    system.app.import_orders([priced_order("3600000000000000099", (TEA, 50, "45.00"),
+    system.app.orders.import_orders([priced_order("3600000000000000099", (TEA, 50, "45.00"),
                                            ordered_at=ELEVEN_ELEVEN - timedelta(days=30))])
 
     found = plan(system, window_days=4, lead_time_days=5, review_days=2)
@@ -46,13 +46,13 @@ def test_velocity_cover_breach_and_suggestion_follow_the_orders_of_the_window(sy
 
 def test_units_owed_to_waiting_orders_count_until_the_order_is_reserved(system):
     warehouse_with_catalogue(system.app, {(PAN, "B-02-01"): 2})
-    [waiting] = system.app.import_orders([priced_order("3500000000000000001", (PAN, 5, "129.00"),
+    [waiting] = system.app.orders.import_orders([priced_order("3500000000000000001", (PAN, 5, "129.00"),
                                                        ordered_at=ELEVEN_ELEVEN)], warehouse="WH1")
     owed = plan(system, window_days=7)[PAN]
 
-    system.app.receive("WH1", PAN, 10, "alice")
-    system.app.put_away("WH1", PAN, "B-02-01", 10, "alice")
-    system.app.reserve_order(waiting["order_id"], "WH1", "sup")
+    system.app.inventory.receive("WH1", PAN, 10, "alice")
+    system.app.inventory.put_away("WH1", PAN, "B-02-01", 10, "alice")
+    system.app.orders.reserve_order(waiting["order_id"], "WH1", "sup")
     settled = plan(system, window_days=7)[PAN]
 
     assert (owed["owed"], owed["available"], owed["breach"]) == (3, 2, True)

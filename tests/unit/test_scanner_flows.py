@@ -28,7 +28,7 @@ class Floor:
     def scan(self, staff: str, screen: str, value: str, kind: str = "scan", device: str = ""):
         device = device or f"pda-{staff}"
         self.numbers[device] = self.numbers.get(device, 0) + 1
-        return self.app.scan(Scan(device, self.numbers[device], staff, screen, value, kind), self.ports)
+        return self.app.floor.scan(Scan(device, self.numbers[device], staff, screen, value, kind), self.ports)
 
     def scans(self, staff: str, screen: str, *values: str) -> list:
         return [self.scan(staff, screen, v) for v in values]
@@ -39,13 +39,13 @@ def floor(make_system):
     system = make_system("memory:")
     warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 2, (TEA, "B-02-01"): 3, (CUP, "A-01-02"): 10})
     for badge, role in (("P1", "picker"), ("R1", "receiver"), ("S1", "supervisor"), ("K1", "packer")):
-        system.app.register_staff(badge, badge, role, PIN, "admin")
+        system.app.staff.register_staff(badge, badge, role, PIN, "admin")
     return Floor(system)
 
 
 def wave_of(floor, *orders) -> str:
-    ids = [r["order_id"] for r in floor.app.import_orders(list(orders), warehouse="WH1")]
-    floor.app.create_wave("WH1", "W1", ids, "S1")
+    ids = [r["order_id"] for r in floor.app.orders.import_orders(list(orders), warehouse="WH1")]
+    floor.app.fulfilment.create_wave("WH1", "W1", ids, "S1")
     return "W1"
 
 
@@ -53,20 +53,20 @@ def test_a_resent_scan_is_applied_once_and_answered_as_the_first_time(floor):
     floor.scans("R1", "receive", TEA_EAN)
     first = floor.scan("R1", "receive", "5")
 
-    again = floor.app.scan(Scan("pda-R1", first.sequence, "R1", "receive", "5"), floor.ports)
+    again = floor.app.floor.scan(Scan("pda-R1", first.sequence, "R1", "receive", "5"), floor.ports)
 
     assert (again.outcome, again.key, again.params, again.duplicate) == ("ok", "received", first.params, True)
-    assert floor.app.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 5
+    assert floor.app.inventory.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 5
 
 
 def test_a_number_used_for_another_scan_is_refused_as_stale_and_changes_nothing(floor):
     floor.scans("R1", "receive", TEA_EAN, "5")
 
     with pytest.raises(StaleSequence) as stale:
-        floor.app.scan(Scan("pda-R1", 2, "R1", "receive", "7"), floor.ports)
+        floor.app.floor.scan(Scan("pda-R1", 2, "R1", "receive", "7"), floor.ports)
 
     assert stale.value.next_sequence == 3
-    assert floor.app.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 5
+    assert floor.app.inventory.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 5
 
 
 def test_a_wrong_bin_and_a_wrong_item_are_refused_with_what_was_expected_and_the_pick_goes_on(floor):
@@ -82,7 +82,7 @@ def test_a_wrong_bin_and_a_wrong_item_are_refused_with_what_was_expected_and_the
     assert (wrong_bin.outcome, wrong_bin.key, wrong_bin.params) == ("refused", "wrong_bin", {"expected": "A-01-02"})
     assert (wrong_item.outcome, wrong_item.key, wrong_item.params) == ("refused", "wrong_item", {"expected": CUP})
     assert (asked.key, picked.key, picked.params["quantity"]) == ("enter_quantity", "picked", 2)
-    assert floor.app.stock_levels("WH1", CUP)["PACK-01"] == {"on_hand": 2, "reserved": 2}
+    assert floor.app.inventory.stock_levels("WH1", CUP)["PACK-01"] == {"on_hand": 2, "reserved": 2}
 
 
 def test_a_short_bin_sends_the_picker_to_the_next_bin_holding_the_sku(floor):
@@ -95,7 +95,7 @@ def test_a_short_bin_sends_the_picker_to_the_next_bin_holding_the_sku(floor):
 
     assert (sent_on.key, sent_on.params["next_bin"]) == ("try_bin", "B-02-01")
     assert refused_old_bin.params == {"expected": "B-02-01"}
-    assert floor.app.stock_levels("WH1", TEA) == {"A-01-01": {"on_hand": 2, "reserved": 0},
+    assert floor.app.inventory.stock_levels("WH1", TEA) == {"A-01-01": {"on_hand": 2, "reserved": 0},
                                                  "B-02-01": {"on_hand": 1, "reserved": 0},
                                                  "PACK-01": {"on_hand": 2, "reserved": 2}}
 
@@ -108,7 +108,7 @@ def test_with_no_other_bin_the_line_goes_short_and_the_supervisor_sees_it(floor)
     short = floor.scan("P1", "pick", "short", kind="action")
 
     assert (short.key, short.params.get("missing")) == ("line_short", 2)
-    assert floor.app.find_order("taobao", "flagship", "T1").status == "held"
+    assert floor.app.orders.find_order("taobao", "flagship", "T1").status == "held"
     floor.system.catch_up()
     assert [(e["key"], e["staff"]) for e in pick_exceptions(floor.system.engine)] == [
         ("line_short", "P1"), ("try_bin", "P1")]
@@ -127,21 +127,21 @@ def test_a_count_difference_above_the_threshold_waits_for_a_supervisor_before_it
     assert (small.key, small.params["difference"]) == ("count_adjusted", -1)
     assert (large.key, large.params["difference"]) == ("count_pending", 7)
     assert approved.key == "count_approved"
-    assert floor.app.stock_levels("WH1", TEA)["B-02-01"]["on_hand"] == 9
+    assert floor.app.inventory.stock_levels("WH1", TEA)["B-02-01"]["on_hand"] == 9
     floor.system.catch_up()
     assert pending_count_adjustments(floor.system.engine, "WH1") == []
 
 
 def test_a_pin_is_kept_only_as_a_salted_hash_and_a_wrong_pin_is_refused_and_recorded(floor):
-    registered = [e for e in floor.app.events.get(Staff.create_id("P1"))][0]
+    registered = [e for e in floor.app.store.events.get(Staff.create_id("P1"))][0]
 
     with pytest.raises(NotAllowed):
-        floor.app.login("pda-7", "P1", "00000000")
-    member = floor.app.login("pda-7", "P1", PIN)
+        floor.app.floor.login("pda-7", "P1", "00000000")
+    member = floor.app.floor.login("pda-7", "P1", PIN)
 
     assert PIN not in repr(vars(registered)) and registered.pin_hash.startswith("scrypt$")
     assert member["role"] == "picker"
-    attempts = [(e.kind, e.outcome, e.value) for e in list(floor.app.events.get(Device.create_id("pda-7")))[1:]]
+    attempts = [(e.kind, e.outcome, e.value) for e in list(floor.app.store.events.get(Device.create_id("pda-7")))[1:]]
     assert attempts == [("login", "refused", "P1"), ("login", "ok", "P1")]
 
 
@@ -149,7 +149,7 @@ def test_a_screen_outside_the_role_is_refused_and_the_attempt_recorded(floor):
     refused = floor.scan("P1", "receive", TEA_EAN)
 
     assert (refused.outcome, refused.key) == ("refused", "not_allowed")
-    assert floor.app.stock_levels("WH1", TEA)["A-01-01"]["on_hand"] == 2
+    assert floor.app.inventory.stock_levels("WH1", TEA)["A-01-01"]["on_hand"] == 2
     floor.system.catch_up()
     assert recorded_scans(floor.system.engine, staff="P1")[0]["key"] == "not_allowed"
 
@@ -166,29 +166,29 @@ def test_an_unknown_device_or_screen_is_refused_before_anything_is_recorded(floo
     for bad in (Scan("pda 1", 1, "R1", "receive", TEA_EAN), Scan("pda-1", 1, "R1", "office", TEA_EAN),
                 Scan("pda-1", 0, "R1", "receive", TEA_EAN)):
         with pytest.raises(InvalidInput):
-            floor.app.scan(bad, floor.ports)
+            floor.app.floor.scan(bad, floor.ports)
 
-    assert floor.app.next_sequence("pda-1") == 1
+    assert floor.app.floor.next_sequence("pda-1") == 1
 
 
 def test_returned_items_are_restocked_or_scrapped_by_grade(floor):
-    [result] = floor.app.import_orders([order("T9", (CUP, 2))], warehouse="WH1")
+    [result] = floor.app.orders.import_orders([order("T9", (CUP, 2))], warehouse="WH1")
     app, order_id = floor.app, result["order_id"]
-    app.create_wave("WH1", "W9", [order_id], "S1")
-    app.pick(app._wave_numbered("WH1", "W9").id, 0, "A-01-02", CUP_EAN, 2, "P1")
+    app.fulfilment.create_wave("WH1", "W9", [order_id], "S1")
+    app.fulfilment.pick(app.screens.wave_numbered("WH1", "W9").id, 0, "A-01-02", CUP_EAN, 2, "P1")
     for _ in range(2):
-        app.verify_item(order_id, CUP_EAN, "K1")
-    app.close_package(order_id, "K1")
-    app.weigh(order_id, 400, "K1")
-    app.assign_waybill(order_id, "LOCAL", "CK77", "HZ")
-    app.hand_over(order_id, "K1")
+        app.fulfilment.verify_item(order_id, CUP_EAN, "K1")
+    app.fulfilment.close_package(order_id, "K1")
+    app.fulfilment.weigh(order_id, 400, "K1")
+    app.fulfilment.assign_waybill(order_id, "LOCAL", "CK77", "HZ")
+    app.fulfilment.hand_over(order_id, "K1")
 
     refused = floor.scans("R1", "returns", "CK77", PAN_EAN)[1]
     graded = floor.scans("R1", "returns", CUP_EAN, "1", CUP_EAN, "2")
 
     assert (refused.key, refused.params) == ("wrong_item", {"expected": CUP})
     assert [g.key for g in graded] == ["grade_prompt", "restocked", "grade_prompt", "scrapped"]
-    assert app.stock_levels("WH1", CUP)["RET-01"]["on_hand"] == 1
+    assert app.inventory.stock_levels("WH1", CUP)["RET-01"]["on_hand"] == 1
 
 
 def test_picks_per_hour_and_mis_scan_rate_are_computed_from_the_recorded_scans(floor):

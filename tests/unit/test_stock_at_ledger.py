@@ -25,23 +25,23 @@ def random_history(system, rng: random.Random, steps: int) -> None:
     app = system.app
     for step in range(steps):
         sku = rng.choice([TEA, TEA, CUP])
-        stock = app.repository.get(stock_id("WH1", sku))
+        stock = app.store.repository.get(stock_id("WH1", sku))
         action = rng.choice(["receive", "put_away", "move", "reserve", "reserve", "release", "pick", "ship",
                              "count", "scrap", "return"])
         try:
             if action == "receive":
-                app.receive("WH1", sku, rng.randint(1, 20), "alice", reference=f"PO-{step}")
+                app.inventory.receive("WH1", sku, rng.randint(1, 20), "alice", reference=f"PO-{step}")
             elif action == "put_away":
-                app.put_away("WH1", sku, rng.choice(STORAGE), rng.randint(1, 8), "bob")
+                app.inventory.put_away("WH1", sku, rng.choice(STORAGE), rng.randint(1, 8), "bob")
             elif action == "move":
                 from_bin, to_bin = rng.sample(STORAGE, 2)
-                app.move("WH1", sku, from_bin, to_bin, rng.randint(1, 5), "bob")
+                app.inventory.move("WH1", sku, from_bin, to_bin, rng.randint(1, 5), "bob")
             elif action == "count":
                 bin = rng.choice(STORAGE)
-                app.count("WH1", sku, bin, max(stock.on_hand.get(bin, 0) + rng.randint(-3, 2), 0), "cycle count",
+                app.inventory.count("WH1", sku, bin, max(stock.on_hand.get(bin, 0) + rng.randint(-3, 2), 0), "cycle count",
                           "eve")
             elif action == "scrap":
-                app.scrap("WH1", sku, rng.choice(STORAGE), rng.randint(1, 2), "crushed", "eve")
+                app.inventory.scrap("WH1", sku, rng.choice(STORAGE), rng.randint(1, 2), "crushed", "eve")
             else:
                 order_aggregate_step(app, stock, action, rng)
         except (BinEmpty, NotReserved, InvalidInput):
@@ -73,13 +73,13 @@ def order_aggregate_step(app, stock: Stock, action: str, rng: random.Random) -> 
             stock.ship(uuid.UUID(order_id), "PACK-01", n, "packer")
     elif action == "return":
         stock.return_(uuid.uuid4(), "RET-01", rng.randint(1, 3), "returns")
-    app.save(stock)
+    app.store.save(stock)
 
 
 def instants(app, sku: str, rng: random.Random, how_many: int) -> list[datetime]:
     """Each kind of instant that matters: before everything, exactly at an event, just before one, between two,
     and after everything."""
-    stamps = [e.timestamp for e in app.events.get(stock_id("WH1", sku))]
+    stamps = [e.timestamp for e in app.store.events.get(stock_id("WH1", sku))]
     chosen = [stamps[0] - timedelta(days=1), stamps[-1] + timedelta(days=1)]
     for stamp in rng.sample(stamps, min(how_many, len(stamps))):
         chosen += [stamp, stamp - timedelta(microseconds=1), stamp + timedelta(microseconds=1)]
@@ -120,7 +120,7 @@ class LedgerMatchesReplay:
         for sku in (TEA, CUP):
             for at in instants(system.app, sku, rng, how_many=15):
                 for bin in (None, *STORAGE, "PACK-01", "RET-01"):
-                    replayed = system.app.stock_at("WH1", sku, at, bin)
+                    replayed = system.app.inventory.stock_at("WH1", sku, at, bin)
 
                     ledger, events = every_page(system.engine, sku, at, bin, limit=rng.choice([1, 7, 50]))
 
@@ -130,7 +130,7 @@ class LedgerMatchesReplay:
 
     def test_a_page_of_events_is_the_newest_at_or_before_the_instant_in_the_order_they_happened(self, system):
         at = datetime.now(timezone.utc)
-        replayed = system.app.stock_at("WH1", TEA, at)
+        replayed = system.app.inventory.stock_at("WH1", TEA, at)
 
         first = stock_at(system.engine, "WH1", TEA, at, limit=5)
         second = stock_at(system.engine, "WH1", TEA, at, limit=5, offset=5)
@@ -146,7 +146,7 @@ class LedgerMatchesReplay:
 
         answer = stock_at(system.engine, "WH1", CUP, at, limit=1000)
 
-        stored = system.app.recorder.select_notifications(1, 100_000)
+        stored = system.app.store.recorder.select_notifications(1, 100_000)
         where = {(n.originator_id, n.originator_version): n.id for n in stored}
         assert [e["notification_id"] for e in answer["events"]] == [
             where[(stock_id("WH1", CUP), e["version"])] for e in answer["events"]]

@@ -7,7 +7,7 @@ from domain.staff import ROLES
 
 
 def _run(command) -> None:
-    from cangku.commands import open_system
+    from .commands import open_system
 
     system = open_system()
     try:
@@ -32,7 +32,7 @@ def staff():
 @click.option("--by", default="admin", help="Who registers this person.")
 def add(badge, name, role, pin, by):
     """Register a member of staff under a badge barcode."""
-    _run(lambda app: app.register_staff(badge, name, role, pin, by))
+    _run(lambda app: app.staff.register_staff(badge, name, role, pin, by))
     click.echo(f"registered {badge} ({name}) as {role}")
 
 
@@ -45,7 +45,7 @@ def add(badge, name, role, pin, by):
 def set_(badge, role, new_pin, deactivate, by):
     """Change a member of staff's role or PIN, or deactivate the badge."""
     pin = click.prompt("New PIN", hide_input=True, confirmation_prompt=True) if new_pin else None
-    _run(lambda app: app.change_staff(badge, by, role=role, pin=pin, active=False if deactivate else None))
+    _run(lambda app: app.staff.change_staff(badge, by, role=role, pin=pin, active=False if deactivate else None))
     click.echo(f"updated {badge}")
 
 
@@ -56,7 +56,7 @@ def set_(badge, role, new_pin, deactivate, by):
 def token(badge, label, by):
     """Issue a JSON API token that acts with this person's role; it is shown once, only its hash is kept."""
     issued = []
-    _run(lambda app: issued.append(app.issue_token(badge, label, by)))
+    _run(lambda app: issued.append(app.staff.issue_token(badge, label, by)))
     click.echo(issued[0])
 
 
@@ -65,7 +65,7 @@ def token(badge, label, by):
 def tokens(badge):
     """List a person's API tokens by id (the tokens themselves are not kept)."""
     listed = []
-    _run(lambda app: listed.extend(app.staff_tokens(badge)))
+    _run(lambda app: listed.extend(app.staff.staff_tokens(badge)))
     for issued in listed:
         click.echo(f"{issued['id']}  {issued['label']}")
 
@@ -76,5 +76,5 @@ def tokens(badge):
 @click.option("--by", default="admin")
 def revoke_token(badge, token_id, by):
     """Revoke an API token by its id (the part after the badge: BADGE.ID.SECRET)."""
-    _run(lambda app: app.revoke_token(badge, token_id, by))
+    _run(lambda app: app.staff.revoke_token(badge, token_id, by))
     click.echo(f"revoked token {token_id} of {badge}")

@@ -16,11 +16,11 @@ def audit():
 @audit.command()
 def verify():
     """Recompute the chain from the stored events; exit status 1 names the first altered or missing event."""
-    from .audit import verify_chain
+    from projections.audit import verify_chain
 
     system = open_system()
     try:
-        verdict = verify_chain(system.app, system.engine)
+        verdict = verify_chain(system.app.store, system.engine)
     finally:
         system.close()
     if not verdict.intact:
@@ -36,7 +36,7 @@ def verify():
 @audit.command()
 def head():
     """The chain's latest link, to publish elsewhere so the chain itself is pinned."""
-    from .audit import chain_head
+    from projections.audit import chain_head
 
     system = open_system()
     try:
@@ -56,7 +56,7 @@ def head():
 @click.option("--limit", default=200, type=int, show_default=True)
 def events(order, sku, bin_, warehouse, since, until, limit):
     """The events behind an order, a SKU or a bin, with their notification ids and chain hashes."""
-    from .audit import bin_events, order_events, sku_events
+    from projections.audit import bin_events, order_events, sku_events
 
     chosen = [name for name, value in (("--order", order), ("--sku", sku), ("--bin", bin_)) if value]
     if len(chosen) != 1:
@@ -65,11 +65,11 @@ def events(order, sku, bin_, warehouse, since, until, limit):
     try:
         system.catch_up()
         if order:
-            found = order_events(system.app, system.engine, order, since, until, limit)
+            found = order_events(system.app.store, system.engine, order, since, until, limit)
         elif sku:
-            found = sku_events(system.app, system.engine, sku, since, until, limit)
+            found = sku_events(system.app.store, system.engine, sku, since, until, limit)
         else:
-            found = bin_events(system.app, system.engine, warehouse or system.settings.warehouse, bin_, since,
+            found = bin_events(system.app.store, system.engine, warehouse or system.settings.warehouse, bin_, since,
                                until, limit)
     finally:
         system.close()

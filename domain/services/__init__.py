@@ -1,0 +1,50 @@
+"""Cangku's application services, one per context, all saving through one event store.
+
+A use case reads view → service method → aggregate: `floor.scan` → `Screens._pick_step` → `Fulfilment.pick` →
+`Stock.pick`. Services call each other explicitly; none holds state that must survive a restart.
+"""
+
+from dataclasses import dataclass
+
+from ..order import Buyer, OrderLine, ReviewRules
+from .catalogue import Catalogue
+from .channels import Channels
+from .floor import Floor
+from .fulfilment import Fulfilment
+from .inventory import Inventory
+from .orders import NewOrder, Orders
+from .screens import Screens
+from .staff import StaffMembers
+from .store import EventStore
+
+
+@dataclass(frozen=True)
+class Cangku:
+    """The services of one running system over its event store."""
+
+    store: EventStore
+    catalogue: Catalogue
+    inventory: Inventory
+    orders: Orders
+    fulfilment: Fulfilment
+    channels: Channels
+    staff: StaffMembers
+    screens: Screens
+    floor: Floor
+
+    @classmethod
+    def compose(cls, store: EventStore, review_rules: ReviewRules | None = None) -> "Cangku":
+        catalogue = Catalogue(store)
+        inventory = Inventory(store, catalogue)
+        orders = Orders(store, catalogue, inventory, review_rules)
+        fulfilment = Fulfilment(store, catalogue, inventory, orders)
+        staff = StaffMembers(store)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment)
+        return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
+                   screens, Floor(store, staff, screens))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+__all__ = ["Cangku", "EventStore", "NewOrder", "Buyer", "OrderLine", "ReviewRules"]

@@ -1,0 +1,69 @@
+"""What the marketplaces are told and where each shop's pull stands: shipments, listings, checkpoints."""
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from ..errors import InvalidInput, UnknownSku
+from ..listing import Listing, listing_id
+from ..shop import Shop, shop_id
+from .catalogue import Catalogue
+from .orders import Orders
+from .store import EventStore, retry_on_conflict
+
+
+class Channels:
+    """What the marketplaces are told and where each shop's pull stands: shipments, listings, checkpoints."""
+
+    def __init__(self, store: EventStore, catalogue: Catalogue, orders: Orders):
+        self.store = store
+        self.catalogue = catalogue
+        self.orders = orders
+
+    @retry_on_conflict
+    def record_shipment_confirmed(self, order_id: UUID, source_event: str) -> bool:
+        """The channel accepted the shipment; recording it twice changes nothing (returns False)."""
+        order = self.orders.order(order_id)
+        confirmed = order.confirm_on_channel(source_event)
+        if confirmed:
+            self.store.save(order)
+        return confirmed
+
+    def map_listing(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], item_id: str = "",
+                    share: Decimal = Decimal("1"), buffer: int = 0, minimum: int = 0,
+                    maximum: int | None = None) -> UUID:
+        """Map a platform SKU to one of our SKUs or a kit of several, with its share of stock, buffer and bounds."""
+        Listing.check(components, Decimal(share), buffer, minimum, maximum)
+        for sku in components:
+            if not self.catalogue.sku_exists(sku):
+                raise UnknownSku(f"unknown SKU {sku!r}")
+        listing = Listing(channel, shop, platform_sku, item_id, dict(components), Decimal(share), buffer, minimum,
+                          maximum)
+        self.store.save_new(listing, conflict=InvalidInput(f"{channel}/{shop} {platform_sku} is already mapped"))
+        return listing.id
+
+    @retry_on_conflict
+    def record_published(self, channel: str, shop: str, platform_sku: str, quantity: int, source: str) -> bool:
+        listing = self.store.get(listing_id(channel, shop, platform_sku), InvalidInput(f"{platform_sku} is not mapped"))
+        published = listing.record_published(quantity, source)
+        if published:
+            self.store.save(listing)
+        return published
+
+    def pulled_until(self, channel: str, shop: str) -> datetime | None:
+        try:
+            return self.store.repository.get(shop_id(channel, shop)).pulled_until
+        except AggregateNotFoundError:
+            return None
+
+    @retry_on_conflict
+    def record_pull(self, channel: str, shop: str, until: datetime, seen: int, imported: int) -> None:
+        """Move a shop's pull checkpoint forward (kept as an event, so a restart continues from it)."""
+        try:
+            followed = self.store.repository.get(shop_id(channel, shop))
+        except AggregateNotFoundError:
+            followed = Shop(channel, shop)
+        followed.checkpoint(until, seen, imported)
+        self.store.save(followed)

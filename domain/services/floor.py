@@ -1,0 +1,143 @@
+"""The scanner floor: logins, and numbered scans applied exactly once, each recorded on its device."""
+
+from dataclasses import replace
+
+from eventsourcing.persistence import IntegrityError
+
+from ..errors import ConcurrentUpdate, DomainError, InvalidInput
+from ..scanning import (
+    KINDS,
+    SCAN_SCREENS,
+    Device,
+    Scan,
+    ScannerPorts,
+    ScanResult,
+    StaleSequence,
+    Step,
+    check_device,
+    clean_value,
+)
+from ..staff import NotAllowed, pin_matches
+from .screens import Screens
+from .staff import StaffMembers
+from .store import (
+    CONFLICT_RETRIES,
+    PENDING_SCAN,
+    AlreadyRecorded,
+    EventStore,
+    PendingScan,
+    floor_read,
+    retry_on_conflict,
+)
+
+
+class Floor:
+    """The scanner floor: logins, and numbered scans applied exactly once, each recorded on its device."""
+
+    def __init__(self, store: EventStore, staff: StaffMembers, screens: Screens):
+        self.store = store
+        self.staff = staff
+        self.screens = screens
+
+    def login(self, device: str, badge: str, pin: str) -> dict:
+        """Check a badge and PIN at a device; the attempt is recorded on the device (the PIN never is)."""
+        device = check_device(device)
+        try:
+            member = self.staff.member(badge)
+            if not member.active or not pin_matches(pin or "", member.pin_hash):
+                raise NotAllowed("badge or PIN not accepted")
+        except NotAllowed as error:
+            self._note(device, "login", "login", badge, "", "refused", error.code, str(error))
+            raise
+        self._note(device, "login", "login", member.badge, member.badge, "ok", "logged_in", "")
+        return self.staff.staff_member(member.badge)
+
+    def logout(self, device: str, badge: str) -> None:
+        self._note(check_device(device), "login", "logout", badge, badge, "ok", "logged_out", "")
+
+    @retry_on_conflict
+    def _note(self, device: str, screen: str, kind: str, value: str, staff: str, outcome: str, key: str,
+              message: str) -> None:
+        """Record something that happened at a device outside the numbered scans (login, logout)."""
+        record = self.store.device(device)
+        scan = Scan(device, record.last_sequence + 1, staff, screen, value, kind)
+        record.record(scan, outcome, key, {}, message, None)
+        self.store.save(record)
+
+    @floor_read
+    def next_sequence(self, device: str) -> int:
+        return self.store.device(check_device(device), to_change=False).last_sequence + 1
+
+    @floor_read
+    def scan_answer(self, device: str, sequence: int) -> dict | None:
+        """What the device's numbered scan was answered, while it is among the recent ones."""
+        seen = self.store.device(check_device(device), to_change=False).recent.get(str(sequence))
+        return dict(seen) if seen else None
+
+    def scan(self, scan: Scan, ports: ScannerPorts) -> ScanResult:
+        """Apply one numbered scan exactly once; a resent scan gets the answer recorded the first time."""
+        scan = self._checked(scan)
+        with self.store.floor_reads():
+            for attempt in range(CONFLICT_RETRIES):
+                if attempt:
+                    self.store.refresh_floor()
+                device = self.store.device(scan.device)
+                answer = device.answer_to(scan)
+                if answer is not None:
+                    return answer
+                try:
+                    return self._run(scan, device, ports)
+                except (AlreadyRecorded, IntegrityError):
+                    continue
+                except StaleSequence:
+                    raise
+                except DomainError as error:
+                    try:
+                        return self._refuse(scan, error)
+                    except IntegrityError:
+                        continue
+        raise ConcurrentUpdate("this scan kept meeting concurrent updates; send it again")
+
+    @staticmethod
+    def _checked(scan: Scan) -> Scan:
+        if scan.screen not in SCAN_SCREENS:
+            raise InvalidInput(f"unknown screen {scan.screen[:20]!r}")
+        if scan.kind not in KINDS:
+            raise InvalidInput(f"unknown kind of input {scan.kind[:20]!r}")
+        if isinstance(scan.sequence, bool) or not isinstance(scan.sequence, int) or not 0 < scan.sequence < 2**53:
+            raise InvalidInput("a scan's sequence number is a whole number > 0")
+        return replace(scan, device=check_device(scan.device))
+
+    def _run(self, scan: Scan, device: Device, ports: ScannerPorts) -> ScanResult:
+        member = self.staff.member(scan.staff)
+        if not member.may_use(scan.screen):
+            raise NotAllowed(f"a {member.role} may not use the {scan.screen} screen")
+        value = clean_value(scan.value)
+        flow = getattr(self.screens, f"_{scan.screen}_step")
+        context = device.context(scan.screen)
+        step = Step({}, "cancelled") if scan.kind == "cancel" else flow(context, value, scan, ports)
+        pending = PendingScan(scan, step, device)
+        token = PENDING_SCAN.set(pending)
+        try:
+            if step.do is not None:
+                step.do()
+        finally:
+            PENDING_SCAN.reset(token)
+        if pending.result is not None:
+            return pending.result
+        result = device.record(scan, "ok", step.key, step.params, "", step.context)
+        self.store.save(device)
+        return result
+
+    def _refuse(self, scan: Scan, error: DomainError) -> ScanResult:
+        device = self.store.device(scan.device)
+        answer = device.answer_to(scan)
+        if answer is not None:
+            return answer
+        result = device.record(scan, "refused", error.code, getattr(error, "params", {}), str(error), None)
+        self.store.save(device)
+        return result
+
+    @floor_read
+    def screen_context(self, device: str, screen: str) -> dict:
+        return self.store.device(check_device(device), to_change=False).context(screen)

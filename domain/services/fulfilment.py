@@ -1,0 +1,237 @@
+"""From reserved order to parcel: waves, picks, packages, waybills, labels, hand-over and returns."""
+
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from .. import ids
+from ..errors import InvalidInput, InvalidOrderState, UnknownWave, WrongItemScanned
+from ..fulfilment import Package, Wave
+from ..order import Order
+from ..printing import Contact, WaybillLabel
+from ..stock import check_quantity
+from .catalogue import Catalogue
+from .inventory import Inventory
+from .orders import Orders
+from .store import EventStore, retry_on_conflict
+
+
+class Fulfilment:
+    """From reserved order to parcel: waves, picks, packages, waybills, labels, hand-over and returns."""
+
+    def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders):
+        self.store = store
+        self.catalogue = catalogue
+        self.inventory = inventory
+        self.orders = orders
+
+    @retry_on_conflict
+    def create_wave(self, warehouse: str, number: str, order_ids: list[UUID], by: str) -> UUID:
+        """Group reserved orders into a wave whose pick list runs in bin pick-sequence order."""
+        site = self.inventory.warehouse(warehouse)
+        if ids.wave_id(warehouse, number) in self.store.repository:
+            raise InvalidInput(f"wave {number} already exists in {warehouse}")
+        orders = [self.orders.order(i) for i in order_ids]
+        if not orders:
+            raise InvalidInput("a wave needs at least one order")
+        lines = []
+        for order in orders:
+            if order.warehouse != warehouse:
+                raise InvalidOrderState(f"order {order.platform_order_no} is not reserved in {warehouse}")
+            order.add_to_wave(ids.wave_id(warehouse, number))
+            for sku in order.quantities():
+                stock = self.inventory.stock_of(warehouse, sku)
+                for bin, quantity in stock.reserved_for(order.id).items():
+                    sequence = site.location(bin).pick_sequence
+                    lines.append({"sequence": sequence, "bin": bin, "sku": sku, "quantity": quantity,
+                                  "order_id": order.id})
+        lines.sort(key=lambda line: (line["sequence"], line["bin"], line["sku"], str(line["order_id"])))
+        wave = Wave(warehouse, number, [o.id for o in orders], lines, by)
+        self.store.save(wave, *orders)
+        return wave.id
+
+    def wave(self, wave_id: UUID) -> Wave:
+        return self.store.get(wave_id, UnknownWave(f"unknown wave {wave_id}"))
+
+    @retry_on_conflict
+    def pick(self, wave_id: UUID, index: int, bin: str, barcode: str, quantity: int, by: str) -> dict:
+        """Pick units of one wave line from a bin into the packing area, checked against the scanned item."""
+        wave = self.wave(wave_id)
+        line = wave.line(index)
+        sku = self.catalogue.sku_for_barcode(barcode)
+        if sku != line["sku"]:
+            raise WrongItemScanned(f"scanned {sku}; this line needs {line['sku']}")
+        site = self.inventory.warehouse(wave.warehouse, to_change=False)
+        self.inventory.check_bin(site, bin, "storage", "receiving")
+        order = self.orders.order(line["order_id"])
+        stock = self.inventory.stock_of(wave.warehouse, sku)
+        stock.pick(order.id, bin, site.first_bin_in("packing"), check_quantity(quantity), by)
+        wave.record_pick(index, bin, quantity, by)
+        order.record_pick(sku, quantity, by)
+        self.store.save(stock, wave, order)
+        return {"order_status": order.status, "wave_status": wave.status}
+
+    @retry_on_conflict
+    def short_pick(self, wave_id: UUID, index: int, by: str) -> dict:
+        """Mark a line short: its unpicked units are released and the order waits for stock."""
+        wave = self.wave(wave_id)
+        line = wave.line(index)
+        missing = line["quantity"] - line["picked"]
+        order = self.orders.order(line["order_id"])
+        stocks = self.orders.release_stock(order, {line["sku"]: missing}, "short pick", by) if missing else []
+        wave.mark_short(index, missing, by)
+        order.hold(f"short pick: {line['sku']}×{missing}", by)
+        self.store.save(wave, order, *stocks)
+        return {"missing": missing}
+
+    def package_for(self, order: Order, by: str) -> Package:
+        try:
+            return self.store.repository.get(ids.package_id(order.id))
+        except AggregateNotFoundError:
+            if order.status != "picked":
+                raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; pick it first") from None
+            return Package(order.id, order.quantities(), by)
+
+    @retry_on_conflict
+    def verify_item(self, order_id: UUID, barcode: str, by: str) -> dict:
+        """Scan one unit into the order's package; a wrong or surplus item is refused."""
+        order = self.orders.order(order_id)
+        package = self.package_for(order, by)
+        package.verify(self.catalogue.sku_for_barcode(barcode), barcode, by)
+        self.store.save(package)
+        return {"outstanding": package.outstanding()}
+
+    @retry_on_conflict
+    def close_package(self, order_id: UUID, by: str) -> None:
+        order = self.orders.order(order_id)
+        package = self.package_for(order, by)
+        package.close(by)
+        order.mark_packed(package.id, by)
+        self.store.save(package, order)
+
+    @retry_on_conflict
+    def weigh(self, order_id: UUID, grams: int, by: str) -> None:
+        package = self.package_for(self.orders.order(order_id), by)
+        package.weigh(grams, by)
+        self.store.save(package)
+
+    @retry_on_conflict
+    def assign_waybill(self, order_id: UUID, courier: str, tracking_no: str, sort_code: str = "",
+                       decision: dict | None = None) -> None:
+        """Attach the courier's waybill number (and the courier choice behind it) to the order's package."""
+        package = self.package_for(self.orders.order(order_id), "courier")
+        package.assign_waybill(courier, tracking_no, sort_code, decision)
+        if package.pending_events:
+            self.store.save(package)
+
+    def package(self, order_id: UUID) -> Package:
+        return self.package_for(self.orders.order(order_id), "")
+
+    @retry_on_conflict
+    def cancel_waybill(self, order_id: UUID, reason: str) -> None:
+        package = self.package_for(self.orders.order(order_id), "courier")
+        package.cancel_waybill(reason)
+        self.store.save(package)
+
+    @retry_on_conflict
+    def record_route(self, order_id: UUID, updates: list[dict], stale_after=None, now=None) -> dict:
+        """Record a parcel's new route updates; delivered closes the order, returned or stale raises an exception."""
+        order = self.orders.order(order_id)
+        package = self.package_for(order, "courier")
+        new = [u for u in updates if package.record_route(u["key"], u["status"], u["at"], u["location"],
+                                                           u["description"])]
+        if package.route_status == "delivered":
+            order.mark_delivered()
+        elif package.route_status in ("returned", "exception"):
+            package.raise_exception(f"courier reports {package.route_status}")
+        elif stale_after and now and updates and now - max(u["at"] for u in updates) > stale_after:
+            package.raise_exception(f"no movement for {stale_after}")
+        self.store.save(order, package)
+        return {"new": len(new), "status": package.route_status, "order_status": order.status}
+
+    @retry_on_conflict
+    def record_label_printed(self, order_id: UUID, printer: str, by: str, job_id: str = "") -> bool:
+        """Record a printed label; a job already recorded is not recorded twice (returns False)."""
+        package = self.package_for(self.orders.order(order_id), by)
+        job_id = job_id or f"{package.id}:{package.version + 1}"
+        printed = package.record_label_printed(printer, job_id, by)
+        if printed:
+            self.store.save(package)
+        return printed
+
+    def label_printed_count(self, order_id: UUID) -> int:
+        try:
+            return self.store.repository.get(ids.package_id(order_id)).labels_printed
+        except AggregateNotFoundError:
+            return 0
+
+    def label_printed(self, order_id: UUID, job_id: str) -> bool:
+        return job_id in self.package_for(self.orders.order(order_id), "").printed_jobs
+
+    @retry_on_conflict
+    def record_print_failure(self, order_id: UUID, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        package = self.package_for(self.orders.order(order_id), "printer")
+        package.record_print_failure(printer, job_id, reason, attempt)
+        self.store.save(package)
+
+    @retry_on_conflict
+    def request_reprint(self, order_id: UUID, reason: str, by: str) -> None:
+        """Ask for the label again (torn, smudged, lost); the reason is kept."""
+        package = self.package_for(self.orders.order(order_id), by)
+        package.request_reprint(reason, by)
+        self.store.save(package)
+
+    def waybill_label(self, order_id: UUID, sender: Contact, size: str = "76x130") -> WaybillLabel:
+        """What the waybill label of an order's package shows."""
+        order = self.orders.order(order_id)
+        package = self.package_for(order, "printer")
+        region = " ".join(v for v in (order.region.get(k, "") for k in ("province", "city", "district")) if v)
+        names = {}
+        for line in order.lines.values():
+            left = line["quantity"] - line["refunded"]
+            if left:
+                names[line["title"] or line["sku"]] = names.get(line["title"] or line["sku"], 0) + left
+        return WaybillLabel(
+            courier_name=package.courier,
+            tracking_number=package.tracking_no,
+            sort_code=package.sort_code,
+            receiver=Contact(order.buyer.name, order.buyer.phone, f"{region} {order.buyer.address}".strip()),
+            sender=sender,
+            order_number=order.platform_order_no,
+            item_summary="; ".join(f"{name}×{n}" for name, n in names.items()),
+            qr_payload=package.tracking_no,
+            size=size,
+        )
+
+    @retry_on_conflict
+    def hand_over(self, order_id: UUID, by: str) -> None:
+        """The courier has the parcel: the order ships and its units leave the packing area."""
+        order = self.orders.order(order_id)
+        package = self.package_for(order, by)
+        package.hand_over(by)
+        stocks = []
+        for sku in order.quantities():
+            stock = self.inventory.stock_of(order.warehouse, sku)
+            for bin, quantity in stock.reserved_for(order.id).items():
+                stock.ship(order.id, bin, quantity, by)
+            stocks.append(stock)
+        order.mark_shipped(package.courier, package.tracking_no, by)
+        self.store.save(order, package, *stocks)
+
+    @retry_on_conflict
+    def receive_return(self, order_id: UUID, barcode: str, quantity: int, resaleable: bool, by: str) -> str:
+        """Receive returned units into the returns area; defective units are scrapped there. Returns the bin."""
+        order = self.orders.order(order_id)
+        if order.status != "shipped":
+            raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; only shipped orders return")
+        sku = self.catalogue.sku_for_barcode(barcode)
+        if sku not in {line["sku"] for line in order.lines.values()}:
+            raise WrongItemScanned(f"{sku} is not part of order {order.platform_order_no}")
+        site = self.inventory.warehouse(order.warehouse)
+        bin = site.first_bin_in("returns")
+        stock = self.inventory.stock_of(site.code, sku)
+        stock.return_(order.id, bin, quantity, by)
+        if not resaleable:
+            stock.scrap(bin, quantity, "returned defective", by)
+        self.store.save(stock)
+        return bin

@@ -1,0 +1,225 @@
+"""Warehouses, their bins, and the stock of each SKU in them: every movement, and stock at a past instant."""
+
+from datetime import datetime
+from typing import Callable
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from .. import ids
+from ..errors import (
+    InsufficientStock,
+    InvalidInput,
+    UnknownBin,
+    UnknownSku,
+    UnknownWarehouse,
+    WarehouseAlreadyExists,
+)
+from ..scanning import CountAdjustment, UnknownCountRequest
+from ..stock import Stock
+from ..warehouse import Warehouse
+from .catalogue import Catalogue
+from .store import EventStore, Recorded, each_row, ids_of, retry_on_conflict
+
+
+class Inventory:
+    """Warehouses, their bins, and the stock of each SKU in them: every movement, and stock at a past instant."""
+
+    def __init__(self, store: EventStore, catalogue: Catalogue):
+        self.store = store
+        self.catalogue = catalogue
+
+    def open_warehouse(self, code: str, name: str = "") -> UUID:
+        warehouse = Warehouse.open(code, name)
+        self.store.check_new(warehouse.id, WarehouseAlreadyExists(f"warehouse {warehouse.code} already exists"))
+        self.store.save_new(warehouse, conflict=WarehouseAlreadyExists(f"warehouse {warehouse.code} already exists"))
+        return warehouse.id
+
+    def warehouse(self, code: str, to_change: bool = True) -> Warehouse:
+        return self.store.get(ids.warehouse_id(code), UnknownWarehouse(f"unknown warehouse {code!r}"), to_change)
+
+    @retry_on_conflict
+    def add_location(self, warehouse: str, bin: str, zone: str, area: str, pick_sequence: int) -> None:
+        site = self.warehouse(warehouse)
+        site.add_location(bin, zone, area, pick_sequence)
+        self.store.save(site)
+
+    def add_locations(self, rows: dict[int, tuple[str, str, str, str, int]]) -> int:
+        """Add numbered (warehouse, bin, zone, area, pick sequence) rows, opening unknown warehouses: all or none."""
+        sites: dict[str, Warehouse] = {}
+
+        def add(warehouse, bin, zone, area, pick_sequence):
+            if warehouse not in sites:
+                try:
+                    sites[warehouse] = self.warehouse(warehouse)
+                except UnknownWarehouse:
+                    sites[warehouse] = Warehouse.open(warehouse, warehouse)
+            sites[warehouse].add_location(bin, zone, area, pick_sequence)
+
+        each_row(rows, add)
+        self.store.save(*sites.values())
+        return len(rows)
+
+    def locations(self, warehouse: str) -> dict[str, dict]:
+        return dict(self.warehouse(warehouse).locations)
+
+    def stock_of(self, warehouse: str, sku: str, create: bool = False, recorded: Recorded | None = None) -> Stock:
+        if not self.catalogue.sku_exists(sku):
+            raise UnknownSku(f"unknown SKU {sku!r}")
+        if create and recorded is not None and ids.stock_id(warehouse, sku) not in recorded:
+            return Stock(warehouse, sku)
+        try:
+            return self.store.repository.get(ids.stock_id(warehouse, sku))
+        except AggregateNotFoundError:
+            if not create:
+                raise InsufficientStock(f"there is no {sku} in warehouse {warehouse}") from None
+            return Stock(warehouse, sku)
+
+    def check_bin(self, site: Warehouse, bin: str, *areas: str) -> str:
+        location = site.location(bin)
+        if areas and location.area not in areas:
+            raise UnknownBin(f"bin {bin} is a {location.area} bin; this needs a {' or '.join(areas)} bin")
+        return bin
+
+    @retry_on_conflict
+    def receive(self, warehouse: str, sku: str, quantity: int, by: str, bin: str = "", reference: str = "") -> None:
+        """Receive units into a receiving bin (the warehouse's first one unless named)."""
+        site = self.warehouse(warehouse)
+        bin = self.check_bin(site, bin, "receiving") if bin else site.first_bin_in("receiving")
+        stock = self.stock_of(warehouse, sku, create=True)
+        stock.receive(bin, quantity, reference, by)
+        self.store.save(stock)
+
+    @retry_on_conflict
+    def put_away(self, warehouse: str, sku: str, to_bin: str, quantity: int, by: str, from_bin: str = "") -> None:
+        site = self.warehouse(warehouse)
+        self.check_bin(site, to_bin, "storage")
+        stock = self.stock_of(warehouse, sku)
+        if not from_bin:
+            holding = [b for b in site.bins_in("receiving") if stock.free_in(b) >= quantity]
+            from_bin = holding[0] if holding else site.first_bin_in("receiving")
+        self.check_bin(site, from_bin)
+        stock.put_away(from_bin, to_bin, quantity, by)
+        self.store.save(stock)
+
+    @retry_on_conflict
+    def move(self, warehouse: str, sku: str, from_bin: str, to_bin: str, quantity: int, by: str) -> None:
+        site = self.warehouse(warehouse)
+        self.check_bin(site, from_bin)
+        self.check_bin(site, to_bin)
+        stock = self.stock_of(warehouse, sku)
+        stock.move(from_bin, to_bin, quantity, by)
+        self.store.save(stock)
+
+    @retry_on_conflict
+    def count(self, warehouse: str, sku: str, bin: str, counted: int, reason: str, by: str) -> int:
+        """Record a cycle count; returns the difference booked as an adjustment."""
+        self.check_bin(self.warehouse(warehouse), bin)
+        stock = self.stock_of(warehouse, sku, create=True)
+        difference = stock.count(bin, counted, reason, by)
+        if difference:
+            self.store.save(stock)
+        return difference
+
+    @retry_on_conflict
+    def scrap(self, warehouse: str, sku: str, bin: str, quantity: int, reason: str, by: str) -> None:
+        self.check_bin(self.warehouse(warehouse), bin)
+        stock = self.stock_of(warehouse, sku)
+        stock.scrap(bin, quantity, reason, by)
+        self.store.save(stock)
+
+    def load_opening_stock(self, rows: dict[int, tuple[str, str, str, int]], by: str,
+                           progress: Callable[[int], None] | None = None) -> int:
+        """Receive numbered (warehouse, sku, bin, quantity) rows into their bins: all in one transaction, or none."""
+        stocks: dict[UUID, Stock] = {}
+        sites: dict[str, Warehouse] = {}
+        keys = {(row[0], row[1]) for row in rows.values()}
+        self.catalogue.look_up({sku for _, sku in keys})
+        recorded = self.store.recorded(ids_of(ids.stock_id, keys))
+
+        def receive(warehouse, sku, bin, quantity):
+            if warehouse not in sites:
+                sites[warehouse] = self.warehouse(warehouse)
+            self.check_bin(sites[warehouse], bin)
+            key = ids.stock_id(warehouse, sku)
+            if key not in stocks:
+                stocks[key] = self.stock_of(warehouse, sku, create=True, recorded=recorded)
+            stocks[key].receive(bin, quantity, "opening stock", by)
+
+        each_row(rows, receive, progress)
+        self.store.save(*stocks.values())
+        return len(rows)
+
+    def stock_levels(self, warehouse: str, sku: str) -> dict[str, dict[str, int]]:
+        """Current on hand and reserved per bin, straight from the stream (for commands and checks)."""
+        try:
+            stock = self.stock_of(warehouse, sku)
+        except InsufficientStock:
+            return {}
+        bins = set(stock.on_hand) | {b for alloc in stock.reservations.values() for b in alloc}
+        return {b: {"on_hand": stock.on_hand.get(b, 0), "reserved": stock.reserved_in(b)} for b in sorted(bins)}
+
+    def stock_at(self, warehouse: str, sku: str, at: datetime, bin: str | None = None) -> dict:
+        """Stock as it stood at a past instant, replayed from the events, with the events that made it."""
+        if at.tzinfo is None:
+            raise InvalidInput("a point in time needs a time zone (or is read as local time by the caller)")
+        if not self.catalogue.sku_exists(sku):
+            raise UnknownSku(f"unknown SKU {sku!r}")
+        stock, history = None, []
+        for domain_event in self.store.events.get(ids.stock_id(warehouse, sku)):
+            if domain_event.timestamp > at:
+                break
+            before = self._figure(stock, bin)
+            stock = domain_event.mutate(stock)
+            after = self._figure(stock, bin)
+            if bin is None or before != after:
+                history.append({
+                    "version": domain_event.originator_version,
+                    "at": domain_event.timestamp,
+                    "event": type(domain_event).__qualname__,
+                    "by": getattr(domain_event, "by", ""),
+                    "before": before,
+                    "after": after,
+                })
+        return {"warehouse": warehouse, "sku": sku, "bin": bin, "at": at, **self._figure(stock, bin),
+                "events": history}
+
+    @staticmethod
+    def _figure(stock: Stock | None, bin: str | None) -> dict:
+        if stock is None:
+            return {"on_hand": 0, "reserved": 0}
+        if bin is None:
+            reserved = sum(sum(a.values()) for a in stock.reservations.values())
+            return {"on_hand": stock.total_on_hand(), "reserved": reserved}
+        return {"on_hand": stock.on_hand.get(bin, 0), "reserved": stock.reserved_in(bin)}
+
+    def request_count_adjustment(self, warehouse: str, bin: str, sku: str, counted: int, reason: str,
+                                 by: str) -> UUID:
+        """Hold a large counted difference for a supervisor's approval."""
+        self.check_bin(self.warehouse(warehouse), bin)
+        on_hand = self.stock_levels(warehouse, sku).get(bin, {}).get("on_hand", 0)
+        request = CountAdjustment(warehouse, bin, sku, counted, on_hand, counted - on_hand, reason, by)
+        self.store.save(request)
+        return request.id
+
+    def _count_request(self, request_id: UUID) -> CountAdjustment:
+        try:
+            return self.store.repository.get(request_id)
+        except AggregateNotFoundError:
+            raise UnknownCountRequest(f"no count adjustment {request_id}") from None
+
+    @retry_on_conflict
+    def approve_count_adjustment(self, request_id: UUID, by: str) -> int:
+        """Book a held count: the counted quantity is set in the bin; returns the difference booked."""
+        request = self._count_request(request_id)
+        request.approve(by)
+        stock = self.stock_of(request.warehouse, request.sku, create=True)
+        difference = stock.count(request.bin, request.counted, f"{request.reason}, approved by {by}", by)
+        self.store.save(request, stock)
+        return difference
+
+    @retry_on_conflict
+    def reject_count_adjustment(self, request_id: UUID, by: str) -> None:
+        request = self._count_request(request_id)
+        request.reject(by)
+        self.store.save(request)

@@ -1,0 +1,245 @@
+"""Marketplace orders: imported a page at a time, reviewed, held or released, reserved, cancelled, refunded."""
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.persistence import IntegrityError
+
+from .. import ids
+from ..errors import InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
+from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines
+from ..stock import Stock
+from ..warehouse import Warehouse
+from .catalogue import Catalogue
+from .inventory import Inventory
+from .store import EventStore, KnownIds, ids_of, retry_on_conflict
+
+
+@dataclass(frozen=True)
+class NewOrder:
+    """An order as it arrives from a channel, before it is imported."""
+
+    channel: str
+    shop: str
+    platform_order_no: str
+    lines: list[OrderLine]
+    buyer: Buyer
+    region: dict = field(default_factory=dict)
+    paid_amount: Decimal = Decimal("0")
+    discount: Decimal = Decimal("0")
+    platform_fee: Decimal = Decimal("0")
+    postage: Decimal = Decimal("0")
+    ordered_at: datetime | None = None
+    remark: str = ""
+
+
+class Orders:
+    """Marketplace orders: imported a page at a time, reviewed, held or released, reserved, cancelled, refunded."""
+
+    def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, review_rules: ReviewRules | None = None):
+        self.store = store
+        self.catalogue = catalogue
+        self.inventory = inventory
+        self.review_rules = review_rules or ReviewRules()
+        self._known_orders: KnownIds = KnownIds(200_000)
+
+    def import_order(self, new: NewOrder, by: str = "import") -> tuple[UUID, bool]:
+        """Import one order; a second import of the same platform order is a no-op. Returns (id, created)."""
+        results = self.import_orders([new], by=by)
+        return results[0]["order_id"], results[0]["created"]
+
+    def import_orders(self, page: list[NewOrder], by: str = "import", warehouse: str = "") -> list[dict]:
+        """Import a page of orders, review each and, when a warehouse is given, reserve their stock.
+
+        The whole page is saved in one transaction. Orders already imported are left as they are.
+        """
+        problems = []
+        for new in page:
+            try:
+                self._check_new_order(new)
+            except InvalidInput as error:
+                problems.append((new, error))
+        if len(problems) == 1:
+            raise problems[0][1]
+        if problems:
+            raise InvalidInput("; ".join(f"{n.channel}/{n.shop}/{n.platform_order_no}: {e}" for n, e in problems))
+        try:
+            # Most pages are new orders: write without asking the store about each, and look up only on a clash.
+            return self._import_page(page, by, warehouse, look_up=False)
+        except IntegrityError:
+            return retry_on_conflict(self._import_page)(page, by, warehouse, look_up=True)
+
+    def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
+        site = self.inventory.warehouse(warehouse) if warehouse else None
+        stocks: dict[UUID, Stock] = {}
+        if site is not None:
+            # One look at the store for every stock stream the page may reserve from, not one per stream.
+            wanted = {line.sku for new in page for line in new.lines}
+            stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
+        orders, results, seen = [], [], set()
+        for new in page:
+            order_id = ids.order_id(new.channel, new.shop, new.platform_order_no)
+            if order_id in seen or order_id in self._known_orders or (look_up and order_id in self.store.repository):
+                results.append({"order_id": order_id, "created": False, "status": "duplicate"})
+                continue
+            seen.add(order_id)
+            order = self._new_order(new)
+            if order.status == "released" and site is not None:
+                self._reserve(order, site, stocks, by)
+            orders.append(order)
+            results.append({"order_id": order.id, "created": True, "status": order.status})
+        if orders:
+            self.store.save(*orders, *stocks.values())
+            self._known_orders.update(o.id for o in orders)
+        return results
+
+    def _check_new_order(self, new: NewOrder) -> None:
+        for label in ("channel", "shop", "platform_order_no"):
+            value = getattr(new, label)
+            if not isinstance(value, str) or not value.strip() or len(value) > 64:
+                raise InvalidInput(f"{label} must be 1-64 characters")
+        check_lines(new.lines)
+        for label in ("paid_amount", "discount", "platform_fee", "postage"):
+            if Decimal(getattr(new, label)) < 0:
+                raise InvalidInput(f"{label} must be ≥ 0")
+
+    def _new_order(self, new: NewOrder) -> Order:
+        digest = hashlib.sha256(f"{new.channel}:{new.shop}:{new.buyer.nickname}".encode()).hexdigest()[:16]
+        return Order(
+            new.channel,
+            new.shop,
+            new.platform_order_no,
+            [line.as_event_data() for line in new.lines],
+            new.buyer,
+            digest,
+            {k: new.region.get(k, "") for k in ("province", "city", "district")},
+            Decimal(new.paid_amount),
+            Decimal(new.discount),
+            Decimal(new.platform_fee),
+            Decimal(new.postage),
+            new.ordered_at or datetime.now().astimezone(),
+            new.remark or "",
+            self.review_rules.reasons_to_hold(new, self.catalogue.sku_exists),
+        )
+
+    def _reserve(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
+        """Reserve every SKU of the order or none; returns what is missing (nothing when reserved)."""
+        bins = site.pick_order("storage")
+        wanted = order.quantities()
+        chosen, missing = {}, {}
+        for sku, quantity in wanted.items():
+            key = ids.stock_id(site.code, sku)
+            if key not in stocks:
+                try:
+                    stocks[key] = self.inventory.stock_of(site.code, sku)
+                except InsufficientStock:
+                    missing[sku] = quantity
+                    continue
+            available = stocks[key].available(bins)
+            if available < quantity:
+                missing[sku] = quantity - available
+            chosen[sku] = stocks[key]
+        if missing:
+            order.mark_short(site.code, missing)
+            return missing
+        allocations = {sku: stock.reserve(order.id, wanted[sku], bins, by) for sku, stock in chosen.items()}
+        order.mark_reserved(site.code, allocations, by)
+        return {}
+
+    def order(self, order_id: UUID) -> Order:
+        return self.store.get(order_id, UnknownOrder(f"unknown order {order_id}"))
+
+    def find_order(self, channel: str, shop: str, platform_order_no: str) -> Order:
+        return self.order(ids.order_id(channel, shop, platform_order_no))
+
+    def get_order(self, order_id: UUID) -> dict:
+        order = self.order(order_id)
+        return {
+            "id": order.id,
+            "channel": order.channel,
+            "shop": order.shop,
+            "platform_order_no": order.platform_order_no,
+            "status": order.status,
+            "hold_reasons": list(order.hold_reasons),
+            "warehouse": order.warehouse,
+            "lines": [dict(line) for line in order.lines.values()],
+            "picked": dict(order.picked),
+            "courier": order.courier,
+            "tracking_no": order.tracking_no,
+        }
+
+    @retry_on_conflict
+    def change_address(self, order_id: UUID, buyer: Buyer, region: dict, by: str) -> bool:
+        """Take a new delivery address from the channel (before packing); True when it changed."""
+        order = self.order(order_id)
+        changed = order.change_address(buyer, region, by)
+        if changed:
+            self.store.save(order)
+        return changed
+
+    @retry_on_conflict
+    def release_order(self, order_id: UUID, by: str) -> None:
+        order = self.order(order_id)
+        order.release(by)
+        self.store.save(order)
+
+    @retry_on_conflict
+    def hold_order(self, order_id: UUID, reason: str, by: str) -> None:
+        order = self.order(order_id)
+        order.hold(reason, by)
+        self.store.save(order)
+
+    @retry_on_conflict
+    def reserve_order(self, order_id: UUID, warehouse: str, by: str) -> dict[str, dict[str, int]]:
+        """Reserve all of an order's stock in one warehouse, or raise InsufficientStock and write nothing."""
+        order = self.order(order_id)
+        if order.status not in ("released", "awaiting_stock"):
+            raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; cannot reserve stock")
+        stocks: dict[UUID, Stock] = {}
+        missing = self._reserve(order, self.inventory.warehouse(warehouse), stocks, by)
+        if missing:
+            short = ", ".join(f"{s}×{n}" for s, n in missing.items())
+            raise InsufficientStock(f"order {order.platform_order_no} cannot be reserved: short of {short}")
+        self.store.save(order, *stocks.values())
+        return {sku: stock.reserved_for(order.id) for sku, stock in ((s.sku, s) for s in stocks.values())}
+
+    def release_stock(self, order: Order, skus: dict[str, int] | None, reason: str, by: str) -> list[Stock]:
+        """Release the order's reservations (all, or the given units per SKU)."""
+        released = []
+        if not order.warehouse:
+            return released
+        for sku in (skus or order.quantities()):
+            try:
+                stock = self.store.repository.get(ids.stock_id(order.warehouse, sku))
+            except AggregateNotFoundError:
+                continue
+            if stock.reserved_for(order.id):
+                stock.release(order.id, reason, by, quantity=(skus or {}).get(sku))
+                released.append(stock)
+        return released
+
+    @retry_on_conflict
+    def cancel_order(self, order_id: UUID, reason: str, by: str) -> None:
+        """Cancel an order that has not shipped; its reserved stock is released."""
+        order = self.order(order_id)
+        stocks = self.release_stock(order, None, f"cancelled: {reason}", by)
+        order.cancel(reason, by)
+        self.store.save(order, *stocks)
+
+    @retry_on_conflict
+    def refund_order(self, order_id: UUID, by: str, reason: str, line_nos: list[int] | None = None) -> list[dict]:
+        """Refund whole order or given lines; before shipping this intercepts them and releases their stock."""
+        order = self.order(order_id)
+        refunded = order.refund(line_nos, reason, by)
+        stocks = []
+        if order.status != "shipped":
+            units: dict[str, int] = {}
+            for line in refunded:
+                units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
+            stocks = self.release_stock(order, units, f"refunded: {reason}", by)
+        self.store.save(order, *stocks)
+        return refunded

@@ -1,0 +1,363 @@
+"""What each scanner screen does with a scan, step by step, and what it shows."""
+
+from datetime import datetime
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from .. import ids
+from ..errors import (
+    BinEmpty,
+    InvalidOrderState,
+    UnknownBarcode,
+    UnknownOrder,
+    UnknownWave,
+)
+from ..scanning import (
+    AmbiguousOrder,
+    ItemNotExpected,
+    NothingToPutAway,
+    Scan,
+    ScannerPorts,
+    Step,
+    UnexpectedInput,
+    UnknownCountRequest,
+    UnknownParcel,
+    WrongBinScanned,
+    check_device,
+    whole_number,
+)
+from .catalogue import Catalogue
+from .fulfilment import Fulfilment
+from .inventory import Inventory
+from .orders import Orders
+from .store import EventStore, floor_read
+
+PURCHASE_ORDER_PREFIX = "PO"
+COUNT_REASON = "cycle count"
+
+
+class Screens:
+    """What each scanner screen does with a scan, step by step, and what it shows."""
+
+    def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders, fulfilment: Fulfilment):
+        self.store = store
+        self.catalogue = catalogue
+        self.inventory = inventory
+        self.orders = orders
+        self.fulfilment = fulfilment
+
+    def wave_numbered(self, warehouse: str, number: str):
+        try:
+            return self.store.peek(ids.wave_id(warehouse, number))
+        except (AggregateNotFoundError, ValueError):
+            raise UnknownWave(f"there is no wave {number} in {warehouse}") from None
+
+    @staticmethod
+    def _pick_position(wave, context: dict) -> tuple[int | None, str]:
+        """The line the picker is on and what is awaited next: 'bin', 'item' or 'quantity'."""
+        open_lines = wave.open_lines()
+        line = context.get("line")
+        if "bin" in context:
+            return line, ("quantity" if "sku" in context else "item")
+        if line in open_lines:
+            return line, "bin"
+        return (open_lines[0] if open_lines else None), "bin"
+
+    def _pick_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        if "wave" not in c:
+            wave = self.wave_numbered(ports.warehouse, value)
+            if not wave.open_lines():
+                raise InvalidOrderState(f"wave {wave.number} is already picked")
+            return Step({"wave": str(wave.id)}, "wave_opened", {"wave": wave.number})
+        wave = self.store.peek(UUID(c["wave"]))
+        index, awaited = self._pick_position(wave, c)
+        if index is None:
+            return Step({}, "wave_done", {"wave": wave.number})
+        line = wave.lines[index]
+        remaining = line["quantity"] - line["picked"]
+        if awaited != "bin" and index not in wave.open_lines():
+            if scan.kind == "scan" and self._is_item(value, line["sku"]):
+                raise BinEmpty(f"bin {c['bin']} holds no more {line['sku']} for this line: it was picked already")
+            c = {"wave": c["wave"]}
+            index, awaited = self._pick_position(wave, c)
+            if index is None:
+                return Step({}, "wave_done", {"wave": wave.number})
+            line = wave.lines[index]
+            remaining = line["quantity"] - line["picked"]
+        if scan.kind == "action" and value == "short":
+            return self._short(wave, index, c, scan.staff)
+        if scan.kind != "scan":
+            raise UnexpectedInput(f"the pick screen has no action {value!r}")
+        if awaited == "bin":
+            expected = c.get("alt_bin") if c.get("line") == index and c.get("alt_bin") else line["bin"]
+            if value != expected:
+                raise WrongBinScanned(f"scanned {value}; go to bin {expected}", expected=expected)
+            return Step({**c, "line": index, "bin": value}, "bin_confirmed", {"bin": value, "sku": line["sku"]})
+        if awaited == "item":
+            sku = self._sku_of(value, expected=line["sku"])
+            if sku != line["sku"]:
+                raise ItemNotExpected(f"scanned {sku}; this line needs {line['sku']}", expected=line["sku"])
+            if remaining > 1:
+                return Step({**c, "sku": sku, "barcode": value}, "enter_quantity", {"sku": sku, "remaining": remaining})
+            quantity, barcode = 1, value
+        else:
+            quantity, barcode = whole_number(value, 1, remaining), c["barcode"]
+        tote = wave.order_ids.index(line["order_id"]) + 1
+        params = {"sku": line["sku"], "quantity": quantity, "bin": c["bin"], "wave": wave.number, "tote": tote}
+        return Step({"wave": c["wave"]}, "picked", params,
+                    do=lambda: self.fulfilment.pick(wave.id, index, c["bin"], barcode, quantity, scan.staff))
+
+    def _is_item(self, value: str, sku: str) -> bool:
+        try:
+            return self.catalogue.sku_for_barcode(value) == sku
+        except UnknownBarcode:
+            return False
+
+    def _sku_of(self, value: str, expected: str) -> str:
+        try:
+            return self.catalogue.sku_for_barcode(value)
+        except UnknownBarcode:
+            raise ItemNotExpected(f"{value} is not a known item; this line needs {expected}",
+                                  expected=expected) from None
+
+    def _short(self, wave, index: int, c: dict, by: str) -> Step:
+        """The bin is short: send the picker to the next bin with enough free units, else mark the line short."""
+        line = wave.lines[index]
+        remaining = line["quantity"] - line["picked"]
+        here = c.get("alt_bin") if c.get("line") == index and c.get("alt_bin") else line["bin"]
+        tried = sorted(set(c.get("tried", [])) | {here})
+        levels = self.inventory.stock_levels(wave.warehouse, line["sku"])
+        for bin in self.inventory.warehouse(wave.warehouse).bins_in("storage"):
+            level = levels.get(bin, {"on_hand": 0, "reserved": 0})
+            if bin not in tried and level["on_hand"] - level["reserved"] >= remaining:
+                return Step({"wave": c["wave"], "line": index, "alt_bin": bin, "tried": tried}, "try_bin",
+                            {"sku": line["sku"], "bin": here, "next_bin": bin, "wave": wave.number})
+        params = {"sku": line["sku"], "bin": here, "missing": remaining, "wave": wave.number}
+        return Step({"wave": c["wave"]}, "line_short", params, do=lambda: self.fulfilment.short_pick(wave.id, index, by))
+
+    @floor_read
+    def pick_view(self, device: str, ports: ScannerPorts) -> dict:
+        """What the pick screen shows: the open waves, or the line the picker is led to and what to scan."""
+        c = self.store.device(check_device(device), to_change=False).context("pick")
+        if "wave" not in c:
+            return {"step": "wave", "waves": ports.open_waves(ports.warehouse)}
+        wave = self.store.peek(UUID(c["wave"]))
+        index, awaited = self._pick_position(wave, c)
+        if index is not None and awaited != "bin" and index not in wave.open_lines():
+            index, awaited = self._pick_position(wave, {"wave": c["wave"]})
+            c = {"wave": c["wave"]}
+        if index is None:
+            return {"step": "wave", "finished": wave.number, "waves": ports.open_waves(ports.warehouse)}
+        line = wave.lines[index]
+        bin = c.get("alt_bin") if c.get("line") == index and c.get("alt_bin") else line["bin"]
+        return {
+            "step": awaited, "wave": wave.number, "bin": c.get("bin", bin), "sku": line["sku"],
+            "name": self.catalogue.get_sku(line["sku"])["name"], "remaining": line["quantity"] - line["picked"],
+            "tote": wave.order_ids.index(line["order_id"]) + 1, "position": index + 1, "lines": len(wave.lines),
+            "done": len(wave.lines) - len(wave.open_lines()),
+        }
+
+    def _order_for(self, value: str, ports: ScannerPorts) -> UUID:
+        """The order a scanned order number, tote label (wave.n) or tracking number stands for."""
+        number, _, position = value.rpartition(".")
+        if number and position.isdigit():
+            try:
+                wave = self.wave_numbered(ports.warehouse, number)
+            except UnknownWave:
+                wave = None
+            if wave is not None and 1 <= int(position) <= len(wave.order_ids):
+                return wave.order_ids[int(position) - 1]
+        found = ports.find_orders(value)
+        if not found:
+            parcel = ports.find_parcel(value)
+            if parcel is None:
+                raise UnknownOrder(f"no order, tote or parcel {value}")
+            found = [parcel]
+        if len(found) > 1:
+            raise AmbiguousOrder(f"{len(found)} orders are numbered {value}", count=len(found))
+        return found[0]
+
+    def _pack_state(self, order_id: UUID) -> tuple:
+        try:
+            order = self.store.peek(order_id)
+        except AggregateNotFoundError:
+            raise UnknownOrder(f"unknown order {order_id}") from None
+        try:
+            package = self.store.peek(ids.package_id(order.id))
+        except AggregateNotFoundError:
+            package = None
+        return order, package
+
+    def _pack_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        by = scan.staff
+        if "order" not in c:
+            if scan.kind != "scan":
+                raise UnexpectedInput("scan an order number or a tote first")
+            order, package = self._pack_state(self._order_for(value, ports))
+            if order.status != "picked" and not package:
+                raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; it cannot be packed yet")
+            return Step({"order": str(order.id)}, "pack_order", {"order": order.platform_order_no})
+        order, package = self._pack_state(UUID(c["order"]))
+        status = package.status if package else "open"
+        number = {"order": order.platform_order_no}
+        if scan.kind == "action" and value == "close":
+            return Step(c, "closed", number, do=lambda: self.fulfilment.close_package(order.id, by))
+        if scan.kind == "action" and value == "waybill":
+            if package and package.tracking_no:
+                return Step(c, "waybill", {**number, "tracking": package.tracking_no})
+            courier, tracking_no, sort_code = ports.allocate_waybill(self.orders.get_order(order.id))
+            return Step(c, "waybill", {**number, "tracking": tracking_no},
+                        do=lambda: self.fulfilment.assign_waybill(order.id, courier, tracking_no, sort_code))
+        if scan.kind == "action" and value == "print":
+            return Step({}, "printed", {**number, "tracking": package.tracking_no if package else ""},
+                        do=lambda: ports.print_label(order.id, by))
+        if scan.kind != "scan":
+            raise UnexpectedInput(f"the pack screen has no action {value!r}")
+        if status == "open":
+            outstanding = package.outstanding() if package else order.quantities()
+            expected = ", ".join(f"{s}×{n}" for s, n in outstanding.items()) or "-"
+            sku = self._sku_of(value, expected=expected)
+            if sku not in outstanding:
+                raise ItemNotExpected(f"{sku} is not expected in this package; expected {expected}", expected=expected)
+            left = sum(outstanding.values()) - 1
+            return Step(c, "verified", {"sku": sku, "left": left}, do=lambda: self.fulfilment.verify_item(order.id, value, by))
+        if status in ("closed", "weighed"):
+            grams = whole_number(value, 1, 100_000)
+            return Step(c, "weighed", {**number, "grams": grams}, do=lambda: self.fulfilment.weigh(order.id, grams, by))
+        raise UnexpectedInput("this package is done: print its label or cancel")
+
+    @floor_read
+    def pack_view(self, device: str) -> dict:
+        c = self.store.device(check_device(device), to_change=False).context("pack")
+        if "order" not in c:
+            return {"step": "order"}
+        order, package = self._pack_state(UUID(c["order"]))
+        outstanding = package.outstanding() if package else order.quantities()
+        status = package.status if package else "open"
+        step = {"open": "item" if outstanding else "close", "closed": "weight", "weighed": "waybill",
+                "waybilled": "print"}.get(status, "done")
+        return {"step": step, "order": order.platform_order_no, "outstanding": outstanding,
+                "expected": order.quantities(), "weight_g": package.weight_g if package else 0,
+                "tracking": package.tracking_no if package else "", "labels": package.labels_printed if package else 0}
+
+    def _handover_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        order_id = ports.find_parcel(value)
+        if order_id is None:
+            raise UnknownParcel(f"no parcel carries tracking number {value}")
+        order = self.orders.order(order_id)
+        params = {"tracking": value, "order": order.platform_order_no}
+        return Step({"count": int(c.get("count", 0)) + 1}, "handed_over", params,
+                    do=lambda: self.fulfilment.hand_over(order_id, scan.staff))
+
+    def _receive_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        reference = {"reference": c["reference"]} if c.get("reference") else {}
+        if "sku" not in c:
+            try:
+                sku = self.catalogue.sku_for_barcode(value)
+            except UnknownBarcode:
+                if value.upper().startswith(PURCHASE_ORDER_PREFIX) and len(value) > len(PURCHASE_ORDER_PREFIX):
+                    return Step({"reference": value}, "reference_set", {"reference": value})
+                raise
+            return Step({**reference, "sku": sku}, "enter_quantity", {"sku": sku})
+        quantity = whole_number(value, 1, 99_999)
+        site = self.inventory.warehouse(ports.warehouse)
+        params = {"sku": c["sku"], "quantity": quantity, "bin": site.first_bin_in("receiving")}
+        return Step(reference, "received", params, do=lambda: self.inventory.receive(
+            ports.warehouse, c["sku"], quantity, scan.staff, reference=c.get("reference", "")))
+
+    def _putaway_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        if "sku" not in c:
+            sku = self.catalogue.sku_for_barcode(value)
+            levels = self.inventory.stock_levels(ports.warehouse, sku)
+            for bin in self.inventory.warehouse(ports.warehouse).bins_in("receiving"):
+                free = levels.get(bin, {}).get("on_hand", 0) - levels.get(bin, {}).get("reserved", 0)
+                if free > 0:
+                    context = {"sku": sku, "from_bin": bin, "quantity": free, "available": free}
+                    return Step(context, "scan_target_bin", {"sku": sku, "quantity": free, "bin": bin})
+            raise NothingToPutAway(f"no {sku} is waiting in a receiving bin", sku=sku)
+        if value.isdigit() and len(value) <= 5:
+            quantity = whole_number(value, 1, c["available"])
+            return Step({**c, "quantity": quantity}, "quantity_set", {"sku": c["sku"], "quantity": quantity})
+        params = {"sku": c["sku"], "quantity": c["quantity"], "bin": value}
+        return Step({}, "put_away", params, do=lambda: self.inventory.put_away(
+            ports.warehouse, c["sku"], value, c["quantity"], scan.staff, from_bin=c["from_bin"]))
+
+    def _count_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        if scan.kind == "action" and value == "done":
+            return Step({}, "count_done", {"bin": c.get("bin", "")})
+        if "bin" not in c:
+            self.inventory.warehouse(ports.warehouse).location(value)
+            return Step({"bin": value}, "count_bin", {"bin": value})
+        if "sku" not in c:
+            sku = self.catalogue.sku_for_barcode(value)
+            return Step({**c, "sku": sku}, "enter_count", {"sku": sku, "bin": c["bin"]})
+        counted = whole_number(value, 0, 99_999)
+        bin, sku = c["bin"], c["sku"]
+        on_hand = self.inventory.stock_levels(ports.warehouse, sku).get(bin, {}).get("on_hand", 0)
+        difference = counted - on_hand
+        params = {"sku": sku, "bin": bin, "counted": counted, "difference": difference}
+        if difference == 0:
+            return Step({"bin": bin}, "count_matches", params)
+        if abs(difference) <= ports.count_approval_threshold:
+            return Step({"bin": bin}, "count_adjusted", params, do=lambda: self.inventory.count(
+                ports.warehouse, sku, bin, counted, COUNT_REASON, scan.staff))
+        return Step({"bin": bin}, "count_pending", params, do=lambda: self.inventory.request_count_adjustment(
+            ports.warehouse, bin, sku, counted, COUNT_REASON, scan.staff))
+
+    def _returns_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        if scan.kind == "action" and value == "done":
+            return Step({}, "returns_done")
+        if "order" not in c:
+            order = self.orders.order(self._order_for(value, ports))
+            if order.status != "shipped":
+                raise InvalidOrderState(
+                    f"order {order.platform_order_no} is {order.status}; only shipped orders return")
+            return Step({"order": str(order.id)}, "return_order", {"order": order.platform_order_no})
+        order = self.orders.order(UUID(c["order"]))
+        skus = sorted({line["sku"] for line in order.lines.values()})
+        if "barcode" not in c:
+            sku = self._sku_of(value, expected=", ".join(skus))
+            if sku not in skus:
+                raise ItemNotExpected(f"{sku} is not part of order {order.platform_order_no}",
+                                      expected=", ".join(skus))
+            return Step({**c, "barcode": value, "sku": sku}, "grade_prompt", {"sku": sku})
+        grades = {"resaleable": True, "1": True, "defective": False, "2": False}
+        if value not in grades:
+            raise UnexpectedInput("grade the item: resaleable (1) or defective (2)")
+        resaleable = grades[value]
+        bin = self.inventory.warehouse(order.warehouse).first_bin_in("returns")
+        params = {"sku": c["sku"], "order": order.platform_order_no, "bin": bin}
+        return Step({"order": c["order"]}, "restocked" if resaleable else "scrapped", params,
+                    do=lambda: self.fulfilment.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff))
+
+    def _supervisor_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        action, _, subject = value.partition(":")
+        if scan.kind == "action" and value == "wave:all":
+            orders = [i for i in ports.reserved_orders(ports.warehouse) if self._waveable(i, ports.warehouse)]
+            if not orders:
+                raise InvalidOrderState("there are no reserved orders to put in a wave")
+            number = self._new_wave_number(ports.warehouse)
+            return Step({}, "wave_created", {"wave": number, "orders": len(orders)},
+                        do=lambda: self.fulfilment.create_wave(ports.warehouse, number, orders, scan.staff))
+        if scan.kind == "override" and action in ("approve", "reject"):
+            try:
+                request_id = UUID(subject)
+            except ValueError:
+                raise UnknownCountRequest(f"no count adjustment {subject!r}") from None
+            if action == "approve":
+                return Step({}, "count_approved", {}, do=lambda: self.inventory.approve_count_adjustment(request_id, scan.staff))
+            return Step({}, "count_rejected", {}, do=lambda: self.inventory.reject_count_adjustment(request_id, scan.staff))
+        raise UnexpectedInput(f"the supervisor has no action {value!r}")
+
+    def _waveable(self, order_id: UUID, warehouse: str) -> bool:
+        order = self.orders.order(order_id)
+        return order.status == "reserved" and order.warehouse == warehouse
+
+    def _new_wave_number(self, warehouse: str) -> str:
+        base = f"W{datetime.now():%y%m%d-%H%M%S}"
+        number, n = base, 1
+        while ids.wave_id(warehouse, number) in self.store.repository:
+            n += 1
+            number = f"{base}-{n}"
+        return number

@@ -1,0 +1,71 @@
+"""Staff: badges, roles, PINs and API tokens."""
+
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from ..errors import Conflict, InvalidInput
+from ..staff import NotAllowed, Staff, check_badge, new_token, read_token, staff_id
+from .store import EventStore, retry_on_conflict
+
+
+class StaffMembers:
+    """Staff: badges, roles, PINs and API tokens."""
+
+    def __init__(self, store: EventStore):
+        self.store = store
+
+    def register_staff(self, badge: str, name: str, role: str, pin: str, by: str) -> UUID:
+        """Register a member of staff with a role and a PIN (stored only as a scrypt hash)."""
+        member = Staff.register(badge, name, role, pin, by)
+        self.store.check_new(member.id, Conflict(f"badge {member.badge} is already registered"))
+        self.store.save_new(member, conflict=Conflict(f"badge {member.badge} is already registered"))
+        return member.id
+
+    @retry_on_conflict
+    def change_staff(self, badge: str, by: str, role: str | None = None, pin: str | None = None,
+                     active: bool | None = None) -> None:
+        member = self.member(badge, to_change=True)
+        if role is not None:
+            member.change_role(role, by)
+        if pin is not None:
+            member.change_pin(pin, by)
+        if active is False and member.active:
+            member.deactivate(by)
+        self.store.save(member)
+
+    def staff_member(self, badge: str) -> dict:
+        member = self.member(badge)
+        return {"badge": member.badge, "name": member.name, "role": member.role, "active": member.active}
+
+    def member(self, badge: str, to_change: bool = False) -> Staff:
+        try:
+            return self.store.repository.get(staff_id(check_badge(badge)), deepcopy_from_cache=to_change)
+        except (AggregateNotFoundError, InvalidInput):
+            raise NotAllowed("unknown badge") from None
+
+    @retry_on_conflict
+    def issue_token(self, badge: str, label: str, by: str) -> str:
+        """Issue an API token to a member of staff (it acts with their role); returns the token, shown once."""
+        member = self.member(badge, to_change=True)
+        token, token_id, token_hash = new_token(member.badge)
+        member.issue_token(token_id, token_hash, label, by)
+        self.store.save(member)
+        return token
+
+    @retry_on_conflict
+    def revoke_token(self, badge: str, token_id: str, by: str) -> None:
+        member = self.member(badge, to_change=True)
+        member.revoke_token(token_id, by)
+        self.store.save(member)
+
+    def staff_tokens(self, badge: str) -> list[dict]:
+        return [{"id": token_id, "label": issued["label"]} for token_id, issued in self.member(badge).tokens.items()]
+
+    def authenticate(self, token: str) -> dict:
+        """The member of staff an API token belongs to; NotAllowed for a malformed, unknown or revoked token."""
+        badge, token_id, secret = read_token(token)
+        member = self.member(badge)
+        if not member.token_matches(token_id, secret):
+            raise NotAllowed("token not accepted")
+        return self.staff_member(member.badge)
