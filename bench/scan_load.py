@@ -214,6 +214,22 @@ def verify(url: str, plan: list[dict]) -> list[str]:
     return problems
 
 
+def server_cpu_seconds(group: int) -> float:
+    """CPU time (user + system) used so far by every process of the server's process group."""
+    tick, total = os.sysconf("SC_CLK_TCK"), 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group:  # field 5 of stat: the process group
+            total += int(fields[11]) + int(fields[12])  # fields 14 and 15: utime, stime
+    return total / tick
+
+
 def fresh_schema(url: str) -> tuple[str, callable]:
     import psycopg
 
@@ -257,16 +273,23 @@ def main(argv=None) -> None:
         print(f"{'':<22}{'requests':>8}{'per s':>10}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
         latencies, seconds, problems = run_clients(port, plan, trivial(100))
         baseline = report("GET /health", latencies, seconds)
+        cpu_before = server_cpu_seconds(server.pid)
         latencies, seconds, problems = run_clients(port, plan, scanning)
+        cpu = server_cpu_seconds(server.pid) - cpu_before
         scans = report("pick scans (POST)", latencies, seconds)
         if problems:
             print(f"{len(problems)} scans were refused or failed, e.g. {problems[:3]}")
         wrong = verify(url, plan)
         print("checked: each scan recorded once and in order, every wave picked, no bin below zero" if not wrong
               else f"check failed: {wrong[:5]}")
-        goal = scans["p95_ms"] <= 25 and scans["per_s"] >= 400
-        print(f"goal p95 ≤ 25 ms and ≥ 400 scans/s: {'met' if goal else 'not met'}; "
-              f"a scan costs {scans['mean_ms'] / baseline['mean_ms']:.1f}× the trivial request")
+        goal = scans["p95_ms"] <= 2 * baseline["p95_ms"] and scans["per_s"] >= 400
+        print(f"goal p95 ≤ 2× /health's ({2 * baseline['p95_ms']:.0f} ms) and ≥ 400 scans/s: "
+              f"{'met' if goal else 'not met'}; a scan costs {scans['mean_ms'] / baseline['mean_ms']:.1f}× the "
+              f"trivial request")
+        per_scan = cpu / max(scans["requests"], 1)
+        cores = os.cpu_count() or 1
+        print(f"where the time goes: the servers spent {per_scan * 1000:.1f} ms of CPU per scan, so {cores} cores "
+              f"(shared with the {args.clients} clients) serve at most {cores / per_scan:.0f} scans/s")
     finally:
         if server is not None:
             os.killpg(server.pid, signal.SIGTERM)  # the server and the processes it forked
