@@ -26,11 +26,14 @@ def import_():
     """Import SKUs, locations or opening stock from CSV (all rows or none)."""
 
 
-def _rows_bar():
-    """Progress over a file's rows, on stderr; the rows are checked first and written together at the end."""
+def _rows_bar(path: Path):
+    """Progress over a file's rows, on stderr (named with the encoding the file was read in); the rows are
+    checked first and written together at the end."""
     from tqdm import tqdm
 
-    return tqdm(desc="rows checked", unit="row", file=sys.stderr, mininterval=0.5)
+    from .csv_import import encoding_of
+
+    return tqdm(desc=f"rows checked ({encoding_of(path).upper()})", unit="row", file=sys.stderr, mininterval=0.5)
 
 
 @import_.command(name="skus")
@@ -40,7 +43,7 @@ def import_skus(path):
     from .csv_import import import_skus as run
 
     system = open_system()
-    with _rows_bar() as bar:
+    with _rows_bar(path) as bar:
         imported = run(system.app, path, bar)
     click.echo(f"imported {imported} SKUs")
     system.close()
@@ -53,7 +56,9 @@ def import_locations(path):
     from .csv_import import import_locations as run
 
     system = open_system()
-    click.echo(f"imported {run(system.app, path)} locations")
+    from .csv_import import encoding_of
+
+    click.echo(f"imported {run(system.app, path)} locations (read as {encoding_of(path).upper()})")
     system.close()
 
 
@@ -65,7 +70,7 @@ def import_stock(path, by):
     from .csv_import import import_stock as run
 
     system = open_system()
-    with _rows_bar() as bar:
+    with _rows_bar(path) as bar:
         received = run(system.app, path, by, bar)
     click.echo(f"received {received} rows of opening stock")
     for runner in system.runners.values():

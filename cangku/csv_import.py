@@ -1,5 +1,6 @@
 """CSV files of SKUs, locations and opening stock: parsed row by row, imported all together or not at all."""
 
+import codecs
 import csv
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -11,14 +12,42 @@ LOCATION_COLUMNS = ("warehouse", "bin", "zone", "area", "pick_sequence")
 STOCK_COLUMNS = ("warehouse", "sku", "bin", "quantity")
 
 
+def encoding_of(path: Path) -> str:
+    """The text encoding of a CSV file as spreadsheets save it: UTF-8 (with or without BOM), UTF-16 (Excel's
+    "Unicode text", with a BOM, or told apart by its zero bytes) or else GB18030 (Chinese Excel's default, a
+    superset of GBK and GB2312)."""
+    with open(path, "rb") as f:
+        head = f.read(64 * 1024)
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    if head and head.count(0) > len(head) // 4:
+        return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+    try:
+        with open(path, encoding="utf-8") as f:
+            for _ in f:
+                pass
+        return "utf-8"
+    except UnicodeDecodeError:
+        return "gb18030"
+
+
 def read_rows(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) pairs; a file without the expected header is refused whole."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise RowsRejected({1: f"header lacks column(s) {', '.join(missing)}; expected {','.join(columns)}"})
-        return [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader]
+    encoding = encoding_of(path)
+    try:
+        with open(path, newline="", encoding=encoding) as f:
+            return _rows(csv.DictReader(f), columns)
+    except UnicodeDecodeError as error:
+        raise RowsRejected({1: f"the file is neither UTF-8, UTF-16 nor GB18030 text ({error.reason})"}) from None
+
+
+def _rows(reader: csv.DictReader, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise RowsRejected({1: f"header lacks column(s) {', '.join(missing)}; expected {','.join(columns)}"})
+    return [(reader.line_num, {k: (v or "").strip() for k, v in row.items() if k}) for row in reader]
 
 
 def whole(value: str, column: str) -> int:

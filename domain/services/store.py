@@ -18,6 +18,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoding
+from eventsourcing.utils import Environment
 
 from ..errors import ConcurrentUpdate, DomainError, RowsRejected
 from ..order import Buyer
@@ -160,12 +161,21 @@ class EventStore(Application):
     # Every scan appends to its device's stream, every movement to its SKU's: snapshots keep loading them fast.
     snapshotting_intervals = {Stock: 50, Device: 100}
 
+    def construct_env(self, name: str, env=None) -> Environment:
+        """The library's settings come only from the env given (built from Cangku's own settings), never from the
+        process environment: there `CANGKU_CIPHER_KEY`, our key for buyer fields, would also be read as the
+        library's own cipher key (the application is named Cangku) and seal whole event rows."""
+        settings = dict(type(self).env)
+        if type(self).is_snapshotting_enabled or type(self).snapshotting_intervals:
+            settings["IS_SNAPSHOTTING_ENABLED"] = "y"
+        settings.update(env or {})
+        return Environment(name, settings)
+
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         cipher = None
         if self.env.get("BUYER_CIPHER_KEY"):
             from eventsourcing.cipher import AESCipher
-            from eventsourcing.utils import Environment
 
             cipher = AESCipher(Environment(env={"CIPHER_KEY": self.env.get("BUYER_CIPHER_KEY")}))
         transcoder.register(BuyerAsJSON(cipher))

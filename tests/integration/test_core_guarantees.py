@@ -140,6 +140,25 @@ def test_buyer_details_are_sealed_at_rest_when_a_cipher_key_is_set(make_system, 
     assert system.app.orders.order(order_id).buyer.phone == "13812345678"
 
 
+def test_the_cipher_key_in_the_environment_seals_buyer_fields_only(make_system, database_url, monkeypatch, tmp_path):
+    from cangku.bootstrap import build
+    from cangku.settings import Settings
+
+    monkeypatch.setenv("CANGKU_CIPHER_KEY", "3q2+7w8QZxK0b5V9mC1cJ1l0xYv4hX2uQ0sN3rT6aE8=")
+    monkeypatch.setenv("CANGKU_DATABASE_URL", database_url)
+    monkeypatch.setenv("CANGKU_DATA_DIR", str(tmp_path))
+    system = build(Settings.from_env())
+    try:
+        warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 1})
+        system.app.orders.import_order(order("P3", (TEA, 1)))
+
+        stored = b"".join(n.state for n in system.app.store.recorder.select_notifications(1, 1000))
+    finally:
+        system.close()
+    assert TEA.encode() in stored and b"P3" in stored
+    assert b"13812345678" not in stored and b'"sealed"' in stored
+
+
 def test_without_a_cipher_key_buyer_details_are_readable_in_the_store(make_system, database_url):
     system = make_system(database_url)
     warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 1})
