@@ -8,6 +8,7 @@ from eventsourcing.domain import Aggregate, event
 from . import ids
 from .barcodes import validate_barcode
 from .errors import BarcodeTaken, InvalidInput
+from .limits import MAX_MONEY, MAX_NAME, MAX_UNITS, MAX_WEIGHT_G
 
 
 class Sku(Aggregate):
@@ -41,15 +42,18 @@ class Sku(Aggregate):
             raise InvalidInput(f"SKU code {code!r} must be 1-64 printable characters without spaces")
         if not (name or "").strip():
             raise InvalidInput(f"SKU {code} needs a name")
+        if len(name.strip()) > MAX_NAME:
+            raise InvalidInput(f"SKU {code}: a name has at most {MAX_NAME} characters, this one {len(name.strip())}")
         checked = [validate_barcode(b) for b in barcodes]
         if len(set(checked)) != len(checked):
             raise InvalidInput(f"SKU {code} lists a barcode twice")
-        for label, value in (("unit weight", unit_weight_g), ("safety stock", safety_stock)):
-            if not isinstance(value, int) or value < 0:
-                raise InvalidInput(f"SKU {code}: {label} must be a whole number ≥ 0, got {value!r}")
+        for label, value, most in (("unit weight (g)", unit_weight_g, MAX_WEIGHT_G),
+                                   ("safety stock", safety_stock, MAX_UNITS)):
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= most:
+                raise InvalidInput(f"SKU {code}: {label} must be a whole number from 0 to {most:,}, got {value!r}")
         unit_cost = Decimal(unit_cost)
-        if unit_cost < 0:
-            raise InvalidInput(f"SKU {code}: unit cost must be ≥ 0")
+        if not unit_cost.is_finite() or not 0 <= unit_cost <= MAX_MONEY:
+            raise InvalidInput(f"SKU {code}: unit cost must be from 0 to {MAX_MONEY:,} yuan, got {unit_cost}")
         return cls(code, name.strip(), checked, unit_weight_g, unit_cost, safety_stock)
 
     def add_barcode(self, barcode: str) -> None:

@@ -9,6 +9,7 @@ from eventsourcing.domain import Aggregate, event
 
 from . import ids
 from .errors import InvalidInput, InvalidOrderState, InvalidQuantity
+from .limits import MAX_MONEY, MAX_NAME, MAX_ORDER_LINES, MAX_UNITS
 
 # Where an order can go from each status. Cancelling and refunding are checked separately.
 FULFILMENT_STATUSES = ("released", "awaiting_stock", "reserved", "waved", "picked", "packed")
@@ -52,15 +53,22 @@ class OrderLine:
 def check_lines(lines: list[OrderLine]) -> None:
     if not lines:
         raise InvalidInput("an order needs at least one line")
+    if len(lines) > MAX_ORDER_LINES:
+        raise InvalidInput(f"an order has at most {MAX_ORDER_LINES} lines, this one {len(lines)}")
     seen = set()
     for line in lines:
         if line.line_no in seen:
             raise InvalidInput(f"line number {line.line_no} appears twice")
         seen.add(line.line_no)
-        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or line.quantity <= 0:
-            raise InvalidQuantity(f"line {line.line_no}: quantity must be a whole number > 0, got {line.quantity!r}")
-        if Decimal(line.unit_price) < 0 or Decimal(line.discount) < 0:
-            raise InvalidInput(f"line {line.line_no}: price and discount must be ≥ 0")
+        if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 0 < line.quantity <= MAX_UNITS:
+            raise InvalidQuantity(f"line {line.line_no}: quantity must be a whole number from 1 to {MAX_UNITS:,}, "
+                                  f"got {line.quantity!r}")
+        for label, amount in (("unit price", line.unit_price), ("discount", line.discount)):
+            amount = Decimal(amount)
+            if not amount.is_finite() or not 0 <= amount <= MAX_MONEY:
+                raise InvalidInput(f"line {line.line_no}: {label} must be from 0 to {MAX_MONEY:,} yuan, got {amount}")
+        if len(line.title or "") > MAX_NAME:
+            raise InvalidInput(f"line {line.line_no}: a title has at most {MAX_NAME} characters")
         if not line.sku:
             raise InvalidInput(f"line {line.line_no}: platform SKU {line.platform_sku!r} is not mapped to a SKU")
 

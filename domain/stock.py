@@ -6,12 +6,20 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from . import ids
-from .errors import AlreadyReserved, BinEmpty, InsufficientStock, InvalidInput, InvalidQuantity, NotReserved
+from .errors import (
+    AlreadyReserved,
+    BinEmpty,
+    InsufficientStock,
+    InvalidInput,
+    InvalidQuantity,
+    NotReserved,
+)
+from .limits import MAX_UNITS
 
 
 def check_quantity(quantity) -> int:
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidQuantity(f"quantity must be a whole number greater than zero, got {quantity!r}")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_UNITS:
+        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_UNITS:,}, got {quantity!r}")
     return quantity
 
 
@@ -139,8 +147,8 @@ class Stock(Aggregate):
 
     def count(self, bin: str, counted: int, reason: str, by: str) -> int:
         """Record a counted quantity; returns the difference. Reservations that no longer fit are dropped."""
-        if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
-            raise InvalidQuantity(f"a counted quantity must be a whole number ≥ 0, got {counted!r}")
+        if isinstance(counted, bool) or not isinstance(counted, int) or not 0 <= counted <= MAX_UNITS:
+            raise InvalidQuantity(f"a counted quantity must be a whole number from 0 to {MAX_UNITS:,}, got {counted!r}")
         if not (reason or "").strip():
             raise InvalidInput("a count adjustment needs a reason")
         difference = counted - self.on_hand.get(bin, 0)

@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError
 
 from .. import ids
 from ..errors import InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
+from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
 from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines
 from ..stock import Stock
 from ..warehouse import Warehouse
@@ -103,9 +104,11 @@ class Orders:
             if not isinstance(value, str) or not value.strip() or len(value) > 64:
                 raise InvalidInput(f"{label} must be 1-64 characters")
         check_lines(new.lines)
-        for label in ("paid_amount", "discount", "platform_fee", "postage"):
-            if Decimal(getattr(new, label)) < 0:
-                raise InvalidInput(f"{label} must be ≥ 0")
+        for label, most in (("paid_amount", MAX_ORDER_AMOUNT), ("discount", MAX_ORDER_AMOUNT),
+                            ("platform_fee", MAX_MONEY), ("postage", MAX_MONEY)):
+            amount = Decimal(getattr(new, label))
+            if not amount.is_finite() or not 0 <= amount <= most:
+                raise InvalidInput(f"{label} must be from 0 to {most:,} yuan, got {amount}")
 
     def _new_order(self, new: NewOrder) -> Order:
         digest = hashlib.sha256(f"{new.channel}:{new.shop}:{new.buyer.nickname}".encode()).hexdigest()[:16]
