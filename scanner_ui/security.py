@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from flask import Flask, request, session
+from flask import Flask, current_app, request, session
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import Forbidden, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
@@ -133,7 +133,6 @@ def install_before_routes(app: Flask) -> None:
     """What must be in place before any route is added: bounded ids, strict JSON."""
     app.url_map.converters["int"] = DatabaseId
     app.json = StrictJSONProvider(app)
-    app.json.ensure_ascii = True
 
 
 def init_app(app: Flask) -> None:
@@ -153,8 +152,6 @@ def limit_body() -> None:
 
 
 def _config(name: str):
-    from flask import current_app
-
     return current_app.config[name]
 
 
