@@ -33,6 +33,8 @@ class System:
     dispatcher: ProjectionRunner | None = None
     worker: dramatiq.Worker | None = None
     simulators: object = None
+    job_markers: object = None
+    scheduler: object = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _threads: list[threading.Thread] = field(default_factory=list)
 
@@ -67,6 +69,7 @@ class System:
         from workers.broker import make_broker, start_worker
         from workers.dispatcher import Dispatcher
         from workers.jobs import Jobs
+        from workers.scheduler import watch_markers
 
         self.broker = make_broker(self.settings.broker_url)
         if couriers is None and self.settings.couriers:
@@ -74,6 +77,7 @@ class System:
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
                          shops=shops if shops is not None else shop_clients(self.settings), retries=retries,
                          queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers), views=self)
+        self.job_markers = watch_markers(self.broker, self.engine, self.settings.pull_interval)
         self.dispatcher = ProjectionRunner(self.app.store, self.engine, Dispatcher(self.jobs), batch_size=200)
         self.dispatcher.setup()
         if in_process_worker if in_process_worker is not None else not self.settings.broker_url:
@@ -92,16 +96,12 @@ class System:
         return Shipping(self.app, self.engine, clients, tracker, standard_rules(), sender)
 
     def start_scheduler(self) -> None:
-        """Enqueue each shop's order pull, and parcel tracking, on an interval."""
-        def schedule():
-            while not self._stop.is_set():
-                for channel, shop in self.jobs.shops:
-                    self.jobs.pull_orders.send(channel, shop)
-                if self.jobs.shipping:
-                    self.jobs.track_parcels.send()
-                self._stop.wait(self.settings.pull_interval)
+        """Enqueue each shop's order pull, and parcel tracking, on an interval (through broker outages, one of each
+        at a time)."""
+        from workers.scheduler import Scheduler
 
-        self._thread("pull-scheduler", schedule)
+        self.scheduler = Scheduler(self.jobs, self.job_markers, self.settings.pull_interval, self._stop)
+        self._thread("pull-scheduler", self.scheduler.run)
 
     def _thread(self, name, target, *args) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True, name=name)

@@ -201,7 +201,8 @@ def serve(host, port, threads):
     port = port or system.settings.port
     click.echo(f"serving on http://{host}:{port}/  (database {system.settings.database.masked_url()})")
     try:
-        waitress_serve(app, host=host, port=port, threads=threads, _quiet=True)
+        waitress_serve(app, host=host, port=port, threads=threads, _quiet=True,
+                       max_request_body_size=app.config["MAX_UPLOAD_LENGTH"])
     finally:
         system.close()
 

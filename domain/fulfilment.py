@@ -6,7 +6,13 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from . import ids
-from .errors import InvalidInput, InvalidOrderState, InvalidQuantity, PackageIncomplete, WrongItemScanned
+from .errors import (
+    InvalidInput,
+    InvalidOrderState,
+    InvalidQuantity,
+    PackageIncomplete,
+    WrongItemScanned,
+)
 
 
 class Wave(Aggregate):

@@ -11,7 +11,14 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from .errors import Conflict, DomainError, InsufficientStock, InvalidInput, NotFound, WrongItemScanned
+from .errors import (
+    Conflict,
+    DomainError,
+    InsufficientStock,
+    InvalidInput,
+    NotFound,
+    WrongItemScanned,
+)
 from .ids import NAMESPACE
 
 SCAN_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "supervisor")

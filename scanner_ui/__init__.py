@@ -4,7 +4,7 @@ import os
 
 from flask import Flask, g
 
-from . import auth, errors, i18n, scanner, stock, supervisor
+from . import auth, errors, i18n, scanner, security, stock, supervisor, throttle
 from . import backoffice
 from .ports import FloorPorts, LabelPrinter, QueuedLabels, courier_waybill, local_waybill
 from .api import bp as api_bp
@@ -13,8 +13,10 @@ from .api import bp as api_bp
 def create_app(system, test_config: dict | None = None) -> Flask:
     """Build the app around a system (composed by `cangku.bootstrap.build`)."""
     app = Flask(__name__)
+    security.install_before_routes(app)
     app.config.update(
-        SECRET_KEY=system.settings.secret_key or "dev-only-not-secret",
+        SECRET_KEY=system.settings.secret_key or security.stored_secret_key(system.settings.data_dir),
+        **security.config_from_env(),
         JSON_AS_ASCII=False,
         SESSION_COOKIE_SAMESITE="Lax",
         COUNT_APPROVAL_THRESHOLD=int(os.environ.get("CANGKU_COUNT_APPROVAL_THRESHOLD", "10")),
@@ -37,8 +39,10 @@ def create_app(system, test_config: dict | None = None) -> Flask:
     app.register_blueprint(scanner.bp)
     app.register_blueprint(supervisor.bp)
     app.register_blueprint(backoffice.bp)
+    security.init_app(app)
     app.before_request(auth.identify_device)
     app.after_request(auth.remember_device)
+    throttle.init_app(app)
 
     @app.context_processor
     def words():

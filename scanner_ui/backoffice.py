@@ -30,6 +30,7 @@ MAX_PAGE_SIZE = 500
 EVERY_ROW = 100_000
 DASHBOARD_DAYS = 30
 MAX_CHART_DAYS = 366
+MAX_DAYS = 3660
 MAX_BILL_BYTES = 20 * 1024 * 1024
 BACKLOG = orders_board.STATUSES[:orders_board.STATUSES.index("shipped")]
 PALETTE = ("#1565c0", "#ef6c00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a")
@@ -336,8 +337,8 @@ def customers():
 @bp.get("/replenishment")
 def replenishment_suggestions():
     rows = replenishment.replenishment(
-        fresh("replenishment", "inventory"), arg("as_of"), request.args.get("window", 28),
-        request.args.get("lead_time", 7), request.args.get("review", 7), warehouse_filter(), arg("sku"))
+        fresh("replenishment", "inventory"), arg("as_of"), days("window", 28), days("lead_time", 7),
+        days("review", 7), warehouse_filter(), arg("sku"))
     columns = [Col("sku", "item"), Col("name", "name"), Col("units_sold", "units_sold", "number"),
                Col("velocity", "velocity", "number"), Col("available", "available", "number"),
                Col("owed", "owed", "number"), Col("days_of_cover", "days_of_cover", "number"),
@@ -347,6 +348,14 @@ def replenishment_suggestions():
                Filter("window", "window_days", "number"), Filter("lead_time", "lead_time_days", "number"),
                Filter("review", "review_days", "number")]
     return table("replenishment", "replenishment", rows, columns, filters)
+
+
+def days(name: str, default: int) -> int:
+    """A number of days from a filter: at most ten years, so the dates it spans stay in the calendar."""
+    value = positive_int(request.args.get(name, default), name)
+    if value > MAX_DAYS:
+        raise InvalidFilter(f"{name} is at most {MAX_DAYS} days, not {value}")
+    return value
 
 
 @bp.get("/stock")
@@ -491,7 +500,10 @@ def instant(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidFilter(f"{text[:40]!r} is not a time such as 2026-11-11T20:00:03") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TIME)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TIME)
+    if not 1900 <= moment.year <= 9000:
+        raise InvalidFilter(f"{text[:40]!r} is out of range (years 1900-9000)")
+    return moment
 
 
 @bp.get("/audit/chain")

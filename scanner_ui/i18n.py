@@ -55,7 +55,7 @@ TEXT = {
         "ambiguous_order": "有 {count} 个订单使用此号码", "bin_empty": "货位已空", "insufficient_stock": "库存不足",
         "nothing_to_put_away": "{sku} 没有待上架库存", "invalid_order_state": "订单状态不允许此操作",
         "package_incomplete": "还有商品未复核, 不能封箱", "invalid_quantity": "数量无效", "invalid_input": "输入无效",
-        "not_allowed": "没有权限", "printer_unavailable": "打印机故障", "stale_sequence": "页面已过期, 正在重发",
+        "not_allowed": "没有权限", "login_locked": "密码错误次数过多, 已锁定到 {until}", "printer_unavailable": "打印机故障", "stale_sequence": "页面已过期, 正在重发",
         "concurrent_update": "系统繁忙, 请重扫", "not_reserved": "未预占", "unknown_count_request": "找不到盘点差异",
         "conflict": "操作冲突", "not_logged_in": "请先登录", "domain_error": "操作被拒绝",
         # the back office
@@ -184,6 +184,7 @@ TEXT = {
         "invalid_order_state": "The order is not at this step",
         "package_incomplete": "Items still to check: cannot close",
         "invalid_quantity": "Invalid quantity", "invalid_input": "Invalid input", "not_allowed": "Not allowed",
+        "login_locked": "Too many wrong PINs: locked until {until}",
         "printer_unavailable": "The printer failed", "stale_sequence": "Stale page: resending",
         "concurrent_update": "Busy: scan again", "not_reserved": "Not reserved",
         "unknown_count_request": "No such count difference",

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Blueprint, g, render_template, request
 
+from domain.errors import InvalidInput
 from projections import scanning as view
 
 from .auth import current_staff, login_required, system
@@ -55,9 +56,11 @@ def scans():
     """The recorded scans, newest first: who, which device, when, which screen, the value and the outcome."""
     if current_staff()["role"] not in READERS:
         return render_template("refused.html", key="not_permitted_screen"), 403
+    limit = request.args.get("limit", 200, type=int)
+    if not 1 <= limit <= 1000:
+        raise InvalidInput(f"limit must be 1-1000, not {limit}")
     rows = view.recorded_scans(ports().fresh(), staff=request.args.get("staff") or None,
-                               device=request.args.get("device") or None,
-                               limit=min(request.args.get("limit", 200, type=int), 1000))
+                               device=request.args.get("device") or None, limit=limit)
     return render_template("scans.html", rows=rows)
 
 

@@ -91,19 +91,19 @@ def scan(page, code: str) -> None:
     answers = int(page.get_attribute("body", "data-answers") or 0)
     page.keyboard.type(code, delay=5)
     page.keyboard.press("Enter")
-    page.wait_for_function(f"Number(document.body.getAttribute('data-answers') || 0) > {answers}")
+    page.wait_for_function(f"() => Number(document.body.getAttribute('data-answers') || 0) > {answers}")
 
 
 def press(page, label: str) -> None:
     """Press one of the screen's big buttons; wait for the answer."""
     answers = int(page.get_attribute("body", "data-answers") or 0)
     page.get_by_role("button", name=label).click()
-    page.wait_for_function(f"Number(document.body.getAttribute('data-answers') || 0) > {answers}")
+    page.wait_for_function(f"() => Number(document.body.getAttribute('data-answers') || 0) > {answers}")
 
 
 def focused(page) -> None:
     """Wait until the page's input has the focus (autofocus lands just after load)."""
-    page.wait_for_function("document.activeElement && document.activeElement.tagName === 'INPUT'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.tagName === 'INPUT'")
 
 
 def log_in(page, badge: str, then: str = "/") -> None:

@@ -44,7 +44,7 @@ def test_ten_scans_typed_back_to_back_are_all_recorded_whole_and_in_order(system
         page.keyboard.type(code, delay=5)
         page.keyboard.press("Enter")
     answered_while_typing = int(page.get_attribute("body", "data-answers") or 0)
-    page.wait_for_function("document.body.getAttribute('data-answers') === '10'", timeout=15_000)
+    page.wait_for_function("() => document.body.getAttribute('data-answers') === '10'", timeout=15_000)
     shot(page, "11-back-to-back")
 
     assert answered_while_typing < len(SCANS), "the scans were typed faster than the server answered them"

@@ -27,7 +27,7 @@ def test_two_pickers_racing_for_the_last_unit_one_picks_it_and_the_other_finds_t
     for page in pickers:
         page.keyboard.press("Enter")
     for page in pickers:
-        page.wait_for_function("Number(document.body.getAttribute('data-answers')) >= 3")
+        page.wait_for_function("() => Number(document.body.getAttribute('data-answers')) >= 3")
     shot(pickers[0], "12-race-first")
     shot(pickers[1], "13-race-second")
 

@@ -10,7 +10,7 @@ pytestmark = pytest.mark.browser
 
 
 def submit(page, text: str) -> None:
-    page.wait_for_function("document.activeElement && document.activeElement.tagName === 'INPUT'")
+    page.wait_for_function("() => document.activeElement && document.activeElement.tagName === 'INPUT'")
     page.keyboard.type(text, delay=5)
     with page.expect_navigation():
         page.keyboard.press("Enter")
