@@ -13,6 +13,7 @@ from .errors import (
     PackageIncomplete,
     WrongItemScanned,
 )
+from .limits import MAX_WEIGHT_G
 
 
 class Wave(Aggregate):
@@ -121,8 +122,8 @@ class Package(Aggregate):
     def weigh(self, grams: int, by: str) -> None:
         if self.status not in ("closed", "weighed"):
             raise InvalidOrderState(f"package is {self.status}; close it before weighing")
-        if isinstance(grams, bool) or not isinstance(grams, int) or not 0 < grams <= 100_000:
-            raise InvalidQuantity(f"weight must be 1-100000 g, got {grams!r}")
+        if isinstance(grams, bool) or not isinstance(grams, int) or not 0 < grams <= MAX_WEIGHT_G:
+            raise InvalidQuantity(f"weight must be 1-{MAX_WEIGHT_G} g, got {grams!r}")
         self._weighed(grams, by)
 
     def assign_waybill(self, courier: str, tracking_no: str, sort_code: str, decision: dict | None = None) -> None:

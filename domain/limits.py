@@ -4,7 +4,7 @@ pushes them through every projection on PostgreSQL), so a value accepted here ca
 from decimal import Decimal
 
 MAX_UNITS = 10_000_000  # units in one movement, order line, count, or a safety stock
-MAX_WEIGHT_G = 1_000_000  # grams: one unit or one parcel
+MAX_WEIGHT_G = 100_000  # grams: one unit or one parcel (100 kg, the most a courier takes)
 MAX_MONEY = Decimal("1000000")  # yuan: a unit cost, a unit price, a discount, a fee, postage
 MAX_ORDER_AMOUNT = Decimal("100000000")  # yuan: what one order may be paid
 MAX_ORDER_LINES = 500

@@ -13,6 +13,7 @@ from ..errors import (
     UnknownOrder,
     UnknownWave,
 )
+from ..limits import MAX_WEIGHT_G
 from ..scanning import (
     AmbiguousOrder,
     ItemNotExpected,
@@ -223,7 +224,7 @@ class Screens:
             left = sum(outstanding.values()) - 1
             return Step(c, "verified", {"sku": sku, "left": left}, do=lambda: self.fulfilment.verify_item(order.id, value, by))
         if status in ("closed", "weighed"):
-            grams = whole_number(value, 1, 100_000)
+            grams = whole_number(value, 1, MAX_WEIGHT_G)
             return Step(c, "weighed", {**number, "grams": grams}, do=lambda: self.fulfilment.weigh(order.id, grams, by))
         raise UnexpectedInput("this package is done: print its label or cancel")
 
