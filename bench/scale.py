@@ -214,10 +214,27 @@ def wait_until_healthy(port: int, server: subprocess.Popen, seconds: float) -> f
     raise SystemExit(f"the server did not answer /health within {seconds:.0f} s")
 
 
+def every_read() -> list[tuple[str, str]]:
+    return [("office", p) for p in OFFICE_PAGES] + [("api", p) for p in API_READS] + [("health", "/health")]
+
+
+def touch_each(port: int, token: str, pid: int) -> dict[str, float]:
+    """Each read once, one after another, with the server's RSS before and after: which request makes it grow."""
+    client = Client(port, "scale-touch")
+    client.conn.timeout = 120
+    client.login(BADGE)
+    growth = {}
+    for kind, path in every_read():
+        before = rss_mb(pid)
+        client.request("GET", path, headers={"Authorization": f"Bearer {token}"} if kind == "api" else {})
+        growth[path] = rss_mb(pid) - before
+    return growth
+
+
 def send_requests(port: int, token: str, requests: int, seconds: float, clients: int) -> dict:
     """Back-office pages (logged in), API reads (bearer token) and /health, round robin over `clients` keep-alive
     connections, until `requests` have been answered or `seconds` have passed."""
-    paths = [("office", p) for p in OFFICE_PAGES] + [("api", p) for p in API_READS] + [("health", "/health")]
+    paths = every_read()
     by_path: dict[str, list] = {}
     failures: list = []
     lock = threading.Lock()
@@ -276,13 +293,15 @@ def measure_serving(url: str, folder: str, token: str, args) -> dict:
         sampler.during("settle", args.idle)
         idle = sampler.during("idle", args.idle)
         sampler.phase = "load"
+        growth = touch_each(port, token, server.pid)
         load = send_requests(port, token, args.requests, args.seconds, args.clients)
         sampler.phase = ""
         sampler.during("settle after", args.idle)
         steady = sampler.during("steady", args.idle)
         peak_kernel = rss_mb(server.pid, "VmHWM")
         return {"ready_s": ready, "idle": statistics.median(idle), "peak": max(sampler.samples.get("load", [0])),
-                "steady": statistics.median(steady), "hwm": peak_kernel, "load": load}
+                "steady": statistics.median(steady), "hwm": peak_kernel, "load": load,
+                "growth": growth}
     finally:
         if sampler is not None:
             sampler.stop()
@@ -297,13 +316,15 @@ def measure_serving(url: str, folder: str, token: str, args) -> dict:
 def report_serving(serving: dict) -> None:
     load = serving["load"]
     answered = sum(len(rows) for rows in load["by_path"].values())
-    print(f"serving: ready in {serving['ready_s']:.1f} s; {answered} requests answered in {load['seconds']:.1f} s "
+    print(f"serving: ready in {serving['ready_s']:.1f} s; each read once on its own, then {answered} requests answered in {load['seconds']:.1f} s "
           f"({len(load['failures'])} not 200)")
-    print(f"  {'path':<36}{'n':>5}{'status':>10}{'mean ms':>10}{'max ms':>10}{'KB':>8}")
+    print(f"  {'path':<36}{'n':>5}{'status':>10}{'mean ms':>10}{'max ms':>10}{'KB':>8}"
+          f"{'RSS +MB on first touch':>24}")
     for path, rows in sorted(load["by_path"].items(), key=lambda item: -max(r[1] for r in item[1])):
         statuses = ",".join(sorted({str(r[0]) for r in rows}))
         print(f"  {path:<36}{len(rows):>5}{statuses:>10}{statistics.fmean(r[1] for r in rows) * 1000:>10.0f}"
-              f"{max(r[1] for r in rows) * 1000:>10.0f}{max(r[2] for r in rows) / 1024:>8.0f}")
+              f"{max(r[1] for r in rows) * 1000:>10.0f}{max(r[2] for r in rows) / 1024:>8.0f}"
+              f"{serving['growth'].get(path, 0):>24.1f}")
     for failure in load["failures"][:5]:
         print(f"  not 200: {failure}")
     print(f"{'server RSS idle (baseline, median)':<48}{serving['idle']:>9.0f} MB")
