@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from datetime import date, timedelta
+from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -93,7 +94,7 @@ def run(url: str, folder: str, args) -> None:
         xlsx_seconds, xlsx_size = timed("xlsx", rows, args.repeat)
         print(f"{'CSV export':<24}{csv_seconds:8.2f} s {len(rows) / csv_seconds:>10,.0f} rows/s {csv_size:>12,} bytes")
         print(f"{'XLSX export':<24}{xlsx_seconds:8.2f} s {len(rows) / xlsx_seconds:>10,.0f} rows/s "
-              f"{xlsx_size:>12,} bytes")
+              f"{xlsx_size:>12,} bytes (rustpy-xlsxwriter {metadata.version('rustpy-xlsxwriter')})")
         ratio = xlsx_seconds / csv_seconds
         print(f"XLSX takes {ratio:.1f}× the CSV's time (goal: at most {GOAL:.0f}×) — "
               f"{'goal met' if ratio <= GOAL else 'goal missed'}")

@@ -17,6 +17,8 @@ from .backoffice import BUSINESS_TIME, InvalidFilter
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 MAX_SHEET_TITLE = 31
+DAY_FORMAT = "yyyy-mm-dd"
+MOMENT_FORMAT = "yyyy-mm-dd h:mm:ss"
 
 
 def columns_of(rows: Sequence[dict], columns: Sequence[str] | None = None) -> list[str]:
@@ -63,44 +65,27 @@ def to_csv(rows: Iterable[dict], columns: Sequence[str] | None = None) -> bytes:
 
 def to_xlsx(rows: Iterable[dict], columns: Sequence[str] | None = None, sheet: str = "report") -> bytes:
     """An .xlsx workbook with one sheet: a bold header row, then one row per dict."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import ERROR_CODES
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    from rustpy_xlsxwriter import Format, write_worksheet
 
     rows = list(rows)
     names = columns_of(rows, columns)
-    # Write-only: rows stream to the file as they are appended; nothing walks the sheet again.
-    book = Workbook(write_only=True)
-    table = book.create_sheet(_sheet_title(sheet))
-    for index, name in enumerate(names, start=1):
-        widest = max([len(str(name))] + [len(str(r.get(name) or "")) for r in rows[:200]])
-        table.column_dimensions[get_column_letter(index)].width = min(max(widest + 2, 8), 60)
-    bold = Font(bold=True)
-    table.append([_text_cell(table, name, bold) for name in names])
-    for row in rows:
-        values = [cell(row.get(name), escape_formula=False) for name in names]
-        for index, value in enumerate(values):
-            # openpyxl would store text starting with "=" as a formula (and "#N/A" as an error) unless told
-            # it is a string.
-            if isinstance(value, str) and (value.startswith("=") or value in ERROR_CODES):
-                values[index] = _text_cell(table, value)
-        table.append(values)
+    sample = rows[:200]
+    widths = [min(max(max([len(str(name))] + [len(str(r.get(name) or "")) for r in sample]) + 2, 8), 60)
+              for name in names]
+    days = {name: Format().set_num_format(DAY_FORMAT) for name in names if _holds_days(sample, name)}
+    # The writer keeps every string as text (formulas come only from its formula options), so an order remark
+    # such as "=1+1" or "#N/A" is shown as typed. An empty export still gets its header row from one empty record.
+    records = ({name: cell(row.get(name), escape_formula=False) for name in names} for row in rows or [{}])
     out = io.BytesIO()
-    book.save(out)
+    write_worksheet(records, out, sheet_name=_sheet_title(sheet), bold_headers=True, column_widths=widths,
+                    column_formats=days or None, datetime_format=MOMENT_FORMAT)
     return out.getvalue()
 
 
-def _text_cell(table, value: str, font=None):
-    """A cell that holds text as text, whatever it starts with."""
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.cell.cell import TYPE_STRING
-
-    written = WriteOnlyCell(table, value=value)
-    written.data_type = TYPE_STRING
-    if font is not None:
-        written.font = font
-    return written
+def _holds_days(sample: Sequence[dict], name: str) -> bool:
+    """Whether a column holds days rather than instants, judged by its first value."""
+    first = next((r.get(name) for r in sample if r.get(name) is not None), None)
+    return isinstance(first, date) and not isinstance(first, datetime)
 
 
 def _sheet_title(name: str) -> str:
