@@ -24,7 +24,7 @@ from domain import ids
 from domain.errors import InvalidInput, NotFound, UnknownBin, UnknownOrder, UnknownSku
 from domain.stock import Stock
 
-from .backoffice import BUSINESS_TIME, as_uuid, day_range, positive_int
+from .backoffice import BUSINESS_TIME, as_uuid, day_range, positive_int, text_id
 from .tracking import Projection, ProjectionRunner, projection_tracking
 
 metadata = MetaData()
@@ -71,9 +71,19 @@ class AuditChain(Projection):
         last = conn.execute(select(chain_table.c.hash).order_by(chain_table.c.notification_id.desc()).limit(1)).first()
         previous = bytes.fromhex(last.hash) if last else GENESIS
         rows = []
+        # `link` inlined: per event only the hash itself, with each topic's length-and-name bytes made once.
+        sha256, topics, join = hashlib.sha256, {}, b"".join
         for n in events:
-            previous = link(previous, n.id, n.originator_id, n.originator_version, n.topic, n.state)
-            rows.append((n.id, str(n.originator_id), n.originator_version, n.topic, previous.hex()))
+            topic, originator = n.topic, n.originator_id
+            topic_bytes = topics.get(topic)
+            if topic_bytes is None:
+                encoded = topic.encode("utf-8")
+                topic_bytes = topics[topic] = len(encoded).to_bytes(4, "big") + encoded
+            if not isinstance(originator, UUID):
+                originator = UUID(str(originator))
+            previous = sha256(join((previous, n.id.to_bytes(8, "big"), originator.bytes,
+                                    n.originator_version.to_bytes(8, "big"), topic_bytes, n.state))).digest()
+            rows.append((n.id, text_id(originator), n.originator_version, topic, previous.hex()))
         if not rows:
             return
         # Straight to the driver: SQLAlchemy's per-row parameter handling costs more than the hashing.

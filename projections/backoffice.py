@@ -2,11 +2,13 @@
 
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any, Callable, Iterable
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, and_, bindparam, insert, select, tuple_, update
+from sqlalchemy import Table, select, tuple_
 from sqlalchemy.engine import Connection
 
 from domain.errors import InvalidInput, NotFound
@@ -29,6 +31,10 @@ class InvalidDate(InvalidFilter):
 
 class UnknownCustomer(NotFound):
     code = "unknown_customer"
+
+
+# Ids as text, shared by every view: the same order or stock id is turned into text by several views and events.
+text_id: Callable[[Any], str] = lru_cache(maxsize=1 << 16)(str)
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -150,12 +156,112 @@ class BatchRows:
         return found
 
     def write(self, conn: Connection) -> None:
-        inserts = [r for k, r in self.rows.items() if k not in self.existing]
-        updates = [{(f"k_{name}" if name in self.key else name): value for name, value in r.items()}
-                   for k, r in self.rows.items() if k in self.existing]
+        existing = self.existing
+        inserts = [r for k, r in self.rows.items() if k not in existing]
+        updates = [r for k, r in self.rows.items() if k in existing]
         if updates:
-            where = and_(*(self.table.c[name] == bindparam(f"k_{name}") for name in self.key))
-            conn.execute(update(self.table).where(where), updates)
+            update_rows(conn, self.table, self.key, updates)
         if inserts:
-            conn.execute(insert(self.table), inserts)
-        self.existing.update(k for k in self.rows)
+            insert_rows(conn, self.table, inserts)
+        existing.update(self.rows)
+
+
+# Rows go to the driver in one executemany per table: building a SQLAlchemy statement and its parameters per row
+# costs more than the database's own work. Values pass through the column types' bind processors, so the stored
+# values are the same as SQLAlchemy would store.
+
+_plans: dict[tuple, tuple[str, Callable]] = {}
+
+
+def _processors(conn: Connection, table: Table, names: tuple[str, ...]) -> list:
+    dialect = conn.dialect
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+
+
+def _row_values(names: tuple[str, ...], processors: list, defaults: dict[str, Any]) -> Callable[[dict], tuple]:
+    if not defaults and not any(processors):
+        if len(names) == 1:
+            return lambda row, name=names[0]: (row[name],)
+        return itemgetter(*names)
+    plan = [(name, processor, defaults.get(name, _REQUIRED)) for name, processor in zip(names, processors)]
+
+    def values(row: dict) -> tuple:
+        out = []
+        for name, processor, default in plan:
+            value = row[name] if default is _REQUIRED else row.get(name, default)
+            out.append(processor(value) if processor and value is not None else value)
+        return tuple(out)
+
+    return values
+
+
+_REQUIRED = object()
+
+
+def _quoted(conn: Connection, names) -> list[str]:
+    quote = conn.dialect.identifier_preparer.quote
+    return [quote(name) for name in names]
+
+
+def _mark(conn: Connection) -> str:
+    return "?" if conn.dialect.paramstyle == "qmark" else "%s"
+
+
+def insert_rows(conn: Connection, table: Table, rows: list[dict]) -> None:
+    """Insert dict rows as SQLAlchemy's `insert(table)` would: the first row's columns, plus scalar defaults."""
+    if not rows:
+        return
+    first = rows[0]
+    names = tuple(c.name for c in table.c
+                  if c.name in first or (c.default is not None and c.default.is_scalar))
+    key = ("insert", table, conn.dialect.name, names)
+    plan = _plans.get(key)
+    if plan is None:
+        defaults = {name: table.c[name].default.arg for name in names if name not in first}
+        sql = (f"INSERT INTO {_quoted(conn, [table.name])[0]} ({', '.join(_quoted(conn, names))}) "
+               f"VALUES ({', '.join([_mark(conn)] * len(names))})")
+        plan = _plans[key] = (sql, _row_values(names, _processors(conn, table, names), defaults))
+    sql, values = plan
+    conn.exec_driver_sql(sql, [values(row) for row in rows])
+
+
+def insert_tuples(conn: Connection, table: Table, names: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert rows given as tuples of the named columns' values."""
+    if not rows:
+        return
+    key = ("tuples", table, conn.dialect.name, names)
+    plan = _plans.get(key)
+    if plan is None:
+        sql = (f"INSERT INTO {_quoted(conn, [table.name])[0]} ({', '.join(_quoted(conn, names))}) "
+               f"VALUES ({', '.join([_mark(conn)] * len(names))})")
+        processing = [(i, p) for i, p in enumerate(_processors(conn, table, names)) if p]
+        plan = _plans[key] = (sql, processing)
+    sql, processing = plan
+    if processing:
+        processed = []
+        for values in rows:
+            values = list(values)
+            for i, processor in processing:
+                if values[i] is not None:
+                    values[i] = processor(values[i])
+            processed.append(tuple(values))
+        rows = processed
+    conn.exec_driver_sql(sql, rows)
+
+
+def update_rows(conn: Connection, table: Table, key: tuple[str, ...], rows: list[dict]) -> None:
+    """Update dict rows by their key columns, setting the other columns of the first row."""
+    if not rows:
+        return
+    names = tuple(name for name in rows[0] if name not in key and name in table.c)
+    plan_key = ("update", table, conn.dialect.name, names, key)
+    plan = _plans.get(plan_key)
+    if plan is None:
+        mark = _mark(conn)
+        sql = (f"UPDATE {_quoted(conn, [table.name])[0]} SET "
+               f"{', '.join(f'{name} = {mark}' for name in _quoted(conn, names))} "
+               f"WHERE {' AND '.join(f'{name} = {mark}' for name in _quoted(conn, key))}")
+        every = names + key
+        plan = _plans[plan_key] = (sql, _row_values(every, _processors(conn, table, every), {}))
+    sql, values = plan
+    conn.exec_driver_sql(sql, [values(row) for row in rows])

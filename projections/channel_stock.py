@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.listing import Listing, publishable
 
+from .backoffice import text_id
 from .inventory import sellable
 from .tracking import Projection, topics_of
 
@@ -40,11 +41,11 @@ class ChannelStockProjection(Projection):
         for _, e in events:
             if isinstance(e, Listing.Mapped):
                 conn.execute(insert(listings).values(
-                    listing_id=str(e.originator_id), channel=e.channel, shop=e.shop, platform_sku=e.platform_sku,
+                    listing_id=text_id(e.originator_id), channel=e.channel, shop=e.shop, platform_sku=e.platform_sku,
                     item_id=e.item_id, components=json.dumps(e.components, sort_keys=True), share=e.share,
                     buffer=e.buffer, minimum=e.minimum, maximum=e.maximum, published=None))
             else:
-                conn.execute(update(listings).where(listings.c.listing_id == str(e.originator_id))
+                conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
                              .values(published=e.quantity))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.order import Order
 from domain.stock import Stock
 
-from .backoffice import BatchRows, UnknownCustomer, aware, business_day, choice, fen, parse_day, today, yuan
+from .backoffice import BatchRows, UnknownCustomer, aware, business_day, choice, fen, parse_day, text_id, today, yuan
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -119,7 +119,7 @@ class CrmProjection(Projection):
                                                                                 "returns_after_shipping")])
         for _, e in events:
             if isinstance(e, Order.Imported):
-                orders.row((str(e.originator_id),), buyer_ref=e.buyer_ref)
+                orders.row((text_id(e.originator_id),), buyer_ref=e.buyer_ref)
                 self._ordered(customers.row((e.buyer_ref,), channel=e.channel, shop=e.shop), e, flags)
                 continue
             order = orders.rows[(self._order_id(e),)]
@@ -143,7 +143,7 @@ class CrmProjection(Projection):
 
     @staticmethod
     def _order_id(e: Any) -> str:
-        return str(e.order_id) if isinstance(e, Stock.Returned) else str(e.originator_id)
+        return text_id(e.order_id) if isinstance(e, Stock.Returned) else text_id(e.originator_id)
 
     def _ordered(self, customer: dict, e: Any, flags: BatchRows) -> None:
         day = business_day(e.ordered_at)

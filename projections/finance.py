@@ -24,7 +24,7 @@ from domain.errors import UnknownOrder, UnknownSku
 from domain.order import Order
 from domain.stock import Stock
 
-from .backoffice import BatchRows, as_uuid, business_day, day_range, fen, yuan
+from .backoffice import BatchRows, as_uuid, business_day, day_range, fen, text_id, yuan
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -129,26 +129,26 @@ class FinanceProjection(Projection):
             if isinstance(e, Sku.Registered):
                 skus.row((e.code,))["unit_cost"] = str(e.unit_cost)
             elif isinstance(e, Stock.Opened):
-                self.streams[str(e.originator_id)] = e.sku
-                new_streams.append({"stock_id": str(e.originator_id), "sku": e.sku})
+                self.streams[text_id(e.originator_id)] = e.sku
+                new_streams.append({"stock_id": text_id(e.originator_id), "sku": e.sku})
             elif isinstance(e, Stock.Shipped):
-                sku = skus.row((self.streams[str(e.originator_id)],))
+                sku = skus.row((self.streams[text_id(e.originator_id)],))
                 cost = fen(Decimal(sku["unit_cost"]) * e.quantity)
                 day = days.row((business_day(e.timestamp),))
-                order = orders.rows[(str(e.order_id),)]
+                order = orders.rows[(text_id(e.order_id),)]
                 for row in (sku, day, order):
                     row["cogs"] += cost
                     row["units_shipped"] += e.quantity
             elif isinstance(e, Order.Imported):
                 self._imported(e, orders, skus, days)
             elif isinstance(e, Order.Shipped):
-                order = orders.rows[(str(e.originator_id),)]
+                order = orders.rows[(text_id(e.originator_id),)]
                 day = days.row((business_day(e.timestamp),))
                 order["shipped_on"] = business_day(e.timestamp)
                 order["packaging"] += self.packaging
                 day["packaging"] += self.packaging
             elif isinstance(e, Order.Refunded):
-                order = orders.rows[(str(e.originator_id),)]
+                order = orders.rows[(text_id(e.originator_id),)]
                 day = days.row((business_day(e.timestamp),))
                 for line in e.lines:
                     amount = fen(line["amount"])
@@ -167,23 +167,23 @@ class FinanceProjection(Projection):
             if isinstance(e, Sku.Registered):
                 sku_keys.add((e.code,))
             elif isinstance(e, Stock.Opened):
-                self.streams[str(e.originator_id)] = e.sku
+                self.streams[text_id(e.originator_id)] = e.sku
             elif isinstance(e, Stock.Shipped):
-                order_keys.add((str(e.order_id),))
+                order_keys.add((text_id(e.order_id),))
                 day_keys.add((business_day(e.timestamp),))
-                if str(e.originator_id) not in self.streams:
-                    unknown_streams.add(str(e.originator_id))
+                if text_id(e.originator_id) not in self.streams:
+                    unknown_streams.add(text_id(e.originator_id))
             elif isinstance(e, Order.Imported):
                 day_keys.add((business_day(e.ordered_at),))
                 sku_keys.update((line["sku"],) for line in e.lines)
             else:
-                order_keys.add((str(e.originator_id),))
+                order_keys.add((text_id(e.originator_id),))
                 day_keys.add((business_day(e.timestamp),))
                 sku_keys.update((line["sku"],) for line in getattr(e, "lines", ()))
         if unknown_streams:
             query = select(finance_streams).where(finance_streams.c.stock_id.in_(unknown_streams))
             self.streams.update({r.stock_id: r.sku for r in conn.execute(query)})
-        sku_keys.update((self.streams[str(e.originator_id)],) for _, e in events if isinstance(e, Stock.Shipped))
+        sku_keys.update((self.streams[text_id(e.originator_id)],) for _, e in events if isinstance(e, Stock.Shipped))
         orders.load(conn, order_keys - {(key,) for key in created_in((e for _, e in events), Order.Imported)})
         skus.load(conn, sku_keys)
         days.load(conn, day_keys)
@@ -196,7 +196,7 @@ class FinanceProjection(Projection):
         units = sum(line["quantity"] for line in e.lines)
         figures = {"revenue": sum(revenues), "discounts": sum(line_discounts) + order_discount,
                    "platform_fee": fee, "postage": fen(e.postage)}
-        orders.row((str(e.originator_id),), channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
+        orders.row((text_id(e.originator_id),), channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
                    ordered_on=business_day(e.ordered_at), paid=fen(e.paid_amount), units_ordered=units, **figures)
         day = days.row((business_day(e.ordered_at),))
         day["orders"] += 1

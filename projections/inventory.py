@@ -16,10 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    bindparam,
-    insert,
     select,
-    update,
 )
 from sqlalchemy.engine import Connection, Engine
 
@@ -28,7 +25,7 @@ from domain.errors import InvalidInput, UnknownSku
 from domain.stock import Stock
 from domain.warehouse import Warehouse
 
-from .backoffice import aware
+from .backoffice import aware, insert_rows, insert_tuples, text_id, update_rows
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -130,25 +127,44 @@ catalogue = Table(
 )
 
 
+_BIN_CHANGES = {
+    Stock.Received: lambda e: [(e.bin, e.quantity, 0)],
+    Stock.Returned: lambda e: [(e.bin, e.quantity, 0)],
+    Stock.PutAway: lambda e: [(e.from_bin, -e.quantity, 0), (e.to_bin, e.quantity, 0)],
+    Stock.Moved: lambda e: [(e.from_bin, -e.quantity, 0), (e.to_bin, e.quantity, 0)],
+    Stock.Reserved: lambda e: [(b, 0, q) for b, q in e.allocation.items()],
+    Stock.Released: lambda e: [(b, 0, -q) for b, q in e.allocation.items()],
+    Stock.Picked: lambda e: [(b, 0, -n) for b, n in e.taken.items()]
+    + [(e.from_bin, -e.quantity, 0), (e.to_bin, e.quantity, e.quantity)],
+    Stock.Adjusted: lambda e: [(e.bin, e.difference, 0)] + [(e.bin, 0, -n) for n in e.dropped.values()],
+    Stock.Shipped: lambda e: [(e.bin, -e.quantity, -e.quantity)],
+    Stock.Scrapped: lambda e: [(e.bin, -e.quantity, 0)],
+}
+
+
+def _no_change(_e: Any) -> list:
+    return []
+
+
+def _changes_of(kind: type):
+    """How an event class changes bins (subclasses change them as their base does)."""
+    found = _BIN_CHANGES.get(kind)
+    if found is None:
+        found = next((_BIN_CHANGES[base] for base in kind.__mro__ if base in _BIN_CHANGES), _no_change)
+        _BIN_CHANGES[kind] = found
+    return found
+
+
 def bin_changes(e: Any) -> list[tuple[str, int, int]]:
     """(bin, change of on hand, change of reserved) for one stock event."""
-    if isinstance(e, Stock.Received) or isinstance(e, Stock.Returned):
-        return [(e.bin, e.quantity, 0)]
-    if isinstance(e, (Stock.PutAway, Stock.Moved)):
-        return [(e.from_bin, -e.quantity, 0), (e.to_bin, e.quantity, 0)]
-    if isinstance(e, Stock.Reserved):
-        return [(b, 0, q) for b, q in e.allocation.items()]
-    if isinstance(e, Stock.Released):
-        return [(b, 0, -q) for b, q in e.allocation.items()]
-    if isinstance(e, Stock.Picked):
-        return [(b, 0, -n) for b, n in e.taken.items()] + [(e.from_bin, -e.quantity, 0), (e.to_bin, e.quantity, e.quantity)]
-    if isinstance(e, Stock.Adjusted):
-        return [(e.bin, e.difference, 0)] + [(e.bin, 0, -n) for n in e.dropped.values()]
-    if isinstance(e, Stock.Shipped):
-        return [(e.bin, -e.quantity, -e.quantity)]
-    if isinstance(e, Stock.Scrapped):
-        return [(e.bin, -e.quantity, 0)]
-    return []
+    return _changes_of(type(e))(e)
+
+
+MOVEMENT_COLUMNS = ("notification_id", "event_id", "version", "event", "warehouse", "sku", "bin", "sequence",
+                    "on_hand_before", "on_hand_after", "reserved_before", "reserved_after", "order_id", "reason",
+                    "by", "at")
+LEDGER_COLUMNS = ("warehouse", "sku", "version", "notification_id", "event", "on_hand_before", "on_hand_after",
+                  "reserved_before", "reserved_after", "by", "at")
 
 
 class InventoryProjection(Projection):
@@ -185,83 +201,76 @@ class InventoryProjection(Projection):
             total = totals.setdefault((warehouse, sku), [0, 0])
             total[0] += on_hand
             total[1] += reserved
+        streams = self.streams
         for notification_id, e in events:
-            if isinstance(e, Sku.Registered):
-                skus.append({"code": e.code, "name": e.name, "safety_stock": e.safety_stock,
-                             "unit_cost": e.unit_cost, "unit_weight_g": e.unit_weight_g})
-                continue
-            if isinstance(e, Warehouse.Opened):
-                self.warehouses[str(e.originator_id)] = e.code
-                conn.execute(insert(warehouses).values(warehouse_id=str(e.originator_id), code=e.code))
-                continue
-            if isinstance(e, Warehouse.LocationAdded):
-                bins.append({"warehouse": self._warehouse_code(conn, e.originator_id), "bin": e.bin,
-                             "area": e.area})
-                continue
-            stream = str(e.originator_id)
+            kind = type(e)
+            changes_of = _BIN_CHANGES.get(kind)
+            if changes_of is None:
+                if isinstance(e, Sku.Registered):
+                    skus.append({"code": e.code, "name": e.name, "safety_stock": e.safety_stock,
+                                 "unit_cost": e.unit_cost, "unit_weight_g": e.unit_weight_g})
+                    continue
+                if isinstance(e, Warehouse.Opened):
+                    self.warehouses[text_id(e.originator_id)] = e.code
+                    insert_rows(conn, warehouses, [{"warehouse_id": text_id(e.originator_id), "code": e.code}])
+                    continue
+                if isinstance(e, Warehouse.LocationAdded):
+                    bins.append({"warehouse": self._warehouse_code(conn, e.originator_id), "bin": e.bin,
+                                 "area": e.area})
+                    continue
+                changes_of = _changes_of(kind)
+            stream = text_id(e.originator_id)
             if isinstance(e, Stock.Opened):
-                self.streams[stream] = (e.warehouse, e.sku)
+                streams[stream] = (e.warehouse, e.sku)
                 new_streams.append({"stock_id": stream, "warehouse": e.warehouse, "sku": e.sku})
-            warehouse, sku = self.streams[stream]
-            total = totals.setdefault((warehouse, sku), [0, 0])
-            total_before = list(total)
+            warehouse, sku = streams[stream]
+            total = totals.get((warehouse, sku))
+            if total is None:
+                total = totals[(warehouse, sku)] = [0, 0]
+            on_hand_total, reserved_total = total
             changed: dict[str, list[int]] = {}
-            for bin, d_on_hand, d_reserved in bin_changes(e):
-                row = rows.setdefault((warehouse, sku, bin), [0, 0, 0])
-                changed.setdefault(bin, row[:2])
+            for bin, d_on_hand, d_reserved in changes_of(e):
+                row = rows.get((warehouse, sku, bin))
+                if row is None:
+                    row = rows[(warehouse, sku, bin)] = [0, 0, 0]
+                if bin not in changed:
+                    changed[bin] = row[:2]
                 row[0] += d_on_hand
                 row[1] += d_reserved
                 total[0] += d_on_hand
                 total[1] += d_reserved
-            by, at = getattr(e, "by", ""), e.timestamp
-            for bin, before in changed.items():
-                row = rows[(warehouse, sku, bin)]
-                if row[:2] == before:
-                    continue
-                row[2] += 1
-                ledger.append({
-                    "notification_id": notification_id,
-                    "event_id": f"{stream}:{e.originator_version}",
-                    "version": e.originator_version,
-                    "event": type(e).__name__,
-                    "warehouse": warehouse,
-                    "sku": sku,
-                    "bin": bin,
-                    "sequence": row[2],
-                    "on_hand_before": before[0],
-                    "on_hand_after": row[0],
-                    "reserved_before": before[1],
-                    "reserved_after": row[1],
-                    "order_id": str(getattr(e, "order_id", "") or ""),
-                    "reason": (getattr(e, "reason", "") or getattr(e, "reference", "") or "")[:200],
-                    "by": by,
-                    "at": at,
-                })
-            totals_ledger.append({
-                "warehouse": warehouse, "sku": sku, "version": e.originator_version,
-                "notification_id": notification_id, "event": type(e).__name__,
-                "on_hand_before": total_before[0], "on_hand_after": total[0],
-                "reserved_before": total_before[1], "reserved_after": total[1], "by": by, "at": at,
-            })
+            by, at, version, event = getattr(e, "by", ""), e.timestamp, e.originator_version, kind.__name__
+            if changed:
+                event_id = f"{stream}:{version}"
+                order_id = getattr(e, "order_id", "")
+                order_id = text_id(order_id) if order_id else ""
+                reason = (getattr(e, "reason", "") or getattr(e, "reference", "") or "")[:200]
+                for bin, before in changed.items():
+                    row = rows[(warehouse, sku, bin)]
+                    if row[0] == before[0] and row[1] == before[1]:
+                        continue
+                    row[2] += 1
+                    ledger.append((notification_id, event_id, version, event, warehouse, sku, bin, row[2],
+                                   before[0], row[0], before[1], row[1], order_id, reason, by, at))
+            totals_ledger.append((warehouse, sku, version, notification_id, event, on_hand_total, total[0],
+                                  reserved_total, total[1], by, at))
         if skus:
-            conn.execute(insert(catalogue), skus)
+            insert_rows(conn, catalogue, skus)
         if bins:
-            conn.execute(insert(locations), bins)
+            insert_rows(conn, locations, bins)
         if new_streams:
-            conn.execute(insert(stock_streams), new_streams)
+            insert_rows(conn, stock_streams, new_streams)
         self._write_rows(conn, rows, existing)
-        if ledger:
-            conn.execute(insert(movements), ledger)
-        if totals_ledger:
-            conn.execute(insert(stock_ledger), totals_ledger)
+        insert_tuples(conn, movements, MOVEMENT_COLUMNS, ledger)
+        insert_tuples(conn, stock_ledger, LEDGER_COLUMNS, totals_ledger)
 
     def _load_rows(self, conn, events, rows, existing) -> None:
         wanted, unknown = set(), set()
         for _, e in events:
             if isinstance(e, Stock.Opened):
-                self.streams[str(e.originator_id)] = (e.warehouse, e.sku)
+                self.streams[text_id(e.originator_id)] = (e.warehouse, e.sku)
             elif not isinstance(e, (Sku.Registered, Warehouse.Opened, Warehouse.LocationAdded)):
-                stream = str(e.originator_id)
+                stream = text_id(e.originator_id)
                 if stream in self.streams:
                     wanted.add(self.streams[stream])
                 else:
@@ -286,23 +295,18 @@ class InventoryProjection(Projection):
 
     @staticmethod
     def _write_rows(conn, rows, existing) -> None:
-        updates = [{"w": w, "s": s, "b": b, "on_hand": v[0], "reserved": v[1], "movements": v[2]}
-                   for (w, s, b), v in rows.items() if (w, s, b) in existing]
-        inserts = [{"warehouse": w, "sku": s, "bin": b, "on_hand": v[0], "reserved": v[1], "movements": v[2]}
-                   for (w, s, b), v in rows.items() if (w, s, b) not in existing]
-        for table, columns in ((stock_bins, ("on_hand", "reserved")), (bin_movements, ("movements",))):
-            if updates:
-                conn.execute(
-                    update(table)
-                    .where(table.c.warehouse == bindparam("w"))
-                    .where(table.c.sku == bindparam("s"))
-                    .where(table.c.bin == bindparam("b"))
-                    .values({column: bindparam(column) for column in columns}),
-                    updates,
-                )
-            if inserts:
-                conn.execute(insert(table), [{k: row[k] for k in ("warehouse", "sku", "bin", *columns)}
-                                             for row in inserts])
+        updates = [(v[0], v[1], v[2], k) for k, v in rows.items() if k in existing]
+        inserts = [(v[0], v[1], v[2], k) for k, v in rows.items() if k not in existing]
+        if updates:
+            update_rows(conn, stock_bins, ("warehouse", "sku", "bin"),
+                        [{"on_hand": o, "reserved": r, "warehouse": w, "sku": s, "bin": b}
+                         for o, r, _, (w, s, b) in updates])
+            update_rows(conn, bin_movements, ("warehouse", "sku", "bin"),
+                        [{"movements": m, "warehouse": w, "sku": s, "bin": b} for _, _, m, (w, s, b) in updates])
+        insert_tuples(conn, stock_bins, ("warehouse", "sku", "bin", "on_hand", "reserved"),
+                      [(w, s, b, o, r) for o, r, _, (w, s, b) in inserts])
+        insert_tuples(conn, bin_movements, ("warehouse", "sku", "bin", "movements"),
+                      [(w, s, b, m) for _, _, m, (w, s, b) in inserts])
 
 
 def _chunks(values: list, size: int = 500):

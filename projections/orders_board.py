@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.fulfilment import Package
 from domain.order import Order
 
-from .backoffice import BatchRows, aware, business_day, choice, day_range
+from .backoffice import BatchRows, aware, business_day, choice, day_range, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -144,10 +144,10 @@ class OrdersBoardProjection(Projection):
         new_parcels, feed_changes, order_ids = [], [], set()
         for _, e in events:
             if isinstance(e, Order.Event):
-                order_ids.add(str(e.originator_id))
+                order_ids.add(text_id(e.originator_id))
             elif isinstance(e, Package.Opened):
-                self.parcels[str(e.originator_id)] = str(e.order_id)
-                new_parcels.append({"package_id": str(e.originator_id), "order_id": str(e.order_id)})
+                self.parcels[text_id(e.originator_id)] = text_id(e.order_id)
+                new_parcels.append({"package_id": text_id(e.originator_id), "order_id": text_id(e.order_id)})
             feed = self.feed_by_topic.get(get_topic(type(e)))
             if feed is not None:
                 feed_changes.append((e, list(feed.read(e))))
@@ -182,7 +182,7 @@ class OrdersBoardProjection(Projection):
             self.parcels.update({r.package_id: r.order_id for r in conn.execute(query)})
 
     def _fold(self, orders: BatchRows, queue: BatchRows, e: Any) -> None:
-        key = (str(e.originator_id),)
+        key = (text_id(e.originator_id),)
         if isinstance(e, Order.Imported):
             units: dict[str, list[int]] = {}
             for line in e.lines:

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.fulfilment import Package
 
-from .backoffice import BatchRows
+from .backoffice import BatchRows, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -36,11 +36,11 @@ class ParcelsProjection(Projection):
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         rows = BatchRows(parcels, ("package_id",), dict)
         opened = created_in((e for _, e in events), Package.Opened)
-        rows.load(conn, {(str(e.originator_id),) for _, e in events if str(e.originator_id) not in opened})
+        rows.load(conn, {(text_id(e.originator_id),) for _, e in events if text_id(e.originator_id) not in opened})
         for _, e in events:
-            key = (str(e.originator_id),)
+            key = (text_id(e.originator_id),)
             if isinstance(e, Package.Opened):
-                rows.row(key, order_id=str(e.order_id), status="open", courier="", tracking_no="", exception="",
+                rows.row(key, order_id=text_id(e.order_id), status="open", courier="", tracking_no="", exception="",
                          updated_at=e.timestamp)
                 continue
             row = rows.get(key)

@@ -18,7 +18,7 @@ from domain.catalogue import Sku
 from domain.errors import UnknownSku
 from domain.order import Order
 
-from .backoffice import BatchRows, business_day, parse_day, positive_int, today
+from .backoffice import BatchRows, business_day, parse_day, positive_int, text_id, today
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -71,13 +71,13 @@ class ReplenishmentProjection(Projection):
                 for line in e.lines:
                     demand.row((line["sku"], day))["units"] += line["quantity"]
             elif isinstance(e, Order.StockShort):
-                self._forget(owed, str(e.originator_id))
-                owed.update({(str(e.originator_id), sku): n for sku, n in e.missing.items()})
+                self._forget(owed, text_id(e.originator_id))
+                owed.update({(text_id(e.originator_id), sku): n for sku, n in e.missing.items()})
             elif isinstance(e, NOT_WAITING):
-                self._forget(owed, str(e.originator_id))
+                self._forget(owed, text_id(e.originator_id))
             elif isinstance(e, Order.Refunded):
                 for line in e.lines:
-                    key = (str(e.originator_id), line["sku"])
+                    key = (text_id(e.originator_id), line["sku"])
                     if key in owed:
                         owed[key] = max(owed[key] - line["quantity"], 0)
         if new_skus:
@@ -92,7 +92,7 @@ class ReplenishmentProjection(Projection):
 
     @staticmethod
     def _owed(conn, events) -> dict[tuple[str, str], int]:
-        orders = {str(e.originator_id) for _, e in events if isinstance(e, (Order.Refunded, *NOT_WAITING,
+        orders = {text_id(e.originator_id) for _, e in events if isinstance(e, (Order.Refunded, *NOT_WAITING,
                                                                              Order.StockShort))}
         orders -= created_in((e for _, e in events), Order.Imported)
         owed = {}

@@ -27,7 +27,7 @@ from domain.fulfilment import Package, Wave
 from domain.order import Order
 from domain.scanning import CountAdjustment, Device
 
-from .backoffice import BatchRows
+from .backoffice import BatchRows, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -195,26 +195,26 @@ class ScanningProjection(Projection):
         order_rows = BatchRows(orders, ("order_id",), dict)
         wave_rows = BatchRows(waves, ("wave_id",), dict)
         requests = BatchRows(count_requests, ("request_id",), dict)
-        opened = {str(e.originator_id): str(e.order_id) for e in events if isinstance(e, Package.Opened)}
-        waybilled = {str(e.originator_id) for e in events if isinstance(e, Package.WaybillAssigned)} - set(opened)
+        opened = {text_id(e.originator_id): text_id(e.order_id) for e in events if isinstance(e, Package.Opened)}
+        waybilled = {text_id(e.originator_id) for e in events if isinstance(e, Package.WaybillAssigned)} - set(opened)
         package_orders = dict(opened)
         for start in range(0, len(waybilled), 500):
             chunk = sorted(waybilled)[start:start + 500]
             found = conn.execute(select(orders.c.package_id, orders.c.order_id).where(orders.c.package_id.in_(chunk)))
             package_orders.update({r.package_id: r.order_id for r in found})
         imported = created_in(events, Order.Imported)
-        order_rows.load(conn, {(key,) for key in [str(e.originator_id) for e in events if type(e) in ORDER_STATUS]
+        order_rows.load(conn, {(key,) for key in [text_id(e.originator_id) for e in events if type(e) in ORDER_STATUS]
                                + list(package_orders.values()) if key not in imported})
         created = created_in(events, Wave.Created)
-        wave_rows.load(conn, {(str(e.originator_id),) for e in events
+        wave_rows.load(conn, {(text_id(e.originator_id),) for e in events
                               if isinstance(e, (Wave.LinePicked, Wave.LineShort))
-                              and str(e.originator_id) not in created})
+                              and text_id(e.originator_id) not in created})
         requested = created_in(events, CountAdjustment.Requested)
-        requests.load(conn, {(str(e.originator_id),) for e in events
+        requests.load(conn, {(text_id(e.originator_id),) for e in events
                              if isinstance(e, (CountAdjustment.Approved, CountAdjustment.Rejected))
-                             and str(e.originator_id) not in requested})
+                             and text_id(e.originator_id) not in requested})
         for e in events:
-            key = str(e.originator_id)
+            key = text_id(e.originator_id)
             if isinstance(e, Order.Imported):
                 order_rows.row((key,), package_id="", channel=e.channel, shop=e.shop, number=e.platform_order_no,
                                status="imported", warehouse="", tracking_no="")
