@@ -32,8 +32,11 @@ def test_the_library_internals_the_adapter_overrides_are_as_it_expects():
 
 
 def test_the_library_internals_the_bounded_recorder_calls_are_as_it_expects():
-    for name in ("_lock_table", "_notify_channel", "_insert_events"):
+    for name in ("_lock_table", "_notify_channel", "_insert_events", "_fetch_ids_after_insert_events"):
         assert callable(getattr(PostgresApplicationRecorder, name))
+    pipelined = inspect.getsource(PostgresApplicationRecorder.insert_events)
+    assert "self._insert_stored_events(curs, stored_events" in pipelined
+    assert "self._fetch_ids_after_insert_events(" in pipelined
     assert parameters(PostgresAggregateRecorder._insert_stored_events)[:3] == ["self", "curs", "stored_events"]
     assert "insert_events_statement" in inspect.getsource(PostgresAggregateRecorder.__init__)
     assert "RETURNING notification_id" in inspect.getsource(PostgresApplicationRecorder)
