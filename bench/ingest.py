@@ -77,8 +77,9 @@ def run(args, conninfo: str, schemas: list[str]) -> None:
     skus = [f"SKU-{n:04d}" for n in range(args.skus)]
     app.catalogue.register_skus({n: {"code": code, "name": code} for n, code in enumerate(skus)})
     app.inventory.add_locations({1: ("WH1", "RCV-01", "R", "receiving", 0), 2: ("WH1", "PACK-01", "P", "packing", 0),
-                       **{n + 3: ("WH1", f"A-{n:03d}", "A", "storage", n) for n in range(50)}})
-    app.inventory.load_opening_stock({n: ("WH1", code, f"A-{n % 50:03d}", 1_000_000) for n, code in enumerate(skus)}, "bench")
+                                 **{n + 3: ("WH1", f"A-{n:03d}", "A", "storage", n) for n in range(50)}})
+    app.inventory.load_opening_stock({n: ("WH1", code, f"A-{n % 50:03d}", 1_000_000)
+                                      for n, code in enumerate(skus)}, "bench")
     pages = [page_of_orders(p, skus, rng) for p in range(args.pages)]
     app.orders.import_orders(page_of_orders(99999, skus, rng), warehouse="WH1")  # warm the caches and connections
 

@@ -95,7 +95,8 @@ class Catalogue:
             claimed.update(sku.barcodes)
 
         each_row(rows, register, progress)
-        self.store.save_new(*new, conflict=SkuAlreadyRegistered("some of these SKUs were registered at the same moment"))
+        self.store.save_new(*new, conflict=SkuAlreadyRegistered(
+            "some of these SKUs were registered at the same moment"))
         self._known_skus.update(codes)
         return len(codes)
 

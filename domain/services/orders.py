@@ -41,7 +41,8 @@ class NewOrder:
 class Orders:
     """Marketplace orders: imported a page at a time, reviewed, held or released, reserved, cancelled, refunded."""
 
-    def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, review_rules: ReviewRules | None = None):
+    def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory,
+                 review_rules: ReviewRules | None = None):
         self.store = store
         self.catalogue = catalogue
         self.inventory = inventory

@@ -41,7 +41,8 @@ COUNT_REASON = "cycle count"
 class Screens:
     """What each scanner screen does with a scan, step by step, and what it shows."""
 
-    def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders, fulfilment: Fulfilment):
+    def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders,
+                 fulfilment: Fulfilment):
         self.store = store
         self.catalogue = catalogue
         self.inventory = inventory
@@ -135,7 +136,8 @@ class Screens:
                 return Step({"wave": c["wave"], "line": index, "alt_bin": bin, "tried": tried}, "try_bin",
                             {"sku": line["sku"], "bin": here, "next_bin": bin, "wave": wave.number})
         params = {"sku": line["sku"], "bin": here, "missing": remaining, "wave": wave.number}
-        return Step({"wave": c["wave"]}, "line_short", params, do=lambda: self.fulfilment.short_pick(wave.id, index, by))
+        return Step({"wave": c["wave"]}, "line_short", params,
+                    do=lambda: self.fulfilment.short_pick(wave.id, index, by))
 
     @floor_read
     def pick_view(self, device: str, ports: ScannerPorts) -> dict:
@@ -222,7 +224,8 @@ class Screens:
             if sku not in outstanding:
                 raise ItemNotExpected(f"{sku} is not expected in this package; expected {expected}", expected=expected)
             left = sum(outstanding.values()) - 1
-            return Step(c, "verified", {"sku": sku, "left": left}, do=lambda: self.fulfilment.verify_item(order.id, value, by))
+            return Step(c, "verified", {"sku": sku, "left": left},
+                        do=lambda: self.fulfilment.verify_item(order.id, value, by))
         if status in ("closed", "weighed"):
             grams = whole_number(value, 1, MAX_WEIGHT_G)
             return Step(c, "weighed", {**number, "grams": grams}, do=lambda: self.fulfilment.weigh(order.id, grams, by))
@@ -347,8 +350,10 @@ class Screens:
             except ValueError:
                 raise UnknownCountRequest(f"no count adjustment {subject!r}") from None
             if action == "approve":
-                return Step({}, "count_approved", {}, do=lambda: self.inventory.approve_count_adjustment(request_id, scan.staff))
-            return Step({}, "count_rejected", {}, do=lambda: self.inventory.reject_count_adjustment(request_id, scan.staff))
+                return Step({}, "count_approved", {},
+                            do=lambda: self.inventory.approve_count_adjustment(request_id, scan.staff))
+            return Step({}, "count_rejected", {},
+                        do=lambda: self.inventory.reject_count_adjustment(request_id, scan.staff))
         raise UnexpectedInput(f"the supervisor has no action {value!r}")
 
     def _waveable(self, order_id: UUID, warehouse: str) -> bool:
