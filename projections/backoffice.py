@@ -44,6 +44,7 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
+@lru_cache(maxsize=1 << 16)  # several views ask for the day of the same event
 def business_day(moment: datetime) -> str:
     """The China Standard Time calendar day of an instant, as YYYY-MM-DD."""
     return aware(moment).astimezone(BUSINESS_TIME).date().isoformat()

@@ -18,6 +18,7 @@ def views_engine(url: str, schema: str = "", idle_in_transaction_timeout: int = 
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA cache_size=-65536")
             cursor.close()
 
         return engine
