@@ -8,6 +8,7 @@ from pathlib import Path
 import dramatiq
 from sqlalchemy.engine import Engine
 
+from adapters.barcodes import gtin_forms
 from adapters.event_store.store import CachedEventStore
 from domain.order import ReviewRules
 from domain.services import Cangku
@@ -189,7 +190,8 @@ def build(settings: Settings | None = None) -> System:
     env = database.eventsourcing_env()
     if settings.cipher_key:
         env["BUYER_CIPHER_KEY"] = settings.cipher_key
-    app = Cangku.compose(CachedEventStore(env=env), ReviewRules(hold_on_remark=settings.hold_on_remark))
+    app = Cangku.compose(CachedEventStore(env=env), ReviewRules(hold_on_remark=settings.hold_on_remark),
+                         barcode_forms=gtin_forms)
     engine = views_engine(database.sqlalchemy_url(), database.schema, database.idle_in_transaction_timeout)
     batch = settings.projection_batch
     runners = {"inventory": ProjectionRunner(app.store, engine, InventoryProjection(), batch),

@@ -94,12 +94,15 @@ def recordable(value: str) -> str:
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
+GROUP_SEPARATOR = "\x1d"  # ends a variable-length field in a GS1-128 code; scanners send it as it is
+
+
 def clean_value(value: str) -> str:
     """A scanned value as the scanner typed it, stripped; refused when too long or not printable."""
     text = str(value or "").strip()
     if len(text) > MAX_VALUE:
         raise UnexpectedInput(f"a scan holds at most {MAX_VALUE} characters", limit=MAX_VALUE)
-    if not text.isprintable():
+    if not text.replace(GROUP_SEPARATOR, "").isprintable():
         raise UnexpectedInput("the scan holds characters a barcode never does")
     return text
 

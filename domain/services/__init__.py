@@ -5,6 +5,7 @@ A use case reads view → service method → aggregate: `floor.scan` → `Screen
 """
 
 from dataclasses import dataclass
+from typing import Callable
 
 from ..order import Buyer, OrderLine, ReviewRules
 from .catalogue import Catalogue
@@ -33,8 +34,9 @@ class Cangku:
     floor: Floor
 
     @classmethod
-    def compose(cls, store: EventStore, review_rules: ReviewRules | None = None) -> "Cangku":
-        catalogue = Catalogue(store)
+    def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
+                barcode_forms: Callable[[str], list[str]] | None = None) -> "Cangku":
+        catalogue = Catalogue(store, barcode_forms)
         inventory = Inventory(store, catalogue)
         orders = Orders(store, catalogue, inventory, review_rules)
         fulfilment = Fulfilment(store, catalogue, inventory, orders)

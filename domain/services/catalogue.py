@@ -15,8 +15,11 @@ from .store import EventStore, Recorded, each_row, ids_of
 class Catalogue:
     """SKUs and their barcodes: registered one by one or a whole file at once."""
 
-    def __init__(self, store: EventStore):
+    def __init__(self, store: EventStore, barcode_forms: Callable[[str], list[str]] | None = None):
         self.store = store
+        # What a scan may also stand for (a GS1 element string's GTIN, a GTIN-14 as the EAN-13 on file, ...):
+        # the composition root gives the reader of scanner codes.
+        self.barcode_forms = barcode_forms or (lambda scanned: [])
         self._known_skus: set[str] = set()
 
     def register_sku(self, code, name, barcodes=(), unit_weight_g=0, unit_cost=Decimal("0"), safety_stock=0) -> UUID:
@@ -63,10 +66,11 @@ class Catalogue:
     def sku_for_barcode(self, barcode: str) -> str:
         """The SKU code a scanned barcode (or the SKU code itself) stands for."""
         scanned = (barcode or "").strip()
-        try:
-            return self.store.repository.get(ids.barcode_id(scanned), deepcopy_from_cache=False).sku
-        except (AggregateNotFoundError, ValueError):
-            pass
+        for form in (scanned, *self.barcode_forms(scanned)):
+            try:
+                return self.store.repository.get(ids.barcode_id(form), deepcopy_from_cache=False).sku
+            except (AggregateNotFoundError, ValueError):
+                continue
         if scanned and self.sku_exists(scanned):
             return scanned
         raise UnknownBarcode(f"barcode {scanned[:64]!r} belongs to no SKU")
