@@ -66,14 +66,31 @@ class Catalogue:
     def sku_for_barcode(self, barcode: str) -> str:
         """The SKU code a scanned barcode (or the SKU code itself) stands for."""
         scanned = (barcode or "").strip()
+        claimed = self._claimed_by(scanned)
+        if claimed is not None:
+            return claimed
+        if scanned and self.sku_exists(scanned):
+            return scanned
+        raise UnknownBarcode(f"barcode {scanned[:64]!r} belongs to no SKU")
+
+    def sku_for_item_scan(self, scanned: str) -> str:
+        """The SKU an item scanned at pick, pack or returns is: by its barcode, or by its SKU code only when the SKU
+        has no barcode, so that reading the code off the screen never stands in for scanning the item."""
+        scanned = (scanned or "").strip()
+        claimed = self._claimed_by(scanned)
+        if claimed is not None:
+            return claimed
+        if scanned and self.sku_exists(scanned) and not self.get_sku(scanned)["barcodes"]:
+            return scanned
+        raise UnknownBarcode(f"{scanned[:64]!r} is no item's barcode")
+
+    def _claimed_by(self, scanned: str) -> str | None:
         for form in (scanned, *self.barcode_forms(scanned)):
             try:
                 return self.store.repository.get(ids.barcode_id(form), deepcopy_from_cache=False).sku
             except (AggregateNotFoundError, ValueError):
                 continue
-        if scanned and self.sku_exists(scanned):
-            return scanned
-        raise UnknownBarcode(f"barcode {scanned[:64]!r} belongs to no SKU")
+        return None
 
     def register_skus(self, rows: dict[int, dict], progress: Callable[[int], None] | None = None) -> int:
         """Register numbered SKU rows (keyword arguments of register_sku): all in one transaction, or none."""

@@ -112,13 +112,13 @@ class Screens:
 
     def _is_item(self, value: str, sku: str) -> bool:
         try:
-            return self.catalogue.sku_for_barcode(value) == sku
+            return self.catalogue.sku_for_item_scan(value) == sku
         except UnknownBarcode:
             return False
 
     def _sku_of(self, value: str, expected: str) -> str:
         try:
-            return self.catalogue.sku_for_barcode(value)
+            return self.catalogue.sku_for_item_scan(value)
         except UnknownBarcode:
             raise ItemNotExpected(f"{value} is not a known item; this line needs {expected}",
                                   expected=expected) from None

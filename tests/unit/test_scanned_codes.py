@@ -58,3 +58,37 @@ def test_a_picker_scanning_the_gs1_128_label_of_a_carton_picks_the_item(make_sys
 
     assert (picked.outcome, picked.key, picked.params["sku"]) == ("ok", "picked", CUP)
     assert system.app.inventory.stock_levels("WH1", CUP)["PACK-01"]["on_hand"] == 1
+
+
+def picking_floor(make_system):
+    system = make_system()
+    warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 10})
+    system.app.catalogue.register_sku("LOOSE-1", "散装茶叶 (no barcode)")
+    system.app.inventory.receive("WH1", "LOOSE-1", 5, "R1")
+    system.app.inventory.put_away("WH1", "LOOSE-1", "A-01-01", 5, "R1")
+    for badge, role in (("P1", "picker"), ("S1", "supervisor")):
+        system.app.staff.register_staff(badge, badge, role, PIN, "admin")
+    return Floor(system)
+
+
+def test_typing_the_sku_code_shown_on_screen_does_not_pass_for_scanning_an_item_with_a_barcode(make_system):
+    floor = picking_floor(make_system)
+    wave = wave_of(floor, order("T1", (CUP, 1)))
+    floor.scan("P1", "pick", wave, kind="action")
+    floor.scan("P1", "pick", "A-01-02")
+
+    typed = floor.scan("P1", "pick", CUP)
+
+    assert (typed.outcome, typed.key, typed.params) == ("refused", "wrong_item", {"expected": CUP})
+    assert floor.app.inventory.stock_levels("WH1", CUP)["A-01-02"]["reserved"] == 1
+
+
+def test_an_item_without_any_barcode_is_picked_by_its_sku_code(make_system):
+    floor = picking_floor(make_system)
+    wave = wave_of(floor, order("T2", ("LOOSE-1", 1)))
+    floor.scan("P1", "pick", wave, kind="action")
+    floor.scan("P1", "pick", "A-01-01")
+
+    picked = floor.scan("P1", "pick", "LOOSE-1")
+
+    assert (picked.outcome, picked.key) == ("ok", "picked")
