@@ -14,10 +14,13 @@ from .errors import (
     WrongItemScanned,
 )
 from .limits import MAX_WEIGHT_G
+from .scanning import WaveTaken
 
 
 class Wave(Aggregate):
-    """A pick list over several reserved orders, in bin pick-sequence order."""
+    """A pick list over several reserved orders, in bin pick-sequence order, picked by one picker at a time."""
+
+    picker = ""  # who has it; waves recorded before claims existed have nobody
 
     @staticmethod
     def create_id(warehouse: str, number: str, **_) -> UUID:
@@ -52,7 +55,34 @@ class Wave(Aggregate):
             raise InvalidInput(f"wave {self.number} has no line {index + 1}")
         return self.lines[index]
 
+    def claim(self, picker: str) -> bool:
+        """The picker takes the wave; refused while another picker has it. True when the picker is new to it."""
+        if self.picker == picker:
+            return False
+        if self.picker:
+            raise WaveTaken(f"wave {self.number} is being picked by {self.picker}", wave=self.number,
+                            picker=self.picker)
+        self._claimed(picker)
+        return True
+
+    def hand_back(self, by: str) -> None:
+        """A supervisor frees the wave for another picker (the one who had it went home, or is stuck)."""
+        if not self.picker:
+            raise InvalidOrderState(f"wave {self.number} is not being picked by anyone")
+        self._handed_back(self.picker, by)
+
+    @event("Claimed")
+    def _claimed(self, picker: str) -> None:
+        self.picker = picker
+
+    @event("HandedBack")
+    def _handed_back(self, picker: str, by: str) -> None:
+        self.picker = ""
+
     def record_pick(self, index: int, bin: str, quantity: int, by: str) -> None:
+        if self.picker and by != self.picker:
+            raise WaveTaken(f"wave {self.number} is being picked by {self.picker}", wave=self.number,
+                            picker=self.picker)
         line = self.line(index)
         if line["short"] or line["picked"] + quantity > line["quantity"]:
             raise InvalidQuantity(f"wave {self.number} line {index + 1} needs {line['quantity'] - line['picked']}")

@@ -43,6 +43,10 @@ class ItemNotExpected(ScanError, WrongItemScanned):
     code = "wrong_item"
 
 
+class WaveTaken(ScanError, Conflict):
+    code = "wave_taken"
+
+
 class UnexpectedInput(ScanError, InvalidInput):
     code = "unexpected_input"
 

@@ -50,6 +50,7 @@ TEXT = {
         "count_rejected": "已驳回盘点差异", "logged_in": "已登录", "logged_out": "已退出",
         # why a scan was refused
         "wrong_bin": "货位错误! 应到 {expected}", "wrong_item": "商品错误! 应为 {expected}",
+        "wave_taken": "波次 {wave} 正由 {picker} 拣货, 请换一个波次", "wave_handed_back": "波次 {wave} 已从 {picker} 收回",
         "unexpected_input": "输入无效", "unknown_barcode": "未知条码", "unknown_bin": "未知货位",
         "unknown_wave": "未知波次", "unknown_order": "找不到订单或周转箱", "unknown_parcel": "找不到该运单号的包裹",
         "ambiguous_order": "有 {count} 个订单使用此号码", "bin_empty": "货位已空", "insufficient_stock": "库存不足",
@@ -176,6 +177,8 @@ TEXT = {
         "wave_created": "Wave {wave} created with {orders} orders", "count_approved": "Count difference approved",
         "count_rejected": "Count difference rejected", "logged_in": "Signed in", "logged_out": "Signed out",
         "wrong_bin": "Wrong bin! Go to {expected}", "wrong_item": "Wrong item! Expected {expected}",
+        "wave_taken": "Wave {wave} is being picked by {picker}: take another wave",
+        "wave_handed_back": "Wave {wave} taken back from {picker}",
         "unexpected_input": "Not accepted here", "unknown_barcode": "Unknown barcode", "unknown_bin": "Unknown bin",
         "unknown_wave": "Unknown wave", "unknown_order": "No such order or tote",
         "unknown_parcel": "No parcel with this tracking number",

@@ -54,6 +54,22 @@ class Fulfilment:
         return self.store.get(wave_id, UnknownWave(f"unknown wave {wave_id}"))
 
     @retry_on_conflict
+    def claim_wave(self, wave_id: UUID, picker: str) -> None:
+        """The picker takes the wave: no one else is led through it until a supervisor hands it back."""
+        wave = self.wave(wave_id)
+        if wave.claim(picker):
+            self.store.save(wave)
+
+    @retry_on_conflict
+    def hand_back_wave(self, wave_id: UUID, by: str) -> str:
+        """Free a wave for another picker; returns who had it."""
+        wave = self.wave(wave_id)
+        picker = wave.picker
+        wave.hand_back(by)
+        self.store.save(wave)
+        return picker
+
+    @retry_on_conflict
     def pick(self, wave_id: UUID, index: int, bin: str, barcode: str, quantity: int, by: str) -> dict:
         """Pick units of one wave line from a bin into the packing area, checked against the scanned item."""
         wave = self.wave(wave_id)

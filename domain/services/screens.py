@@ -24,6 +24,7 @@ from ..scanning import (
     UnexpectedInput,
     UnknownCountRequest,
     UnknownParcel,
+    WaveTaken,
     WrongBinScanned,
     check_device,
     whole_number,
@@ -71,8 +72,12 @@ class Screens:
             wave = self.wave_numbered(ports.warehouse, value)
             if not wave.open_lines():
                 raise InvalidOrderState(f"wave {wave.number} is already picked")
-            return Step({"wave": str(wave.id)}, "wave_opened", {"wave": wave.number})
+            self._check_picker(wave, scan.staff)
+            return Step({"wave": str(wave.id)}, "wave_opened", {"wave": wave.number},
+                        do=lambda: self.fulfilment.claim_wave(wave.id, scan.staff))
         wave = self.store.peek(UUID(c["wave"]))
+        if scan.kind != "cancel":
+            self._check_picker(wave, scan.staff)
         index, awaited = self._pick_position(wave, c)
         if index is None:
             return Step({}, "wave_done", {"wave": wave.number})
@@ -109,6 +114,12 @@ class Screens:
         params = {"sku": line["sku"], "quantity": quantity, "bin": c["bin"], "wave": wave.number, "tote": tote}
         return Step({"wave": c["wave"]}, "picked", params,
                     do=lambda: self.fulfilment.pick(wave.id, index, c["bin"], barcode, quantity, scan.staff))
+
+    @staticmethod
+    def _check_picker(wave, picker: str) -> None:
+        if wave.picker and wave.picker != picker:
+            raise WaveTaken(f"wave {wave.number} is being picked by {wave.picker}", wave=wave.number,
+                            picker=wave.picker)
 
     def _is_item(self, value: str, sku: str) -> bool:
         try:
@@ -344,6 +355,12 @@ class Screens:
             number = self._new_wave_number(ports.warehouse)
             return Step({}, "wave_created", {"wave": number, "orders": len(orders)},
                         do=lambda: self.fulfilment.create_wave(ports.warehouse, number, orders, scan.staff))
+        if scan.kind == "override" and action == "handback":
+            wave = self.wave_numbered(ports.warehouse, subject)
+            if not wave.picker:
+                raise InvalidOrderState(f"wave {wave.number} is not being picked by anyone")
+            return Step({}, "wave_handed_back", {"wave": wave.number, "picker": wave.picker},
+                        do=lambda: self.fulfilment.hand_back_wave(wave.id, scan.staff))
         if scan.kind == "override" and action in ("approve", "reject"):
             try:
                 request_id = UUID(subject)
