@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain import ids
@@ -34,7 +34,7 @@ chain_table = Table(
     metadata,
     Column("notification_id", BigInteger, primary_key=True, autoincrement=False),
     Column("originator_id", String(36), nullable=False, index=True),
-    Column("originator_version", Integer, nullable=False),
+    Column("originator_version", BigInteger, nullable=False),
     Column("topic", String(255), nullable=False),
     Column("hash", String(64), nullable=False),
 )

@@ -4,7 +4,17 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, Numeric, String, Table, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from domain.listing import Listing, publishable
@@ -25,10 +35,10 @@ listings = Table(
     Column("item_id", String(64), nullable=False),
     Column("components", String(2000), nullable=False),
     Column("share", Numeric(5, 4), nullable=False),
-    Column("buffer", Integer, nullable=False),
-    Column("minimum", Integer, nullable=False),
-    Column("maximum", Integer, nullable=True),
-    Column("published", Integer, nullable=True),
+    Column("buffer", BigInteger, nullable=False),
+    Column("minimum", BigInteger, nullable=False),
+    Column("maximum", BigInteger, nullable=True),
+    Column("published", BigInteger, nullable=True),
 )
 
 

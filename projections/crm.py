@@ -10,13 +10,35 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, Integer, MetaData, String, Table, func, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from domain.order import Order
 from domain.stock import Stock
 
-from .backoffice import BatchRows, UnknownCustomer, aware, business_day, choice, fen, parse_day, text_id, today, yuan
+from .backoffice import (
+    BatchRows,
+    UnknownCustomer,
+    aware,
+    business_day,
+    choice,
+    fen,
+    parse_day,
+    text_id,
+    today,
+    yuan,
+)
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -27,20 +49,20 @@ customers_table = Table(
     Column("buyer_ref", String(64), primary_key=True),
     Column("channel", String(64), nullable=False, index=True),
     Column("shop", String(64), nullable=False),
-    Column("orders", Integer, nullable=False),
+    Column("orders", BigInteger, nullable=False),
     Column("spend", BigInteger, nullable=False),
     Column("refunds", BigInteger, nullable=False),
-    Column("shipped_orders", Integer, nullable=False),
-    Column("cancelled_orders", Integer, nullable=False),
-    Column("refunded_orders", Integer, nullable=False),
-    Column("refunded_before_shipping", Integer, nullable=False),
-    Column("returned_orders", Integer, nullable=False),
-    Column("returned_units", Integer, nullable=False),
-    Column("after_shipping_problems", Integer, nullable=False),
+    Column("shipped_orders", BigInteger, nullable=False),
+    Column("cancelled_orders", BigInteger, nullable=False),
+    Column("refunded_orders", BigInteger, nullable=False),
+    Column("refunded_before_shipping", BigInteger, nullable=False),
+    Column("returned_orders", BigInteger, nullable=False),
+    Column("returned_units", BigInteger, nullable=False),
+    Column("after_shipping_problems", BigInteger, nullable=False),
     Column("first_order_on", String(10), nullable=False),
     Column("last_order_on", String(10), nullable=False),
     Column("busiest_day", String(10), nullable=False),
-    Column("orders_that_day", Integer, nullable=False),
+    Column("orders_that_day", BigInteger, nullable=False),
 )
 
 customer_orders = Table(

@@ -16,7 +16,15 @@ postage and packaging stay with the order. Amounts are kept in whole fen.
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Integer, MetaData, String, Table, func, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    func,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import Sku
@@ -47,9 +55,9 @@ finance_orders = Table(
     Column("shipped_on", String(10), nullable=True, index=True),
     Column("paid", BigInteger, nullable=False),
     *money_columns(*MONEY),
-    Column("units_ordered", Integer, nullable=False),
-    Column("units_shipped", Integer, nullable=False),
-    Column("units_refunded", Integer, nullable=False),
+    Column("units_ordered", BigInteger, nullable=False),
+    Column("units_shipped", BigInteger, nullable=False),
+    Column("units_refunded", BigInteger, nullable=False),
 )
 
 finance_skus = Table(
@@ -58,18 +66,18 @@ finance_skus = Table(
     Column("sku", String(64), primary_key=True),
     Column("unit_cost", String(24), nullable=False),
     *money_columns("revenue", "discounts", "platform_fee", "refunds", "cogs"),
-    Column("units_ordered", Integer, nullable=False),
-    Column("units_shipped", Integer, nullable=False),
-    Column("units_refunded", Integer, nullable=False),
+    Column("units_ordered", BigInteger, nullable=False),
+    Column("units_shipped", BigInteger, nullable=False),
+    Column("units_refunded", BigInteger, nullable=False),
 )
 
 finance_days = Table(
     "finance_day",
     metadata,
     Column("day", String(10), primary_key=True),
-    Column("orders", Integer, nullable=False),
+    Column("orders", BigInteger, nullable=False),
     *money_columns(*MONEY),
-    Column("units_shipped", Integer, nullable=False),
+    Column("units_shipped", BigInteger, nullable=False),
 )
 
 finance_streams = Table(

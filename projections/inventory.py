@@ -36,8 +36,8 @@ stock_bins = Table(
     Column("warehouse", String(32), primary_key=True),
     Column("sku", String(64), primary_key=True),
     Column("bin", String(32), primary_key=True),
-    Column("on_hand", Integer, nullable=False),
-    Column("reserved", Integer, nullable=False),
+    Column("on_hand", BigInteger, nullable=False),
+    Column("reserved", BigInteger, nullable=False),
 )
 
 # How many movements each bin's ledger holds (a row for every row of inventory_bin): the next one's sequence.
@@ -47,7 +47,7 @@ bin_movements = Table(
     Column("warehouse", String(32), primary_key=True),
     Column("sku", String(64), primary_key=True),
     Column("bin", String(32), primary_key=True),
-    Column("movements", Integer, nullable=False),
+    Column("movements", BigInteger, nullable=False),
 )
 
 stock_streams = Table(
@@ -65,16 +65,16 @@ movements = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("notification_id", BigInteger, nullable=False, index=True),
     Column("event_id", String(48), nullable=False),
-    Column("version", Integer, nullable=False),
+    Column("version", BigInteger, nullable=False),
     Column("event", String(32), nullable=False),
     Column("warehouse", String(32), nullable=False),
     Column("sku", String(64), nullable=False, index=True),
     Column("bin", String(32), nullable=False),
-    Column("sequence", Integer, nullable=False),
-    Column("on_hand_before", Integer, nullable=False),
-    Column("on_hand_after", Integer, nullable=False),
-    Column("reserved_before", Integer, nullable=False),
-    Column("reserved_after", Integer, nullable=False),
+    Column("sequence", BigInteger, nullable=False),
+    Column("on_hand_before", BigInteger, nullable=False),
+    Column("on_hand_after", BigInteger, nullable=False),
+    Column("reserved_before", BigInteger, nullable=False),
+    Column("reserved_after", BigInteger, nullable=False),
     Column("order_id", String(36), nullable=False, default=""),
     Column("reason", String(200), nullable=False, default=""),
     Column("by", Text, nullable=False),
@@ -92,10 +92,10 @@ stock_ledger = Table(
     Column("version", Integer, primary_key=True),
     Column("notification_id", BigInteger, nullable=False),
     Column("event", String(32), nullable=False),
-    Column("on_hand_before", Integer, nullable=False),
-    Column("on_hand_after", Integer, nullable=False),
-    Column("reserved_before", Integer, nullable=False),
-    Column("reserved_after", Integer, nullable=False),
+    Column("on_hand_before", BigInteger, nullable=False),
+    Column("on_hand_after", BigInteger, nullable=False),
+    Column("reserved_before", BigInteger, nullable=False),
+    Column("reserved_after", BigInteger, nullable=False),
     Column("by", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Index("inventory_stock_ledger_at", "warehouse", "sku", "at", "version"),
@@ -121,9 +121,9 @@ catalogue = Table(
     metadata,
     Column("code", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("safety_stock", Integer, nullable=False),
+    Column("safety_stock", BigInteger, nullable=False),
     Column("unit_cost", Numeric(14, 4), nullable=False),
-    Column("unit_weight_g", Integer, nullable=False),
+    Column("unit_weight_g", BigInteger, nullable=False),
 )
 
 

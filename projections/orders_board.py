@@ -12,7 +12,18 @@ from datetime import datetime
 from typing import Any, Iterable, Protocol
 
 from eventsourcing.utils import get_topic
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, func, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+    select,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from domain.fulfilment import Package
@@ -34,7 +45,7 @@ board_orders = Table(
     Column("hold_reasons", String(500), nullable=False),
     Column("warehouse", String(32), nullable=False),
     Column("ordered_on", String(10), nullable=False, index=True),
-    Column("units", String(2000), nullable=False),  # JSON {sku: [units wanted, units picked]}
+    Column("units", Text, nullable=False),  # JSON {sku: [units wanted, units picked]}
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -56,7 +67,7 @@ board_exceptions = Table(
     Column("platform_order_no", String(64), nullable=False),
     Column("detail", String(500), nullable=False),
     Column("open", Boolean, nullable=False, index=True),
-    Column("times_raised", Integer, nullable=False),
+    Column("times_raised", BigInteger, nullable=False),
     Column("raised_at", DateTime(timezone=True), nullable=False),
     Column("cleared_at", DateTime(timezone=True), nullable=True),
 )

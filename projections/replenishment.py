@@ -11,7 +11,18 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, insert, select, tuple_
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import Sku
@@ -28,7 +39,7 @@ skus_table = Table(
     metadata,
     Column("sku", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
-    Column("safety_stock", Integer, nullable=False),
+    Column("safety_stock", BigInteger, nullable=False),
 )
 
 demand_table = Table(
@@ -36,7 +47,7 @@ demand_table = Table(
     metadata,
     Column("sku", String(64), primary_key=True),
     Column("day", String(10), primary_key=True),
-    Column("units", Integer, nullable=False),
+    Column("units", BigInteger, nullable=False),
 )
 
 owed_table = Table(
@@ -44,7 +55,7 @@ owed_table = Table(
     metadata,
     Column("order_id", String(36), primary_key=True),
     Column("sku", String(64), primary_key=True),
-    Column("units", Integer, nullable=False),
+    Column("units", BigInteger, nullable=False),
 )
 
 # Events after which an order no longer waits for stock.

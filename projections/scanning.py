@@ -54,10 +54,10 @@ hourly = Table(
     metadata,
     Column("staff", String(32), primary_key=True),
     Column("hour", DateTime(timezone=True), primary_key=True),
-    Column("scans", Integer, nullable=False),
-    Column("misscans", Integer, nullable=False),
-    Column("picks", Integer, nullable=False),
-    Column("units", Integer, nullable=False),
+    Column("scans", BigInteger, nullable=False),
+    Column("misscans", BigInteger, nullable=False),
+    Column("picks", BigInteger, nullable=False),
+    Column("units", BigInteger, nullable=False),
 )
 
 orders = Table(
@@ -79,10 +79,10 @@ waves = Table(
     Column("wave_id", String(36), primary_key=True),
     Column("warehouse", String(32), nullable=False),
     Column("number", String(40), nullable=False),
-    Column("orders", Integer, nullable=False),
-    Column("lines", Integer, nullable=False),
-    Column("units", Integer, nullable=False),
-    Column("units_left", Integer, nullable=False),
+    Column("orders", BigInteger, nullable=False),
+    Column("lines", BigInteger, nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("units_left", BigInteger, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
@@ -93,9 +93,9 @@ count_requests = Table(
     Column("warehouse", String(32), nullable=False),
     Column("bin", String(32), nullable=False),
     Column("sku", String(64), nullable=False),
-    Column("counted", Integer, nullable=False),
-    Column("on_hand", Integer, nullable=False),
-    Column("difference", Integer, nullable=False),
+    Column("counted", BigInteger, nullable=False),
+    Column("on_hand", BigInteger, nullable=False),
+    Column("difference", BigInteger, nullable=False),
     Column("requested_by", String(32), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False),

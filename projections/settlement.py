@@ -25,8 +25,18 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Callable
 
-from sqlalchemy import (BigInteger, Column, DateTime, Integer, MetaData, String, Table, UniqueConstraint, insert,
-                        select)
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Engine
 
 from domain.errors import Conflict, InvalidInput, NotFound, RowsRejected
@@ -47,7 +57,7 @@ bills_table = Table(
     Column("filename", String(200), nullable=False),
     Column("period_start", String(10), nullable=False),
     Column("period_end", String(10), nullable=False),
-    Column("lines", Integer, nullable=False),
+    Column("lines", BigInteger, nullable=False),
     Column("imported_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("channel", "shop", "sha256", name="settlement_bill_once"),
 )

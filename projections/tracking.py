@@ -7,7 +7,16 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, Callable, Iterable
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine
 
 from .backoffice import text_id
@@ -19,7 +28,7 @@ projection_tracking = Table(
     "projection_tracking",
     tracking_metadata,
     Column("name", String(64), primary_key=True),
-    Column("position", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
 )
 
 
