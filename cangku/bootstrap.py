@@ -49,13 +49,15 @@ class System:
         the commands before it."""
         from sqlalchemy.exc import IntegrityError
 
-        from projections.tracking import TrackingConflict
+        from projections.tracking import ProjectionStuck, TrackingConflict
 
         for name in views:
             try:
                 self.runners[name].catch_up()
             except (TrackingConflict, IntegrityError):
                 pass  # another process applied the same events first (this batch rolled back): the view is as fresh
+            except ProjectionStuck:
+                pass  # named in `projections status` and logged; readers see the view as it stood before the event
         return self.engine
 
     def start_followers(self, interval: float = 0.2) -> None:

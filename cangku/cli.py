@@ -128,7 +128,8 @@ def status():
     system = open_system()
     for runner in system.runners.values():
         s = runner.status()
-        click.echo(f"{s.name:<12} position {s.position:>9}  head {s.head:>9}  lag {s.lag:>9}")
+        stuck = f"  STUCK at notification {s.stuck_at} ({s.stuck_topic}): {s.error}" if s.stuck_at else ""
+        click.echo(f"{s.name:<12} position {s.position:>9}  head {s.head:>9}  lag {s.lag:>9}{stuck}")
     system.close()
 
 

@@ -4,15 +4,19 @@ import gc
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from time import perf_counter
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import (
     BigInteger,
     Column,
+    DateTime,
     MetaData,
     String,
     Table,
+    Text,
+    delete,
     insert,
     select,
     update,
@@ -30,6 +34,20 @@ projection_tracking = Table(
     Column("name", String(64), primary_key=True),
     Column("position", BigInteger, nullable=False),
 )
+# A view that cannot fold an event stops there; the event and the error are kept here until it moves past it.
+projection_failures = Table(
+    "projection_failure",
+    tracking_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("notification_id", BigInteger, nullable=False),
+    Column("topic", String(255), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+
+class ProjectionStuck(Exception):
+    """A view could not fold an event: it stays at the event before, named in `projection_failure`."""
 
 
 class TrackingConflict(Exception):
@@ -57,6 +75,9 @@ class Status:
     name: str
     position: int
     head: int
+    stuck_at: int | None = None  # the notification the view could not fold
+    stuck_topic: str = ""
+    error: str = ""
 
     @property
     def lag(self) -> int:
@@ -72,6 +93,7 @@ class ProjectionRunner:
         self.projection = projection
         self.batch_size = batch_size
         self.lock = threading.Lock()
+        self.stuck = False  # this runner recorded a failure that a later batch clears
 
     def setup(self) -> None:
         """Create the view and tracking tables and the tracking row, if missing."""
@@ -91,7 +113,13 @@ class ProjectionRunner:
             ).scalar_one()
 
     def status(self) -> Status:
-        return Status(self.projection.name, self.position(), self.app.recorder.max_notification_id() or 0)
+        with self.engine.connect() as conn:
+            failure = conn.execute(
+                select(projection_failures).where(projection_failures.c.name == self.projection.name)).first()
+        status = Status(self.projection.name, self.position(), self.app.recorder.max_notification_id() or 0)
+        if failure is not None and failure.notification_id > status.position:
+            status.stuck_at, status.stuck_topic, status.error = failure.notification_id, failure.topic, failure.error
+        return status
 
     def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Apply everything recorded so far; returns how many notifications were read."""
@@ -107,25 +135,68 @@ class ProjectionRunner:
 
     def _one_batch(self) -> tuple[int, int]:
         head = self.app.recorder.max_notification_id() or 0
-        with self.engine.begin() as conn:
-            start = conn.execute(
-                select(projection_tracking.c.position).where(projection_tracking.c.name == self.projection.name)
-            ).scalar_one()
-            if start >= head:
-                return 0, 0
-            notifications = self.app.recorder.select_notifications(
-                start + 1, self.batch_size, stop=head, topics=self.projection.topics
-            )
-            # A filtered page shorter than the limit means nothing else of interest up to the head.
-            end = notifications[-1].id if len(notifications) == self.batch_size else head
-            events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+        batch: tuple = ()
+        try:
+            with self.engine.begin() as conn:
+                start = conn.execute(
+                    select(projection_tracking.c.position).where(projection_tracking.c.name == self.projection.name)
+                ).scalar_one()
+                if start >= head:
+                    return 0, 0
+                notifications = self.app.recorder.select_notifications(
+                    start + 1, self.batch_size, stop=head, topics=self.projection.topics
+                )
+                # A filtered page shorter than the limit means nothing else of interest up to the head.
+                end = notifications[-1].id if len(notifications) == self.batch_size else head
+                events = [(n.id, self.app.mapper.to_domain_event(n)) for n in notifications]
+                batch = (start, notifications, events)
+                try:
+                    self.projection.apply(conn, events)
+                    self.move(conn, start, end)
+                except BaseException:
+                    self.projection.reset_memory()
+                    raise
+                if self.stuck:
+                    conn.execute(delete(projection_failures).where(projection_failures.c.name == self.projection.name))
+                    self.stuck = False
+        except TrackingConflict:
+            raise
+        except Exception:
+            if not batch or not batch[1]:
+                raise
+            return self._one_by_one(*batch)
+        return len(notifications), end - start
+
+    def _one_by_one(self, start: int, notifications: list, events: list) -> tuple[int, int]:
+        """A batch failed: fold its events one transaction each, up to the one that fails, which is named in
+        `projection_failure` (the view stays just before it) and raised as ProjectionStuck."""
+        position = start
+        for notification, event in zip(notifications, events):
             try:
-                self.projection.apply(conn, events)
-                self.move(conn, start, end)
-            except BaseException:
+                with self.engine.begin() as conn:
+                    self.projection.apply(conn, [event])
+                    self.move(conn, position, notification.id)
+            except TrackingConflict:
                 self.projection.reset_memory()
                 raise
-        return len(notifications), end - start
+            except Exception as error:
+                self.projection.reset_memory()
+                self._record_failure(notification, error)
+                raise ProjectionStuck(f"{self.projection.name} cannot fold notification {notification.id} "
+                                      f"({notification.topic}): {error}") from error
+            position = notification.id
+        return len(notifications), position - start
+
+    def _record_failure(self, notification, error: Exception) -> None:
+        detail = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"[:2000]
+        row = {"notification_id": notification.id, "topic": notification.topic[:255], "error": detail,
+               "at": datetime.now(timezone.utc)}
+        with self.engine.begin() as conn:
+            conn.execute(delete(projection_failures).where(projection_failures.c.name == self.projection.name))
+            conn.execute(insert(projection_failures).values(name=self.projection.name, **row))
+        self.stuck = True
+        log.error("%s is stuck at notification %d (%s): %s", self.projection.name, notification.id,
+                  notification.topic, detail)
 
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
         """Drop the view, start again from the first event and catch up."""
