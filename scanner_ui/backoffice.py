@@ -256,15 +256,30 @@ def orders():
 @bp.get("/exceptions")
 def exceptions():
     """The exception queue, oldest first; cleared ones too when asked."""
-    rows = orders_board.exception_queue(fresh("orders_board"), arg("kind"), arg("channel"), flag("cleared"),
-                                        arg("since"), arg("until"), limit=EVERY_ROW)
+    kind = arg("kind")
+    rows = orders_board.exception_queue(fresh("orders_board"), None if kind == "view" else kind, arg("channel"),
+                                        flag("cleared"), arg("since"), arg("until"), limit=EVERY_ROW)
+    if kind in (None, "", "view"):
+        rows = [*stuck_views(), *([] if kind == "view" else rows)]
     columns = [Col("kind", "kind", "code"), Col("channel", "channel"), Col("shop", "shop"),
                Col("platform_order_no", "order"), Col("detail", "detail"), Col("open", "open", "flag"),
                Col("times_raised", "times_raised", "number"), Col("raised_at", "raised_at", "instant"),
                Col("cleared_at", "cleared_at", "instant")]
-    filters = [Filter("kind", "kind", "choice", orders_board.KINDS), Filter("channel", "channel"), *DAYS,
+    filters = [Filter("kind", "kind", "choice", (*orders_board.KINDS, "view")), Filter("channel", "channel"), *DAYS,
                Filter("cleared", "include_cleared", "flag")]
     return table("exceptions", "exception_queue", rows, columns, filters)
+
+
+def stuck_views() -> list[dict]:
+    """Views that cannot fold an event, as rows of the exception queue: the view, the event and the error."""
+    rows = []
+    for runner in system().runners.values():
+        status = runner.status()
+        if status.stuck_at:
+            rows.append({"kind": "view", "channel": "", "shop": "", "platform_order_no": status.name,
+                         "detail": f"stuck at notification {status.stuck_at} ({status.stuck_topic}): {status.error}",
+                         "open": True, "times_raised": 1, "raised_at": None, "cleared_at": None})
+    return rows
 
 
 # Finance

@@ -284,3 +284,22 @@ def test_money_in_a_table_matches_the_view(system, supervisor):
     [day] = table_rows(page, "finance-days")
     [expected] = finance.daily_finance(system.engine, "2026-11-11", "2026-11-11")
     assert day[0] == "2026-11-11" and Decimal(day[2]) == expected["revenue"] and Decimal(day[-2]) == expected["margin"]
+
+
+def test_a_view_stuck_on_an_event_is_on_the_exception_queue_with_the_event_and_the_error(system, supervisor):
+    from projections.tracking import ProjectionRunner
+    from tests.unit.test_stuck_views import SkusSeen
+
+    system.app.catalogue.register_sku("BAD-2", "一个视图装不下的商品")
+    runner = ProjectionRunner(system.app.store, system.engine, SkusSeen(), batch_size=100)
+    runner.setup()
+    system.runners["skus_seen"] = runner
+    system.fresh("skus_seen")  # as its follower thread would
+
+    page = supervisor.get("/office/exceptions?kind=view").get_data(as_text=True)
+    everything = supervisor.get("/office/exceptions").get_data(as_text=True)
+
+    [row] = table_rows(page, "exceptions")
+    assert row[0] == "view" and row[3] == "skus_seen"
+    assert "Sku.Registered" in row[4] and "ValueError: cannot hold BAD-2" in row[4]
+    assert "skus_seen" in everything and len(table_rows(everything, "exceptions")) > 1
