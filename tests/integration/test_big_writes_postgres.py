@@ -168,7 +168,7 @@ def test_a_client_stuck_inside_a_transaction_is_ended_and_writers_go_on(make_sys
             conn.execute("BEGIN")
             conn.execute(f'LOCK TABLE "{system.settings.database.schema}".cangku_events IN EXCLUSIVE MODE')
             locked.set()
-            time.sleep(4)
+            time.sleep(10)
             try:
                 conn.execute("SELECT 1")
                 outcome.append("still open")
@@ -188,9 +188,9 @@ def test_a_client_stuck_inside_a_transaction_is_ended_and_writers_go_on(make_sys
 
     system.app.catalogue.register_sku("TEA-1", "龙井 250g")
 
-    assert time.monotonic() - started < 3.5
+    assert time.monotonic() - started < 8  # the stuck client holds the lock for 10 s; the server ends it at 1 s
     assert system.app.catalogue.sku_exists("TEA-1")
-    client.join(10)
+    client.join(15)
     assert outcome == ["terminating connection due to idle-in-transaction timeout"]
 
 
