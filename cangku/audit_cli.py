@@ -14,23 +14,43 @@ def audit():
 
 
 @audit.command()
-def verify():
+@click.option("--head", "kept", default=None, metavar="N:HASH",
+              help="A head printed earlier by `cangku audit head` and kept outside the database: the stored events "
+                   "must still lead to it (a log rewritten together with its chain does not).")
+def verify(kept):
     """Recompute the chain from the stored events; exit status 1 names the first altered or missing event."""
-    from projections.audit import verify_chain
+    from projections.audit import hash_at, verify_chain
 
+    position, expected = _kept_head(kept) if kept else (0, "")
     system = open_system()
     try:
         verdict = verify_chain(system.app.store, system.engine)
+        recomputed = hash_at(system.app.store, position) if kept else None
     finally:
         system.close()
     if not verdict.intact:
         click.echo(f"TAMPERED: {verdict.describe()}", err=True)
         click.echo(f"{verdict.checked} events matched the chain before it", err=True)
         sys.exit(1)
+    if kept and recomputed != expected:
+        found = "no such notification any more" if recomputed is None else f"the events now lead to {recomputed}"
+        click.echo(f"TAMPERED: the head kept outside, notification {position} hash {expected}, does not match: "
+                   f"{found}", err=True)
+        sys.exit(1)
+    if kept:
+        click.echo(f"the stored events still lead to the head kept outside (notification {position})")
     click.echo(f"intact: {verdict.describe()}")
     click.echo(f"head hash {verdict.head_hash or '-'}")
     if verdict.unchained:
         click.echo(f"{verdict.unchained} newer events are not chained yet (cangku projections catch-up audit)")
+
+
+def _kept_head(text: str) -> tuple[int, str]:
+    number, _, digest = text.partition(":")
+    if not number.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise click.BadParameter("a head looks like N:HASH, as `cangku audit head` prints it (64 hex digits)",
+                                 param_hint="--head")
+    return int(number), digest
 
 
 @audit.command()
@@ -44,6 +64,8 @@ def head():
     finally:
         system.close()
     click.echo(f"notification {found['notification_id']} hash {found['hash']}")
+    click.echo(f"keep it outside the database; check later with: cangku audit verify --head "
+               f"{found['notification_id']}:{found['hash']}")
 
 
 @audit.command()

@@ -207,6 +207,16 @@ def verify_chain(app, engine: Engine) -> Verdict:
     return verdict
 
 
+def hash_at(app, notification_id: int) -> str | None:
+    """The chain's hash at a notification, recomputed from the stored events alone (the chain table is not read),
+    to compare with a head kept outside the database; None when the log holds no such notification."""
+    previous, last = GENESIS, 0
+    for event in _stored(app, notification_id):
+        previous = link(previous, event.id, event.originator_id, event.originator_version, event.topic, event.state)
+        last = event.id
+    return previous.hex() if last == notification_id else None
+
+
 # Browsing: the events behind an order, a SKU or a bin, each with its place in the chain.
 
 # Buyer personal data never leaves the event store through these pages (remarks are free text buyers fill with

@@ -121,3 +121,38 @@ def test_the_chain_is_not_rebuilt_over_a_tampered_log(chained, database_url):
         system.runners["audit"].rebuild()
 
     assert verify(database_url, system.settings.data_dir).exit_code == 1
+
+
+def audit_cli(database_url, tmp_path, *args):
+    env = {"CANGKU_DATABASE_URL": database_url, "CANGKU_DATA_DIR": str(tmp_path)}
+    return CliRunner().invoke(audit, list(args), env=env, catch_exceptions=False)
+
+
+def test_a_log_rewritten_together_with_its_chain_fails_against_the_head_kept_outside(chained, database_url,
+                                                                                    tmp_path):
+    from sqlalchemy import text
+
+    system, placed = chained
+    kept = audit_cli(database_url, tmp_path, "head").output.split("--head ")[1].strip()
+    assert audit_cli(database_url, tmp_path, "verify", "--head", kept).exit_code == 0
+    target = imported_event(system, placed["T100"])
+    store = EventStore(database_url)
+    store.overwrite_state(target, bytes(store.event(target)[3]).replace(b'"101.00"', b'"11.00"'))
+    with system.engine.begin() as conn:  # someone with database access chains the forged log anew
+        conn.execute(text("DELETE FROM audit_chain"))
+        conn.execute(text("UPDATE projection_tracking SET position = 0 WHERE name = 'audit'"))
+    system.runners["audit"].catch_up()
+
+    plain = audit_cli(database_url, tmp_path, "verify")
+    pinned = audit_cli(database_url, tmp_path, "verify", "--head", kept)
+
+    assert plain.exit_code == 0
+    assert pinned.exit_code == 1
+    assert f"TAMPERED: the head kept outside, notification {kept.split(':')[0]}" in pinned.output
+
+
+def test_a_malformed_head_is_refused_by_name(chained, database_url, tmp_path):
+    result = audit_cli(database_url, tmp_path, "verify", "--head", "12:not-a-hash")
+
+    assert result.exit_code == 2
+    assert "N:HASH" in result.output
