@@ -19,15 +19,21 @@ def audit():
                    "must still lead to it (a log rewritten together with its chain does not).")
 def verify(kept):
     """Recompute the chain from the stored events; exit status 1 names the first altered or missing event."""
-    from projections.audit import hash_at, verify_chain
+    from projections.audit import hash_at, verify_chain, verify_snapshots
 
     position, expected = _kept_head(kept) if kept else (0, "")
     system = open_system()
     try:
         verdict = verify_chain(system.app.store, system.engine)
         recomputed = hash_at(system.app.store, position) if kept else None
+        snapshots, differing = verify_snapshots(system.app.store)
     finally:
         system.close()
+    for snapshot in differing:
+        click.echo(f"TAMPERED: snapshot of {snapshot['originator_id']} at version {snapshot['originator_version']} "
+                   "differs from a replay of its events", err=True)
+    if differing:
+        sys.exit(1)
     if not verdict.intact:
         click.echo(f"TAMPERED: {verdict.describe()}", err=True)
         click.echo(f"{verdict.checked} events matched the chain before it", err=True)
@@ -39,7 +45,7 @@ def verify(kept):
         sys.exit(1)
     if kept:
         click.echo(f"the stored events still lead to the head kept outside (notification {position})")
-    click.echo(f"intact: {verdict.describe()}")
+    click.echo(f"intact: {verdict.describe()}; {snapshots} snapshots match a replay of their events")
     click.echo(f"head hash {verdict.head_hash or '-'}")
     if verdict.unchained:
         click.echo(f"{verdict.unchained} newer events are not chained yet (cangku projections catch-up audit)")

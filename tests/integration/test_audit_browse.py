@@ -56,5 +56,7 @@ def test_the_head_of_the_chain_is_shown_to_be_published_elsewhere(run):
     result = run("head")
 
     head = chain_head(run.system.engine)
-    assert result.output.strip() == f"notification {head['notification_id']} hash {head['hash']}"
+    first, advice = result.output.strip().splitlines()
+    assert first == f"notification {head['notification_id']} hash {head['hash']}"
+    assert advice.endswith(f"cangku audit verify --head {head['notification_id']}:{head['hash']}")
     assert head["notification_id"] == run.system.app.store.recorder.max_notification_id()

@@ -34,7 +34,8 @@ class EventStore:
         schema = parse_qs(parts.query)["schema"][0]
         conninfo = f"host={parts.hostname} port={parts.port} dbname={parts.path.strip('/')} user={parts.username}"
         with psycopg.connect(conninfo, autocommit=True) as conn:
-            cursor = conn.execute(sql_postgres.replace("EVENTS", f'"{schema}".cangku_events'), params)
+            cursor = conn.execute(sql_postgres.replace("SNAPSHOTS", f'"{schema}".cangku_snapshots')
+                                  .replace("EVENTS", f'"{schema}".cangku_events'), params)
             return cursor.fetchall() if cursor.description else []
 
     def event(self, notification_id: int) -> tuple:
@@ -156,3 +157,29 @@ def test_a_malformed_head_is_refused_by_name(chained, database_url, tmp_path):
 
     assert result.exit_code == 2
     assert "N:HASH" in result.output
+
+
+def test_a_snapshot_altered_in_the_database_is_named_by_verify(make_system, database_url, tmp_path):
+    from domain.ids import stock_id
+    from tests.builders import CUP, warehouse_with_catalogue
+
+    system = make_system(database_url)
+    warehouse_with_catalogue(system.app)
+    for n in range(60):
+        system.app.inventory.receive("WH1", CUP, 1, "alice", reference=f"PO-{n}")
+    system.catch_up()
+    stream = stock_id("WH1", CUP)
+    assert "1 snapshots match a replay" in audit_cli(database_url, tmp_path, "verify").output
+    store = EventStore(database_url)
+    [(state,)] = store._run("SELECT state FROM stored_snapshots WHERE originator_id=?",
+                            'SELECT state FROM EVENTS WHERE originator_id=%s'.replace("EVENTS", "SNAPSHOTS"),
+                            (stream.hex if store.sqlite else stream,))
+    forged = bytes(state).replace(b'"RCV-01":49', b'"RCV-01":490')
+    assert forged != bytes(state)
+    store._run("UPDATE stored_snapshots SET state=? WHERE originator_id=?", "UPDATE SNAPSHOTS SET state=%s "
+               "WHERE originator_id=%s", (forged, stream.hex if store.sqlite else stream))
+
+    result = audit_cli(database_url, tmp_path, "verify")
+
+    assert result.exit_code == 1
+    assert f"TAMPERED: snapshot of {stream} at version 50 differs from a replay of its events" in result.output
