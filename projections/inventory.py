@@ -333,8 +333,11 @@ def stock_by_bin(engine: Engine, warehouse: str | None = None, sku: str | None =
 
 
 def movement_ledger(engine: Engine, sku: str | None = None, bin: str | None = None,
-                    until: datetime | None = None, limit: int = 500) -> list[dict]:
-    query = select(movements).order_by(movements.c.notification_id, movements.c.id)
+                    until: datetime | None = None, limit: int = 500, newest_first: bool = False) -> list[dict]:
+    """Movements in the order they happened, or the newest first (so a capped list always shows the latest)."""
+    order = (movements.c.notification_id.desc(), movements.c.id.desc()) if newest_first else (
+        movements.c.notification_id, movements.c.id)
+    query = select(movements).order_by(*order)
     if sku:
         query = query.where(movements.c.sku == sku)
     if bin:

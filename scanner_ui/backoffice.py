@@ -390,7 +390,8 @@ def movements():
     """The movement ledger, oldest first, up to the end of a day when asked."""
     until = parse_day(arg("until"), "until")
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), BUSINESS_TIME) if until else None
-    rows = inventory.movement_ledger(fresh("inventory"), sku_filter(), bin_filter(None), end, limit=EVERY_ROW)
+    rows = inventory.movement_ledger(fresh("inventory"), sku_filter(), bin_filter(None), end, limit=EVERY_ROW,
+                                     newest_first=True)
     columns = [Col("at", "at", "instant"), Col("event", "event"), Col("warehouse", "warehouse"), Col("sku", "item"),
                Col("bin", "bin"), Col("on_hand_before", "on_hand_before", "number"),
                Col("on_hand_after", "on_hand_after", "number"), Col("reserved_before", "reserved_before", "number"),
