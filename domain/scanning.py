@@ -51,6 +51,14 @@ class UnexpectedInput(ScanError, InvalidInput):
     code = "unexpected_input"
 
 
+class NumberOutOfRange(UnexpectedInput):
+    code = "number_out_of_range"
+
+
+class NothingLeftToVerify(ScanError, WrongItemScanned):
+    code = "nothing_left_to_verify"
+
+
 class NothingToPutAway(ScanError, InsufficientStock):
     code = "nothing_to_put_away"
 
@@ -113,7 +121,7 @@ def clean_value(value: str) -> str:
 
 def whole_number(value: str, low: int, high: int) -> int:
     if not value.isascii() or not value.isdigit() or len(value) > 6 or not low <= int(value) <= high:
-        raise UnexpectedInput(f"enter a number from {low} to {high}", low=low, high=high)
+        raise NumberOutOfRange(f"enter a whole number from {low} to {high}", low=low, high=high)
     return int(value)
 
 

@@ -16,7 +16,9 @@ from ..errors import (
 from ..limits import MAX_WEIGHT_G
 from ..scanning import (
     AmbiguousOrder,
+    check_device,
     ItemNotExpected,
+    NothingLeftToVerify,
     NothingToPutAway,
     Scan,
     ScannerPorts,
@@ -25,9 +27,8 @@ from ..scanning import (
     UnknownCountRequest,
     UnknownParcel,
     WaveTaken,
-    WrongBinScanned,
-    check_device,
     whole_number,
+    WrongBinScanned,
 )
 from .catalogue import Catalogue
 from .fulfilment import Fulfilment
@@ -230,7 +231,10 @@ class Screens:
             raise UnexpectedInput(f"the pack screen has no action {value!r}")
         if status == "open":
             outstanding = package.outstanding() if package else order.quantities()
-            expected = ", ".join(f"{s}×{n}" for s, n in outstanding.items()) or "-"
+            if not outstanding:
+                raise NothingLeftToVerify("every item of this package is checked: close it",
+                                          order=order.platform_order_no)
+            expected = ", ".join(f"{s}×{n}" for s, n in outstanding.items())
             sku = self._sku_of(value, expected=expected)
             if sku not in outstanding:
                 raise ItemNotExpected(f"{sku} is not expected in this package; expected {expected}", expected=expected)
@@ -274,7 +278,7 @@ class Screens:
                 if value.upper().startswith(PURCHASE_ORDER_PREFIX) and len(value) > len(PURCHASE_ORDER_PREFIX):
                     return Step({"reference": value}, "reference_set", {"reference": value})
                 raise
-            return Step({**reference, "sku": sku}, "enter_quantity", {"sku": sku})
+            return Step({**reference, "sku": sku}, "enter_received_quantity", {"sku": sku})
         quantity = whole_number(value, 1, 99_999)
         site = self.inventory.warehouse(ports.warehouse)
         params = {"sku": c["sku"], "quantity": quantity, "bin": site.first_bin_in("receiving")}
