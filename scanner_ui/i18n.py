@@ -34,7 +34,9 @@ TEXT = {
         # what a scan did
         "wave_opened": "开始波次 {wave}", "bin_confirmed": "货位 {bin} 正确, 请扫描 {sku}",
         "enter_quantity": "{sku}: 请输入数量 (待拣 {remaining})", "picked": "已拣 {quantity} × {sku}, 放入 {tote} 号箱",
-        "try_bin": "{bin} 缺货, 请到 {next_bin}", "line_short": "{sku} 缺 {missing} 件, 已上报主管",
+        "try_bin": "{bin} 缺货, 请到 {next_bin}",
+        "confirm_short": "{bin} 没有 {sku}? 再按一次缺货确认 (订单将暂停, 缺 {missing} 件), 或继续扫描",
+        "line_short": "{sku} 缺 {missing} 件, 已上报主管",
         "wave_done": "波次 {wave} 已完成", "cancelled": "已取消",
         "pack_order": "订单 {order}: 请逐件扫描商品", "verified": "{sku} 复核通过, 还剩 {left} 件",
         "closed": "订单 {order} 已封箱", "weighed": "重量 {grams} 克", "waybill": "面单号 {tracking}",
@@ -162,6 +164,8 @@ TEXT = {
         "wave_opened": "Wave {wave} started", "bin_confirmed": "Bin {bin} is right: scan {sku}",
         "enter_quantity": "{sku}: type the quantity ({remaining} to pick)",
         "picked": "Picked {quantity} × {sku} into tote {tote}", "try_bin": "{bin} is short: go to {next_bin}",
+        "confirm_short": "No {sku} in {bin}? Tap short again to confirm (the order is held, {missing} missing), "
+                         "or scan on",
         "line_short": "{sku} short by {missing}: the supervisor is told", "wave_done": "Wave {wave} is done",
         "cancelled": "Cancelled", "pack_order": "Order {order}: scan each item",
         "verified": "{sku} checked, {left} to go",

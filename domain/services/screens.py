@@ -79,6 +79,8 @@ class Screens:
         wave = self.store.peek(UUID(c["wave"]))
         if scan.kind != "cancel":
             self._check_picker(wave, scan.staff)
+        if not (scan.kind == "action" and value == "short"):
+            c = {k: v for k, v in c.items() if k != "confirm_short"}  # anything else than a second tap: not confirmed
         index, awaited = self._pick_position(wave, c)
         if index is None:
             return Step({}, "wave_done", {"wave": wave.number})
@@ -148,6 +150,9 @@ class Screens:
                 return Step({"wave": c["wave"], "line": index, "alt_bin": bin, "tried": tried}, "try_bin",
                             {"sku": line["sku"], "bin": here, "next_bin": bin, "wave": wave.number})
         params = {"sku": line["sku"], "bin": here, "missing": remaining, "wave": wave.number}
+        if c.get("confirm_short") != index:
+            # Marking a line short holds its order: one stray tap must not do that, so the picker confirms.
+            return Step({**c, "confirm_short": index}, "confirm_short", params)
         return Step({"wave": c["wave"]}, "line_short", params,
                     do=lambda: self.fulfilment.short_pick(wave.id, index, by))
 

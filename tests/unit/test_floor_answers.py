@@ -50,3 +50,17 @@ def test_a_surplus_item_at_packing_says_the_package_is_complete(floor):
 
     assert surplus.outcome == "refused"
     assert said(surplus) == "订单 T1 的商品已全部复核, 请封箱"
+
+
+def test_one_stray_tap_of_short_holds_nothing_and_a_scan_after_it_cancels_the_question(floor):
+    wave = wave_of(floor, order("T1", (CUP, 2)))
+    floor.scan("P1", "pick", wave, kind="action")
+    floor.scan("P1", "pick", "A-01-02")
+
+    asked = floor.scan("P1", "pick", "short", kind="action")
+    floor.scan("P1", "pick", CUP_EAN)
+    asked_again = floor.scan("P1", "pick", "short", kind="action")
+
+    assert (asked.key, asked_again.key) == ("confirm_short", "confirm_short")
+    assert floor.app.orders.find_order("taobao", "flagship", "T1").status == "waved"
+    assert "再按一次缺货确认" in said(asked)

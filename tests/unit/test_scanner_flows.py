@@ -105,8 +105,11 @@ def test_with_no_other_bin_the_line_goes_short_and_the_supervisor_sees_it(floor)
     floor.scans("P1", "pick", wave, "A-01-01")
 
     floor.scan("P1", "pick", "short", kind="action")
+    asked = floor.scan("P1", "pick", "short", kind="action")
+    held_yet = floor.app.orders.find_order("taobao", "flagship", "T1").status
     short = floor.scan("P1", "pick", "short", kind="action")
 
+    assert (asked.key, held_yet) == ("confirm_short", "waved")
     assert (short.key, short.params.get("missing")) == ("line_short", 2)
     assert floor.app.orders.find_order("taobao", "flagship", "T1").status == "held"
     floor.system.catch_up()
