@@ -45,6 +45,12 @@ class CachedEventStore(EventStore):
                 self.repository.cache.put(aggregate_id, aggregate)
         return recordings
 
+    def recorded_among(self, aggregate_ids):
+        in_bulk = getattr(self.recorder, "recorded_originators", None)  # the PostgreSQL recorder; SQLite looks up
+        if in_bulk is None:
+            return super().recorded_among(aggregate_ids)
+        return set(in_bulk(list(aggregate_ids)))
+
     def load_many(self, aggregate_ids):
         """Current aggregates in one query for their versions: a cached copy at the stored version is used as it
         is, any other stream is brought up to date from the store."""

@@ -202,14 +202,13 @@ class EventStore(Application):
             raise conflict from None
 
     def recorded(self, aggregate_ids: Iterable[UUID]) -> Recorded:
-        """Which aggregates have been recorded: these ids looked up together (in one query where the recorder can),
-        any other id one look each."""
+        """Which aggregates have been recorded: these ids looked up together, any other id one look each."""
         asked = set(aggregate_ids)
-        in_bulk = getattr(self.recorder, "recorded_originators", None)
-        if in_bulk is not None:
-            return Recorded(asked, set(in_bulk(list(asked))), self.repository)
-        return Recorded(asked, {aggregate_id for aggregate_id in asked if aggregate_id in self.repository},
-                        self.repository)
+        return Recorded(asked, self.recorded_among(asked), self.repository)
+
+    def recorded_among(self, aggregate_ids: set[UUID]) -> set[UUID]:
+        """Those of these aggregates that have been recorded: one look each here; the adapter asks in bulk."""
+        return {aggregate_id for aggregate_id in aggregate_ids if aggregate_id in self.repository}
 
     def load_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
         """The current state, as copies to change, of those of these aggregates that exist."""
