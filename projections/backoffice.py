@@ -3,13 +3,14 @@
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
+from itertools import islice
 from operator import itemgetter
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, select, tuple_
-from sqlalchemy.engine import Connection
+from sqlalchemy import Select, Table, func, select, tuple_
+from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import InvalidInput, NotFound
 
@@ -17,6 +18,7 @@ from domain.errors import InvalidInput, NotFound
 BUSINESS_TIME = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
 LOAD_CHUNK = 500
+STREAM_CHUNK = 2000
 
 
 class InvalidFilter(InvalidInput):
@@ -78,6 +80,16 @@ def today() -> date:
 
 def days_before(day: date, days: int) -> str:
     return (day - timedelta(days=days)).isoformat()
+
+
+def instant_bounds(first: str | None, last: str | None) -> tuple[datetime | None, datetime | None]:
+    """The instants (UTC) a range of business days spans: from the first day's midnight up to, not including, the
+    midnight after the last. UTC because SQLite keeps instants as naive UTC text and compares them as text."""
+    def midnight(day: date) -> datetime:
+        return datetime.combine(day, datetime.min.time(), BUSINESS_TIME).astimezone(timezone.utc)
+
+    return (midnight(date.fromisoformat(first)) if first else None,
+            midnight(date.fromisoformat(last) + timedelta(days=1)) if last else None)
 
 
 def positive_int(value, label: str) -> int:
@@ -266,3 +278,56 @@ def update_rows(conn: Connection, table: Table, key: tuple[str, ...], rows: list
         plan = _plans[plan_key] = (sql, _row_values(every, _processors(conn, table, every), {}))
     sql, values = plan
     conn.exec_driver_sql(sql, [values(row) for row in rows])
+
+
+class Listing:
+    """The rows a report lists, read from its view a page at a time and never all at once: what a back-office table
+    pages through and exports, and what the API pages.
+
+    `shape` turns a chunk of stored rows into the rows shown (it may read more for them on the same connection);
+    `keep`, when given, is a test only Python can make (a segment computed from the row), so counting and paging then
+    walk the rows as a stream. `leading` rows (a few, already in memory) come before the query's.
+    """
+
+    def __init__(self, engine: Engine, query: Select, shape: Callable[[dict], dict] | None = None,
+                 keep: Callable[[dict], bool] | None = None, leading: Iterable[dict] = (),
+                 shape_rows: Callable[[Connection, list[dict]], list[dict]] | None = None):
+        self.engine = engine
+        self.query = query
+        self.shape_rows = shape_rows or ((lambda conn, rows: [shape(r) for r in rows]) if shape else None)
+        self.keep = keep
+        self.leading = list(leading)
+
+    def count(self) -> int:
+        if self.keep is not None:
+            return len(self.leading) + sum(1 for _ in self._stream())
+        with self.engine.connect() as conn:
+            return len(self.leading) + conn.execute(
+                select(func.count()).select_from(self.query.order_by(None).subquery())).scalar_one()
+
+    def page(self, limit: int, offset: int = 0) -> list[dict]:
+        """`limit` rows after the first `offset`."""
+        head = self.leading[offset:offset + limit]
+        limit, offset = limit - len(head), max(offset - len(self.leading), 0)
+        if limit <= 0:
+            return head
+        if self.keep is not None:
+            return head + list(islice(self._stream(), offset, offset + limit))
+        with self.engine.connect() as conn:
+            return head + self._shaped(conn, conn.execute(self.query.limit(limit).offset(offset)).all())
+
+    def __iter__(self) -> Iterator[dict]:
+        yield from self.leading
+        yield from self._stream()
+
+    def _stream(self) -> Iterator[dict]:
+        with self.engine.connect() as conn:
+            result = conn.execution_options(yield_per=STREAM_CHUNK).execute(self.query)
+            for chunk in result.partitions():
+                for shown in self._shaped(conn, chunk):
+                    if self.keep is None or self.keep(shown):
+                        yield shown
+
+    def _shaped(self, conn: Connection, rows) -> list[dict]:
+        rows = [dict(r._mapping) for r in rows]
+        return self.shape_rows(conn, rows) if self.shape_rows and rows else rows

@@ -29,6 +29,7 @@ from domain.stock import Stock
 
 from .backoffice import (
     BatchRows,
+    Listing,
     UnknownCustomer,
     aware,
     business_day,
@@ -268,28 +269,31 @@ def _flags_by_buyer(conn, buyers: list[str] | None = None) -> dict[str, list[dic
 def customers(engine: Engine, channel: str | None = None, shop: str | None = None, segment: str | None = None,
               flagged: str | None = None, as_of=None, rfm: RfmRules | None = None, limit: int = 1000) -> list[dict]:
     """Customers with their RFM segment, most spend first; filter by segment or by a flag kind."""
+    return customer_listing(engine, channel, shop, segment, flagged, as_of, rfm).page(limit)
+
+
+def customer_listing(engine: Engine, channel: str | None = None, shop: str | None = None, segment: str | None = None,
+                     flagged: str | None = None, as_of=None, rfm: RfmRules | None = None) -> Listing:
+    """Customers, most spend first, read a page at a time. A flag kind narrows the query to flagged buyers; a
+    segment is computed from each row, so with one the rows are walked as a stream."""
     segment = choice(segment, SEGMENTS, "segment")
     flagged = choice(flagged, FLAG_KINDS, "flag kind")
     as_of = parse_day(as_of, "as of") or today()
+    rfm = rfm or RfmRules()
     query = select(customers_table).order_by(customers_table.c.spend.desc(), customers_table.c.buyer_ref)
     if channel:
         query = query.where(customers_table.c.channel == channel)
     if shop:
         query = query.where(customers_table.c.shop == shop)
-    with engine.connect() as conn:
-        flags = _flags_by_buyer(conn)
-        rows = [dict(r._mapping) for r in conn.execute(query)]
-    shown = []
-    for row in rows:
-        buyer_flags = flags.get(row["buyer_ref"], [])
-        if flagged and not any(f["kind"] == flagged for f in buyer_flags):
-            continue
-        one = _shown(row, as_of, rfm or RfmRules(), buyer_flags)
-        if segment is None or one["segment"] == segment:
-            shown.append(one)
-        if len(shown) >= limit:
-            break
-    return shown
+    if flagged:
+        query = query.where(customers_table.c.buyer_ref.in_(
+            select(flags_table.c.buyer_ref).where(flags_table.c.kind == flagged)))
+
+    def shown(conn: Connection, rows: list[dict]) -> list[dict]:
+        flags = _flags_by_buyer(conn, [r["buyer_ref"] for r in rows])
+        return [_shown(row, as_of, rfm, flags.get(row["buyer_ref"], [])) for row in rows]
+
+    return Listing(engine, query, shape_rows=shown, keep=(lambda one: one["segment"] == segment) if segment else None)
 
 
 def customer(engine: Engine, buyer_ref: str, as_of=None, rfm: RfmRules | None = None) -> dict:

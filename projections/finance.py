@@ -32,7 +32,7 @@ from domain.errors import UnknownOrder, UnknownSku
 from domain.order import Order
 from domain.stock import Stock
 
-from .backoffice import BatchRows, as_uuid, business_day, day_range, fen, text_id, yuan
+from .backoffice import BatchRows, Listing, as_uuid, business_day, day_range, fen, text_id, yuan
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -250,6 +250,12 @@ def order_finance(engine: Engine, order_id) -> dict:
 def orders_finance(engine: Engine, channel: str | None = None, shop: str | None = None, since=None,
                    until=None, limit: int = 1000) -> list[dict]:
     """Orders' figures, by the day ordered."""
+    return orders_finance_listing(engine, channel, shop, since, until).page(limit)
+
+
+def orders_finance_listing(engine: Engine, channel: str | None = None, shop: str | None = None, since=None,
+                           until=None) -> Listing:
+    """Orders' figures, by the day ordered, read a page at a time."""
     first, last = day_range(since, until)
     query = select(finance_orders).order_by(finance_orders.c.ordered_on, finance_orders.c.platform_order_no)
     if channel:
@@ -260,8 +266,7 @@ def orders_finance(engine: Engine, channel: str | None = None, shop: str | None 
         query = query.where(finance_orders.c.ordered_on >= first)
     if last:
         query = query.where(finance_orders.c.ordered_on <= last)
-    with engine.connect() as conn:
-        return [_money(dict(r._mapping), "paid", *MONEY) for r in conn.execute(query.limit(limit))]
+    return Listing(engine, query, lambda row: _money(row, "paid", *MONEY))
 
 
 def sales_by_channel(engine: Engine, since=None, until=None) -> list[dict]:
@@ -282,16 +287,23 @@ def sales_by_channel(engine: Engine, since=None, until=None) -> list[dict]:
 
 def sku_finance(engine: Engine, sku: str | None = None) -> list[dict]:
     """Figures per SKU (all SKUs, or one: an unknown code raises UnknownSku)."""
+    return list(sku_finance_listing(engine, sku))
+
+
+def sku_finance_listing(engine: Engine, sku: str | None = None) -> Listing:
+    """Figures per SKU, read a page at a time (an unknown SKU asked for raises UnknownSku)."""
     query = select(finance_skus).order_by(finance_skus.c.sku)
     if sku is not None:
         query = query.where(finance_skus.c.sku == sku)
-    with engine.connect() as conn:
-        rows = [dict(r._mapping) for r in conn.execute(query)]
-    if sku is not None and not rows:
-        raise UnknownSku(f"unknown SKU {sku[:64]!r}")
-    for row in rows:
-        row["unit_cost"] = Decimal(row["unit_cost"])
-    return [_money(r, "revenue", "discounts", "platform_fee", "refunds", "cogs") for r in rows]
+        with engine.connect() as conn:
+            if conn.execute(query.limit(1)).first() is None:
+                raise UnknownSku(f"unknown SKU {sku[:64]!r}")
+    return Listing(engine, query, _sku_figures)
+
+
+def _sku_figures(row: dict) -> dict:
+    row["unit_cost"] = Decimal(row["unit_cost"])
+    return _money(row, "revenue", "discounts", "platform_fee", "refunds", "cogs")
 
 
 def daily_finance(engine: Engine, since=None, until=None) -> list[dict]:

@@ -25,7 +25,7 @@ from domain.errors import InvalidInput, UnknownSku
 from domain.stock import Stock
 from domain.warehouse import Warehouse
 
-from .backoffice import aware, insert_rows, insert_tuples, text_id, update_rows
+from .backoffice import Listing, aware, insert_rows, insert_tuples, text_id, update_rows
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -318,23 +318,34 @@ def _chunks(values: list, size: int = 500):
 
 
 def stock_by_bin(engine: Engine, warehouse: str | None = None, sku: str | None = None) -> list[dict]:
+    return list(stock_by_bin_listing(engine, warehouse, sku))
+
+
+def stock_by_bin_listing(engine: Engine, warehouse: str | None = None, sku: str | None = None,
+                         bin: str | None = None) -> Listing:
+    """Stock per bin that holds or owes something, by warehouse, SKU and bin, read a page at a time."""
     query = select(stock_bins).where(stock_bins.c.on_hand + stock_bins.c.reserved != 0)
     if warehouse:
         query = query.where(stock_bins.c.warehouse == warehouse)
     if sku:
         query = query.where(stock_bins.c.sku == sku)
+    if bin:
+        query = query.where(stock_bins.c.bin == bin)
     query = query.order_by(stock_bins.c.warehouse, stock_bins.c.sku, stock_bins.c.bin)
-    with engine.connect() as conn:
-        return [
-            {"warehouse": r.warehouse, "sku": r.sku, "bin": r.bin, "on_hand": r.on_hand, "reserved": r.reserved,
-             "available": r.on_hand - r.reserved}
-            for r in conn.execute(query)
-        ]
+    return Listing(engine, query, lambda r: {"warehouse": r["warehouse"], "sku": r["sku"], "bin": r["bin"],
+                                             "on_hand": r["on_hand"], "reserved": r["reserved"],
+                                             "available": r["on_hand"] - r["reserved"]})
 
 
 def movement_ledger(engine: Engine, sku: str | None = None, bin: str | None = None,
                     until: datetime | None = None, limit: int = 500, newest_first: bool = False) -> list[dict]:
     """Movements in the order they happened, or the newest first (so a capped list always shows the latest)."""
+    return movement_listing(engine, sku, bin, until, newest_first).page(limit)
+
+
+def movement_listing(engine: Engine, sku: str | None = None, bin: str | None = None,
+                     until: datetime | None = None, newest_first: bool = False) -> Listing:
+    """The movement ledger, read a page at a time."""
     order = (movements.c.notification_id.desc(), movements.c.id.desc()) if newest_first else (
         movements.c.notification_id, movements.c.id)
     query = select(movements).order_by(*order)
@@ -343,9 +354,8 @@ def movement_ledger(engine: Engine, sku: str | None = None, bin: str | None = No
     if bin:
         query = query.where(movements.c.bin == bin)
     if until:
-        query = query.where(movements.c.at <= until)
-    with engine.connect() as conn:
-        return [dict(r._mapping) for r in conn.execute(query.limit(limit))]
+        query = query.where(movements.c.at <= until.astimezone(timezone.utc))
+    return Listing(engine, query)
 
 
 def stock_at(engine: Engine, warehouse: str, sku: str, at: datetime, bin: str | None = None, limit: int = 50,

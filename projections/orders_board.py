@@ -29,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.fulfilment import Package
 from domain.order import Order
 
-from .backoffice import BatchRows, aware, business_day, choice, day_range, text_id
+from .backoffice import BatchRows, Listing, aware, business_day, choice, day_range, instant_bounds, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -317,11 +317,25 @@ def order_counts(engine: Engine, channel: str | None = None, since=None, until=N
     return result
 
 
+def open_exception_counts(engine: Engine) -> dict[str, int]:
+    """Open exceptions per kind."""
+    kind = board_exceptions.c.kind
+    with engine.connect() as conn:
+        return dict(conn.execute(select(kind, func.count()).where(board_exceptions.c.open.is_(True)).group_by(kind))
+                    .all())
+
+
 def exception_queue(engine: Engine, kind: str | None = None, channel: str | None = None,
                     include_cleared: bool = False, since=None, until=None, limit: int = 500) -> list[dict]:
     """Exceptions to work on, oldest first; cleared ones too when asked."""
+    return exception_listing(engine, kind, channel, include_cleared, since, until).page(limit)
+
+
+def exception_listing(engine: Engine, kind: str | None = None, channel: str | None = None,
+                      include_cleared: bool = False, since=None, until=None) -> Listing:
+    """The exception queue, oldest first, read a page at a time; the days are business days of when raised."""
     kind = choice(kind, KINDS, "exception kind")
-    first, last = day_range(since, until)
+    start, end = instant_bounds(*day_range(since, until))
     query = select(board_exceptions)
     if kind:
         query = query.where(board_exceptions.c.kind == kind)
@@ -329,13 +343,9 @@ def exception_queue(engine: Engine, kind: str | None = None, channel: str | None
         query = query.where(board_exceptions.c.channel == channel)
     if not include_cleared:
         query = query.where(board_exceptions.c.open.is_(True))
-    rows = []
-    with engine.connect() as conn:
-        for r in conn.execute(query.order_by(board_exceptions.c.raised_at, board_exceptions.c.subject)):
-            day = business_day(r.raised_at)
-            if (first and day < first) or (last and day > last):
-                continue
-            rows.append(dict(r._mapping, raised_at=aware(r.raised_at), cleared_at=aware(r.cleared_at)))
-            if len(rows) >= limit:
-                break
-    return rows
+    if start:
+        query = query.where(board_exceptions.c.raised_at >= start)
+    if end:
+        query = query.where(board_exceptions.c.raised_at < end)
+    return Listing(engine, query.order_by(board_exceptions.c.raised_at, board_exceptions.c.subject),
+                   lambda row: dict(row, raised_at=aware(row["raised_at"]), cleared_at=aware(row["cleared_at"])))

@@ -9,6 +9,7 @@ import io
 import re
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import chain, islice
 from typing import Any, Iterable, Sequence
 from uuid import UUID
 
@@ -52,7 +53,7 @@ def cell(value: Any, escape_formula: bool = True) -> Any:
 
 def to_csv(rows: Iterable[dict], columns: Sequence[str] | None = None) -> bytes:
     """UTF-8 CSV with a byte-order mark, so Excel on a Chinese Windows opens it without garbling."""
-    rows = list(rows)
+    rows = list(rows) if columns is None else rows
     names = columns_of(rows, columns)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -67,15 +68,16 @@ def to_xlsx(rows: Iterable[dict], columns: Sequence[str] | None = None, sheet: s
     """An .xlsx workbook with one sheet: a bold header row, then one row per dict."""
     from rustpy_xlsxwriter import Format, write_worksheet
 
-    rows = list(rows)
-    names = columns_of(rows, columns)
-    sample = rows[:200]
+    rows = iter(rows)
+    sample = list(islice(rows, 200))
+    rows = chain(sample, rows)
+    names = columns_of(sample, columns)
     widths = [min(max(max([len(str(name))] + [len(str(r.get(name) or "")) for r in sample]) + 2, 8), 60)
               for name in names]
     days = {name: Format().set_num_format(DAY_FORMAT) for name in names if _holds_days(sample, name)}
     # The writer keeps every string as text (formulas come only from its formula options), so an order remark
     # such as "=1+1" or "#N/A" is shown as typed. An empty export still gets its header row from one empty record.
-    records = ({name: cell(row.get(name), escape_formula=False) for name in names} for row in rows or [{}])
+    records = ({name: cell(row.get(name), escape_formula=False) for name in names} for row in (rows if sample else [{}]))
     out = io.BytesIO()
     write_worksheet(records, out, sheet_name=_sheet_title(sheet), bold_headers=True, column_widths=widths,
                     column_formats=days or None, datetime_format=MOMENT_FORMAT)

@@ -19,7 +19,7 @@ from werkzeug.exceptions import Unauthorized
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
 from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
-from projections.backoffice import BUSINESS_TIME, InvalidFilter, aware, as_uuid, parse_day, positive_int
+from projections.backoffice import BUSINESS_TIME, InvalidFilter, Listing, aware, as_uuid, parse_day, positive_int
 from projections.scanning import reserved_orders
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -288,11 +288,12 @@ def plain(value):
     return value
 
 
-def page(rows: list, limit: int, offset: int) -> dict:
-    """One page of rows fetched as far as offset + limit + 1, so the next page is known to exist or not."""
-    shown = rows[offset:offset + limit]
-    more = len(rows) > offset + limit
-    return {"items": shown, "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
+def page(rows: list | Listing, limit: int, offset: int) -> dict:
+    """One page of rows; one row more is read, so the next page is known to exist or not. A Listing reads just
+    that from its view."""
+    rows = rows.page(limit + 1, offset) if isinstance(rows, Listing) else rows[offset:offset + limit + 1]
+    more = len(rows) > limit
+    return {"items": rows[:limit], "limit": limit, "offset": offset, "next_offset": offset + limit if more else None}
 
 
 # Operations
@@ -402,8 +403,7 @@ def document() -> dict:
 @operation("GET", "/stock", "Stock per bin: on hand, reserved, available", "stock", page_of(STOCK_ROW), ANY_ROLE,
            (WAREHOUSE, SKU, *PAGING))
 def stock(member, warehouse, sku, limit, offset):
-    rows = inventory.stock_by_bin(fresh("inventory"), warehouse, sku)
-    return page(rows, limit, offset)
+    return page(inventory.stock_by_bin_listing(fresh("inventory"), warehouse, sku), limit, offset)
 
 
 @operation("GET", "/stock/movements", "The movement ledger, oldest first", "stock",
@@ -411,9 +411,8 @@ def stock(member, warehouse, sku, limit, offset):
            (SKU, Param("bin", TEXT, "One bin only."),
             Param("until", INSTANT, "Movements up to this instant (ISO 8601).", instant("until")), *PAGING))
 def movements(member, sku, bin, until, limit, offset):
-    until = until.astimezone(timezone.utc) if until else None
-    rows = inventory.movement_ledger(fresh("inventory"), sku, bin, until, limit=offset + limit + 1)
-    return page([dict(r, at=aware(r["at"])) for r in rows], limit, offset)
+    found = page(inventory.movement_listing(fresh("inventory"), sku, bin, until), limit, offset)
+    return dict(found, items=[dict(r, at=aware(r["at"])) for r in found["items"]])
 
 
 @operation("GET", "/stock/at", "A SKU's stock at an instant, from the movement ledger, with a page of the events "
@@ -516,9 +515,8 @@ def order_counts(member, channel, since, until):
                            default=False),
             SINCE, UNTIL, *PAGING))
 def exceptions(member, kind, channel, include_cleared, since, until, limit, offset):
-    rows = orders_board.exception_queue(fresh("orders_board"), kind, channel, include_cleared, since, until,
-                                        limit=offset + limit + 1)
-    return page(rows, limit, offset)
+    return page(orders_board.exception_listing(fresh("orders_board"), kind, channel, include_cleared, since, until),
+                limit, offset)
 
 
 @operation("POST", "/orders/{order_id}/hold", "Hold an order for review", "order commands", ORDER,
@@ -568,15 +566,14 @@ def create_wave(member, number, warehouse=None, order_ids=None):
            page_of(row_of(finance.finance_orders, money=FINANCE_MONEY, margin=MONEY)), REPORT_READERS,
            (CHANNEL, SHOP, SINCE, UNTIL, *PAGING))
 def finance_orders(member, channel, shop, since, until, limit, offset):
-    rows = finance.orders_finance(fresh("finance"), channel, shop, since, until, limit=offset + limit + 1)
-    return page(rows, limit, offset)
+    return page(finance.orders_finance_listing(fresh("finance"), channel, shop, since, until), limit, offset)
 
 
 @operation("GET", "/finance/skus", "Figures per SKU", "finance",
            page_of(row_of(finance.finance_skus, money=("unit_cost", *finance.MONEY), margin=MONEY)),
            REPORT_READERS, (SKU, *PAGING))
 def finance_skus(member, sku, limit, offset):
-    return page(finance.sku_finance(fresh("finance"), sku), limit, offset)
+    return page(finance.sku_finance_listing(fresh("finance"), sku), limit, offset)
 
 
 @operation("GET", "/finance/days", "Figures per day (China time), oldest first", "finance",
@@ -613,7 +610,7 @@ def stock_valuation(member, warehouse):
                   one_of(crm.FLAG_KINDS, "flag kind")),
             AS_OF, *PAGING))
 def customers(member, channel, shop, segment, flagged, as_of, limit, offset):
-    rows = crm.customers(fresh("crm"), channel, shop, segment, flagged, as_of, limit=offset + limit + 1)
+    rows = crm.customer_listing(fresh("crm"), channel, shop, segment, flagged, as_of)
     return page(rows, limit, offset)
 
 

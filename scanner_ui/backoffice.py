@@ -16,7 +16,8 @@ from sqlalchemy.engine import Engine
 from domain.errors import DomainError, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
 from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
-from projections.backoffice import BUSINESS_TIME, InvalidFilter, choice, day_range, parse_day, positive_int, today
+from projections.backoffice import (BUSINESS_TIME, InvalidFilter, Listing, choice, day_range, parse_day, positive_int,
+                                   today)
 from projections.reports import MEDIA_TYPES, export
 
 from . import errors
@@ -122,9 +123,10 @@ def bin_filter(warehouse: str | None) -> str | None:
     return bin
 
 
-def table(name: str, title: str, rows: list[dict], columns: list[Col], filters: list[Filter] = (),
+def table(name: str, title: str, rows: list[dict] | Listing, columns: list[Col], filters: list[Filter] = (),
           template: str = "office/table.html", **shown):
-    """A table page (one page of the rows) or, with `?format=`, every row as a CSV or XLSX download."""
+    """A table page (one page of the rows) or, with `?format=`, every row as a CSV or XLSX download. Rows given as
+    a Listing are read from the view a page at a time (and streamed into the export), never all held at once."""
     kind = request.args.get("format")
     if kind:
         body = export(rows, kind, [c.field for c in columns])
@@ -133,12 +135,14 @@ def table(name: str, title: str, rows: list[dict], columns: list[Col], filters: 
                         headers={"Content-Disposition": f'attachment; filename="{filename}"'})
     size = min(positive_int(request.args.get("size", PAGE_SIZE), "page size"), MAX_PAGE_SIZE)
     page = positive_int(request.args.get("page", 1), "page")
-    pages = max(math.ceil(len(rows) / size), 1)
+    total = rows.count() if isinstance(rows, Listing) else len(rows)
+    pages = max(math.ceil(total / size), 1)
     if page > pages:
         raise InvalidFilter(f"page {page} is past the last page ({pages})")
-    return render_template(template, name=name, title=title, columns=columns, filters=filters,
-                           rows=rows[(page - 1) * size:page * size], total=len(rows), page=page, pages=pages,
-                           size=size, **shown)
+    offset = (page - 1) * size
+    shown_rows = rows.page(size, offset) if isinstance(rows, Listing) else rows[offset:offset + size]
+    return render_template(template, name=name, title=title, columns=columns, filters=filters, rows=shown_rows,
+                           total=total, page=page, pages=pages, size=size, **shown)
 
 
 # Dashboard
@@ -156,18 +160,17 @@ def dashboard():
     margin = {row["day"]: row["margin"] for row in finance.daily_finance(engine, first, last)}
     valuation = finance.stock_valuation(engine)
     statuses = {row["status"]: row["orders"] for row in orders_board.order_counts(engine)["by_status"]}
-    open_exceptions = orders_board.exception_queue(engine, limit=EVERY_ROW)
+    open_exceptions = orders_board.open_exception_counts(engine)
     charts = {
         "sales": line_chart(days, sales),
         "margin": bar_chart([(day[5:], margin.get(day, Decimal("0"))) for day in days]),
         "stock_value": bar_chart([(line["sku"], line["value"]) for line in valuation["lines"]]),
         "backlog": bar_chart([(status, statuses.get(status, 0)) for status in BACKLOG]),
-        "exceptions": bar_chart([(kind, sum(1 for e in open_exceptions if e["kind"] == kind))
-                                 for kind in orders_board.KINDS]),
+        "exceptions": bar_chart([(kind, open_exceptions.get(kind, 0)) for kind in orders_board.KINDS]),
     }
     return render_template("office/dashboard.html", since=first, until=last, charts=charts,
                            totals=finance.totals(engine, first, last), stock_total=valuation["total"],
-                           backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=len(open_exceptions))
+                           backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=sum(open_exceptions.values()))
 
 
 def calendar(first: str, last: str) -> list[str]:
@@ -257,10 +260,13 @@ def orders():
 def exceptions():
     """The exception queue, oldest first; cleared ones too when asked."""
     kind = arg("kind")
-    rows = orders_board.exception_queue(fresh("orders_board"), None if kind == "view" else kind, arg("channel"),
-                                        flag("cleared"), arg("since"), arg("until"), limit=EVERY_ROW)
-    if kind in (None, "", "view"):
-        rows = [*stuck_views(), *([] if kind == "view" else rows)]
+    stuck = stuck_views() if kind in (None, "", "view") else []
+    if kind == "view":
+        rows = stuck
+    else:
+        rows = orders_board.exception_listing(fresh("orders_board"), kind, arg("channel"), flag("cleared"),
+                                              arg("since"), arg("until"))
+        rows.leading = stuck
     columns = [Col("kind", "kind", "code"), Col("channel", "channel"), Col("shop", "shop"),
                Col("platform_order_no", "order"), Col("detail", "detail"), Col("open", "open", "flag"),
                Col("times_raised", "times_raised", "number"), Col("raised_at", "raised_at", "instant"),
@@ -290,8 +296,7 @@ COSTS = [Col(name, name, "money") for name in ("refunds", "cogs")] + [Col("margi
 
 @bp.get("/finance/orders")
 def finance_orders():
-    rows = finance.orders_finance(fresh("finance"), arg("channel"), arg("shop"), arg("since"), arg("until"),
-                                  limit=EVERY_ROW)
+    rows = finance.orders_finance_listing(fresh("finance"), arg("channel"), arg("shop"), arg("since"), arg("until"))
     columns = [Col("ordered_on", "ordered_on"), Col("channel", "channel"), Col("shop", "shop"),
                Col("platform_order_no", "order"), Col("shipped_on", "shipped_on"), Col("paid", "paid", "money"),
                *MONEY, Col("postage", "postage", "money"), Col("packaging", "packaging", "money"), *COSTS]
@@ -301,7 +306,7 @@ def finance_orders():
 
 @bp.get("/finance/skus")
 def finance_skus():
-    rows = finance.sku_finance(fresh("finance"), arg("sku"))
+    rows = finance.sku_finance_listing(fresh("finance"), arg("sku"))
     columns = [Col("sku", "item"), Col("unit_cost", "unit_cost", "money"),
                Col("units_ordered", "units_ordered", "number"), Col("units_shipped", "units_shipped", "number"),
                Col("units_refunded", "units_refunded", "number"), *MONEY, *COSTS]
@@ -334,9 +339,8 @@ def stock_value():
 def customers():
     """Customers by their masked buyer reference, with RFM segment, repeat rate and flags."""
     engine = fresh("crm")
-    found = crm.customers(engine, arg("channel"), arg("shop"), arg("segment"), arg("flagged"), arg("as_of"),
-                          limit=EVERY_ROW)
-    rows = [dict(r, flags="; ".join(f"{f['kind']}: {f['detail']}" for f in r["flags"])) for r in found]
+    rows = crm.customer_listing(engine, arg("channel"), arg("shop"), arg("segment"), arg("flagged"), arg("as_of"))
+    rows.shape_rows = flags_as_text(rows.shape_rows)
     columns = [Col("buyer_ref", "buyer"), Col("channel", "channel"), Col("shop", "shop"),
                Col("orders", "orders", "number"), Col("spend", "spend", "money"), Col("refunds", "refunds", "money"),
                Col("net_spend", "net_spend", "money"), Col("last_order_on", "last_order_on"),
@@ -347,6 +351,14 @@ def customers():
     repeat = crm.repeat_rate(engine, arg("channel"), arg("shop"))
     return table("customers", "customers", rows, columns, filters,
                  summary=dict(repeat, repeat_rate=f"{repeat['repeat_rate'] * 100:.1f}%"))
+
+
+def flags_as_text(shape):
+    """A customer's flags in one cell: "kind: detail; kind: detail"."""
+    def shown(conn, rows: list[dict]) -> list[dict]:
+        return [dict(r, flags="; ".join(f"{f['kind']}: {f['detail']}" for f in r["flags"])) for r in shape(conn, rows)]
+
+    return shown
 
 
 @bp.get("/replenishment")
@@ -377,7 +389,7 @@ def days(name: str, default: int) -> int:
 def stock():
     warehouse = warehouse_filter()
     bin = bin_filter(warehouse)
-    rows = [r for r in inventory.stock_by_bin(fresh("inventory"), warehouse, sku_filter()) if bin in (None, r["bin"])]
+    rows = inventory.stock_by_bin_listing(fresh("inventory"), warehouse, sku_filter(), bin)
     columns = [Col("warehouse", "warehouse"), Col("sku", "item"), Col("bin", "bin"),
                Col("on_hand", "on_hand", "number"), Col("reserved", "reserved", "number"),
                Col("available", "available", "number")]
@@ -387,11 +399,10 @@ def stock():
 
 @bp.get("/movements")
 def movements():
-    """The movement ledger, oldest first, up to the end of a day when asked."""
+    """The movement ledger, newest first, up to the end of a day when asked."""
     until = parse_day(arg("until"), "until")
     end = datetime.combine(until + timedelta(days=1), datetime.min.time(), BUSINESS_TIME) if until else None
-    rows = inventory.movement_ledger(fresh("inventory"), sku_filter(), bin_filter(None), end, limit=EVERY_ROW,
-                                     newest_first=True)
+    rows = inventory.movement_listing(fresh("inventory"), sku_filter(), bin_filter(None), end, newest_first=True)
     columns = [Col("at", "at", "instant"), Col("event", "event"), Col("warehouse", "warehouse"), Col("sku", "item"),
                Col("bin", "bin"), Col("on_hand_before", "on_hand_before", "number"),
                Col("on_hand_after", "on_hand_after", "number"), Col("reserved_before", "reserved_before", "number"),
