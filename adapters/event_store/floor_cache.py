@@ -107,6 +107,20 @@ class FloorCache:
             self.offer(found, since)
         return deepcopy(found) if copy else found
 
+    def preload(self, aggregate_ids, read_streams) -> list:
+        """Cache those of these aggregates not cached yet, their streams read together by `read_streams(ids)`
+        (id -> stored events): what a picker who just opened a wave will scan next. Returns what was loaded."""
+        with self.lock:
+            wanted = [key for key in dict.fromkeys(aggregate_ids) if key not in self.aggregates]
+            since = self.position
+        if not wanted or since is None:
+            return []
+        loaded = [_replay(None, map(self.mapper.to_domain_event, stored))
+                  for stored in read_streams(wanted).values() if stored and stored[0].originator_version == 1]
+        for aggregate in loaded:
+            self.offer(aggregate, since)
+        return loaded
+
     def offer(self, aggregate, since: int | None) -> None:
         """Cache an aggregate known to hold all its events up to notification `since`, unless it is stale."""
         with self.lock:

@@ -106,4 +106,21 @@ class BoundedPostgresRecorder(PostgresApplicationRecorder):
         return versions
 
 
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def select_streams(self, originator_ids: Sequence[UUID]) -> dict[UUID, list[StoredEvent]]:
+        """Every stored event of each of these aggregates, in one query per 1,000 ids (for short streams: a long
+        one is better read from its snapshot)."""
+        statement = SQL("SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+                        "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version").format(
+            schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+        streams: dict[UUID, list[StoredEvent]] = {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            for start in range(0, len(originator_ids), 1_000):
+                curs.execute(statement, (list(originator_ids[start:start + 1_000]),))
+                for row in curs.fetchall():
+                    streams.setdefault(row["originator_id"], []).append(StoredEvent(
+                        row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"])))
+        return streams
+
+
 RECORDER_TOPIC = f"{__name__}:{BoundedPostgresRecorder.__qualname__}"

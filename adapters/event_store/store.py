@@ -86,6 +86,16 @@ class CachedEventStore(EventStore):
             floor.saved(aggregates, recordings)
         return recordings
 
+    def warm_floor(self, aggregate_ids, then=None) -> None:
+        """Read these short streams for the floor cache in one query (PostgreSQL); `then(loaded)` names more ids
+        to read the same way (the barcodes of the SKUs just read)."""
+        read_streams = getattr(self.recorder, "select_streams", None)
+        if read_streams is None:
+            return
+        loaded = self.repository.floor.preload(aggregate_ids, read_streams)
+        if then is not None:
+            self.repository.floor.preload(then(loaded), read_streams)
+
     def floor_reads(self):
         """Reads of the scanner floor in this context: one look at the log, then aggregates kept current by it."""
         return self.repository.floor.reading()

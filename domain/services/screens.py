@@ -75,7 +75,7 @@ class Screens:
                 raise InvalidOrderState(f"wave {wave.number} is already picked")
             self._check_picker(wave, scan.staff)
             return Step({"wave": str(wave.id)}, "wave_opened", {"wave": wave.number},
-                        do=lambda: self.fulfilment.claim_wave(wave.id, scan.staff))
+                        do=lambda: self._open_wave(wave, scan.staff))
         wave = self.store.peek(UUID(c["wave"]))
         if scan.kind != "cancel":
             self._check_picker(wave, scan.staff)
@@ -117,6 +117,13 @@ class Screens:
         params = {"sku": line["sku"], "quantity": quantity, "bin": c["bin"], "wave": wave.number, "tote": tote}
         return Step({"wave": c["wave"]}, "picked", params,
                     do=lambda: self.fulfilment.pick(wave.id, index, c["bin"], barcode, quantity, scan.staff))
+
+    def _open_wave(self, wave, picker: str) -> None:
+        """Claim the wave, and read ahead its orders, items and their barcodes in bulk for the scans to come."""
+        self.fulfilment.claim_wave(wave.id, picker)
+        self.store.warm_floor([*wave.order_ids, *(ids.sku_id(line["sku"]) for line in wave.lines)],
+                              then=lambda loaded: [ids.barcode_id(code) for sku in loaded
+                                                   for code in getattr(sku, "barcodes", ())])
 
     @staticmethod
     def _check_picker(wave, picker: str) -> None:

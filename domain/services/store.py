@@ -251,5 +251,9 @@ class EventStore(Application):
         """A context in which the scanner floor's reads are served; plainly from the store here."""
         return nullcontext()
 
+    def warm_floor(self, aggregate_ids: Iterable[UUID], then: Callable[[list], Iterable[UUID]] | None = None) -> None:
+        """Read ahead aggregates with short streams the floor is about to scan (`then(loaded)` names more, found
+        from those); here nothing is read ahead, the event-store adapter does it in bulk."""
+
     def refresh_floor(self) -> None:
         """Bring what the floor reads up to date with the log (after a lost race)."""
