@@ -17,6 +17,14 @@ class PrinterUnavailable(PrintingError):
     """The printer could not take the job (off, refused, timed out); nothing was recorded, retry later."""
 
 
+class PrinterFault(PrinterUnavailable):
+    """The printer answered and reports it cannot print: `fault` is paper_out, cover_open, error or offline."""
+
+    def __init__(self, fault: str, message: str):
+        super().__init__(message)
+        self.fault = fault
+
+
 class PrinterConfigurationError(PrintingError):
     """A printer URL or set-up that can never work; fix the settings."""
 
@@ -27,8 +35,12 @@ class PrintLayoutError(PrintingError):
 
 @runtime_checkable
 class Printer(Protocol):
-    def send(self, data: bytes) -> None:
-        """Send one whole job's bytes; raise PrinterUnavailable when the printer cannot take them."""
+    def send(self, data: bytes, job: str = "") -> None:
+        """Print one whole job; return only once the printer says it is printed (where it can say so).
+
+        PrinterFault when it reports paper out, cover open or an error; PrinterUnavailable when it cannot be reached
+        or the connection is lost before it confirms `job`. Either way the job is not printed and may be sent again.
+        """
 
 
 class DeliveredJobs(Protocol):
@@ -41,7 +53,7 @@ def deliver(job_id: str, printer: Printer, data: bytes, delivered: DeliveredJobs
     """Print a job once: skip it if already delivered, else send it and record it; True when sent now."""
     if job_id in delivered:
         return False
-    printer.send(data)
+    printer.send(data, job_id)
     delivered.add(job_id)
     return True
 

@@ -57,10 +57,10 @@ def test_a_reprint_asked_for_with_a_reason_prints_a_second_label_without_a_broke
     order_id = packed_and_waybilled(system.app, "L2")
     system.start_jobs(retries=FAST_RETRIES)
     system.start_followers(interval=0.05)
-    until(lambda: len(printer.jobs) == 1)
+    until(lambda: len(printer.printed) == 1)
 
     system.app.fulfilment.request_reprint(order_id, "label smudged", "carl")
-    until(lambda: len(printer.jobs) == 2)
+    until(lambda: len(printer.printed) == 2)
     time.sleep(0.5)
 
     assert len(printer.switch_off()) == 2
