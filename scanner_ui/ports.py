@@ -4,7 +4,7 @@ import hashlib
 from uuid import UUID
 
 
-from domain.printing import Contact, PrintingError
+from domain.printing import PrintingError, sender_contact
 from domain.scanning import PrinterFailed, ScannerPorts
 from projections import scanning as view
 
@@ -31,13 +31,13 @@ class LabelPrinter:
         from adapters.printing import render
 
         app = self.system.app
-        sender = Contact(app.inventory.warehouse(self.system.settings.warehouse).name, "", "")
+        job = f"{order_id}:desk:{app.fulfilment.label_printed_count(order_id) + 1}"
         try:
-            data = render(app.fulfilment.waybill_label(order_id, sender))
-            self.printer.send(data)
+            data = render(app.fulfilment.waybill_label(order_id, sender_contact(self.system.settings.sender)))
+            self.printer.send(data, job)
         except PrintingError as error:
             raise PrinterFailed(f"the label printer failed: {error}", printer=self.name) from None
-        app.fulfilment.record_label_printed(order_id, self.name, by)
+        app.fulfilment.record_label_printed(order_id, self.name, by, job_id=job)
         return self.name
 
 

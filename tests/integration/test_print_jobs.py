@@ -67,3 +67,38 @@ def test_a_reprint_asked_for_with_a_reason_prints_a_second_label_without_a_broke
     [reprint] = package_events(system.app, order_id, Package.ReprintRequested)
     assert (reprint.reason, reprint.by) == ("label smudged", "carl")
     assert len(package_events(system.app, order_id, Package.LabelPrinted)) == 2
+
+
+def test_a_label_job_failing_on_paper_out_shows_on_the_supervisor_page_and_prints_once_paper_is_loaded(
+        make_system, sqlite_url):
+    from scanner_ui import create_app
+
+    printer = TcpPrinter().switch_on()
+    printer.run_out_of_paper()
+    system = make_system(sqlite_url, printer_packing=printer.url)
+    order_id = packed_and_waybilled(system.app, "L3")
+    system.app.staff.register_staff("S1", "Sue", "supervisor", "2468", "admin")
+    system.start_jobs(retries=FAST_RETRIES)
+    system.start_followers(interval=0.05)
+    supervisor = create_app(system, {"TESTING": True}).test_client()
+    supervisor.environ_base["HTTP_X_DEVICE_ID"] = "desk-1"
+    supervisor.post("/login", data={"badge": "S1", "pin": "2468"})
+
+    def failures():
+        return supervisor.get("/supervisor", headers={"Accept": "application/json"}).json["print_failures"]
+
+    until(failures)
+    [failure] = failures()
+    page = supervisor.get("/supervisor").get_data(as_text=True)
+    printer.drop_connection_after(200)
+    printer.load_paper()
+    until(lambda: package_events(system.app, order_id, Package.LabelPrinted))
+
+    assert failure["order"] == "L3" and "out of paper" in failure["detail"]
+    assert "打印失败" in page and "out of paper" in page
+    assert [b.data for b in decode(printer.wait_for_printed(1)[0]).barcodes] == ["SF1400000000777"]
+    until(lambda: failures() == [])
+    reasons = [e.reason for e in package_events(system.app, order_id, Package.PrintFailed)]
+    assert "out of paper" in reasons[0] and any("connection was lost" in r for r in reasons)
+    assert len(printer.switch_off()) == 1
+    assert len(package_events(system.app, order_id, Package.LabelPrinted)) == 1

@@ -1,9 +1,10 @@
 from dataclasses import replace
+from datetime import datetime, timezone
 
 import pytest
 
 from adapters.printing.code128 import code128_payload
-from adapters.printing.layouts import render
+from adapters.printing.layouts import lay_out, render
 from adapters.printing.printers import FilePrinter, NetworkPrinter, RecordingPrinter, printer_from_url
 from adapters.printing.sample import SAMPLE_WAYBILL
 from adapters.printing.text import display_width, encode_line, fit, printable, wrap
@@ -27,11 +28,16 @@ CROWDED_WAYBILL = replace(
     sender=Contact("仓酷旗舰店" * 6, "0571-88889999", "浙江省杭州市余杭区仓前街道 1号仓" * 3),
     item_summary="纯棉T恤 蓝色 L x2, 帆布包 x1, 陶瓷马克杯 白 x3, 不锈钢保温杯 500ml x1" * 3,
     qr_payload="https://cangku.example/w/SF1234567890123?order=TB20261123000123&check=abcdefghijkl",
+    product="顺丰标快 (陆运) 次日达 上门取件",
+    package_centre="杭州转运中心 余杭集散 二号分拣线",
+    weight_g=49_999_000,
+    pieces=10_000_000,
+    printed_at=datetime(2026, 11, 23, 6, 5, tzinfo=timezone.utc),
 )
 
 
 class Unplugged:
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, job: str = "") -> None:
         raise PrinterUnavailable("printer is off")
 
 
@@ -56,13 +62,30 @@ def test_text_longer_than_its_lines_is_cut_with_a_visible_ellipsis():
     assert display_width(lines[-1]) <= 20
 
 
-def test_a_character_the_printer_cannot_show_is_printed_as_a_question_mark():
-    assert printable("张三😀 Zhang\tSan") == "张三? Zhang San"
+def test_control_and_unassigned_codes_become_a_question_mark_and_whitespace_folds():
+    assert printable("张\x07三😀 Zhang\tSan\U000e0001") == "张?三😀 Zhang San?"
 
-    label = replace(SAMPLE_WAYBILL, receiver=replace(SAMPLE_WAYBILL.receiver, name="小明😀"))
-    printout = decode(render(label))
 
-    assert "收 小明?" in printout.text
+def test_a_line_with_a_character_outside_the_printers_font_goes_out_as_a_raster_image_and_is_named():
+    label = replace(SAMPLE_WAYBILL, receiver=replace(SAMPLE_WAYBILL.receiver, name="小明♥"))
+
+    rendered = lay_out(label)
+    printout = decode(rendered.data)
+
+    (image,) = printout.images
+    assert rendered.as_image == ("♥",)
+    assert "小明" not in printout.text and "?" not in printout.text
+    assert image.width == 576 and image.height == 48
+    assert image.black_dots > 200
+    ink = [x for x in range(image.width) if any(image.dot(x, y) for y in range(image.height))]
+    assert ink[0] < 24 and ink[-1] > 576 - 48  # the name on the left, the masked phone flush right
+    assert printout.elements[printout.index_of(image) + 1].text.startswith("上海市")
+
+
+def test_a_label_the_printers_font_covers_has_no_image():
+    rendered = lay_out(SAMPLE_WAYBILL)
+
+    assert rendered.as_image == () and decode(rendered.data).images == []
 
 
 def test_chinese_is_sent_as_gb18030_inside_chinese_mode_and_ascii_outside_it():
