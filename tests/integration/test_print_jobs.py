@@ -1,10 +1,14 @@
 """Label printing through the job workers: on the real RabbitMQ, and in-process without a broker."""
 
+import re
 import time
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from domain.fulfilment import Package
+from domain.fulfilment import Package, Wave
+from domain.order import Buyer
 from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
 from tests.escpos_decode import decode
 from tests.printer_server import TcpPrinter
@@ -102,3 +106,90 @@ def test_a_label_job_failing_on_paper_out_shows_on_the_supervisor_page_and_print
     assert "out of paper" in reasons[0] and any("connection was lost" in r for r in reasons)
     assert len(printer.switch_off()) == 1
     assert len(package_events(system.app, order_id, Package.LabelPrinted)) == 1
+
+
+def test_a_label_printed_by_the_job_carries_everything_the_courier_and_the_sender_need(make_system, sqlite_url):
+    printer = TcpPrinter().switch_on()
+    system = make_system(sqlite_url, printer_packing=printer.url, label_sizes="SF=100x180",
+                         sender_name="茶园旗舰店", sender_phone="0571-88880000", sender_province="浙江省",
+                         sender_city="杭州市", sender_district="西湖区", sender_address="龙井路 1 号")
+    app = system.app
+    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
+    placed = replace(order("L4", (TEA, 2)), buyer=Buyer("wang", "王小明♥", "13812345678", "文三路 90 号"))
+    [result] = app.orders.import_orders([placed], warehouse="WH1")
+    order_id = result["order_id"]
+    wave = app.fulfilment.create_wave("WH1", "W-L4", [order_id], "sup")
+    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 2, "bob")
+    for _ in range(2):
+        app.fulfilment.verify_item(order_id, TEA_EAN, "carl")
+    app.fulfilment.close_package(order_id, "carl")
+    app.fulfilment.weigh(order_id, 1250, "carl")
+    app.fulfilment.assign_waybill(order_id, "SF", "SF1400000000888", "755-W", package_centre="杭州中转场",
+                                  product="顺丰标快")
+    system.start_jobs(retries=FAST_RETRIES)
+    system.start_followers(interval=0.05)
+
+    label = decode(printer.wait_for_printed(1)[0])
+
+    until(lambda: package_events(system.app, order_id, Package.LabelPrinted))
+    assert label.print_area_dots == 768 and label.layouts[0].values == ["1800"]
+    assert [feed.to for feed in label.label_feeds] == ["print start", "cutting"]
+    assert label.line_with("顺丰速运").text.endswith("顺丰标快")
+    assert "集包地 杭州中转场" in label.text
+    assert label.line_with("寄 茶园旗舰店").text.endswith("0571****0000")
+    assert "浙江省 杭州市 西湖区 龙井路 1 号" in label.text
+    assert label.line_with("重量 1.25kg").text.endswith("件数 2")
+    printed_at = re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d$", label.line_with("订单 L4").text).group()
+    china_now = datetime.now(timezone(timedelta(hours=8))).replace(tzinfo=None)
+    assert abs(datetime.strptime(printed_at, "%Y-%m-%d %H:%M") - china_now) < timedelta(minutes=2)
+    assert f"物品 {TEA}×2" in label.text
+    assert len(label.images) == 1 and "王小明" not in label.text
+    [noted] = package_events(system.app, order_id, Package.TextPrintedAsImage)
+    assert noted.characters == "♥" and noted.job_id == package_events(system.app, order_id,
+                                                                      Package.LabelPrinted)[0].job_id
+    printer.switch_off()
+
+
+def test_a_started_wave_prints_its_pick_list_and_a_closed_package_its_packing_slip_at_their_printers(
+        make_system, sqlite_url):
+    picking, slips, labels = TcpPrinter().switch_on(), TcpPrinter().switch_on(), TcpPrinter().switch_on()
+    system = make_system(sqlite_url, printer_picking=picking.url, printer_packing_slips=slips.url,
+                         printer_packing=labels.url)
+    app = system.app
+    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
+    [result] = app.orders.import_orders([order("L5", (TEA, 2))], warehouse="WH1")
+    order_id = result["order_id"]
+    system.start_jobs(retries=FAST_RETRIES)
+    system.start_followers(interval=0.05)
+
+    wave = app.fulfilment.create_wave("WH1", "W-L5", [order_id], "sup")
+    pick_list = decode(picking.wait_for_printed(1)[0])
+    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 2, "bob")
+    for _ in range(2):
+        app.fulfilment.verify_item(order_id, TEA_EAN, "carl")
+    app.fulfilment.close_package(order_id, "carl")
+    slip = decode(slips.wait_for_printed(1)[0])
+    until(lambda: package_events(app, order_id, Package.PackingSlipPrinted))
+    until(lambda: [e for e in app.store.events.get(wave) if isinstance(e, Wave.PickListPrinted)])
+
+    assert "波次 Wave W-L5" in pick_list.text
+    assert pick_list.line_with("1. A-01-01").text.endswith("x2")
+    assert pick_list.barcodes[1].data == TEA_EAN
+    assert [b.data for b in slip.barcodes] == ["L5"]
+    assert [line.text.split() for line in slip.lines if line.text.endswith("x2")] == [[TEA, "x2"]]
+    assert "收件人 王小明" in slip.text
+    assert labels.printed == [] and len(picking.switch_off()) == 1 and len(slips.switch_off()) == 1
+    labels.switch_off()
+
+
+def test_without_a_printer_for_the_station_no_pick_list_or_packing_slip_is_printed(make_system, sqlite_url):
+    labels = TcpPrinter().switch_on()
+    system = make_system(sqlite_url, printer_packing=labels.url)
+    order_id = packed_and_waybilled(system.app, "L6")
+    system.start_jobs(retries=FAST_RETRIES)
+    system.start_followers(interval=0.05)
+
+    until(lambda: package_events(system.app, order_id, Package.LabelPrinted))
+
+    assert len(labels.switch_off()) == 1
+    assert package_events(system.app, order_id, Package.PackingSlipPrinted) == []
