@@ -6,7 +6,8 @@ import pytest
 from adapters.printing.code128 import code128_payload
 from adapters.printing.layouts import lay_out, render
 from adapters.printing.printers import FilePrinter, NetworkPrinter, RecordingPrinter, printer_from_url
-from adapters.printing.sample import SAMPLE_WAYBILL
+from adapters.printing.sample import SAMPLE_PICK_LIST, SAMPLE_WAYBILL
+from cangku.settings import ConfigurationError, Settings
 from adapters.printing.text import display_width, encode_line, fit, printable, wrap
 from domain.printing import (
     BinLabel,
@@ -15,7 +16,10 @@ from domain.printing import (
     PrinterUnavailable,
     PrintLayoutError,
     deliver,
+    label_size,
     mask_phone,
+    parse_label_sizes,
+    sender_contact,
 )
 from tests.escpos_decode import decode
 
@@ -216,3 +220,38 @@ def test_a_job_the_printer_could_not_take_is_not_recorded_as_delivered():
         deliver("job-1", Unplugged(), b"label", delivered)
 
     assert "job-1" not in delivered
+
+
+def test_the_label_size_follows_the_station_and_courier_most_specific_first():
+    sizes = parse_label_sizes("SF=100x180, packing-2/*=100x180, packing-2/ZTO=76x130")
+
+    assert label_size(sizes, "packing", "SF") == "100x180"
+    assert label_size(sizes, "packing-2", "ZTO") == "76x130"
+    assert label_size(sizes, "packing-2", "YTO") == "100x180"
+    assert label_size(sizes, "packing", "YTO") == "76x130"
+
+
+@pytest.mark.parametrize("setting", ["SF=80x80", "=100x180", "SF"])
+def test_a_malformed_label_size_setting_stops_the_start_with_its_name(setting):
+    with pytest.raises(ConfigurationError, match="CANGKU_LABEL_SIZES.*SF=100x180"):
+        Settings.from_env({"CANGKU_LABEL_SIZES": setting})
+
+
+def test_the_sender_on_labels_comes_from_the_sender_settings():
+    sender = sender_contact(Settings.from_env({"CANGKU_SENDER_NAME": "茶园旗舰店", "CANGKU_SENDER_PHONE": "0571-88880000",
+                                               "CANGKU_SENDER_ADDRESS": "龙井路 1 号"}).sender)
+
+    printout = decode(render(replace(SAMPLE_WAYBILL, sender=sender)))
+
+    assert printout.line_with("寄 茶园旗舰店").text.endswith("0571****0000")
+    assert "浙江省 杭州市 余杭区 龙井路 1 号" in printout.text
+
+
+def test_a_die_cut_label_sets_its_length_starts_at_the_top_and_ends_at_the_cutter():
+    small, large = decode(render(SAMPLE_WAYBILL)), decode(render(replace(SAMPLE_WAYBILL, size="100x180")))
+
+    assert [(layout.reference, layout.values) for layout in small.layouts] == [("1", ["1300"])]
+    assert [(layout.reference, layout.values) for layout in large.layouts] == [("1", ["1800"])]
+    assert small.elements[0] is small.layouts[0] and small.elements[1].to == "print start"
+    assert small.elements[-1].to == "cutting" and small.cuts == ["partial"]
+    assert decode(render(SAMPLE_PICK_LIST)).layouts == []
