@@ -84,47 +84,42 @@ class Jobs:
 
     def print_label_job(self, order_id: str, job_id: str, station: str = "packing") -> None:
         """Print an order's waybill label once, confirmed by the printer; a failure is recorded and retried."""
-        order = UUID(order_id)
-        fulfilment = self.app.fulfilment
-        if fulfilment.label_printed(order, job_id):
-            return
-        label = fulfilment.waybill_label(order, self.sender, self.label_sizes, station, self.clock())
-        rendered = lay_out(label, self.label_font)
-        delivered = PrintedJobs(lambda job: fulfilment.label_printed(order, job),
-                                lambda job: fulfilment.record_label_printed(order, station, "printer", job_id=job,
-                                                                            as_image=rendered.as_image))
-        try:
-            deliver(job_id, self.printers[station], rendered.data, delivered)
-        except PrinterUnavailable as error:
-            fulfilment.record_print_failure(order, station, job_id, str(error), attempt())
-            raise
+        order, fulfilment = UUID(order_id), self.app.fulfilment
+        self._print(
+            station, job_id, lambda: fulfilment.waybill_label(order, self.sender, self.label_sizes, station, self.clock()),
+            printed=lambda job: fulfilment.label_printed(order, job),
+            record=lambda job, as_image: fulfilment.record_label_printed(order, station, "printer", job, as_image),
+            failed=lambda reason: fulfilment.record_print_failure(order, station, job_id, reason, attempt()))
 
     def print_pick_list_job(self, wave_id: str, job_id: str) -> None:
         """Print a wave's pick list once at the picking station's printer."""
-        wave = UUID(wave_id)
-        fulfilment = self.app.fulfilment
-        rendered = lay_out(fulfilment.pick_list(wave), self.label_font)
-        delivered = PrintedJobs(lambda job: fulfilment.pick_list_printed(wave, job),
-                                lambda job: fulfilment.record_pick_list_printed(wave, PICK_LISTS, job,
-                                                                                rendered.as_image))
-        try:
-            deliver(job_id, self.printers[PICK_LISTS], rendered.data, delivered)
-        except PrinterUnavailable as error:
-            log.warning("pick list %s not printed (attempt %s): %s", job_id, attempt(), error)
-            raise
+        wave, fulfilment = UUID(wave_id), self.app.fulfilment
+        self._print(
+            PICK_LISTS, job_id, lambda: fulfilment.pick_list(wave),
+            printed=lambda job: fulfilment.pick_list_printed(wave, job),
+            record=lambda job, as_image: fulfilment.record_pick_list_printed(wave, PICK_LISTS, job, as_image),
+            failed=lambda reason: log.warning("pick list %s not printed (attempt %s): %s", job_id, attempt(), reason))
 
     def print_packing_slip_job(self, order_id: str, job_id: str) -> None:
         """Print the packing slip of a closed package once at the packing slip printer."""
-        order = UUID(order_id)
-        fulfilment = self.app.fulfilment
-        rendered = lay_out(fulfilment.packing_slip(order), self.label_font)
-        delivered = PrintedJobs(lambda job: fulfilment.label_printed(order, job),
-                                lambda job: fulfilment.record_packing_slip_printed(order, PACKING_SLIPS, job,
-                                                                                   rendered.as_image))
+        order, fulfilment = UUID(order_id), self.app.fulfilment
+        self._print(
+            PACKING_SLIPS, job_id, lambda: fulfilment.packing_slip(order),
+            printed=lambda job: fulfilment.label_printed(order, job),
+            record=lambda job, as_image: fulfilment.record_packing_slip_printed(order, PACKING_SLIPS, job, as_image),
+            failed=lambda reason: fulfilment.record_print_failure(order, PACKING_SLIPS, job_id, reason, attempt()))
+
+    def _print(self, station: str, job_id: str, document: Callable[[], object], *, printed: Callable[[str], bool],
+               record: Callable[[str, tuple[str, ...]], object], failed: Callable[[str], object]) -> None:
+        """Lay out the document, print it once at the station and record it; a failure is noted and raised (retry)."""
+        if printed(job_id):
+            return
+        rendered = lay_out(document(), self.label_font)
+        delivered = PrintedJobs(printed, lambda job: record(job, rendered.as_image))
         try:
-            deliver(job_id, self.printers[PACKING_SLIPS], rendered.data, delivered)
+            deliver(job_id, self.printers[station], rendered.data, delivered)
         except PrinterUnavailable as error:
-            fulfilment.record_print_failure(order, PACKING_SLIPS, job_id, str(error), attempt())
+            failed(str(error))
             raise
 
     def confirm_shipment_job(self, order_id: str, event_id: str) -> None:

@@ -14,17 +14,19 @@ from tests.escpos_decode import decode
 from tests.printer_server import TcpPrinter
 from tests.waiting import FAST_RETRIES, until
 
-def packed_and_waybilled(app, number="L1"):
+def packed_and_waybilled(app, number="L1", placed=None, units=1, grams=300, **waybill):
     """An order picked, packed and weighed, whose waybill has just arrived."""
     warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
-    [result] = app.orders.import_orders([order(number, (TEA, 1))], warehouse="WH1")
-    wave = app.fulfilment.create_wave("WH1", f"W-{number}", [result["order_id"]], "sup")
-    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 1, "bob")
-    app.fulfilment.verify_item(result["order_id"], TEA_EAN, "carl")
-    app.fulfilment.close_package(result["order_id"], "carl")
-    app.fulfilment.weigh(result["order_id"], 300, "carl")
-    app.fulfilment.assign_waybill(result["order_id"], "SF", "SF1400000000777", "755-W")
-    return result["order_id"]
+    [result] = app.orders.import_orders([placed or order(number, (TEA, units))], warehouse="WH1")
+    order_id = result["order_id"]
+    wave = app.fulfilment.create_wave("WH1", f"W-{number}", [order_id], "sup")
+    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, units, "bob")
+    for _ in range(units):
+        app.fulfilment.verify_item(order_id, TEA_EAN, "carl")
+    app.fulfilment.close_package(order_id, "carl")
+    app.fulfilment.weigh(order_id, grams, "carl")
+    app.fulfilment.assign_waybill(order_id, "SF", "SF1400000000777", "755-W", **waybill)
+    return order_id
 
 
 def package_events(app, order_id, kind):
@@ -113,19 +115,9 @@ def test_a_label_printed_by_the_job_carries_everything_the_courier_and_the_sende
     system = make_system(sqlite_url, printer_packing=printer.url, label_sizes="SF=100x180",
                          sender_name="茶园旗舰店", sender_phone="0571-88880000", sender_province="浙江省",
                          sender_city="杭州市", sender_district="西湖区", sender_address="龙井路 1 号")
-    app = system.app
-    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
     placed = replace(order("L4", (TEA, 2)), buyer=Buyer("wang", "王小明♥", "13812345678", "文三路 90 号"))
-    [result] = app.orders.import_orders([placed], warehouse="WH1")
-    order_id = result["order_id"]
-    wave = app.fulfilment.create_wave("WH1", "W-L4", [order_id], "sup")
-    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 2, "bob")
-    for _ in range(2):
-        app.fulfilment.verify_item(order_id, TEA_EAN, "carl")
-    app.fulfilment.close_package(order_id, "carl")
-    app.fulfilment.weigh(order_id, 1250, "carl")
-    app.fulfilment.assign_waybill(order_id, "SF", "SF1400000000888", "755-W", package_centre="杭州中转场",
-                                  product="顺丰标快")
+    order_id = packed_and_waybilled(system.app, "L4", placed, units=2, grams=1250, package_centre="杭州中转场",
+                                    product="顺丰标快")
     system.start_jobs(retries=FAST_RETRIES)
     system.start_followers(interval=0.05)
 
