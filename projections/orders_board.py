@@ -114,7 +114,7 @@ class LabelPrintFailures:
     def read(self, event: Any) -> list[ExceptionRaised | ExceptionCleared]:
         if isinstance(event, Package.PrintFailed):
             return [ExceptionRaised("failed_job", f"print:{event.job_id}"[:64],
-                                    f"label print on {event.printer} failed (attempt {event.attempt}): {event.reason}",
+                                    f"printing on {event.printer} failed (attempt {event.attempt}): {event.reason}",
                                     package_id=text_id(event.originator_id))]
         return [ExceptionCleared("failed_job", f"print:{event.job_id}"[:64])]
 

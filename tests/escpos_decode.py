@@ -395,6 +395,9 @@ class _Decoder:
         elif (GS, code) in _ONE_ARGUMENT:
             self.command(f"GS {code}")
             self.take(1)
+        elif code == "r":
+            self.command("GS r")
+            self.out.requests.append(("transmit status", self.take(1)[0]))
         elif code == "k":
             self.print_barcode()
         elif code == "(":

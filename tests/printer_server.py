@@ -7,7 +7,8 @@ One connection at a time (others wait in the listen queue), commands taken as th
   cover open 04H and stopped by paper end 20H in n=2; paper end 60H and near end 0CH in n=4); DLE DC4 <Function 8>
   clears the data not yet printed and answers 37H 25H 00H;
 - print data is printed in order while the printer is ready (paper loaded, cover shut) and held while it is not;
-  GS ( H <Function 48> is answered 37H 22H d1..d4 00H once everything before it is printed;
+  GS ( H <Function 48> is answered 37H 22H d1..d4 00H, and GS r 1 with the paper sensor byte (paper end 60H, near
+  end 0CH), once everything before it is printed;
 - a cut ends a document: `printed` holds each one's bytes; print data lost (cleared, or cut off when the printer
   drops the connection) is kept in `torn`;
 - data still held when the client hangs up prints once the printer is ready again, as on a real printer.
@@ -178,16 +179,22 @@ class _Connection:
         while self.held and self.printer.ready:
             command = self.held.pop(0)
             if command[:3] == b"\x1d(H":
-                try:
-                    self.connection.sendall(b"\x37\x22" + command[-4:] + b"\x00")
-                except OSError:
-                    pass  # asked on a connection since closed
+                self._answer(b"\x37\x22" + command[-4:] + b"\x00")
+                continue
+            if command[:2] == b"\x1dr":
+                self._answer(bytes([(0 if self.printer.paper else 0x60) | (0x0C if self.printer.paper_low else 0)]))
                 continue
             self.document += command
             self.printer._paper_used(len(command))
             if command[:2] == b"\x1dV":
                 self.printer.printed.append(bytes(self.document))
                 self.document.clear()
+
+    def _answer(self, data: bytes) -> None:
+        try:
+            self.connection.sendall(data)
+        except OSError:
+            pass  # asked on a connection since closed
 
     def lose_unprinted(self) -> None:
         self.held.clear()

@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from domain.printing import Printer, PrinterConfigurationError, PrinterUnavailable
 
 from ._escpos import escpos_printer, root_logging_untouched
-from .status import StatusLink, process_id, process_id_request
+from .status import CONFIRMATIONS, StatusLink, confirmation_request
 
 DEFAULT_TCP_PORT = 9100
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -19,8 +19,9 @@ SUPPORTED = "tcp://host:9100, file:///path, usb://vid:pid or dummy:"
 class NetworkPrinter:
     """A printer taking raw ESC/POS on a TCP port (9100, "JetDirect")."""
 
-    def __init__(self, host: str, port: int = DEFAULT_TCP_PORT, timeout: float = DEFAULT_TIMEOUT_SECONDS):
-        self.host, self.port, self.timeout = host, port, timeout
+    def __init__(self, host: str, port: int = DEFAULT_TCP_PORT, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                 confirm: str = CONFIRMATIONS[0]):
+        self.host, self.port, self.timeout, self.confirm = host, port, timeout, confirm
 
     def __repr__(self):
         return f"tcp://{self.host}:{self.port}"
@@ -30,7 +31,7 @@ class NetworkPrinter:
         from escpos.exceptions import DeviceNotFoundError
 
         device = escpos_printer().Network(self.host, self.port, timeout=self.timeout)
-        _print_confirmed(device, data, job, (DeviceNotFoundError, OSError), repr(self), self.timeout)
+        _print_confirmed(device, data, job, (DeviceNotFoundError, OSError), repr(self), self.timeout, self.confirm)
 
 
 class FilePrinter:
@@ -72,7 +73,7 @@ class UsbPrinter:
 
         device = escpos_printer().Usb(self.vendor_id, self.product_id, timeout=int(DEFAULT_TIMEOUT_SECONDS * 1000))
         _print_confirmed(device, data, job, (DeviceNotFoundError, usb.core.USBError), repr(self),
-                         DEFAULT_TIMEOUT_SECONDS, timeouts=(TimeoutError, usb.core.USBTimeoutError))
+                         DEFAULT_TIMEOUT_SECONDS, CONFIRMATIONS[0], timeouts=(TimeoutError, usb.core.USBTimeoutError))
 
 
 class RecordingPrinter:
@@ -102,10 +103,12 @@ def _tcp(url: str) -> NetworkPrinter:
         timeout = float(query.pop("timeout", [DEFAULT_TIMEOUT_SECONDS])[-1])
     except ValueError:
         raise PrinterConfigurationError(f"printer URL {url!r} has a malformed port or timeout") from None
+    confirm = query.pop("confirm", [CONFIRMATIONS[0]])[-1]
     well_formed = parts.hostname and 0 < port and 0 < timeout < math.inf and not (query or parts.username)
-    if not well_formed or parts.path not in ("", "/") or parts.fragment:
-        raise PrinterConfigurationError(f"printer URL {url!r} must look like tcp://host:9100 (optionally ?timeout=5)")
-    return NetworkPrinter(parts.hostname, port, timeout)
+    if not well_formed or parts.path not in ("", "/") or parts.fragment or confirm not in CONFIRMATIONS:
+        raise PrinterConfigurationError(f"printer URL {url!r} must look like tcp://host:9100 (optionally ?timeout=5, "
+                                        f"?confirm={' or '.join(CONFIRMATIONS)})")
+    return NetworkPrinter(parts.hostname, port, timeout, confirm)
 
 
 def _file(url: str) -> FilePrinter:
@@ -135,18 +138,18 @@ _PARSERS = {"tcp": _tcp, "file": _file, "usb": _usb, "dummy": _dummy}
 
 
 def _print_confirmed(device, data: bytes, job: str, failures: tuple[type[Exception], ...], name: str,
-                     timeout: float, timeouts: tuple[type[Exception], ...] = (TimeoutError,)) -> None:
-    """Open a python-escpos device, check it can print, send the job, wait for its process ID answer, check again."""
-    number = process_id(job or data.hex()[:64])
+                     timeout: float, confirm: str, timeouts: tuple[type[Exception], ...] = (TimeoutError,)) -> None:
+    """Open a python-escpos device, check it can print, send the job, wait for the printer's answer, check again."""
+    request, answer = confirmation_request(confirm, job or data.hex()[:64])
     sent = False
     with root_logging_untouched():
         try:
             device.open()
             link = StatusLink(device, name, timeouts)
             link.require_ready(job, sent=False)
-            device._raw(data + process_id_request(number))
+            device._raw(data + request)
             sent = True
-            link.await_printed(job, number, timeout)
+            link.await_printed(job, answer, timeout)
             link.require_ready(job, sent=True)
         except failures as error:
             reason = str(error).replace("\n", " ").strip() or type(error).__name__

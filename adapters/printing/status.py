@@ -13,7 +13,9 @@ A job counts as printed only when the printer has processed every byte of it and
 4. DLE EOT 2 / 4 again after the answer: an error raised while the label was printing fails the job.
 
 Real-time commands are answered at once, ahead of queued print data; that is why they cannot confirm a print on their
-own and the process ID request (processed in order) does. Automatic Status Back (GS a) is not enabled: its unsolicited
+own and the process ID request (processed in order) does. A printer without GS ( H (older models and many clones) can
+confirm with GS r 1 instead (`?confirm=paper-status`): transmit the paper sensor status, also answered only once the
+data before it is processed, but carrying no job number. Automatic Status Back (GS a) is not enabled: its unsolicited
 4-byte messages are recognised and skipped if a printer has it on.
 """
 
@@ -31,6 +33,18 @@ PRINTER_STATUS, OFFLINE_CAUSE, PAPER_SENSOR = 1, 2, 4
 COVER_OPEN, PAPER_END_STOP, ERROR = 0x04, 0x20, 0x40  # DLE EOT 2 bits
 CLEAR_BUFFERS = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"  # DLE DC4 fn 8, answered 37H 25H 00H
 POLL_SECONDS = 0.5
+
+
+CONFIRMATIONS = ("process-id", "paper-status")
+TRANSMIT_PAPER_STATUS = b"\x1dr\x01"  # GS r 1, answered 0xx0xx00: bits 5-6 paper end, 2-3 near end
+
+
+def confirmation_request(confirm: str, job: str) -> tuple[bytes, bytes]:
+    """What to send after a job so the printer answers once it is printed, and the answer that means this job."""
+    if confirm == "paper-status":
+        return TRANSMIT_PAPER_STATUS, b""
+    number = process_id(job)
+    return process_id_request(number), b"\x37\x22" + number.encode("ascii") + b"\x00"
 
 
 def process_id(job: str) -> str:
@@ -76,6 +90,7 @@ class StatusLink:
         self.received = bytearray()
         self.statuses: list[int] = []
         self.answers: list[bytes] = []
+        self.paper_answers: list[int] = []
 
     def status(self) -> Status:
         constants = escpos_constants()
@@ -93,12 +108,12 @@ class StatusLink:
             when = "while printing" if sent else "before printing"
             raise PrinterFault(fault, f"printer {self.name} is {FAULT_TEXT[fault]} ({when} job {job})")
 
-    def await_printed(self, job: str, number: str, timeout: float) -> None:
-        """Wait for the process ID answer; ask for the status at each silence; PrinterUnavailable on a timeout."""
+    def await_printed(self, job: str, expected: bytes, timeout: float) -> None:
+        """Wait for the answer to the confirmation request (`expected`, or a GS r status byte when empty); ask for
+        the real-time status at each silence; PrinterUnavailable on a timeout."""
         deadline = time.monotonic() + timeout
-        expected = b"\x37\x22" + number.encode("ascii") + b"\x00"
         while True:
-            if self._take_process_id(expected):
+            if self._take_answer(expected, job):
                 return
             if time.monotonic() >= deadline:
                 raise PrinterUnavailable(f"printer {self.name} did not confirm job {job} within {timeout:g} s")
@@ -117,11 +132,18 @@ class StatusLink:
                 raise PrinterUnavailable(f"printer {self.name} did not answer a status request")
         return self.statuses.pop(0)
 
-    def _take_process_id(self, expected: bytes) -> bool:
-        if expected in self.answers:
-            self.answers.remove(expected)
-            return True
-        return False
+    def _take_answer(self, expected: bytes, job: str) -> bool:
+        if expected:
+            if expected in self.answers:
+                self.answers.remove(expected)
+                return True
+            return False
+        if not self.paper_answers:
+            return False
+        if self.paper_answers.pop(0) & 0x60:
+            self._clear()
+            raise PrinterFault("paper_out", f"printer {self.name} is out of paper (while printing job {job})")
+        return True
 
     def _sort(self) -> None:
         """Split what arrived into status bytes, answers (37H ...) and Automatic Status Back messages (skipped)."""
@@ -140,6 +162,9 @@ class StatusLink:
                 del data[:4]
             elif first & 0x93 == 0x12:  # a real-time status byte: bits 1 and 4 set, bits 0 and 7 clear
                 self.statuses.append(first)
+                del data[:1]
+            elif first & 0x93 == 0x00:  # GS r 1's answer: bits 0, 1, 4 and 7 clear
+                self.paper_answers.append(first)
                 del data[:1]
             else:
                 del data[:1]

@@ -269,3 +269,19 @@ def test_labels_through_a_printer_that_drops_mid_job_runs_out_of_paper_and_comes
                         ("job-9", "connection")]
     assert sorted(tracking_numbers(printed)) == [f"SF{1400000000000 + n}" for n in range(12)]
     assert len(tcp_printer.torn) == 3
+
+
+def test_a_printer_without_process_ids_confirms_with_its_paper_status_and_a_dropped_job_prints_once(tcp_printer):
+    printer = printer_from_url(tcp_printer.url + "&confirm=paper-status")
+    label, delivered = render(SAMPLE_WAYBILL), set()
+    tcp_printer.drop_connection_after(len(label) - 10)
+
+    with pytest.raises(PrinterUnavailable, match="connection was lost"):
+        deliver("job-1", printer, label, delivered)
+    tcp_printer.run_out_of_paper(after_bytes=len(label) // 2)
+    with pytest.raises(PrinterFault, match="out of paper"):
+        deliver("job-1", printer, label, delivered)
+    tcp_printer.load_paper()
+    deliver("job-1", printer, label, delivered)
+
+    assert tcp_printer.wait_for_printed(1) == [label] and len(tcp_printer.torn) == 2

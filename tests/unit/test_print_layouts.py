@@ -106,7 +106,7 @@ def test_a_printer_url_with_an_unknown_scheme_is_a_configuration_error(url):
 
 @pytest.mark.parametrize("url", [
     "tcp://", "tcp:printer", "tcp://printer:ninety", "tcp://printer:99999", "tcp://printer:9100/queue",
-    "tcp://printer:9100?timeout=soon", "tcp://printer:0", "tcp://printer?timeout=nan", "tcp://printer:9100?speed=9600", "file://printer/lp0", "file:relative/path",
+    "tcp://printer:9100?timeout=soon", "tcp://printer:0", "tcp://printer?timeout=nan", "tcp://printer:9100?speed=9600", "tcp://printer?confirm=maybe", "file://printer/lp0", "file:relative/path",
     "usb://04b8", "usb://zz:0e15", "dummy:printer",
 ])
 def test_a_malformed_printer_url_is_a_configuration_error(url):
@@ -116,9 +116,11 @@ def test_a_malformed_printer_url_is_a_configuration_error(url):
 
 def test_a_well_formed_printer_url_names_its_printer():
     network = printer_from_url("tcp://printer.local?timeout=2.5")
+    clone = printer_from_url("tcp://10.0.0.7:9100?confirm=paper-status")
     device = printer_from_url("file:///dev/usb/lp0")
 
     assert (type(network), network.host, network.port, network.timeout) == (NetworkPrinter, "printer.local", 9100, 2.5)
+    assert (network.confirm, clone.confirm) == ("process-id", "paper-status")
     assert (type(device), device.path) == (FilePrinter, "/dev/usb/lp0")
     assert isinstance(printer_from_url("dummy:"), RecordingPrinter)
 
