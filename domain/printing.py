@@ -56,7 +56,8 @@ class DeliveredJobs(Protocol):
 
 
 def deliver(job_id: str, printer: Printer, data: bytes, delivered: DeliveredJobs) -> bool:
-    """Print a job once: skip it if already delivered, else send it and record it; True when sent now."""
+    """Print a job once: skip it if already done, else print it (the printer confirms) and record it; True when
+    printed now."""
     if job_id in delivered:
         return False
     printer.send(data, job_id)

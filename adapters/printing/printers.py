@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.printing import Printer, PrinterConfigurationError, PrinterUnavailable
@@ -22,6 +23,9 @@ class NetworkPrinter:
     def __init__(self, host: str, port: int = DEFAULT_TCP_PORT, timeout: float = DEFAULT_TIMEOUT_SECONDS,
                  confirm: str = CONFIRMATIONS[0]):
         self.host, self.port, self.timeout, self.confirm = host, port, timeout, confirm
+        # A printer serves one connection at a time: jobs of this process queue here, not in its listen queue,
+        # where they would wait unanswered and time out behind a long job.
+        self._one_job = threading.Lock()
 
     def __repr__(self):
         return f"tcp://{self.host}:{self.port}"
@@ -31,7 +35,8 @@ class NetworkPrinter:
         from escpos.exceptions import DeviceNotFoundError
 
         device = escpos_printer().Network(self.host, self.port, timeout=self.timeout)
-        _print_confirmed(device, data, job, (DeviceNotFoundError, OSError), repr(self), self.timeout, self.confirm)
+        with self._one_job:
+            _print_confirmed(device, data, job, (DeviceNotFoundError, OSError), repr(self), self.timeout, self.confirm)
 
 
 class FilePrinter:

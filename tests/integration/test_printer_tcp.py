@@ -27,7 +27,10 @@ def test_a_76x130_waybill_label_arrives_with_courier_sort_code_tracking_barcode_
 
     (barcode,) = printout.barcodes
     assert printout.print_area_dots == 576
-    assert printout.line_with("顺丰速运").bold
+    assert printout.line_with("顺丰速运").bold and printout.line_with("顺丰速运").text.endswith("顺丰标快")
+    assert "集包地 上海浦东集散中心" in printout.text
+    assert printout.line_with("重量 1.25kg").text.endswith("件数 3")
+    assert printout.line_with("订单 TB20261123000123").text.endswith("2026-11-23 14:05")
     assert printout.line_with("沪 021-W12").height == 4
     assert (barcode.symbology, barcode.data) == ("CODE128", "SF1234567890123")
     assert barcode.payload.startswith(b"{B")
@@ -36,7 +39,6 @@ def test_a_76x130_waybill_label_arrives_with_courier_sort_code_tracking_barcode_
     assert "上海市浦东新区张江路88号 A座1201室" in printout.text
     assert printout.line_with("寄 仓酷旗舰店").text.endswith("021****5678")
     assert "浙江省杭州市余杭区仓前街道 1号仓" in printout.text
-    assert "订单 TB20261123000123" in printout.text
     assert "物品 纯棉T恤 蓝色 L x2, 帆布包 x1" in printout.text
     assert [qr.data for qr in printout.qr_codes] == ["https://cangku.example/w/SF1234567890123"]
     assert printout.cuts == ["partial"]
