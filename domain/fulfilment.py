@@ -79,6 +79,13 @@ class Wave(Aggregate):
         self._pick_list_printed(printer, job_id, "".join(as_image)[:200])
         return True
 
+    def record_print_failure(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        self._print_failed(printer, job_id, reason[:200], attempt, self.number)
+
+    @event("PrintFailed")
+    def _print_failed(self, printer: str, job_id: str, reason: str, attempt: int, wave: str) -> None:
+        pass
+
     @event("PickListPrinted")
     def _pick_list_printed(self, printer: str, job_id: str, as_image: str) -> None:
         self.printed_jobs = (*self.printed_jobs, job_id)

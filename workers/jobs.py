@@ -98,7 +98,7 @@ class Jobs:
             PICK_LISTS, job_id, lambda: fulfilment.pick_list(wave),
             printed=lambda job: fulfilment.pick_list_printed(wave, job),
             record=lambda job, as_image: fulfilment.record_pick_list_printed(wave, PICK_LISTS, job, as_image),
-            failed=lambda reason: log.warning("pick list %s not printed (attempt %s): %s", job_id, attempt(), reason))
+            failed=lambda reason: fulfilment.record_pick_list_failure(wave, PICK_LISTS, job_id, reason, attempt()))
 
     def print_packing_slip_job(self, order_id: str, job_id: str) -> None:
         """Print the packing slip of a closed package once at the packing slip printer."""

@@ -267,6 +267,12 @@ class Fulfilment:
             self.store.save(wave)
         return printed
 
+    @retry_on_conflict
+    def record_pick_list_failure(self, wave_id: UUID, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        wave = self.wave(wave_id)
+        wave.record_print_failure(printer, job_id, reason, attempt)
+        self.store.save(wave)
+
     def pick_list_printed(self, wave_id: UUID, job_id: str) -> bool:
         return job_id in self.wave(wave_id).printed_jobs
 

@@ -75,26 +75,32 @@ def test_a_reprint_asked_for_with_a_reason_prints_a_second_label_without_a_broke
     assert len(package_events(system.app, order_id, Package.LabelPrinted)) == 2
 
 
-def test_a_label_job_failing_on_paper_out_shows_on_the_supervisor_page_and_prints_once_paper_is_loaded(
-        make_system, sqlite_url):
+def signed_in_supervisor(system):
     from scanner_ui import create_app
 
+    system.app.staff.register_staff("S1", "Sue", "supervisor", "2468", "admin")
+    supervisor = create_app(system, {"TESTING": True}).test_client()
+    supervisor.environ_base["HTTP_X_DEVICE_ID"] = "desk-1"
+    supervisor.post("/login", data={"badge": "S1", "pin": "2468"})
+    return supervisor
+
+
+def print_failures(supervisor) -> list[dict]:
+    return supervisor.get("/supervisor", headers={"Accept": "application/json"}).json["print_failures"]
+
+
+def test_a_label_job_failing_on_paper_out_shows_on_the_supervisor_page_and_prints_once_paper_is_loaded(
+        make_system, sqlite_url):
     printer = TcpPrinter().switch_on()
     printer.run_out_of_paper()
     system = make_system(sqlite_url, printer_packing=printer.url)
     order_id = packed_and_waybilled(system.app, "L3")
-    system.app.staff.register_staff("S1", "Sue", "supervisor", "2468", "admin")
+    supervisor = signed_in_supervisor(system)
     system.start_jobs(retries=FAST_RETRIES)
     system.start_followers(interval=0.05)
-    supervisor = create_app(system, {"TESTING": True}).test_client()
-    supervisor.environ_base["HTTP_X_DEVICE_ID"] = "desk-1"
-    supervisor.post("/login", data={"badge": "S1", "pin": "2468"})
 
-    def failures():
-        return supervisor.get("/supervisor", headers={"Accept": "application/json"}).json["print_failures"]
-
-    until(failures)
-    [failure] = failures()
+    until(lambda: print_failures(supervisor))
+    [failure] = print_failures(supervisor)
     page = supervisor.get("/supervisor").get_data(as_text=True)
     printer.drop_connection_after(200)
     printer.load_paper()
@@ -103,7 +109,7 @@ def test_a_label_job_failing_on_paper_out_shows_on_the_supervisor_page_and_print
     assert failure["order"] == "L3" and "out of paper" in failure["detail"]
     assert "打印失败" in page and "out of paper" in page
     assert [b.data for b in decode(printer.wait_for_printed(1)[0]).barcodes] == ["SF1400000000777"]
-    until(lambda: failures() == [])
+    until(lambda: print_failures(supervisor) == [])
     reasons = [e.reason for e in package_events(system.app, order_id, Package.PrintFailed)]
     assert "out of paper" in reasons[0] and any("connection was lost" in r for r in reasons)
     assert len(printer.switch_off()) == 1
@@ -185,3 +191,33 @@ def test_without_a_printer_for_the_station_no_pick_list_or_packing_slip_is_print
 
     assert len(labels.switch_off()) == 1
     assert package_events(system.app, order_id, Package.PackingSlipPrinted) == []
+
+
+def test_a_pick_list_and_a_packing_slip_that_failed_show_on_the_supervisor_page_until_each_prints_once(
+        make_system, sqlite_url):
+    picking, slips = TcpPrinter().switch_on(), TcpPrinter().switch_on()
+    picking.run_out_of_paper()
+    slips.drop_connection_after(100)
+    system = make_system(sqlite_url, printer_picking=picking.url, printer_packing_slips=slips.url)
+    supervisor = signed_in_supervisor(system)
+    app = system.app
+    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
+    [result] = app.orders.import_orders([order("L7", (TEA, 1))], warehouse="WH1")
+    order_id = result["order_id"]
+    system.start_jobs(retries=FAST_RETRIES)
+    system.start_followers(interval=0.05)
+
+    wave = app.fulfilment.create_wave("WH1", "W-L7", [order_id], "sup")
+    until(lambda: print_failures(supervisor))
+    [pick_list_failure] = print_failures(supervisor)
+    picking.load_paper()
+    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 1, "bob")
+    app.fulfilment.verify_item(order_id, TEA_EAN, "carl")
+    app.fulfilment.close_package(order_id, "carl")
+    until(lambda: package_events(app, order_id, Package.PackingSlipPrinted))
+    until(lambda: [e for e in app.store.events.get(wave) if isinstance(e, Wave.PickListPrinted)])
+
+    assert "pick list of wave W-L7" in pick_list_failure["detail"] and "out of paper" in pick_list_failure["detail"]
+    assert [e.printer for e in package_events(app, order_id, Package.PrintFailed)] == ["packing_slips"]
+    until(lambda: print_failures(supervisor) == [])
+    assert len(picking.switch_off()) == 1 and len(slips.switch_off()) == 1
