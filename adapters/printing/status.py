@@ -29,12 +29,10 @@ from domain.printing import PrinterFault, PrinterUnavailable
 
 from ._escpos import escpos_constants
 
-PRINTER_STATUS, OFFLINE_CAUSE, PAPER_SENSOR = 1, 2, 4
+OFFLINE_CAUSE = 2  # DLE EOT 2; 1 (printer) and 4 (paper sensor) come from python-escpos
 COVER_OPEN, PAPER_END_STOP, ERROR = 0x04, 0x20, 0x40  # DLE EOT 2 bits
 CLEAR_BUFFERS = b"\x10\x14\x08\x01\x03\x14\x01\x06\x02\x08"  # DLE DC4 fn 8, answered 37H 25H 00H
 POLL_SECONDS = 0.5
-
-
 CONFIRMATIONS = ("process-id", "paper-status")
 TRANSMIT_PAPER_STATUS = b"\x1dr\x01"  # GS r 1, answered 0xx0xx00: bits 5-6 paper end, 2-3 near end
 
