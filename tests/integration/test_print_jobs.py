@@ -16,17 +16,26 @@ from tests.waiting import FAST_RETRIES, until
 
 def packed_and_waybilled(app, number="L1", placed=None, units=1, grams=300, **waybill):
     """An order picked, packed and weighed, whose waybill has just arrived."""
+    order_id = reserved(app, number, placed, units)
+    packed(app, app.fulfilment.create_wave("WH1", f"W-{number}", [order_id], "sup"), order_id, units)
+    app.fulfilment.weigh(order_id, grams, "carl")
+    app.fulfilment.assign_waybill(order_id, "SF", "SF1400000000777", "755-W", **waybill)
+    return order_id
+
+
+def reserved(app, number, placed=None, units=1):
+    """An order for `units` of tea, imported and reserved."""
     warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
     [result] = app.orders.import_orders([placed or order(number, (TEA, units))], warehouse="WH1")
-    order_id = result["order_id"]
-    wave = app.fulfilment.create_wave("WH1", f"W-{number}", [order_id], "sup")
+    return result["order_id"]
+
+
+def packed(app, wave, order_id, units):
+    """The wave's only line picked, every unit scanned into the package, the package closed."""
     app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, units, "bob")
     for _ in range(units):
         app.fulfilment.verify_item(order_id, TEA_EAN, "carl")
     app.fulfilment.close_package(order_id, "carl")
-    app.fulfilment.weigh(order_id, grams, "carl")
-    app.fulfilment.assign_waybill(order_id, "SF", "SF1400000000777", "755-W", **waybill)
-    return order_id
 
 
 def package_events(app, order_id, kind):
@@ -154,18 +163,13 @@ def test_a_started_wave_prints_its_pick_list_and_a_closed_package_its_packing_sl
     system = make_system(sqlite_url, printer_picking=picking.url, printer_packing_slips=slips.url,
                          printer_packing=labels.url)
     app = system.app
-    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
-    [result] = app.orders.import_orders([order("L5", (TEA, 2))], warehouse="WH1")
-    order_id = result["order_id"]
+    order_id = reserved(app, "L5", units=2)
     system.start_jobs(retries=FAST_RETRIES)
     system.start_followers(interval=0.05)
 
     wave = app.fulfilment.create_wave("WH1", "W-L5", [order_id], "sup")
     pick_list = decode(picking.wait_for_printed(1)[0])
-    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 2, "bob")
-    for _ in range(2):
-        app.fulfilment.verify_item(order_id, TEA_EAN, "carl")
-    app.fulfilment.close_package(order_id, "carl")
+    packed(app, wave, order_id, 2)
     slip = decode(slips.wait_for_printed(1)[0])
     until(lambda: package_events(app, order_id, Package.PackingSlipPrinted))
     until(lambda: [e for e in app.store.events.get(wave) if isinstance(e, Wave.PickListPrinted)])
@@ -201,9 +205,7 @@ def test_a_pick_list_and_a_packing_slip_that_failed_show_on_the_supervisor_page_
     system = make_system(sqlite_url, printer_picking=picking.url, printer_packing_slips=slips.url)
     supervisor = signed_in_supervisor(system)
     app = system.app
-    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
-    [result] = app.orders.import_orders([order("L7", (TEA, 1))], warehouse="WH1")
-    order_id = result["order_id"]
+    order_id = reserved(app, "L7")
     system.start_jobs(retries=FAST_RETRIES)
     system.start_followers(interval=0.05)
 
@@ -211,9 +213,7 @@ def test_a_pick_list_and_a_packing_slip_that_failed_show_on_the_supervisor_page_
     until(lambda: print_failures(supervisor))
     [pick_list_failure] = print_failures(supervisor)
     picking.load_paper()
-    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 1, "bob")
-    app.fulfilment.verify_item(order_id, TEA_EAN, "carl")
-    app.fulfilment.close_package(order_id, "carl")
+    packed(app, wave, order_id, 1)
     until(lambda: package_events(app, order_id, Package.PackingSlipPrinted))
     until(lambda: [e for e in app.store.events.get(wave) if isinstance(e, Wave.PickListPrinted)])
 
