@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 from adapters.barcodes import gtin_forms
 from adapters.event_store.store import CachedEventStore
 from domain.order import ReviewRules
+from domain.printing import sender_contact
 from domain.services import Cangku
 from projections import audit, crm, finance, orders_board, replenishment
 from projections.channel_stock import ChannelStockProjection
@@ -79,7 +80,9 @@ class System:
             couriers = courier_clients(self.settings)
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
                          shops=shops if shops is not None else shop_clients(self.settings), retries=retries,
-                         queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers), views=self)
+                         queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers), views=self,
+                         sender=sender_contact(self.settings.sender), label_sizes=self.settings.label_sizes,
+                         label_font=self.settings.label_font or None)
         self.job_markers = watch_markers(self.broker, self.engine, self.settings.pull_interval)
         self.dispatcher = ProjectionRunner(self.app.store, self.engine, Dispatcher(self.jobs), batch_size=200)
         self.dispatcher.setup()

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from domain.printing import PrintLayoutError, parse_label_sizes
+
 PREFIX = "CANGKU_"
 
 
@@ -169,6 +171,8 @@ class Settings:
     queue_prefix: str = "cangku"
     hold_on_remark: bool = False
     sender: dict = field(default_factory=dict)
+    label_sizes: dict = field(default_factory=dict)
+    label_font: str = ""
     job_retries: dict = field(default_factory=dict)
     couriers: dict = field(default_factory=dict, repr=False)
 
@@ -197,8 +201,14 @@ class Settings:
             raise ConfigurationError(
                 "CANGKU_PORT, CANGKU_PROJECTION_BATCH, CANGKU_IDLE_IN_TRANSACTION_TIMEOUT and CANGKU_JOB_* settings "
                 "must be whole numbers") from None
+        try:
+            label_sizes = parse_label_sizes(get("LABEL_SIZES"))
+        except PrintLayoutError as error:
+            raise ConfigurationError(f"CANGKU_LABEL_SIZES: {error}") from None
         return cls(
             data_dir=data_dir,
+            label_sizes=label_sizes,
+            label_font=get("LABEL_FONT"),
             database=Database.from_url(url, data_dir, idle_timeout),
             broker_url=get("BROKER_URL"),
             secret_key=get("SECRET_KEY"),

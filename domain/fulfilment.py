@@ -21,6 +21,7 @@ class Wave(Aggregate):
     """A pick list over several reserved orders, in bin pick-sequence order, picked by one picker at a time."""
 
     picker = ""  # who has it; waves recorded before claims existed have nobody
+    printed_jobs: tuple[str, ...] = ()  # pick list print jobs done
 
     @staticmethod
     def create_id(warehouse: str, number: str, **_) -> UUID:
@@ -70,6 +71,24 @@ class Wave(Aggregate):
         if not self.picker:
             raise InvalidOrderState(f"wave {self.number} is not being picked by anyone")
         self._handed_back(self.picker, by)
+
+    def record_pick_list_printed(self, printer: str, job_id: str, as_image: tuple[str, ...] = ()) -> bool:
+        """Record a printed pick list job once; False when that job was already printed."""
+        if job_id in self.printed_jobs:
+            return False
+        self._pick_list_printed(printer, job_id, "".join(as_image)[:200])
+        return True
+
+    def record_print_failure(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        self._print_failed(printer, job_id, reason[:200], attempt, self.number)
+
+    @event("PrintFailed")
+    def _print_failed(self, printer: str, job_id: str, reason: str, attempt: int, wave: str) -> None:
+        pass
+
+    @event("PickListPrinted")
+    def _pick_list_printed(self, printer: str, job_id: str, as_image: str) -> None:
+        self.printed_jobs = (*self.printed_jobs, job_id)
 
     @event("Claimed")
     def _claimed(self, picker: str) -> None:
@@ -126,6 +145,8 @@ class Package(Aggregate):
         self.sort_code = ""
         self.labels_printed = 0
         self.printed_jobs: list[str] = []
+        self.package_centre = ""
+        self.product = ""
         self.route_status = ""
         self.route_seen: list[str] = []
         self.exception = ""
@@ -181,14 +202,34 @@ class Package(Aggregate):
         if self.exception != reason:
             self._logistics_exception(reason)
 
-    def record_label_printed(self, printer: str, job_id: str, by: str) -> bool:
-        """Record a printed label job; False (and nothing recorded) when that job was already printed."""
+    def note_waybill_details(self, package_centre: str, product: str) -> None:
+        """What the courier said about the waybill besides its number: package centre (集包地) and product."""
+        if (package_centre, product) != (self.package_centre, self.product):
+            self._waybill_details_received(package_centre[:100], product[:100])
+
+    def record_label_printed(self, printer: str, job_id: str, by: str, as_image: tuple[str, ...] = ()) -> bool:
+        """Record a printed label job; False (and nothing recorded) when that job was already printed.
+
+        `as_image` names the characters the printer's font lacks, which went out as a raster image.
+        """
         if not self.tracking_no:
             raise InvalidOrderState("package has no waybill yet; nothing to print")
         if job_id in self.printed_jobs:
             return False
         self._label_printed(printer, job_id, by)
+        self.note_printed_as_image(job_id, as_image)
         return True
+
+    def record_packing_slip_printed(self, printer: str, job_id: str, as_image: tuple[str, ...] = ()) -> bool:
+        if job_id in self.printed_jobs:
+            return False
+        self._packing_slip_printed(printer, job_id)
+        self.note_printed_as_image(job_id, as_image)
+        return True
+
+    def note_printed_as_image(self, job_id: str, characters: tuple[str, ...]) -> None:
+        if characters:
+            self._text_printed_as_image(job_id, "".join(characters)[:200])
 
     def record_print_failure(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
         self._print_failed(printer, job_id, reason[:200], attempt)
@@ -248,6 +289,19 @@ class Package(Aggregate):
 
     @event("PrintFailed")
     def _print_failed(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        pass
+
+    @event("WaybillDetailsReceived")
+    def _waybill_details_received(self, package_centre: str, product: str) -> None:
+        self.package_centre = package_centre
+        self.product = product
+
+    @event("PackingSlipPrinted")
+    def _packing_slip_printed(self, printer: str, job_id: str) -> None:
+        self.printed_jobs.append(job_id)
+
+    @event("TextPrintedAsImage")
+    def _text_printed_as_image(self, job_id: str, characters: str) -> None:
         pass
 
     @event("ReprintRequested")

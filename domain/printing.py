@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 WAYBILL_SIZES = ("76x130", "100x180")
+DEFAULT_WAYBILL_SIZE = "76x130"
+
+# Brand names printed on labels, by the courier codes the waybill clients use.
+COURIER_NAMES = {"SF": "顺丰速运", "ZTO": "中通快递", "YTO": "圆通速递", "STO": "申通快递", "YUNDA": "韵达快递",
+                 "JD": "京东快递", "EMS": "中国邮政 EMS", "JTSD": "极兔速递", "DBL": "德邦快递", "LOCAL": "自送"}
 
 
 class PrintingError(Exception):
@@ -15,6 +21,14 @@ class PrintingError(Exception):
 
 class PrinterUnavailable(PrintingError):
     """The printer could not take the job (off, refused, timed out); nothing was recorded, retry later."""
+
+
+class PrinterFault(PrinterUnavailable):
+    """The printer answered and reports it cannot print: `fault` is paper_out, cover_open, error or offline."""
+
+    def __init__(self, fault: str, message: str):
+        super().__init__(message)
+        self.fault = fault
 
 
 class PrinterConfigurationError(PrintingError):
@@ -27,8 +41,12 @@ class PrintLayoutError(PrintingError):
 
 @runtime_checkable
 class Printer(Protocol):
-    def send(self, data: bytes) -> None:
-        """Send one whole job's bytes; raise PrinterUnavailable when the printer cannot take them."""
+    def send(self, data: bytes, job: str = "") -> None:
+        """Print one whole job; return only once the printer says it is printed (where it can say so).
+
+        PrinterFault when it reports paper out, cover open or an error; PrinterUnavailable when it cannot be reached
+        or the connection is lost before it confirms `job`. Either way the job is not printed and may be sent again.
+        """
 
 
 class DeliveredJobs(Protocol):
@@ -38,10 +56,11 @@ class DeliveredJobs(Protocol):
 
 
 def deliver(job_id: str, printer: Printer, data: bytes, delivered: DeliveredJobs) -> bool:
-    """Print a job once: skip it if already delivered, else send it and record it; True when sent now."""
+    """Print a job once: skip it if already done, else print it (the printer confirms) and record it; True when
+    printed now."""
     if job_id in delivered:
         return False
-    printer.send(data)
+    printer.send(data, job_id)
     delivered.add(job_id)
     return True
 
@@ -86,6 +105,37 @@ class Contact:
     address: str = field(repr=False)
 
 
+def label_size(sizes: dict[str, str], station: str, courier: str) -> str:
+    """The waybill size for a courier at a station: `station/courier`, then `*/courier`, `station/*`, `*`, 76x130."""
+    for key in (f"{station}/{courier}", f"*/{courier}", f"{station}/*", "*"):
+        if key in sizes:
+            return sizes[key]
+    return DEFAULT_WAYBILL_SIZE
+
+
+def parse_label_sizes(text: str) -> dict[str, str]:
+    """`SF=100x180,packing-2/*=100x180` as a dict; a bare name is a courier; PrintLayoutError on a bad entry."""
+    sizes = {}
+    for entry in filter(None, (part.strip() for part in text.split(","))):
+        key, _, size = entry.partition("=")
+        key, size = key.strip(), size.strip().lower()
+        if not key or size not in WAYBILL_SIZES:
+            raise PrintLayoutError(f"label size {entry!r} must look like SF=100x180 or packing/SF=76x130 "
+                                   f"(sizes: {', '.join(WAYBILL_SIZES)})")
+        if key == "*":
+            sizes["*"] = size
+            continue
+        station, _, courier = key.rpartition("/") if "/" in key else ("*", "", key)
+        sizes[f"{station.lower() or '*'}/{courier.upper() or '*'}"] = size
+    return sizes
+
+
+def sender_contact(sender: dict) -> Contact:
+    """The sender printed on labels, from the sender settings (name, phone, province, city, district, address)."""
+    place = " ".join(sender.get(key, "") for key in ("province", "city", "district", "address") if sender.get(key))
+    return Contact(sender.get("name", ""), sender.get("phone", ""), place)
+
+
 @dataclass(frozen=True)
 class WaybillLabel:
     """A courier's waybill label (面单)."""
@@ -98,7 +148,12 @@ class WaybillLabel:
     order_number: str
     item_summary: str
     qr_payload: str
-    size: str = "76x130"
+    size: str = DEFAULT_WAYBILL_SIZE
+    product: str = ""
+    package_centre: str = ""
+    weight_g: int = 0
+    pieces: int = 0
+    printed_at: datetime | None = None
 
     def __post_init__(self):
         _require(self.size in WAYBILL_SIZES, f"waybill label size must be one of {', '.join(WAYBILL_SIZES)}, not {self.size!r}")

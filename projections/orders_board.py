@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
-from domain.fulfilment import Package
+from domain.fulfilment import Package, Wave
 from domain.order import Order
 
 from .backoffice import BatchRows, Listing, aware, business_day, choice, day_range, instant_bounds, text_id
@@ -106,16 +106,22 @@ class ExceptionFeed(Protocol):
     def read(self, event: Any) -> Iterable[ExceptionRaised | ExceptionCleared]: ...
 
 
-class LabelPrintFailures:
-    """A label print job that failed stays on the queue until that job prints."""
+class PrintFailures:
+    """A print job (label, packing slip, pick list) that failed stays on the queue until that job prints."""
 
-    topics = topics_of([Package.PrintFailed, Package.LabelPrinted])
+    topics = topics_of([Package.PrintFailed, Package.LabelPrinted, Package.PackingSlipPrinted, Wave.PrintFailed,
+                        Wave.PickListPrinted])
 
     def read(self, event: Any) -> list[ExceptionRaised | ExceptionCleared]:
+        subject = f"print:{event.job_id}"[:64]
         if isinstance(event, Package.PrintFailed):
-            return [ExceptionRaised("failed_job", f"print:{event.job_id}"[:64],
-                                    f"label print on {event.printer} failed (attempt {event.attempt}): {event.reason}")]
-        return [ExceptionCleared("failed_job", f"print:{event.job_id}"[:64])]
+            return [ExceptionRaised("failed_job", subject,
+                                    f"printing on {event.printer} failed (attempt {event.attempt}): {event.reason}",
+                                    package_id=text_id(event.originator_id))]
+        if isinstance(event, Wave.PrintFailed):
+            return [ExceptionRaised("failed_job", subject, f"pick list of wave {event.wave}: printing on "
+                                    f"{event.printer} failed (attempt {event.attempt}): {event.reason}")]
+        return [ExceptionCleared("failed_job", subject)]
 
 
 class LogisticsExceptions:
@@ -139,7 +145,7 @@ class OrdersBoardProjection(Projection):
     metadata = metadata
 
     def __init__(self, feeds: Iterable[ExceptionFeed] | None = None):
-        self.feeds = list(feeds) if feeds is not None else [LabelPrintFailures(), LogisticsExceptions()]
+        self.feeds = list(feeds) if feeds is not None else [PrintFailures(), LogisticsExceptions()]
         self.feed_by_topic = {topic: feed for feed in self.feeds for topic in feed.topics}
         self.topics = topics_of(ORDER_EVENTS, [Package.Opened]) + tuple(self.feed_by_topic)
         self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept

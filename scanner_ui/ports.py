@@ -1,10 +1,11 @@
 """The scanner commands' outside world: look-ups in the scanning view, the waybill allocator, the label printer."""
 
 import hashlib
+from datetime import datetime, timezone
 from uuid import UUID
 
 
-from domain.printing import Contact, PrintingError
+from domain.printing import PrintingError, sender_contact
 from domain.scanning import PrinterFailed, ScannerPorts
 from projections import scanning as view
 
@@ -28,16 +29,18 @@ class LabelPrinter:
         self.printer = printer_from_url(url)
 
     def __call__(self, order_id: UUID, by: str) -> str:
-        from adapters.printing import render
+        from adapters.printing import lay_out
 
-        app = self.system.app
-        sender = Contact(app.inventory.warehouse(self.system.settings.warehouse).name, "", "")
+        app, settings = self.system.app, self.system.settings
+        job = f"{order_id}:desk:{app.fulfilment.label_printed_count(order_id) + 1}"
         try:
-            data = render(app.fulfilment.waybill_label(order_id, sender))
-            self.printer.send(data)
+            label = app.fulfilment.waybill_label(order_id, sender_contact(settings.sender), settings.label_sizes,
+                                                 "packing", datetime.now(timezone.utc))
+            rendered = lay_out(label, settings.label_font or None)
+            self.printer.send(rendered.data, job)
         except PrintingError as error:
             raise PrinterFailed(f"the label printer failed: {error}", printer=self.name) from None
-        app.fulfilment.record_label_printed(order_id, self.name, by)
+        app.fulfilment.record_label_printed(order_id, self.name, by, job_id=job, as_image=rendered.as_image)
         return self.name
 
 

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 from flask import Blueprint, g, render_template, request
 
 from domain.errors import InvalidInput
+from projections import orders_board
+from projections.backoffice import BUSINESS_TIME
 from projections import scanning as view
 
 from .auth import current_staff, login_required, system
@@ -30,7 +32,15 @@ def floor(since: datetime) -> dict:
         "pending_counts": view.pending_count_adjustments(engine, warehouse),
         "statistics": view.floor_statistics(engine, since),
         "hourly": view.hourly_statistics(engine, since),
+        "print_failures": print_failures(),
     }
+
+
+def print_failures() -> list[dict]:
+    """Print jobs whose last attempt failed (paper out, cover open, printer gone), until they print."""
+    rows = orders_board.exception_queue(system().fresh("orders_board"), "failed_job")
+    return [{"order": r["platform_order_no"], "detail": r["detail"], "attempts": r["times_raised"],
+             "since": r["raised_at"].astimezone(BUSINESS_TIME)} for r in rows if r["subject"].startswith("print:")]
 
 
 @bp.get("")

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import qrcode
 
-ESC, GS, FS, LF = 0x1B, 0x1D, 0x1C, 0x0A
+ESC, GS, FS, LF, DLE = 0x1B, 0x1D, 0x1C, 0x0A, 0x10
 FONT_A_DOTS = 12
 LINE_SPACING_DOTS = 34  # ESC 2 default, 1/6 inch at 203 dpi
 HRI_DOTS = 30
@@ -20,6 +20,10 @@ CODE128_QUIET_MODULES = 10
 
 class EscposDecodeError(Exception):
     """The bytes are not a job this decoder understands."""
+
+
+class Incomplete(EscposDecodeError):
+    """The bytes end inside a command: more are on the way, or the job was cut off."""
 
 
 @dataclass
@@ -83,6 +87,50 @@ class QrCode:
 
 
 @dataclass
+class RasterImage:
+    """GS v 0: a bitmap, `width` x `height` dots, rows of bytes with the most significant bit leftmost."""
+
+    width: int
+    height: int
+    data: bytes
+
+    @property
+    def height_dots(self) -> int:
+        return self.height
+
+    def dot(self, x: int, y: int) -> bool:
+        return bool(self.data[y * (self.width // 8) + x // 8] & (0x80 >> x % 8))
+
+    @property
+    def black_dots(self) -> int:
+        return sum(bin(byte).count("1") for byte in self.data)
+
+
+@dataclass
+class LabelLayout:
+    """FS ( L <Function 33>: the paper layout; `reference` "1" is die-cut label paper, lengths in 0.1 mm."""
+
+    reference: str
+    values: list[str]
+
+    @property
+    def height_dots(self) -> int:
+        return 0
+
+
+@dataclass
+class LabelFeed:
+    """FS ( L <Function 65/66/67>: feed a label to its peeling, cutting or print starting position."""
+
+    to: str
+    mode: int
+
+    @property
+    def height_dots(self) -> int:
+        return 0
+
+
+@dataclass
 class Feed:
     dots: int
 
@@ -97,6 +145,7 @@ class Printout:
     commands: list[str] = field(default_factory=list)
     print_area_dots: int | None = None
     cuts: list[str] = field(default_factory=list)
+    requests: list[tuple] = field(default_factory=list)
 
     @property
     def lines(self) -> list[TextLine]:
@@ -119,6 +168,18 @@ class Printout:
         """Roughly how long the printout is, in dots (8 per mm at 203 dpi)."""
         return sum(element.height_dots for element in self.elements)
 
+    @property
+    def images(self) -> list[RasterImage]:
+        return [element for element in self.elements if isinstance(element, RasterImage)]
+
+    @property
+    def layouts(self) -> list[LabelLayout]:
+        return [element for element in self.elements if isinstance(element, LabelLayout)]
+
+    @property
+    def label_feeds(self) -> list[LabelFeed]:
+        return [element for element in self.elements if isinstance(element, LabelFeed)]
+
     def line_with(self, fragment: str) -> TextLine:
         matches = [line for line in self.lines if fragment in line.text]
         if len(matches) != 1:
@@ -136,6 +197,9 @@ _BARCODE_B = {65: "UPC-A", 66: "UPC-E", 67: "EAN13", 68: "EAN8", 69: "CODE39", 7
 _ONE_ARGUMENT = {(ESC, "-"): "underline", (ESC, "M"): "font", (ESC, "t"): "code page", (ESC, "R"): "character set",
                  (ESC, "3"): "line spacing", (GS, "h"): "barcode height", (GS, "w"): "barcode module",
                  (GS, "f"): "HRI font", (GS, "H"): "HRI position", (GS, "B"): "invert", (GS, "b"): "smoothing"}
+
+
+_LABEL_FEEDS = {65: "peeling", 66: "cutting", 67: "print start"}
 
 
 def decode_code128(payload: bytes) -> str:
@@ -183,7 +247,7 @@ class _Decoder:
 
     def take(self, count: int) -> bytes:
         if self.at + count > len(self.data):
-            raise EscposDecodeError(f"job ends inside a command at byte {self.at}")
+            raise Incomplete(f"job ends inside a command at byte {self.at}")
         chunk = self.data[self.at:self.at + count]
         self.at += count
         return chunk
@@ -198,31 +262,65 @@ class _Decoder:
 
     def run(self) -> Printout:
         while self.at < len(self.data):
-            byte = self.data[self.at]
-            self.at += 1
-            if byte == ESC:
-                self.escape()
-            elif byte == GS:
-                self.group_separator()
-            elif byte == FS:
-                self.file_separator()
-            elif byte == LF:
-                self.line_feed()
-            elif 0x20 <= byte <= 0x7E:
-                self.character(chr(byte))
-            elif byte >= 0x80 and self.chinese:
-                pair = bytes([byte]) + self.take(1)
-                try:
-                    self.character(pair.decode("gb18030"))
-                except UnicodeDecodeError:
-                    raise EscposDecodeError(f"{pair!r} is not a two-byte GB18030 character") from None
-            elif byte >= 0x80:
-                raise EscposDecodeError(f"byte {byte:#x} at {self.at - 1} is outside Chinese mode (no FS & before it)")
-            else:
-                raise EscposDecodeError(f"control byte {byte:#x} at {self.at - 1}")
+            self.step()
         if self.pending:
             raise EscposDecodeError(f"text never printed (no line feed): {''.join(self.pending)!r}")
         return self.out
+
+    def commands(self) -> tuple[list[bytes], int]:
+        """Each whole command (a character counts as one) as its bytes, and where the first unfinished one starts."""
+        found, start = [], 0
+        while self.at < len(self.data):
+            try:
+                self.step()
+            except Incomplete:
+                return found, start
+            found.append(self.data[start:self.at])
+            start = self.at
+        return found, start
+
+    def step(self) -> None:
+        byte = self.data[self.at]
+        self.at += 1
+        if byte == DLE:
+            self.real_time()
+        elif byte == ESC:
+            self.escape()
+        elif byte == GS:
+            self.group_separator()
+        elif byte == FS:
+            self.file_separator()
+        elif byte == LF:
+            self.line_feed()
+        elif 0x20 <= byte <= 0x7E:
+            self.character(chr(byte))
+        elif byte >= 0x80 and self.chinese:
+            pair = bytes([byte]) + self.take(1)
+            try:
+                self.character(pair.decode("gb18030"))
+            except UnicodeDecodeError:
+                raise EscposDecodeError(f"{pair!r} is not a two-byte GB18030 character") from None
+        elif byte >= 0x80:
+            raise EscposDecodeError(f"byte {byte:#x} at {self.at - 1} is outside Chinese mode (no FS & before it)")
+        else:
+            raise EscposDecodeError(f"control byte {byte:#x} at {self.at - 1}")
+
+    def real_time(self) -> None:
+        code = self.take(1)[0]
+        if code == 0x04:
+            n = self.take(1)[0]
+            if n not in (1, 2, 3, 4):
+                raise EscposDecodeError(f"DLE EOT {n} is not a status the printer transmits")
+            self.command("DLE EOT")
+            self.out.requests.append(("status", n))
+        elif code == 0x14:
+            function = self.take(1)[0]
+            if function != 8 or self.take(7) != bytes([1, 3, 20, 1, 6, 2, 8]):
+                raise EscposDecodeError(f"DLE DC4 function {function} is not one this decoder knows")
+            self.command("DLE DC4")
+            self.out.requests.append(("clear", 8))
+        else:
+            raise EscposDecodeError(f"unknown real-time command DLE {code:#x} at {self.at - 2}")
 
     def character(self, char: str) -> None:
         if not self.pending:
@@ -297,10 +395,15 @@ class _Decoder:
         elif (GS, code) in _ONE_ARGUMENT:
             self.command(f"GS {code}")
             self.take(1)
+        elif code == "r":
+            self.command("GS r")
+            self.out.requests.append(("transmit status", self.take(1)[0]))
         elif code == "k":
             self.print_barcode()
         elif code == "(":
-            self.two_dimensional_code()
+            self.extended()
+        elif code == "v":
+            self.raster_image()
         elif code == "V":
             mode = self.take(1)[0]
             self.command("GS V")
@@ -325,9 +428,36 @@ class _Decoder:
         self.out.elements.append(Barcode(symbology, data, payload, self.barcode["module"], self.barcode["height"],
                                          self.barcode["readable"]))
 
+    def raster_image(self) -> None:
+        if self.take(1) != b"0":
+            raise EscposDecodeError(f"unknown command GS v at {self.at - 3}")
+        mode = self.take(1)[0]
+        if mode not in (0, 48):
+            raise EscposDecodeError(f"raster image scaled (mode {mode}); labels print images at normal size")
+        width_bytes = int.from_bytes(self.take(2), "little")
+        height = int.from_bytes(self.take(2), "little")
+        self.command("GS v 0")
+        self.at_line_start("a raster image")
+        self.out.elements.append(RasterImage(width_bytes * 8, height, self.take(width_bytes * height)))
+
+    def extended(self) -> None:
+        kind = self.take(1)
+        if kind == b"H":
+            self.process_id()
+        elif kind == b"k":
+            self.two_dimensional_code()
+        else:
+            raise EscposDecodeError(f"unknown command GS ( {kind!r} at {self.at - 3}")
+
+    def process_id(self) -> None:
+        length = int.from_bytes(self.take(2), "little")
+        body = self.take(length)
+        if length != 6 or body[:2] != b"00" or not body[2:].isdigit():
+            raise EscposDecodeError(f"GS ( H is not a process ID request: {body!r}")
+        self.command("GS ( H")
+        self.out.requests.append(("process id", body[2:].decode()))
+
     def two_dimensional_code(self) -> None:
-        if self.take(1) != b"k":
-            raise EscposDecodeError(f"unknown command GS ( at {self.at - 3}")
         length = int.from_bytes(self.take(2), "little")
         body = self.take(length)
         self.command("GS ( k")
@@ -359,8 +489,41 @@ class _Decoder:
         elif code == ".":
             self.command("FS .")
             self.chinese = False
+        elif code == "(":
+            if self.take(1) != b"L":
+                raise EscposDecodeError(f"unknown command FS ( at {self.at - 3}")
+            self.label_control(self.take(int.from_bytes(self.take(2), "little")))
         else:
             raise EscposDecodeError(f"unknown command FS {code!r} at {self.at - 2}")
+
+    def label_control(self, body: bytes) -> None:
+        function = body[0]
+        if function == 33:
+            fields = body[2:].decode("ascii").split(";")
+            if fields[-1] != "":
+                raise EscposDecodeError(f"FS ( L <Function 33> parameters must each end with ';': {body!r}")
+            self.command("FS ( L 33")
+            self.out.elements.append(LabelLayout(chr(body[1]), fields[:-1]))
+        elif function in _LABEL_FEEDS and len(body) == 2:
+            self.command(f"FS ( L {function}")
+            self.at_line_start("a label feed")
+            self.out.elements.append(LabelFeed(_LABEL_FEEDS[function], body[1]))
+        else:
+            raise EscposDecodeError(f"FS ( L function {function} is not one this decoder knows")
+
+
+class CommandStream:
+    """Whole commands out of a byte stream as it arrives, a character counting as one; modes carry over."""
+
+    def __init__(self):
+        self._decoder = _Decoder(b"")
+
+    def feed(self, data: bytes) -> list[bytes]:
+        decoder = self._decoder
+        decoder.data, decoder.at = decoder.data + data, 0
+        found, start = decoder.commands()
+        decoder.data, decoder.at = decoder.data[start:], 0
+        return found
 
 
 def decode(data: bytes) -> Printout:

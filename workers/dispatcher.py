@@ -8,11 +8,13 @@ from typing import Any
 
 from sqlalchemy import MetaData
 
-from domain.fulfilment import Package
+from domain.fulfilment import Package, Wave
 from domain.listing import Listing
 from domain.order import Order
 from domain.stock import Stock
 from projections.tracking import Projection, topics_of
+
+from .jobs import PACKING_SLIPS, PICK_LISTS
 
 
 # Events that change what can be sold from storage bins (picking, shipping and returns do not).
@@ -24,7 +26,8 @@ class Dispatcher(Projection):
     name = "dispatcher"
     metadata = MetaData()
     topics = topics_of([Package.WaybillAssigned, Package.ReprintRequested, Package.Weighed, Order.Shipped,
-                        Order.Cancelled, Order.Refunded, Listing.Mapped], SELLABLE_CHANGES)
+                        Order.Cancelled, Order.Refunded, Listing.Mapped, Wave.Created, Package.Closed],
+                       SELLABLE_CHANGES)
 
     def __init__(self, jobs):
         self.jobs = jobs
@@ -44,6 +47,11 @@ class Dispatcher(Projection):
                 package = self.jobs.app.store.repository.get(e.originator_id)
                 if not package.tracking_no:
                     self.jobs.request_waybill.send(str(package.order_id), event_id)
+            elif isinstance(e, Wave.Created) and self.jobs.prints_at(PICK_LISTS):
+                self.jobs.print_pick_list.send(str(e.originator_id), event_id)
+            elif isinstance(e, Package.Closed) and self.jobs.prints_at(PACKING_SLIPS):
+                order_id = self.jobs.app.store.repository.get(e.originator_id).order_id
+                self.jobs.print_packing_slip.send(str(order_id), event_id)
             elif isinstance(e, Order.Shipped):
                 self.jobs.confirm_shipment.send(str(e.originator_id), event_id)
             elif isinstance(e, (Order.Cancelled, Order.Refunded)) and self.jobs.shipping:

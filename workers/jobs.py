@@ -6,12 +6,14 @@ recorded before acting, so a redelivered or resent message changes nothing.
 
 import logging
 import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
 from uuid import UUID
 
 import dramatiq
 
 from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformAuthError, PlatformInvalidParameter
-from adapters.printing import printer_from_url, render
+from adapters.printing import lay_out, printer_from_url
 from domain.printing import Contact, Printer, PrinterUnavailable, deliver
 
 from .broker import attempt
@@ -25,16 +27,20 @@ RETRIES = {"max_retries": 8, "min_backoff": 500, "max_backoff": 60_000, "time_li
 
 
 class PrintedJobs:
-    """The `delivered` record for `deliver`: a label job is printed when its LabelPrinted event exists."""
+    """The `delivered` record for `deliver`: a print job is done when its printed event exists."""
 
-    def __init__(self, app, order_id: UUID, printer: str):
-        self.app, self.order_id, self.printer = app, order_id, printer
+    def __init__(self, printed: Callable[[str], bool], record: Callable[[str], object]):
+        self.printed, self.record = printed, record
 
     def __contains__(self, job_id: object) -> bool:
-        return self.app.fulfilment.label_printed(self.order_id, str(job_id))
+        return self.printed(str(job_id))
 
     def add(self, job_id: str) -> None:
-        self.app.fulfilment.record_label_printed(self.order_id, self.printer, "printer", job_id=job_id)
+        self.record(job_id)
+
+
+# Stations whose documents print by themselves from the floor flow, when a printer is set for them.
+PICK_LISTS, PACKING_SLIPS = "picking", "packing_slips"
 
 
 class Jobs:
@@ -42,13 +48,17 @@ class Jobs:
 
     def __init__(self, app, broker: dramatiq.Broker, *, warehouse: str, printers: dict[str, str],
                  shops: dict[tuple[str, str], MarketplaceClient] | None = None, sender: Contact | None = None,
-                 retries: dict | None = None, queue_prefix: str = "cangku", shipping=None, views=None):
+                 retries: dict | None = None, queue_prefix: str = "cangku", shipping=None, views=None,
+                 label_sizes: dict[str, str] | None = None, label_font: str | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)):
         self.app = app
         self.warehouse = warehouse
         self.printer_urls = {"packing": "dummy:", **printers}
         self.printers: dict[str, Printer] = {name: printer_from_url(url) for name, url in self.printer_urls.items()}
+        self.configured_printers = set(printers)
         self.shops = shops or {}
         self.sender = sender or Contact(f"Cangku {warehouse}", "", "")
+        self.label_sizes, self.label_font, self.clock = label_sizes or {}, label_font, clock
         options = {**RETRIES, **(retries or {})}
 
         def actor(fn, queue):
@@ -59,6 +69,8 @@ class Jobs:
         self.views = views
         self._publishing = threading.Lock()
         self.print_label = actor(self.print_label_job, "printing")
+        self.print_pick_list = actor(self.print_pick_list_job, "printing")
+        self.print_packing_slip = actor(self.print_packing_slip_job, "printing")
         self.request_waybill = actor(self.request_waybill_job, "couriers")
         self.cancel_waybill = actor(self.cancel_waybill_job, "couriers")
         self.track_parcels = actor(self.track_parcels_job, "couriers")
@@ -66,18 +78,48 @@ class Jobs:
         self.confirm_shipment = actor(self.confirm_shipment_job, "channels")
         self.pull_orders = actor(self.pull_orders_job, "channels")
 
+    def prints_at(self, station: str) -> bool:
+        """Whether a printer is set for the station (the floor flow prints its documents only then)."""
+        return station in self.configured_printers
+
     def print_label_job(self, order_id: str, job_id: str, station: str = "packing") -> None:
-        """Print an order's waybill label once; a printer that is off is retried with backoff."""
-        order = UUID(order_id)
-        printer = self.printers[station]
-        delivered = PrintedJobs(self.app, order, station)
-        if job_id in delivered:
+        """Print an order's waybill label once, confirmed by the printer; a failure is recorded and retried."""
+        order, fulfilment = UUID(order_id), self.app.fulfilment
+        self._print(
+            station, job_id, lambda: fulfilment.waybill_label(order, self.sender, self.label_sizes, station, self.clock()),
+            printed=lambda job: fulfilment.label_printed(order, job),
+            record=lambda job, as_image: fulfilment.record_label_printed(order, station, "printer", job, as_image),
+            failed=lambda reason: fulfilment.record_print_failure(order, station, job_id, reason, attempt()))
+
+    def print_pick_list_job(self, wave_id: str, job_id: str) -> None:
+        """Print a wave's pick list once at the picking station's printer."""
+        wave, fulfilment = UUID(wave_id), self.app.fulfilment
+        self._print(
+            PICK_LISTS, job_id, lambda: fulfilment.pick_list(wave),
+            printed=lambda job: fulfilment.pick_list_printed(wave, job),
+            record=lambda job, as_image: fulfilment.record_pick_list_printed(wave, PICK_LISTS, job, as_image),
+            failed=lambda reason: fulfilment.record_pick_list_failure(wave, PICK_LISTS, job_id, reason, attempt()))
+
+    def print_packing_slip_job(self, order_id: str, job_id: str) -> None:
+        """Print the packing slip of a closed package once at the packing slip printer."""
+        order, fulfilment = UUID(order_id), self.app.fulfilment
+        self._print(
+            PACKING_SLIPS, job_id, lambda: fulfilment.packing_slip(order),
+            printed=lambda job: fulfilment.label_printed(order, job),
+            record=lambda job, as_image: fulfilment.record_packing_slip_printed(order, PACKING_SLIPS, job, as_image),
+            failed=lambda reason: fulfilment.record_print_failure(order, PACKING_SLIPS, job_id, reason, attempt()))
+
+    def _print(self, station: str, job_id: str, document: Callable[[], object], *, printed: Callable[[str], bool],
+               record: Callable[[str, tuple[str, ...]], object], failed: Callable[[str], object]) -> None:
+        """Lay out the document, print it once at the station and record it; a failure is noted and raised (retry)."""
+        if printed(job_id):
             return
-        data = render(self.app.fulfilment.waybill_label(order, self.sender))
+        rendered = lay_out(document(), self.label_font)
+        delivered = PrintedJobs(printed, lambda job: record(job, rendered.as_image))
         try:
-            deliver(job_id, printer, data, delivered)
+            deliver(job_id, self.printers[station], rendered.data, delivered)
         except PrinterUnavailable as error:
-            self.app.fulfilment.record_print_failure(order, station, job_id, str(error), attempt())
+            failed(str(error))
             raise
 
     def confirm_shipment_job(self, order_id: str, event_id: str) -> None:

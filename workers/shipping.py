@@ -41,7 +41,8 @@ class Shipping:
                 unavailable.add(decision.courier)
                 continue
             self.app.fulfilment.assign_waybill(order_id, waybill.courier or decision.courier, waybill.tracking_no,
-                                    waybill.sort_code, decision.as_record())
+                                               waybill.sort_code, decision.as_record(),
+                                               package_centre=waybill.package_center, product=waybill.product)
             return waybill.tracking_no
 
     def _request(self, order, package) -> WaybillRequest:

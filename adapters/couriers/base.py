@@ -148,6 +148,7 @@ class Waybill:
     sort_code: str = ""
     package_center: str = ""
     print_data: str | None = field(default=None, repr=False)
+    product: str = ""  # the courier's service, printed on the label (顺丰标快, ...)
 
 
 @dataclass(frozen=True)

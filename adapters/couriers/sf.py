@@ -62,6 +62,9 @@ def sf_digest(msg_data: str, timestamp: str, checkword: str) -> str:
     return base64.b64encode(hashlib.md5(encoded.encode("ascii")).digest()).decode("ascii")
 
 
+# expressTypeId values of the SF Open Platform (顺丰开放平台 产品类型), as printed on the label.
+EXPRESS_TYPES = {1: "顺丰特快", 2: "顺丰标快"}
+
 class SFExpressClient(HttpCourier, CourierClient):
     """SF Express over the open platform; the service path is /std/service."""
 
@@ -154,6 +157,7 @@ class SFExpressClient(HttpCourier, CourierClient):
             sort_code=label.get("destRouteLabel", ""),
             package_center=label.get("codingMapping", ""),
             print_data=compact_json(label) if label else None,
+            product=EXPRESS_TYPES.get(self._express_type_id, ""),
         )
 
     def cancel_waybill(self, tracking_no: str, order_no: str) -> None:

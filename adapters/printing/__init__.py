@@ -1,6 +1,6 @@
 """ESC/POS printing: layouts rendered with python-escpos, printers named by URL."""
 
-from .layouts import render
+from .layouts import lay_out, render
 from .printers import printer_from_url
 
-__all__ = ["printer_from_url", "render"]
+__all__ = ["lay_out", "printer_from_url", "render"]

@@ -44,6 +44,15 @@ def escpos_printer() -> ModuleType:
     return escpos.printer
 
 
+@functools.cache
+def escpos_constants() -> ModuleType:
+    """The `escpos.constants` module (status requests and masks among them)."""
+    escpos_printer()
+    import escpos.constants
+
+    return escpos.constants
+
+
 @contextlib.contextmanager
 def root_logging_untouched():
     """Undo the root handler python-escpos installs (basicConfig at import, logging.info() in open/close).

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from domain.printing import Printer, PrinterConfigurationError, PrinterUnavailable
 
 from ._escpos import escpos_printer, root_logging_untouched
+from .status import CONFIRMATIONS, StatusLink, confirmation_request
 
 DEFAULT_TCP_PORT = 9100
 DEFAULT_TIMEOUT_SECONDS = 10.0
@@ -18,22 +20,30 @@ SUPPORTED = "tcp://host:9100, file:///path, usb://vid:pid or dummy:"
 class NetworkPrinter:
     """A printer taking raw ESC/POS on a TCP port (9100, "JetDirect")."""
 
-    def __init__(self, host: str, port: int = DEFAULT_TCP_PORT, timeout: float = DEFAULT_TIMEOUT_SECONDS):
-        self.host, self.port, self.timeout = host, port, timeout
+    def __init__(self, host: str, port: int = DEFAULT_TCP_PORT, timeout: float = DEFAULT_TIMEOUT_SECONDS,
+                 confirm: str = CONFIRMATIONS[0]):
+        self.host, self.port, self.timeout, self.confirm = host, port, timeout, confirm
+        # A printer serves one connection at a time: jobs of this process queue here, not in its listen queue,
+        # where they would wait unanswered and time out behind a long job.
+        self._one_job = threading.Lock()
 
     def __repr__(self):
         return f"tcp://{self.host}:{self.port}"
 
-    def send(self, data: bytes) -> None:
-        """Connect, send the whole job, close; PrinterUnavailable when refused, unreachable or timed out."""
+    def send(self, data: bytes, job: str = "") -> None:
+        """Print the job and wait until the printer confirms it (see `status`); PrinterUnavailable or PrinterFault."""
         from escpos.exceptions import DeviceNotFoundError
 
         device = escpos_printer().Network(self.host, self.port, timeout=self.timeout)
-        _send_through(device, data, (DeviceNotFoundError, OSError), f"printer {self!r}")
+        with self._one_job:
+            _print_confirmed(device, data, job, (DeviceNotFoundError, OSError), repr(self), self.timeout, self.confirm)
 
 
 class FilePrinter:
-    """A printer device file (/dev/usb/lp0) or a plain file that collects jobs one after another."""
+    """A printer device file (/dev/usb/lp0) or a plain file that collects jobs one after another.
+
+    A file cannot answer status requests: a job written is taken as printed. Use tcp:// or usb:// for confirmed prints.
+    """
 
     def __init__(self, path: str):
         self.path = path
@@ -41,7 +51,7 @@ class FilePrinter:
     def __repr__(self):
         return f"file://{self.path}"
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, job: str = "") -> None:
         """Append the job to the file; PrinterUnavailable when it cannot be opened or written."""
         try:
             with open(self.path, "ab") as device:
@@ -61,13 +71,14 @@ class UsbPrinter:
     def __repr__(self):
         return f"usb://{self.vendor_id:04x}:{self.product_id:04x}"
 
-    def send(self, data: bytes) -> None:
-        """Send the whole job; PrinterUnavailable when the printer is unplugged, off or fails to write."""
+    def send(self, data: bytes, job: str = "") -> None:
+        """Print the job and wait until the printer confirms it; PrinterUnavailable when unplugged, off or silent."""
         import usb.core
         from escpos.exceptions import DeviceNotFoundError
 
-        device = escpos_printer().Usb(self.vendor_id, self.product_id)
-        _send_through(device, data, (DeviceNotFoundError, usb.core.USBError), f"printer {self!r}")
+        device = escpos_printer().Usb(self.vendor_id, self.product_id, timeout=int(DEFAULT_TIMEOUT_SECONDS * 1000))
+        _print_confirmed(device, data, job, (DeviceNotFoundError, usb.core.USBError), repr(self),
+                         DEFAULT_TIMEOUT_SECONDS, CONFIRMATIONS[0], timeouts=(TimeoutError, usb.core.USBTimeoutError))
 
 
 class RecordingPrinter:
@@ -76,7 +87,7 @@ class RecordingPrinter:
     def __init__(self):
         self.jobs: list[bytes] = []
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, job: str = "") -> None:
         self.jobs.append(bytes(data))
 
 
@@ -97,10 +108,12 @@ def _tcp(url: str) -> NetworkPrinter:
         timeout = float(query.pop("timeout", [DEFAULT_TIMEOUT_SECONDS])[-1])
     except ValueError:
         raise PrinterConfigurationError(f"printer URL {url!r} has a malformed port or timeout") from None
+    confirm = query.pop("confirm", [CONFIRMATIONS[0]])[-1]
     well_formed = parts.hostname and 0 < port and 0 < timeout < math.inf and not (query or parts.username)
-    if not well_formed or parts.path not in ("", "/") or parts.fragment:
-        raise PrinterConfigurationError(f"printer URL {url!r} must look like tcp://host:9100 (optionally ?timeout=5)")
-    return NetworkPrinter(parts.hostname, port, timeout)
+    if not well_formed or parts.path not in ("", "/") or parts.fragment or confirm not in CONFIRMATIONS:
+        raise PrinterConfigurationError(f"printer URL {url!r} must look like tcp://host:9100 (optionally ?timeout=5, "
+                                        f"?confirm={' or '.join(CONFIRMATIONS)})")
+    return NetworkPrinter(parts.hostname, port, timeout, confirm)
 
 
 def _file(url: str) -> FilePrinter:
@@ -129,14 +142,24 @@ def _dummy(url: str) -> RecordingPrinter:
 _PARSERS = {"tcp": _tcp, "file": _file, "usb": _usb, "dummy": _dummy}
 
 
-def _send_through(device, data: bytes, failures: tuple[type[Exception], ...], name: str) -> None:
-    """Open a python-escpos device, write the whole job, close it; a failure becomes PrinterUnavailable."""
+def _print_confirmed(device, data: bytes, job: str, failures: tuple[type[Exception], ...], name: str,
+                     timeout: float, confirm: str, timeouts: tuple[type[Exception], ...] = (TimeoutError,)) -> None:
+    """Open a python-escpos device, check it can print, send the job, wait for the printer's answer, check again."""
+    request, answer = confirmation_request(confirm, job or data.hex()[:64])
+    sent = False
     with root_logging_untouched():
         try:
             device.open()
-            device._raw(data)
+            link = StatusLink(device, name, timeouts)
+            link.require_ready(job, sent=False)
+            device._raw(data + request)
+            sent = True
+            link.await_printed(job, answer, timeout)
+            link.require_ready(job, sent=True)
         except failures as error:
             reason = str(error).replace("\n", " ").strip() or type(error).__name__
-            raise PrinterUnavailable(f"{name} is unavailable: {reason}") from None
+            if sent:
+                reason = f"the connection was lost before it confirmed job {job} ({reason})"
+            raise PrinterUnavailable(f"printer {name} is unavailable: {reason}") from None
         finally:
             device.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timezone
 
 from domain.printing import (
     BinLabel,
@@ -26,6 +27,11 @@ SAMPLE_WAYBILL = WaybillLabel(
     order_number="TB20261123000123",
     item_summary="纯棉T恤 蓝色 L x2, 帆布包 x1",
     qr_payload="https://cangku.example/w/SF1234567890123",
+    product="顺丰标快",
+    package_centre="上海浦东集散中心",
+    weight_g=1250,
+    pieces=3,
+    printed_at=datetime(2026, 11, 23, 6, 5, tzinfo=timezone.utc),
 )
 
 SAMPLE_PICK_LIST = PickList(

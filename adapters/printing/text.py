@@ -17,22 +17,34 @@ _TOKENS = re.compile(r"[!-~]+| +|[^ -~]")
 _RUNS = re.compile(r"[ -~]+|[^ -~]+")
 
 
-def _showable(char: str) -> bool:
+def _drawable(char: str) -> bool:
+    return unicodedata.category(char) not in ("Cc", "Cf", "Co", "Cs", "Cn")
+
+
+def in_printer_font(char: str) -> bool:
+    """Whether the printer's own font has the character: ASCII, or the double-byte (GBK) part of GB18030."""
     if " " <= char <= "~":
         return True
-    if unicodedata.category(char) in ("Cc", "Cf", "Co", "Cs", "Cn"):
+    if not _drawable(char):
         return False
     try:
-        # The printer's font holds the double-byte (GBK) part of GB18030; four-byte codes have no glyph.
-        return len(char.encode("gb18030")) == 2
+        return len(char.encode("gb18030")) == 2  # four-byte GB18030 codes have no glyph in the printer
     except UnicodeEncodeError:
         return False
 
 
+def outside_printer_font(line: str) -> str:
+    """The characters of a line the printer's font lacks (they go out as an image), in order, once each."""
+    return "".join(dict.fromkeys(char for char in line if not in_printer_font(char)))
+
+
 def printable(text: str) -> str:
-    """Text the printer can show: whitespace folded to single spaces, anything it has no glyph for as '?'."""
+    """Text that can be put on paper: whitespace folded to single spaces, control and unassigned codes as '?'.
+
+    Characters outside the printer's font stay: the layout prints their line as an image.
+    """
     text = _WHITESPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
-    return "".join(char if _showable(char) else REPLACEMENT for char in text)
+    return "".join(char if _drawable(char) else REPLACEMENT for char in text)
 
 
 def display_width(text: str) -> int:

@@ -8,7 +8,16 @@ from .. import ids
 from ..errors import InvalidInput, InvalidOrderState, UnknownWave, WrongItemScanned
 from ..fulfilment import Package, Wave
 from ..order import Order
-from ..printing import Contact, WaybillLabel
+from ..printing import (
+    COURIER_NAMES,
+    Contact,
+    PackingSlip,
+    PackingSlipLine,
+    PickList,
+    PickListLine,
+    WaybillLabel,
+    label_size,
+)
 from ..stock import check_quantity
 from .catalogue import Catalogue
 from .inventory import Inventory
@@ -133,10 +142,11 @@ class Fulfilment:
 
     @retry_on_conflict
     def assign_waybill(self, order_id: UUID, courier: str, tracking_no: str, sort_code: str = "",
-                       decision: dict | None = None) -> None:
+                       decision: dict | None = None, package_centre: str = "", product: str = "") -> None:
         """Attach the courier's waybill number (and the courier choice behind it) to the order's package."""
         package = self.package_for(self.orders.order(order_id), "courier")
         package.assign_waybill(courier, tracking_no, sort_code, decision)
+        package.note_waybill_details(package_centre, product)
         if package.pending_events:
             self.store.save(package)
 
@@ -166,11 +176,12 @@ class Fulfilment:
         return {"new": len(new), "status": package.route_status, "order_status": order.status}
 
     @retry_on_conflict
-    def record_label_printed(self, order_id: UUID, printer: str, by: str, job_id: str = "") -> bool:
+    def record_label_printed(self, order_id: UUID, printer: str, by: str, job_id: str = "",
+                             as_image: tuple[str, ...] = ()) -> bool:
         """Record a printed label; a job already recorded is not recorded twice (returns False)."""
         package = self.package_for(self.orders.order(order_id), by)
         job_id = job_id or f"{package.id}:{package.version + 1}"
-        printed = package.record_label_printed(printer, job_id, by)
+        printed = package.record_label_printed(printer, job_id, by, as_image)
         if printed:
             self.store.save(package)
         return printed
@@ -182,6 +193,7 @@ class Fulfilment:
             return 0
 
     def label_printed(self, order_id: UUID, job_id: str) -> bool:
+        """Whether a label or packing slip print job of the order's package is done."""
         return job_id in self.package_for(self.orders.order(order_id), "").printed_jobs
 
     @retry_on_conflict
@@ -197,27 +209,81 @@ class Fulfilment:
         package.request_reprint(reason, by)
         self.store.save(package)
 
-    def waybill_label(self, order_id: UUID, sender: Contact, size: str = "76x130") -> WaybillLabel:
-        """What the waybill label of an order's package shows."""
+    def waybill_label(self, order_id: UUID, sender: Contact, sizes: dict[str, str] | None = None,
+                      station: str = "packing", printed_at=None) -> WaybillLabel:
+        """What the waybill label of an order's package shows, in the size set for its courier at the station."""
         order = self.orders.order(order_id)
         package = self.package_for(order, "printer")
         region = " ".join(v for v in (order.region.get(k, "") for k in ("province", "city", "district")) if v)
-        names = {}
-        for line in order.lines.values():
-            left = line["quantity"] - line["refunded"]
-            if left:
-                names[line["title"] or line["sku"]] = names.get(line["title"] or line["sku"], 0) + left
         return WaybillLabel(
-            courier_name=package.courier,
+            courier_name=COURIER_NAMES.get(package.courier, package.courier),
             tracking_number=package.tracking_no,
             sort_code=package.sort_code,
             receiver=Contact(order.buyer.name, order.buyer.phone, f"{region} {order.buyer.address}".strip()),
             sender=sender,
             order_number=order.platform_order_no,
-            item_summary="; ".join(f"{name}×{n}" for name, n in names.items()),
+            item_summary="; ".join(f"{name}×{n}" for name, n in self._items_left(order).items()),
             qr_payload=package.tracking_no,
-            size=size,
+            size=label_size(sizes or {}, station, package.courier),
+            product=package.product,
+            package_centre=package.package_centre,
+            weight_g=package.weight_g,
+            pieces=sum(package.expected.values()),
+            printed_at=printed_at,
         )
+
+    @staticmethod
+    def _items_left(order: Order) -> dict[str, int]:
+        names: dict[str, int] = {}
+        for line in order.lines.values():
+            left = line["quantity"] - line["refunded"]
+            if left:
+                names[line["title"] or line["sku"]] = names.get(line["title"] or line["sku"], 0) + left
+        return names
+
+    def pick_list(self, wave_id: UUID) -> PickList:
+        """A wave's pick list in pick order, with each item's name and first barcode."""
+        wave = self.wave(wave_id)
+        lines = []
+        for line in wave.lines:
+            item = self.catalogue.get_sku(line["sku"])
+            lines.append(PickListLine(line["bin"], line["sku"], item["name"], line["quantity"],
+                                      (item["barcodes"] or [""])[0]))
+        return PickList(wave.number, tuple(lines))
+
+    def packing_slip(self, order_id: UUID) -> PackingSlip:
+        """The slip packed with an order: every item still ordered and its quantity."""
+        order = self.orders.order(order_id)
+        lines = tuple(PackingSlipLine(line["sku"], line["title"] or line["sku"], line["quantity"] - line["refunded"])
+                      for line in order.lines.values() if line["quantity"] > line["refunded"])
+        return PackingSlip(order.shop, order.platform_order_no, order.buyer.name, lines)
+
+    @retry_on_conflict
+    def record_pick_list_printed(self, wave_id: UUID, printer: str, job_id: str,
+                                 as_image: tuple[str, ...] = ()) -> bool:
+        wave = self.wave(wave_id)
+        printed = wave.record_pick_list_printed(printer, job_id, as_image)
+        if printed:
+            self.store.save(wave)
+        return printed
+
+    @retry_on_conflict
+    def record_pick_list_failure(self, wave_id: UUID, printer: str, job_id: str, reason: str, attempt: int) -> None:
+        wave = self.wave(wave_id)
+        wave.record_print_failure(printer, job_id, reason, attempt)
+        self.store.save(wave)
+
+    def pick_list_printed(self, wave_id: UUID, job_id: str) -> bool:
+        return job_id in self.wave(wave_id).printed_jobs
+
+    @retry_on_conflict
+    def record_packing_slip_printed(self, order_id: UUID, printer: str, job_id: str,
+                                    as_image: tuple[str, ...] = ()) -> bool:
+        package = self.package_for(self.orders.order(order_id), "printer")
+        printed = package.record_packing_slip_printed(printer, job_id, as_image)
+        if printed:
+            self.store.save(package)
+        return printed
 
     @retry_on_conflict
     def hand_over(self, order_id: UUID, by: str) -> None:

@@ -12,13 +12,13 @@ from adapters.printing.cli import print_test
 from adapters.printing.layouts import render
 from adapters.printing.printers import printer_from_url
 from adapters.printing.sample import SAMPLE_BIN_LABEL, SAMPLE_PACKING_SLIP, SAMPLE_PICK_LIST, SAMPLE_WAYBILL
-from domain.printing import PrinterUnavailable, deliver
+from domain.printing import PrinterFault, PrinterUnavailable, deliver
 from tests.escpos_decode import decode
 from tests.printer_server import TcpPrinter
 
 def print_over_tcp(tcp_printer: TcpPrinter, document) -> bytes:
     printer_from_url(tcp_printer.url).send(render(document))
-    (job,) = tcp_printer.wait_for_jobs(1)
+    (job,) = tcp_printer.wait_for_printed(1)
     return job
 
 
@@ -27,7 +27,10 @@ def test_a_76x130_waybill_label_arrives_with_courier_sort_code_tracking_barcode_
 
     (barcode,) = printout.barcodes
     assert printout.print_area_dots == 576
-    assert printout.line_with("顺丰速运").bold
+    assert printout.line_with("顺丰速运").bold and printout.line_with("顺丰速运").text.endswith("顺丰标快")
+    assert "集包地 上海浦东集散中心" in printout.text
+    assert printout.line_with("重量 1.25kg").text.endswith("件数 3")
+    assert printout.line_with("订单 TB20261123000123").text.endswith("2026-11-23 14:05")
     assert printout.line_with("沪 021-W12").height == 4
     assert (barcode.symbology, barcode.data) == ("CODE128", "SF1234567890123")
     assert barcode.payload.startswith(b"{B")
@@ -36,7 +39,6 @@ def test_a_76x130_waybill_label_arrives_with_courier_sort_code_tracking_barcode_
     assert "上海市浦东新区张江路88号 A座1201室" in printout.text
     assert printout.line_with("寄 仓酷旗舰店").text.endswith("021****5678")
     assert "浙江省杭州市余杭区仓前街道 1号仓" in printout.text
-    assert "订单 TB20261123000123" in printout.text
     assert "物品 纯棉T恤 蓝色 L x2, 帆布包 x1" in printout.text
     assert [qr.data for qr in printout.qr_codes] == ["https://cangku.example/w/SF1234567890123"]
     assert printout.cuts == ["partial"]
@@ -103,7 +105,7 @@ def test_a_bin_label_carries_the_bin_code_as_code128_and_in_large_type(tcp_print
 def test_print_test_command_prints_one_job_per_layout(tcp_printer):
     result = CliRunner().invoke(print_test, ["--printer", tcp_printer.url])
 
-    jobs = tcp_printer.wait_for_jobs(5)
+    jobs = tcp_printer.wait_for_printed(5)
     assert result.exit_code == 0, result.output
     assert result.output.count("printed ") == 5
     assert [decode(job).barcodes[0].data for job in jobs] == [
@@ -154,7 +156,7 @@ def test_a_label_refused_while_the_printer_is_off_prints_exactly_once_when_it_co
     redelivered = deliver("print-job-42", printer, label, delivered)
 
     assert (retried, redelivered) == (True, False)
-    assert switched_off_printer.wait_for_jobs(1) == [label]
+    assert switched_off_printer.wait_for_printed(1) == [label]
     assert switched_off_printer.switch_off() == [label]
     assert decode(label).barcodes[0].data == "SF1234567890123"
 
@@ -187,3 +189,101 @@ def test_sending_a_job_leaves_the_applications_logging_setup_alone(tcp_printer):
         root.handlers[:] = saved
 
     assert installed == []
+
+
+def tracking_numbers(documents: list[bytes]) -> list[str]:
+    return [decode(document).barcodes[0].data for document in documents]
+
+
+def test_a_printer_out_of_paper_fails_the_job_before_a_byte_of_it_is_sent(tcp_printer):
+    tcp_printer.run_out_of_paper()
+
+    with pytest.raises(PrinterFault, match="out of paper") as refused:
+        printer_from_url(tcp_printer.url).send(render(SAMPLE_WAYBILL), "job-1")
+
+    assert refused.value.fault == "paper_out"
+    assert tcp_printer.status_requests >= 3
+    assert (tcp_printer.printed, tcp_printer.torn) == ([], [])
+
+
+def test_a_printer_with_its_cover_open_fails_the_job_as_cover_open(tcp_printer):
+    tcp_printer.cover_open = True
+
+    with pytest.raises(PrinterFault, match="cover open") as refused:
+        printer_from_url(tcp_printer.url).send(render(SAMPLE_WAYBILL), "job-1")
+
+    assert refused.value.fault == "cover_open"
+    assert tcp_printer.printed == []
+
+
+def test_paper_running_out_mid_label_fails_the_job_and_the_half_label_is_never_finished_later(tcp_printer):
+    printer = printer_from_url(tcp_printer.url)
+    label = render(SAMPLE_WAYBILL)
+    tcp_printer.run_out_of_paper(after_bytes=len(label) // 2)
+
+    with pytest.raises(PrinterFault, match="out of paper .while printing"):
+        printer.send(label, "job-1")
+    tcp_printer.load_paper()
+    printer.send(label, "job-1")
+
+    assert tcp_printer.wait_for_printed(1) == [label]
+    assert len(tcp_printer.torn) == 1 and label.startswith(tcp_printer.torn[0])
+
+
+def test_a_printer_that_takes_the_bytes_but_never_answers_is_not_a_printed_label():
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    printer = printer_from_url("tcp://127.0.0.1:%d?timeout=0.3" % silent.getsockname()[1])
+
+    try:
+        with pytest.raises(PrinterUnavailable, match="did not answer"):
+            printer.send(render(SAMPLE_BIN_LABEL), "job-1")
+    finally:
+        silent.close()
+
+
+def test_labels_through_a_printer_that_drops_mid_job_runs_out_of_paper_and_comes_back_print_exactly_once(
+        tcp_printer):
+    printer = printer_from_url(tcp_printer.url)
+    labels = {f"job-{n}": render(replace(SAMPLE_WAYBILL, tracking_number=f"SF{1400000000000 + n}"))
+              for n in range(12)}
+    delivered: set[str] = set()
+    trouble = {"job-2": lambda: tcp_printer.drop_connection_after(300),
+               "job-5": lambda: tcp_printer.run_out_of_paper(),
+               "job-8": lambda: tcp_printer.run_out_of_paper(after_bytes=400),
+               "job-9": lambda: tcp_printer.drop_connection_after(len(labels["job-9"]) - 20)}
+    failures = []
+
+    for job, label in labels.items():
+        trouble.get(job, lambda: None)()
+        while True:
+            try:
+                deliver(job, printer, label, delivered)
+                break
+            except PrinterUnavailable as error:
+                failures.append((job, getattr(error, "fault", "connection")))
+                tcp_printer.load_paper()
+        deliver(job, printer, label, delivered)
+
+    printed = tcp_printer.wait_for_printed(len(labels))
+    assert failures == [("job-2", "connection"), ("job-5", "paper_out"), ("job-8", "paper_out"),
+                        ("job-9", "connection")]
+    assert sorted(tracking_numbers(printed)) == [f"SF{1400000000000 + n}" for n in range(12)]
+    assert len(tcp_printer.torn) == 3
+
+
+def test_a_printer_without_process_ids_confirms_with_its_paper_status_and_a_dropped_job_prints_once(tcp_printer):
+    printer = printer_from_url(tcp_printer.url + "&confirm=paper-status")
+    label, delivered = render(SAMPLE_WAYBILL), set()
+    tcp_printer.drop_connection_after(len(label) - 10)
+
+    with pytest.raises(PrinterUnavailable, match="connection was lost"):
+        deliver("job-1", printer, label, delivered)
+    tcp_printer.run_out_of_paper(after_bytes=len(label) // 2)
+    with pytest.raises(PrinterFault, match="out of paper"):
+        deliver("job-1", printer, label, delivered)
+    tcp_printer.load_paper()
+    deliver("job-1", printer, label, delivered)
+
+    assert tcp_printer.wait_for_printed(1) == [label] and len(tcp_printer.torn) == 2

@@ -1,11 +1,13 @@
 from dataclasses import replace
+from datetime import datetime, timezone
 
 import pytest
 
 from adapters.printing.code128 import code128_payload
-from adapters.printing.layouts import render
+from adapters.printing.layouts import lay_out, render
 from adapters.printing.printers import FilePrinter, NetworkPrinter, RecordingPrinter, printer_from_url
-from adapters.printing.sample import SAMPLE_WAYBILL
+from adapters.printing.sample import SAMPLE_PICK_LIST, SAMPLE_WAYBILL
+from cangku.settings import ConfigurationError, Settings
 from adapters.printing.text import display_width, encode_line, fit, printable, wrap
 from domain.printing import (
     BinLabel,
@@ -14,7 +16,10 @@ from domain.printing import (
     PrinterUnavailable,
     PrintLayoutError,
     deliver,
+    label_size,
     mask_phone,
+    parse_label_sizes,
+    sender_contact,
 )
 from tests.escpos_decode import decode
 
@@ -27,11 +32,16 @@ CROWDED_WAYBILL = replace(
     sender=Contact("仓酷旗舰店" * 6, "0571-88889999", "浙江省杭州市余杭区仓前街道 1号仓" * 3),
     item_summary="纯棉T恤 蓝色 L x2, 帆布包 x1, 陶瓷马克杯 白 x3, 不锈钢保温杯 500ml x1" * 3,
     qr_payload="https://cangku.example/w/SF1234567890123?order=TB20261123000123&check=abcdefghijkl",
+    product="顺丰标快 (陆运) 次日达 上门取件",
+    package_centre="杭州转运中心 余杭集散 二号分拣线",
+    weight_g=49_999_000,
+    pieces=10_000_000,
+    printed_at=datetime(2026, 11, 23, 6, 5, tzinfo=timezone.utc),
 )
 
 
 class Unplugged:
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, job: str = "") -> None:
         raise PrinterUnavailable("printer is off")
 
 
@@ -56,13 +66,30 @@ def test_text_longer_than_its_lines_is_cut_with_a_visible_ellipsis():
     assert display_width(lines[-1]) <= 20
 
 
-def test_a_character_the_printer_cannot_show_is_printed_as_a_question_mark():
-    assert printable("张三😀 Zhang\tSan") == "张三? Zhang San"
+def test_control_and_unassigned_codes_become_a_question_mark_and_whitespace_folds():
+    assert printable("张\x07三😀 Zhang\tSan\U000e0001") == "张?三😀 Zhang San?"
 
-    label = replace(SAMPLE_WAYBILL, receiver=replace(SAMPLE_WAYBILL.receiver, name="小明😀"))
-    printout = decode(render(label))
 
-    assert "收 小明?" in printout.text
+def test_a_line_with_a_character_outside_the_printers_font_goes_out_as_a_raster_image_and_is_named():
+    label = replace(SAMPLE_WAYBILL, receiver=replace(SAMPLE_WAYBILL.receiver, name="小明♥"))
+
+    rendered = lay_out(label)
+    printout = decode(rendered.data)
+
+    (image,) = printout.images
+    assert rendered.as_image == ("♥",)
+    assert "小明" not in printout.text and "?" not in printout.text
+    assert image.width == 576 and image.height == 48
+    assert image.black_dots > 200
+    ink = [x for x in range(image.width) if any(image.dot(x, y) for y in range(image.height))]
+    assert ink[0] < 24 and ink[-1] > 576 - 48  # the name on the left, the masked phone flush right
+    assert printout.elements[printout.index_of(image) + 1].text.startswith("上海市")
+
+
+def test_a_label_the_printers_font_covers_has_no_image():
+    rendered = lay_out(SAMPLE_WAYBILL)
+
+    assert rendered.as_image == () and decode(rendered.data).images == []
 
 
 def test_chinese_is_sent_as_gb18030_inside_chinese_mode_and_ascii_outside_it():
@@ -79,7 +106,7 @@ def test_a_printer_url_with_an_unknown_scheme_is_a_configuration_error(url):
 
 @pytest.mark.parametrize("url", [
     "tcp://", "tcp:printer", "tcp://printer:ninety", "tcp://printer:99999", "tcp://printer:9100/queue",
-    "tcp://printer:9100?timeout=soon", "tcp://printer:0", "tcp://printer?timeout=nan", "tcp://printer:9100?speed=9600", "file://printer/lp0", "file:relative/path",
+    "tcp://printer:9100?timeout=soon", "tcp://printer:0", "tcp://printer?timeout=nan", "tcp://printer:9100?speed=9600", "tcp://printer?confirm=maybe", "file://printer/lp0", "file:relative/path",
     "usb://04b8", "usb://zz:0e15", "dummy:printer",
 ])
 def test_a_malformed_printer_url_is_a_configuration_error(url):
@@ -89,9 +116,11 @@ def test_a_malformed_printer_url_is_a_configuration_error(url):
 
 def test_a_well_formed_printer_url_names_its_printer():
     network = printer_from_url("tcp://printer.local?timeout=2.5")
+    clone = printer_from_url("tcp://10.0.0.7:9100?confirm=paper-status")
     device = printer_from_url("file:///dev/usb/lp0")
 
     assert (type(network), network.host, network.port, network.timeout) == (NetworkPrinter, "printer.local", 9100, 2.5)
+    assert (network.confirm, clone.confirm) == ("process-id", "paper-status")
     assert (type(device), device.path) == (FilePrinter, "/dev/usb/lp0")
     assert isinstance(printer_from_url("dummy:"), RecordingPrinter)
 
@@ -193,3 +222,38 @@ def test_a_job_the_printer_could_not_take_is_not_recorded_as_delivered():
         deliver("job-1", Unplugged(), b"label", delivered)
 
     assert "job-1" not in delivered
+
+
+def test_the_label_size_follows_the_station_and_courier_most_specific_first():
+    sizes = parse_label_sizes("SF=100x180, packing-2/*=100x180, packing-2/ZTO=76x130")
+
+    assert label_size(sizes, "packing", "SF") == "100x180"
+    assert label_size(sizes, "packing-2", "ZTO") == "76x130"
+    assert label_size(sizes, "packing-2", "YTO") == "100x180"
+    assert label_size(sizes, "packing", "YTO") == "76x130"
+
+
+@pytest.mark.parametrize("setting", ["SF=80x80", "=100x180", "SF"])
+def test_a_malformed_label_size_setting_stops_the_start_with_its_name(setting):
+    with pytest.raises(ConfigurationError, match="CANGKU_LABEL_SIZES.*SF=100x180"):
+        Settings.from_env({"CANGKU_LABEL_SIZES": setting})
+
+
+def test_the_sender_on_labels_comes_from_the_sender_settings():
+    sender = sender_contact(Settings.from_env({"CANGKU_SENDER_NAME": "茶园旗舰店", "CANGKU_SENDER_PHONE": "0571-88880000",
+                                               "CANGKU_SENDER_ADDRESS": "龙井路 1 号"}).sender)
+
+    printout = decode(render(replace(SAMPLE_WAYBILL, sender=sender)))
+
+    assert printout.line_with("寄 茶园旗舰店").text.endswith("0571****0000")
+    assert "浙江省 杭州市 余杭区 龙井路 1 号" in printout.text
+
+
+def test_a_die_cut_label_sets_its_length_starts_at_the_top_and_ends_at_the_cutter():
+    small, large = decode(render(SAMPLE_WAYBILL)), decode(render(replace(SAMPLE_WAYBILL, size="100x180")))
+
+    assert [(layout.reference, layout.values) for layout in small.layouts] == [("1", ["1300"])]
+    assert [(layout.reference, layout.values) for layout in large.layouts] == [("1", ["1800"])]
+    assert small.elements[0] is small.layouts[0] and small.elements[1].to == "print start"
+    assert small.elements[-1].to == "cutting" and small.cuts == ["partial"]
+    assert decode(render(SAMPLE_PICK_LIST)).layouts == []
