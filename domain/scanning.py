@@ -281,6 +281,10 @@ class ScannerPorts:
         """(courier, tracking number, sort code) for a weighed package."""
         raise NotImplementedError
 
+    def after_sales_case(self, order_id: UUID) -> str:
+        """The order's open after-sales case a return belongs to, or "" when it has none."""
+        return ""
+
     def print_label(self, order_id: UUID, by: str) -> str:
         """Print the order's waybill label and record it; returns the printer's name."""
         raise NotImplementedError

@@ -279,6 +279,20 @@ TEXT = {
 }
 
 
+# The floor: returns after delivery, held orders, sessions that expire mid-scan, scans kept offline.
+TEXT["zh"].update({
+    "return_exceeds_shipment": "订单 {order} 的 {sku} 发出 {shipped} 件, 已退回 {returned} 件: 本次可退 1 到 {left} 件",
+    "return_complete": "订单 {order} 的 {sku} 发出 {shipped} 件, 已全部退回",
+    "after_sales_case": "售后单",
+})
+TEXT["en"].update({
+    "return_exceeds_shipment": "Order {order} shipped {shipped} × {sku}, {returned} came back: "
+                               "this return takes 1 to {left}",
+    "return_complete": "Order {order} shipped {shipped} × {sku}; all came back already",
+    "after_sales_case": "After-sales case",
+})
+
+
 class _Blank(dict):
     def __missing__(self, key):
         return ""

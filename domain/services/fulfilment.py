@@ -301,19 +301,20 @@ class Fulfilment:
         self.store.save(order, package, *stocks)
 
     @retry_on_conflict
-    def receive_return(self, order_id: UUID, barcode: str, quantity: int, resaleable: bool, by: str) -> str:
-        """Receive returned units into the returns area; defective units are scrapped there. Returns the bin."""
+    def receive_return(self, order_id: UUID, barcode: str, quantity: int, resaleable: bool, by: str,
+                       case: str = "") -> str:
+        """Receive units of a shipped or delivered order into the returns area, at most what shipped and has not come
+        back yet; defective units are scrapped there, resaleable ones wait to be put away. Returns the bin."""
         order = self.orders.order(order_id)
-        if order.status != "shipped":
-            raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; only shipped orders return")
         sku = self.catalogue.sku_for_barcode(barcode)
         if sku not in {line["sku"] for line in order.lines.values()}:
             raise WrongItemScanned(f"{sku} is not part of order {order.platform_order_no}")
+        order.record_return(sku, quantity, resaleable, case, by)
         site = self.inventory.warehouse(order.warehouse)
         bin = site.first_bin_in("returns")
         stock = self.inventory.stock_of(site.code, sku)
         stock.return_(order.id, bin, quantity, by)
         if not resaleable:
             stock.scrap(bin, quantity, "returned defective", by)
-        self.store.save(stock)
+        self.store.save(order, stock)
         return bin

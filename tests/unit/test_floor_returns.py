@@ -1,0 +1,95 @@
+"""Returns after shipping and after delivery: capped by what shipped, linked to a case, put away to be sold again."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from domain.order import Order, ReturnExceedsShipment
+from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, warehouse_with_catalogue
+
+from tests.unit.test_scanner_flows import PIN, Floor
+
+
+@pytest.fixture
+def floor(make_system):
+    system = make_system("memory:")
+    warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 2, (TEA, "A-01-01"): 1})
+    for badge, role in (("P1", "picker"), ("R1", "receiver"), ("S1", "supervisor"), ("K1", "packer")):
+        system.app.staff.register_staff(badge, badge, role, PIN, "admin")
+    return Floor(system)
+
+
+def shipped(app, number: str, sku: str, barcode: str, units: int, tracking: str, delivered: bool = False):
+    """An order of `units` of one SKU picked from its bin, packed, waybilled and handed over (and delivered)."""
+    [result] = app.orders.import_orders([order(number, (sku, units))], warehouse="WH1")
+    order_id = result["order_id"]
+    wave = app.fulfilment.create_wave("WH1", f"W-{number}", [order_id], "S1")
+    line = app.fulfilment.wave(wave).lines[0]
+    app.fulfilment.pick(wave, 0, line["bin"], barcode, units, "P1")
+    for _ in range(units):
+        app.fulfilment.verify_item(order_id, barcode, "K1")
+    app.fulfilment.close_package(order_id, "K1")
+    app.fulfilment.weigh(order_id, 400, "K1")
+    app.fulfilment.assign_waybill(order_id, "LOCAL", tracking, "HZ")
+    app.fulfilment.hand_over(order_id, "K1")
+    if delivered:
+        at = datetime(2026, 11, 12, 9, 30, tzinfo=timezone.utc)
+        app.fulfilment.record_route(order_id, [{"key": "d1", "status": "delivered", "at": at, "location": "杭州",
+                                                "description": "签收"}])
+    return order_id
+
+
+def test_a_delivered_order_takes_back_what_it_shipped_and_not_one_unit_more(floor):
+    app = floor.app
+    order_id = shipped(app, "T-DLV", CUP, CUP_EAN, 2, "CK81", delivered=True)
+    assert app.orders.get_order(order_id)["status"] == "delivered"
+
+    answers = floor.scans("R1", "returns", "CK81", CUP_EAN, "1", CUP_EAN, "2", CUP_EAN)
+
+    assert [a.key for a in answers] == ["return_order", "grade_prompt", "restocked", "grade_prompt", "scrapped",
+                                        "return_complete"]
+    assert answers[-1].params == {"order": "T-DLV", "sku": CUP, "shipped": "2", "returned": "2", "left": "0"}
+    assert app.inventory.stock_levels("WH1", CUP)["RET-01"] == {"on_hand": 1, "reserved": 0}
+
+
+def test_four_units_of_a_two_unit_line_are_refused_with_the_range(floor):
+    app = floor.app
+    order_id = shipped(app, "T-FOUR", CUP, CUP_EAN, 2, "CK82")
+
+    with pytest.raises(ReturnExceedsShipment) as refused:
+        app.fulfilment.receive_return(order_id, CUP_EAN, 4, True, "R1")
+    app.fulfilment.receive_return(order_id, CUP_EAN, 1, True, "R1")
+    with pytest.raises(ReturnExceedsShipment) as again:
+        app.fulfilment.receive_return(order_id, CUP_EAN, 2, True, "R1")
+
+    assert "a return takes 1 to 2, not 4" in str(refused.value)
+    assert again.value.params["left"] == "1" and "1 came back already" in str(again.value)
+    assert app.inventory.stock_levels("WH1", CUP)["RET-01"]["on_hand"] == 1
+
+
+def test_a_return_is_recorded_on_the_order_with_its_after_sales_case(floor):
+    app = floor.app
+    order_id = shipped(app, "T-CASE", TEA, TEA_EAN, 1, "CK83")
+    floor.ports.after_sales_case = lambda order: "AS-2026-0042" if order == order_id else ""
+
+    first = floor.scan("R1", "returns", "T-CASE")
+    floor.scans("R1", "returns", TEA_EAN, "2")
+
+    assert first.params["case"] == "AS-2026-0042"
+    [returned] = [e for e in app.store.events.get(order_id) if isinstance(e, Order.ReturnReceived)]
+    assert (returned.sku, returned.quantity, returned.resaleable, returned.case) == (TEA, 1, False, "AS-2026-0042")
+
+
+def test_resaleable_returns_are_put_away_from_the_returns_bin_and_can_be_reserved_again(floor):
+    app = floor.app
+    shipped(app, "T-BACK", CUP, CUP_EAN, 2, "CK84", delivered=True)
+    floor.scans("R1", "returns", "CK84", CUP_EAN, "1", CUP_EAN, "1")
+    [waiting] = app.orders.import_orders([order("T-NEXT", (CUP, 2))], warehouse="WH1")
+    assert waiting["status"] == "awaiting_stock"
+
+    answers = floor.scans("R1", "putaway", CUP_EAN, "B-02-01")
+    app.orders.reserve_order(waiting["order_id"], "WH1", "S1")
+
+    assert [(a.key, a.params.get("bin")) for a in answers] == [("scan_target_bin", "RET-01"), ("put_away", "B-02-01")]
+    assert app.inventory.stock_levels("WH1", CUP)["B-02-01"] == {"on_hand": 2, "reserved": 2}
+    assert app.orders.get_order(waiting["order_id"])["status"] == "reserved"
