@@ -85,6 +85,17 @@ class StaleSequence(ScanError, Conflict):
         self.next_sequence = next_sequence
 
 
+class ReleaseShort(ScanError, InsufficientStock):
+    """A held order cannot be released: free stock does not cover what it is missing."""
+
+    code = "release_short"
+
+    def __init__(self, order: str, short: dict[str, tuple[int, int]]):
+        text = ", ".join(f"{sku} {missing} / {free}" for sku, (missing, free) in short.items())
+        super().__init__(f"order {order} cannot be released: not enough free stock (wanted / free): {text}",
+                         order=order, short=text)
+
+
 class UnknownCountRequest(NotFound):
     code = "unknown_count_request"
 

@@ -125,7 +125,7 @@ class ScanningProjection(Projection):
         [Device.Scanned],
         [Order.Imported, *ORDER_STATUS],
         [Package.Opened, Package.WaybillAssigned],
-        [Wave.Created, Wave.LinePicked, Wave.LineShort],
+        [Wave.Created, Wave.LinePicked, Wave.LineShort, Wave.OrderWithdrawn],
         [CountAdjustment.Requested, CountAdjustment.Approved, CountAdjustment.Rejected],
     )
 
@@ -207,7 +207,7 @@ class ScanningProjection(Projection):
                                + list(package_orders.values()) if key not in imported})
         created = created_in(events, Wave.Created)
         wave_rows.load(conn, {(text_id(e.originator_id),) for e in events
-                              if isinstance(e, (Wave.LinePicked, Wave.LineShort))
+                              if isinstance(e, (Wave.LinePicked, Wave.LineShort, Wave.OrderWithdrawn))
                               and text_id(e.originator_id) not in created})
         requested = created_in(events, CountAdjustment.Requested)
         requests.load(conn, {(text_id(e.originator_id),) for e in events
@@ -240,10 +240,11 @@ class ScanningProjection(Projection):
                 units = sum(line["quantity"] for line in e.lines)
                 wave_rows.row((key,), warehouse=e.warehouse, number=e.number, orders=len(e.order_ids),
                               lines=len(e.lines), units=units, units_left=units, created_at=e.timestamp)
-            elif isinstance(e, (Wave.LinePicked, Wave.LineShort)):
+            elif isinstance(e, (Wave.LinePicked, Wave.LineShort, Wave.OrderWithdrawn)):
                 row = wave_rows.get((key,))
                 if row is not None:
-                    row["units_left"] -= e.quantity if isinstance(e, Wave.LinePicked) else e.missing
+                    row["units_left"] -= (e.quantity if isinstance(e, Wave.LinePicked)
+                                          else e.units if isinstance(e, Wave.OrderWithdrawn) else e.missing)
             elif isinstance(e, CountAdjustment.Requested):
                 requests.row((key,), warehouse=e.warehouse, bin=e.bin, sku=e.sku, counted=e.counted,
                              on_hand=e.on_hand, difference=e.difference, requested_by=e.by[:32], at=e.timestamp,
@@ -275,6 +276,15 @@ def reserved_orders(engine: Engine, warehouse: str) -> list[UUID]:
     query = select(orders.c.order_id).where(and_(orders.c.status == "reserved", orders.c.warehouse == warehouse))
     with engine.connect() as conn:
         return [UUID(r.order_id) for r in conn.execute(query.order_by(orders.c.number))]
+
+
+def held_orders(engine: Engine, warehouse: str) -> list[dict]:
+    """Orders held on the floor of this warehouse (a short pick, or held after reserving), by number."""
+    query = (select(orders.c.order_id, orders.c.number).where(and_(orders.c.status == "held",
+                                                                  orders.c.warehouse == warehouse))
+             .order_by(orders.c.number))
+    with engine.connect() as conn:
+        return [{"order_id": UUID(r.order_id), "number": r.number} for r in conn.execute(query)]
 
 
 def open_waves(engine: Engine, warehouse: str) -> list[dict]:

@@ -284,12 +284,19 @@ TEXT["zh"].update({
     "return_exceeds_shipment": "订单 {order} 的 {sku} 发出 {shipped} 件, 已退回 {returned} 件: 本次可退 1 到 {left} 件",
     "return_complete": "订单 {order} 的 {sku} 发出 {shipped} 件, 已全部退回",
     "after_sales_case": "售后单",
+    "held_orders": "暂停的订单", "no_held_orders": "没有暂停的订单", "release": "放行", "rewave": "放行并重建波次",
+    "order_released": "订单 {order} 已放行, 缺货部分已重新预占", "order_rewaved": "订单 {order} 已放行, 进入波次 {wave}",
+    "release_short": "订单 {order} 不能放行, 可用库存不足 (需要 / 可用): {short}",
 })
 TEXT["en"].update({
     "return_exceeds_shipment": "Order {order} shipped {shipped} × {sku}, {returned} came back: "
                                "this return takes 1 to {left}",
     "return_complete": "Order {order} shipped {shipped} × {sku}; all came back already",
     "after_sales_case": "After-sales case",
+    "held_orders": "Held orders", "no_held_orders": "No held orders", "release": "Release",
+    "rewave": "Release into a new wave", "order_released": "Order {order} released, its missing units reserved again",
+    "order_rewaved": "Order {order} released into wave {wave}",
+    "release_short": "Order {order} cannot be released, not enough free stock (wanted / free): {short}",
 })
 
 

@@ -70,6 +70,8 @@ class Screens:
         return (open_lines[0] if open_lines else None), "bin"
 
     def _pick_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        if "wave" in c and scan.kind == "scan" and not self.store.peek(UUID(c["wave"])).open_lines():
+            c = {}  # the screen's wave is finished (or its lines went to another wave): this scan opens the next
         if "wave" not in c:
             wave = self.wave_numbered(ports.warehouse, value)
             if not wave.open_lines():
@@ -383,17 +385,29 @@ class Screens:
                 raise InvalidOrderState(f"wave {wave.number} is not being picked by anyone")
             return Step({}, "wave_handed_back", {"wave": wave.number, "picker": wave.picker},
                         do=lambda: self.fulfilment.hand_back_wave(wave.id, scan.staff))
+        if scan.kind == "override" and action in ("release", "rewave"):
+            order = self.orders.order(self._uuid(subject, UnknownOrder(f"no order {subject!r}")))
+            if action == "release":
+                return Step({}, "order_released", {"order": order.platform_order_no},
+                            do=lambda: self.fulfilment.release_held(order.id, scan.staff))
+            number = self._new_wave_number(ports.warehouse)
+            return Step({}, "order_rewaved", {"order": order.platform_order_no, "wave": number},
+                        do=lambda: self.fulfilment.release_held(order.id, scan.staff, wave_number=number))
         if scan.kind == "override" and action in ("approve", "reject"):
-            try:
-                request_id = UUID(subject)
-            except ValueError:
-                raise UnknownCountRequest(f"no count adjustment {subject!r}") from None
+            request_id = self._uuid(subject, UnknownCountRequest(f"no count adjustment {subject!r}"))
             if action == "approve":
                 return Step({}, "count_approved", {},
                             do=lambda: self.inventory.approve_count_adjustment(request_id, scan.staff))
             return Step({}, "count_rejected", {},
                         do=lambda: self.inventory.reject_count_adjustment(request_id, scan.staff))
         raise UnexpectedInput(f"the supervisor has no action {value!r}")
+
+    @staticmethod
+    def _uuid(text: str, unknown: Exception) -> UUID:
+        try:
+            return UUID(text)
+        except ValueError:
+            raise unknown from None
 
     def _waveable(self, order_id: UUID, warehouse: str) -> bool:
         order = self.orders.order(order_id)

@@ -93,3 +93,34 @@ def test_resaleable_returns_are_put_away_from_the_returns_bin_and_can_be_reserve
     assert [(a.key, a.params.get("bin")) for a in answers] == [("scan_target_bin", "RET-01"), ("put_away", "B-02-01")]
     assert app.inventory.stock_levels("WH1", CUP)["B-02-01"] == {"on_hand": 2, "reserved": 2}
     assert app.orders.get_order(waiting["order_id"])["status"] == "reserved"
+
+
+def test_a_short_picked_order_is_released_only_onto_free_stock_and_picked_again_in_a_new_wave(floor):
+    app = floor.app
+    app.inventory.receive("WH1", TEA, 2, "R1")
+    app.inventory.put_away("WH1", TEA, "A-01-01", 2, "R1")
+    placed = app.orders.import_orders([order("T-SHORT", (TEA, 2)), order("T-OTHER", (TEA, 1))], warehouse="WH1")
+    short_id = placed[0]["order_id"]
+    app.fulfilment.create_wave("WH1", "W-S", [short_id], "S1")
+    floor.scans("P1", "pick", "W-S", "A-01-01", TEA_EAN, "1")
+    floor.scan("P1", "pick", "short", kind="action")
+    floor.scan("P1", "pick", "short", kind="action")
+    floor.system.catch_up()
+    supervisor_sees = app.orders.get_order(short_id)
+    [late] = app.orders.import_orders([order("T-LATE", (TEA, 1))], warehouse="WH1")
+
+    refused = floor.scan("S1", "supervisor", f"release:{short_id}", kind="override")
+    app.inventory.receive("WH1", TEA, 1, "R1")
+    app.inventory.put_away("WH1", TEA, "B-02-01", 1, "R1")
+    rewaved = floor.scan("S1", "supervisor", f"rewave:{short_id}", kind="override")
+    picked = floor.scans("P1", "pick", rewaved.params["wave"], "B-02-01", TEA_EAN)
+
+    assert (supervisor_sees["status"], supervisor_sees["hold_reasons"]) == ("held", [f"short pick: {TEA}×1"])
+    assert late["status"] == "reserved"
+    assert (refused.outcome, refused.key, refused.params["short"]) == ("refused", "release_short", f"{TEA} 1 / 0")
+    assert (rewaved.outcome, rewaved.key) == ("ok", "order_rewaved")
+    assert [p.key for p in picked] == ["wave_opened", "bin_confirmed", "picked"]
+    assert app.orders.get_order(short_id)["status"] == "picked"
+    levels = app.inventory.stock_levels("WH1", TEA)
+    assert all(level["reserved"] <= level["on_hand"] for level in levels.values()), levels
+    assert levels["PACK-01"] == {"on_hand": 2, "reserved": 2}
