@@ -20,6 +20,7 @@ from .errors import (
     WrongItemScanned,
 )
 from .ids import NAMESPACE
+from .staff import NotAllowed
 
 SCAN_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "supervisor")
 KINDS = ("scan", "action", "override", "cancel")
@@ -94,6 +95,16 @@ class ReleaseShort(ScanError, InsufficientStock):
         text = ", ".join(f"{sku} {missing} / {free}" for sku, (missing, free) in short.items())
         super().__init__(f"order {order} cannot be released: not enough free stock (wanted / free): {text}",
                          order=order, short=text)
+
+
+class LoginRefused(NotAllowed):
+    """A badge and PIN not accepted at a device, saying which of the two to fix (the field)."""
+
+    def __init__(self, message: str, code: str, field: str, **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.params = {k: str(v) for k, v in params.items()}
 
 
 class UnknownCountRequest(NotFound):

@@ -287,6 +287,10 @@ TEXT["zh"].update({
     "held_orders": "暂停的订单", "no_held_orders": "没有暂停的订单", "release": "放行", "rewave": "放行并重建波次",
     "order_released": "订单 {order} 已放行, 缺货部分已重新预占", "order_rewaved": "订单 {order} 已放行, 进入波次 {wave}",
     "release_short": "订单 {order} 不能放行, 可用库存不足 (需要 / 可用): {short}",
+    "offline": "离线, 扫描已保存在本机",
+    "unknown_badge": "工牌 {badge} 不存在, 请重新扫描工牌", "badge_inactive": "工牌 {badge} 已停用, 请扫描其他工牌",
+    "wrong_pin": "工牌 {badge} 的密码错误, 请重新输入密码",
+    "badge_not_for_screen": "工牌 {badge} 是{role}, 不能使用{screen}界面, 请扫描有权限的工牌",
 })
 TEXT["en"].update({
     "return_exceeds_shipment": "Order {order} shipped {shipped} × {sku}, {returned} came back: "
@@ -297,6 +301,11 @@ TEXT["en"].update({
     "rewave": "Release into a new wave", "order_released": "Order {order} released, its missing units reserved again",
     "order_rewaved": "Order {order} released into wave {wave}",
     "release_short": "Order {order} cannot be released, not enough free stock (wanted / free): {short}",
+    "offline": "Offline: scans are kept on this device",
+    "unknown_badge": "Badge {badge} is not known: scan your badge again",
+    "badge_inactive": "Badge {badge} is no longer active: scan another badge",
+    "wrong_pin": "Wrong PIN for badge {badge}: type the PIN again",
+    "badge_not_for_screen": "Badge {badge} is a {role} and cannot use the {screen} screen: scan a badge that can",
 })
 
 

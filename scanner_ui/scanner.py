@@ -81,6 +81,14 @@ def menu():
     return render_template("menu.html", screens=screens, reports=reports)
 
 
+@bp.get("/sw.js")
+def service_worker():
+    """The worker that opens a scanner screen from its last copy when the connection is gone."""
+    response = current_app.send_static_file("sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/s/<screen>")
 @on_the_floor
 @login_required

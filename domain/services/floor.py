@@ -8,6 +8,7 @@ from ..errors import ConcurrentUpdate, DomainError, InvalidInput
 from ..scanning import (
     KINDS,
     SCAN_SCREENS,
+    LoginRefused,
     Device,
     Scan,
     ScannerPorts,
@@ -17,7 +18,7 @@ from ..scanning import (
     check_device,
     clean_value,
 )
-from ..staff import NotAllowed, pin_matches
+from ..staff import READERS_OF_REPORTS, NotAllowed, pin_matches
 from .screens import Screens
 from .staff import StaffMembers
 from .store import (
@@ -39,13 +40,23 @@ class Floor:
         self.staff = staff
         self.screens = screens
 
-    def login(self, device: str, badge: str, pin: str) -> dict:
-        """Check a badge and PIN at a device; the attempt is recorded on the device (the PIN never is)."""
+    def login(self, device: str, badge: str, pin: str, screen: str = "") -> dict:
+        """Check a badge and PIN at a device (and that its role may use the screen the person is going to); the
+        attempt is recorded on the device (the PIN never is). A refusal says whether the badge or the PIN is wrong."""
         device = check_device(device)
         try:
-            member = self.staff.member(badge)
-            if not member.active or not pin_matches(pin or "", member.pin_hash):
-                raise NotAllowed("badge or PIN not accepted")
+            try:
+                member = self.staff.member(badge)
+            except NotAllowed:
+                raise LoginRefused(f"badge {badge} is not known", "unknown_badge", "badge", badge=badge) from None
+            if not member.active:
+                raise LoginRefused(f"badge {badge} is no longer active", "badge_inactive", "badge", badge=badge)
+            if not pin_matches(pin or "", member.pin_hash):
+                raise LoginRefused(f"wrong PIN for badge {badge}", "wrong_pin", "pin", badge=badge)
+            allowed = member.role in READERS_OF_REPORTS if screen == "supervisor" else member.may_use(screen)
+            if screen and not allowed:
+                raise LoginRefused(f"badge {badge} is a {member.role}, not allowed on the {screen} screen",
+                                   "badge_not_for_screen", "badge", badge=badge, role=member.role, screen=screen)
         except NotAllowed as error:
             self._note(device, "login", "login", badge, "", "refused", error.code, str(error))
             raise

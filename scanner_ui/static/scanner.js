@@ -4,6 +4,7 @@
 (function () {
   "use strict";
   var login = document.getElementById("login");
+  if (login && window.caches) window.caches.delete("cangku-screens-v1");  // signed out: no screen kept for the next
   if (login) {
     login.addEventListener("keydown", function (e) {
       if (e.key === "Enter" && e.target.name === "badge" && !login.elements.pin.value) {
@@ -18,7 +19,18 @@
   var input = form.elements.value, msg = document.getElementById("msg"), panel = document.getElementById("panel");
   var queueNote = document.getElementById("queue");
   var screen = form.elements.screen.value, seq = parseInt(form.elements.seq.value, 10);
-  var queue = [], busy = false, audio = null, answers = 0;
+  // The queue is kept in the browser, so scans typed with no connection, before a reload or while the session
+  // ran out wait there (with their numbers) and are sent, in order, once the server can be reached again.
+  var KEY = "cangku-scans:" + screen;
+  var queue = stored(), busy = false, audio = null, answers = 0, offline = false;
+  if (queue.length) seq = Math.max(seq, queue[queue.length - 1].seq + 1);
+
+  function stored() {
+    try { return JSON.parse(window.localStorage.getItem(KEY) || "[]"); } catch (err) { return []; }
+  }
+  function keep() {
+    try { window.localStorage.setItem(KEY, JSON.stringify(queue)); } catch (err) { /* private mode: memory only */ }
+  }
 
   function focusInput() { if (document.activeElement !== input) input.focus(); }
   input.addEventListener("blur", function () { setTimeout(focusInput, 0); });
@@ -38,11 +50,16 @@
   }
 
   function note() {
-    queueNote.textContent = queue.length ? queueNote.getAttribute("data-waiting") + " " + queue.length : "";
+    var text = queue.length ? queueNote.getAttribute("data-waiting") + " " + queue.length : "";
+    if (offline) text = queueNote.getAttribute("data-offline") + (queue.length ? " · " + text : "");
+    queueNote.textContent = text;
+    document.body.setAttribute("data-queued", String(queue.length));
+    document.body.setAttribute("data-offline", offline ? "1" : "0");
   }
 
   function enqueue(kind, value) {
     queue.push({kind: kind, value: value, seq: seq++});
+    keep();
     note();
     pump();
   }
@@ -51,9 +68,11 @@
     if (body.error && body.error.code === "stale_sequence") {
       seq = body.next_sequence;
       queue.forEach(function (item) { item.seq = seq++; });
+      keep();
       return;
     }
     queue.shift();
+    keep();
     document.body.setAttribute("data-answers", String(++answers));
     if (body.panel !== undefined) panel.innerHTML = body.panel;
     msg.textContent = body.message || (body.error && body.error.message) || "";
@@ -61,6 +80,12 @@
     document.body.className = ok ? "ok" : "refused";
     tone(ok ? [1320] : [220, 180, 220]);
     if (body.next_sequence && !queue.length) seq = Math.max(seq, body.next_sequence);
+  }
+
+  function signIn() {
+    // The session ended: the scans stay queued, and the login brings the person back to this screen to send them.
+    keep();
+    window.location.href = "/login?next=" + encodeURIComponent(window.location.pathname);
   }
 
   function pump() {
@@ -72,16 +97,23 @@
       headers: {"Content-Type": "application/json", "Accept": "application/json"},
       body: JSON.stringify({screen: screen, seq: item.seq, kind: item.kind, value: item.value})
     }).then(function (r) {
-      if (r.status === 401) { window.location.href = "/login"; throw new Error("signed out"); }
+      offline = false;
+      if (r.status === 401) { signIn(); throw new Error("signed out"); }
       if (r.status >= 500) throw new Error("server " + r.status);
       return r.json().then(function (body) { answered(r.status, body); });
     }).then(function () {
       busy = false; note(); pump();
-    }, function () {
-      busy = false; setTimeout(pump, 500);  // same number again: the server applies it at most once
+    }, function (err) {
+      busy = false;
+      if (err && err.message === "signed out") return;
+      if (!(err && /^server /.test(err.message))) offline = true;
+      note();
+      setTimeout(pump, offline ? 1000 : 500);  // same number again: the server applies it at most once
     });
   }
 
+  window.addEventListener("online", pump);
+  if (navigator.serviceWorker) navigator.serviceWorker.register("/sw.js").catch(function () { /* pages still work */ });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var value = input.value;
@@ -95,5 +127,7 @@
     enqueue(f.elements.kind.value, f.elements.value.value);
     focusInput();
   });
+  note();
+  pump();
   focusInput();
 })();

@@ -1,11 +1,9 @@
 """Returns after shipping and after delivery: capped by what shipped, linked to a case, put away to be sold again."""
 
-from datetime import datetime, timezone
-
 import pytest
 
 from domain.order import Order, ReturnExceedsShipment
-from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, warehouse_with_catalogue
+from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, shipped, warehouse_with_catalogue
 
 from tests.unit.test_scanner_flows import PIN, Floor
 
@@ -17,26 +15,6 @@ def floor(make_system):
     for badge, role in (("P1", "picker"), ("R1", "receiver"), ("S1", "supervisor"), ("K1", "packer")):
         system.app.staff.register_staff(badge, badge, role, PIN, "admin")
     return Floor(system)
-
-
-def shipped(app, number: str, sku: str, barcode: str, units: int, tracking: str, delivered: bool = False):
-    """An order of `units` of one SKU picked from its bin, packed, waybilled and handed over (and delivered)."""
-    [result] = app.orders.import_orders([order(number, (sku, units))], warehouse="WH1")
-    order_id = result["order_id"]
-    wave = app.fulfilment.create_wave("WH1", f"W-{number}", [order_id], "S1")
-    line = app.fulfilment.wave(wave).lines[0]
-    app.fulfilment.pick(wave, 0, line["bin"], barcode, units, "P1")
-    for _ in range(units):
-        app.fulfilment.verify_item(order_id, barcode, "K1")
-    app.fulfilment.close_package(order_id, "K1")
-    app.fulfilment.weigh(order_id, 400, "K1")
-    app.fulfilment.assign_waybill(order_id, "LOCAL", tracking, "HZ")
-    app.fulfilment.hand_over(order_id, "K1")
-    if delivered:
-        at = datetime(2026, 11, 12, 9, 30, tzinfo=timezone.utc)
-        app.fulfilment.record_route(order_id, [{"key": "d1", "status": "delivered", "at": at, "location": "杭州",
-                                                "description": "签收"}])
-    return order_id
 
 
 def test_a_delivered_order_takes_back_what_it_shipped_and_not_one_unit_more(floor):
