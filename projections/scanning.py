@@ -27,7 +27,7 @@ from domain.fulfilment import Package, Wave
 from domain.order import Order
 from domain.scanning import CountAdjustment, Device
 
-from .backoffice import BatchRows, text_id
+from .backoffice import BUSINESS_TIME, BatchRows, aware, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -59,6 +59,24 @@ hourly = Table(
     Column("picks", BigInteger, nullable=False),
     Column("units", BigInteger, nullable=False),
 )
+
+work = Table(
+    "scanning_work",
+    metadata,
+    Column("staff", String(32), primary_key=True),
+    Column("hour", String(13), primary_key=True),  # business time, "YYYY-MM-DD HH"
+    Column("kind", String(16), primary_key=True),
+    Column("tasks", BigInteger, nullable=False),
+    Column("units", BigInteger, nullable=False),
+)
+
+# The floor work a recorded scan finished: (kind of work, the parameter holding its units, if not one).
+WORK = {
+    "picked": ("pick", "quantity"), "verified": ("pack", None), "weighed": ("weigh", None),
+    "handed_over": ("handover", None), "received": ("receive", "quantity"), "put_away": ("putaway", "quantity"),
+    "count_matches": ("count", None), "count_adjusted": ("count", None), "count_pending": ("count", None),
+    "restocked": ("returns", None), "scrapped": ("returns", None),
+}
 
 orders = Table(
     "scanning_order",
@@ -139,6 +157,7 @@ class ScanningProjection(Projection):
         if scan_rows:
             conn.execute(insert(scans), scan_rows)
         self._write_tallies(conn, tallies)
+        self._write_work(conn, [e for _, e in events if isinstance(e, Device.Scanned)])
         if others:
             self._apply_others(conn, others)
 
@@ -188,6 +207,21 @@ class ScanningProjection(Projection):
         if updates:
             conn.execute(update(hourly).where(hourly.c.staff == bindparam("s")).where(hourly.c.hour == bindparam("h")),
                          updates)
+
+    @staticmethod
+    def _write_work(conn: Connection, scanned: list) -> None:
+        done = [(e, WORK[e.key]) for e in scanned if e.outcome == "ok" and e.key in WORK and e.staff]
+        if not done:
+            return
+        rows = BatchRows(work, ("staff", "hour", "kind"), lambda: {"tasks": 0, "units": 0})
+        keys = [(e.staff[:32], aware(e.timestamp).astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H"), kind)
+                for e, (kind, _) in done]
+        rows.load(conn, keys)
+        for key, (e, (_, units)) in zip(keys, done):
+            row = rows.row(key)
+            row["tasks"] += 1
+            row["units"] += int(e.params.get(units, 0)) if units else 1
+        rows.write(conn)
 
     @staticmethod
     def _apply_others(conn: Connection, events: list) -> None:
@@ -276,6 +310,28 @@ def reserved_orders(engine: Engine, warehouse: str) -> list[UUID]:
     query = select(orders.c.order_id).where(and_(orders.c.status == "reserved", orders.c.warehouse == warehouse))
     with engine.connect() as conn:
         return [UUID(r.order_id) for r in conn.execute(query.order_by(orders.c.number))]
+
+
+def productivity(engine: Engine, since: datetime) -> dict[str, list[dict]]:
+    """Floor work per badge and kind (pick, pack, weigh, handover, receive, putaway, count, returns): tasks and units
+    per business hour and per business day since an instant."""
+    start = aware(since).astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H")
+    query = select(work).where(work.c.hour >= start).order_by(work.c.hour.desc(), work.c.staff, work.c.kind)
+    with engine.connect() as conn:
+        hours = [{"staff": r.staff, "hour": r.hour + ":00", "kind": r.kind, "tasks": r.tasks, "units": r.units}
+                 for r in conn.execute(query)]
+    days: dict[tuple, dict] = {}
+    for h in hours:
+        day = days.setdefault((h["hour"][:10], h["staff"], h["kind"]),
+                              {"day": h["hour"][:10], "staff": h["staff"], "kind": h["kind"], "tasks": 0, "units": 0,
+                               "hours": 0})
+        day["tasks"] += h["tasks"]
+        day["units"] += h["units"]
+        day["hours"] += 1
+    for day in days.values():
+        day["units_per_hour"] = round(day["units"] / day["hours"], 1)
+    return {"hours": hours, "days": sorted(days.values(), key=lambda d: (d["day"], d["staff"], d["kind"]),
+                                           reverse=True)}
 
 
 def held_orders(engine: Engine, warehouse: str) -> list[dict]:

@@ -291,6 +291,8 @@ TEXT["zh"].update({
     "unknown_badge": "工牌 {badge} 不存在, 请重新扫描工牌", "badge_inactive": "工牌 {badge} 已停用, 请扫描其他工牌",
     "wrong_pin": "工牌 {badge} 的密码错误, 请重新输入密码",
     "badge_not_for_screen": "工牌 {badge} 是{role}, 不能使用{screen}界面, 请扫描有权限的工牌",
+    "productivity": "各岗位效率 (北京时间)", "work": "作业", "tasks": "次数", "units_per_hour": "每小时件数",
+    "weigh": "称重",
 })
 TEXT["en"].update({
     "return_exceeds_shipment": "Order {order} shipped {shipped} × {sku}, {returned} came back: "
@@ -306,6 +308,8 @@ TEXT["en"].update({
     "badge_inactive": "Badge {badge} is no longer active: scan another badge",
     "wrong_pin": "Wrong PIN for badge {badge}: type the PIN again",
     "badge_not_for_screen": "Badge {badge} is a {role} and cannot use the {screen} screen: scan a badge that can",
+    "productivity": "Floor work per badge (China Standard Time)", "work": "Work", "tasks": "Tasks",
+    "units_per_hour": "Units per hour", "weigh": "Weigh",
 })
 
 

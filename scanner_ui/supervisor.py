@@ -34,6 +34,7 @@ def floor(since: datetime) -> dict:
         "statistics": view.floor_statistics(engine, since),
         "hourly": view.hourly_statistics(engine, since),
         "print_failures": print_failures(),
+        "productivity": view.productivity(engine, since),
     }
 
 

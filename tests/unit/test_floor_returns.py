@@ -1,8 +1,11 @@
 """Returns after shipping and after delivery: capped by what shipped, linked to a case, put away to be sold again."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from domain.order import Order, ReturnExceedsShipment
+from projections.scanning import productivity
 from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, shipped, warehouse_with_catalogue
 
 from tests.unit.test_scanner_flows import PIN, Floor
@@ -102,3 +105,20 @@ def test_a_short_picked_order_is_released_only_onto_free_stock_and_picked_again_
     levels = app.inventory.stock_levels("WH1", TEA)
     assert all(level["reserved"] <= level["on_hand"] for level in levels.values()), levels
     assert levels["PACK-01"] == {"on_hand": 2, "reserved": 2}
+
+
+def test_every_kind_of_floor_work_counts_per_badge_per_hour_and_per_day(floor):
+    app = floor.app
+    shipped(app, "T-WORK", CUP, CUP_EAN, 1, "CK85")
+    floor.scans("R1", "receive", TEA_EAN, "5")
+    floor.scans("R1", "putaway", TEA_EAN, "B-02-01")
+    floor.scans("R1", "returns", "CK85", CUP_EAN, "1")
+    floor.scans("R1", "count", "A-01-01", TEA_EAN, "1")
+    floor.system.catch_up()
+
+    work = productivity(floor.system.engine, datetime.now(timezone.utc) - timedelta(hours=1))
+
+    mine = {(d["kind"], d["tasks"], d["units"]) for d in work["days"] if d["staff"] == "R1"}
+    assert mine == {("receive", 1, 5), ("putaway", 1, 5), ("returns", 1, 1), ("count", 1, 1)}
+    assert {h["kind"] for h in work["hours"] if h["staff"] == "R1"} == {"receive", "putaway", "returns", "count"}
+    assert all(d["units_per_hour"] == d["units"] for d in work["days"])
