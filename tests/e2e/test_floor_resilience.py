@@ -7,7 +7,7 @@ import pytest
 from domain.scanning import Device
 from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, shipped
 
-from .conftest import PIN, focused, go, log_in, message, press, scan, shot
+from .conftest import PIN, focused, go, log_in, message, press, scan, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -65,11 +65,7 @@ def test_a_session_that_ends_mid_pick_keeps_the_scan_and_comes_back_to_the_pick_
     focused(page)
     shot(page, "22-session-ended")
     at_login = page.url
-    page.keyboard.type("P1", delay=5)
-    page.keyboard.press("Enter")
-    page.keyboard.type(PIN, delay=5)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    sign_in(page, "P1")
     page.wait_for_function("() => document.body.getAttribute('data-queued') === '0'")
     shot(page, "23-session-back-on-pick")
 
@@ -116,15 +112,6 @@ def test_fifty_scans_with_no_connection_and_a_reload_are_all_recorded_once_and_i
 
 def focused_field(page) -> str:
     return page.evaluate("() => document.activeElement.name")
-
-
-def sign_in(page, badge: str, pin: str) -> None:
-    focused(page)
-    page.keyboard.type(badge, delay=5)
-    page.keyboard.press("Enter")
-    page.keyboard.type(pin, delay=5)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
 
 
 def test_a_wrong_badge_at_login_says_what_is_wrong_and_puts_the_focus_where_to_act(device):
