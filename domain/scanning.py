@@ -22,6 +22,7 @@ from .errors import (
 from .ids import NAMESPACE
 from .staff import NotAllowed
 
+ENTRIES = ("", "scanned", "keyed")
 SCAN_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "supervisor")
 KINDS = ("scan", "action", "override", "cancel")
 MAX_VALUE = 64
@@ -50,6 +51,12 @@ class WaveTaken(ScanError, Conflict):
 
 class UnexpectedInput(ScanError, InvalidInput):
     code = "unexpected_input"
+
+
+class KeyedEntryOff(ScanError, InvalidInput):
+    """A code typed by hand on a screen where codes must be scanned."""
+
+    code = "keyed_entry_off"
 
 
 class NumberOutOfRange(UnexpectedInput):
@@ -157,6 +164,7 @@ class Scan:
     screen: str
     value: str
     kind: str = "scan"
+    entry: str = ""  # how a value came: "scanned", "keyed" (typed by hand), or "" when the device cannot tell
 
 
 @dataclass(frozen=True)
@@ -226,12 +234,12 @@ class Device(Aggregate):
                context: dict | None) -> ScanResult:
         params = {k: recordable(v) if isinstance(v, str) else v for k, v in params.items()}
         self._scanned(self.device, scan.sequence, scan.staff, scan.screen, scan.kind, recordable(scan.value),
-                      outcome, key, params, message[:300], context)
+                      outcome, key, params, message[:300], context, scan.entry)
         return ScanResult(outcome, key, params, message[:300], scan.sequence, self.last_sequence + 1)
 
     @event("Scanned")
     def _scanned(self, device: str, sequence: int, staff: str, screen: str, kind: str, value: str, outcome: str,
-                 key: str, params: dict, message: str, context: dict | None) -> None:
+                 key: str, params: dict, message: str, context: dict | None, entry: str = "") -> None:
         self.last_sequence = max(self.last_sequence, sequence)
         self.recent[str(sequence)] = {"screen": screen, "kind": kind, "value": value, "outcome": outcome,
                                       "key": key, "params": params, "message": message}
@@ -283,6 +291,7 @@ class ScannerPorts:
 
     warehouse: str = "WH1"
     count_approval_threshold: int = 10
+    keyed_screens: tuple[str, ...] = SCAN_SCREENS  # screens where a code may be typed by hand instead of scanned
 
     def find_orders(self, number: str) -> list[UUID]:
         """Orders whose platform order number is `number`."""

@@ -78,6 +78,8 @@ WORK = {
     "restocked": ("returns", None), "scrapped": ("returns", None),
 }
 
+KEYED = ("keyed", None)  # codes typed by hand instead of scanned, counted like work so a supervisor sees them
+
 orders = Table(
     "scanning_order",
     metadata,
@@ -167,7 +169,8 @@ class ScanningProjection(Projection):
             "notification_id": notification_id, "at": e.timestamp, "device": e.device[:40],
             "sequence": e.sequence, "staff": e.staff[:32], "screen": e.screen, "kind": e.kind, "value": e.value,
             "outcome": e.outcome, "key": e.key[:40],
-            "detail": json.dumps({"params": e.params, "message": e.message}, ensure_ascii=False)[:400],
+            "detail": json.dumps({"entry": getattr(e, "entry", ""), "params": e.params, "message": e.message},
+                                 ensure_ascii=False)[:400],
         }
 
     @staticmethod
@@ -211,6 +214,7 @@ class ScanningProjection(Projection):
     @staticmethod
     def _write_work(conn: Connection, scanned: list) -> None:
         done = [(e, WORK[e.key]) for e in scanned if e.outcome == "ok" and e.key in WORK and e.staff]
+        done += [(e, KEYED) for e in scanned if getattr(e, "entry", "") == "keyed" and e.staff]
         if not done:
             return
         rows = BatchRows(work, ("staff", "hour", "kind"), lambda: {"tasks": 0, "units": 0})
@@ -383,7 +387,8 @@ def pick_exceptions(engine: Engine, limit: int = 50) -> list[dict]:
 def _scan_dict(r) -> dict:
     row = dict(r._mapping)
     detail = json.loads(row.pop("detail") or "{}")
-    return {**row, "params": detail.get("params", {}), "message": detail.get("message", "")}
+    return {**row, "params": detail.get("params", {}), "message": detail.get("message", ""),
+            "entry": detail.get("entry", "")}
 
 
 def floor_statistics(engine: Engine, since: datetime) -> list[dict]:

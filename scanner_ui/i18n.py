@@ -293,6 +293,7 @@ TEXT["zh"].update({
     "badge_not_for_screen": "工牌 {badge} 是{role}, 不能使用{screen}界面, 请扫描有权限的工牌",
     "productivity": "各岗位效率 (北京时间)", "work": "作业", "tasks": "次数", "units_per_hour": "每小时件数",
     "weigh": "称重",
+    "keyed": "手输", "keyed_entry_off": "此界面不能手输条码, 请用扫描枪扫描",
 })
 TEXT["en"].update({
     "return_exceeds_shipment": "Order {order} shipped {shipped} × {sku}, {returned} came back: "
@@ -310,6 +311,7 @@ TEXT["en"].update({
     "badge_not_for_screen": "Badge {badge} is a {role} and cannot use the {screen} screen: scan a badge that can",
     "productivity": "Floor work per badge (China Standard Time)", "work": "Work", "tasks": "Tasks",
     "units_per_hour": "Units per hour", "weigh": "Weigh",
+    "keyed": "typed", "keyed_entry_off": "Typing a code is off on this screen: scan the barcode",
 })
 
 

@@ -114,7 +114,8 @@ def _scan_from(data) -> Scan:
     except ValueError:
         raise InvalidInput("a scan needs its sequence number 'seq'") from None
     return Scan(g.device, sequence, current_staff()["badge"], str(data.get("screen", ""))[:20],
-                str("" if value is None else value)[:1000], str(data.get("kind") or "scan")[:20])
+                str("" if value is None else value)[:1000], str(data.get("kind") or "scan")[:20],
+                str(data.get("entry") or "")[:10])
 
 
 @bp.post("/scan")

@@ -6,8 +6,10 @@ from eventsourcing.persistence import IntegrityError
 
 from ..errors import ConcurrentUpdate, DomainError, InvalidInput
 from ..scanning import (
+    ENTRIES,
     KINDS,
     SCAN_SCREENS,
+    KeyedEntryOff,
     LoginRefused,
     Device,
     Scan,
@@ -117,6 +119,8 @@ class Floor:
             raise InvalidInput(f"unknown kind of input {scan.kind[:20]!r}")
         if isinstance(scan.sequence, bool) or not isinstance(scan.sequence, int) or not 0 < scan.sequence < 2**53:
             raise InvalidInput("a scan's sequence number is a whole number > 0")
+        if scan.entry not in ENTRIES:
+            raise InvalidInput("a scan's entry is 'scanned', 'keyed' or empty")
         return replace(scan, device=check_device(scan.device))
 
     def _run(self, scan: Scan, device: Device, ports: ScannerPorts) -> ScanResult:
@@ -124,6 +128,11 @@ class Floor:
         if not member.may_use(scan.screen):
             raise NotAllowed(f"a {member.role} may not use the {scan.screen} screen")
         value = clean_value(scan.value)
+        if scan.entry == "keyed" and scan.kind == "scan" and scan.screen not in ports.keyed_screens \
+                and not (value.isdigit() and len(value) <= 6):
+            # Quantities, weights and grades are always typed; codes must come from the scanner on this screen.
+            raise KeyedEntryOff(f"typing a code is off on the {scan.screen} screen: scan the barcode",
+                                screen=scan.screen)
         flow = getattr(self.screens, f"_{scan.screen}_step")
         context = device.context(scan.screen)
         step = Step({}, "cancelled") if scan.kind == "cancel" else flow(context, value, scan, ports)

@@ -57,8 +57,19 @@
     document.body.setAttribute("data-offline", offline ? "1" : "0");
   }
 
-  function enqueue(kind, value) {
-    queue.push({kind: kind, value: value, seq: seq++});
+  // A scanner types a whole code in a few milliseconds; a person takes far longer per key. How the value came is
+  // sent with it, so a screen can refuse codes typed by hand and the supervisor sees who types them.
+  var keys = [], pasted = false;
+  input.addEventListener("keydown", function (e) { if (e.key !== "Enter") keys.push(e.timeStamp); });
+  input.addEventListener("paste", function () { pasted = true; });
+  function entryOf() {
+    var n = keys.length, keyed = pasted || n === 1 || (n > 1 && (keys[n - 1] - keys[0]) / (n - 1) > 50);
+    keys = []; pasted = false;
+    return keyed ? "keyed" : "scanned";
+  }
+
+  function enqueue(kind, value, entry) {
+    queue.push({kind: kind, value: value, seq: seq++, entry: entry || ""});
     keep();
     note();
     pump();
@@ -95,7 +106,7 @@
     fetch(form.action, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "Accept": "application/json"},
-      body: JSON.stringify({screen: screen, seq: item.seq, kind: item.kind, value: item.value})
+      body: JSON.stringify({screen: screen, seq: item.seq, kind: item.kind, value: item.value, entry: item.entry || ""})
     }).then(function (r) {
       offline = false;
       if (r.status === 401) { signIn(); throw new Error("signed out"); }
@@ -116,9 +127,9 @@
   if (navigator.serviceWorker) navigator.serviceWorker.register("/sw.js").catch(function () { /* pages still work */ });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
-    var value = input.value;
+    var value = input.value, entry = entryOf();
     input.value = "";
-    if (value.trim()) enqueue("scan", value);
+    if (value.trim()) enqueue("scan", value, entry);
   });
   document.addEventListener("submit", function (e) {
     var f = e.target;

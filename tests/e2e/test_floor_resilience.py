@@ -133,3 +133,39 @@ def test_a_wrong_badge_at_login_says_what_is_wrong_and_puts_the_focus_where_to_a
     assert unknown == ("工牌 X9 不存在, 请重新扫描工牌", "badge")
     assert wrong_pin == ("工牌 S1 的密码错误, 请重新输入密码", "pin", "S1")
     assert page.url.endswith("/supervisor")
+
+
+def test_a_code_typed_by_hand_on_the_pick_screen_is_refused_and_the_supervisor_sees_who_typed(system, flask_app,
+                                                                                                device):
+    app = system.app
+    flask_app.extensions["cangku_ports"].keyed_screens = ("receive", "count")
+    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 3)}, "opening")
+    [placed] = app.orders.import_orders([order("TB-KEY", (TEA, 2))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", "W-KEY", [placed["order_id"]], "S1")
+    page = device()
+    log_in(page, "P1", "/s/pick")
+
+    answers = int(page.get_attribute("body", "data-answers") or 0)
+    page.keyboard.type("W-KEY", delay=150)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => Number(document.body.getAttribute('data-answers') || 0) > {answers}")
+    typed = (page.get_attribute("body", "class"), message(page))
+    shot(page, "28-keyed-code-refused")
+    for code in ("W-KEY", "A-01-01", TEA_EAN):
+        scan(page, code)
+    answers = int(page.get_attribute("body", "data-answers") or 0)
+    page.keyboard.type("2", delay=150)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => Number(document.body.getAttribute('data-answers') || 0) > {answers}")
+    picked = message(page)
+    system.catch_up()
+    supervisor = device()
+    log_in(supervisor, "S1", "/supervisor")
+    shot(supervisor, "29-supervisor-keyed-and-work")
+
+    assert typed == ("refused", "此界面不能手输条码, 请用扫描枪扫描")
+    assert picked.startswith(f"已拣 2 × {TEA}")
+    keyed = supervisor.locator("#productivity-days tr[data-staff=P1][data-kind=keyed] td").all_inner_texts()
+    assert keyed[3:5] == ["2", "2"]
+    work = supervisor.locator("#productivity-days tr[data-staff=P1][data-kind=pick] td").all_inner_texts()
+    assert work[3:5] == ["1", "2"]

@@ -1,11 +1,13 @@
-"""Returns after shipping and after delivery: capped by what shipped, linked to a case, put away to be sold again."""
+"""The floor's work: returns after shipping and after delivery (capped by what shipped, linked to a case, put away to
+be sold again), held orders released onto free stock, codes typed by hand, and every kind of work counted."""
 
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from domain.order import Order, ReturnExceedsShipment
-from projections.scanning import productivity
+from domain.scanning import Scan
+from projections.scanning import productivity, recorded_scans
 from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, shipped, warehouse_with_catalogue
 
 from tests.unit.test_scanner_flows import PIN, Floor
@@ -122,3 +124,28 @@ def test_every_kind_of_floor_work_counts_per_badge_per_hour_and_per_day(floor):
     assert mine == {("receive", 1, 5), ("putaway", 1, 5), ("returns", 1, 1), ("count", 1, 1)}
     assert {h["kind"] for h in work["hours"] if h["staff"] == "R1"} == {"receive", "putaway", "returns", "count"}
     assert all(d["units_per_hour"] == d["units"] for d in work["days"])
+
+
+def test_a_code_typed_by_hand_is_refused_where_keyed_entry_is_off_and_counted_where_it_is_on(floor):
+    app = floor.app
+    app.orders.import_orders([order("T-KEY", (TEA, 1))], warehouse="WH1")
+    floor.ports.keyed_screens = ("receive",)
+
+    def entered(staff, screen, value, entry):
+        floor.numbers[staff] = floor.numbers.get(staff, 0) + 1
+        return app.floor.scan(Scan(staff, floor.numbers[staff], staff, screen, value, entry=entry), floor.ports)
+
+    typed_bin = entered("S1", "count", "A-01-01", "keyed")
+    scanned_bin = entered("S1", "count", "A-01-01", "scanned")
+    scanned_item = entered("S1", "count", TEA_EAN, "scanned")
+    typed_count = entered("S1", "count", "1", "keyed")
+    typed_item = entered("R1", "receive", TEA_EAN, "keyed")
+    floor.system.catch_up()
+
+    assert (typed_bin.outcome, typed_bin.key, typed_bin.params) == ("refused", "keyed_entry_off", {"screen": "count"})
+    assert [a.key for a in (scanned_bin, scanned_item, typed_count, typed_item)] == [
+        "count_bin", "enter_count", "count_matches", "enter_received_quantity"]
+    work = productivity(floor.system.engine, datetime.now(timezone.utc) - timedelta(hours=1))
+    assert {(d["staff"], d["tasks"]) for d in work["days"] if d["kind"] == "keyed"} == {("S1", 2), ("R1", 1)}
+    typed = [(r["staff"], r["value"]) for r in recorded_scans(floor.system.engine) if r["entry"] == "keyed"]
+    assert sorted(typed) == [("R1", TEA_EAN), ("S1", "1"), ("S1", "A-01-01")]
