@@ -216,8 +216,8 @@ class Order(Aggregate):
         self._require(*RETURNABLE_STATUSES, doing="take a return")
         shipped = self.shipped_units().get(sku, 0)
         if not shipped:
-            raise ReturnExceedsShipment(f"order {self.platform_order_no} shipped no {sku}", order=self.platform_order_no,
-                                        sku=sku, shipped=0, returned=0, left=0)
+            raise ReturnExceedsShipment(f"order {self.platform_order_no} shipped no {sku}",
+                                        order=self.platform_order_no, sku=sku, shipped=0, returned=0, left=0)
         left = self.returnable(sku)
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= left:
             raise ReturnExceedsShipment(

@@ -294,6 +294,7 @@ TEXT["zh"].update({
     "productivity": "各岗位效率 (北京时间)", "work": "作业", "tasks": "次数", "units_per_hour": "每小时件数",
     "weigh": "称重",
     "keyed": "手输", "keyed_entry_off": "此界面不能手输条码, 请用扫描枪扫描",
+    "others_waiting": "其他工牌的扫描待本人登录后发送:",
 })
 TEXT["en"].update({
     "return_exceeds_shipment": "Order {order} shipped {shipped} × {sku}, {returned} came back: "
@@ -312,6 +313,7 @@ TEXT["en"].update({
     "productivity": "Floor work per badge (China Standard Time)", "work": "Work", "tasks": "Tasks",
     "units_per_hour": "Units per hour", "weigh": "Weigh",
     "keyed": "typed", "keyed_entry_off": "Typing a code is off on this screen: scan the barcode",
+    "others_waiting": "Scans of other badges wait for them to sign in:",
 })
 
 

@@ -20,8 +20,9 @@
   var queueNote = document.getElementById("queue");
   var screen = form.elements.screen.value, seq = parseInt(form.elements.seq.value, 10);
   // The queue is kept in the browser, so scans typed with no connection, before a reload or while the session
-  // ran out wait there (with their numbers) and are sent, in order, once the server can be reached again.
-  var KEY = "cangku-scans:" + screen;
+  // ran out wait there (with their numbers) and are sent, in order, once the server can be reached again. Each
+  // person's scans are kept apart: they are sent only when that person is signed in.
+  var PREFIX = "cangku-scans:", KEY = PREFIX + form.getAttribute("data-staff") + ":" + screen;
   var queue = stored(), busy = false, audio = null, answers = 0, offline = false;
   if (queue.length) seq = Math.max(seq, queue[queue.length - 1].seq + 1);
 
@@ -49,9 +50,24 @@
     } catch (err) { /* no sound on this device */ }
   }
 
+  function others() {
+    var waiting = [];
+    try {
+      for (var i = 0; i < window.localStorage.length; i++) {
+        var key = window.localStorage.key(i);
+        if (key.indexOf(PREFIX) !== 0 || key === KEY) continue;
+        var n = JSON.parse(window.localStorage.getItem(key) || "[]").length;
+        if (n) waiting.push(key.slice(PREFIX.length).split(":")[0] + " " + n);
+      }
+    } catch (err) { /* nothing kept */ }
+    return waiting.length ? queueNote.getAttribute("data-others") + " " + waiting.join(", ") : "";
+  }
+  var othersWaiting = others();
+
   function note() {
     var text = queue.length ? queueNote.getAttribute("data-waiting") + " " + queue.length : "";
     if (offline) text = queueNote.getAttribute("data-offline") + (queue.length ? " · " + text : "");
+    if (othersWaiting) text = text ? text + " · " + othersWaiting : othersWaiting;
     queueNote.textContent = text;
     document.body.setAttribute("data-queued", String(queue.length));
     document.body.setAttribute("data-offline", offline ? "1" : "0");
