@@ -169,3 +169,32 @@ def test_a_code_typed_by_hand_on_the_pick_screen_is_refused_and_the_supervisor_s
     assert keyed[3:5] == ["2", "2"]
     work = supervisor.locator("#productivity-days tr[data-staff=P1][data-kind=pick] td").all_inner_texts()
     assert work[3:5] == ["1", "2"]
+
+
+def test_scans_left_by_an_ended_session_wait_for_their_own_badge_not_the_next_person_s(system, device):
+    app = system.app
+    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 3)}, "opening")
+    [placed] = app.orders.import_orders([order("TB-TWO", (TEA, 1))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", "W-TWO", [placed["order_id"]], "S1")
+    page = device()
+    log_in(page, "P1", "/s/pick")
+    scan(page, "W-TWO")
+    scan(page, "A-01-01")
+    page.context.clear_cookies(name="session")
+    page.keyboard.type(TEA_EAN, delay=5)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+    sign_in(page, "P2")
+    focused(page)
+    shot(page, "30-other-badge-sees-waiting-scans")
+    seen_by_p2 = (page.get_attribute("body", "data-queued"), page.inner_text("#queue"))
+    page.get_by_role("button", name="退出").click()
+    page.wait_for_url("**/login")
+    sign_in(page, "P1")
+    page.goto("/s/pick")
+    page.wait_for_function("() => document.body.getAttribute('data-queued') === '0'")
+
+    assert seen_by_p2 == ("0", "其他工牌的扫描待本人登录后发送: P1 1")
+    pick_scans = [(e.staff, e.key) for e in recorded(app, device_of(page), "pick")]
+    assert pick_scans == [("P1", "wave_opened"), ("P1", "bin_confirmed"), ("P1", "picked")]
