@@ -49,7 +49,7 @@ def shipped(app, number: str, sku: str, barcode: str, units: int, tracking: str,
     """An order of `units` of one SKU picked from its bin, packed, waybilled and handed over (and delivered)."""
     [result] = app.orders.import_orders([order(number, (sku, units))], warehouse="WH1")
     order_id = result["order_id"]
-    wave = app.fulfilment.create_wave("WH1", f"W-{number}", [order_id], "S1")
+    wave = app.fulfilment.create_wave("WH1", f"W-{number}"[:40], [order_id], "S1")
     line = app.fulfilment.wave(wave).lines[0]
     app.fulfilment.pick(wave, 0, line["bin"], barcode, units, "P1")
     for _ in range(units):

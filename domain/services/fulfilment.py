@@ -26,6 +26,9 @@ from .orders import Orders
 from .store import EventStore, retry_on_conflict
 
 
+MAX_WAVE_NUMBER = 40  # as long as the views hold
+
+
 class Fulfilment:
     """From reserved order to parcel: waves, picks, packages, waybills, labels, hand-over and returns."""
 
@@ -48,6 +51,8 @@ class Fulfilment:
     def _new_wave(self, warehouse: str, number: str, orders: list[Order], stock_of, by: str) -> Wave:
         """A wave over the orders' units still reserved in storage (units already picked wait in packing)."""
         site = self.inventory.warehouse(warehouse)
+        if not 1 <= len(number) <= MAX_WAVE_NUMBER:
+            raise InvalidInput(f"a wave number has 1 to {MAX_WAVE_NUMBER} characters")
         if ids.wave_id(warehouse, number) in self.store.repository:
             raise InvalidInput(f"wave {number} already exists in {warehouse}")
         lines = []
