@@ -127,7 +127,9 @@ def scan():
     if current_staff() is None:
         if as_json:
             return {"error": {"code": "not_logged_in", "message": translate(g.lang, "not_logged_in")}}, 401
-        return redirect(url_for("auth.login"), 303)
+        screen = str(data.get("screen", ""))
+        back = url_for("scanner.screen_page", screen=screen) if screen in WORK_SCREENS else None
+        return redirect(url_for("auth.login", next=back), 303)
     scan = _scan_from(data)
     after = url_for("supervisor.page") if scan.screen == "supervisor" else None
     if scan.screen not in SCAN_SCREENS:
