@@ -83,21 +83,25 @@ class Fulfilment:
             return {"order": order.platform_order_no, "reserved": {}, "wave": ""}
         site = self.inventory.warehouse(order.warehouse)
         bins = site.pick_order("storage")
+        old = self.wave(order.wave_id) if order.wave_id is not None else None
+        found_short = {(line["sku"], line["bin"]) for line in (old.lines if old else [])
+                       if line["order_id"] == order.id and line["short"]}
         stocks, added, short = {}, {}, {}
         for sku, wanted in order.quantities().items():
             stock = stocks[sku] = self.inventory.stock_of(site.code, sku, create=True)
             missing = wanted - sum(stock.reserved_for(order.id).values())
-            if missing > 0 and stock.available(bins) < missing:
-                short[sku] = (missing, stock.available(bins))
+            # The picker found a bin short: other bins first, so the order is not sent back to it unless it must.
+            elsewhere = {b: n for b, n in bins.items() if (sku, b) not in found_short}
+            walk = elsewhere if stock.available(elsewhere) >= missing else bins
+            if missing > 0 and stock.available(walk) < missing:
+                short[sku] = (missing, stock.available(walk))
             elif missing > 0:
-                added[sku] = stock.reserve_more(order.id, missing, bins, by)
+                added[sku] = stock.reserve_more(order.id, missing, walk, by)
         if short:
             raise ReleaseShort(order.platform_order_no, short)
         touched = []
-        if order.wave_id is not None:
-            old = self.wave(order.wave_id)
-            if old.withdraw_order(order.id, by):
-                touched.append(old)
+        if old is not None and old.withdraw_order(order.id, by):
+            touched.append(old)
         order.mark_reserved(site.code, {sku: stock.reserved_for(order.id) for sku, stock in stocks.items()}, by)
         if wave_number:
             touched.append(self._new_wave(site.code, wave_number, [order], stocks.__getitem__, by))

@@ -198,3 +198,36 @@ def test_scans_left_by_an_ended_session_wait_for_their_own_badge_not_the_next_pe
     assert seen_by_p2 == ("0", "其他工牌的扫描待本人登录后发送: P1 1")
     pick_scans = [(e.staff, e.key) for e in recorded(app, device_of(page), "pick")]
     assert pick_scans == [("P1", "wave_opened"), ("P1", "bin_confirmed"), ("P1", "picked")]
+
+
+def test_a_supervisor_releases_a_short_picked_order_into_a_new_wave_from_the_phone(system, device):
+    app = system.app
+    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 2)}, "opening")
+    [placed] = app.orders.import_orders([order("TB-HELD", (TEA, 2))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", "W-HELD", [placed["order_id"]], "S1")
+    picker = device()
+    log_in(picker, "P1", "/s/pick")
+    for code in ("W-HELD", "A-01-01", TEA_EAN, "1"):
+        scan(picker, code)
+    press(picker, "缺货")
+    press(picker, "缺货")
+    app.inventory.receive("WH1", TEA, 1, "R1")
+    app.inventory.put_away("WH1", TEA, "B-02-01", 1, "R1")
+    system.catch_up()
+    supervisor = device()
+    log_in(supervisor, "S1", "/supervisor")
+    listed = supervisor.locator("#held tr[data-order=TB-HELD] td").all_inner_texts()
+    shot(supervisor, "31-supervisor-held-orders")
+
+    supervisor.locator("#held tr[data-order=TB-HELD]").get_by_role("button", name="放行并重建波次").click()
+    supervisor.wait_for_url("**/supervisor?r=*")
+    shot(supervisor, "32-supervisor-released")
+    wave = supervisor.inner_text("#msg").rsplit(" ", 1)[-1]
+    for code in (wave, "B-02-01", TEA_EAN):
+        scan(picker, code)
+
+    assert listed[:2] == ["TB-HELD", f"short pick: {TEA}×1"]
+    assert message(supervisor) == f"订单 TB-HELD 已放行, 进入波次 {wave}"
+    assert message(picker).startswith(f"已拣 1 × {TEA}")
+    assert app.orders.get_order(placed["order_id"])["status"] == "picked"
+    assert supervisor.locator("#held tr[data-order=TB-HELD]").count() == 0
