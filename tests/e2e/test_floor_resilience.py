@@ -21,6 +21,30 @@ def device_of(page) -> str:
     return next(c["value"] for c in page.context.cookies() if c["name"] == "cangku_device")
 
 
+def session_ends_at_the_item(app, device, number: str):
+    """P1 opens a wave of one TEA and reaches its bin; the session ends; the item scanned next leads to the login."""
+    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 3)}, "opening")
+    [placed] = app.orders.import_orders([order(number, (TEA, 1))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", f"W-{number}", [placed["order_id"]], "S1")
+    page = device()
+    log_in(page, "P1", "/s/pick")
+    scan(page, f"W-{number}")
+    scan(page, "A-01-01")
+    page.context.clear_cookies(name="session")
+    page.keyboard.type(TEA_EAN, delay=5)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    return page, placed
+
+
+def typed_by_hand(page, value: str) -> None:
+    """Type a value at a person's pace (slower than any scanner) and wait for the answer."""
+    answers = int(page.get_attribute("body", "data-answers") or 0)
+    page.keyboard.type(value, delay=150)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"() => Number(document.body.getAttribute('data-answers') || 0) > {answers}")
+
+
 def test_a_delivered_order_comes_back_up_to_what_shipped_and_its_units_are_put_away_for_sale(system, device):
     app = system.app
     app.inventory.load_opening_stock({2: ("WH1", CUP, "A-01-02", 2)}, "opening")
@@ -50,18 +74,8 @@ def test_a_delivered_order_comes_back_up_to_what_shipped_and_its_units_are_put_a
 
 def test_a_session_that_ends_mid_pick_keeps_the_scan_and_comes_back_to_the_pick_screen(system, device):
     app = system.app
-    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 3)}, "opening")
-    [placed] = app.orders.import_orders([order("TB-EXP", (TEA, 1))], warehouse="WH1")
-    app.fulfilment.create_wave("WH1", "W-EXP", [placed["order_id"]], "S1")
-    page = device()
-    log_in(page, "P1", "/s/pick")
-    scan(page, "W-EXP")
-    scan(page, "A-01-01")
+    page, placed = session_ends_at_the_item(app, device, "TB-EXP")
 
-    page.context.clear_cookies(name="session")
-    page.keyboard.type(TEA_EAN, delay=5)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
     focused(page)
     shot(page, "22-session-ended")
     at_login = page.url
@@ -145,18 +159,12 @@ def test_a_code_typed_by_hand_on_the_pick_screen_is_refused_and_the_supervisor_s
     page = device()
     log_in(page, "P1", "/s/pick")
 
-    answers = int(page.get_attribute("body", "data-answers") or 0)
-    page.keyboard.type("W-KEY", delay=150)
-    page.keyboard.press("Enter")
-    page.wait_for_function(f"() => Number(document.body.getAttribute('data-answers') || 0) > {answers}")
+    typed_by_hand(page, "W-KEY")
     typed = (page.get_attribute("body", "class"), message(page))
     shot(page, "28-keyed-code-refused")
     for code in ("W-KEY", "A-01-01", TEA_EAN):
         scan(page, code)
-    answers = int(page.get_attribute("body", "data-answers") or 0)
-    page.keyboard.type("2", delay=150)
-    page.keyboard.press("Enter")
-    page.wait_for_function(f"() => Number(document.body.getAttribute('data-answers') || 0) > {answers}")
+    typed_by_hand(page, "2")
     picked = message(page)
     system.catch_up()
     supervisor = device()
@@ -173,17 +181,7 @@ def test_a_code_typed_by_hand_on_the_pick_screen_is_refused_and_the_supervisor_s
 
 def test_scans_left_by_an_ended_session_wait_for_their_own_badge_not_the_next_person_s(system, device):
     app = system.app
-    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 3)}, "opening")
-    [placed] = app.orders.import_orders([order("TB-TWO", (TEA, 1))], warehouse="WH1")
-    app.fulfilment.create_wave("WH1", "W-TWO", [placed["order_id"]], "S1")
-    page = device()
-    log_in(page, "P1", "/s/pick")
-    scan(page, "W-TWO")
-    scan(page, "A-01-01")
-    page.context.clear_cookies(name="session")
-    page.keyboard.type(TEA_EAN, delay=5)
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    page, _ = session_ends_at_the_item(app, device, "TB-TWO")
 
     sign_in(page, "P2")
     focused(page)
