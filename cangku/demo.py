@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 
+from domain.staff import NotAllowed
 from projections.inventory import stock_by_bin
 from workers.pull import pull_shop
 
@@ -12,6 +13,11 @@ from .bootstrap import start_simulators
 from .csv_import import import_locations, import_skus, import_stock
 
 WAREHOUSE = "WH1"
+# One member of staff per role, for trying the scanner screens after the demo (their PINs are printed, so they are
+# for a demo database only).
+DEMO_STAFF = (("P1", "李拣货", "picker", "2468"), ("K1", "吴打包", "packer", "3579"),
+              ("R1", "周收货", "receiver", "1357"), ("S1", "赵主管", "supervisor", "8642"),
+              ("A1", "钱审计", "auditor", "9753"), ("ADMIN", "管理员", "admin", "7531"))
 
 
 def run_demo(system, say, orders_per_shop: int = 4) -> None:
@@ -81,6 +87,19 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
     say(f"TEA-LJ-250 in A-01-01 before this run: on hand {past['on_hand']}, from {len(past['events'])} event(s)")
     instant = (before_orders + timedelta(milliseconds=1)).astimezone().isoformat(timespec="milliseconds")
     say(f"try: cangku stock --sku TEA-LJ-250 --bin A-01-01 --at {instant}")
+    register_demo_staff(app, say, f"http://{system.settings.host}:{system.settings.port}/")
+
+
+def register_demo_staff(app, say, url: str) -> None:
+    """One member of staff per role (unless there already), and how to sign in as each."""
+    for badge, name, role, pin in DEMO_STAFF:
+        try:
+            app.staff.staff_member(badge)
+        except NotAllowed:
+            app.staff.register_staff(badge, name, role, pin, "demo")
+    say(f"scanner screens at {url} (cangku demo --serve, or cangku serve); sign in with a badge and its PIN:")
+    for badge, name, role, pin in DEMO_STAFF:
+        say(f"  {role:<10} badge {badge:<6} PIN {pin}  ({name})")
 
 
 def load_demo_catalogue(app, say) -> None:

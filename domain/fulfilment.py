@@ -49,7 +49,23 @@ class Wave(Aggregate):
         return copy
 
     def open_lines(self) -> list[int]:
-        return [i for i, line in enumerate(self.lines) if line["picked"] < line["quantity"] and not line["short"]]
+        return [i for i, line in enumerate(self.lines)
+                if line["picked"] < line["quantity"] and not line["short"] and not line.get("withdrawn")]
+
+    def withdraw_order(self, order_id: UUID, by: str) -> int:
+        """Take an order's unpicked lines off this wave (it was held and is picked in another); returns the units."""
+        lines = [i for i in self.open_lines() if self.lines[i]["order_id"] == order_id]
+        units = sum(self.lines[i]["quantity"] - self.lines[i]["picked"] for i in lines)
+        if lines:
+            self._order_withdrawn(order_id, lines, units, by)
+        return units
+
+    @event("OrderWithdrawn")
+    def _order_withdrawn(self, order_id: UUID, lines: list[int], units: int, by: str) -> None:
+        for index in lines:
+            self.lines[index]["withdrawn"] = True
+        if not self.open_lines():
+            self.status = "picked"
 
     def line(self, index: int) -> dict:
         if not 0 <= index < len(self.lines):

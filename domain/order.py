@@ -13,6 +13,19 @@ from .limits import MAX_MONEY, MAX_NAME, MAX_ORDER_LINES, MAX_UNITS
 
 # Where an order can go from each status. Cancelling and refunding are checked separately.
 FULFILMENT_STATUSES = ("released", "awaiting_stock", "reserved", "waved", "picked", "packed")
+RETURNABLE_STATUSES = ("shipped", "delivered")
+
+
+class ReturnExceedsShipment(InvalidQuantity):
+    """More units of a SKU are coming back than the order shipped and has not yet had back."""
+
+    code = "return_exceeds_shipment"
+
+    def __init__(self, message: str, **params):
+        super().__init__(message)
+        self.params = {k: str(v) for k, v in params.items()}
+        if self.params.get("left") == "0":
+            self.code = "return_complete"
 
 
 @dataclass(frozen=True)
@@ -122,6 +135,7 @@ class Order(Aggregate):
         self.tracking_no = ""
         self.courier = ""
         self.confirmed_on_channel = False
+        self.returned: dict[str, int] = {}
 
     # Reading
 
@@ -133,6 +147,17 @@ class Order(Aggregate):
             if left:
                 wanted[line["sku"]] = wanted.get(line["sku"], 0) + left
         return wanted
+
+    def shipped_units(self) -> dict[str, int]:
+        """Units per SKU that left in the parcel (what was to fulfil when it shipped)."""
+        if self.status not in RETURNABLE_STATUSES:
+            return {}
+        shipped = getattr(self, "shipped", None)
+        return dict(shipped) if shipped is not None else self.quantities()
+
+    def returnable(self, sku: str) -> int:
+        """Units of a SKU that may still come back: shipped minus already returned."""
+        return self.shipped_units().get(sku, 0) - getattr(self, "returned", {}).get(sku, 0)
 
     def fully_picked(self) -> bool:
         return all(self.picked.get(sku, 0) >= n for sku, n in self.quantities().items())
@@ -180,6 +205,26 @@ class Order(Aggregate):
     def mark_shipped(self, courier: str, tracking_no: str, by: str) -> None:
         self._require("packed", doing="ship")
         self._shipped(courier, tracking_no, by)
+
+    def record_return(self, sku: str, quantity: int, resaleable: bool, case: str, by: str) -> None:
+        """Units came back from the buyer; at most what shipped and has not come back already."""
+        self.check_return(sku, quantity)
+        self._return_received(sku, quantity, bool(resaleable), case or "", by)
+
+    def check_return(self, sku: str, quantity: int) -> None:
+        """Refuse a return of more units than shipped and not yet back, naming the range."""
+        self._require(*RETURNABLE_STATUSES, doing="take a return")
+        shipped = self.shipped_units().get(sku, 0)
+        if not shipped:
+            raise ReturnExceedsShipment(f"order {self.platform_order_no} shipped no {sku}",
+                                        order=self.platform_order_no, sku=sku, shipped=0, returned=0, left=0)
+        left = self.returnable(sku)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= left:
+            raise ReturnExceedsShipment(
+                f"order {self.platform_order_no} shipped {shipped} of {sku} and {shipped - left} came back already: "
+                f"a return takes 1 to {left}, not {quantity}" if left else
+                f"order {self.platform_order_no} shipped {shipped} of {sku} and all came back already",
+                order=self.platform_order_no, sku=sku, shipped=shipped, returned=shipped - left, left=left)
 
     def confirm_on_channel(self, source_event: str) -> bool:
         """Record that the channel accepted the shipment; False when it was already recorded."""
@@ -272,6 +317,12 @@ class Order(Aggregate):
         self.status = "shipped"
         self.courier = courier
         self.tracking_no = tracking_no
+        self.shipped = self.quantities()
+
+    @event("ReturnReceived")
+    def _return_received(self, sku: str, quantity: int, resaleable: bool, case: str, by: str) -> None:
+        self.returned = dict(getattr(self, "returned", {}))
+        self.returned[sku] = self.returned.get(sku, 0) + quantity
 
     @event("ShipmentConfirmed")
     def _shipment_confirmed(self, courier: str, tracking_no: str, source_event: str) -> None:

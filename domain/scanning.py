@@ -20,7 +20,9 @@ from .errors import (
     WrongItemScanned,
 )
 from .ids import NAMESPACE
+from .staff import NotAllowed
 
+ENTRIES = ("", "scanned", "keyed")
 SCAN_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "supervisor")
 KINDS = ("scan", "action", "override", "cancel")
 MAX_VALUE = 64
@@ -49,6 +51,12 @@ class WaveTaken(ScanError, Conflict):
 
 class UnexpectedInput(ScanError, InvalidInput):
     code = "unexpected_input"
+
+
+class KeyedEntryOff(ScanError, InvalidInput):
+    """A code typed by hand on a screen where codes must be scanned."""
+
+    code = "keyed_entry_off"
 
 
 class NumberOutOfRange(UnexpectedInput):
@@ -83,6 +91,27 @@ class StaleSequence(ScanError, Conflict):
     def __init__(self, message: str, next_sequence: int):
         super().__init__(message, next_sequence=next_sequence)
         self.next_sequence = next_sequence
+
+
+class ReleaseShort(ScanError, InsufficientStock):
+    """A held order cannot be released: free stock does not cover what it is missing."""
+
+    code = "release_short"
+
+    def __init__(self, order: str, short: dict[str, tuple[int, int]]):
+        text = ", ".join(f"{sku} {missing} / {free}" for sku, (missing, free) in short.items())
+        super().__init__(f"order {order} cannot be released: not enough free stock (wanted / free): {text}",
+                         order=order, short=text)
+
+
+class LoginRefused(NotAllowed):
+    """A badge and PIN not accepted at a device, saying which of the two to fix (the field)."""
+
+    def __init__(self, message: str, code: str, field: str, **params: Any):
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.params = {k: str(v) for k, v in params.items()}
 
 
 class UnknownCountRequest(NotFound):
@@ -135,6 +164,7 @@ class Scan:
     screen: str
     value: str
     kind: str = "scan"
+    entry: str = ""  # how a value came: "scanned", "keyed" (typed by hand), or "" when the device cannot tell
 
 
 @dataclass(frozen=True)
@@ -204,12 +234,12 @@ class Device(Aggregate):
                context: dict | None) -> ScanResult:
         params = {k: recordable(v) if isinstance(v, str) else v for k, v in params.items()}
         self._scanned(self.device, scan.sequence, scan.staff, scan.screen, scan.kind, recordable(scan.value),
-                      outcome, key, params, message[:300], context)
+                      outcome, key, params, message[:300], context, scan.entry)
         return ScanResult(outcome, key, params, message[:300], scan.sequence, self.last_sequence + 1)
 
     @event("Scanned")
     def _scanned(self, device: str, sequence: int, staff: str, screen: str, kind: str, value: str, outcome: str,
-                 key: str, params: dict, message: str, context: dict | None) -> None:
+                 key: str, params: dict, message: str, context: dict | None, entry: str = "") -> None:
         self.last_sequence = max(self.last_sequence, sequence)
         self.recent[str(sequence)] = {"screen": screen, "kind": kind, "value": value, "outcome": outcome,
                                       "key": key, "params": params, "message": message}
@@ -261,6 +291,7 @@ class ScannerPorts:
 
     warehouse: str = "WH1"
     count_approval_threshold: int = 10
+    keyed_screens: tuple[str, ...] = SCAN_SCREENS  # screens where a code may be typed by hand instead of scanned
 
     def find_orders(self, number: str) -> list[UUID]:
         """Orders whose platform order number is `number`."""
@@ -280,6 +311,10 @@ class ScannerPorts:
     def allocate_waybill(self, order: dict) -> tuple[str, str, str]:
         """(courier, tracking number, sort code) for a weighed package."""
         raise NotImplementedError
+
+    def after_sales_case(self, order_id: UUID) -> str:
+        """The order's open after-sales case a return belongs to, or "" when it has none."""
+        return ""
 
     def print_label(self, order_id: UUID, by: str) -> str:
         """Print the order's waybill label and record it; returns the printer's name."""

@@ -92,6 +92,17 @@ class Stock(Aggregate):
         check_quantity(quantity)
         if str(order_id) in self.reservations:
             raise AlreadyReserved(f"order {order_id} already holds a reservation of SKU {self.sku}")
+        allocation = self._allocation(quantity, pick_order)
+        self._reserved(order_id, allocation, by)
+        return allocation
+
+    def reserve_more(self, order_id: UUID, quantity: int, pick_order: dict[str, int], by: str) -> dict[str, int]:
+        """Add free units to what the order already holds (a held order released again), never more than is free."""
+        allocation = self._allocation(check_quantity(quantity), pick_order)
+        self._reserved(order_id, allocation, by)
+        return allocation
+
+    def _allocation(self, quantity: int, pick_order: dict[str, int]) -> dict[str, int]:
         available = self.available(pick_order)
         if available < quantity:
             raise InsufficientStock(
@@ -105,11 +116,12 @@ class Stock(Aggregate):
                 wanted -= take
             if not wanted:
                 break
-        self._reserved(order_id, allocation, by)
         return allocation
 
-    def release(self, order_id: UUID, reason: str, by: str, quantity: int | None = None) -> None:
-        """Release the order's reservation: all of it, or the given units (from the last bins first)."""
+    def release(self, order_id: UUID, reason: str, by: str, quantity: int | None = None,
+                bins: list[str] | None = None) -> None:
+        """Release the order's reservation: all of it, or the given units (from the last bins first, only from the
+        given bins when named)."""
         allocation = self.reservations.get(str(order_id))
         if not allocation:
             raise NotReserved(f"order {order_id} holds no reservation of SKU {self.sku}")
@@ -117,7 +129,7 @@ class Stock(Aggregate):
             check_quantity(quantity)
             partial, wanted = {}, quantity
             for bin, allocated in reversed(list(allocation.items())):
-                if wanted:
+                if wanted and (bins is None or bin in bins):
                     partial[bin] = min(allocated, wanted)
                     wanted -= partial[bin]
             allocation = partial

@@ -27,7 +27,7 @@ from domain.fulfilment import Package, Wave
 from domain.order import Order
 from domain.scanning import CountAdjustment, Device
 
-from .backoffice import BatchRows, text_id
+from .backoffice import BUSINESS_TIME, BatchRows, aware, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -59,6 +59,26 @@ hourly = Table(
     Column("picks", BigInteger, nullable=False),
     Column("units", BigInteger, nullable=False),
 )
+
+work = Table(
+    "scanning_work",
+    metadata,
+    Column("staff", String(32), primary_key=True),
+    Column("hour", String(13), primary_key=True),  # business time, "YYYY-MM-DD HH"
+    Column("kind", String(16), primary_key=True),
+    Column("tasks", BigInteger, nullable=False),
+    Column("units", BigInteger, nullable=False),
+)
+
+# The floor work a recorded scan finished: (kind of work, the parameter holding its units, if not one).
+WORK = {
+    "picked": ("pick", "quantity"), "verified": ("pack", None), "weighed": ("weigh", None),
+    "handed_over": ("handover", None), "received": ("receive", "quantity"), "put_away": ("putaway", "quantity"),
+    "count_matches": ("count", None), "count_adjusted": ("count", None), "count_pending": ("count", None),
+    "restocked": ("returns", None), "scrapped": ("returns", None),
+}
+
+KEYED = ("keyed", None)  # codes typed by hand instead of scanned, counted like work so a supervisor sees them
 
 orders = Table(
     "scanning_order",
@@ -125,7 +145,7 @@ class ScanningProjection(Projection):
         [Device.Scanned],
         [Order.Imported, *ORDER_STATUS],
         [Package.Opened, Package.WaybillAssigned],
-        [Wave.Created, Wave.LinePicked, Wave.LineShort],
+        [Wave.Created, Wave.LinePicked, Wave.LineShort, Wave.OrderWithdrawn],
         [CountAdjustment.Requested, CountAdjustment.Approved, CountAdjustment.Rejected],
     )
 
@@ -139,6 +159,7 @@ class ScanningProjection(Projection):
         if scan_rows:
             conn.execute(insert(scans), scan_rows)
         self._write_tallies(conn, tallies)
+        self._write_work(conn, [e for _, e in events if isinstance(e, Device.Scanned)])
         if others:
             self._apply_others(conn, others)
 
@@ -148,7 +169,8 @@ class ScanningProjection(Projection):
             "notification_id": notification_id, "at": e.timestamp, "device": e.device[:40],
             "sequence": e.sequence, "staff": e.staff[:32], "screen": e.screen, "kind": e.kind, "value": e.value,
             "outcome": e.outcome, "key": e.key[:40],
-            "detail": json.dumps({"params": e.params, "message": e.message}, ensure_ascii=False)[:400],
+            "detail": json.dumps({"entry": getattr(e, "entry", ""), "params": e.params, "message": e.message},
+                                 ensure_ascii=False)[:400],
         }
 
     @staticmethod
@@ -190,6 +212,22 @@ class ScanningProjection(Projection):
                          updates)
 
     @staticmethod
+    def _write_work(conn: Connection, scanned: list) -> None:
+        done = [(e, WORK[e.key]) for e in scanned if e.outcome == "ok" and e.key in WORK and e.staff]
+        done += [(e, KEYED) for e in scanned if getattr(e, "entry", "") == "keyed" and e.staff]
+        if not done:
+            return
+        rows = BatchRows(work, ("staff", "hour", "kind"), lambda: {"tasks": 0, "units": 0})
+        keys = [(e.staff[:32], aware(e.timestamp).astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H"), kind)
+                for e, (kind, _) in done]
+        rows.load(conn, keys)
+        for key, (e, (_, units)) in zip(keys, done):
+            row = rows.row(key)
+            row["tasks"] += 1
+            row["units"] += int(e.params.get(units, 0)) if units else 1
+        rows.write(conn)
+
+    @staticmethod
     def _apply_others(conn: Connection, events: list) -> None:
         """Orders, waves and count requests a batch touches: read in a few queries, folded, written back."""
         order_rows = BatchRows(orders, ("order_id",), dict)
@@ -207,7 +245,7 @@ class ScanningProjection(Projection):
                                + list(package_orders.values()) if key not in imported})
         created = created_in(events, Wave.Created)
         wave_rows.load(conn, {(text_id(e.originator_id),) for e in events
-                              if isinstance(e, (Wave.LinePicked, Wave.LineShort))
+                              if isinstance(e, (Wave.LinePicked, Wave.LineShort, Wave.OrderWithdrawn))
                               and text_id(e.originator_id) not in created})
         requested = created_in(events, CountAdjustment.Requested)
         requests.load(conn, {(text_id(e.originator_id),) for e in events
@@ -240,10 +278,11 @@ class ScanningProjection(Projection):
                 units = sum(line["quantity"] for line in e.lines)
                 wave_rows.row((key,), warehouse=e.warehouse, number=e.number, orders=len(e.order_ids),
                               lines=len(e.lines), units=units, units_left=units, created_at=e.timestamp)
-            elif isinstance(e, (Wave.LinePicked, Wave.LineShort)):
+            elif isinstance(e, (Wave.LinePicked, Wave.LineShort, Wave.OrderWithdrawn)):
                 row = wave_rows.get((key,))
                 if row is not None:
-                    row["units_left"] -= e.quantity if isinstance(e, Wave.LinePicked) else e.missing
+                    row["units_left"] -= (e.quantity if isinstance(e, Wave.LinePicked)
+                                          else e.units if isinstance(e, Wave.OrderWithdrawn) else e.missing)
             elif isinstance(e, CountAdjustment.Requested):
                 requests.row((key,), warehouse=e.warehouse, bin=e.bin, sku=e.sku, counted=e.counted,
                              on_hand=e.on_hand, difference=e.difference, requested_by=e.by[:32], at=e.timestamp,
@@ -275,6 +314,37 @@ def reserved_orders(engine: Engine, warehouse: str) -> list[UUID]:
     query = select(orders.c.order_id).where(and_(orders.c.status == "reserved", orders.c.warehouse == warehouse))
     with engine.connect() as conn:
         return [UUID(r.order_id) for r in conn.execute(query.order_by(orders.c.number))]
+
+
+def productivity(engine: Engine, since: datetime) -> dict[str, list[dict]]:
+    """Floor work per badge and kind (pick, pack, weigh, handover, receive, putaway, count, returns): tasks and units
+    per business hour and per business day since an instant."""
+    start = aware(since).astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H")
+    query = select(work).where(work.c.hour >= start).order_by(work.c.hour.desc(), work.c.staff, work.c.kind)
+    with engine.connect() as conn:
+        hours = [{"staff": r.staff, "hour": r.hour + ":00", "kind": r.kind, "tasks": r.tasks, "units": r.units}
+                 for r in conn.execute(query)]
+    days: dict[tuple, dict] = {}
+    for h in hours:
+        day = days.setdefault((h["hour"][:10], h["staff"], h["kind"]),
+                              {"day": h["hour"][:10], "staff": h["staff"], "kind": h["kind"], "tasks": 0, "units": 0,
+                               "hours": 0})
+        day["tasks"] += h["tasks"]
+        day["units"] += h["units"]
+        day["hours"] += 1
+    for day in days.values():
+        day["units_per_hour"] = round(day["units"] / day["hours"], 1)
+    return {"hours": hours, "days": sorted(days.values(), key=lambda d: (d["day"], d["staff"], d["kind"]),
+                                           reverse=True)}
+
+
+def held_orders(engine: Engine, warehouse: str) -> list[dict]:
+    """Orders held on the floor of this warehouse (a short pick, or held after reserving), by number."""
+    query = (select(orders.c.order_id, orders.c.number).where(and_(orders.c.status == "held",
+                                                                  orders.c.warehouse == warehouse))
+             .order_by(orders.c.number))
+    with engine.connect() as conn:
+        return [{"order_id": UUID(r.order_id), "number": r.number} for r in conn.execute(query)]
 
 
 def open_waves(engine: Engine, warehouse: str) -> list[dict]:
@@ -317,7 +387,8 @@ def pick_exceptions(engine: Engine, limit: int = 50) -> list[dict]:
 def _scan_dict(r) -> dict:
     row = dict(r._mapping)
     detail = json.loads(row.pop("detail") or "{}")
-    return {**row, "params": detail.get("params", {}), "message": detail.get("message", "")}
+    return {**row, "params": detail.get("params", {}), "message": detail.get("message", ""),
+            "entry": detail.get("entry", "")}
 
 
 def floor_statistics(engine: Engine, since: datetime) -> list[dict]:

@@ -6,7 +6,7 @@ from flask import Flask, g
 
 from . import auth, errors, i18n, scanner, security, stock, supervisor, throttle
 from . import backoffice
-from .ports import FloorPorts, LabelPrinter, QueuedLabels, courier_waybill, local_waybill
+from .ports import FloorPorts, LabelPrinter, QueuedLabels, courier_waybill, keyed_screens_from, local_waybill
 from .api import bp as api_bp
 
 
@@ -20,6 +20,7 @@ def create_app(system, test_config: dict | None = None) -> Flask:
         JSON_AS_ASCII=False,
         SESSION_COOKIE_SAMESITE="Lax",
         COUNT_APPROVAL_THRESHOLD=int(os.environ.get("CANGKU_COUNT_APPROVAL_THRESHOLD", "10")),
+        KEYED_ENTRY_SCREENS=keyed_screens_from(os.environ.get("CANGKU_KEYED_ENTRY")),
         LABEL_PRINTER_URL=system.settings.printers.get("packing", "dummy:"),
     )
     if test_config:
@@ -31,7 +32,7 @@ def create_app(system, test_config: dict | None = None) -> Flask:
     allocate = courier_waybill(system) if jobs and system.jobs.shipping else local_waybill
     app.extensions["cangku_ports"] = FloorPorts(
         system, lambda order_id, by: app.extensions["cangku_print_label"](order_id, by),
-        app.config["COUNT_APPROVAL_THRESHOLD"], allocate)
+        app.config["COUNT_APPROVAL_THRESHOLD"], allocate, app.config["KEYED_ENTRY_SCREENS"])
     errors.register(app)
     app.register_blueprint(stock.bp)
     app.register_blueprint(api_bp)

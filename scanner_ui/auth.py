@@ -7,8 +7,8 @@ from urllib.parse import urlsplit
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
 
 from domain.errors import InvalidInput
-from domain.scanning import check_device
-from domain.staff import NotAllowed
+from domain.scanning import LoginRefused, check_device
+from domain.staff import WORK_SCREENS, NotAllowed
 
 from . import i18n
 
@@ -78,13 +78,20 @@ def _local_path(target: str | None, default: str) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Scan the badge, type the PIN."""
-    badge, error, status = "", "", 200
+    badge, error, params, focus, status = "", "", {}, "", 200
     if request.method == "POST":
         badge = request.form.get("badge", "").strip()[:32]
         pin = request.form.get("pin", "")
         if badge and pin:
             try:
-                member = system().app.floor.login(g.device, badge, pin)
+                member = system().app.floor.login(g.device, badge, pin, _screen_of(request.args.get("next")))
+            except LoginRefused as refused:
+                error, params, focus = refused.code, dict(refused.params), refused.field
+                if "role" in params:
+                    params.update(role=i18n.translate(g.lang, f"role:{params['role']}"),
+                                  screen=i18n.translate(g.lang, params["screen"]))
+                status = 403 if refused.code == "badge_not_for_screen" else 401
+                badge = badge if focus == "pin" else ""  # the next scan replaces a wrong badge, not appends to it
             except (NotAllowed, InvalidInput):
                 error, status = "not_allowed", 401
             else:
@@ -92,7 +99,16 @@ def login():
                 session["badge"] = member["badge"]
                 session.permanent = True
                 return redirect(_local_path(request.args.get("next"), url_for("scanner.menu")), 303)
-    return render_template("login.html", badge=badge, error=error, next=request.args.get("next", "")), status
+    return render_template("login.html", badge=badge, error=error, error_params=params, focus=focus,
+                           next=request.args.get("next", "")), status
+
+
+def _screen_of(target: str | None) -> str:
+    """The screen a login is headed for (its role is checked at the door), or "" for the menu."""
+    parts = urlsplit(_local_path(target, "/")).path.strip("/").split("/")
+    if parts[0] == "supervisor":
+        return "supervisor"
+    return parts[1] if parts[0] == "s" and len(parts) > 1 and parts[1] in WORK_SCREENS else ""
 
 
 @bp.post("/logout")

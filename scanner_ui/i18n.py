@@ -279,6 +279,44 @@ TEXT = {
 }
 
 
+# The floor: returns after delivery, held orders, sessions that expire mid-scan, scans kept offline.
+TEXT["zh"].update({
+    "return_exceeds_shipment": "订单 {order} 的 {sku} 发出 {shipped} 件, 已退回 {returned} 件: 本次可退 1 到 {left} 件",
+    "return_complete": "订单 {order} 的 {sku} 发出 {shipped} 件, 已全部退回",
+    "after_sales_case": "售后单",
+    "held_orders": "暂停的订单", "no_held_orders": "没有暂停的订单", "release": "放行", "rewave": "放行并重建波次",
+    "order_released": "订单 {order} 已放行, 缺货部分已重新预占", "order_rewaved": "订单 {order} 已放行, 进入波次 {wave}",
+    "release_short": "订单 {order} 不能放行, 可用库存不足 (需要 / 可用): {short}",
+    "offline": "离线, 扫描已保存在本机",
+    "unknown_badge": "工牌 {badge} 不存在, 请重新扫描工牌", "badge_inactive": "工牌 {badge} 已停用, 请扫描其他工牌",
+    "wrong_pin": "工牌 {badge} 的密码错误, 请重新输入密码",
+    "badge_not_for_screen": "工牌 {badge} 是{role}, 不能使用{screen}界面, 请扫描有权限的工牌",
+    "productivity": "各岗位效率 (北京时间)", "work": "作业", "tasks": "次数", "units_per_hour": "每小时件数",
+    "weigh": "称重",
+    "keyed": "手输", "keyed_entry_off": "此界面不能手输条码, 请用扫描枪扫描",
+    "others_waiting": "其他工牌的扫描待本人登录后发送:",
+})
+TEXT["en"].update({
+    "return_exceeds_shipment": "Order {order} shipped {shipped} × {sku}, {returned} came back: "
+                               "this return takes 1 to {left}",
+    "return_complete": "Order {order} shipped {shipped} × {sku}; all came back already",
+    "after_sales_case": "After-sales case",
+    "held_orders": "Held orders", "no_held_orders": "No held orders", "release": "Release",
+    "rewave": "Release into a new wave", "order_released": "Order {order} released, its missing units reserved again",
+    "order_rewaved": "Order {order} released into wave {wave}",
+    "release_short": "Order {order} cannot be released, not enough free stock (wanted / free): {short}",
+    "offline": "Offline: scans are kept on this device",
+    "unknown_badge": "Badge {badge} is not known: scan your badge again",
+    "badge_inactive": "Badge {badge} is no longer active: scan another badge",
+    "wrong_pin": "Wrong PIN for badge {badge}: type the PIN again",
+    "badge_not_for_screen": "Badge {badge} is a {role} and cannot use the {screen} screen: scan a badge that can",
+    "productivity": "Floor work per badge (China Standard Time)", "work": "Work", "tasks": "Tasks",
+    "units_per_hour": "Units per hour", "weigh": "Weigh",
+    "keyed": "typed", "keyed_entry_off": "Typing a code is off on this screen: scan the barcode",
+    "others_waiting": "Scans of other badges wait for them to sign in:",
+})
+
+
 class _Blank(dict):
     def __missing__(self, key):
         return ""

@@ -6,7 +6,8 @@ from uuid import UUID
 
 
 from domain.printing import PrintingError, sender_contact
-from domain.scanning import PrinterFailed, ScannerPorts
+from domain.scanning import SCAN_SCREENS, PrinterFailed, ScannerPorts
+from domain.staff import WORK_SCREENS
 from projections import scanning as view
 
 LOCAL_COURIER = "LOCAL"
@@ -16,6 +17,20 @@ def local_waybill(order: dict) -> tuple[str, str, str]:
     """A stand-in waybill: a tracking number derived from the order id, until a courier adapter issues real ones."""
     digits = int(hashlib.sha256(str(order["id"]).encode()).hexdigest(), 16) % 10**16
     return LOCAL_COURIER, f"CK{digits:016d}", "LOCAL"
+
+
+def keyed_screens_from(setting: str | None) -> tuple[str, ...]:
+    """CANGKU_KEYED_ENTRY: the screens where a code may be typed by hand ("all" or unset: every one, "none": none)."""
+    words = [w.strip().lower() for w in (setting or "all").split(",") if w.strip()]
+    if words in (["all"], []):
+        return SCAN_SCREENS
+    if words == ["none"]:
+        return ()
+    unknown = sorted(set(words) - set(WORK_SCREENS))
+    if unknown:
+        raise ValueError(f"CANGKU_KEYED_ENTRY names unknown screens {', '.join(unknown)}; "
+                         f"use all, none or some of {', '.join(WORK_SCREENS)}")
+    return tuple(words)
 
 
 class LabelPrinter:
@@ -69,8 +84,10 @@ class QueuedLabels:
 class FloorPorts(ScannerPorts):
     """Look-ups read the scanning view after catching it up, so a scan sees what the scans before it did."""
 
-    def __init__(self, system, print_label, count_approval_threshold: int, allocate=local_waybill):
+    def __init__(self, system, print_label, count_approval_threshold: int, allocate=local_waybill,
+                 keyed_screens: tuple[str, ...] = SCAN_SCREENS):
         self.system = system
+        self.keyed_screens = keyed_screens
         self.warehouse = system.settings.warehouse
         self.count_approval_threshold = count_approval_threshold
         self._print_label = print_label

@@ -81,6 +81,14 @@ def menu():
     return render_template("menu.html", screens=screens, reports=reports)
 
 
+@bp.get("/sw.js")
+def service_worker():
+    """The worker that opens a scanner screen from its last copy when the connection is gone."""
+    response = current_app.send_static_file("sw.js")
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
 @bp.get("/s/<screen>")
 @on_the_floor
 @login_required
@@ -106,7 +114,8 @@ def _scan_from(data) -> Scan:
     except ValueError:
         raise InvalidInput("a scan needs its sequence number 'seq'") from None
     return Scan(g.device, sequence, current_staff()["badge"], str(data.get("screen", ""))[:20],
-                str("" if value is None else value)[:1000], str(data.get("kind") or "scan")[:20])
+                str("" if value is None else value)[:1000], str(data.get("kind") or "scan")[:20],
+                str(data.get("entry") or "")[:10])
 
 
 @bp.post("/scan")
@@ -118,7 +127,9 @@ def scan():
     if current_staff() is None:
         if as_json:
             return {"error": {"code": "not_logged_in", "message": translate(g.lang, "not_logged_in")}}, 401
-        return redirect(url_for("auth.login"), 303)
+        screen = str(data.get("screen", ""))
+        back = url_for("scanner.screen_page", screen=screen) if screen in WORK_SCREENS else None
+        return redirect(url_for("auth.login", next=back), 303)
     scan = _scan_from(data)
     after = url_for("supervisor.page") if scan.screen == "supervisor" else None
     if scan.screen not in SCAN_SCREENS:

@@ -30,9 +30,11 @@ def floor(since: datetime) -> dict:
         "reserved": len(view.reserved_orders(engine, warehouse)),
         "exceptions": view.pick_exceptions(engine),
         "pending_counts": view.pending_count_adjustments(engine, warehouse),
+        "held": held_orders(engine, warehouse),
         "statistics": view.floor_statistics(engine, since),
         "hourly": view.hourly_statistics(engine, since),
         "print_failures": print_failures(),
+        "productivity": view.productivity(engine, since),
     }
 
 
@@ -41,6 +43,14 @@ def print_failures() -> list[dict]:
     rows = orders_board.exception_queue(system().fresh("orders_board"), "failed_job")
     return [{"order": r["platform_order_no"], "detail": r["detail"], "attempts": r["times_raised"],
              "since": r["raised_at"].astimezone(BUSINESS_TIME)} for r in rows if r["subject"].startswith("print:")]
+
+
+def held_orders(engine, warehouse: str) -> list[dict]:
+    """Orders held on this floor, each with why (a short pick names the SKU and the units missing)."""
+    orders = system().app.orders
+    return [{"order_id": str(held["order_id"]), "number": held["number"],
+             "reasons": orders.get_order(held["order_id"])["hold_reasons"]}
+            for held in view.held_orders(engine, warehouse)]
 
 
 @bp.get("")

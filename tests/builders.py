@@ -1,5 +1,6 @@
 """Fixed, memorable test data: one warehouse in Hangzhou, three SKUs, and orders for them."""
 
+from datetime import datetime, timezone
 from decimal import Decimal
 
 from domain.services import NewOrder
@@ -42,3 +43,23 @@ def order(number: str, *lines: tuple[str, int], channel: str = "taobao", shop: s
         Decimal("20.00") * sum(q for _, q in lines),
         remark=remark,
     )
+
+
+def shipped(app, number: str, sku: str, barcode: str, units: int, tracking: str, delivered: bool = False):
+    """An order of `units` of one SKU picked from its bin, packed, waybilled and handed over (and delivered)."""
+    [result] = app.orders.import_orders([order(number, (sku, units))], warehouse="WH1")
+    order_id = result["order_id"]
+    wave = app.fulfilment.create_wave("WH1", f"W-{number}"[:40], [order_id], "S1")
+    line = app.fulfilment.wave(wave).lines[0]
+    app.fulfilment.pick(wave, 0, line["bin"], barcode, units, "P1")
+    for _ in range(units):
+        app.fulfilment.verify_item(order_id, barcode, "K1")
+    app.fulfilment.close_package(order_id, "K1")
+    app.fulfilment.weigh(order_id, 400, "K1")
+    app.fulfilment.assign_waybill(order_id, "LOCAL", tracking, "HZ")
+    app.fulfilment.hand_over(order_id, "K1")
+    if delivered:
+        at = datetime(2026, 11, 12, 9, 30, tzinfo=timezone.utc)
+        app.fulfilment.record_route(order_id, [{"key": "d1", "status": "delivered", "at": at, "location": "杭州",
+                                                "description": "签收"}])
+    return order_id

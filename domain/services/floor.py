@@ -6,8 +6,11 @@ from eventsourcing.persistence import IntegrityError
 
 from ..errors import ConcurrentUpdate, DomainError, InvalidInput
 from ..scanning import (
+    ENTRIES,
     KINDS,
     SCAN_SCREENS,
+    KeyedEntryOff,
+    LoginRefused,
     Device,
     Scan,
     ScannerPorts,
@@ -17,7 +20,7 @@ from ..scanning import (
     check_device,
     clean_value,
 )
-from ..staff import NotAllowed, pin_matches
+from ..staff import READERS_OF_REPORTS, NotAllowed, pin_matches
 from .screens import Screens
 from .staff import StaffMembers
 from .store import (
@@ -39,13 +42,23 @@ class Floor:
         self.staff = staff
         self.screens = screens
 
-    def login(self, device: str, badge: str, pin: str) -> dict:
-        """Check a badge and PIN at a device; the attempt is recorded on the device (the PIN never is)."""
+    def login(self, device: str, badge: str, pin: str, screen: str = "") -> dict:
+        """Check a badge and PIN at a device (and that its role may use the screen the person is going to); the
+        attempt is recorded on the device (the PIN never is). A refusal says whether the badge or the PIN is wrong."""
         device = check_device(device)
         try:
-            member = self.staff.member(badge)
-            if not member.active or not pin_matches(pin or "", member.pin_hash):
-                raise NotAllowed("badge or PIN not accepted")
+            try:
+                member = self.staff.member(badge)
+            except NotAllowed:
+                raise LoginRefused(f"badge {badge} is not known", "unknown_badge", "badge", badge=badge) from None
+            if not member.active:
+                raise LoginRefused(f"badge {badge} is no longer active", "badge_inactive", "badge", badge=badge)
+            if not pin_matches(pin or "", member.pin_hash):
+                raise LoginRefused(f"wrong PIN for badge {badge}", "wrong_pin", "pin", badge=badge)
+            allowed = member.role in READERS_OF_REPORTS if screen == "supervisor" else member.may_use(screen)
+            if screen and not allowed:
+                raise LoginRefused(f"badge {badge} is a {member.role}, not allowed on the {screen} screen",
+                                   "badge_not_for_screen", "badge", badge=badge, role=member.role, screen=screen)
         except NotAllowed as error:
             self._note(device, "login", "login", badge, "", "refused", error.code, str(error))
             raise
@@ -106,6 +119,8 @@ class Floor:
             raise InvalidInput(f"unknown kind of input {scan.kind[:20]!r}")
         if isinstance(scan.sequence, bool) or not isinstance(scan.sequence, int) or not 0 < scan.sequence < 2**53:
             raise InvalidInput("a scan's sequence number is a whole number > 0")
+        if scan.entry not in ENTRIES:
+            raise InvalidInput("a scan's entry is 'scanned', 'keyed' or empty")
         return replace(scan, device=check_device(scan.device))
 
     def _run(self, scan: Scan, device: Device, ports: ScannerPorts) -> ScanResult:
@@ -113,6 +128,11 @@ class Floor:
         if not member.may_use(scan.screen):
             raise NotAllowed(f"a {member.role} may not use the {scan.screen} screen")
         value = clean_value(scan.value)
+        if scan.entry == "keyed" and scan.kind == "scan" and scan.screen not in ports.keyed_screens \
+                and not (value.isdigit() and len(value) <= 6):
+            # Quantities, weights and grades are always typed; codes must come from the scanner on this screen.
+            raise KeyedEntryOff(f"typing a code is off on the {scan.screen} screen: scan the barcode",
+                                screen=scan.screen)
         flow = getattr(self.screens, f"_{scan.screen}_step")
         context = device.context(scan.screen)
         step = Step({}, "cancelled") if scan.kind == "cancel" else flow(context, value, scan, ports)

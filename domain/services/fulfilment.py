@@ -18,11 +18,15 @@ from ..printing import (
     WaybillLabel,
     label_size,
 )
+from ..scanning import ReleaseShort
 from ..stock import check_quantity
 from .catalogue import Catalogue
 from .inventory import Inventory
 from .orders import Orders
 from .store import EventStore, retry_on_conflict
+
+
+MAX_WAVE_NUMBER = 40  # as long as the views hold
 
 
 class Fulfilment:
@@ -37,27 +41,72 @@ class Fulfilment:
     @retry_on_conflict
     def create_wave(self, warehouse: str, number: str, order_ids: list[UUID], by: str) -> UUID:
         """Group reserved orders into a wave whose pick list runs in bin pick-sequence order."""
-        site = self.inventory.warehouse(warehouse)
-        if ids.wave_id(warehouse, number) in self.store.repository:
-            raise InvalidInput(f"wave {number} already exists in {warehouse}")
         orders = [self.orders.order(i) for i in order_ids]
         if not orders:
             raise InvalidInput("a wave needs at least one order")
+        wave = self._new_wave(warehouse, number, orders, lambda sku: self.inventory.stock_of(warehouse, sku), by)
+        self.store.save(wave, *orders)
+        return wave.id
+
+    def _new_wave(self, warehouse: str, number: str, orders: list[Order], stock_of, by: str) -> Wave:
+        """A wave over the orders' units still reserved in storage (units already picked wait in packing)."""
+        site = self.inventory.warehouse(warehouse)
+        if not 1 <= len(number) <= MAX_WAVE_NUMBER:
+            raise InvalidInput(f"a wave number has 1 to {MAX_WAVE_NUMBER} characters")
+        if ids.wave_id(warehouse, number) in self.store.repository:
+            raise InvalidInput(f"wave {number} already exists in {warehouse}")
         lines = []
         for order in orders:
             if order.warehouse != warehouse:
                 raise InvalidOrderState(f"order {order.platform_order_no} is not reserved in {warehouse}")
             order.add_to_wave(ids.wave_id(warehouse, number))
             for sku in order.quantities():
-                stock = self.inventory.stock_of(warehouse, sku)
-                for bin, quantity in stock.reserved_for(order.id).items():
-                    sequence = site.location(bin).pick_sequence
-                    lines.append({"sequence": sequence, "bin": bin, "sku": sku, "quantity": quantity,
-                                  "order_id": order.id})
+                for bin, quantity in stock_of(sku).reserved_for(order.id).items():
+                    location = site.location(bin)
+                    if location.area != "packing":
+                        lines.append({"sequence": location.pick_sequence, "bin": bin, "sku": sku,
+                                      "quantity": quantity, "order_id": order.id})
         lines.sort(key=lambda line: (line["sequence"], line["bin"], line["sku"], str(line["order_id"])))
-        wave = Wave(warehouse, number, [o.id for o in orders], lines, by)
-        self.store.save(wave, *orders)
-        return wave.id
+        return Wave(warehouse, number, [o.id for o in orders], lines, by)
+
+    @retry_on_conflict
+    def release_held(self, order_id: UUID, by: str, wave_number: str = "") -> dict:
+        """Release an order held on the floor (a short pick): its missing units are reserved again from free stock
+        on top of what it still holds, its unpicked lines leave the old wave, and with a wave number it is waved
+        again at once. Refused, writing nothing, while free stock cannot cover it."""
+        order = self.orders.order(order_id)
+        if order.status != "held":
+            raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; only a held order is released")
+        order.release(by)
+        if not order.warehouse:
+            self.store.save(order)
+            return {"order": order.platform_order_no, "reserved": {}, "wave": ""}
+        site = self.inventory.warehouse(order.warehouse)
+        bins = site.pick_order("storage")
+        old = self.wave(order.wave_id) if order.wave_id is not None else None
+        found_short = {(line["sku"], line["bin"]) for line in (old.lines if old else [])
+                       if line["order_id"] == order.id and line["short"]}
+        stocks, added, short = {}, {}, {}
+        for sku, wanted in order.quantities().items():
+            stock = stocks[sku] = self.inventory.stock_of(site.code, sku, create=True)
+            missing = wanted - sum(stock.reserved_for(order.id).values())
+            # The picker found a bin short: other bins first, so the order is not sent back to it unless it must.
+            elsewhere = {b: n for b, n in bins.items() if (sku, b) not in found_short}
+            walk = elsewhere if stock.available(elsewhere) >= missing else bins
+            if missing > 0 and stock.available(walk) < missing:
+                short[sku] = (missing, stock.available(walk))
+            elif missing > 0:
+                added[sku] = stock.reserve_more(order.id, missing, walk, by)
+        if short:
+            raise ReleaseShort(order.platform_order_no, short)
+        touched = []
+        if old is not None and old.withdraw_order(order.id, by):
+            touched.append(old)
+        order.mark_reserved(site.code, {sku: stock.reserved_for(order.id) for sku, stock in stocks.items()}, by)
+        if wave_number:
+            touched.append(self._new_wave(site.code, wave_number, [order], stocks.__getitem__, by))
+        self.store.save(order, *touched, *(stocks[sku] for sku in added))
+        return {"order": order.platform_order_no, "reserved": added, "wave": wave_number}
 
     def wave(self, wave_id: UUID) -> Wave:
         return self.store.get(wave_id, UnknownWave(f"unknown wave {wave_id}"))
@@ -103,7 +152,14 @@ class Fulfilment:
         line = wave.line(index)
         missing = line["quantity"] - line["picked"]
         order = self.orders.order(line["order_id"])
-        stocks = self.orders.release_stock(order, {line["sku"]: missing}, "short pick", by) if missing else []
+        stocks = []
+        if missing:
+            # The units not found are those still allocated in storage; units already picked stay the order's.
+            site = self.inventory.warehouse(wave.warehouse, to_change=False)
+            stock = self.inventory.stock_of(wave.warehouse, line["sku"])
+            unpicked = [b for b in stock.reserved_for(order.id) if site.location(b).area != "packing"]
+            stock.release(order.id, "short pick", by, quantity=missing, bins=unpicked)
+            stocks.append(stock)
         wave.mark_short(index, missing, by)
         order.hold(f"short pick: {line['sku']}×{missing}", by)
         self.store.save(wave, order, *stocks)
@@ -301,19 +357,20 @@ class Fulfilment:
         self.store.save(order, package, *stocks)
 
     @retry_on_conflict
-    def receive_return(self, order_id: UUID, barcode: str, quantity: int, resaleable: bool, by: str) -> str:
-        """Receive returned units into the returns area; defective units are scrapped there. Returns the bin."""
+    def receive_return(self, order_id: UUID, barcode: str, quantity: int, resaleable: bool, by: str,
+                       case: str = "") -> str:
+        """Receive units of a shipped or delivered order into the returns area, at most what shipped and has not come
+        back yet; defective units are scrapped there, resaleable ones wait to be put away. Returns the bin."""
         order = self.orders.order(order_id)
-        if order.status != "shipped":
-            raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; only shipped orders return")
         sku = self.catalogue.sku_for_barcode(barcode)
         if sku not in {line["sku"] for line in order.lines.values()}:
             raise WrongItemScanned(f"{sku} is not part of order {order.platform_order_no}")
+        order.record_return(sku, quantity, resaleable, case, by)
         site = self.inventory.warehouse(order.warehouse)
         bin = site.first_bin_in("returns")
         stock = self.inventory.stock_of(site.code, sku)
         stock.return_(order.id, bin, quantity, by)
         if not resaleable:
             stock.scrap(bin, quantity, "returned defective", by)
-        self.store.save(stock)
+        self.store.save(order, stock)
         return bin

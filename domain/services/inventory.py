@@ -96,11 +96,16 @@ class Inventory:
         self.check_bin(site, to_bin, "storage")
         stock = self.stock_of(warehouse, sku)
         if not from_bin:
-            holding = [b for b in site.bins_in("receiving") if stock.free_in(b) >= quantity]
+            holding = [b for b in self.put_away_sources(warehouse) if stock.free_in(b) >= quantity]
             from_bin = holding[0] if holding else site.first_bin_in("receiving")
         self.check_bin(site, from_bin)
         stock.put_away(from_bin, to_bin, quantity, by)
         self.store.save(stock)
+
+    def put_away_sources(self, warehouse: str) -> list[str]:
+        """Bins whose units wait to be put away: receiving first, then returns (resaleable units sent back)."""
+        site = self.warehouse(warehouse, to_change=False)
+        return list(site.bins_in("receiving")) + list(site.bins_in("returns"))
 
     @retry_on_conflict
     def move(self, warehouse: str, sku: str, from_bin: str, to_bin: str, quantity: int, by: str) -> None:

@@ -14,6 +14,7 @@ from ..errors import (
     UnknownWave,
 )
 from ..limits import MAX_WEIGHT_G
+from ..order import RETURNABLE_STATUSES
 from ..scanning import (
     AmbiguousOrder,
     check_device,
@@ -69,6 +70,8 @@ class Screens:
         return (open_lines[0] if open_lines else None), "bin"
 
     def _pick_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        if "wave" in c and scan.kind == "scan" and not self.store.peek(UUID(c["wave"])).open_lines():
+            c = {}  # the screen's wave is finished (or its lines went to another wave): this scan opens the next
         if "wave" not in c:
             wave = self.wave_numbered(ports.warehouse, value)
             if not wave.open_lines():
@@ -301,12 +304,12 @@ class Screens:
         if "sku" not in c:
             sku = self.catalogue.sku_for_barcode(value)
             levels = self.inventory.stock_levels(ports.warehouse, sku)
-            for bin in self.inventory.warehouse(ports.warehouse).bins_in("receiving"):
+            for bin in self.inventory.put_away_sources(ports.warehouse):
                 free = levels.get(bin, {}).get("on_hand", 0) - levels.get(bin, {}).get("reserved", 0)
                 if free > 0:
                     context = {"sku": sku, "from_bin": bin, "quantity": free, "available": free}
                     return Step(context, "scan_target_bin", {"sku": sku, "quantity": free, "bin": bin})
-            raise NothingToPutAway(f"no {sku} is waiting in a receiving bin", sku=sku)
+            raise NothingToPutAway(f"no {sku} is waiting in a receiving or returns bin", sku=sku)
         if value.isdigit() and len(value) <= 5:
             quantity = whole_number(value, 1, c["available"])
             return Step({**c, "quantity": quantity}, "quantity_set", {"sku": c["sku"], "quantity": quantity})
@@ -341,10 +344,12 @@ class Screens:
             return Step({}, "returns_done")
         if "order" not in c:
             order = self.orders.order(self._order_for(value, ports))
-            if order.status != "shipped":
+            if order.status not in RETURNABLE_STATUSES:
                 raise InvalidOrderState(
-                    f"order {order.platform_order_no} is {order.status}; only shipped orders return")
-            return Step({"order": str(order.id)}, "return_order", {"order": order.platform_order_no})
+                    f"order {order.platform_order_no} is {order.status}; only shipped or delivered orders return")
+            case = ports.after_sales_case(order.id)
+            context = {"order": str(order.id), **({"case": case} if case else {})}
+            return Step(context, "return_order", {"order": order.platform_order_no, "case": case})
         order = self.orders.order(UUID(c["order"]))
         skus = sorted({line["sku"] for line in order.lines.values()})
         if "barcode" not in c:
@@ -352,6 +357,7 @@ class Screens:
             if sku not in skus:
                 raise ItemNotExpected(f"{sku} is not part of order {order.platform_order_no}",
                                       expected=", ".join(skus))
+            order.check_return(sku, 1)
             return Step({**c, "barcode": value, "sku": sku}, "grade_prompt", {"sku": sku})
         grades = {"resaleable": True, "1": True, "defective": False, "2": False}
         if value not in grades:
@@ -359,8 +365,10 @@ class Screens:
         resaleable = grades[value]
         bin = self.inventory.warehouse(order.warehouse).first_bin_in("returns")
         params = {"sku": c["sku"], "order": order.platform_order_no, "bin": bin}
-        return Step({"order": c["order"]}, "restocked" if resaleable else "scrapped", params,
-                    do=lambda: self.fulfilment.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff))
+        after = {k: v for k, v in c.items() if k in ("order", "case")}
+        return Step(after, "restocked" if resaleable else "scrapped", params,
+                    do=lambda: self.fulfilment.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff,
+                                                              case=c.get("case", "")))
 
     def _supervisor_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         action, _, subject = value.partition(":")
@@ -377,17 +385,29 @@ class Screens:
                 raise InvalidOrderState(f"wave {wave.number} is not being picked by anyone")
             return Step({}, "wave_handed_back", {"wave": wave.number, "picker": wave.picker},
                         do=lambda: self.fulfilment.hand_back_wave(wave.id, scan.staff))
+        if scan.kind == "override" and action in ("release", "rewave"):
+            order = self.orders.order(self._uuid(subject, UnknownOrder(f"no order {subject!r}")))
+            if action == "release":
+                return Step({}, "order_released", {"order": order.platform_order_no},
+                            do=lambda: self.fulfilment.release_held(order.id, scan.staff))
+            number = self._new_wave_number(ports.warehouse)
+            return Step({}, "order_rewaved", {"order": order.platform_order_no, "wave": number},
+                        do=lambda: self.fulfilment.release_held(order.id, scan.staff, wave_number=number))
         if scan.kind == "override" and action in ("approve", "reject"):
-            try:
-                request_id = UUID(subject)
-            except ValueError:
-                raise UnknownCountRequest(f"no count adjustment {subject!r}") from None
+            request_id = self._uuid(subject, UnknownCountRequest(f"no count adjustment {subject!r}"))
             if action == "approve":
                 return Step({}, "count_approved", {},
                             do=lambda: self.inventory.approve_count_adjustment(request_id, scan.staff))
             return Step({}, "count_rejected", {},
                         do=lambda: self.inventory.reject_count_adjustment(request_id, scan.staff))
         raise UnexpectedInput(f"the supervisor has no action {value!r}")
+
+    @staticmethod
+    def _uuid(text: str, unknown: Exception) -> UUID:
+        try:
+            return UUID(text)
+        except ValueError:
+            raise unknown from None
 
     def _waveable(self, order_id: UUID, warehouse: str) -> bool:
         order = self.orders.order(order_id)

@@ -106,14 +106,19 @@ def focused(page) -> None:
     page.wait_for_function("() => document.activeElement && document.activeElement.tagName === 'INPUT'")
 
 
-def log_in(page, badge: str, then: str = "/") -> None:
-    page.goto(f"/login?next={then}")
+def sign_in(page, badge: str, pin: str = PIN) -> None:
+    """On the login page: scan the badge (Enter moves to the PIN), type the PIN, wait for the answer."""
     focused(page)
     page.keyboard.type(badge, delay=5)
     page.keyboard.press("Enter")
-    page.keyboard.type(PIN, delay=5)
+    page.keyboard.type(pin, delay=5)
     with page.expect_navigation():
         page.keyboard.press("Enter")
+
+
+def log_in(page, badge: str, then: str = "/") -> None:
+    page.goto(f"/login?next={then}")
+    sign_in(page, badge)
     if page.locator("#scan").count():
         focused(page)
 

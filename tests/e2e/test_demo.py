@@ -24,3 +24,5 @@ def test_the_demo_ships_every_pulled_order_and_answers_stock_at_an_earlier_insta
     past = subprocess.run([sys.executable, "-m", "cangku", "stock", "--sku", "TEA-LJ-250", "--bin", "A-01-01",
                            "--at", at], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert "on hand 60, reserved 0" in past.stdout
+    assert "scanner screens at http://127.0.0.1:8000/" in out
+    assert re.search(r"picker +badge P1 +PIN 2468", out) and re.search(r"supervisor +badge S1 +PIN 8642", out)

@@ -177,3 +177,26 @@ def test_a_supervisor_sees_a_failed_job_and_sends_it_again(system):
     until(lambda: system.app.orders.order(result["order_id"]).confirmed_on_channel)
     assert shop.confirmed == [("J1", "SF", "SF1000000000001")]
     assert supervisor.get("/supervisor/jobs", headers={"Accept": "application/json"}).json["failed_jobs"] == []
+
+
+def test_a_scan_posted_after_the_session_ended_leads_to_the_login_and_back_to_its_screen(web):
+    client = web.test_client()
+
+    form = client.post("/scan", data={"screen": "pick", "seq": "1", "value": "W1"})
+    queued = client.post("/scan", json={"screen": "pick", "seq": 1, "value": "W1"})
+
+    assert form.status_code == 303 and form.headers["Location"].endswith("/login?next=/s/pick")
+    assert queued.status_code == 401 and queued.json["error"]["code"] == "not_logged_in"
+
+
+def test_a_login_refusal_says_whether_the_badge_or_the_pin_is_wrong_and_what_the_badge_may_not_do(web):
+    client = web.test_client()
+
+    unknown = client.post("/login", data={"badge": "X9", "pin": PIN}).get_data(as_text=True)
+    wrong_pin = client.post("/login", data={"badge": "K1", "pin": "1111"}).get_data(as_text=True)
+    packer_on_pick = client.post("/login?next=/s/pick", data={"badge": "K1", "pin": PIN})
+
+    assert "工牌 X9 不存在" in unknown and 'name="badge" value="" autofocus' in unknown
+    assert "工牌 K1 的密码错误" in wrong_pin and 'name="badge" value="K1"' in wrong_pin
+    assert packer_on_pick.status_code == 403
+    assert "工牌 K1 是打包员, 不能使用拣货界面" in packer_on_pick.get_data(as_text=True)

@@ -44,7 +44,8 @@ def test_an_order_s_events_include_its_parcel_and_its_stock_with_their_place_in_
     assert [e["event"] for e in shown] == [
         "Order.Imported", "Stock.Reserved", "Order.Reserved", "Order.Waved", "Stock.Picked", "Order.ItemPicked",
         "Package.Opened", "Package.ItemVerified", "Package.Closed", "Order.Packed", "Package.Weighed",
-        "Package.WaybillAssigned", "Package.HandedOver", "Stock.Shipped", "Order.Shipped", "Stock.Returned",
+        "Package.WaybillAssigned", "Package.HandedOver", "Stock.Shipped", "Order.Shipped", "Order.ReturnReceived",
+        "Stock.Returned",
         "Order.Refunded"]
     with system.engine.connect() as conn:
         chained = {r.notification_id: r.hash for r in conn.execute(select(chain_table))}
