@@ -171,8 +171,14 @@ def start_simulators(system: System, orders_per_shop: int = 4) -> tuple[dict, tu
     clock = ManualClock(start=datetime.now(timezone(timedelta(hours=8))))
     couriers = run_couriers(clock=clock)
     system.simulators = Simulators(marketplaces, couriers)
-    shops = {(channel, sim.credentials.shop): sim.client() for channel, sim in
-             marketplaces.simulators.items()}
+    from adapters.marketplaces import ShopCredentials, client_for
+
+    shops = {}
+    for channel, sim in marketplaces.simulators.items():
+        issued = sim.credentials
+        credentials = ShopCredentials(issued.app_key, issued.app_secret, issued.access_token, shop=issued.shop,
+                                      sign_secret=issued.sign_secret)
+        shops[(channel, issued.shop)] = client_for(channel, credentials, base_url=sim.url)
     return shops, (couriers.clients(), couriers.tracker()), clock
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ import httpx
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+DEFAULT_RATE_WAIT = 1.0  # the platforms limit calls per second; an answer that names no wait means the next second
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -120,6 +122,27 @@ class ShopCredentials:
 
     def __repr__(self) -> str:
         return f"ShopCredentials(app_key={self.app_key!r}, shop={self.shop!r}, app_secret='***', access_token='***')"
+
+
+@dataclass(frozen=True, repr=False)
+class Tokens:
+    """A shop's authorisation as the platform granted it; never shown in a repr."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    refresh_expires_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"Tokens(access_token='***', refresh_token='***', expires_at={self.expires_at.isoformat()!r})"
+
+
+class TokenSource(ABC):
+    """Where a client gets the shop's current access token (refreshed before it expires)."""
+
+    @abstractmethod
+    def access_token(self) -> str:
+        """The token to send now."""
 
 
 class MarketplaceError(Exception):
@@ -281,6 +304,7 @@ class MarketplaceClient(ABC):
 
     channel: str = ""
     default_url: str = ""
+    default_oauth_url: str = ""
     max_window: timedelta = timedelta(days=1)
     max_page_size: int = 100
     time_resolution: timedelta = timedelta(seconds=1)
@@ -295,6 +319,11 @@ class MarketplaceClient(ABC):
         page_size: int | None = None,
         clock: Callable[[], datetime] | None = None,
         courier_codes: Mapping[str, str] | None = None,
+        tokens: TokenSource | None = None,
+        oauth_url: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_rate_wait: float = 5.0,
+        rate_limit_retries: int = 3,
     ):
         if not (credentials.app_key and (credentials.app_secret or credentials.sign_secret)):
             raise PlatformInvalidParameter("shop credentials need an app key and a secret", channel=self.channel)
@@ -309,6 +338,55 @@ class MarketplaceClient(ABC):
         self._clock = clock or (lambda: datetime.now(CHINA))
         overrides = {code.upper(): value for code, value in (courier_codes or {}).items()}
         self.courier_codes = {**self.default_courier_codes(), **overrides}
+        self.tokens = tokens
+        self.oauth_url = (oauth_url or self.default_oauth_url).rstrip("/")
+        self._sleep = sleep
+        self.max_rate_wait = max_rate_wait
+        self.rate_limit_retries = rate_limit_retries
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """One platform API call; a rate-limit answer is waited out as it asks (a second where it names no
+        wait), up to rate_limit_retries times and never longer than max_rate_wait, else raised with its wait."""
+        for attempt in range(self.rate_limit_retries + 1):
+            try:
+                return self._call_once(*args, **kwargs)
+            except PlatformRateLimited as limited:
+                wait = limited.retry_after if limited.retry_after is not None else DEFAULT_RATE_WAIT
+                if attempt == self.rate_limit_retries or wait > self.max_rate_wait:
+                    raise
+                logger.info("%s asked us to slow down; waiting %.1f s", self.channel, wait)
+                self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    @abstractmethod
+    def _call_once(self, *args: Any, **kwargs: Any) -> Any:
+        """Send one API request and read its answer."""
+
+    def access_token(self) -> str:
+        """The shop's access token: from its token source when it has one, else the configured one."""
+        return self.tokens.access_token() if self.tokens is not None else self.credentials.access_token
+
+    # -- shop authorisation (OAuth 2 authorisation code) -----------------------------------------------
+
+    @abstractmethod
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        """Where to send the merchant to grant this app access to the shop."""
+
+    @abstractmethod
+    def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
+        """The tokens the platform grants for the code its consent page handed our callback."""
+
+    @abstractmethod
+    def refresh(self, refresh_token: str) -> Tokens:
+        """New tokens for the refresh token (the old refresh token is spent)."""
+
+    def _tokens(self, access_token: Any, refresh_token: Any, expires_in: Any, refresh_expires_in: Any = None) -> Tokens:
+        now = self._clock()
+        try:
+            return Tokens(str(access_token), str(refresh_token), now + timedelta(seconds=int(expires_in)),
+                          now + timedelta(seconds=int(refresh_expires_in)) if refresh_expires_in else None)
+        except (TypeError, ValueError):
+            raise self._error(PlatformMalformedResponse, "the token answer lacks a token or its lifetime") from None
 
     # -- the interface ---------------------------------------------------------------------------------
 
