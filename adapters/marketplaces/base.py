@@ -380,6 +380,14 @@ class MarketplaceClient(ABC):
     def refresh(self, refresh_token: str) -> Tokens:
         """New tokens for the refresh token (the old refresh token is spent)."""
 
+    def _granting(self, api_call: Callable[[], Any]) -> Any:
+        """A token request: the platform refusing the code or refresh token is an authorisation failure."""
+        try:
+            return api_call()
+        except PlatformInvalidParameter as refused:
+            raise self._error(PlatformAuthError, f"authorisation refused: {refused}", code=refused.code,
+                              sub_code=refused.sub_code) from None
+
     def _tokens(self, access_token: Any, refresh_token: Any, expires_in: Any, refresh_expires_in: Any = None) -> Tokens:
         now = self._clock()
         try:

@@ -145,10 +145,12 @@ class DouyinClient(MarketplaceClient):
         return f"{self.oauth_url}/authorize?{urlencode(query)}"
 
     def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
-        return self._grant(self.call("token.create", {"code": code, "grant_type": "authorization_code"}))
+        return self._grant(self._granting(
+            lambda: self.call("token.create", {"code": code, "grant_type": "authorization_code"})))
 
     def refresh(self, refresh_token: str) -> Tokens:
-        return self._grant(self.call("token.refresh", {"refresh_token": refresh_token, "grant_type": "refresh_token"}))
+        return self._grant(self._granting(
+            lambda: self.call("token.refresh", {"refresh_token": refresh_token, "grant_type": "refresh_token"})))
 
     def _grant(self, data: Any) -> Tokens:
         return self._tokens(require(data, "access_token"), require(data, "refresh_token"), require(data, "expires_in"))

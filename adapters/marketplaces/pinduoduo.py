@@ -125,11 +125,12 @@ class PinduoduoClient(MarketplaceClient):
         return f"{self.oauth_url}/service-market/auth?{urlencode(query)}"
 
     def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
-        return self._grant(self.call("pdd.pop.auth.token.create", "pop_auth_token_create_response", code=code))
+        return self._grant(self._granting(
+            lambda: self.call("pdd.pop.auth.token.create", "pop_auth_token_create_response", code=code)))
 
     def refresh(self, refresh_token: str) -> Tokens:
-        return self._grant(self.call("pdd.pop.auth.token.refresh", "pop_auth_token_refresh_response",
-                                     refresh_token=refresh_token))
+        return self._grant(self._granting(lambda: self.call(
+            "pdd.pop.auth.token.refresh", "pop_auth_token_refresh_response", refresh_token=refresh_token)))
 
     def _grant(self, answer: Mapping[str, Any]) -> Tokens:
         return self._tokens(require(answer, "access_token"), require(answer, "refresh_token"),

@@ -146,10 +146,11 @@ class TaobaoClient(MarketplaceClient):
         return f"{self.oauth_url}/authorize?{urlencode(query)}"
 
     def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
-        return self._token_result(self.call("taobao.top.auth.token.create", code=code))
+        return self._token_result(self._granting(lambda: self.call("taobao.top.auth.token.create", code=code)))
 
     def refresh(self, refresh_token: str) -> Tokens:
-        return self._token_result(self.call("taobao.top.auth.token.refresh", refresh_token=refresh_token))
+        return self._token_result(self._granting(
+            lambda: self.call("taobao.top.auth.token.refresh", refresh_token=refresh_token)))
 
     def _token_result(self, answer: Mapping[str, Any]) -> Tokens:
         try:

@@ -243,6 +243,7 @@ class MarketplaceSimulator(ABC):
         self._refreshable: dict[str, Grant] = {}
         self._codes: dict[str, tuple[str, datetime]] = {}
         self._recent: dict[str, deque[float]] = {}
+        self.ticks: Callable[[], float] = time.monotonic
         self._faults: deque[tuple[str, float | None]] = deque()
         self._hooks: list[tuple[int, Callable[["MarketplaceSimulator"], None]]] = []
         self._lock = threading.RLock()
@@ -338,7 +339,7 @@ class MarketplaceSimulator(ABC):
 
     def _admit(self, call: Call) -> None:
         """The platform's per-second limit: more than qps calls within one second are refused."""
-        now = time.monotonic()
+        now = self.ticks()
         with self._lock:
             recent = self._recent.setdefault(self.throttle_key(call), deque())
             while recent and now - recent[0] >= 1.0:
