@@ -15,7 +15,10 @@ from .base import (
     Receiver,
     RefundStatus,
     ShopCredentials,
+    Tokens,
+    TokenSource,
 )
+from .auth import KeptByShop, ShopAuthorisation, ShopNeedsReauthorisation, TokenStore
 from .douyin import DouyinClient
 from .jd import JdClient
 from .kuaishou import KuaishouClient
@@ -37,6 +40,12 @@ def client_for(channel: str, credentials: ShopCredentials, **options) -> Marketp
 
 __all__ = [
     "CLIENTS",
+    "KeptByShop",
+    "ShopAuthorisation",
+    "ShopNeedsReauthorisation",
+    "TokenSource",
+    "TokenStore",
+    "Tokens",
     "MarketplaceClient",
     "MarketplaceError",
     "OrderLine",

@@ -144,6 +144,9 @@ class TokenSource(ABC):
     def access_token(self) -> str:
         """The token to send now."""
 
+    def rejected(self, error: "PlatformAuthError") -> None:
+        """The platform refused a call for the shop's authorisation."""
+
 
 class MarketplaceError(Exception):
     """A marketplace call failed; carries the platform's code, never a credential."""
@@ -350,6 +353,10 @@ class MarketplaceClient(ABC):
         for attempt in range(self.rate_limit_retries + 1):
             try:
                 return self._call_once(*args, **kwargs)
+            except PlatformAuthError as refused:
+                if self.tokens is not None:
+                    self.tokens.rejected(refused)
+                raise
             except PlatformRateLimited as limited:
                 wait = limited.retry_after if limited.retry_after is not None else DEFAULT_RATE_WAIT
                 if attempt == self.rate_limit_retries or wait > self.max_rate_wait:

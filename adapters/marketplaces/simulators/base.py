@@ -318,6 +318,13 @@ class MarketplaceSimulator(ABC):
             self._refreshable[refresh_token] = grant
         return grant
 
+    def revoke(self, shop: str | None = None) -> None:
+        """The merchant withdraws the app's authorisation: the shop's tokens, refresh tokens too, stop working."""
+        shop = shop or self.shop
+        with self._lock:
+            self.grants = {token: grant for token, grant in self.grants.items() if grant.shop != shop}
+            self._refreshable = {token: grant for token, grant in self._refreshable.items() if grant.shop != shop}
+
     def expire_tokens(self) -> None:
         """Every access token issued so far expires now (refresh tokens still work)."""
         with self._lock:
