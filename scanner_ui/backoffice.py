@@ -170,7 +170,17 @@ def dashboard():
     }
     return render_template("office/dashboard.html", since=first, until=last, charts=charts,
                            totals=finance.totals(engine, first, last), stock_total=valuation["total"],
-                           backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=sum(open_exceptions.values()))
+                           backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=sum(open_exceptions.values()),
+                           shops_to_authorise=system().app.channels.shops_needing_reauthorisation(followed_shops()))
+
+
+def followed_shops() -> list[tuple[str, str]]:
+    """The marketplace shops this warehouse is set up for, and any its jobs serve."""
+    built = system()
+    shops = {(shop.channel, shop.shop) for shop in built.settings.shops}
+    if built.jobs is not None:
+        shops |= set(built.jobs.shops)
+    return sorted(shops)
 
 
 def calendar(first: str, last: str) -> list[str]:

@@ -77,6 +77,7 @@ TEXT = {
         "sales_by_channel": "每日销售额 (按渠道)", "margin_per_day": "每日毛利", "stock_value_by_sku": "库存金额 (按 SKU)",
         "backlog_by_status": "积压订单 (按状态)", "open_exceptions_by_kind": "未处理异常 (按类型)",
         "backlog": "积压订单", "open_exceptions": "未处理异常",
+        "shops_to_authorise": "平台已拒绝授权, 需商家重新授权的店铺 (其渠道任务已暂停)",
         "channel": "渠道", "shop": "店铺", "status": "状态", "kind": "类型", "grouping": "分组", "detail": "详情",
         "open": "未处理", "times_raised": "发生次数", "raised_at": "发生时间", "cleared_at": "解决时间",
         "include_cleared": "含已解决", "day": "日期", "ordered_on": "下单日", "shipped_on": "发货日", "paid": "实付",
@@ -218,6 +219,8 @@ TEXT = {
         "stock_value_by_sku": "Stock value by SKU", "backlog_by_status": "Backlog by status",
         "open_exceptions_by_kind": "Open exceptions by kind", "backlog": "Backlog",
         "open_exceptions": "Open exceptions",
+        "shops_to_authorise": "Shops the platform no longer accepts: the merchant must authorise them again "
+                              "(their channel jobs are stopped)",
         "channel": "Channel", "shop": "Shop", "status": "Status", "kind": "Kind", "grouping": "Grouping",
         "detail": "Detail", "open": "Open", "times_raised": "Times raised", "raised_at": "Raised",
         "cleared_at": "Cleared", "include_cleared": "Include cleared", "day": "Day", "ordered_on": "Ordered",

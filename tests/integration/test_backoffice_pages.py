@@ -6,6 +6,7 @@ import re
 import sqlite3
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -303,3 +304,13 @@ def test_a_view_stuck_on_an_event_is_on_the_exception_queue_with_the_event_and_t
     assert row[0] == "view" and row[3] == "skus_seen"
     assert "Sku.Registered" in row[4] and "ValueError: cannot hold BAD-2" in row[4]
     assert "skus_seen" in everything and len(table_rows(everything, "exceptions")) > 1
+
+
+def test_the_dashboard_names_a_shop_whose_merchant_must_authorise_it_again(system, supervisor):
+    system.app.channels.require_reauthorisation("douyin", "tea-house", "isv.access-token-expired access_token已过期")
+    system.jobs = SimpleNamespace(shops={("douyin", "tea-house"): None, ("jd", "main"): None})
+
+    page = supervisor.get("/office/").get_data(as_text=True)
+
+    assert table_rows(page, "shops-to-authorise") == [
+        ["douyin", "tea-house", "isv.access-token-expired access_token已过期"]]
