@@ -314,3 +314,30 @@ def test_the_dashboard_names_a_shop_whose_merchant_must_authorise_it_again(syste
 
     assert table_rows(page, "shops-to-authorise") == [
         ["douyin", "tea-house", "isv.access-token-expired access_token已过期"]]
+
+
+def test_a_supervisor_authorises_a_shop_through_the_platforms_consent_page(system, supervisor, web):
+    import httpx
+
+    from adapters.marketplaces.simulators import SIMULATORS
+    from tests.marketplaces import client_of, credentials_of
+
+    with SIMULATORS["douyin"](shop="tea-house") as sim:
+        client = client_of(sim, credentials=credentials_of(sim, access_token=""), oauth_url=sim.root)
+        system.jobs = SimpleNamespace(shops={("douyin", "tea-house"): client})
+
+        started = supervisor.post("/office/shops/douyin/tea-house/authorise")
+        consent = httpx.get(started.headers["Location"])
+        back = consent.headers["Location"]
+        forged = signed_in(web, "M1").get(back.replace("state=", "state=x"))
+        done = supervisor.get(back.removeprefix("http://localhost"))
+        page = supervisor.get("/office/shops").get_data(as_text=True)
+
+        kept = system.app.channels.shop("douyin", "tea-house").tokens
+        assert sim.grants[kept.access_token].shop == "tea-house"
+        assert started.status_code == 303 and started.headers["Location"].startswith(sim.root + "/authorize?")
+    assert back.startswith("http://localhost/office/shops/authorised?")
+    assert forged.status_code == 422
+    assert done.status_code == 303 and done.headers["Location"].endswith("/office/shops")
+    [row] = table_rows(page, "shops")
+    assert row[:2] == ["douyin", "tea-house"] and row[2].startswith("已授权")
