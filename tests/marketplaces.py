@@ -4,6 +4,7 @@ import pytest
 
 from adapters.marketplaces import MarketplaceClient, ShopCredentials, client_for
 from adapters.marketplaces.simulators.run import run_all
+from cangku.bootstrap import simulator_client
 
 
 @pytest.fixture
@@ -25,8 +26,7 @@ def client_of(sim, **options) -> MarketplaceClient:
     """Our client for the simulator's platform, pointed at it, on the simulator's clock."""
     options.setdefault("timeout", 5.0)
     options.setdefault("clock", sim.clock)
-    credentials = options.pop("credentials", None) or credentials_of(sim)
-    return client_for(sim.channel, credentials, base_url=sim.url, **options)
+    return simulator_client(sim, **options)
 
 
 def clients(simulators):
