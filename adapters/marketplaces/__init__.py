@@ -1,5 +1,7 @@
 """Marketplace clients: one per platform, all speaking MarketplaceClient."""
 
+from domain.shop import ShopTokens
+
 from .base import (
     MarketplaceClient,
     MarketplaceError,
@@ -15,7 +17,6 @@ from .base import (
     Receiver,
     RefundStatus,
     ShopCredentials,
-    Tokens,
     TokenSource,
 )
 from .auth import KeptByShop, ShopAuthorisation, ShopNeedsReauthorisation, TokenStore
@@ -43,9 +44,9 @@ __all__ = [
     "KeptByShop",
     "ShopAuthorisation",
     "ShopNeedsReauthorisation",
+    "ShopTokens",
     "TokenSource",
     "TokenStore",
-    "Tokens",
     "MarketplaceClient",
     "MarketplaceError",
     "OrderLine",

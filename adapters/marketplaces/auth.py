@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from domain.shop import ShopTokens
 
-from .base import CHINA, MarketplaceClient, PlatformAuthError, TokenSource, Tokens
+from .base import CHINA, MarketplaceClient, PlatformAuthError, TokenSource
 
 RENEW_BEFORE = timedelta(minutes=30)
 
@@ -25,11 +25,11 @@ class TokenStore(ABC):
     """Where one shop's tokens are kept."""
 
     @abstractmethod
-    def load(self) -> Tokens | None:
+    def load(self) -> ShopTokens | None:
         """The shop's tokens, or None while it has only the configured access token."""
 
     @abstractmethod
-    def save(self, tokens: Tokens, *, renewed: bool) -> None:
+    def save(self, tokens: ShopTokens, *, renewed: bool) -> None:
         """Keep new tokens: from the merchant's grant, or renewed with the refresh token."""
 
     @abstractmethod
@@ -54,7 +54,7 @@ class ShopAuthorisation(TokenSource):
         self._lock = threading.Lock()
         client.tokens = self
 
-    def authorise(self, code: str, redirect_uri: str = "") -> Tokens:
+    def authorise(self, code: str, redirect_uri: str = "") -> ShopTokens:
         """Exchange the code the platform's consent page handed our callback; calls may go out again."""
         tokens = self.client.exchange_code(code, redirect_uri)
         self.store.save(tokens, renewed=False)
@@ -89,19 +89,15 @@ class KeptByShop(TokenStore):
     def __init__(self, channels, channel: str, shop: str, by: str = "oauth"):
         self.channels, self.channel, self.shop, self.by = channels, channel, shop, by
 
-    def load(self) -> Tokens | None:
+    def load(self) -> ShopTokens | None:
         followed = self.channels.shop(self.channel, self.shop)
-        kept = followed.tokens if followed is not None else None
-        if kept is None:
-            return None
-        return Tokens(kept.access_token, kept.refresh_token, kept.expires_at, kept.refresh_expires_at)
+        return followed.tokens if followed is not None else None
 
-    def save(self, tokens: Tokens, *, renewed: bool) -> None:
-        kept = ShopTokens(tokens.access_token, tokens.refresh_token, tokens.expires_at, tokens.refresh_expires_at)
+    def save(self, tokens: ShopTokens, *, renewed: bool) -> None:
         if renewed:
-            self.channels.renew_shop_tokens(self.channel, self.shop, kept)
+            self.channels.renew_shop_tokens(self.channel, self.shop, tokens)
         else:
-            self.channels.authorise_shop(self.channel, self.shop, kept, self.by)
+            self.channels.authorise_shop(self.channel, self.shop, tokens, self.by)
 
     def needs_reauthorisation(self) -> str:
         followed = self.channels.shop(self.channel, self.shop)

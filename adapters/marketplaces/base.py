@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from domain.shop import ShopTokens
+
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
@@ -122,19 +124,6 @@ class ShopCredentials:
 
     def __repr__(self) -> str:
         return f"ShopCredentials(app_key={self.app_key!r}, shop={self.shop!r}, app_secret='***', access_token='***')"
-
-
-@dataclass(frozen=True, repr=False)
-class Tokens:
-    """A shop's authorisation as the platform granted it; never shown in a repr."""
-
-    access_token: str
-    refresh_token: str
-    expires_at: datetime
-    refresh_expires_at: datetime | None = None
-
-    def __repr__(self) -> str:
-        return f"Tokens(access_token='***', refresh_token='***', expires_at={self.expires_at.isoformat()!r})"
 
 
 class TokenSource(ABC):
@@ -380,11 +369,11 @@ class MarketplaceClient(ABC):
         """Where to send the merchant to grant this app access to the shop."""
 
     @abstractmethod
-    def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
         """The tokens the platform grants for the code its consent page handed our callback."""
 
     @abstractmethod
-    def refresh(self, refresh_token: str) -> Tokens:
+    def refresh(self, refresh_token: str) -> ShopTokens:
         """New tokens for the refresh token (the old refresh token is spent)."""
 
     def _granting(self, api_call: Callable[[], Any]) -> Any:
@@ -395,10 +384,10 @@ class MarketplaceClient(ABC):
             raise self._error(PlatformAuthError, f"authorisation refused: {refused}", code=refused.code,
                               sub_code=refused.sub_code) from None
 
-    def _tokens(self, access_token: Any, refresh_token: Any, expires_in: Any, refresh_expires_in: Any = None) -> Tokens:
+    def _tokens(self, access_token: Any, refresh_token: Any, expires_in: Any, refresh_expires_in: Any = None) -> ShopTokens:
         now = self._clock()
         try:
-            return Tokens(str(access_token), str(refresh_token), now + timedelta(seconds=int(expires_in)),
+            return ShopTokens(str(access_token), str(refresh_token), now + timedelta(seconds=int(expires_in)),
                           now + timedelta(seconds=int(refresh_expires_in)) if refresh_expires_in else None)
         except (TypeError, ValueError):
             raise self._error(PlatformMalformedResponse, "the token answer lacks a token or its lifetime") from None

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from domain.shop import ShopTokens
+
 from .base import (
     MarketplaceClient,
     OrderLine,
@@ -23,7 +25,6 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
-    Tokens,
     count,
     fen,
     from_epoch,
@@ -144,15 +145,15 @@ class DouyinClient(MarketplaceClient):
         query = {"app_key": self.credentials.app_key, "redirect_uri": redirect_uri, "state": state}
         return f"{self.oauth_url}/authorize?{urlencode(query)}"
 
-    def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
         return self._grant(self._granting(
             lambda: self.call("token.create", {"code": code, "grant_type": "authorization_code"})))
 
-    def refresh(self, refresh_token: str) -> Tokens:
+    def refresh(self, refresh_token: str) -> ShopTokens:
         return self._grant(self._granting(
             lambda: self.call("token.refresh", {"refresh_token": refresh_token, "grant_type": "refresh_token"})))
 
-    def _grant(self, data: Any) -> Tokens:
+    def _grant(self, data: Any) -> ShopTokens:
         return self._tokens(require(data, "access_token"), require(data, "refresh_token"), require(data, "expires_in"))
 
     # -- orders ----------------------------------------------------------------------------------------

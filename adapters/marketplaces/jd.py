@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from domain.shop import ShopTokens
+
 from .base import (
     MarketplaceClient,
     OrderLine,
@@ -22,7 +24,6 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
-    Tokens,
     china_text,
     compact_json,
     count,
@@ -141,13 +142,13 @@ class JdClient(MarketplaceClient):
                  "state": state, "scope": "snsapi_base"}
         return f"{self.oauth_url}/oauth2/to_login?{urlencode(query)}"
 
-    def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
         return self._oauth("access_token", grant_type="authorization_code", code=code)
 
-    def refresh(self, refresh_token: str) -> Tokens:
+    def refresh(self, refresh_token: str) -> ShopTokens:
         return self._oauth("refresh_token", grant_type="refresh_token", refresh_token=refresh_token)
 
-    def _oauth(self, endpoint: str, **query: str) -> Tokens:
+    def _oauth(self, endpoint: str, **query: str) -> ShopTokens:
         answer = self._send("GET", f"{self.oauth_url}/oauth2/{endpoint}", params={
             "app_key": self.credentials.app_key, "app_secret": self.credentials.app_secret, **query})
         if str(answer.get("code", "0")) != "0" or not answer.get("access_token"):

@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from domain.shop import ShopTokens
+
 from .base import (
     MarketplaceClient,
     OrderLine,
@@ -23,7 +25,6 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
-    Tokens,
     compact_json,
     fen,
     from_epoch,
@@ -137,13 +138,13 @@ class KuaishouClient(MarketplaceClient):
                  "scope": "merchant_order,merchant_item", "state": state}
         return f"{self.oauth_url}/oauth/authorize?{urlencode(query)}"
 
-    def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
         return self._oauth("access_token", grant_type="code", code=code)
 
-    def refresh(self, refresh_token: str) -> Tokens:
+    def refresh(self, refresh_token: str) -> ShopTokens:
         return self._oauth("refresh_token", grant_type="refresh_token", refresh_token=refresh_token)
 
-    def _oauth(self, endpoint: str, **query: str) -> Tokens:
+    def _oauth(self, endpoint: str, **query: str) -> ShopTokens:
         answer = self._send("GET", f"{self.base_url}/oauth2/{endpoint}", params={
             "app_id": self.credentials.app_key, "app_secret": self.credentials.app_secret, **query})
         if answer.get("result") != 1:

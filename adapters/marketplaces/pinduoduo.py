@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from domain.shop import ShopTokens
+
 from .base import (
     MarketplaceClient,
     OrderLine,
@@ -21,7 +23,6 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
-    Tokens,
     compact_json,
     count,
     fen,
@@ -124,15 +125,15 @@ class PinduoduoClient(MarketplaceClient):
                  "state": state}
         return f"{self.oauth_url}/service-market/auth?{urlencode(query)}"
 
-    def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
         return self._grant(self._granting(
             lambda: self.call("pdd.pop.auth.token.create", "pop_auth_token_create_response", code=code)))
 
-    def refresh(self, refresh_token: str) -> Tokens:
+    def refresh(self, refresh_token: str) -> ShopTokens:
         return self._grant(self._granting(lambda: self.call(
             "pdd.pop.auth.token.refresh", "pop_auth_token_refresh_response", refresh_token=refresh_token)))
 
-    def _grant(self, answer: Mapping[str, Any]) -> Tokens:
+    def _grant(self, answer: Mapping[str, Any]) -> ShopTokens:
         return self._tokens(require(answer, "access_token"), require(answer, "refresh_token"),
                             require(answer, "expires_in"), answer.get("refresh_token_expires_in"))
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from domain.shop import ShopTokens
+
 from .base import (
     MarketplaceClient,
     OrderLine,
@@ -25,7 +27,6 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
-    Tokens,
     china_text,
     count,
     money,
@@ -145,14 +146,14 @@ class TaobaoClient(MarketplaceClient):
                  "state": state, "view": "web"}
         return f"{self.oauth_url}/authorize?{urlencode(query)}"
 
-    def exchange_code(self, code: str, redirect_uri: str = "") -> Tokens:
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
         return self._token_result(self._granting(lambda: self.call("taobao.top.auth.token.create", code=code)))
 
-    def refresh(self, refresh_token: str) -> Tokens:
+    def refresh(self, refresh_token: str) -> ShopTokens:
         return self._token_result(self._granting(
             lambda: self.call("taobao.top.auth.token.refresh", refresh_token=refresh_token)))
 
-    def _token_result(self, answer: Mapping[str, Any]) -> Tokens:
+    def _token_result(self, answer: Mapping[str, Any]) -> ShopTokens:
         try:
             result = json.loads(str(require(answer, "token_result")))
         except ValueError:

@@ -567,13 +567,27 @@ class MarketplaceSimulator(ABC):
         if abs(sent - self.clock()) > self.timestamp_skew:
             raise PlatformRefusal("timestamp", f"timestamp 与服务器时间相差超过 {self.timestamp_skew}")
 
-    def consent_page(self, request: Request, client_id: str, redirect_uri: str) -> Response:
+    consent_client_field = "client_id"  # how the consent page's query names the app
+
+    def consent(self, request: Request) -> Response:
         """The merchant, logged in on the platform, agrees at once: back to the app's callback with a code."""
+        client_id = request.args.get(self.consent_client_field, "")
+        redirect_uri = request.args.get("redirect_uri", "")
         if client_id != self.credentials.app_key or not redirect_uri:
             return Response("unknown app or no redirect_uri", status=400, mimetype="text/plain")
         shop = request.args.get("shop") or self.shop
         location = with_query(redirect_uri, code=self.authorise(shop), state=request.args.get("state", ""))
         return Response("", status=302, headers={"Location": location})
+
+    def token_request(self, request: Request, client_field: str, grant_type: str, redeem: Callable[[str], Grant],
+                      name: str) -> Grant:
+        """An OAuth token endpoint's request (app id and secret, grant type, code or refresh token) granted."""
+        args = {**request.args.to_dict(), **request.form.to_dict()}
+        if args.get(client_field) != self.credentials.app_key or args.get("app_secret") != self.credentials.app_secret:
+            raise PlatformRefusal("invalid_client", f"{client_field} 或 app_secret 错误")
+        if args.get("grant_type") != grant_type:
+            raise PlatformRefusal("unsupported_grant_type", f"grant_type 应为 {grant_type}")
+        return redeem(args.get(name, ""))
 
     def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
         """Paths outside the signed gateway: the consent page, and for some platforms the token endpoints."""
@@ -601,9 +615,9 @@ class MarketplaceSimulator(ABC):
     def sent_at(self, call: Call) -> datetime:
         """When the caller says it sent the request (its timestamp parameter)."""
 
-    @abstractmethod
     def access_token_of(self, call: Call) -> str | None:
         """The access token the request carries."""
+        return call.raw.get("access_token")
 
     @abstractmethod
     def refusal(self, refusal: PlatformRefusal) -> Response:

@@ -81,6 +81,7 @@ class DouyinSimulator(MarketplaceSimulator):
     order_api = "order.searchList"
     demo_app_key = "6844048284663924231"
     gateway_path = ""
+    consent_client_field = "app_key"
 
     def _order_no(self, rng, created: datetime) -> str:
         return str(rng.randint(6 * 10**18, 7 * 10**18))
@@ -115,12 +116,6 @@ class DouyinSimulator(MarketplaceSimulator):
         if not hmac.compare_digest(expected, call.raw["sign"]):
             raise PlatformRefusal("signature")
 
-    def access_token_of(self, call: Call) -> str | None:
-        return call.raw.get("access_token")
-
-    def consent(self, request: Request) -> Response:
-        return self.consent_page(request, request.args.get("app_key", self.credentials.app_key),
-                                 request.args.get("redirect_uri", ""))
 
     def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
         return {"/authorize": self.consent}

@@ -56,6 +56,7 @@ GATEWAY_ERRORS = {
     "invalid": ("61", "参数错误", "Invalid Parameter"),
     "not_found": ("61", "参数错误", "Invalid Parameter"),
 }
+OAUTH_ERRORS = {"invalid_client": 401, "unsupported_grant_type": 402, "invalid_grant": 403}
 MAX_PAGE_SIZE = 100
 MAX_WINDOW = timedelta(days=31)
 
@@ -87,6 +88,7 @@ class JdSimulator(MarketplaceSimulator):
     order_api = "jingdong.pop.order.search"
     demo_app_key = "D3MO5A1E0B1C2D3E4F5A6B7C8D9E0F1A"
     gateway_path = "/routerjson"
+    consent_client_field = "app_key"
 
     def _order_no(self, rng, created: datetime) -> str:
         return str(rng.randint(2 * 10**11, 3 * 10**11))
@@ -123,26 +125,16 @@ class JdSimulator(MarketplaceSimulator):
         if not hmac.compare_digest(jos_sign(call.raw, self.credentials.app_secret), call.raw["sign"]):
             raise PlatformRefusal("signature")
 
-    def access_token_of(self, call: Call) -> str | None:
-        return call.raw.get("access_token")
-
     def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
         return {"/oauth2/to_login": self.consent, "/oauth2/access_token": self.access_token,
                 "/oauth2/refresh_token": self.refresh_token}
 
-    def consent(self, request: Request) -> Response:
-        return self.consent_page(request, request.args.get("app_key", ""), request.args.get("redirect_uri", ""))
 
     def _token_answer(self, request: Request, grant_type: str, redeem: Callable[[str], Grant], name: str) -> Response:
-        args = {**request.args.to_dict(), **request.form.to_dict()}
-        if args.get("app_key") != self.credentials.app_key or args.get("app_secret") != self.credentials.app_secret:
-            return self.json({"code": 401, "msg": "app_key或app_secret错误"})
-        if args.get("grant_type") != grant_type:
-            return self.json({"code": 402, "msg": f"grant_type 应为 {grant_type}"})
         try:
-            grant = redeem(args.get(name, ""))
+            grant = self.token_request(request, "app_key", grant_type, redeem, name)
         except PlatformRefusal as refusal:
-            return self.json({"code": 403, "msg": refusal.message})
+            return self.json({"code": OAUTH_ERRORS[refusal.kind], "msg": refusal.message})
         now = self.clock()
         return self.json({"code": 0, "access_token": grant.access_token, "refresh_token": grant.refresh_token,
                           "expires_in": int((grant.expires_at - now).total_seconds()), "scope": "snsapi_base",

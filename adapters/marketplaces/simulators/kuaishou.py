@@ -52,6 +52,7 @@ ERRORS = {
     "invalid": (300004, "参数错误"),
     "not_found": (300011, "订单不存在"),
 }
+OAUTH_ERRORS = {"invalid_client": 100010, "unsupported_grant_type": 100011, "invalid_grant": 100012}
 MAX_PAGE_SIZE = 50
 MAX_WINDOW = timedelta(days=7)
 
@@ -84,6 +85,7 @@ class KuaishouSimulator(MarketplaceSimulator):
     order_api = "open.order.cursor.list"
     demo_app_key = "ks6887777777779839"
     gateway_path = ""
+    consent_client_field = "app_id"
     max_lines = 1
 
     def __init__(self, **kwargs: Any):
@@ -126,26 +128,16 @@ class KuaishouSimulator(MarketplaceSimulator):
         if not hmac.compare_digest(kwai_sign(call.raw, self.credentials.sign_secret), call.raw["sign"]):
             raise PlatformRefusal("signature")
 
-    def access_token_of(self, call: Call) -> str | None:
-        return call.raw.get("access_token")
-
     def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
         return {"/oauth/authorize": self.consent, "/oauth2/access_token": self.access_token,
                 "/oauth2/refresh_token": self.refresh_token}
 
-    def consent(self, request: Request) -> Response:
-        return self.consent_page(request, request.args.get("app_id", ""), request.args.get("redirect_uri", ""))
 
     def _token_answer(self, request: Request, grant_type: str, redeem: Callable[[str], Grant], name: str) -> Response:
-        args = {**request.args.to_dict(), **request.form.to_dict()}
-        if args.get("app_id") != self.credentials.app_key or args.get("app_secret") != self.credentials.app_secret:
-            return self.json({"result": 100010, "error": "invalid_client", "error_msg": "app_id 或 app_secret 错误"})
-        if args.get("grant_type") != grant_type:
-            return self.json({"result": 100011, "error": "unsupported_grant_type", "error_msg": grant_type})
         try:
-            grant = redeem(args.get(name, ""))
+            grant = self.token_request(request, "app_id", grant_type, redeem, name)
         except PlatformRefusal as refusal:
-            return self.json({"result": 100012, "error": "invalid_grant", "error_msg": refusal.message})
+            return self.json({"result": OAUTH_ERRORS[refusal.kind], "error": refusal.kind, "error_msg": refusal.message})
         now = self.clock()
         return self.json({"result": 1, "access_token": grant.access_token, "refresh_token": grant.refresh_token,
                           "expires_in": int((grant.expires_at - now).total_seconds()),

@@ -87,11 +87,6 @@ class PinduoduoSimulator(MarketplaceSimulator):
         if not hmac.compare_digest(pop_sign(call.raw, self.credentials.app_secret), call.raw["sign"]):
             raise PlatformRefusal("signature")
 
-    def access_token_of(self, call: Call) -> str | None:
-        return call.raw.get("access_token")
-
-    def consent(self, request: Request) -> Response:
-        return self.consent_page(request, request.args.get("client_id", ""), request.args.get("redirect_uri", ""))
 
     def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
         return {"/service-market/auth": self.consent}

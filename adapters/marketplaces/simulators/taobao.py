@@ -118,8 +118,6 @@ class TaobaoSimulator(MarketplaceSimulator):
     def malformed_prefix(self, call: Call) -> str:
         return answer_key(call.api)
 
-    def consent(self, request: Request) -> Response:
-        return self.consent_page(request, request.args.get("client_id", ""), request.args.get("redirect_uri", ""))
 
     def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
         return {"/authorize": self.consent}
