@@ -49,7 +49,9 @@ def _mask(text: str, keep: int = 1) -> str:
 
 @dataclass(frozen=True, repr=False)
 class Receiver:
-    """Who the parcel goes to; shown masked wherever it is printed."""
+    """Who the parcel goes to, as the platform hands it out: name, phone and street address usually masked
+    (王**, 138****5678), with `protected` keeping the platform's ciphertexts or OAID as they came, for the
+    platform's own decrypt and e-waybill APIs."""
 
     name: str
     phone: str
@@ -57,6 +59,7 @@ class Receiver:
     city: str
     district: str
     detail: str
+    protected: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         phone = self.phone[:3] + "****" + self.phone[-4:] if len(self.phone) >= 7 else _mask(self.phone, 0)
@@ -196,6 +199,11 @@ def from_epoch(seconds: float) -> datetime:
         return datetime.fromtimestamp(float(seconds), CHINA)
     except (TypeError, ValueError, OverflowError) as exc:
         raise PlatformMalformedResponse(f"not a unix timestamp: {seconds!r}") from exc
+
+
+def ciphertexts(record: Mapping[str, Any], **fields: str) -> dict[str, str]:
+    """The platform's ciphertexts of a receiver (name, phone, address → the record's field), those it sent."""
+    return {name: str(record[key]) for name, key in fields.items() if record.get(key)}
 
 
 def money(value: Any) -> Decimal:

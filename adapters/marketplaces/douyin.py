@@ -25,6 +25,7 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
+    ciphertexts,
     count,
     fen,
     from_epoch,
@@ -189,12 +190,14 @@ class DouyinClient(MarketplaceClient):
             status=status,
             buyer_nick=str(record.get("user_nick", "")),
             receiver=Receiver(
-                name=str(record.get("post_receiver", "")),
-                phone=str(record.get("post_tel", "")),
+                name=str(record.get("mask_post_receiver") or record.get("post_receiver", "")),
+                phone=str(record.get("mask_post_tel") or record.get("post_tel", "")),
                 province=str((address.get("province") or {}).get("name", "")),
                 city=str((address.get("city") or {}).get("name", "")),
                 district=str((address.get("town") or {}).get("name", "")),
-                detail=str(address.get("detail", "")),
+                detail=str((record.get("mask_post_addr") or {}).get("detail") or address.get("detail", "")),
+                protected=ciphertexts({**record, **address}, name="encrypt_post_receiver", phone="encrypt_post_tel",
+                                address="encrypt_detail"),
             ),
             lines=tuple(
                 OrderLine(

@@ -199,6 +199,7 @@ class JdClient(MarketplaceClient):
                 city=str(consignee.get("city", "")),
                 district=str(consignee.get("county", "")),
                 detail=str(consignee.get("fullAddress", "")),
+                protected={"oaid": str(record["oaid"])} if record.get("oaid") else {},
             ),
             lines=tuple(
                 OrderLine(

@@ -25,6 +25,7 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
+    ciphertexts,
     compact_json,
     fen,
     from_epoch,
@@ -195,12 +196,14 @@ class KuaishouClient(MarketplaceClient):
             status=status,
             buyer_nick=str(base.get("buyerNick", "")),
             receiver=Receiver(
-                name=str(address.get("consignee", "")),
-                phone=str(address.get("mobile", "")),
+                name=str(address.get("desensitiseConsignee") or address.get("consignee", "")),
+                phone=str(address.get("desensitiseMobile") or address.get("mobile", "")),
                 province=str(address.get("province", "")),
                 city=str(address.get("city", "")),
                 district=str(address.get("district", "")),
-                detail=str(address.get("address", "")),
+                detail=str(address.get("desensitiseAddress") or address.get("address", "")),
+                protected=ciphertexts(address, name="encryptedConsignee", phone="encryptedMobile",
+                                address="encryptedAddress"),
             ),
             lines=(
                 OrderLine(

@@ -23,6 +23,7 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
+    ciphertexts,
     compact_json,
     count,
     fen,
@@ -171,12 +172,14 @@ class PinduoduoClient(MarketplaceClient):
             status=status,
             buyer_nick="",  # POP does not give the buyer's nickname to merchants
             receiver=Receiver(
-                name=str(record.get("receiver_name", "")),
-                phone=str(record.get("receiver_phone", "")),
+                name=str(record.get("receiver_name_mask") or record.get("receiver_name", "")),
+                phone=str(record.get("receiver_phone_mask") or record.get("receiver_phone", "")),
                 province=str(record.get("province", "")),
                 city=str(record.get("city", "")),
                 district=str(record.get("town", "")),
-                detail=str(record.get("address", "")),
+                detail=str(record.get("address_mask") or record.get("address", "")),
+                protected=ciphertexts(record, name="receiver_name_encrypted", phone="receiver_phone_encrypted",
+                                address="address_encrypted"),
             ),
             lines=tuple(
                 OrderLine(

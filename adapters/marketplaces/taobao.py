@@ -201,6 +201,7 @@ class TaobaoClient(MarketplaceClient):
                 city=str(record.get("receiver_city", "")),
                 district=str(record.get("receiver_district", "")),
                 detail=str(record.get("receiver_address", "")),
+                protected={"oaid": str(record["oaid"])} if record.get("oaid") else {},
             ),
             lines=tuple(
                 OrderLine(

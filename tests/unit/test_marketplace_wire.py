@@ -250,3 +250,22 @@ def test_a_merchant_who_authorises_the_app_gives_it_tokens_for_that_shop(sim):
     assert authorised.order_detail(some_order(sim)).order_no == some_order(sim)
     with pytest.raises(PlatformAuthError):
         client.exchange_code(query["code"][0], CALLBACK)  # a code is good once
+
+
+# -- buyers' personal data ---------------------------------------------------------------------------------
+
+def test_receivers_arrive_masked_and_the_client_keeps_the_platforms_ciphertexts_as_they_came(sim):
+    kept = sim.orders[some_order(sim)]
+
+    receiver = in_process(sim).order_detail(some_order(sim)).receiver
+
+    assert receiver.name == kept.receiver_name[0] + "*" * (len(kept.receiver_name) - 1)
+    assert receiver.phone == kept.receiver_phone[:3] + "****" + kept.receiver_phone[-4:]
+    assert kept.detail not in receiver.detail and (receiver.province, receiver.city) == (kept.province, kept.city)
+    assert all(sim.sealed[text] for text in receiver.protected.values())  # byte for byte what the platform sent
+    assert kept.receiver_phone not in "".join(receiver.protected.values())
+    if sim.channel in ("taobao", "jd"):
+        assert set(receiver.protected) == {"oaid"}
+    else:
+        assert {key: sim.sealed[text] for key, text in receiver.protected.items()} == {
+            "name": kept.receiver_name, "phone": kept.receiver_phone, "address": kept.detail}

@@ -7,6 +7,9 @@ would refuse it."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import random
 import secrets
@@ -63,6 +66,21 @@ def parse_china_text(text: str) -> datetime:
 
 def from_epoch(seconds: float) -> datetime:
     return datetime.fromtimestamp(float(seconds), CHINA)
+
+
+def masked_name(name: str) -> str:
+    """王小明 → 王**, as the platforms show a receiver's name."""
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+def masked_phone(phone: str) -> str:
+    """13812345678 → 138****5678."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "*" * len(phone)
+
+
+def masked_detail(detail: str) -> str:
+    """The street address's first half, the rest starred."""
+    return detail[:max(len(detail) // 2, 1)] + "****"
 
 
 def with_query(base: str, **query: str) -> str:
@@ -240,6 +258,7 @@ class MarketplaceSimulator(ABC):
         self.refusals: list[str] = []
         self.list_pages_served = 0
         self.grants: dict[str, Grant] = {}
+        self.sealed: dict[str, str] = {}  # ciphertext → the buyer's text it stands for
         self._refreshable: dict[str, Grant] = {}
         self._codes: dict[str, tuple[str, datetime]] = {}
         self._recent: dict[str, deque[float]] = {}
@@ -253,6 +272,17 @@ class MarketplaceSimulator(ABC):
 
     def demo_sign_secret(self) -> str:
         return ""
+
+    cipher_mark = "$"
+
+    def seal(self, text: str) -> str:
+        """A buyer's name, phone or address as the platform hands it out: an opaque ciphertext, only the platform
+        can read (the same text gives the same ciphertext, as the platforms' search indexes need)."""
+        digest = hmac.new(self.credentials.app_secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
+        cipher = self.cipher_mark + base64.b64encode(digest[:24]).decode("ascii") + self.cipher_mark
+        with self._lock:
+            self.sealed[cipher] = text
+        return cipher
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

@@ -28,6 +28,9 @@ from .base import (
     SimOrder,
     SimRefund,
     from_epoch,
+    masked_detail,
+    masked_name,
+    masked_phone,
     parse_china_text,
 )
 
@@ -81,6 +84,7 @@ class DouyinSimulator(MarketplaceSimulator):
     order_api = "order.searchList"
     demo_app_key = "6844048284663924231"
     gateway_path = ""
+    cipher_mark = "#"
     consent_client_field = "app_key"
 
     def _order_no(self, rng, created: datetime) -> str:
@@ -175,11 +179,11 @@ class DouyinSimulator(MarketplaceSimulator):
         found = self.window(start, end)
         if not params.get("order_asc", False):
             found.reverse()
-        rows = [render(o) for o in self.page_of(found, page, size, first=0)]
+        rows = [render(o, self.seal) for o in self.page_of(found, page, size, first=0)]
         return self.success({"shop_order_list": rows, "total": len(found), "page": page, "size": size})
 
     def order_detail(self, params: dict[str, Any]) -> dict:
-        return self.success({"shop_order_detail": render(self.find(params.get("shop_order_id", "")))})
+        return self.success({"shop_order_detail": render(self.find(params.get("shop_order_id", "")), self.seal)})
 
     def logistics_add(self, params: dict[str, Any]) -> dict:
         if not params.get("company_code") or not params.get("logistics_code"):
@@ -205,7 +209,7 @@ def fen(amount) -> int:
     return int(amount * 100)
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     status, description = ORDER_STATUS[order.status]
     after_sale = 6 if order.status is OrderStatus.REFUND_REQUESTED else 0
     return {
@@ -215,13 +219,16 @@ def render(order: SimOrder) -> dict[str, Any]:
         "create_time": int(order.created.timestamp()),
         "update_time": int(order.modified.timestamp()),
         "user_nick": order.buyer_nick,
-        "post_receiver": order.receiver_name,
-        "post_tel": order.receiver_phone,
+        "encrypt_post_receiver": seal(order.receiver_name),
+        "encrypt_post_tel": seal(order.receiver_phone),
+        "mask_post_receiver": masked_name(order.receiver_name),
+        "mask_post_tel": masked_phone(order.receiver_phone),
+        "mask_post_addr": {"detail": masked_detail(order.detail)},
         "post_addr": {
             "province": {"name": order.province},
             "city": {"name": order.city},
             "town": {"name": order.district},
-            "detail": order.detail,
+            "encrypt_detail": seal(order.detail),
         },
         "order_amount": fen(order.goods_total),
         "pay_amount": fen(order.amount_paid),

@@ -28,6 +28,9 @@ from .base import (
     SimOrder,
     SimRefund,
     china_text,
+    masked_detail,
+    masked_name,
+    masked_phone,
     parse_china_text,
 )
 
@@ -183,12 +186,12 @@ class JdSimulator(MarketplaceSimulator):
         found = [o for o in self.window(start, end) if STATE[o.status] in states]
         if str(params.get("sortType", 0)) == "1":
             found.reverse()
-        rows = [render(o) for o in self.page_of(found, page, size)]
+        rows = [render(o, self.seal) for o in self.page_of(found, page, size)]
         return self._answer_of(api, {"searchorderinfo_result": ok({"orderTotal": len(found), "orderInfoList": rows})})
 
     def order_get(self, params: dict[str, Any]) -> dict:
         order = self.find(params.get("order_id", ""))
-        return self._answer_of("jingdong.pop.order.get", {"orderDetailInfo": ok({"orderInfo": render(order)})})
+        return self._answer_of("jingdong.pop.order.get", {"orderDetailInfo": ok({"orderInfo": render(order, self.seal)})})
 
     def shipment(self, params: dict[str, Any]) -> dict:
         api = "jingdong.pop.order.shipment"
@@ -218,7 +221,7 @@ class JdSimulator(MarketplaceSimulator):
                                                      "result": [render_refund(r) for r in page]}})
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     return {
         "orderId": order.order_no,
         "orderState": STATE[order.status],
@@ -230,15 +233,16 @@ def render(order: SimOrder) -> dict[str, Any]:
         "orderStartTime": china_text(order.created),
         "modified": china_text(order.modified),
         "orderRemark": order.remark,
+        "oaid": seal(f"{order.receiver_name}|{order.receiver_phone}|{order.detail}"),
         "consigneeInfo": {
-            "fullname": order.receiver_name,
-            "mobile": order.receiver_phone,
+            "fullname": masked_name(order.receiver_name),
+            "mobile": masked_phone(order.receiver_phone),
             "telephone": "",
             "province": order.province,
             "city": order.city,
             "county": order.district,
             "town": "",
-            "fullAddress": f"{order.province}{order.city}{order.district}{order.detail}",
+            "fullAddress": f"{order.province}{order.city}{order.district}{masked_detail(order.detail)}",
         },
         "itemInfoList": [
             {

@@ -30,6 +30,9 @@ from .base import (
     SimOrder,
     SimRefund,
     from_epoch,
+    masked_detail,
+    masked_name,
+    masked_phone,
 )
 
 NO_MORE = "nomore"
@@ -212,10 +215,10 @@ class KuaishouSimulator(MarketplaceSimulator):
         start, end, _, _ = self._window(params)
         page, cursor = self._cursor_page(self.window(start, end), lambda o: (millis(o.modified), o.order_no),
                                          params, "cursor")
-        return self.success({"cursor": cursor, "orderList": [render(o) for o in page]})
+        return self.success({"cursor": cursor, "orderList": [render(o, self.seal) for o in page]})
 
     def detail(self, params: dict[str, Any]) -> dict:
-        return self.success(render(self.find(str(params.get("oid", "")))))
+        return self.success(render(self.find(str(params.get("oid", ""))), self.seal))
 
     def deliver(self, params: dict[str, Any]) -> dict:
         if not params.get("expressNo") or not params.get("expressCode"):
@@ -248,7 +251,7 @@ class KuaishouSimulator(MarketplaceSimulator):
         return self.success({"pcursor": cursor, "refundOrderInfoList": [render_refund(r) for r in page]})
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     line = order.lines[0]
     refunds = []
     if order.refund is not None:
@@ -277,12 +280,15 @@ def render(order: SimOrder) -> dict[str, Any]:
             "discountFee": fen(line.discount),
         },
         "orderAddress": {
-            "consignee": order.receiver_name,
-            "mobile": order.receiver_phone,
+            "encryptedConsignee": seal(order.receiver_name),
+            "encryptedMobile": seal(order.receiver_phone),
+            "encryptedAddress": seal(order.detail),
+            "desensitiseConsignee": masked_name(order.receiver_name),
+            "desensitiseMobile": masked_phone(order.receiver_phone),
+            "desensitiseAddress": masked_detail(order.detail),
             "province": order.province,
             "city": order.city,
             "district": order.district,
-            "address": order.detail,
         },
         "orderRefundList": refunds,
     }

@@ -24,6 +24,9 @@ from .base import (
     SimRefund,
     china_text,
     from_epoch,
+    masked_detail,
+    masked_name,
+    masked_phone,
 )
 
 AFTER_SALE = {
@@ -61,6 +64,7 @@ class PinduoduoSimulator(MarketplaceSimulator):
     order_api = "pdd.order.number.list.increment.get"
     demo_app_key = "4b6d3f0c2a9e4d1f8c7b6a5e4d3c2b1a"
     gateway_path = "/api/router"
+    cipher_mark = "~"
 
     def _order_no(self, rng, created: datetime) -> str:
         return f"{created:%y%m%d}-{rng.randint(10**14, 10**15 - 1)}"
@@ -143,11 +147,11 @@ class PinduoduoSimulator(MarketplaceSimulator):
     def orders_changed(self, params: dict[str, Any]) -> dict:
         start, end, page, size = self._window(params)
         found = self.window(start, end)
-        rows = [render(o) for o in self.page_of(found, page, size)]
+        rows = [render(o, self.seal) for o in self.page_of(found, page, size)]
         return {"order_sn_increment_get_response": {"total_count": len(found), "order_sn_list": rows}}
 
     def order_information(self, params: dict[str, Any]) -> dict:
-        return {"order_info_get_response": {"order_info": render(self.find(params.get("order_sn", "")))}}
+        return {"order_info_get_response": {"order_info": render(self.find(params.get("order_sn", "")), self.seal)}}
 
     def online_send(self, params: dict[str, Any]) -> dict:
         if not params.get("logistics_id") or not params.get("tracking_number"):
@@ -170,7 +174,7 @@ class PinduoduoSimulator(MarketplaceSimulator):
         return {"refund_increment_get_response": {"total_count": len(found), "refund_list": rows}}
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     order_status = 2 if order.status is OrderStatus.SHIPPED else 1
     refund_status = {OrderStatus.REFUND_REQUESTED: 2, OrderStatus.CANCELLED: 4}.get(order.status, 1)
     return {
@@ -181,12 +185,15 @@ def render(order: SimOrder) -> dict[str, Any]:
         "created_time": china_text(order.created),
         "confirm_time": china_text(order.created),
         "updated_at": china_text(order.modified),
-        "receiver_name": order.receiver_name,
-        "receiver_phone": order.receiver_phone,
+        "receiver_name_encrypted": seal(order.receiver_name),
+        "receiver_phone_encrypted": seal(order.receiver_phone),
+        "address_encrypted": seal(order.detail),
+        "receiver_name_mask": masked_name(order.receiver_name),
+        "receiver_phone_mask": masked_phone(order.receiver_phone),
+        "address_mask": masked_detail(order.detail),
         "province": order.province,
         "city": order.city,
         "town": order.district,
-        "address": order.detail,
         "goods_amount": float(order.goods_total),
         "discount_amount": float(order.discount + sum(line.discount for line in order.lines)),
         "postage": float(order.postage),

@@ -26,6 +26,9 @@ from .base import (
     SimOrder,
     SimRefund,
     china_text,
+    masked_detail,
+    masked_name,
+    masked_phone,
     parse_china_text,
 )
 
@@ -171,13 +174,13 @@ class TaobaoSimulator(MarketplaceSimulator):
         start, end, page_no, page_size = self._window(params)
         newest_first = list(reversed(self.window(start, end)))
         page = self.page_of(newest_first, page_no, page_size)
-        answer: dict[str, Any] = {"total_results": len(newest_first), "trades": {"trade": [render(o) for o in page]}}
+        answer: dict[str, Any] = {"total_results": len(newest_first), "trades": {"trade": [render(o, self.seal) for o in page]}}
         if params.get("use_has_next") == "true":
             answer = {"has_next": page_no * page_size < len(newest_first), "trades": answer["trades"]}
         return {answer_key(self.order_api): answer}
 
     def trade_detail(self, params: dict[str, Any]) -> dict:
-        return {answer_key("taobao.trade.fullinfo.get"): {"trade": render(self.find(params.get("tid", "")))}}
+        return {answer_key("taobao.trade.fullinfo.get"): {"trade": render(self.find(params.get("tid", "")), self.seal)}}
 
     def offline_send(self, params: dict[str, Any]) -> dict:
         for name in ("tid", "out_sid", "company_code"):
@@ -204,19 +207,21 @@ class TaobaoSimulator(MarketplaceSimulator):
         return {answer_key("taobao.refunds.receive.get"): {"total_results": len(newest_first), "refunds": refunds}}
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     refund_status = "WAIT_SELLER_AGREE" if order.status is OrderStatus.REFUND_REQUESTED else "NO_REFUND"
     return {
         "tid": int(order.order_no),
         "tid_str": order.order_no,
         "status": STATUS[order.status],
         "buyer_nick": order.buyer_nick,
-        "receiver_name": order.receiver_name,
-        "receiver_mobile": order.receiver_phone,
+        # TOP hands out receivers masked, with an OAID standing for the real ones (decrypted only by TOP)
+        "oaid": seal(f"{order.receiver_name}|{order.receiver_phone}|{order.detail}"),
+        "receiver_name": masked_name(order.receiver_name),
+        "receiver_mobile": masked_phone(order.receiver_phone),
         "receiver_state": order.province,
         "receiver_city": order.city,
         "receiver_district": order.district,
-        "receiver_address": order.detail,
+        "receiver_address": masked_detail(order.detail),
         "payment": f"{order.amount_paid:.2f}",
         "discount_fee": f"{order.discount:.2f}",
         "post_fee": f"{order.postage:.2f}",
