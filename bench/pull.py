@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.marketplaces.simulators.run import run_all  # noqa: E402
 from bench.rebuild import drop_schema, fresh_schema  # noqa: E402
-from cangku.bootstrap import build  # noqa: E402
+from cangku.bootstrap import build, simulator_client  # noqa: E402
 from cangku.settings import Settings  # noqa: E402
 from workers.pull import PAGE, new_order  # noqa: E402
 
@@ -72,7 +72,7 @@ def run(args, sims, schemas: list[str], folder: str) -> None:
     for sim in sims.simulators.values():
         sim.seed(args.orders, now - timedelta(hours=20), now - timedelta(minutes=2), seed=11)
     total = args.orders * len(sims.simulators)
-    clients = {(channel, "main"): sim.client() for channel, sim in sims.simulators.items()}
+    clients = {(channel, "main"): simulator_client(sim) for channel, sim in sims.simulators.items()}
 
     started = time.perf_counter()
     fetched = {key: list(client.orders_changed(now - timedelta(hours=24), now)) for key, client in clients.items()}

@@ -171,9 +171,18 @@ def start_simulators(system: System, orders_per_shop: int = 4) -> tuple[dict, tu
     clock = ManualClock(start=datetime.now(timezone(timedelta(hours=8))))
     couriers = run_couriers(clock=clock)
     system.simulators = Simulators(marketplaces, couriers)
-    shops = {(channel, sim.credentials.shop): sim.client() for channel, sim in
-             marketplaces.simulators.items()}
+    shops = {(channel, sim.shop): simulator_client(sim) for channel, sim in marketplaces.simulators.items()}
     return shops, (couriers.clients(), couriers.tracker()), clock
+
+
+def simulator_client(sim, **options):
+    """Our client for a running marketplace simulator, with the app key, secrets and token it issued."""
+    from adapters.marketplaces import ShopCredentials, client_for
+
+    issued = sim.credentials
+    credentials = options.pop("credentials", None) or ShopCredentials(
+        issued.app_key, issued.app_secret, issued.access_token, shop=issued.shop, sign_secret=issued.sign_secret)
+    return client_for(sim.channel, credentials, base_url=sim.url, **options)
 
 
 @dataclass

@@ -1,5 +1,6 @@
-"""A marketplace shop as the warehouse follows it: how far its orders have been pulled."""
+"""A marketplace shop as the warehouse follows it: how far its orders have been pulled, and its authorisation."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid5
 
@@ -13,8 +14,25 @@ def shop_id(channel: str, shop: str) -> UUID:
     return uuid5(NAMESPACE, f"shop:{channel}:{shop}")
 
 
+@dataclass(frozen=True, repr=False)
+class ShopTokens:
+    """What the platform granted when the merchant authorised us (授权); sealed at rest when a cipher key is set."""
+
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    refresh_expires_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"ShopTokens(expires_at={self.expires_at.isoformat()!r})"
+
+
 class Shop(Aggregate):
-    """One shop on one channel; each pull moves its checkpoint forward."""
+    """One shop on one channel; each pull moves its checkpoint forward; its tokens are kept and renewed."""
+
+    tokens: ShopTokens | None = None
+    needs_reauthorisation = False
+    reauthorisation_reason = ""
 
     @staticmethod
     def create_id(channel: str, shop: str) -> UUID:
@@ -34,3 +52,34 @@ class Shop(Aggregate):
     @event("Checkpointed")
     def _checkpointed(self, until: datetime, seen: int, imported: int) -> None:
         self.pulled_until = until
+
+    def authorise(self, tokens: ShopTokens, by: str) -> None:
+        """The merchant granted access (again): its tokens replace any before, and calls may go out."""
+        self._authorised(tokens, by)
+
+    @event("Authorised")
+    def _authorised(self, tokens: ShopTokens, by: str) -> None:
+        self.tokens = tokens
+        self.needs_reauthorisation = False
+        self.reauthorisation_reason = ""
+
+    def renew(self, tokens: ShopTokens) -> None:
+        """The platform renewed the tokens with the refresh token."""
+        self._renewed(tokens)
+
+    @event("TokensRenewed")
+    def _renewed(self, tokens: ShopTokens) -> None:
+        self.tokens = tokens
+
+    def require_reauthorisation(self, reason: str) -> bool:
+        """The platform refused the shop's authorisation: nothing goes out for it until the merchant grants it
+        again. Saying so twice changes nothing (returns False)."""
+        if self.needs_reauthorisation:
+            return False
+        self._reauthorisation_required(reason[:300])
+        return True
+
+    @event("ReauthorisationRequired")
+    def _reauthorisation_required(self, reason: str) -> None:
+        self.needs_reauthorisation = True
+        self.reauthorisation_reason = reason

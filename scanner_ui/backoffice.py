@@ -10,10 +10,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+import secrets
+
+from flask import Blueprint, Response, redirect, render_template, request, session, url_for
 from sqlalchemy.engine import Engine
 
-from domain.errors import DomainError, UnknownBin, UnknownSku
+from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisation
+from domain.errors import DomainError, InvalidInput, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
 from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
 from projections.backoffice import (BUSINESS_TIME, InvalidFilter, Listing, choice, day_range, parse_day, positive_int,
@@ -170,7 +173,70 @@ def dashboard():
     }
     return render_template("office/dashboard.html", since=first, until=last, charts=charts,
                            totals=finance.totals(engine, first, last), stock_total=valuation["total"],
-                           backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=sum(open_exceptions.values()))
+                           backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=sum(open_exceptions.values()),
+                           shops_to_authorise=system().app.channels.shops_needing_reauthorisation(followed_shops()))
+
+
+# Shop authorisation (授权)
+
+
+@bp.get("/shops")
+def shops():
+    """Each marketplace shop: whether the platform holds our authorisation for it, and a button to grant it."""
+    rows = []
+    for channel, name in followed_shops():
+        followed = system().app.channels.shop(channel, name)
+        tokens = followed.tokens if followed is not None else None
+        rows.append({"channel": channel, "shop": name,
+                     "needs_reauthorisation": bool(followed and followed.needs_reauthorisation),
+                     "reason": followed.reauthorisation_reason if followed is not None else "",
+                     "expires_at": tokens.expires_at if tokens is not None else None})
+    return render_template("office/shops.html", shops=rows)
+
+
+@bp.post("/shops/<channel>/<shop>/authorise")
+def authorise_shop(channel: str, shop: str):
+    """Send the merchant to the platform's consent page; it comes back to shop_authorised with a code."""
+    client = shop_client(channel, shop)
+    state = secrets.token_urlsafe(24)
+    session["shop_authorisation"] = {"channel": channel, "shop": shop, "state": state}
+    return redirect(client.authorize_url(url_for("office.shop_authorised", _external=True), state), 303)
+
+
+@bp.get("/shops/authorised")
+def shop_authorised():
+    """The platform's consent page sends the merchant back here with a one-time code and our state."""
+    pending = session.pop("shop_authorisation", None)
+    if current_staff()["role"] not in WRITERS:
+        return render_template("office/message.html", title="not_permitted_screen"), 403
+    if not pending or not secrets.compare_digest(str(request.args.get("state", "")), pending["state"]):
+        raise InvalidInput("这次授权不是从本系统发起的, 或已过期 / this authorisation was not started here, or it expired")
+    client = shop_client(pending["channel"], pending["shop"])
+    authorisation = client.tokens if isinstance(client.tokens, ShopAuthorisation) else ShopAuthorisation(
+        client, KeptByShop(system().app.channels, pending["channel"], pending["shop"]))
+    try:
+        authorisation.authorise(str(request.args.get("code", "")),
+                                url_for("office.shop_authorised", _external=True))
+    except MarketplaceError as refused:
+        raise InvalidInput(f"平台拒绝了授权 / the platform refused the authorisation: {refused}") from None
+    return redirect(url_for("office.shops"), 303)
+
+
+def shop_client(channel: str, shop: str):
+    jobs = system().jobs
+    client = jobs.shops.get((channel, shop)) if jobs is not None else None
+    if client is None:
+        raise InvalidInput(f"店铺 {channel}/{shop} 没有配置 / no shop {channel}/{shop} is set up")
+    return client
+
+
+def followed_shops() -> list[tuple[str, str]]:
+    """The marketplace shops this warehouse is set up for, and any its jobs serve."""
+    built = system()
+    shops = {(shop.channel, shop.shop) for shop in built.settings.shops}
+    if built.jobs is not None:
+        shops |= set(built.jobs.shops)
+    return sorted(shops)
 
 
 def calendar(first: str, last: str) -> list[str]:

@@ -12,7 +12,14 @@ from uuid import UUID
 
 import dramatiq
 
-from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformAuthError, PlatformInvalidParameter
+from adapters.marketplaces import (
+    KeptByShop,
+    MarketplaceClient,
+    OrderStatus,
+    PlatformAuthError,
+    PlatformInvalidParameter,
+    ShopAuthorisation,
+)
 from adapters.printing import lay_out, printer_from_url
 from domain.printing import Contact, Printer, PrinterUnavailable, deliver
 
@@ -57,13 +64,22 @@ class Jobs:
         self.printers: dict[str, Printer] = {name: printer_from_url(url) for name, url in self.printer_urls.items()}
         self.configured_printers = set(printers)
         self.shops = shops or {}
+        for (channel, shop), client in self.shops.items():
+            if client.tokens is None:
+                ShopAuthorisation(client, KeptByShop(app.channels, channel, shop))
         self.sender = sender or Contact(f"Cangku {warehouse}", "", "")
         self.label_sizes, self.label_font, self.clock = label_sizes or {}, label_font, clock
         options = {**RETRIES, **(retries or {})}
 
+        def waits_for_merchant(retries: int, error: BaseException) -> bool:
+            # a shop whose authorisation the platform refused waits for the merchant, not for another retry:
+            # its messages go to the dead letters at once, with the reason, to be sent again once it is authorised
+            return not isinstance(error, PlatformAuthError) and retries < options["max_retries"]
+
         def actor(fn, queue):
+            refused = {"retry_when": waits_for_merchant} if queue == "channels" else {}
             return dramatiq.Actor(fn, broker=broker, actor_name=fn.__name__, queue_name=f"{queue_prefix}-{queue}",
-                                  priority=0, options=dict(options))
+                                  priority=0, options={**options, **refused})
 
         self.shipping = shipping
         self.views = views

@@ -1,5 +1,7 @@
 """Marketplace clients: one per platform, all speaking MarketplaceClient."""
 
+from domain.shop import ShopTokens
+
 from .base import (
     MarketplaceClient,
     MarketplaceError,
@@ -15,7 +17,9 @@ from .base import (
     Receiver,
     RefundStatus,
     ShopCredentials,
+    TokenSource,
 )
+from .auth import KeptByShop, ShopAuthorisation, ShopNeedsReauthorisation, TokenStore
 from .douyin import DouyinClient
 from .jd import JdClient
 from .kuaishou import KuaishouClient
@@ -37,6 +41,12 @@ def client_for(channel: str, credentials: ShopCredentials, **options) -> Marketp
 
 __all__ = [
     "CLIENTS",
+    "KeptByShop",
+    "ShopAuthorisation",
+    "ShopNeedsReauthorisation",
+    "ShopTokens",
+    "TokenSource",
+    "TokenStore",
     "MarketplaceClient",
     "MarketplaceError",
     "OrderLine",

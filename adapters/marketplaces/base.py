@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,9 +16,12 @@ from typing import Any
 
 import httpx
 
+from domain.shop import ShopTokens
+
 logger = logging.getLogger(__name__)
 
 CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+DEFAULT_RATE_WAIT = 1.0  # the platforms limit calls per second; an answer that names no wait means the next second
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
@@ -45,7 +49,9 @@ def _mask(text: str, keep: int = 1) -> str:
 
 @dataclass(frozen=True, repr=False)
 class Receiver:
-    """Who the parcel goes to; shown masked wherever it is printed."""
+    """Who the parcel goes to, as the platform hands it out: name, phone and street address usually masked
+    (王**, 138****5678), with `protected` keeping the platform's ciphertexts or OAID as they came, for the
+    platform's own decrypt and e-waybill APIs."""
 
     name: str
     phone: str
@@ -53,6 +59,7 @@ class Receiver:
     city: str
     district: str
     detail: str
+    protected: Mapping[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         phone = self.phone[:3] + "****" + self.phone[-4:] if len(self.phone) >= 7 else _mask(self.phone, 0)
@@ -122,6 +129,17 @@ class ShopCredentials:
         return f"ShopCredentials(app_key={self.app_key!r}, shop={self.shop!r}, app_secret='***', access_token='***')"
 
 
+class TokenSource(ABC):
+    """Where a client gets the shop's current access token (refreshed before it expires)."""
+
+    @abstractmethod
+    def access_token(self) -> str:
+        """The token to send now."""
+
+    def rejected(self, error: "PlatformAuthError") -> None:
+        """The platform refused a call for the shop's authorisation."""
+
+
 class MarketplaceError(Exception):
     """A marketplace call failed; carries the platform's code, never a credential."""
 
@@ -181,6 +199,11 @@ def from_epoch(seconds: float) -> datetime:
         return datetime.fromtimestamp(float(seconds), CHINA)
     except (TypeError, ValueError, OverflowError) as exc:
         raise PlatformMalformedResponse(f"not a unix timestamp: {seconds!r}") from exc
+
+
+def ciphertexts(record: Mapping[str, Any], **fields: str) -> dict[str, str]:
+    """The platform's ciphertexts of a receiver (name, phone, address → the record's field), those it sent."""
+    return {name: str(record[key]) for name, key in fields.items() if record.get(key)}
 
 
 def money(value: Any) -> Decimal:
@@ -281,6 +304,7 @@ class MarketplaceClient(ABC):
 
     channel: str = ""
     default_url: str = ""
+    default_oauth_url: str = ""
     max_window: timedelta = timedelta(days=1)
     max_page_size: int = 100
     time_resolution: timedelta = timedelta(seconds=1)
@@ -295,6 +319,11 @@ class MarketplaceClient(ABC):
         page_size: int | None = None,
         clock: Callable[[], datetime] | None = None,
         courier_codes: Mapping[str, str] | None = None,
+        tokens: TokenSource | None = None,
+        oauth_url: str | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_rate_wait: float = 5.0,
+        rate_limit_retries: int = 3,
     ):
         if not (credentials.app_key and (credentials.app_secret or credentials.sign_secret)):
             raise PlatformInvalidParameter("shop credentials need an app key and a secret", channel=self.channel)
@@ -309,6 +338,67 @@ class MarketplaceClient(ABC):
         self._clock = clock or (lambda: datetime.now(CHINA))
         overrides = {code.upper(): value for code, value in (courier_codes or {}).items()}
         self.courier_codes = {**self.default_courier_codes(), **overrides}
+        self.tokens = tokens
+        self.oauth_url = (oauth_url or self.default_oauth_url).rstrip("/")
+        self._sleep = sleep
+        self.max_rate_wait = max_rate_wait
+        self.rate_limit_retries = rate_limit_retries
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """One platform API call; a rate-limit answer is waited out as it asks (a second where it names no
+        wait), up to rate_limit_retries times and never longer than max_rate_wait, else raised with its wait."""
+        for attempt in range(self.rate_limit_retries + 1):
+            try:
+                return self._call_once(*args, **kwargs)
+            except PlatformAuthError as refused:
+                if self.tokens is not None:
+                    self.tokens.rejected(refused)
+                raise
+            except PlatformRateLimited as limited:
+                wait = limited.retry_after if limited.retry_after is not None else DEFAULT_RATE_WAIT
+                if attempt == self.rate_limit_retries or wait > self.max_rate_wait:
+                    raise
+                logger.info("%s asked us to slow down; waiting %.1f s", self.channel, wait)
+                self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    @abstractmethod
+    def _call_once(self, *args: Any, **kwargs: Any) -> Any:
+        """Send one API request and read its answer."""
+
+    def access_token(self) -> str:
+        """The shop's access token: from its token source when it has one, else the configured one."""
+        return self.tokens.access_token() if self.tokens is not None else self.credentials.access_token
+
+    # -- shop authorisation (OAuth 2 authorisation code) -----------------------------------------------
+
+    @abstractmethod
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        """Where to send the merchant to grant this app access to the shop."""
+
+    @abstractmethod
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
+        """The tokens the platform grants for the code its consent page handed our callback."""
+
+    @abstractmethod
+    def refresh(self, refresh_token: str) -> ShopTokens:
+        """New tokens for the refresh token (the old refresh token is spent)."""
+
+    def _granting(self, api_call: Callable[[], Any]) -> Any:
+        """A token request: the platform refusing the code or refresh token is an authorisation failure."""
+        try:
+            return api_call()
+        except PlatformInvalidParameter as refused:
+            raise self._error(PlatformAuthError, f"authorisation refused: {refused}", code=refused.code,
+                              sub_code=refused.sub_code) from None
+
+    def _tokens(self, access_token: Any, refresh_token: Any, expires_in: Any, refresh_expires_in: Any = None) -> ShopTokens:
+        now = self._clock()
+        try:
+            return ShopTokens(str(access_token), str(refresh_token), now + timedelta(seconds=int(expires_in)),
+                          now + timedelta(seconds=int(refresh_expires_in)) if refresh_expires_in else None)
+        except (TypeError, ValueError):
+            raise self._error(PlatformMalformedResponse, "the token answer lacks a token or its lifetime") from None
 
     # -- the interface ---------------------------------------------------------------------------------
 

@@ -8,6 +8,9 @@ import json
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
+
+from domain.shop import ShopTokens
 
 from .base import (
     MarketplaceClient,
@@ -22,6 +25,7 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
+    ciphertexts,
     count,
     fen,
     from_epoch,
@@ -46,8 +50,7 @@ AFTER_SALE_STATUSES = {
 }
 AFTER_SALE_OPEN = {6, 7, 11}
 AUTH_SUB_CODES = ("isv.signature", "isv.access-token", "isv.app-id", "isv.authorization")
-# Gson, which the platform re-serialises param_json with before checking the sign, escapes these
-GSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "=": "\\u003d", "'": "\\u0027"}
+TOKEN_APIS = {"token.create", "token.refresh"}  # signed, sent without an access token
 
 
 def douyin_timestamp(moment: datetime) -> str:
@@ -64,11 +67,9 @@ def _sorted_deep(value: Any) -> Any:
 
 
 def param_json(payload: Mapping[str, Any]) -> str:
-    """The business parameters as the platform signs them: keys sorted at every depth, compact, Gson-escaped."""
-    text = json.dumps(_sorted_deep(payload), ensure_ascii=False, separators=(",", ":"))
-    for char, escaped in GSON_ESCAPES.items():
-        text = text.replace(char, escaped)
-    return text
+    """The business parameters as the platform signs them: keys sorted at every depth, compact, UTF-8, with
+    <, > and & left as they are (the signing guide's example serialises with SetEscapeHTML(false))."""
+    return json.dumps(_sorted_deep(payload), ensure_ascii=False, separators=(",", ":"))
 
 
 def sign_pattern(app_key: str, secret: str, method: str, timestamp: str, param: str, v: str = "2") -> str:
@@ -91,6 +92,7 @@ class DouyinClient(MarketplaceClient):
 
     channel = "douyin"
     default_url = "https://openapi-fxg.jinritemai.com"
+    default_oauth_url = "https://fuwu.jinritemai.com"
 
     def __init__(self, credentials, *, sign_method: str = "hmac-sha256", **kwargs: Any):
         if sign_method not in SIGN_METHODS:
@@ -103,7 +105,7 @@ class DouyinClient(MarketplaceClient):
         return {"SF": "shunfeng", "ZTO": "zhongtong", "YTO": "yuantong", "STO": "shentong", "YUNDA": "yunda",
                 "EMS": "ems", "JD": "jd"}
 
-    def call(self, api: str, payload: Mapping[str, Any]) -> Any:
+    def _call_once(self, api: str, payload: Mapping[str, Any]) -> Any:
         """POST one API (its path is the method with dots as slashes) and return its `data`."""
         body_text = param_json(payload)
         timestamp = douyin_timestamp(self._clock())
@@ -115,8 +117,9 @@ class DouyinClient(MarketplaceClient):
             "sign_method": self.sign_method,
             "sign": sign_douyin(self.credentials.app_key, self.credentials.app_secret, api, timestamp, body_text,
                                 self.sign_method),
-            "access_token": self.credentials.access_token,
         }
+        if api not in TOKEN_APIS:
+            query["access_token"] = self.access_token()
         body = self._send("POST", f"{self.base_url}/{api.replace('.', '/')}", params=query,
                           content=body_text.encode("utf-8"),
                           headers={"Content-Type": "application/json;charset=UTF-8"})
@@ -136,6 +139,23 @@ class DouyinClient(MarketplaceClient):
         if code in ("20000", "50000", "50001", "70000", "90000") or not code.isdigit():
             return self._error(PlatformServerError, message, **details)
         return self._error(PlatformInvalidParameter, message, **details)
+
+    # -- shop authorisation ----------------------------------------------------------------------------
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        query = {"app_key": self.credentials.app_key, "redirect_uri": redirect_uri, "state": state}
+        return f"{self.oauth_url}/authorize?{urlencode(query)}"
+
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
+        return self._grant(self._granting(
+            lambda: self.call("token.create", {"code": code, "grant_type": "authorization_code"})))
+
+    def refresh(self, refresh_token: str) -> ShopTokens:
+        return self._grant(self._granting(
+            lambda: self.call("token.refresh", {"refresh_token": refresh_token, "grant_type": "refresh_token"})))
+
+    def _grant(self, data: Any) -> ShopTokens:
+        return self._tokens(require(data, "access_token"), require(data, "refresh_token"), require(data, "expires_in"))
 
     # -- orders ----------------------------------------------------------------------------------------
 
@@ -170,12 +190,14 @@ class DouyinClient(MarketplaceClient):
             status=status,
             buyer_nick=str(record.get("user_nick", "")),
             receiver=Receiver(
-                name=str(record.get("post_receiver", "")),
-                phone=str(record.get("post_tel", "")),
+                name=str(record.get("mask_post_receiver") or record.get("post_receiver", "")),
+                phone=str(record.get("mask_post_tel") or record.get("post_tel", "")),
                 province=str((address.get("province") or {}).get("name", "")),
                 city=str((address.get("city") or {}).get("name", "")),
                 district=str((address.get("town") or {}).get("name", "")),
-                detail=str(address.get("detail", "")),
+                detail=str((record.get("mask_post_addr") or {}).get("detail") or address.get("detail", "")),
+                protected=ciphertexts({**record, **address}, name="encrypt_post_receiver", phone="encrypt_post_tel",
+                                address="encrypt_detail"),
             ),
             lines=tuple(
                 OrderLine(

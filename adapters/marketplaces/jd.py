@@ -6,6 +6,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
+
+from domain.shop import ShopTokens
 
 from .base import (
     MarketplaceClient,
@@ -80,17 +83,18 @@ class JdClient(MarketplaceClient):
 
     channel = "jd"
     default_url = "https://api.jd.com/routerjson"
+    default_oauth_url = "https://open-oauth.jd.com"
     max_window = timedelta(days=30)
 
     @staticmethod
     def default_courier_codes() -> dict[str, str]:
         return {"SF": "467", "ZTO": "1499", "YTO": "463", "STO": "470", "YUNDA": "1327", "EMS": "465", "JD": "2087"}
 
-    def call(self, api: str, payload: Mapping[str, Any]) -> dict:
+    def _call_once(self, api: str, payload: Mapping[str, Any]) -> dict:
         """Call one JOS API with its business payload; returns the `<api>_responce` object."""
         params = {
             "method": api,
-            "access_token": self.credentials.access_token,
+            "access_token": self.access_token(),
             "app_key": self.credentials.app_key,
             "timestamp": jd_timestamp(self._clock()),
             "format": "json",
@@ -130,6 +134,27 @@ class JdClient(MarketplaceClient):
             raise self._error(kind, f"{what}: {english or outcome.get('chineseErrCode', '')}",
                               code=str(outcome.get("numberCode", "")))
         return result
+
+    # -- shop authorisation ----------------------------------------------------------------------------
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        query = {"app_key": self.credentials.app_key, "response_type": "code", "redirect_uri": redirect_uri,
+                 "state": state, "scope": "snsapi_base"}
+        return f"{self.oauth_url}/oauth2/to_login?{urlencode(query)}"
+
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
+        return self._oauth("access_token", grant_type="authorization_code", code=code)
+
+    def refresh(self, refresh_token: str) -> ShopTokens:
+        return self._oauth("refresh_token", grant_type="refresh_token", refresh_token=refresh_token)
+
+    def _oauth(self, endpoint: str, **query: str) -> ShopTokens:
+        answer = self._send("GET", f"{self.oauth_url}/oauth2/{endpoint}", params={
+            "app_key": self.credentials.app_key, "app_secret": self.credentials.app_secret, **query})
+        if str(answer.get("code", "0")) != "0" or not answer.get("access_token"):
+            raise self._error(PlatformAuthError, f"authorisation refused: {answer.get('msg', '')}",
+                              code=str(answer.get("code", "")))
+        return self._tokens(answer["access_token"], answer.get("refresh_token", ""), answer.get("expires_in"))
 
     # -- orders ----------------------------------------------------------------------------------------
 
@@ -174,6 +199,7 @@ class JdClient(MarketplaceClient):
                 city=str(consignee.get("city", "")),
                 district=str(consignee.get("county", "")),
                 detail=str(consignee.get("fullAddress", "")),
+                protected={"oaid": str(record["oaid"])} if record.get("oaid") else {},
             ),
             lines=tuple(
                 OrderLine(

@@ -8,6 +8,9 @@ import hmac
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
+
+from domain.shop import ShopTokens
 
 from .base import (
     MarketplaceClient,
@@ -22,6 +25,7 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
+    ciphertexts,
     compact_json,
     fen,
     from_epoch,
@@ -79,9 +83,15 @@ class KuaishouClient(MarketplaceClient):
     max_window = timedelta(days=7)
     max_page_size = 50
 
+    default_oauth_url = "https://open.kwaixiaodian.com"
+
     def __init__(self, credentials, *, sign_method: str = "HMAC_SHA256", **kwargs: Any):
         if sign_method not in SIGN_METHODS:
             raise PlatformInvalidParameter(f"Kuaishou has no signMethod {sign_method!r}", channel=self.channel)
+        if not credentials.sign_secret:
+            # API calls are signed with the signSecret issued with the app, never with the app secret
+            raise PlatformInvalidParameter("Kuaishou shops need the app's signSecret (应用详情 → signSecret)",
+                                           channel=self.channel)
         self.sign_method = sign_method
         super().__init__(credentials, **kwargs)
 
@@ -89,19 +99,18 @@ class KuaishouClient(MarketplaceClient):
     def default_courier_codes() -> dict[str, str]:
         return {"SF": "4", "ZTO": "9", "YTO": "6", "STO": "3", "YUNDA": "11", "EMS": "2", "JD": "14"}
 
-    def call(self, api: str, param: Mapping[str, Any], *, write: bool = False) -> Any:
+    def _call_once(self, api: str, param: Mapping[str, Any], *, write: bool = False) -> Any:
         """Call one API at its path (dots as slashes); reads go as GET, writes as a form POST. Returns `data`."""
         params = {
             "appkey": self.credentials.app_key,
-            "access_token": self.credentials.access_token,
+            "access_token": self.access_token(),
             "method": api,
             "param": compact_json(param),
             "timestamp": kuaishou_timestamp(self._clock()),
             "version": "1",
             "signMethod": self.sign_method,
         }
-        params["sign"] = sign_kuaishou(params, self.credentials.sign_secret or self.credentials.app_secret,
-                                       self.sign_method)
+        params["sign"] = sign_kuaishou(params, self.credentials.sign_secret, self.sign_method)
         url = f"{self.base_url}/{api.replace('.', '/')}"
         body = self._send("POST", url, data=params) if write else self._send("GET", url, params=params)
         if body.get("result") != 1:
@@ -122,6 +131,28 @@ class KuaishouClient(MarketplaceClient):
         if any(word in lowered for word in SERVER_WORDS):
             return self._error(PlatformServerError, message, **details)
         return self._error(PlatformInvalidParameter, message, **details)
+
+    # -- shop authorisation ----------------------------------------------------------------------------
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        query = {"app_id": self.credentials.app_key, "redirect_uri": redirect_uri, "response_type": "code",
+                 "scope": "merchant_order,merchant_item", "state": state}
+        return f"{self.oauth_url}/oauth/authorize?{urlencode(query)}"
+
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
+        return self._oauth("access_token", grant_type="code", code=code)
+
+    def refresh(self, refresh_token: str) -> ShopTokens:
+        return self._oauth("refresh_token", grant_type="refresh_token", refresh_token=refresh_token)
+
+    def _oauth(self, endpoint: str, **query: str) -> ShopTokens:
+        answer = self._send("GET", f"{self.base_url}/oauth2/{endpoint}", params={
+            "app_id": self.credentials.app_key, "app_secret": self.credentials.app_secret, **query})
+        if answer.get("result") != 1:
+            raise self._error(PlatformAuthError, f"authorisation refused: {answer.get('error_msg', '')}",
+                              code=str(answer.get("result", "")))
+        return self._tokens(answer.get("access_token"), answer.get("refresh_token"), answer.get("expires_in"),
+                            answer.get("refresh_token_expires_in"))
 
     # -- orders ----------------------------------------------------------------------------------------
 
@@ -165,12 +196,14 @@ class KuaishouClient(MarketplaceClient):
             status=status,
             buyer_nick=str(base.get("buyerNick", "")),
             receiver=Receiver(
-                name=str(address.get("consignee", "")),
-                phone=str(address.get("mobile", "")),
+                name=str(address.get("desensitiseConsignee") or address.get("consignee", "")),
+                phone=str(address.get("desensitiseMobile") or address.get("mobile", "")),
                 province=str(address.get("province", "")),
                 city=str(address.get("city", "")),
                 district=str(address.get("district", "")),
-                detail=str(address.get("address", "")),
+                detail=str(address.get("desensitiseAddress") or address.get("address", "")),
+                protected=ciphertexts(address, name="encryptedConsignee", phone="encryptedMobile",
+                                address="encryptedAddress"),
             ),
             lines=(
                 OrderLine(

@@ -6,6 +6,9 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
+
+from domain.shop import ShopTokens
 
 from .base import (
     MarketplaceClient,
@@ -20,6 +23,7 @@ from .base import (
     PlatformServerError,
     Receiver,
     RefundStatus,
+    ciphertexts,
     compact_json,
     count,
     fen,
@@ -46,6 +50,7 @@ AFTER_SALE_STATUSES = {
 AUTH_CODES = {10019, 20004, 20005, 20031, 20032}
 RATE_CODES = {70031, 70032, 70033}
 SERVER_CODES = {50000, 50001, 50002}
+TOKEN_APIS = {"pdd.pop.auth.token.create", "pdd.pop.auth.token.refresh"}  # called without an access token
 
 
 def pdd_timestamp(moment: datetime) -> str:
@@ -72,23 +77,25 @@ class PinduoduoClient(MarketplaceClient):
 
     channel = "pinduoduo"
     default_url = "https://gw-api.pinduoduo.com/api/router"
+    default_oauth_url = "https://fuwu.pinduoduo.com"
     max_window = timedelta(minutes=30)
 
     @staticmethod
     def default_courier_codes() -> dict[str, str]:
         return {"SF": "44", "ZTO": "115", "YTO": "85", "STO": "1", "YUNDA": "121", "EMS": "118", "JD": "120"}
 
-    def call(self, api: str, answer_key: str, **business: Any) -> dict:
+    def _call_once(self, api: str, answer_key: str, **business: Any) -> dict:
         """Call one POP API (`type`) and return the named response object."""
         params = {
             "type": api,
             "client_id": self.credentials.app_key,
-            "access_token": self.credentials.access_token,
             "timestamp": pdd_timestamp(self._clock()),
             "data_type": "JSON",
             "version": "V1",
             **{key: _text(value) for key, value in business.items() if value is not None},
         }
+        if api not in TOKEN_APIS:
+            params["access_token"] = self.access_token()
         params["sign"] = sign_pdd(params, self.credentials.app_secret)
         body = self._send("POST", self.base_url, data=params)
         if "error_response" in body:
@@ -111,6 +118,25 @@ class PinduoduoClient(MarketplaceClient):
         if code in SERVER_CODES:
             return self._error(PlatformServerError, message, **details)
         return self._error(PlatformInvalidParameter, message, **details)
+
+    # -- shop authorisation ----------------------------------------------------------------------------
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        query = {"response_type": "code", "client_id": self.credentials.app_key, "redirect_uri": redirect_uri,
+                 "state": state}
+        return f"{self.oauth_url}/service-market/auth?{urlencode(query)}"
+
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
+        return self._grant(self._granting(
+            lambda: self.call("pdd.pop.auth.token.create", "pop_auth_token_create_response", code=code)))
+
+    def refresh(self, refresh_token: str) -> ShopTokens:
+        return self._grant(self._granting(lambda: self.call(
+            "pdd.pop.auth.token.refresh", "pop_auth_token_refresh_response", refresh_token=refresh_token)))
+
+    def _grant(self, answer: Mapping[str, Any]) -> ShopTokens:
+        return self._tokens(require(answer, "access_token"), require(answer, "refresh_token"),
+                            require(answer, "expires_in"), answer.get("refresh_token_expires_in"))
 
     # -- orders ----------------------------------------------------------------------------------------
 
@@ -146,12 +172,14 @@ class PinduoduoClient(MarketplaceClient):
             status=status,
             buyer_nick="",  # POP does not give the buyer's nickname to merchants
             receiver=Receiver(
-                name=str(record.get("receiver_name", "")),
-                phone=str(record.get("receiver_phone", "")),
+                name=str(record.get("receiver_name_mask") or record.get("receiver_name", "")),
+                phone=str(record.get("receiver_phone_mask") or record.get("receiver_phone", "")),
                 province=str(record.get("province", "")),
                 city=str(record.get("city", "")),
                 district=str(record.get("town", "")),
-                detail=str(record.get("address", "")),
+                detail=str(record.get("address_mask") or record.get("address", "")),
+                protected=ciphertexts(record, name="receiver_name_encrypted", phone="receiver_phone_encrypted",
+                                address="address_encrypted"),
             ),
             lines=tuple(
                 OrderLine(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+from urllib.parse import urlencode
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
+
+from domain.shop import ShopTokens
 
 from .base import (
     MarketplaceClient,
@@ -16,6 +20,7 @@ from .base import (
     Page,
     PlatformAuthError,
     PlatformInvalidParameter,
+    PlatformMalformedResponse,
     PlatformOrder,
     PlatformRateLimited,
     PlatformRefund,
@@ -56,6 +61,7 @@ REFUND_STATUSES = {
 AUTH_CODES = {"11", "12", "13", "24", "25", "26", "27", "28", "29"}
 SERVER_CODES = {"10", "50"}
 BAN_SECONDS = re.compile(r"ban will last for (\d+) more seconds")
+TOKEN_APIS = {"taobao.top.auth.token.create", "taobao.top.auth.token.refresh"}  # called without a session
 
 
 def top_timestamp(moment: datetime) -> str:
@@ -87,6 +93,7 @@ class TaobaoClient(MarketplaceClient):
 
     channel = "taobao"
     default_url = "https://eco.taobao.com/router/rest"
+    default_oauth_url = "https://oauth.taobao.com"
 
     def __init__(self, credentials, *, sign_method: str = "md5", **kwargs: Any):
         if sign_method not in SIGN_METHODS:
@@ -98,18 +105,19 @@ class TaobaoClient(MarketplaceClient):
     def default_courier_codes() -> dict[str, str]:
         return {"SF": "SF", "ZTO": "ZTO", "YTO": "YTO", "STO": "STO", "YUNDA": "YUNDA", "EMS": "EMS", "JD": "JD"}
 
-    def call(self, api: str, **app_params: Any) -> dict:
+    def _call_once(self, api: str, **app_params: Any) -> dict:
         """Call one TOP API and return its `<name>_response` object."""
         params = {
             "method": api,
             "app_key": self.credentials.app_key,
-            "session": self.credentials.access_token,
+            "session": None if api in TOKEN_APIS else self.access_token(),
             "timestamp": top_timestamp(self._clock()),
             "format": "json",
             "v": "2.0",
             "sign_method": self.sign_method,
             **{key: str(value) for key, value in app_params.items() if value is not None},
         }
+        params = {key: value for key, value in params.items() if value is not None}
         params["sign"] = sign_top(params, self.credentials.app_secret, self.sign_method)
         body = self._send("POST", self.base_url, data=params)
         if "error_response" in body:
@@ -130,6 +138,30 @@ class TaobaoClient(MarketplaceClient):
         if code in SERVER_CODES or sub_code.startswith("isp."):
             return self._error(PlatformServerError, message, **details)
         return self._error(PlatformInvalidParameter, message, **details)
+
+    # -- shop authorisation ----------------------------------------------------------------------------
+
+    def authorize_url(self, redirect_uri: str, state: str) -> str:
+        query = {"response_type": "code", "client_id": self.credentials.app_key, "redirect_uri": redirect_uri,
+                 "state": state, "view": "web"}
+        return f"{self.oauth_url}/authorize?{urlencode(query)}"
+
+    def exchange_code(self, code: str, redirect_uri: str = "") -> ShopTokens:
+        return self._token_result(self._granting(lambda: self.call("taobao.top.auth.token.create", code=code)))
+
+    def refresh(self, refresh_token: str) -> ShopTokens:
+        return self._token_result(self._granting(
+            lambda: self.call("taobao.top.auth.token.refresh", refresh_token=refresh_token)))
+
+    def _token_result(self, answer: Mapping[str, Any]) -> ShopTokens:
+        try:
+            result = json.loads(str(require(answer, "token_result")))
+        except ValueError:
+            raise self._error(PlatformMalformedResponse, "token_result is not JSON") from None
+        if not isinstance(result, Mapping):
+            raise self._error(PlatformMalformedResponse, "token_result is not an object")
+        return self._tokens(result.get("access_token"), result.get("refresh_token"), result.get("expires_in"),
+                            result.get("re_expires_in"))
 
     # -- orders ----------------------------------------------------------------------------------------
 
@@ -169,6 +201,7 @@ class TaobaoClient(MarketplaceClient):
                 city=str(record.get("receiver_city", "")),
                 district=str(record.get("receiver_district", "")),
                 detail=str(record.get("receiver_address", "")),
+                protected={"oaid": str(record["oaid"])} if record.get("oaid") else {},
             ),
             lines=tuple(
                 OrderLine(

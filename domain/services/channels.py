@@ -8,7 +8,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from ..errors import InvalidInput, UnknownSku
 from ..listing import Listing, listing_id
-from ..shop import Shop, shop_id
+from ..shop import Shop, ShopTokens, shop_id
 from .catalogue import Catalogue
 from .orders import Orders
 from .store import EventStore, retry_on_conflict
@@ -61,9 +61,50 @@ class Channels:
     @retry_on_conflict
     def record_pull(self, channel: str, shop: str, until: datetime, seen: int, imported: int) -> None:
         """Move a shop's pull checkpoint forward (kept as an event, so a restart continues from it)."""
-        try:
-            followed = self.store.repository.get(shop_id(channel, shop))
-        except AggregateNotFoundError:
-            followed = Shop(channel, shop)
+        followed = self._followed(channel, shop)
         followed.checkpoint(until, seen, imported)
         self.store.save(followed)
+
+    def shop(self, channel: str, shop: str) -> Shop | None:
+        """The shop as followed (its checkpoint, tokens and whether it needs the merchant again), if it is."""
+        try:
+            return self.store.peek(shop_id(channel, shop))
+        except AggregateNotFoundError:
+            return None
+
+    def _followed(self, channel: str, shop: str) -> Shop:
+        try:
+            return self.store.repository.get(shop_id(channel, shop))
+        except AggregateNotFoundError:
+            return Shop(channel, shop)
+
+    @retry_on_conflict
+    def authorise_shop(self, channel: str, shop: str, tokens: ShopTokens, by: str) -> None:
+        """The merchant granted access: keep the platform's tokens (sealed at rest) and let calls go out again."""
+        followed = self._followed(channel, shop)
+        followed.authorise(tokens, by)
+        self.store.save(followed)
+
+    @retry_on_conflict
+    def renew_shop_tokens(self, channel: str, shop: str, tokens: ShopTokens) -> None:
+        followed = self._followed(channel, shop)
+        followed.renew(tokens)
+        self.store.save(followed)
+
+    @retry_on_conflict
+    def require_reauthorisation(self, channel: str, shop: str, reason: str) -> bool:
+        """The platform refused the shop's authorisation; its jobs stop until the merchant authorises again."""
+        followed = self._followed(channel, shop)
+        required = followed.require_reauthorisation(reason)
+        if required:
+            self.store.save(followed)
+        return required
+
+    def shops_needing_reauthorisation(self, shops) -> list[dict]:
+        """Of the (channel, shop) pairs given, those the merchant must authorise again, with the reason."""
+        found = []
+        for channel, name in shops:
+            followed = self.shop(channel, name)
+            if followed is not None and followed.needs_reauthorisation:
+                found.append({"channel": channel, "shop": name, "reason": followed.reauthorisation_reason})
+        return found

@@ -13,6 +13,7 @@ from base64 import b64decode, b64encode
 from contextlib import nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from eventsourcing.utils import Environment
 
 from ..errors import ConcurrentUpdate, DomainError, RowsRejected
 from ..order import Buyer
+from ..shop import ShopTokens
 from ..scanning import Device, Scan, ScanResult, Step, device_id
 from ..stock import Stock
 
@@ -136,6 +138,33 @@ class BuyerAsJSON(Transcoding):
         return Buyer(**data)
 
 
+class ShopTokensAsJSON(Transcoding):
+    """A shop's marketplace tokens, sealed with AES-GCM when a cipher is given (the buyers' cipher key)."""
+
+    type = ShopTokens
+    name = "shop_tokens"
+
+    def __init__(self, cipher=None):
+        self.cipher = cipher
+
+    def encode(self, obj: ShopTokens) -> Any:
+        data = {"access_token": obj.access_token, "refresh_token": obj.refresh_token,
+                "expires_at": obj.expires_at.isoformat(),
+                "refresh_expires_at": obj.refresh_expires_at.isoformat() if obj.refresh_expires_at else None}
+        if self.cipher is None:
+            return data
+        return {"sealed": b64encode(self.cipher.encrypt(json.dumps(data).encode("utf-8"))).decode("ascii")}
+
+    def decode(self, data: Any) -> ShopTokens:
+        if "sealed" in data:
+            if self.cipher is None:
+                return ShopTokens("<sealed>", "<sealed>", datetime.min.replace(tzinfo=timezone.utc))
+            data = json.loads(self.cipher.decrypt(b64decode(data["sealed"])))
+        renew_by = data.get("refresh_expires_at")
+        return ShopTokens(data["access_token"], data["refresh_token"], datetime.fromisoformat(data["expires_at"]),
+                          datetime.fromisoformat(renew_by) if renew_by else None)
+
+
 class AlreadyRecorded(Exception):
     """Another request recorded this scan number first; answer with what it recorded."""
 
@@ -179,6 +208,7 @@ class EventStore(Application):
 
             cipher = AESCipher(Environment(env={"CIPHER_KEY": self.env.get("BUYER_CIPHER_KEY")}))
         transcoder.register(BuyerAsJSON(cipher))
+        transcoder.register(ShopTokensAsJSON(cipher))
 
     def get(self, aggregate_id: UUID, missing: Exception, to_change: bool = True):
         """The aggregate (a copy to change, or the cached one to read), or the given error when it does not exist."""

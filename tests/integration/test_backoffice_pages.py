@@ -6,6 +6,7 @@ import re
 import sqlite3
 from datetime import datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
@@ -303,3 +304,40 @@ def test_a_view_stuck_on_an_event_is_on_the_exception_queue_with_the_event_and_t
     assert row[0] == "view" and row[3] == "skus_seen"
     assert "Sku.Registered" in row[4] and "ValueError: cannot hold BAD-2" in row[4]
     assert "skus_seen" in everything and len(table_rows(everything, "exceptions")) > 1
+
+
+def test_the_dashboard_names_a_shop_whose_merchant_must_authorise_it_again(system, supervisor):
+    system.app.channels.require_reauthorisation("douyin", "tea-house", "isv.access-token-expired access_token已过期")
+    system.jobs = SimpleNamespace(shops={("douyin", "tea-house"): None, ("jd", "main"): None})
+
+    page = supervisor.get("/office/").get_data(as_text=True)
+
+    assert table_rows(page, "shops-to-authorise") == [
+        ["douyin", "tea-house", "isv.access-token-expired access_token已过期"]]
+
+
+def test_a_supervisor_authorises_a_shop_through_the_platforms_consent_page(system, supervisor, web):
+    import httpx
+
+    from adapters.marketplaces.simulators import SIMULATORS
+    from tests.marketplaces import client_of, credentials_of
+
+    with SIMULATORS["douyin"](shop="tea-house") as sim:
+        client = client_of(sim, credentials=credentials_of(sim, access_token=""), oauth_url=sim.root)
+        system.jobs = SimpleNamespace(shops={("douyin", "tea-house"): client})
+
+        started = supervisor.post("/office/shops/douyin/tea-house/authorise")
+        consent = httpx.get(started.headers["Location"])
+        back = consent.headers["Location"]
+        forged = signed_in(web, "M1").get(back.replace("state=", "state=x"))
+        done = supervisor.get(back.removeprefix("http://localhost"))
+        page = supervisor.get("/office/shops").get_data(as_text=True)
+
+        kept = system.app.channels.shop("douyin", "tea-house").tokens
+        assert sim.grants[kept.access_token].shop == "tea-house"
+        assert started.status_code == 303 and started.headers["Location"].startswith(sim.root + "/authorize?")
+    assert back.startswith("http://localhost/office/shops/authorised?")
+    assert forged.status_code == 422
+    assert done.status_code == 303 and done.headers["Location"].endswith("/office/shops")
+    [row] = table_rows(page, "shops")
+    assert row[:2] == ["douyin", "tea-house"] and row[2].startswith("已授权")

@@ -88,7 +88,8 @@ def worker_process(sqlite_url, tmp_path, rabbitmq_url, queue_prefix, simulators)
     for channel, sim in simulators.simulators.items():
         key = f"CANGKU_SHOP_{channel.upper()}_MAIN"
         env.update({f"{key}_APP_KEY": sim.credentials.app_key, f"{key}_APP_SECRET": sim.credentials.app_secret,
-                    f"{key}_ACCESS_TOKEN": sim.credentials.access_token, f"{key}_URL": sim.url})
+                    f"{key}_ACCESS_TOKEN": sim.credentials.access_token, f"{key}_URL": sim.url,
+                    f"{key}_SIGN_SECRET": sim.credentials.sign_secret})
     log = open(tmp_path / "worker.log", "a")
     return subprocess.Popen([sys.executable, "-m", "cangku", "worker", "--threads", "2"], env=env,
                             stdout=log, stderr=log, start_new_session=True)

@@ -18,6 +18,7 @@ from adapters.marketplaces import (
 from adapters.marketplaces.base import CHINA
 from adapters.marketplaces.simulators import SIMULATORS, run_all
 from adapters.marketplaces.simulators.cli import simulate
+from tests.marketplaces import client_of, credentials_of
 
 NOW = datetime(2026, 11, 1, 14, 0, 0, tzinfo=CHINA)
 SIX_HOURS_AGO = NOW - timedelta(hours=6)
@@ -40,7 +41,7 @@ def sim(request):
 
 
 def test_a_few_hundred_orders_arrive_once_each_across_pages_and_an_overlapping_window(sim):
-    client = sim.client(page_size=40)
+    client = client_of(sim, page_size=40)
 
     earlier = list(client.orders_changed(SIX_HOURS_AGO, NOW - timedelta(hours=2)))
     later = list(client.orders_changed(NOW - timedelta(hours=3), NOW))
@@ -67,7 +68,7 @@ def test_an_order_added_and_an_order_refunded_while_paging_are_not_missed(sim):
         simulator.change_order(oldest, status=OrderStatus.REFUND_REQUESTED)
 
     sim.after_list_pages(2, meanwhile)
-    client = sim.client(page_size=40)
+    client = client_of(sim, page_size=40)
 
     pulled = {order.order_no: order for order in client.orders_changed(SIX_HOURS_AGO, NOW)}
 
@@ -82,7 +83,7 @@ def test_a_second_crowded_beyond_one_page_is_read_whole_even_as_orders_arrive(ch
     sim = started(channel, orders=0)
     sim.seed(90, crowded, crowded)
     sim.after_list_pages(1, lambda simulator: simulator.add_order(modified=crowded))
-    client = sim.client(page_size=40)
+    client = client_of(sim, page_size=40)
 
     pulled = list(client.orders_changed(crowded - timedelta(seconds=30), crowded + timedelta(seconds=30)))
 
@@ -92,34 +93,29 @@ def test_a_second_crowded_beyond_one_page_is_read_whole_even_as_orders_arrive(ch
 
 
 def test_a_wrong_secret_is_refused_with_the_platform_error_and_the_right_one_is_accepted(sim):
-    good = sim.credentials
-    wrong = ShopCredentials(good.app_key, "not-the-secret", good.access_token, good.shop, sign_secret="not-it-either")
+    wrong = credentials_of(sim, app_secret="not-the-secret", sign_secret="not-it-either")
     some_order = next(iter(sim.orders))
 
     with pytest.raises(PlatformAuthError) as refused:
-        sim.client(credentials=wrong).order_detail(some_order)
+        client_of(sim, credentials=wrong).order_detail(some_order)
 
     assert refused.value.code == SIGNATURE_ERROR_CODES[sim.channel]
     assert sim.calls == []
-    assert sim.client().order_detail(some_order).order_no == some_order
+    assert client_of(sim).order_detail(some_order).order_no == some_order
     assert len(sim.calls) == 1
 
 
 def test_a_wrong_access_token_is_an_auth_error(sim):
-    good = sim.credentials
-    expired = ShopCredentials(good.app_key, good.app_secret, "expired-token", good.shop, sign_secret=good.sign_secret)
+    expired = credentials_of(sim, access_token="expired-token")
 
     with pytest.raises(PlatformAuthError):
-        sim.client(credentials=expired).order_detail(next(iter(sim.orders)))
+        client_of(sim, credentials=expired).order_detail(next(iter(sim.orders)))
 
 
-def test_throttling_5xx_and_malformed_bodies_become_named_errors_and_the_next_call_succeeds(sim):
-    client = sim.client()
+def test_5xx_and_malformed_bodies_become_named_errors_and_the_next_call_succeeds(sim):
+    client = client_of(sim)
     some_order = next(iter(sim.orders))
 
-    sim.fail_next("rate_limit", retry_after=2)
-    with pytest.raises(PlatformRateLimited) as throttled:
-        client.order_detail(some_order)
     sim.fail_next("server_error")
     with pytest.raises(PlatformServerError):
         client.order_detail(some_order)
@@ -127,13 +123,50 @@ def test_throttling_5xx_and_malformed_bodies_become_named_errors_and_the_next_ca
     with pytest.raises(PlatformMalformedResponse):
         client.order_detail(some_order)
 
-    if sim.channel == "taobao":
-        assert throttled.value.retry_after == 2.0
     assert client.order_detail(some_order).order_no == some_order
 
 
+def test_a_rate_limit_answer_is_waited_out_as_long_as_it_asks_then_the_call_goes_through(sim):
+    waits = []
+    client = client_of(sim, sleep=waits.append)
+    some_order = next(iter(sim.orders))
+    sim.fail_next("rate_limit", retry_after=2)
+
+    detail = client.order_detail(some_order)
+
+    assert detail.order_no == some_order
+    # only TOP's answer names the ban's length; the others limit per second, so the next second will do
+    assert waits == ([2.0] if sim.channel == "taobao" else [1.0])
+
+
+def test_a_platform_that_keeps_throttling_is_a_named_error_after_a_bounded_number_of_waits(sim):
+    waits = []
+    client = client_of(sim, sleep=waits.append)
+    sim.fail_next("rate_limit", times=10)
+
+    with pytest.raises(PlatformRateLimited):
+        client.order_detail(next(iter(sim.orders)))
+
+    assert len(waits) == client.rate_limit_retries
+    assert sim.calls == []
+
+
+def test_a_ban_longer_than_the_client_will_wait_is_raised_at_once_with_its_length():
+    sim = started("taobao", orders=3)
+    waits = []
+    client = client_of(sim, sleep=waits.append)
+    sim.fail_next("rate_limit", retry_after=600)
+
+    with pytest.raises(PlatformRateLimited) as throttled:
+        client.order_detail(next(iter(sim.orders)))
+
+    sim.stop()
+    assert throttled.value.retry_after == 600.0
+    assert waits == []
+
+
 def test_a_platform_that_does_not_answer_in_time_is_a_server_error(sim):
-    client = sim.client(timeout=0.2)
+    client = client_of(sim, timeout=0.2)
     sim.fail_next("timeout")
 
     with pytest.raises(PlatformServerError, match="timed out"):
@@ -141,7 +174,7 @@ def test_a_platform_that_does_not_answer_in_time_is_a_server_error(sim):
 
 
 def test_shipment_confirmations_and_stock_updates_reach_the_platform(sim):
-    client = sim.client()
+    client = client_of(sim)
     order = client.order_detail(next(iter(sim.orders)))
     line = order.lines[0]
 
@@ -158,7 +191,7 @@ def test_shipment_confirmations_and_stock_updates_reach_the_platform(sim):
 def test_refund_requests_made_over_time_are_pulled_as_refunds_and_as_order_changes(sim):
     at = NOW + timedelta(minutes=10)
     requested = sim.evolve(5, at=at)
-    client = sim.client(page_size=40)
+    client = client_of(sim, page_size=40)
 
     refunds = list(client.refunds_changed(NOW, NOW + timedelta(hours=1)))
     changed = list(client.orders_changed(NOW, NOW + timedelta(hours=1)))
@@ -184,7 +217,7 @@ def test_run_all_starts_every_marketplace_with_its_demo_orders_and_credentials()
         urls = running.urls
         pulled = {}
         for channel, sim in running.simulators.items():
-            client = sim.client(credentials=running.credentials[channel])
+            client = client_of(sim)
             pulled[channel] = len(list(client.orders_changed(SIX_HOURS_AGO, NOW)))
 
     assert pulled == {channel: 20 for channel in SIMULATORS}
@@ -212,7 +245,7 @@ def test_an_uploaded_data_set_is_served_as_given():
     }])
 
     with sim:
-        pulled = list(sim.client().orders_changed(NOW - timedelta(hours=1), NOW))
+        pulled = list(client_of(sim).orders_changed(NOW - timedelta(hours=1), NOW))
 
     assert [(o.order_no, o.lines[0].outer_sku_code, o.lines[0].quantity, str(o.amount_paid)) for o in pulled] == [
         ("261101-100000000000001", "CUP-GL-350", 4, "167.60")]
@@ -228,23 +261,25 @@ def test_the_simulate_command_refuses_an_orders_file_that_is_not_json(tmp_path):
     assert "not JSON" in result.output
 
 
-def test_kuaishou_signs_with_the_separate_sign_secret_when_the_shop_has_one():
+def test_kuaishou_signs_with_the_separate_sign_secret_and_never_falls_back_to_the_app_secret():
     sim = SIMULATORS["kuaishou"](clock=lambda: NOW, sign_secret="separate-sign-secret")
     sim.seed(3, SIX_HOURS_AGO, NOW)
-    good = sim.credentials
-    without = ShopCredentials(good.app_key, good.app_secret, good.access_token, good.shop)
+    signed_with_app_secret = credentials_of(sim, sign_secret=sim.credentials.app_secret)
 
     with sim:
-        pulled = list(sim.client().orders_changed(SIX_HOURS_AGO, NOW))
-        with pytest.raises(PlatformAuthError):
-            list(sim.client(credentials=without).orders_changed(SIX_HOURS_AGO, NOW))
+        pulled = list(client_of(sim).orders_changed(SIX_HOURS_AGO, NOW))
+        with pytest.raises(PlatformAuthError) as refused:
+            list(client_of(sim, credentials=signed_with_app_secret).orders_changed(SIX_HOURS_AGO, NOW))
+        with pytest.raises(PlatformInvalidParameter, match="signSecret"):
+            client_of(sim, credentials=credentials_of(sim, sign_secret=""))
 
     assert len(pulled) == 3
+    assert refused.value.code == "50"
 
 
 def test_a_window_longer_than_the_platform_allows_is_refused_there_and_split_by_the_client():
     sim = started("pinduoduo", orders=40)
-    client = sim.client()
+    client = client_of(sim)
 
     with pytest.raises(PlatformInvalidParameter, match="30"):
         client.call("pdd.order.number.list.increment.get", "order_sn_increment_get_response",

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from adapters.marketplaces.simulators.base import masked_detail
 from domain.order import Order
 from tests.integration.test_channel_jobs import demo_warehouse
 from tests.marketplaces import clients
@@ -27,7 +28,8 @@ def test_an_address_changed_and_a_refund_requested_after_import_reach_the_orders
 
     assert (second["updated"], second["intercepted"]) == (1, 1)
     changed = system.app.orders.find_order(channel, "main", moved)
-    assert changed.region["city"] == "宁波市" and changed.buyer.address.endswith("中山东路 1 号")
+    # the platforms hand out the street address masked; the new one arrives masked too
+    assert changed.region["city"] == "宁波市" and changed.buyer.address.endswith(masked_detail("中山东路 1 号"))
     assert isinstance(list(system.app.store.events.get(changed.id))[-1], Order.AddressChanged)
     cancelled = system.app.orders.find_order(channel, "main", refunded)
     assert cancelled.status == "cancelled"

@@ -1,5 +1,6 @@
 """Marketplace protocols without a network: signatures, time formats, and how error bodies map to our errors."""
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -18,6 +19,7 @@ from adapters.marketplaces.douyin import DouyinClient, douyin_timestamp, param_j
 from adapters.marketplaces.jd import JdClient, jd_timestamp, sign_jd
 from adapters.marketplaces.kuaishou import KuaishouClient, kuaishou_timestamp, sign_kuaishou, sign_string
 from adapters.marketplaces.pinduoduo import PinduoduoClient, pdd_timestamp, sign_pdd
+from adapters.marketplaces.simulators.douyin import canonical_param_json
 from adapters.marketplaces.taobao import TaobaoClient, sign_top, top_timestamp
 
 MIDNIGHT_UTC = datetime(2026, 11, 1, 0, 0, 0, tzinfo=timezone.utc)
@@ -105,12 +107,15 @@ def test_douyin_signs_are_lower_case_hmac_sha256_or_md5_of_the_pattern():
     assert sign_douyin(*args, "md5") == "0a1288b4f742252692e6d5e006035e82"
 
 
-def test_douyin_param_json_sorts_keys_at_every_depth_and_escapes_as_the_platform_does():
+def test_douyin_param_json_sorts_keys_at_every_depth_and_leaves_html_characters_as_they_are():
+    # https://op.jinritemai.com/docs/guide-docs/10/813: the guide's example re-serialises with
+    # SetEscapeHTML(false), so <, > and & are signed as themselves, not as \u003c escapes
     payload = {"size": 20, "page": 0, "filter": {"title": "A&B <new>", "code": "x=1"}}
 
     text = param_json(payload)
 
-    assert text == '{"filter":{"code":"x\\u003d1","title":"A\\u0026B \\u003cnew\\u003e"},"page":0,"size":20}'
+    assert text == '{"filter":{"code":"x=1","title":"A&B <new>"},"page":0,"size":20}'
+    assert text == canonical_param_json(json.loads(text))
 
 
 def test_kuaishou_signs_the_sorted_system_parameters_with_the_sign_secret():

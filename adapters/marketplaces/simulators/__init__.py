@@ -1,6 +1,6 @@
 """Local stand-ins for the five marketplaces, for tests and the demo."""
 
-from .base import MarketplaceSimulator, SimOrder
+from .base import AppAccount, MarketplaceSimulator, SimOrder
 from .douyin import DouyinSimulator
 from .jd import JdSimulator
 from .kuaishou import KuaishouSimulator
@@ -9,6 +9,7 @@ from .run import SIMULATORS, RunningSimulators, run_all
 from .taobao import TaobaoSimulator
 
 __all__ = [
+    "AppAccount",
     "SIMULATORS",
     "DouyinSimulator",
     "JdSimulator",

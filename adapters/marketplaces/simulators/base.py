@@ -1,23 +1,91 @@
-"""The small HTTP server every marketplace simulator shares: orders, faults on demand, a record of writes."""
+"""The small HTTP server every marketplace simulator shares: orders, shop accounts and their tokens, a per-second
+rate limit, faults on demand, a record of writes.
+
+Nothing here or in a platform's simulator imports the marketplace clients: each simulator checks requests with its
+own reading of the platform's documentation, so a client that signs or sends wrongly is refused as the platform
+would refuse it."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import random
+import secrets
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
+from urllib.parse import urlencode
 
 from werkzeug.wrappers import Request, Response
 
 from ...simulation import BackgroundServer
-from ..base import CENT, CHINA, ZERO, MarketplaceClient, OrderStatus, RefundStatus, ShopCredentials
+
+CHINA = timezone(timedelta(hours=8), "Asia/Shanghai")
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+
+class OrderStatus(StrEnum):
+    """An order's state as the simulators keep it (the same words the warehouse uses)."""
+
+    PAID = "paid"
+    REFUND_REQUESTED = "refund_requested"
+    CANCELLED = "cancelled"
+    SHIPPED = "shipped"
+
+
+class RefundStatus(StrEnum):
+    REQUESTED = "requested"
+    AGREED = "agreed"
+    REFUSED = "refused"
+    REFUNDED = "refunded"
+    CLOSED = "closed"
+
+
+def china_text(moment: datetime) -> str:
+    """'yyyy-MM-dd HH:mm:ss' in GMT+8, the date-time format of TOP, JOS and POP answers."""
+    return moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_china_text(text: str) -> datetime:
+    """A GMT+8 'yyyy-MM-dd HH:mm:ss' as sent to the platforms; PlatformRefusal when it is not one."""
+    try:
+        return datetime.strptime(str(text), "%Y-%m-%d %H:%M:%S").replace(tzinfo=CHINA)
+    except ValueError:
+        raise PlatformRefusal("invalid", f"not a date-time yyyy-MM-dd HH:mm:ss: {text!r}") from None
+
+
+def from_epoch(seconds: float) -> datetime:
+    return datetime.fromtimestamp(float(seconds), CHINA)
+
+
+def masked_name(name: str) -> str:
+    """王小明 → 王**, as the platforms show a receiver's name."""
+    return name[:1] + "*" * max(len(name) - 1, 1)
+
+
+def masked_phone(phone: str) -> str:
+    """13812345678 → 138****5678."""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "*" * len(phone)
+
+
+def masked_detail(detail: str) -> str:
+    """The street address's first half, the rest starred."""
+    return detail[:max(len(detail) // 2, 1)] + "****"
+
+
+def with_query(base: str, **query: str) -> str:
+    """base with query parameters added, URL-encoded."""
+    return base + ("&" if "?" in base else "?") + urlencode(query)
 
 FAULTS = ("rate_limit", "server_error", "malformed", "timeout")
 
@@ -120,15 +188,45 @@ class Call:
     raw: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, repr=False)
+class AppAccount:
+    """What the platform issued: the app's key and secrets, and the demo shop's first access token."""
+
+    app_key: str
+    app_secret: str
+    access_token: str
+    shop: str
+    sign_secret: str = ""
+
+    def __repr__(self) -> str:
+        return f"AppAccount(app_key={self.app_key!r}, shop={self.shop!r})"
+
+
+@dataclass
+class Grant:
+    """One shop's authorisation: an access token until expires_at, renewed once with its refresh token."""
+
+    shop: str
+    access_token: str
+    refresh_token: str
+    expires_at: datetime
+    refresh_expires_at: datetime
+
+
 class MarketplaceSimulator(ABC):
-    """A local stand-in for one marketplace: checks signatures the platform's way, serves a data set,
-    throttles and fails on demand, and keeps every shipment confirmation and stock update it receives."""
+    """A local stand-in for one marketplace: checks signatures, timestamps and tokens the platform's way, issues
+    and expires tokens, throttles per second, serves a data set, fails on demand, and keeps every shipment
+    confirmation and stock update it receives."""
 
     channel = ""
-    client_class: type[MarketplaceClient]
     order_api = ""  # the list API whose pages count for after_list_pages
     demo_app_key = "demo-app-key"
     max_lines = 3
+    timestamp_skew = timedelta(minutes=10)
+    token_lifetime = timedelta(days=1)
+    refresh_lifetime = timedelta(days=30)
+    qps = 100  # calls per second per app before the platform's rate-limit error
+    token_apis: frozenset[str] = frozenset()  # signed APIs called without an access token (token create/refresh)
 
     def __init__(
         self,
@@ -137,18 +235,18 @@ class MarketplaceSimulator(ABC):
         app_key: str | None = None,
         app_secret: str | None = None,
         access_token: str | None = None,
-        sign_secret: str = "",
+        sign_secret: str | None = None,
         clock: Callable[[], datetime] | None = None,
         timeout_delay: float = 1.0,
         host: str = "127.0.0.1",
         port: int = 0,
     ):
-        self.credentials = ShopCredentials(
+        self.credentials = AppAccount(
             app_key=app_key or self.demo_app_key,
             app_secret=app_secret or f"{self.channel}-demo-secret",
             access_token=access_token or f"{self.channel}-demo-token",
             shop=shop,
-            sign_secret=sign_secret,
+            sign_secret=self.demo_sign_secret() if sign_secret is None else sign_secret,
         )
         self.clock = clock or (lambda: datetime.now(CHINA))
         self.timeout_delay = timeout_delay
@@ -157,12 +255,34 @@ class MarketplaceSimulator(ABC):
         self.shipments: list[dict[str, Any]] = []
         self.stock_updates: list[dict[str, Any]] = []
         self.calls: list[str] = []
+        self.refusals: list[str] = []
         self.list_pages_served = 0
+        self.grants: dict[str, Grant] = {}
+        self.sealed: dict[str, str] = {}  # ciphertext → the buyer's text it stands for
+        self._refreshable: dict[str, Grant] = {}
+        self._codes: dict[str, tuple[str, datetime]] = {}
+        self._recent: dict[str, deque[float]] = {}
+        self.ticks: Callable[[], float] = time.monotonic
         self._faults: deque[tuple[str, float | None]] = deque()
         self._hooks: list[tuple[int, Callable[["MarketplaceSimulator"], None]]] = []
         self._lock = threading.RLock()
         self._rng = random.Random(7)
         self._served = BackgroundServer(self, host, port, f"{self.channel}-simulator")
+        self._grant(shop, self.credentials.access_token, f"{self.channel}-demo-refresh")
+
+    def demo_sign_secret(self) -> str:
+        return ""
+
+    cipher_mark = "$"
+
+    def seal(self, text: str) -> str:
+        """A buyer's name, phone or address as the platform hands it out: an opaque ciphertext, only the platform
+        can read (the same text gives the same ciphertext, as the platforms' search indexes need)."""
+        digest = hmac.new(self.credentials.app_secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256).digest()
+        cipher = self.cipher_mark + base64.b64encode(digest[:24]).decode("ascii") + self.cipher_mark
+        with self._lock:
+            self.sealed[cipher] = text
+        return cipher
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -181,10 +301,15 @@ class MarketplaceSimulator(ABC):
         self.stop()
 
     @property
-    def url(self) -> str:
+    def root(self) -> str:
+        """http://host:port, where the gateway and the OAuth pages are served."""
         if not self._served.running:
             raise RuntimeError("the simulator is not started")
-        return f"http://{self._served.host}:{self._served.bound_port}{self.gateway_path}"
+        return f"http://{self._served.host}:{self._served.bound_port}"
+
+    @property
+    def url(self) -> str:
+        return self.root + self.gateway_path
 
     gateway_path = ""
 
@@ -192,10 +317,73 @@ class MarketplaceSimulator(ABC):
     def shop(self) -> str:
         return self.credentials.shop
 
-    def client(self, **kwargs: Any) -> MarketplaceClient:
-        """A real client for this platform, pointed at this simulator with its demo credentials."""
-        kwargs.setdefault("timeout", 5.0)
-        return self.client_class(kwargs.pop("credentials", self.credentials), base_url=self.url, **kwargs)
+    # -- shop authorisation ----------------------------------------------------------------------------
+
+    def authorise(self, shop: str | None = None) -> str:
+        """The merchant of `shop` grants the app access: the one-time code the platform hands the app's callback."""
+        code = secrets.token_hex(16)
+        with self._lock:
+            self._codes[code] = (shop or self.shop, self.clock() + timedelta(minutes=10))
+        return code
+
+    def redeem_code(self, code: str) -> Grant:
+        with self._lock:
+            shop, until = self._codes.pop(str(code), ("", None))
+        if until is None or self.clock() > until:
+            raise PlatformRefusal("invalid_grant", "code 无效或已过期")
+        return self._grant(shop, secrets.token_hex(16), secrets.token_hex(16))
+
+    def redeem_refresh_token(self, refresh_token: str) -> Grant:
+        with self._lock:
+            old = self._refreshable.pop(str(refresh_token), None)
+        if old is None or self.clock() > old.refresh_expires_at:
+            raise PlatformRefusal("invalid_grant", "refresh_token 无效或已过期")
+        return self._grant(old.shop, secrets.token_hex(16), secrets.token_hex(16))
+
+    def _grant(self, shop: str, access_token: str, refresh_token: str) -> Grant:
+        now = self.clock()
+        grant = Grant(shop, access_token, refresh_token, now + self.token_lifetime, now + self.refresh_lifetime)
+        with self._lock:
+            self.grants[access_token] = grant
+            self._refreshable[refresh_token] = grant
+        return grant
+
+    def revoke(self, shop: str | None = None) -> None:
+        """The merchant withdraws the app's authorisation: the shop's tokens, refresh tokens too, stop working."""
+        shop = shop or self.shop
+        with self._lock:
+            self.grants = {token: grant for token, grant in self.grants.items() if grant.shop != shop}
+            self._refreshable = {token: grant for token, grant in self._refreshable.items() if grant.shop != shop}
+
+    def expire_tokens(self) -> None:
+        """Every access token issued so far expires now (refresh tokens still work)."""
+        with self._lock:
+            for grant in self.grants.values():
+                grant.expires_at = self.clock() - timedelta(seconds=1)
+
+    def check_access_token(self, token: str | None) -> Grant:
+        grant = self.grants.get(str(token or ""))
+        if grant is None:
+            raise PlatformRefusal("auth")
+        if self.clock() >= grant.expires_at:
+            raise PlatformRefusal("token_expired")
+        return grant
+
+    # -- throttling ------------------------------------------------------------------------------------
+
+    def throttle_key(self, call: Call) -> str:
+        return self.credentials.app_key
+
+    def _admit(self, call: Call) -> None:
+        """The platform's per-second limit: more than qps calls within one second are refused."""
+        now = self.ticks()
+        with self._lock:
+            recent = self._recent.setdefault(self.throttle_key(call), deque())
+            while recent and now - recent[0] >= 1.0:
+                recent.popleft()
+            if len(recent) >= self.qps:
+                raise PlatformRefusal("rate_limit", "1")
+            recent.append(now)
 
     # -- data ------------------------------------------------------------------------------------------
 
@@ -358,10 +546,22 @@ class MarketplaceSimulator(ABC):
         return response(environ, start_response)
 
     def _answer(self, request: Request) -> Response:
+        oauth = self.oauth_pages().get(request.path)
+        if oauth is not None:
+            return oauth(request)
         try:
             call = self.read_call(request)
+            try:
+                sent = self.sent_at(call)
+            except (ValueError, OverflowError, OSError, PlatformRefusal):
+                raise PlatformRefusal("timestamp", "timestamp 格式不对") from None
+            self.check_timestamp(sent)
             self.check_signature(call, request)
+            if call.api not in self.token_apis:
+                self.check_access_token(self.access_token_of(call))
+            self._admit(call)
         except PlatformRefusal as refusal:
+            self.refusals.append(refusal.kind)
             return self.refusal(refusal)
         with self._lock:
             fault = self._faults.popleft() if self._faults else None
@@ -393,6 +593,36 @@ class MarketplaceSimulator(ABC):
             action(self)
         return self.json(body)
 
+    def check_timestamp(self, sent: datetime) -> None:
+        if abs(sent - self.clock()) > self.timestamp_skew:
+            raise PlatformRefusal("timestamp", f"timestamp 与服务器时间相差超过 {self.timestamp_skew}")
+
+    consent_client_field = "client_id"  # how the consent page's query names the app
+
+    def consent(self, request: Request) -> Response:
+        """The merchant, logged in on the platform, agrees at once: back to the app's callback with a code."""
+        client_id = request.args.get(self.consent_client_field, "")
+        redirect_uri = request.args.get("redirect_uri", "")
+        if client_id != self.credentials.app_key or not redirect_uri:
+            return Response("unknown app or no redirect_uri", status=400, mimetype="text/plain")
+        shop = request.args.get("shop") or self.shop
+        location = with_query(redirect_uri, code=self.authorise(shop), state=request.args.get("state", ""))
+        return Response("", status=302, headers={"Location": location})
+
+    def token_request(self, request: Request, client_field: str, grant_type: str, redeem: Callable[[str], Grant],
+                      name: str) -> Grant:
+        """An OAuth token endpoint's request (app id and secret, grant type, code or refresh token) granted."""
+        args = {**request.args.to_dict(), **request.form.to_dict()}
+        if args.get(client_field) != self.credentials.app_key or args.get("app_secret") != self.credentials.app_secret:
+            raise PlatformRefusal("invalid_client", f"{client_field} 或 app_secret 错误")
+        if args.get("grant_type") != grant_type:
+            raise PlatformRefusal("unsupported_grant_type", f"grant_type 应为 {grant_type}")
+        return redeem(args.get(name, ""))
+
+    def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
+        """Paths outside the signed gateway: the consent page, and for some platforms the token endpoints."""
+        return {}
+
     @staticmethod
     def json(body: Any, status: int = 200) -> Response:
         return Response(json.dumps(body, ensure_ascii=False, default=str), status=status,
@@ -410,6 +640,14 @@ class MarketplaceSimulator(ABC):
     @abstractmethod
     def check_signature(self, call: Call, request: Request) -> None:
         """Recompute the sign the platform's way from what was received; PlatformRefusal if it differs."""
+
+    @abstractmethod
+    def sent_at(self, call: Call) -> datetime:
+        """When the caller says it sent the request (its timestamp parameter)."""
+
+    def access_token_of(self, call: Call) -> str | None:
+        """The access token the request carries."""
+        return call.raw.get("access_token")
 
     @abstractmethod
     def refusal(self, refusal: PlatformRefusal) -> Response:

@@ -1,7 +1,16 @@
-"""A local Douyin shop open platform: method paths, param_json bodies, sign checks and {code, msg} errors."""
+"""A local Douyin shop open platform: method paths, param_json bodies, sign checks and {code, msg} errors.
+
+Written from the 抖店 signing guide (https://op.jinritemai.com/docs/guide-docs/10/813): the platform parses the
+business parameters and serialises them again with keys sorted at every depth, compact, HTML characters (<, >, &)
+left as they are (its Go example calls SetEscapeHTML(false)); it signs
+secret + app_key… method… param_json… timestamp… v… + secret, lower-case hex of HMAC-SHA256 keyed by the secret
+(sign_method=hmac-sha256) or of MD5 (sign_method md5 or absent). The timestamp (unix seconds, or GMT+8
+yyyy-MM-dd HH:mm:ss) may be 10 minutes off. Shops authorise through token.create / token.refresh."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -9,9 +18,21 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..base import OrderStatus, RefundStatus, from_epoch
-from ..douyin import SIGN_METHODS, DouyinClient, param_json, sign_douyin
-from .base import Call, MarketplaceSimulator, PlatformRefusal, SimOrder, SimRefund
+from .base import (
+    Call,
+    Grant,
+    MarketplaceSimulator,
+    OrderStatus,
+    PlatformRefusal,
+    RefundStatus,
+    SimOrder,
+    SimRefund,
+    from_epoch,
+    masked_detail,
+    masked_name,
+    masked_phone,
+    parse_china_text,
+)
 
 ORDER_STATUS = {
     OrderStatus.PAID: (2, "备货中"),
@@ -28,7 +49,10 @@ AFTER_SALE = {
 }
 ERRORS = {
     "signature": (40003, "非法的参数（平台校验）", "isv.signature-invalid", "签名校验失败"),
+    "timestamp": (40003, "非法的参数（平台校验）", "isv.parameter-invalid:timestamp", "timestamp与服务器时间相差超过10分钟"),
     "auth": (40003, "非法的参数（平台校验）", "isv.access-token-no-existed", "access_token不存在，请使用最新的access_token访问"),
+    "token_expired": (40003, "非法的参数（平台校验）", "isv.access-token-expired", "access_token已过期"),
+    "invalid_grant": (40004, "非法的参数（业务校验）", "isv.business-failed:invalid-grant", "code或refresh_token无效"),
     "rate_limit": (60000, "超过限流限制", "isv.flow-limit", "请求过于频繁"),
     "invalid": (40004, "非法的参数（业务校验）", "isv.business-failed", "参数不合法"),
     "not_found": (50002, "业务处理失败", "isv.business-failed:order-not-found", "订单不存在"),
@@ -37,14 +61,31 @@ MAX_SIZE = 100
 MAX_WINDOW = timedelta(days=90)
 
 
+def canonical_param_json(params: Any) -> str:
+    """The business parameters as the platform serialises them again before checking the sign."""
+    return json.dumps(params, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def doudian_sign(app_key: str, secret: str, method: str, timestamp: str, param_json: str, v: str,
+                 sign_method: str) -> str:
+    pattern = f"{secret}app_key{app_key}method{method}param_json{param_json}timestamp{timestamp}v{v}{secret}"
+    if sign_method == "hmac-sha256":
+        return hmac.new(secret.encode("utf-8"), pattern.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hashlib.md5(pattern.encode("utf-8")).hexdigest()
+
+
 class DouyinSimulator(MarketplaceSimulator):
     """Douyin shop as an app sees it: order.searchList by update time with pages from 0."""
 
     channel = "douyin"
-    client_class = DouyinClient
+    token_lifetime = timedelta(days=7)
+    refresh_lifetime = timedelta(days=14)
+    token_apis = frozenset({"token.create", "token.refresh"})
     order_api = "order.searchList"
     demo_app_key = "6844048284663924231"
     gateway_path = ""
+    cipher_mark = "#"
+    consent_client_field = "app_key"
 
     def _order_no(self, rng, created: datetime) -> str:
         return str(rng.randint(6 * 10**18, 7 * 10**18))
@@ -65,20 +106,26 @@ class DouyinSimulator(MarketplaceSimulator):
             raise PlatformRefusal("invalid", "业务参数必须是 JSON 对象")
         return Call(query["method"], payload, query)
 
+    def sent_at(self, call: Call) -> datetime:
+        timestamp = call.raw["timestamp"]
+        return from_epoch(int(timestamp)) if timestamp.isdigit() else parse_china_text(timestamp)
+
+
     def check_signature(self, call: Call, request: Request) -> None:
         method = call.raw.get("sign_method") or "md5"
-        if method not in SIGN_METHODS or call.raw["app_key"] != self.credentials.app_key:
+        if method not in ("md5", "hmac-sha256") or call.raw["app_key"] != self.credentials.app_key:
             raise PlatformRefusal("signature")
-        # the platform parses param_json and signs its own canonical form of it
-        expected = sign_douyin(self.credentials.app_key, self.credentials.app_secret, call.api, call.raw["timestamp"],
-                               param_json(call.params), method, call.raw["v"])
-        if expected != call.raw["sign"]:
+        expected = doudian_sign(self.credentials.app_key, self.credentials.app_secret, call.api,
+                                call.raw["timestamp"], canonical_param_json(call.params), call.raw["v"], method)
+        if not hmac.compare_digest(expected, call.raw["sign"]):
             raise PlatformRefusal("signature")
-        if call.raw.get("access_token") != self.credentials.access_token:
-            raise PlatformRefusal("auth")
+
+
+    def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
+        return {"/authorize": self.consent}
 
     def refusal(self, refusal: PlatformRefusal) -> Response:
-        code, msg, sub_code, sub_msg = ERRORS[refusal.kind]
+        code, msg, sub_code, sub_msg = ERRORS[refusal.kind if refusal.kind in ERRORS else "auth"]
         return self.json({"code": code, "msg": msg, "sub_code": sub_code, "sub_msg": refusal.message or sub_msg,
                           "log_id": "sim", "data": {}})
 
@@ -92,7 +139,29 @@ class DouyinSimulator(MarketplaceSimulator):
             "order.logisticsAdd": self.logistics_add,
             "sku.syncStock": self.sync_stock,
             "afterSale.List": self.after_sales,
+            "token.create": self.token_create,
+            "token.refresh": self.token_refresh,
         }
+
+    def _token(self, grant: Grant) -> dict:
+        return self.success({
+            "access_token": grant.access_token,
+            "expires_in": int((grant.expires_at - self.clock()).total_seconds()),
+            "refresh_token": grant.refresh_token,
+            "scope": "SCOPE",
+            "shop_id": grant.shop,
+            "shop_name": grant.shop,
+        })
+
+    def token_create(self, params: dict[str, Any]) -> dict:
+        if params.get("grant_type") != "authorization_code":
+            raise PlatformRefusal("invalid", "grant_type 应为 authorization_code")
+        return self._token(self.redeem_code(params.get("code", "")))
+
+    def token_refresh(self, params: dict[str, Any]) -> dict:
+        if params.get("grant_type") != "refresh_token":
+            raise PlatformRefusal("invalid", "grant_type 应为 refresh_token")
+        return self._token(self.redeem_refresh_token(params.get("refresh_token", "")))
 
     @staticmethod
     def success(data: Any) -> dict:
@@ -110,11 +179,11 @@ class DouyinSimulator(MarketplaceSimulator):
         found = self.window(start, end)
         if not params.get("order_asc", False):
             found.reverse()
-        rows = [render(o) for o in self.page_of(found, page, size, first=0)]
+        rows = [render(o, self.seal) for o in self.page_of(found, page, size, first=0)]
         return self.success({"shop_order_list": rows, "total": len(found), "page": page, "size": size})
 
     def order_detail(self, params: dict[str, Any]) -> dict:
-        return self.success({"shop_order_detail": render(self.find(params.get("shop_order_id", "")))})
+        return self.success({"shop_order_detail": render(self.find(params.get("shop_order_id", "")), self.seal)})
 
     def logistics_add(self, params: dict[str, Any]) -> dict:
         if not params.get("company_code") or not params.get("logistics_code"):
@@ -140,7 +209,7 @@ def fen(amount) -> int:
     return int(amount * 100)
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     status, description = ORDER_STATUS[order.status]
     after_sale = 6 if order.status is OrderStatus.REFUND_REQUESTED else 0
     return {
@@ -150,13 +219,16 @@ def render(order: SimOrder) -> dict[str, Any]:
         "create_time": int(order.created.timestamp()),
         "update_time": int(order.modified.timestamp()),
         "user_nick": order.buyer_nick,
-        "post_receiver": order.receiver_name,
-        "post_tel": order.receiver_phone,
+        "encrypt_post_receiver": seal(order.receiver_name),
+        "encrypt_post_tel": seal(order.receiver_phone),
+        "mask_post_receiver": masked_name(order.receiver_name),
+        "mask_post_tel": masked_phone(order.receiver_phone),
+        "mask_post_addr": {"detail": masked_detail(order.detail)},
         "post_addr": {
             "province": {"name": order.province},
             "city": {"name": order.city},
             "town": {"name": order.district},
-            "detail": order.detail,
+            "encrypt_detail": seal(order.detail),
         },
         "order_amount": fen(order.goods_total),
         "pay_amount": fen(order.amount_paid),

@@ -1,17 +1,40 @@
-"""A local JOS gateway: jingdong.* APIs over routerjson, JOS signing and JOS error responses."""
+"""A local JOS gateway: jingdong.* APIs over routerjson, JOS signing and JOS error responses.
+
+Written from JOS's API call guide (http://jos.jd.com/doc/channel.htm?id=157, 签名算法): every request parameter
+but `sign` (`format` and `sign_method` too, when sent), sorted by name, name and value joined, wrapped in the app
+secret, upper-case MD5 of the UTF-8 bytes. The timestamp is GMT+8 yyyy-MM-dd HH:mm:ss (the official SDKs add
+milliseconds and the zone, yyyy-MM-dd HH:mm:ss.SSSZ), at most 10 minutes off. Tokens come from the OAuth server's
+/oauth2/access_token and /oauth2/refresh_token."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
-from collections.abc import Callable
-from datetime import datetime, timedelta
+import re
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..base import OrderStatus, RefundStatus, china_text, parse_china_text
-from ..jd import JdClient, response_key, sign_jd
-from .base import Call, MarketplaceSimulator, PlatformRefusal, SimOrder, SimRefund
+from .base import (
+    Call,
+    Grant,
+    MarketplaceSimulator,
+    OrderStatus,
+    PlatformRefusal,
+    RefundStatus,
+    SimOrder,
+    SimRefund,
+    china_text,
+    masked_detail,
+    masked_name,
+    masked_phone,
+    parse_china_text,
+)
+
+JOS_TIMESTAMP = re.compile(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?:\.(\d{3})([+-]\d{4}))?$")
 
 STATE = {
     OrderStatus.PAID: "WAIT_SELLER_STOCK_OUT",
@@ -28,13 +51,27 @@ REFUND_STATE = {
 }
 GATEWAY_ERRORS = {
     "signature": ("12", "无效签名", "Invalid Signature"),
+    "timestamp": ("10", "无效的timestamp参数，与服务器时间相差超过10分钟", "Invalid timestamp"),
     "auth": ("19", "无效access_token", "Invalid access_token"),
+    "token_expired": ("18", "access_token已过期", "access_token expired"),
+    "invalid_grant": ("19", "无效的code或refresh_token", "Invalid grant"),
     "rate_limit": ("2", "限制时间内调用失败次数", "App Call Limited"),
     "invalid": ("61", "参数错误", "Invalid Parameter"),
     "not_found": ("61", "参数错误", "Invalid Parameter"),
 }
+OAUTH_ERRORS = {"invalid_client": 401, "unsupported_grant_type": 402, "invalid_grant": 403}
 MAX_PAGE_SIZE = 100
 MAX_WINDOW = timedelta(days=31)
+
+
+def jos_sign(received: Mapping[str, str], secret: str) -> str:
+    """The sign JOS expects for the parameters received."""
+    text = "".join(name + received[name] for name in sorted(received) if name != "sign")
+    return hashlib.md5(f"{secret}{text}{secret}".encode("utf-8")).hexdigest().upper()
+
+
+def answer_key(api: str) -> str:
+    return api.replace(".", "_") + "_responce"  # sic, as JOS spells it
 
 
 def ok(result: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -51,10 +88,10 @@ class JdSimulator(MarketplaceSimulator):
     """JOS as seen from a POP seller app: orders by modified time, either order, windows of a month."""
 
     channel = "jd"
-    client_class = JdClient
     order_api = "jingdong.pop.order.search"
     demo_app_key = "D3MO5A1E0B1C2D3E4F5A6B7C8D9E0F1A"
     gateway_path = "/routerjson"
+    consent_client_field = "app_key"
 
     def _order_no(self, rng, created: datetime) -> str:
         return str(rng.randint(2 * 10**11, 3 * 10**11))
@@ -74,20 +111,51 @@ class JdSimulator(MarketplaceSimulator):
             raise PlatformRefusal("invalid", "360buy_param_json must be an object")
         return Call(raw["method"], payload, raw)
 
+    def sent_at(self, call: Call) -> datetime:
+        matched = JOS_TIMESTAMP.match(call.raw["timestamp"])
+        if matched is None:
+            raise PlatformRefusal("timestamp", "timestamp 格式为 yyyy-MM-dd HH:mm:ss")
+        sent = parse_china_text(matched.group(1))
+        if matched.group(3):
+            sign = 1 if matched.group(3)[0] == "+" else -1
+            zone = timezone(sign * timedelta(hours=int(matched.group(3)[1:3]), minutes=int(matched.group(3)[3:])))
+            sent = sent.replace(tzinfo=zone, microsecond=int(matched.group(2)) * 1000)
+        return sent
+
     def check_signature(self, call: Call, request: Request) -> None:
         if call.raw["app_key"] != self.credentials.app_key:
             raise PlatformRefusal("signature")
-        if sign_jd(call.raw, self.credentials.app_secret) != call.raw["sign"]:
+        if not hmac.compare_digest(jos_sign(call.raw, self.credentials.app_secret), call.raw["sign"]):
             raise PlatformRefusal("signature")
-        if call.raw.get("access_token") != self.credentials.access_token:
-            raise PlatformRefusal("auth")
+
+    def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
+        return {"/oauth2/to_login": self.consent, "/oauth2/access_token": self.access_token,
+                "/oauth2/refresh_token": self.refresh_token}
+
+
+    def _token_answer(self, request: Request, grant_type: str, redeem: Callable[[str], Grant], name: str) -> Response:
+        try:
+            grant = self.token_request(request, "app_key", grant_type, redeem, name)
+        except PlatformRefusal as refusal:
+            return self.json({"code": OAUTH_ERRORS[refusal.kind], "msg": refusal.message})
+        now = self.clock()
+        return self.json({"code": 0, "access_token": grant.access_token, "refresh_token": grant.refresh_token,
+                          "expires_in": int((grant.expires_at - now).total_seconds()), "scope": "snsapi_base",
+                          "open_id": grant.shop, "uid": grant.shop, "time": int(now.timestamp() * 1000),
+                          "token_type": "bearer"})
+
+    def access_token(self, request: Request) -> Response:
+        return self._token_answer(request, "authorization_code", self.redeem_code, "code")
+
+    def refresh_token(self, request: Request) -> Response:
+        return self._token_answer(request, "refresh_token", self.redeem_refresh_token, "refresh_token")
 
     def refusal(self, refusal: PlatformRefusal) -> Response:
-        code, zh, en = GATEWAY_ERRORS[refusal.kind]
+        code, zh, en = GATEWAY_ERRORS[refusal.kind if refusal.kind in GATEWAY_ERRORS else "auth"]
         return self.json({"error_response": {"code": code, "zh_desc": refusal.message or zh, "en_desc": en}})
 
     def malformed_prefix(self, call: Call) -> str:
-        return response_key(call.api)
+        return answer_key(call.api)
 
     def handlers(self) -> dict[str, Callable[[dict[str, Any]], Any]]:
         return {
@@ -99,7 +167,7 @@ class JdSimulator(MarketplaceSimulator):
         }
 
     def _answer_of(self, api: str, content: dict[str, Any]) -> dict:
-        return {response_key(api): {"code": "0", **content}}
+        return {answer_key(api): {"code": "0", **content}}
 
     # -- APIs ------------------------------------------------------------------------------------------
 
@@ -118,12 +186,12 @@ class JdSimulator(MarketplaceSimulator):
         found = [o for o in self.window(start, end) if STATE[o.status] in states]
         if str(params.get("sortType", 0)) == "1":
             found.reverse()
-        rows = [render(o) for o in self.page_of(found, page, size)]
+        rows = [render(o, self.seal) for o in self.page_of(found, page, size)]
         return self._answer_of(api, {"searchorderinfo_result": ok({"orderTotal": len(found), "orderInfoList": rows})})
 
     def order_get(self, params: dict[str, Any]) -> dict:
         order = self.find(params.get("order_id", ""))
-        return self._answer_of("jingdong.pop.order.get", {"orderDetailInfo": ok({"orderInfo": render(order)})})
+        return self._answer_of("jingdong.pop.order.get", {"orderDetailInfo": ok({"orderInfo": render(order, self.seal)})})
 
     def shipment(self, params: dict[str, Any]) -> dict:
         api = "jingdong.pop.order.shipment"
@@ -153,7 +221,7 @@ class JdSimulator(MarketplaceSimulator):
                                                      "result": [render_refund(r) for r in page]}})
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     return {
         "orderId": order.order_no,
         "orderState": STATE[order.status],
@@ -165,15 +233,16 @@ def render(order: SimOrder) -> dict[str, Any]:
         "orderStartTime": china_text(order.created),
         "modified": china_text(order.modified),
         "orderRemark": order.remark,
+        "oaid": seal(f"{order.receiver_name}|{order.receiver_phone}|{order.detail}"),
         "consigneeInfo": {
-            "fullname": order.receiver_name,
-            "mobile": order.receiver_phone,
+            "fullname": masked_name(order.receiver_name),
+            "mobile": masked_phone(order.receiver_phone),
             "telephone": "",
             "province": order.province,
             "city": order.city,
             "county": order.district,
             "town": "",
-            "fullAddress": f"{order.province}{order.city}{order.district}{order.detail}",
+            "fullAddress": f"{order.province}{order.city}{order.district}{masked_detail(order.detail)}",
         },
         "itemInfoList": [
             {

@@ -1,18 +1,41 @@
-"""A local Kuaishou shop open platform: API paths, k=v&signSecret signing, cursor lists, {result} errors."""
+"""A local Kuaishou shop open platform: API paths, k=v&signSecret signing, cursor lists, {result} errors.
+
+Written from the Kuaishou e-commerce open platform's API guide (open.kwaixiaodian.com, 签名算法说明): the request
+parameters but `sign` sorted by name as name=value joined with &, then &signSecret=<the signSecret the platform
+issued with the app, not the app secret>; signMethod MD5 (lower-case hex) or HMAC_SHA256 keyed by the signSecret
+(base64). signMethod is required: there is no default. The timestamp is unix milliseconds. Tokens come from
+/oauth2/access_token and /oauth2/refresh_token with the app secret; the official SDK signs API calls with
+AccessTokenKsMerchantClient(appKey, signSecret) (SDK使用说明, pageSign 2cb0d14623549774e8c8e06994bbcadb1614263973792)."""
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..base import OrderStatus, RefundStatus, from_epoch
-from ..kuaishou import END_OF_LIST, SIGN_METHODS, KuaishouClient, sign_kuaishou
-from .base import SKUS, Call, MarketplaceSimulator, PlatformRefusal, SimOrder, SimRefund
+from .base import (
+    SKUS,
+    Call,
+    Grant,
+    MarketplaceSimulator,
+    OrderStatus,
+    PlatformRefusal,
+    RefundStatus,
+    SimOrder,
+    SimRefund,
+    from_epoch,
+    masked_detail,
+    masked_name,
+    masked_phone,
+)
+
+NO_MORE = "nomore"
 
 STATUS = {OrderStatus.PAID: 30, OrderStatus.REFUND_REQUESTED: 30, OrderStatus.SHIPPED: 40, OrderStatus.CANCELLED: 80}
 REFUND_STATUS = {
@@ -24,13 +47,27 @@ REFUND_STATUS = {
 }
 ERRORS = {
     "signature": (50, "签名验证失败"),
-    "auth": (28, "access_token 无效或已过期"),
+    "timestamp": (300004, "参数错误：timestamp 与服务器时间相差过大"),
+    "auth": (28, "access_token 无效"),
+    "token_expired": (28, "access_token 已过期"),
+    "invalid_grant": (28, "code 或 refresh_token 无效或已过期"),
     "rate_limit": (1017, "Exceed qps limit, KEY [apiId:{api};appkey:{appkey}], MAX_QPS [300.0]"),
     "invalid": (300004, "参数错误"),
     "not_found": (300011, "订单不存在"),
 }
+OAUTH_ERRORS = {"invalid_client": 100010, "unsupported_grant_type": 100011, "invalid_grant": 100012}
 MAX_PAGE_SIZE = 50
 MAX_WINDOW = timedelta(days=7)
+
+
+def kwai_sign(received: Mapping[str, str], sign_secret: str) -> str:
+    """The sign the platform expects for the parameters received."""
+    text = "&".join(f"{name}={received[name]}" for name in sorted(received) if name != "sign")
+    text += f"&signSecret={sign_secret}"
+    if received["signMethod"] == "MD5":
+        return hashlib.md5(text.encode("utf-8")).hexdigest()
+    keyed = hmac.new(sign_secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha256)
+    return base64.b64encode(keyed.digest()).decode("ascii")
 
 
 def fen(amount) -> int:
@@ -45,21 +82,24 @@ class KuaishouSimulator(MarketplaceSimulator):
     """Kuaishou shop as an app sees it: one SKU per order, cursor pages of at most 50, windows of 7 days."""
 
     channel = "kuaishou"
-    client_class = KuaishouClient
+    token_lifetime = timedelta(hours=48)
+    refresh_lifetime = timedelta(days=180)
+    qps = 300
     order_api = "open.order.cursor.list"
     demo_app_key = "ks6887777777779839"
     gateway_path = ""
+    consent_client_field = "app_id"
     max_lines = 1
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self._current_api = ""
 
-    @property
-    def signing_secret(self) -> str:
-        # the platform issues a separate signSecret; without one the simulator signs with the app secret,
-        # as the client does
-        return self.credentials.sign_secret or self.credentials.app_secret
+    def demo_sign_secret(self) -> str:
+        return "kuaishou-demo-sign-secret"
+
+    def throttle_key(self, call: Call) -> str:
+        return f"{call.api};{self.credentials.app_key}"
 
     def _order_no(self, rng, created: datetime) -> str:
         return str(rng.randint(2 * 10**15, 3 * 10**15))
@@ -78,17 +118,43 @@ class KuaishouSimulator(MarketplaceSimulator):
         self._current_api = raw["method"]
         return Call(raw["method"], param if isinstance(param, dict) else {}, raw)
 
+    def sent_at(self, call: Call) -> datetime:
+        if not call.raw["timestamp"].isdigit():
+            raise PlatformRefusal("timestamp")
+        return from_epoch(int(call.raw["timestamp"]) / 1000)
+
     def check_signature(self, call: Call, request: Request) -> None:
-        method = call.raw["signMethod"]
-        if method not in SIGN_METHODS or call.raw["appkey"] != self.credentials.app_key:
+        if call.raw["signMethod"] not in ("MD5", "HMAC_SHA256") or call.raw["appkey"] != self.credentials.app_key:
             raise PlatformRefusal("signature")
-        if sign_kuaishou(call.raw, self.signing_secret, method) != call.raw["sign"]:
+        if not self.credentials.sign_secret:
+            raise PlatformRefusal("signature", "应用没有 signSecret")
+        if not hmac.compare_digest(kwai_sign(call.raw, self.credentials.sign_secret), call.raw["sign"]):
             raise PlatformRefusal("signature")
-        if call.raw.get("access_token") != self.credentials.access_token:
-            raise PlatformRefusal("auth")
+
+    def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
+        return {"/oauth/authorize": self.consent, "/oauth2/access_token": self.access_token,
+                "/oauth2/refresh_token": self.refresh_token}
+
+
+    def _token_answer(self, request: Request, grant_type: str, redeem: Callable[[str], Grant], name: str) -> Response:
+        try:
+            grant = self.token_request(request, "app_id", grant_type, redeem, name)
+        except PlatformRefusal as refusal:
+            return self.json({"result": OAUTH_ERRORS[refusal.kind], "error": refusal.kind, "error_msg": refusal.message})
+        now = self.clock()
+        return self.json({"result": 1, "access_token": grant.access_token, "refresh_token": grant.refresh_token,
+                          "expires_in": int((grant.expires_at - now).total_seconds()),
+                          "refresh_token_expires_in": int((grant.refresh_expires_at - now).total_seconds()),
+                          "open_id": grant.shop, "scopes": ["merchant_order", "merchant_item"]})
+
+    def access_token(self, request: Request) -> Response:
+        return self._token_answer(request, "code", self.redeem_code, "code")
+
+    def refresh_token(self, request: Request) -> Response:
+        return self._token_answer(request, "refresh_token", self.redeem_refresh_token, "refresh_token")
 
     def refusal(self, refusal: PlatformRefusal) -> Response:
-        code, message = ERRORS[refusal.kind]
+        code, message = ERRORS[refusal.kind if refusal.kind in ERRORS else "auth"]
         if refusal.kind == "rate_limit":
             message = message.format(api=self._current_api, appkey=self.credentials.app_key)
         elif refusal.kind in ("invalid", "not_found") and refusal.message:
@@ -142,17 +208,17 @@ class KuaishouSimulator(MarketplaceSimulator):
             last_millis, last_number = key(page[-1])
             cursor = base64.urlsafe_b64encode(f"{last_millis}:{last_number}".encode()).decode()
         else:
-            cursor = END_OF_LIST
+            cursor = NO_MORE
         return page, cursor
 
     def cursor_list(self, params: dict[str, Any]) -> dict:
         start, end, _, _ = self._window(params)
         page, cursor = self._cursor_page(self.window(start, end), lambda o: (millis(o.modified), o.order_no),
                                          params, "cursor")
-        return self.success({"cursor": cursor, "orderList": [render(o) for o in page]})
+        return self.success({"cursor": cursor, "orderList": [render(o, self.seal) for o in page]})
 
     def detail(self, params: dict[str, Any]) -> dict:
-        return self.success(render(self.find(str(params.get("oid", "")))))
+        return self.success(render(self.find(str(params.get("oid", ""))), self.seal))
 
     def deliver(self, params: dict[str, Any]) -> dict:
         if not params.get("expressNo") or not params.get("expressCode"):
@@ -185,7 +251,7 @@ class KuaishouSimulator(MarketplaceSimulator):
         return self.success({"pcursor": cursor, "refundOrderInfoList": [render_refund(r) for r in page]})
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     line = order.lines[0]
     refunds = []
     if order.refund is not None:
@@ -214,12 +280,15 @@ def render(order: SimOrder) -> dict[str, Any]:
             "discountFee": fen(line.discount),
         },
         "orderAddress": {
-            "consignee": order.receiver_name,
-            "mobile": order.receiver_phone,
+            "encryptedConsignee": seal(order.receiver_name),
+            "encryptedMobile": seal(order.receiver_phone),
+            "encryptedAddress": seal(order.detail),
+            "desensitiseConsignee": masked_name(order.receiver_name),
+            "desensitiseMobile": masked_phone(order.receiver_phone),
+            "desensitiseAddress": masked_detail(order.detail),
             "province": order.province,
             "city": order.city,
             "district": order.district,
-            "address": order.detail,
         },
         "orderRefundList": refunds,
     }

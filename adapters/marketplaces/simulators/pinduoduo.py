@@ -1,16 +1,33 @@
-"""A local POP gateway: pdd.* APIs over api/router, POP signing and POP error responses."""
+"""A local POP gateway: pdd.* APIs over api/router, POP signing and POP error responses.
+
+Written from the POP API call guide on open.pinduoduo.com (API 调用说明, 签名规则): every parameter but `sign` sorted by name, name and value joined, wrapped in client_secret, upper-case
+MD5. The timestamp is unix seconds. Shops authorise through pdd.pop.auth.token.create / .refresh."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from ..base import OrderStatus, RefundStatus, china_text, from_epoch
-from ..pinduoduo import PinduoduoClient, sign_pdd
-from .base import Call, MarketplaceSimulator, PlatformRefusal, SimOrder, SimRefund
+from .base import (
+    Call,
+    Grant,
+    MarketplaceSimulator,
+    OrderStatus,
+    PlatformRefusal,
+    RefundStatus,
+    SimOrder,
+    SimRefund,
+    china_text,
+    from_epoch,
+    masked_detail,
+    masked_name,
+    masked_phone,
+)
 
 AFTER_SALE = {
     RefundStatus.REQUESTED: 2,
@@ -21,7 +38,10 @@ AFTER_SALE = {
 }
 ERRORS = {
     "signature": (20004, "签名验证失败"),
-    "auth": (10019, "access_token已过期"),
+    "timestamp": (10000, "参数错误：timestamp 与服务器时间相差超过10分钟"),
+    "auth": (20032, "access_token不存在"),
+    "token_expired": (10019, "access_token已过期"),
+    "invalid_grant": (10019, "code或refresh_token无效或已过期"),
     "rate_limit": (70031, "调用过于频繁，请调整调用频率"),
     "invalid": (10000, "参数错误"),
     "not_found": (10000, "参数错误"),
@@ -30,14 +50,21 @@ MAX_PAGE_SIZE = 100
 MAX_WINDOW = timedelta(minutes=30)
 
 
+def pop_sign(received: Mapping[str, str], client_secret: str) -> str:
+    """The sign POP expects for the parameters received."""
+    text = "".join(f"{name}{received[name]}" for name in sorted(received) if name != "sign")
+    return hashlib.md5((client_secret + text + client_secret).encode("utf-8")).hexdigest().upper()
+
+
 class PinduoduoSimulator(MarketplaceSimulator):
     """POP as seen from an ERP app: orders by update time, oldest first, windows of 30 minutes."""
 
     channel = "pinduoduo"
-    client_class = PinduoduoClient
+    token_apis = frozenset({"pdd.pop.auth.token.create", "pdd.pop.auth.token.refresh"})
     order_api = "pdd.order.number.list.increment.get"
     demo_app_key = "4b6d3f0c2a9e4d1f8c7b6a5e4d3c2b1a"
     gateway_path = "/api/router"
+    cipher_mark = "~"
 
     def _order_no(self, rng, created: datetime) -> str:
         return f"{created:%y%m%d}-{rng.randint(10**14, 10**15 - 1)}"
@@ -51,20 +78,25 @@ class PinduoduoSimulator(MarketplaceSimulator):
         for name in ("type", "client_id", "timestamp", "sign"):
             if not raw.get(name):
                 raise PlatformRefusal("invalid", f"公共参数 {name} 缺失")
-        if not raw["timestamp"].isdigit():
-            raise PlatformRefusal("invalid", "timestamp 必须是秒级时间戳")
         return Call(raw["type"], raw, raw)
+
+    def sent_at(self, call: Call) -> datetime:
+        if not call.raw["timestamp"].isdigit() or len(call.raw["timestamp"]) > 10:
+            raise PlatformRefusal("timestamp", "timestamp 必须是秒级时间戳")
+        return from_epoch(int(call.raw["timestamp"]))
 
     def check_signature(self, call: Call, request: Request) -> None:
         if call.raw["client_id"] != self.credentials.app_key:
             raise PlatformRefusal("signature")
-        if sign_pdd(call.raw, self.credentials.app_secret) != call.raw["sign"]:
+        if not hmac.compare_digest(pop_sign(call.raw, self.credentials.app_secret), call.raw["sign"]):
             raise PlatformRefusal("signature")
-        if call.raw.get("access_token") != self.credentials.access_token:
-            raise PlatformRefusal("auth")
+
+
+    def oauth_pages(self) -> dict[str, Callable[[Request], Response]]:
+        return {"/service-market/auth": self.consent}
 
     def refusal(self, refusal: PlatformRefusal) -> Response:
-        code, message = ERRORS[refusal.kind]
+        code, message = ERRORS[refusal.kind if refusal.kind in ERRORS else "auth"]
         return self.json({"error_response": {"error_code": code, "error_msg": message, "sub_code": str(code),
                                              "sub_msg": refusal.message or message, "request_id": "sim"}})
 
@@ -78,7 +110,29 @@ class PinduoduoSimulator(MarketplaceSimulator):
             "pdd.logistics.online.send": self.online_send,
             "pdd.goods.quantity.update": self.quantity_update,
             "pdd.refund.list.increment.get": self.refunds_changed,
+            "pdd.pop.auth.token.create": self.token_create,
+            "pdd.pop.auth.token.refresh": self.token_refresh,
         }
+
+    def _token(self, key: str, grant: Grant) -> dict:
+        now = self.clock()
+        return {key: {
+            "access_token": grant.access_token,
+            "expires_in": int((grant.expires_at - now).total_seconds()),
+            "expires_at": int(grant.expires_at.timestamp()),
+            "refresh_token": grant.refresh_token,
+            "refresh_token_expires_in": int((grant.refresh_expires_at - now).total_seconds()),
+            "refresh_token_expires_at": int(grant.refresh_expires_at.timestamp()),
+            "owner_id": grant.shop,
+            "owner_name": grant.shop,
+            "scope": ["pdd.order.number.list.increment.get", "pdd.logistics.online.send"],
+        }}
+
+    def token_create(self, params: dict[str, Any]) -> dict:
+        return self._token("pop_auth_token_create_response", self.redeem_code(params.get("code", "")))
+
+    def token_refresh(self, params: dict[str, Any]) -> dict:
+        return self._token("pop_auth_token_refresh_response", self.redeem_refresh_token(params.get("refresh_token", "")))
 
     def _window(self, params: dict[str, Any]) -> tuple[datetime, datetime, int, int]:
         start = from_epoch(self.integer(params, "start_updated_at"))
@@ -93,11 +147,11 @@ class PinduoduoSimulator(MarketplaceSimulator):
     def orders_changed(self, params: dict[str, Any]) -> dict:
         start, end, page, size = self._window(params)
         found = self.window(start, end)
-        rows = [render(o) for o in self.page_of(found, page, size)]
+        rows = [render(o, self.seal) for o in self.page_of(found, page, size)]
         return {"order_sn_increment_get_response": {"total_count": len(found), "order_sn_list": rows}}
 
     def order_information(self, params: dict[str, Any]) -> dict:
-        return {"order_info_get_response": {"order_info": render(self.find(params.get("order_sn", "")))}}
+        return {"order_info_get_response": {"order_info": render(self.find(params.get("order_sn", "")), self.seal)}}
 
     def online_send(self, params: dict[str, Any]) -> dict:
         if not params.get("logistics_id") or not params.get("tracking_number"):
@@ -120,7 +174,7 @@ class PinduoduoSimulator(MarketplaceSimulator):
         return {"refund_increment_get_response": {"total_count": len(found), "refund_list": rows}}
 
 
-def render(order: SimOrder) -> dict[str, Any]:
+def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     order_status = 2 if order.status is OrderStatus.SHIPPED else 1
     refund_status = {OrderStatus.REFUND_REQUESTED: 2, OrderStatus.CANCELLED: 4}.get(order.status, 1)
     return {
@@ -131,12 +185,15 @@ def render(order: SimOrder) -> dict[str, Any]:
         "created_time": china_text(order.created),
         "confirm_time": china_text(order.created),
         "updated_at": china_text(order.modified),
-        "receiver_name": order.receiver_name,
-        "receiver_phone": order.receiver_phone,
+        "receiver_name_encrypted": seal(order.receiver_name),
+        "receiver_phone_encrypted": seal(order.receiver_phone),
+        "address_encrypted": seal(order.detail),
+        "receiver_name_mask": masked_name(order.receiver_name),
+        "receiver_phone_mask": masked_phone(order.receiver_phone),
+        "address_mask": masked_detail(order.detail),
         "province": order.province,
         "city": order.city,
         "town": order.district,
-        "address": order.detail,
         "goods_amount": float(order.goods_total),
         "discount_amount": float(order.discount + sum(line.discount for line in order.lines)),
         "postage": float(order.postage),

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..base import CHINA, ShopCredentials
-from .base import MarketplaceSimulator
+from .base import CHINA, AppAccount, MarketplaceSimulator
 from .douyin import DouyinSimulator
 from .jd import JdSimulator
 from .kuaishou import KuaishouSimulator
@@ -31,7 +30,7 @@ class RunningSimulators:
         return {channel: sim.url for channel, sim in self.simulators.items()}
 
     @property
-    def credentials(self) -> dict[str, ShopCredentials]:
+    def credentials(self) -> dict[str, AppAccount]:
         return {channel: sim.credentials for channel, sim in self.simulators.items()}
 
     def stop(self) -> None:
