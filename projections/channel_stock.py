@@ -45,7 +45,7 @@ listings = Table(
 class ChannelStockProjection(Projection):
     name = "channel_stock"
     metadata = metadata
-    topics = topics_of([Listing.Mapped, Listing.Published])
+    topics = topics_of([Listing.Mapped, Listing.Remapped, Listing.Published])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         for _, e in events:
@@ -54,6 +54,9 @@ class ChannelStockProjection(Projection):
                     listing_id=text_id(e.originator_id), channel=e.channel, shop=e.shop, platform_sku=e.platform_sku,
                     item_id=e.item_id, components=json.dumps(e.components, sort_keys=True), share=e.share,
                     buffer=e.buffer, minimum=e.minimum, maximum=e.maximum, published=None))
+            elif isinstance(e, Listing.Remapped):
+                conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
+                             .values(item_id=e.item_id, components=json.dumps(e.components, sort_keys=True)))
             else:
                 conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
                              .values(published=e.quantity))
