@@ -214,7 +214,8 @@ class Order(Aggregate):
         """Give unmapped lines their SKU and components (line no → (sku, components)); a held order whose only
         reason was an unknown SKU is released. False when none of the given lines was waiting."""
         waiting = {line["line_no"] for line in self.unmapped_lines()}
-        chosen = [{"line_no": no, "sku": sku, "components": dict(components)}
+        chosen = [{"line_no": no, "sku": sku, "components": dict(components),
+                   "quantity": self.lines[no]["quantity"] - self.lines[no]["refunded"]}
                   for no, (sku, components) in sorted(mapped.items()) if no in waiting and components]
         if not chosen or self.status == "cancelled":
             return False
