@@ -101,6 +101,9 @@ def check_lines(lines: list[OrderLine]) -> None:
                 raise InvalidInput(f"line {line.line_no}: {label} must be from 0 to {MAX_MONEY:,} yuan, got {amount}")
         if len(line.title or "") > MAX_NAME:
             raise InvalidInput(f"line {line.line_no}: a title has at most {MAX_NAME} characters")
+        for label, code in (("SKU code", line.sku), ("platform SKU", line.platform_sku), ("item id", line.item_id)):
+            if len(code or "") > 64:
+                raise InvalidInput(f"line {line.line_no}: a {label} has at most 64 characters")
         if not (line.sku or line.platform_sku or line.item_id):
             raise InvalidInput(f"line {line.line_no}: it names no SKU, platform SKU or item")
 

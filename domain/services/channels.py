@@ -48,22 +48,26 @@ class Channels:
                          item_id: str = "", waiting=(), warehouse: str = "") -> dict:
         """Map a platform SKU to one SKU or a kit (组合装), or change what it maps to; the orders waiting for it
         (ids from the unmapped-SKU view) take it, are released when nothing else holds them, and reserved."""
-        for label, value in (("channel", channel), ("shop", shop), ("platform SKU", platform_sku)):
-            if not isinstance(value, str) or not value.strip() or len(value) > 64:
-                raise InvalidInput(f"{label} must be 1-64 characters")
-        if len(item_id or "") > 64:
-            raise InvalidInput("item id must be at most 64 characters")
-        check_kit(components)
-        Listing.check(components, Decimal(1), 0, 0, None)
-        for sku in components:
-            if not self.catalogue.sku_exists(sku):
-                raise UnknownSku(f"unknown SKU {sku!r}")
+        self.check_mapping(channel, shop, platform_sku, components, item_id)
         listing, changed = self._map(channel, shop, platform_sku, dict(components), item_id or "", by)
         orders = self.orders.map_waiting_orders(list(waiting), warehouse, by)
         return {"listing_id": listing, "changed": changed,
                 "released": sum(o["mapped"] and o["status"] != "held" for o in orders),
                 "reserved": sum(o["mapped"] and o["status"] == "reserved" for o in orders),
                 "orders": orders}
+
+    def check_mapping(self, channel: str, shop: str, platform_sku: str, components: dict[str, int],
+                      item_id: str = "") -> None:
+        """Refuse, by name, a mapping that could not be made (before a file's mappings are made together)."""
+        for label, value in (("channel", channel), ("shop", shop), ("platform SKU", platform_sku)):
+            if not isinstance(value, str) or not value.strip() or len(value) > 64:
+                raise InvalidInput(f"{label} must be 1-64 characters")
+        if len(item_id or "") > 64:
+            raise InvalidInput("item id must be at most 64 characters")
+        check_kit(components)
+        for sku in components:
+            if not self.catalogue.sku_exists(sku):
+                raise UnknownSku(f"unknown SKU {sku!r}")
 
     @retry_on_conflict
     def _map(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], item_id: str,
