@@ -52,11 +52,11 @@ class ChannelStockProjection(Projection):
             if isinstance(e, Listing.Mapped):
                 conn.execute(insert(listings).values(
                     listing_id=text_id(e.originator_id), channel=e.channel, shop=e.shop, platform_sku=e.platform_sku,
-                    item_id=e.item_id, components=json.dumps(e.components, sort_keys=True), share=e.share,
+                    item_id=e.item_id, components=json.dumps(e.components, sort_keys=True, ensure_ascii=False), share=e.share,
                     buffer=e.buffer, minimum=e.minimum, maximum=e.maximum, published=None))
             elif isinstance(e, Listing.Remapped):
                 conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
-                             .values(item_id=e.item_id, components=json.dumps(e.components, sort_keys=True)))
+                             .values(item_id=e.item_id, components=json.dumps(e.components, sort_keys=True, ensure_ascii=False)))
             else:
                 conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
                              .values(published=e.quantity))
