@@ -3,22 +3,10 @@
 import pytest
 
 from scanner_ui import create_app
-from tests.builders import CUP, TEA, warehouse_with_catalogue
+from tests.builders import CUP, TEA
 from tests.integration.test_backoffice_pages import signed_in, table_rows
-from tests.unit.test_platform_sku_mapping import GIFT_BOX, platform_order
-
-PIN = "2468"
-
-
-@pytest.fixture
-def system(make_system, sqlite_url):
-    system = make_system(sqlite_url)
-    warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 10, (TEA, "A-01-01"): 20})
-    for badge, role in (("S1", "supervisor"), ("A1", "auditor")):
-        system.app.staff.register_staff(badge, badge, role, PIN, "admin")
-    system.app.orders.import_orders([platform_order("T1", (GIFT_BOX, "BOX-TEA", 2)),
-                                     platform_order("T2", (GIFT_BOX, "BOX-TEA", 1))], warehouse="WH1")
-    return system
+from tests.integration.test_mapping_api import system  # noqa: F401  (two orders wait for the gift box)
+from tests.unit.test_platform_sku_mapping import GIFT_BOX
 
 
 @pytest.fixture
