@@ -318,6 +318,8 @@ class Order(Aggregate):
                     Decimal("0.01")
                 )
                 refunded.append({"line_no": no, "sku": line["sku"], "quantity": left, "amount": amount})
+                if "components" in line:
+                    refunded[-1]["components"] = dict(line["components"])
         if not refunded:
             raise InvalidOrderState(f"order {self.platform_order_no}: those lines are already refunded")
         before_shipment = self.status not in ("shipped", "delivered")

@@ -123,9 +123,10 @@ class ReplenishmentProjection(Projection):
                     self._withdraw(demand, by_order.get(text_id(e.originator_id), []),
                                    {line["line_no"] for line in e.lines})
                 for line in e.lines:
-                    key = (text_id(e.originator_id), line["sku"])
-                    if key in owed:
-                        owed[key] = max(owed[key] - line["quantity"], 0)
+                    for sku, each in components_of(line).items():
+                        key = (text_id(e.originator_id), sku)
+                        if key in owed:
+                            owed[key] = max(owed[key] - line["quantity"] * each, 0)
         if new_skus:
             conn.execute(insert(skus_table), new_skus)
         demand.write(conn)

@@ -8,6 +8,7 @@ import pytest
 from domain.errors import InvalidInput, InvalidOrderState, UnknownSku
 from domain.order import Buyer, OrderLine
 from domain.services import NewOrder
+from projections.orders_board import order_counts
 from tests.builders import CUP, PAN, TEA, warehouse_with_catalogue
 
 HANGZHOU = {"province": "浙江省", "city": "杭州市", "district": "西湖区"}
@@ -24,9 +25,14 @@ def platform_order(number: str, *lines: tuple[str, str, int], channel: str = "ta
 
 
 @pytest.fixture
-def app(make_system):
+def system(make_system):
     system = make_system("memory:")
     warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 10, (CUP, "A-01-02"): 10, (PAN, "B-02-01"): 1})
+    return system
+
+
+@pytest.fixture
+def app(system):
     return system.app
 
 
@@ -166,3 +172,21 @@ def test_a_bad_mapping_is_refused_and_changes_nothing(app, components, error):
 
     with pytest.raises(InvalidInput):
         app.channels.listing("taobao", "flagship", GIFT_BOX)
+
+
+def test_the_orders_board_follows_a_kit_order_mapped_late_through_picking_and_a_refunded_line(system, app):
+    [kit] = app.orders.import_orders([platform_order("T12", (GIFT_BOX, "BOX-TEA", 1), ("p-pan", PAN, 1))],
+                                     warehouse="WH1")
+    system.catch_up()
+    app.channels.map_platform_sku("taobao", "flagship", GIFT_BOX, {TEA: 1, CUP: 2}, "cs", waiting=[kit["order_id"]],
+                                  warehouse="WH1")
+    wave_id = app.fulfilment.create_wave("WH1", "W12", [kit["order_id"]], "sup")
+    for index, line in enumerate(app.fulfilment.wave(wave_id).lines):
+        if line["sku"] != PAN:
+            app.fulfilment.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "bob")
+    app.orders.refund_order(kit["order_id"], "cs", "pan out of stock", line_nos=[2])
+    system.catch_up()
+
+    counts = {row["status"]: row["orders"] for row in order_counts(system.engine)["by_status"]}
+    assert counts == {"picked": 1}
+    assert all(runner.status().stuck_at is None for runner in system.runners.values())
