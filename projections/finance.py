@@ -28,6 +28,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Table,
+    case,
     func,
     select,
 )
@@ -215,7 +216,7 @@ class FinanceProjection(Projection):
         for name, amount in withdrawn.items():
             order[name] -= amount
             day[name] -= amount
-        order["units_ordered"] -= sum(line["units"] for line in open_lines)
+        order["units_ordered"] = 0  # marks the order as no sale (sales_by_channel does not count it)
         day["orders"] -= 1
         for line in order_lines:
             sku = skus.row((line["sku"],))
@@ -339,7 +340,8 @@ def sales_by_channel(engine: Engine, since=None, until=None) -> list[dict]:
     """Orders, revenue and discounts per day ordered and channel, oldest first."""
     first, last = day_range(since, until)
     day, channel = finance_orders.c.ordered_on, finance_orders.c.channel
-    query = (select(day.label("day"), channel, func.count().label("orders"),
+    sold = func.sum(case((finance_orders.c.units_ordered > 0, 1), else_=0))
+    query = (select(day.label("day"), channel, sold.label("orders"),
                     *(func.sum(finance_orders.c[n]).label(n) for n in ("revenue", "discounts", "paid")))
              .group_by(day, channel).order_by(day, channel))
     if first:

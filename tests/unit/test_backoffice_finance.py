@@ -9,8 +9,8 @@ from domain.services import NewOrder
 from domain.errors import UnknownOrder, UnknownSku
 from domain.order import Buyer, OrderLine
 from projections.backoffice import InvalidDate, business_day
-from projections.finance import (FinanceProjection, daily_finance, order_finance, orders_finance, sku_finance,
-                                 stock_valuation, totals)
+from projections.finance import (FinanceProjection, daily_finance, order_finance, orders_finance, sales_by_channel,
+                                 sku_finance, stock_valuation, totals)
 from projections.tracking import ProjectionRunner
 from tests.builders import CUP, PAN, TEA, warehouse_with_catalogue
 
@@ -241,3 +241,13 @@ def test_a_line_refunded_before_the_order_was_cancelled_is_not_withdrawn_twice(s
         Decimal("12.00"), Decimal("12.00"), 0)
     assert (cup["revenue"] - cup["refunds"], cup["units_ordered"]) == (Decimal("12.00"), 2)
     assert totals(system.engine)["margin"] == before["margin"]
+
+
+def test_sales_by_channel_leave_out_a_cancelled_order(system):
+    busy_day(system)
+    system.catch_up()
+
+    sales = {(r["day"], r["channel"]): r for r in sales_by_channel(system.engine, "2026-11-11", "2026-11-11")}
+
+    taobao = sales[("2026-11-11", "taobao")]
+    assert (taobao["orders"], taobao["revenue"]) == (5, Decimal("1635.00"))  # T100-T104; T105 was cancelled
