@@ -161,7 +161,8 @@ class BatchRows:
         """Read every row whose `column` is one of these values (all the lines of some orders, say)."""
         wanted = sorted(set(values))
         for start in range(0, len(wanted), LOAD_CHUNK):
-            for row in conn.execute(select(self.table).where(self.table.c[column].in_(wanted[start:start + LOAD_CHUNK]))):
+            chunk = wanted[start:start + LOAD_CHUNK]
+            for row in conn.execute(select(self.table).where(self.table.c[column].in_(chunk))):
                 found = dict(row._mapping)
                 key = tuple(found[name] for name in self.key)
                 if key not in self.rows:

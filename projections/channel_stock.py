@@ -42,6 +42,11 @@ listings = Table(
 )
 
 
+def stored_components(components: dict[str, int]) -> str:
+    # Unescaped, so a kit of the most SKUs with the longest Chinese codes fits the column.
+    return json.dumps(components, sort_keys=True, ensure_ascii=False)
+
+
 class ChannelStockProjection(Projection):
     name = "channel_stock"
     metadata = metadata
@@ -52,11 +57,11 @@ class ChannelStockProjection(Projection):
             if isinstance(e, Listing.Mapped):
                 conn.execute(insert(listings).values(
                     listing_id=text_id(e.originator_id), channel=e.channel, shop=e.shop, platform_sku=e.platform_sku,
-                    item_id=e.item_id, components=json.dumps(e.components, sort_keys=True, ensure_ascii=False), share=e.share,
+                    item_id=e.item_id, components=stored_components(e.components), share=e.share,
                     buffer=e.buffer, minimum=e.minimum, maximum=e.maximum, published=None))
             elif isinstance(e, Listing.Remapped):
                 conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
-                             .values(item_id=e.item_id, components=json.dumps(e.components, sort_keys=True, ensure_ascii=False)))
+                             .values(item_id=e.item_id, components=stored_components(e.components)))
             else:
                 conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
                              .values(published=e.quantity))

@@ -148,8 +148,8 @@ class CrmProjection(Projection):
         imported = created_in((e for _, e in events), Order.Imported)
         orders.load(conn, {(self._order_id(e),) for _, e in events
                            if not isinstance(e, Order.Imported) and self._order_id(e) not in imported})
-        amounts.load(conn, {(text_id(e.originator_id),) for _, e in events
-                            if isinstance(e, (Order.Cancelled, Order.Refunded)) and text_id(e.originator_id) not in imported})
+        ending = {text_id(e.originator_id) for _, e in events if isinstance(e, (Order.Cancelled, Order.Refunded))}
+        amounts.load(conn, {(order_id,) for order_id in ending - imported})
         buyers = {(e.buyer_ref,) for _, e in events if isinstance(e, Order.Imported)}
         buyers.update((r["buyer_ref"],) for r in orders.rows.values())
         customers.load(conn, buyers)

@@ -665,7 +665,7 @@ def unmapped(member, channel, shop, limit, offset):
 
 @operation("POST", "/mappings", "Map a platform SKU to a SKU or a kit (组合装); the orders waiting for it are released "
            "and reserved", "mapping commands", MAPPED, roles_with("supervisor"),
-           body=body_of(channel=text(64), shop=text(64), platform_sku=text(64), item_id=optional(text(64, 0)),
+           body=body_of(channel=text(16), shop=text(64), platform_sku=text(64), item_id=optional(text(64, 0)),
                         components={"type": "array", "minItems": 1, "maxItems": MAX_KIT_COMPONENTS,
                                     "items": KIT_PART}))
 def map_platform_sku(member, channel, shop, platform_sku, components, item_id=""):

@@ -59,9 +59,9 @@ class Channels:
     def check_mapping(self, channel: str, shop: str, platform_sku: str, components: dict[str, int],
                       item_id: str = "") -> None:
         """Refuse, by name, a mapping that could not be made (before a file's mappings are made together)."""
-        for label, value in (("channel", channel), ("shop", shop), ("platform SKU", platform_sku)):
-            if not isinstance(value, str) or not value.strip() or len(value) > 64:
-                raise InvalidInput(f"{label} must be 1-64 characters")
+        for label, value, most in (("channel", channel, 16), ("shop", shop, 64), ("platform SKU", platform_sku, 64)):
+            if not isinstance(value, str) or not value.strip() or len(value) > most:
+                raise InvalidInput(f"{label} must be 1-{most} characters")
         if len(item_id or "") > 64:
             raise InvalidInput("item id must be at most 64 characters")
         check_kit(components)

@@ -14,7 +14,7 @@ from projections.unmapped_skus import unmapped_skus
 
 pytestmark = pytest.mark.postgres
 
-SHOP = "旗" * 64
+CHANNEL, SHOP = "渠" * 16, "旗" * 64  # a listing's channel is at most 16 characters
 NAME = "特大号加厚纯棉连衣裙" * (MAX_NAME // 10)
 REGION = {"province": "浙江省", "city": "杭州市", "district": "西湖区"}
 
@@ -24,7 +24,7 @@ def code(prefix: str, n: int) -> str:
 
 
 def widest_order(number: str) -> NewOrder:
-    return NewOrder("taobao", SHOP, number, [
+    return NewOrder(CHANNEL, SHOP, number, [
         OrderLine(n + 1, code("平台", n), code("编码", n), NAME, MAX_UNITS, Decimal("1000000"), Decimal("0"),
                   code("商品", n)) for n in range(MAX_ORDER_LINES)],
         Buyer("买" * 64, "王" * 40, "1" * 20, "浙江省杭州市" * 60), REGION, Decimal("1"))
@@ -47,8 +47,8 @@ def test_the_widest_unmapped_order_and_the_largest_kit_pass_through_every_view(s
 
     listed = unmapped_skus(system.fresh("unmapped_skus"))
     waiting, first = listed.count(), listed.page(1, 0)[0]
-    mapped = system.map_platform_sku("taobao", SHOP, code("平台", 0), kit, "审单员" * 20, code("商品", 0))
-    system.map_platform_sku("taobao", SHOP, code("平台", 0), {**kit, code("SKU", 0): 1}, "审单员")
+    mapped = system.map_platform_sku(CHANNEL, SHOP, code("平台", 0), kit, "审单员" * 20, code("商品", 0))
+    system.map_platform_sku(CHANNEL, SHOP, code("平台", 0), {**kit, code("SKU", 0): 1}, "审单员")
     system.catch_up()
 
     assert waiting == MAX_ORDER_LINES
@@ -66,8 +66,9 @@ def test_one_past_the_largest_kit_is_refused_and_writes_nothing(system):
     before = system.app.store.recorder.max_notification_id()
     kit = {code("SKU", n): 1 for n in range(MAX_KIT_COMPONENTS)}
 
-    for refused in ({**kit, "ONE-MORE": 1}, {code("SKU", 0): MAX_UNITS + 1}):
+    for channel, refused in ((CHANNEL, {**kit, "ONE-MORE": 1}), (CHANNEL, {code("SKU", 0): MAX_UNITS + 1}),
+                             (CHANNEL + "渠", kit)):
         with pytest.raises(InvalidInput):
-            system.map_platform_sku("taobao", SHOP, "p1", refused, "审单员")
+            system.map_platform_sku(channel, SHOP, "p1", refused, "审单员")
 
     assert system.app.store.recorder.max_notification_id() == before
