@@ -306,6 +306,7 @@ class Orders:
             for line in refunded:
                 for sku, each in components_of(order.lines[line["line_no"]]).items():
                     units[sku] = units.get(sku, 0) + line["quantity"] * each
-            stocks = self.release_stock(order, units, f"refunded: {reason}", by)
+            # A line never mapped reserved nothing: an empty `units` would otherwise release the whole order.
+            stocks = self.release_stock(order, units, f"refunded: {reason}", by) if units else []
         self.store.save(order, *stocks)
         return refunded
