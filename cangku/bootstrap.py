@@ -77,6 +77,12 @@ class System:
         return self.app.channels.map_platform_sku(channel, shop, platform_sku, components, by, item_id, waiting,
                                                   warehouse)
 
+    def import_mappings(self, path: Path, by: str) -> dict:
+        """Map every platform SKU of a file (see `cangku.mapping_import`), or none when a row is bad."""
+        from .mapping_import import import_mappings
+
+        return import_mappings(self, path, by)
+
     def start_followers(self, interval: float = 0.2) -> None:
         """Follow the log in background threads: the projections, and the dispatcher when jobs are set up."""
         followers = list(self.runners.values()) + ([self.dispatcher] if self.dispatcher else [])

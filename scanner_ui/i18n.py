@@ -350,7 +350,8 @@ TEXT["zh"].update({
     "platform_item_id": "平台商品 ID", "outer_id": "商家编码", "item_title": "商品标题", "waiting_orders": "等待订单",
     "first_seen": "首次出现", "last_seen": "最近出现", "kit_components": "对应 SKU (每行一个: SKU*数量)", "map": "匹配",
     "platform_sku_mapped": "{sku} 已匹配: {released} 个订单已放行, {reserved} 个已预占库存",
-    "platform_sku_not_mapped": "未匹配",
+    "platform_sku_not_mapped": "未匹配", "upload_mappings": "从 CSV 文件导入匹配 (组合装每个 SKU 一行)",
+    "mapping_file_imported": "已匹配 {n} 个平台商品: {released} 个订单已放行, {reserved} 个已预占库存",
 })
 TEXT["en"].update({
     "unmapped_skus": "Unmapped platform SKUs", "map_platform_sku": "Map a platform SKU to a SKU or a kit",
@@ -358,5 +359,6 @@ TEXT["en"].update({
     "item_title": "Title", "waiting_orders": "Orders waiting", "first_seen": "First seen", "last_seen": "Last seen",
     "kit_components": "SKUs (one a line: SKU*units)", "map": "Map",
     "platform_sku_mapped": "{sku} mapped: {released} orders released, {reserved} reserved",
-    "platform_sku_not_mapped": "Not mapped",
+    "platform_sku_not_mapped": "Not mapped", "upload_mappings": "Import mappings from a CSV file (a kit: one row per SKU)",
+    "mapping_file_imported": "{n} platform SKUs mapped: {released} orders released, {reserved} reserved",
 })

@@ -1,10 +1,12 @@
 """Back office: platform SKUs that orders wait for, and the form that maps one to a SKU or a kit (组合装)."""
 
 import re
+import tempfile
+from pathlib import Path
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, request, url_for
 
-from domain.errors import DomainError, InvalidInput
+from domain.errors import DomainError, InvalidInput, RowsRejected
 from projections.unmapped_skus import unmapped_skus
 
 from . import backoffice, errors
@@ -20,6 +22,7 @@ FIELDS = ("channel", "shop", "platform_sku", "item_id", "components")
 # One SKU a line: "TEA-LJ-250*2", "TEA-LJ-250×2", "TEA-LJ-250 2", or the code alone for one unit.
 KIT_LINE = re.compile(r"^(?P<sku>.+?)\s*(?:[*×,]\s*|\s+)(?P<units>\d+)$")
 MAX_KIT_TEXT = 4000
+MAX_FILE_BYTES = 1024 * 1024 - 16 * 1024  # the app's body limit, less the form around the file
 
 
 def kit_of(text: str) -> dict[str, int]:
@@ -57,7 +60,29 @@ def map_platform_sku():
                             reserved=done["reserved"]), 303)
 
 
-def page(chosen: dict | None = None, refusal: str = ""):
+@bp.post("/file")
+def upload_mappings():
+    """Map every platform SKU of a CSV file (channel,shop,platform_sku,sku,quantity[,item_id]), or none."""
+    upload = request.files.get("file")
+    data = upload.read(MAX_FILE_BYTES + 1) if upload else b""
+    try:
+        if not data:
+            raise InvalidInput("choose the file to upload / 请选择文件")
+        if len(data) > MAX_FILE_BYTES:
+            raise InvalidInput(f"a mapping file is at most {MAX_FILE_BYTES // 1024} KB")
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "mappings.csv"
+            path.write_bytes(data)
+            done = system().import_mappings(path, current_staff()["badge"])
+    except RowsRejected as error:
+        return page(rejected=error.errors), errors.status_of(error)
+    except DomainError as error:
+        return page(refusal=str(error)), errors.status_of(error)
+    return redirect(url_for("office_mapping.unmapped", mapped_file=done["mapped"], released=done["released"],
+                            reserved=done["reserved"]), 303)
+
+
+def page(chosen: dict | None = None, refusal: str = "", rejected: dict | None = None):
     if chosen is None:  # a row's "map" link fills the form
         chosen = {name: request.args.get(f"map_{name}", "") for name in FIELDS}
     rows = unmapped_skus(fresh("unmapped_skus"), arg("channel"), arg("shop"))
@@ -65,6 +90,7 @@ def page(chosen: dict | None = None, refusal: str = ""):
                Col("item_id", "platform_item_id"), Col("outer_id", "outer_id"), Col("title", "item_title"),
                Col("orders", "waiting_orders", "number"), Col("first_seen", "first_seen", "instant"),
                Col("last_seen", "last_seen", "instant")]
-    done = {"sku": arg("mapped"), "released": arg("released"), "reserved": arg("reserved")} if arg("mapped") else {}
+    done = {"sku": arg("mapped"), "file": arg("mapped_file"), "released": arg("released"),
+            "reserved": arg("reserved")}
     return table("unmapped-skus", "unmapped_skus", rows, columns, [Filter("channel", "channel"), Filter("shop", "shop")],
-                 template="office/mapping.html", chosen=chosen, refusal=refusal, done=done)
+                 template="office/mapping.html", chosen=chosen, refusal=refusal, done=done, rejected=rejected or {})

@@ -1,7 +1,10 @@
 """The back-office mapping page over HTTP (Flask test client) on the SQLite file store."""
 
+import io
+
 import pytest
 
+from domain.errors import InvalidInput
 from scanner_ui import create_app
 from tests.builders import CUP, TEA
 from tests.integration.test_backoffice_pages import signed_in, table_rows
@@ -62,3 +65,33 @@ def test_an_auditor_reads_the_list_but_may_not_map(web):
 
     assert 'id="map"' not in client.get("/office/mapping").get_data(as_text=True)
     assert client.post("/office/mapping", data=FORM).status_code == 403
+
+
+def upload(client, text: str, encoding: str = "utf-8"):
+    return client.post("/office/mapping/file", data={"file": (io.BytesIO(text.encode(encoding)), "匹配.csv")},
+                       content_type="multipart/form-data")
+
+
+def test_a_file_of_mappings_in_gb18030_maps_the_kit_and_releases_its_orders(system, web):
+    client = signed_in(web, "S1")
+
+    answer = upload(client, "channel,shop,platform_sku,sku,quantity\n"
+                            f"taobao,flagship,{GIFT_BOX},{TEA},1\ntaobao,flagship,{GIFT_BOX},{CUP},2\n", "gb18030")
+    page = client.get(answer.headers["Location"]).get_data(as_text=True)
+
+    assert answer.status_code == 303
+    assert "已匹配 1 个平台商品: 2 个订单已放行, 2 个已预占库存" in page
+    assert system.app.orders.find_order("taobao", "flagship", "T2").quantities() == {TEA: 1, CUP: 2}
+
+
+def test_a_file_with_a_bad_row_maps_nothing_and_the_page_names_the_row(system, web):
+    client = signed_in(web, "S1")
+
+    answer = upload(client, "channel,shop,platform_sku,sku,quantity\n"
+                            f"taobao,flagship,777,{CUP},1\ntaobao,flagship,{GIFT_BOX},NO-SUCH,1\n")
+
+    rejected = answer.get_data(as_text=True).split('id="rejected"')[1]
+    assert answer.status_code == 422
+    assert '<td class="number">3</td><td>unknown SKU &#39;NO-SUCH&#39;</td>' in rejected
+    with pytest.raises(InvalidInput):
+        system.app.channels.listing("taobao", "flagship", "777")
