@@ -4,12 +4,14 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from uuid import UUID
 
 import dramatiq
 from sqlalchemy.engine import Engine
 
 from adapters.barcodes import gtin_forms
 from adapters.event_store.store import CachedEventStore
+from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
@@ -20,6 +22,7 @@ from projections.inventory import InventoryProjection
 from projections.parcels import ParcelsProjection
 from projections.scanning import ScanningProjection
 from projections.tracking import ProjectionRunner
+from projections.unmapped_skus import UnmappedSkusProjection, waiting_orders
 
 from .settings import Settings
 
@@ -60,6 +63,25 @@ class System:
             except ProjectionStuck:
                 pass  # named in `projections status` and logged; readers see the view as it stood before the event
         return self.engine
+
+    def map_platform_sku(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], by: str,
+                         item_id: str = "") -> dict:
+        """Map a platform SKU to a SKU or a kit; the orders the unmapped-SKU view shows waiting for it take the
+        mapping and are reserved in the configured warehouse."""
+        self.app.channels.check_mapping(channel, shop, platform_sku, components, item_id)
+        waiting = [UUID(i) for i in waiting_orders(self.fresh("unmapped_skus"), channel, shop, platform_sku)]
+        try:
+            warehouse = self.app.inventory.warehouse(self.settings.warehouse).code
+        except UnknownWarehouse:
+            warehouse = ""  # no warehouse set up yet: the orders are released and reserved later
+        return self.app.channels.map_platform_sku(channel, shop, platform_sku, components, by, item_id, waiting,
+                                                  warehouse)
+
+    def import_mappings(self, path: Path, by: str) -> dict:
+        """Map every platform SKU of a file (see `cangku.mapping_import`), or none when a row is bad."""
+        from .mapping_import import import_mappings
+
+        return import_mappings(self, path, by)
 
     def start_followers(self, interval: float = 0.2) -> None:
         """Follow the log in background threads: the projections, and the dispatcher when jobs are set up."""
@@ -216,6 +238,7 @@ def build(settings: Settings | None = None) -> System:
                "finance": ProjectionRunner(app.store, engine, finance.FinanceProjection(), batch),
                "crm": ProjectionRunner(app.store, engine, crm.CrmProjection(), batch),
                "replenishment": ProjectionRunner(app.store, engine, replenishment.ReplenishmentProjection(), batch),
+               "unmapped_skus": ProjectionRunner(app.store, engine, UnmappedSkusProjection(), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch)}
     for runner in runners.values():
         runner.setup()

@@ -78,6 +78,20 @@ def import_stock(path, by):
     system.close()
 
 
+@import_.command(name="mappings")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--by", default="mapping-import", help="Who is recorded as having mapped the platform SKUs.")
+def import_mappings(path, by):
+    """CSV columns: channel,shop,platform_sku,sku,quantity[,item_id]; a kit (组合装) takes one row per SKU."""
+    from .mapping_import import import_mappings as run
+
+    system = open_system()
+    done = run(system, path, by)
+    click.echo(f"mapped {done['mapped']} platform SKUs; {done['released']} waiting orders released, "
+               f"{done['reserved']} reserved")
+    system.close()
+
+
 @main.command()
 @click.option("--sku", required=True, help="SKU code.")
 @click.option("--bin", "bin_", default=None, help="One bin only.")

@@ -7,10 +7,34 @@ from eventsourcing.domain import Aggregate, event
 
 from .errors import InvalidInput
 from .ids import NAMESPACE
+from .limits import MAX_KIT_COMPONENTS, MAX_UNITS
 
 
 def listing_id(channel: str, shop: str, platform_sku: str) -> UUID:
     return uuid5(NAMESPACE, f"listing:{channel}:{shop}:{platform_sku}")
+
+
+def platform_key(platform_sku: str, item_id: str = "", outer_id: str = "") -> str:
+    """What names a platform SKU in a shop: its SKU id; an item sold without SKUs goes by its item id."""
+    return platform_sku or item_id or outer_id
+
+
+def check_kit(components: dict[str, int]) -> None:
+    """A mapping names 1 to MAX_KIT_COMPONENTS SKUs, each a whole number of units from 1 to MAX_UNITS."""
+    if not isinstance(components, dict) or not 0 < len(components) <= MAX_KIT_COMPONENTS:
+        raise InvalidInput(f"a platform SKU maps to 1 to {MAX_KIT_COMPONENTS} SKUs")
+    for sku, units in components.items():
+        if not isinstance(sku, str) or not sku.strip() or len(sku) > 64:
+            raise InvalidInput("a SKU code is 1-64 characters")
+        if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= MAX_UNITS:
+            raise InvalidInput(f"{sku}: units per kit must be a whole number from 1 to {MAX_UNITS:,}")
+
+
+def kit_label(components: dict[str, int], outer_id: str, key: str) -> str:
+    """The SKU an order line shows: the one SKU it maps to, or the kit's merchant code (组合装编码)."""
+    if len(components) == 1 and next(iter(components.values())) == 1:
+        return next(iter(components))
+    return outer_id or key
 
 
 def publishable(available: dict[str, int], components: dict[str, int], share: Decimal, buffer: int,
@@ -49,6 +73,17 @@ class Listing(Aggregate):
             raise InvalidInput("a listing's share of stock must be above 0 and at most 1")
         if buffer < 0 or minimum < 0 or (maximum is not None and maximum < minimum):
             raise InvalidInput("buffer and minimum must be ≥ 0 and maximum ≥ minimum")
+
+    def remap(self, components: dict[str, int], item_id: str, by: str) -> bool:
+        """Map the platform SKU to other SKUs or quantities; False when it already maps to exactly these."""
+        if components == self.components:
+            return False
+        self._remapped(dict(components), item_id or self.item_id, by)
+        return True
+
+    @event("Remapped")
+    def _remapped(self, components: dict[str, int], item_id: str, by: str) -> None:
+        self.components, self.item_id = components, item_id
 
     def record_published(self, quantity: int, source: str) -> bool:
         if self.published == quantity:

@@ -50,6 +50,7 @@ class OrderLine:
     quantity: int
     unit_price: Decimal
     discount: Decimal = Decimal("0")
+    item_id: str = ""
 
     def as_event_data(self) -> dict:
         return {
@@ -60,7 +61,25 @@ class OrderLine:
             "quantity": self.quantity,
             "unit_price": self.unit_price,
             "discount": self.discount,
+            "item_id": self.item_id,
         }
+
+
+def components_of(line: dict) -> dict[str, int]:
+    """The SKUs one unit of an order line is made of: a kit's components, or the line's own SKU.
+
+    Lines imported before mapping existed carry no components and stand for their own SKU; a line whose
+    platform SKU matched nothing carries none ({}) until it is mapped.
+    """
+    components = line.get("components")
+    return {line["sku"]: 1} if components is None else components
+
+
+def unmapped(line: dict) -> bool:
+    return line.get("components") == {}
+
+
+UNKNOWN_SKU = "unknown SKU"
 
 
 def check_lines(lines: list[OrderLine]) -> None:
@@ -82,8 +101,11 @@ def check_lines(lines: list[OrderLine]) -> None:
                 raise InvalidInput(f"line {line.line_no}: {label} must be from 0 to {MAX_MONEY:,} yuan, got {amount}")
         if len(line.title or "") > MAX_NAME:
             raise InvalidInput(f"line {line.line_no}: a title has at most {MAX_NAME} characters")
-        if not line.sku:
-            raise InvalidInput(f"line {line.line_no}: platform SKU {line.platform_sku!r} is not mapped to a SKU")
+        for label, code in (("SKU code", line.sku), ("platform SKU", line.platform_sku), ("item id", line.item_id)):
+            if len(code or "") > 64:
+                raise InvalidInput(f"line {line.line_no}: a {label} has at most 64 characters")
+        if not (line.sku or line.platform_sku or line.item_id):
+            raise InvalidInput(f"line {line.line_no}: it names no SKU, platform SKU or item")
 
 
 class Order(Aggregate):
@@ -145,7 +167,8 @@ class Order(Aggregate):
         for line in self.lines.values():
             left = line["quantity"] - line["refunded"]
             if left:
-                wanted[line["sku"]] = wanted.get(line["sku"], 0) + left
+                for sku, units in components_of(line).items():
+                    wanted[sku] = wanted.get(sku, 0) + left * units
         return wanted
 
     def shipped_units(self) -> dict[str, int]:
@@ -158,6 +181,14 @@ class Order(Aggregate):
     def returnable(self, sku: str) -> int:
         """Units of a SKU that may still come back: shipped minus already returned."""
         return self.shipped_units().get(sku, 0) - getattr(self, "returned", {}).get(sku, 0)
+
+    def skus(self) -> set[str]:
+        """Every SKU the order's lines are made of (a kit line's components)."""
+        return {sku for line in self.lines.values() for sku in components_of(line)}
+
+    def unmapped_lines(self) -> list[dict]:
+        """Lines whose platform SKU matched no SKU and no listing when the order arrived, and still do not."""
+        return [line for line in self.lines.values() if unmapped(line)]
 
     def fully_picked(self) -> bool:
         return all(self.picked.get(sku, 0) >= n for sku, n in self.quantities().items())
@@ -176,7 +207,25 @@ class Order(Aggregate):
 
     def release(self, by: str) -> None:
         self._require("held", doing="release")
+        if self.unmapped_lines():
+            waiting = ", ".join(line_label(line) for line in self.unmapped_lines())
+            raise InvalidOrderState(f"order {self.platform_order_no} waits for platform SKU {waiting} to be mapped; "
+                                    f"map it first")
         self._released(by)
+
+    def map_lines(self, mapped: dict[int, tuple[str, dict[str, int]]], by: str) -> bool:
+        """Give unmapped lines their SKU and components (line no → (sku, components)); a held order whose only
+        reason was an unknown SKU is released. False when none of the given lines was waiting."""
+        waiting = {line["line_no"] for line in self.unmapped_lines()}
+        chosen = [{"line_no": no, "sku": sku, "components": dict(components),
+                   "quantity": self.lines[no]["quantity"] - self.lines[no]["refunded"]}
+                  for no, (sku, components) in sorted(mapped.items()) if no in waiting and components]
+        if not chosen or self.status == "cancelled":
+            return False
+        self._lines_mapped(chosen, self.ordered_at, by)
+        if self.status == "held" and not self.hold_reasons:
+            self._released(by)
+        return True
 
     def mark_reserved(self, warehouse: str, allocations: dict[str, dict[str, int]], by: str) -> None:
         self._require("released", "awaiting_stock", doing="reserve stock")
@@ -269,6 +318,8 @@ class Order(Aggregate):
                     Decimal("0.01")
                 )
                 refunded.append({"line_no": no, "sku": line["sku"], "quantity": left, "amount": amount})
+                if "components" in line:
+                    refunded[-1]["components"] = dict(line["components"])
         if not refunded:
             raise InvalidOrderState(f"order {self.platform_order_no}: those lines are already refunded")
         before_shipment = self.status not in ("shipped", "delivered")
@@ -337,6 +388,15 @@ class Order(Aggregate):
     def _delivered(self) -> None:
         self.status = "delivered"
 
+    @event("LinesMapped")
+    def _lines_mapped(self, lines: list[dict], ordered_at: datetime, by: str) -> None:
+        for mapped in lines:
+            self.lines[mapped["line_no"]].update(sku=mapped["sku"], components=dict(mapped["components"]))
+        reasons = [r for r in self.hold_reasons if not r.startswith(UNKNOWN_SKU)]
+        if self.unmapped_lines():
+            reasons.append(unknown_reason(self.unmapped_lines()))
+        self.hold_reasons = reasons
+
     @event("Cancelled")
     def _cancelled(self, reason: str, by: str) -> None:
         self.status = "cancelled"
@@ -359,7 +419,9 @@ class ReviewRules:
         self.hold_on_remark = hold_on_remark
 
     def reasons_to_hold(self, new, sku_exists) -> list[str]:
-        """Reasons to hold a new order (an `application.NewOrder`); none means release it."""
+        """Reasons to hold a new order (an `application.NewOrder`); none means release it.
+
+        `sku_exists(line)` says whether an order line stands for a known SKU or a mapped platform SKU."""
         reasons = []
         if self.hold_on_remark and (new.remark or "").strip():
             reasons.append("buyer remark")
@@ -367,7 +429,16 @@ class ReviewRules:
             reasons.append(f"amount above {self.max_amount}")
         if not new.region.get("province") or not new.buyer.address.strip():
             reasons.append("incomplete address")
-        unknown = sorted({line.sku for line in new.lines if not sku_exists(line.sku)})
+        unknown = [line for line in new.lines if not sku_exists(line)]
         if unknown:
-            reasons.append("unknown SKU " + ", ".join(unknown))
+            reasons.append(unknown_reason([line.as_event_data() for line in unknown]))
         return reasons
+
+
+def line_label(line: dict) -> str:
+    """How a person recognises an order line's platform SKU: its merchant code, else the platform's ids."""
+    return line["sku"] or line["platform_sku"] or line.get("item_id", "")
+
+
+def unknown_reason(lines: list[dict]) -> str:
+    return f"{UNKNOWN_SKU} " + ", ".join(sorted({line_label(line) for line in lines}))

@@ -305,7 +305,7 @@ def order_events(app, engine: Engine, order: str, since=None, until=None, limit:
         raise UnknownOrder(f"unknown order {str(order)[:64]}") from None
     streams = [order_id, ids.package_id(order_id)]
     if found.warehouse:
-        streams += [ids.stock_id(found.warehouse, sku) for sku in sorted({l["sku"] for l in found.lines.values()})]
+        streams += [ids.stock_id(found.warehouse, sku) for sku in sorted(found.skus())]
 
     def keep(e) -> bool:
         return not isinstance(e, Stock.Event) or getattr(e, "order_id", None) == order_id

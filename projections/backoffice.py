@@ -157,6 +157,18 @@ class BatchRows:
                 self.rows[key] = found
                 self.existing.add(key)
 
+    def load_by(self, conn: Connection, column: str, values: Iterable) -> None:
+        """Read every row whose `column` is one of these values (all the lines of some orders, say)."""
+        wanted = sorted(set(values))
+        for start in range(0, len(wanted), LOAD_CHUNK):
+            chunk = wanted[start:start + LOAD_CHUNK]
+            for row in conn.execute(select(self.table).where(self.table.c[column].in_(chunk))):
+                found = dict(row._mapping)
+                key = tuple(found[name] for name in self.key)
+                if key not in self.rows:
+                    self.rows[key] = found
+                    self.existing.add(key)
+
     def get(self, key: tuple) -> dict[str, Any] | None:
         return self.rows.get(key)
 

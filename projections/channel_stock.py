@@ -42,18 +42,26 @@ listings = Table(
 )
 
 
+def stored_components(components: dict[str, int]) -> str:
+    # Unescaped, so a kit of the most SKUs with the longest Chinese codes fits the column.
+    return json.dumps(components, sort_keys=True, ensure_ascii=False)
+
+
 class ChannelStockProjection(Projection):
     name = "channel_stock"
     metadata = metadata
-    topics = topics_of([Listing.Mapped, Listing.Published])
+    topics = topics_of([Listing.Mapped, Listing.Remapped, Listing.Published])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         for _, e in events:
             if isinstance(e, Listing.Mapped):
                 conn.execute(insert(listings).values(
                     listing_id=text_id(e.originator_id), channel=e.channel, shop=e.shop, platform_sku=e.platform_sku,
-                    item_id=e.item_id, components=json.dumps(e.components, sort_keys=True), share=e.share,
+                    item_id=e.item_id, components=stored_components(e.components), share=e.share,
                     buffer=e.buffer, minimum=e.minimum, maximum=e.maximum, published=None))
+            elif isinstance(e, Listing.Remapped):
+                conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
+                             .values(item_id=e.item_id, components=stored_components(e.components)))
             else:
                 conn.execute(update(listings).where(listings.c.listing_id == text_id(e.originator_id))
                              .values(published=e.quantity))

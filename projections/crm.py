@@ -3,6 +3,9 @@ and abusive returns, each with the rule that raised it.
 
 A customer is the order's `buyer_ref` (a digest of channel, shop and buyer nickname): no name, phone or address
 ever reaches these tables.
+
+An order cancelled before shipping (cancelled, or every line refunded before shipping) is no purchase: it leaves
+the customer's orders, spend and refunds, and stays counted among the cancelled (or refunded) orders.
 """
 
 from dataclasses import dataclass
@@ -76,6 +79,17 @@ customer_orders = Table(
     Column("problem", Boolean, nullable=False),
 )
 
+order_amounts = Table(
+    "crm_order_amount",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("paid", BigInteger, nullable=False),
+    Column("refunded", BigInteger, nullable=False),
+    Column("lines", BigInteger, nullable=False),
+    Column("lines_refunded", BigInteger, nullable=False),
+    Column("withdrawn", Boolean, nullable=False),
+)
+
 flags_table = Table(
     "crm_flag",
     metadata,
@@ -130,9 +144,12 @@ class CrmProjection(Projection):
         orders = BatchRows(customer_orders, ("order_id",), lambda: {"refunded": False, "returned": False,
                                                                      "problem": False})
         flags = BatchRows(flags_table, ("buyer_ref", "rule"), dict)
+        amounts = BatchRows(order_amounts, ("order_id",), dict)
         imported = created_in((e for _, e in events), Order.Imported)
         orders.load(conn, {(self._order_id(e),) for _, e in events
                            if not isinstance(e, Order.Imported) and self._order_id(e) not in imported})
+        ending = {text_id(e.originator_id) for _, e in events if isinstance(e, (Order.Cancelled, Order.Refunded))}
+        amounts.load(conn, {(order_id,) for order_id in ending - imported})
         buyers = {(e.buyer_ref,) for _, e in events if isinstance(e, Order.Imported)}
         buyers.update((r["buyer_ref"],) for r in orders.rows.values())
         customers.load(conn, buyers)
@@ -143,6 +160,8 @@ class CrmProjection(Projection):
         for _, e in events:
             if isinstance(e, Order.Imported):
                 orders.row((text_id(e.originator_id),), buyer_ref=e.buyer_ref)
+                amounts.row((text_id(e.originator_id),), paid=fen(e.paid_amount), refunded=0, lines=len(e.lines),
+                            lines_refunded=0, withdrawn=False)
                 self._ordered(customers.row((e.buyer_ref,), channel=e.channel, shop=e.shop), e, flags)
                 continue
             order = orders.rows[(self._order_id(e),)]
@@ -152,8 +171,15 @@ class CrmProjection(Projection):
                 self._check_returns(customer, flags, e)
             elif isinstance(e, Order.Cancelled):
                 customer["cancelled_orders"] += 1
+                self._withdraw(customer, amounts.get((text_id(e.originator_id),)))
             elif isinstance(e, Order.Refunded):
                 self._refunded(customer, order, flags, e)
+                amount = amounts.get((text_id(e.originator_id),))
+                if amount is not None:
+                    amount["refunded"] += sum(fen(line["amount"]) for line in e.lines)
+                    amount["lines_refunded"] += len(e.lines)
+                    if e.before_shipment and amount["lines_refunded"] >= amount["lines"]:
+                        self._withdraw(customer, amount)
             elif isinstance(e, Stock.Returned):
                 customer["returned_units"] += e.quantity
                 if not order["returned"]:
@@ -162,7 +188,18 @@ class CrmProjection(Projection):
                 self._problem(customer, order, flags, e)
         customers.write(conn)
         orders.write(conn)
+        amounts.write(conn)
         flags.write(conn)
+
+    @staticmethod
+    def _withdraw(customer: dict, amount: dict | None) -> None:
+        """An order that ended before shipping leaves the customer's orders, spend and refunds."""
+        if amount is None or amount["withdrawn"]:
+            return  # imported before the view kept its amounts: a rebuild withdraws it
+        customer["orders"] -= 1
+        customer["spend"] -= amount["paid"]
+        customer["refunds"] -= amount["refunded"]
+        amount["withdrawn"] = True
 
     @staticmethod
     def _order_id(e: Any) -> str:

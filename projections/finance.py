@@ -11,6 +11,11 @@ the day ordered, cost of goods and packaging on the day shipped, refunds on the 
 
 Per SKU, the order's own discount and platform fee are shared over its lines in proportion to their revenue;
 postage and packaging stay with the order. Amounts are kept in whole fen.
+
+An order cancelled before shipping (cancelled, or every line refunded before shipping) was never a sale: its
+revenue, discounts, platform fee, postage, units and its count among the day's orders are withdrawn from the day it
+was ordered, its order row and its SKUs. A line refunded before the cancellation keeps its revenue and its refund,
+which cancel out.
 """
 
 from decimal import Decimal
@@ -18,10 +23,12 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     MetaData,
     String,
     Table,
+    case,
     func,
     select,
 )
@@ -80,6 +87,17 @@ finance_days = Table(
     Column("units_shipped", BigInteger, nullable=False),
 )
 
+finance_lines = Table(
+    "finance_order_line",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("line_no", BigInteger, primary_key=True),
+    Column("sku", String(64), nullable=False),
+    Column("units", BigInteger, nullable=False),
+    *money_columns("revenue", "line_discount", "discount_share", "fee_share"),
+    Column("refunded", Boolean, nullable=False),
+)
+
 finance_streams = Table(
     "finance_stream",
     metadata,
@@ -118,7 +136,7 @@ class FinanceProjection(Projection):
     name = "finance"
     metadata = metadata
     topics = topics_of([Sku.Registered, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
-                        Order.Refunded])
+                        Order.Refunded, Order.Cancelled])
 
     def __init__(self, packaging_per_package: Decimal = Decimal("0")):
         self.packaging = fen(packaging_per_package)
@@ -131,8 +149,12 @@ class FinanceProjection(Projection):
         orders = BatchRows(finance_orders, ("order_id",), order_defaults)
         skus = BatchRows(finance_skus, ("sku",), sku_defaults)
         days = BatchRows(finance_days, ("day",), day_defaults)
+        lines = BatchRows(finance_lines, ("order_id", "line_no"), dict)
         new_streams = []
-        self._load(conn, events, orders, skus, days)
+        self._load(conn, events, orders, skus, days, lines)
+        by_order: dict[str, list[dict]] = {}
+        for (order_id, _), row in lines.rows.items():
+            by_order.setdefault(order_id, []).append(row)
         for _, e in events:
             if isinstance(e, Sku.Registered):
                 skus.row((e.code,))["unit_cost"] = str(e.unit_cost)
@@ -148,7 +170,9 @@ class FinanceProjection(Projection):
                     row["cogs"] += cost
                     row["units_shipped"] += e.quantity
             elif isinstance(e, Order.Imported):
-                self._imported(e, orders, skus, days)
+                self._imported(e, orders, skus, days, lines)
+                by_order[text_id(e.originator_id)] = [lines.rows[(text_id(e.originator_id), line["line_no"])]
+                                                      for line in e.lines]
             elif isinstance(e, Order.Shipped):
                 order = orders.rows[(text_id(e.originator_id),)]
                 day = days.row((business_day(e.timestamp),))
@@ -164,12 +188,47 @@ class FinanceProjection(Projection):
                         row["refunds"] += amount
                     for row in (order, skus.row((line["sku"],))):
                         row["units_refunded"] += line["quantity"]
+                    found = lines.get((text_id(e.originator_id), line["line_no"]))
+                    if found is not None:
+                        found["refunded"] = True
+                order_lines = by_order.get(text_id(e.originator_id), [])
+                if e.before_shipment and order_lines and all(line["refunded"] for line in order_lines):
+                    self._withdraw(order, order_lines, skus, days)
+            elif isinstance(e, Order.Cancelled):
+                order = orders.rows[(text_id(e.originator_id),)]
+                self._withdraw(order, by_order.get(text_id(e.originator_id), []), skus, days)
         if new_streams:
             conn.execute(finance_streams.insert(), new_streams)
-        for rows in (orders, skus, days):
+        for rows in (orders, skus, days, lines):
             rows.write(conn)
 
-    def _load(self, conn, events, orders: BatchRows, skus: BatchRows, days: BatchRows) -> None:
+    @staticmethod
+    def _withdraw(order: dict, order_lines: list[dict], skus: BatchRows, days: BatchRows) -> None:
+        """Take a sale that never happened off its order, the day it was ordered and its SKUs."""
+        if not order_lines:
+            return  # imported before the view kept its lines: a rebuild books it
+        day = days.row((order["ordered_on"],))
+        open_lines = [line for line in order_lines if not line["refunded"]]
+        withdrawn = {"revenue": sum(line["revenue"] for line in open_lines),
+                     "discounts": sum(line["line_discount"] for line in open_lines)
+                     + sum(line["discount_share"] for line in order_lines),
+                     "platform_fee": order["platform_fee"], "postage": order["postage"]}
+        for name, amount in withdrawn.items():
+            order[name] -= amount
+            day[name] -= amount
+        order["units_ordered"] = 0  # marks the order as no sale (sales_by_channel does not count it)
+        day["orders"] -= 1
+        for line in order_lines:
+            sku = skus.row((line["sku"],))
+            sku["discounts"] -= line["discount_share"]
+            sku["platform_fee"] -= line["fee_share"]
+            if not line["refunded"]:
+                sku["revenue"] -= line["revenue"]
+                sku["discounts"] -= line["line_discount"]
+                sku["units_ordered"] -= line["units"]
+            line["revenue"] = line["line_discount"] = line["discount_share"] = line["fee_share"] = 0
+
+    def _load(self, conn, events, orders: BatchRows, skus: BatchRows, days: BatchRows, lines: BatchRows) -> None:
         order_keys, sku_keys, day_keys, unknown_streams = set(), set(), set(), set()
         for _, e in events:
             if isinstance(e, Sku.Registered):
@@ -192,12 +251,17 @@ class FinanceProjection(Projection):
             query = select(finance_streams).where(finance_streams.c.stock_id.in_(unknown_streams))
             self.streams.update({r.stock_id: r.sku for r in conn.execute(query)})
         sku_keys.update((self.streams[text_id(e.originator_id)],) for _, e in events if isinstance(e, Stock.Shipped))
-        orders.load(conn, order_keys - {(key,) for key in created_in((e for _, e in events), Order.Imported)})
+        imported = created_in((e for _, e in events), Order.Imported)
+        orders.load(conn, order_keys - {(key,) for key in imported})
+        ending = {text_id(e.originator_id) for _, e in events if isinstance(e, (Order.Refunded, Order.Cancelled))}
+        lines.load_by(conn, "order_id", ending - imported)
+        sku_keys.update((row["sku"],) for row in lines.rows.values())
+        day_keys.update((orders.rows[(key,)]["ordered_on"],) for key in ending - imported if (key,) in orders.rows)
         skus.load(conn, sku_keys)
         days.load(conn, day_keys)
 
     @staticmethod
-    def _imported(e: Any, orders: BatchRows, skus: BatchRows, days: BatchRows) -> None:
+    def _imported(e: Any, orders: BatchRows, skus: BatchRows, days: BatchRows, lines: BatchRows) -> None:
         revenues = [fen(line["unit_price"] * line["quantity"]) for line in e.lines]
         line_discounts = [fen(line["discount"]) for line in e.lines]
         order_discount, fee = fen(e.discount), fen(e.platform_fee)
@@ -217,6 +281,9 @@ class FinanceProjection(Projection):
             sku["discounts"] += discount + discount_share
             sku["platform_fee"] += fee_share
             sku["units_ordered"] += line["quantity"]
+            lines.row((text_id(e.originator_id), line["line_no"]), sku=line["sku"], units=line["quantity"],
+                      revenue=revenue, line_discount=discount, discount_share=discount_share, fee_share=fee_share,
+                      refunded=False)
 
 
 # Queries: plain dicts with amounts in yuan (Decimal).
@@ -273,7 +340,8 @@ def sales_by_channel(engine: Engine, since=None, until=None) -> list[dict]:
     """Orders, revenue and discounts per day ordered and channel, oldest first."""
     first, last = day_range(since, until)
     day, channel = finance_orders.c.ordered_on, finance_orders.c.channel
-    query = (select(day.label("day"), channel, func.count().label("orders"),
+    sold = func.sum(case((finance_orders.c.units_ordered > 0, 1), else_=0))
+    query = (select(day.label("day"), channel, sold.label("orders"),
                     *(func.sum(finance_orders.c[n]).label(n) for n in ("revenue", "discounts", "paid")))
              .group_by(day, channel).order_by(day, channel))
     if first:

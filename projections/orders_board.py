@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from domain.fulfilment import Package, Wave
-from domain.order import Order
+from domain.order import Order, components_of
 
 from .backoffice import BatchRows, Listing, aware, business_day, choice, day_range, instant_bounds, text_id
 from .tracking import Projection, created_in, topics_of
@@ -137,7 +137,8 @@ class LogisticsExceptions:
 
 
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
-                Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded]
+                Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded,
+                Order.LinesMapped]
 
 
 class OrdersBoardProjection(Projection):
@@ -202,8 +203,7 @@ class OrdersBoardProjection(Projection):
         key = (text_id(e.originator_id),)
         if isinstance(e, Order.Imported):
             units: dict[str, list[int]] = {}
-            for line in e.lines:
-                units.setdefault(line["sku"], [0, 0])[0] += line["quantity"]
+            self._add_units(units, e.lines)
             row = orders.row(key, channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
                              status="held" if e.hold_reasons else "released",
                              hold_reasons="; ".join(e.hold_reasons)[:500], warehouse="",
@@ -232,6 +232,8 @@ class OrdersBoardProjection(Projection):
             row.update(status="awaiting_stock", warehouse=e.warehouse)
             missing = ", ".join(f"{sku}×{n}" for sku, n in sorted(e.missing.items()))
             self._raise(queue, row, key[0], "awaiting_stock", f"short of {missing}", e.timestamp)
+        elif isinstance(e, Order.LinesMapped):
+            self._add_units(row["units"], e.lines)
         elif isinstance(e, Order.Waved):
             row["status"] = "waved"
         elif isinstance(e, Order.ItemPicked):
@@ -251,9 +253,17 @@ class OrdersBoardProjection(Projection):
         if row["status"] == "cancelled":
             self._clear(queue, key[0], e.timestamp, "held", "short_pick", "awaiting_stock")
 
+    @staticmethod
+    def _add_units(units: dict[str, list[int]], lines: list[dict]) -> None:
+        """Units wanted per SKU: a kit line's components, none for a line not mapped yet."""
+        for line in lines:
+            for sku, each in components_of(line).items():
+                units.setdefault(sku, [0, 0])[0] += line["quantity"] * each
+
     def _refunded(self, queue: BatchRows, row: dict, order_id: str, e: Any, before: str) -> None:
         for line in e.lines:
-            row["units"][line["sku"]][0] -= line["quantity"]
+            for sku, each in components_of(line).items():
+                row["units"][sku][0] -= line["quantity"] * each
         if not e.before_shipment:
             return
         if not any(wanted > 0 for wanted, _ in row["units"].values()):

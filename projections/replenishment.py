@@ -1,7 +1,10 @@
 """Replenishment: sales velocity per SKU, days of cover, safety-stock breaches and a suggested purchase quantity.
 
 Velocity is units ordered per day over a trailing window (China days); units that orders wait for (awaiting
-stock) count as demand already owed. Available stock is read from the inventory view when asked.
+stock) count as demand already owed. Available stock is read from the inventory view when asked. A kit line
+(组合装) is demand for its components; a line whose platform SKU is not mapped yet counts once it is mapped. An
+order cancelled before shipping, and a line refunded before shipping, were no demand: their units leave the day
+they were ordered.
 
     suggested = velocity × (lead time + review period) + safety stock + units owed − available, rounded up, ≥ 0
 """
@@ -27,7 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import Sku
 from domain.errors import UnknownSku
-from domain.order import Order
+from domain.order import Order, components_of
 
 from .backoffice import BatchRows, business_day, parse_day, positive_int, text_id, today
 from .tracking import Projection, created_in, topics_of
@@ -50,6 +53,16 @@ demand_table = Table(
     Column("units", BigInteger, nullable=False),
 )
 
+order_demand_table = Table(
+    "replenishment_order_demand",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+    Column("line_no", BigInteger, primary_key=True),
+    Column("sku", String(64), primary_key=True),
+    Column("day", String(10), nullable=False),
+    Column("units", BigInteger, nullable=False),
+)
+
 owed_table = Table(
     "replenishment_owed",
     metadata,
@@ -65,35 +78,59 @@ NOT_WAITING = (Order.Reserved, Order.Held, Order.Cancelled)
 class ReplenishmentProjection(Projection):
     name = "replenishment"
     metadata = metadata
-    topics = topics_of([Sku.Registered, Order.Imported, Order.StockShort, Order.Refunded, *NOT_WAITING])
+    topics = topics_of([Sku.Registered, Order.Imported, Order.StockShort, Order.Refunded, Order.LinesMapped,
+                        *NOT_WAITING])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         demand = BatchRows(demand_table, ("sku", "day"), lambda: {"units": 0})
+        ordered = BatchRows(order_demand_table, ("order_id", "line_no", "sku"), dict)
         new_skus = []
-        demand.load(conn, {(line["sku"], business_day(e.ordered_at)) for _, e in events
-                           if isinstance(e, Order.Imported) for line in e.lines})
+        imported = created_in((e for _, e in events), Order.Imported)
+        ordered.load_by(conn, "order_id", {text_id(e.originator_id) for _, e in events
+                                           if isinstance(e, (Order.Cancelled, Order.Refunded))} - imported)
+        by_order: dict[str, list[dict]] = {}
+        for row in ordered.rows.values():
+            by_order.setdefault(row["order_id"], []).append(row)
+        keys = {(row["sku"], row["day"]) for row in ordered.rows.values()}
+        for _, e in events:
+            if isinstance(e, (Order.Imported, Order.LinesMapped)):
+                day = business_day(e.ordered_at)
+                keys.update((sku, day) for line in e.lines for sku in components_of(line))
+        demand.load(conn, keys)
         owed = self._owed(conn, events)
         before = dict(owed)
         for _, e in events:
             if isinstance(e, Sku.Registered):
                 new_skus.append({"sku": e.code, "name": e.name[:200], "safety_stock": e.safety_stock})
-            elif isinstance(e, Order.Imported):
+            elif isinstance(e, (Order.Imported, Order.LinesMapped)):
                 day = business_day(e.ordered_at)
                 for line in e.lines:
-                    demand.row((line["sku"], day))["units"] += line["quantity"]
+                    for sku, each in components_of(line).items():
+                        units = line["quantity"] * each
+                        demand.row((sku, day))["units"] += units
+                        by_order.setdefault(text_id(e.originator_id), []).append(
+                            ordered.row((text_id(e.originator_id), line["line_no"], sku), day=day, units=units))
+            elif isinstance(e, Order.Cancelled):
+                self._withdraw(demand, by_order.get(text_id(e.originator_id), []), None)
+                self._forget(owed, text_id(e.originator_id))
             elif isinstance(e, Order.StockShort):
                 self._forget(owed, text_id(e.originator_id))
                 owed.update({(text_id(e.originator_id), sku): n for sku, n in e.missing.items()})
             elif isinstance(e, NOT_WAITING):
                 self._forget(owed, text_id(e.originator_id))
             elif isinstance(e, Order.Refunded):
+                if e.before_shipment:
+                    self._withdraw(demand, by_order.get(text_id(e.originator_id), []),
+                                   {line["line_no"] for line in e.lines})
                 for line in e.lines:
-                    key = (text_id(e.originator_id), line["sku"])
-                    if key in owed:
-                        owed[key] = max(owed[key] - line["quantity"], 0)
+                    for sku, each in components_of(line).items():
+                        key = (text_id(e.originator_id), sku)
+                        if key in owed:
+                            owed[key] = max(owed[key] - line["quantity"] * each, 0)
         if new_skus:
             conn.execute(insert(skus_table), new_skus)
         demand.write(conn)
+        ordered.write(conn)
         changed = [k for k in before if owed.get(k) != before[k]]
         if changed:
             conn.execute(delete(owed_table).where(tuple_(owed_table.c.order_id, owed_table.c.sku).in_(changed)))
@@ -112,6 +149,14 @@ class ReplenishmentProjection(Projection):
             query = select(owed_table).where(owed_table.c.order_id.in_(wanted[start:start + 500]))
             owed.update({(r.order_id, r.sku): r.units for r in conn.execute(query)})
         return owed
+
+    @staticmethod
+    def _withdraw(demand: BatchRows, order_rows: list[dict], line_nos: set[int] | None) -> None:
+        """Units of an order (or of some of its lines) that will not ship leave the day they were ordered."""
+        for row in order_rows:
+            if (line_nos is None or row["line_no"] in line_nos) and row["units"]:
+                demand.row((row["sku"], row["day"]))["units"] -= row["units"]
+                row["units"] = 0
 
     @staticmethod
     def _forget(owed: dict, order_id: str) -> None:

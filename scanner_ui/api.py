@@ -17,8 +17,9 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
+from domain.limits import MAX_KIT_COMPONENTS
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
-from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
+from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement, unmapped_skus
 from projections.backoffice import BUSINESS_TIME, InvalidFilter, Listing, aware, as_uuid, parse_day, positive_int
 from projections.scanning import reserved_orders
 
@@ -237,13 +238,17 @@ def read_body(schema: dict) -> dict:
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object (Content-Type: application/json)")
+    return _fields(body, schema, "")
+
+
+def _fields(body: dict, schema: dict, within: str) -> dict:
     unknown = sorted(set(body) - set(schema["properties"]))
     if unknown:
-        raise InvalidInput(f"unknown field {unknown[0][:40]!r}; expected {', '.join(schema['properties'])}")
+        raise InvalidInput(f"unknown field {within}{unknown[0][:40]!r}; expected {', '.join(schema['properties'])}")
     for name in schema["required"]:
         if body.get(name) is None:
-            raise InvalidInput(f"{name} is required")
-    return {name: _checked(name, value, schema["properties"][name]) for name, value in body.items()
+            raise InvalidInput(f"{within}{name} is required")
+    return {name: _checked(f"{within}{name}", value, schema["properties"][name]) for name, value in body.items()
             if value is not None}
 
 
@@ -269,6 +274,10 @@ def _checked(name: str, value, schema: dict):
         if not isinstance(value, list) or not schema.get("minItems", 0) <= len(value) <= schema["maxItems"]:
             raise InvalidInput(f"{name} must be a list of {schema.get('minItems', 0)}-{schema['maxItems']} items")
         return [_checked(f"{name}[{n}]", item, schema["items"]) for n, item in enumerate(value)]
+    if kind == "object":
+        if not isinstance(value, dict):
+            raise InvalidInput(f"{name} must be an object")
+        return _fields(value, schema, f"{name}.")
     raise TypeError(f"no reader for {kind}")
 
 
@@ -637,6 +646,35 @@ def replenishment_list(member, as_of, window_days, lead_time_days, review_days, 
     rows = replenishment.replenishment(fresh("inventory", "replenishment"), as_of, window_days, lead_time_days,
                                        review_days, warehouse, sku)
     return page(rows, limit, offset)
+
+
+# Platform SKU mapping
+
+UNMAPPED = shape(channel=TEXT, shop=TEXT, platform_sku=TEXT, item_id=TEXT, outer_id=TEXT, title=TEXT, orders=WHOLE,
+                 first_seen=INSTANT, last_seen=INSTANT)
+MAPPED = shape(listing_id=ID, changed=FLAG, released=WHOLE, reserved=WHOLE,
+               orders=listed(shape(order_id=ID, platform_order_no=TEXT, mapped=FLAG, status=TEXT)))
+KIT_PART = body_of(sku=text(64), quantity=QUANTITY)
+
+
+@operation("GET", "/unmapped-skus", "Platform SKUs that orders wait for, the most waiting orders first", "mapping",
+           page_of(UNMAPPED), REPORT_READERS, (CHANNEL, SHOP, *PAGING))
+def unmapped(member, channel, shop, limit, offset):
+    return page(unmapped_skus.unmapped_skus(fresh("unmapped_skus"), channel, shop), limit, offset)
+
+
+@operation("POST", "/mappings", "Map a platform SKU to a SKU or a kit (组合装); the orders waiting for it are released "
+           "and reserved", "mapping commands", MAPPED, roles_with("supervisor"),
+           body=body_of(channel=text(16), shop=text(64), platform_sku=text(64), item_id=optional(text(64, 0)),
+                        components={"type": "array", "minItems": 1, "maxItems": MAX_KIT_COMPONENTS,
+                                    "items": KIT_PART}))
+def map_platform_sku(member, channel, shop, platform_sku, components, item_id=""):
+    kit: dict[str, int] = {}
+    for part in components:
+        if part["sku"] in kit:
+            raise InvalidInput(f"SKU {part['sku'][:64]!r} appears twice in the kit")
+        kit[part["sku"]] = part["quantity"]
+    return system().map_platform_sku(channel, shop, platform_sku, kit, member["badge"], item_id)
 
 
 # Settlement

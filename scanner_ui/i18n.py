@@ -342,3 +342,23 @@ def translate(lang: str, key: str, params: dict | None = None) -> str:
 
 def language_of(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT
+
+
+# Platform SKU mapping (back office)
+TEXT["zh"].update({
+    "unmapped_skus": "未匹配平台商品", "map_platform_sku": "匹配平台商品到 SKU 或组合装", "platform_sku": "平台 SKU ID",
+    "platform_item_id": "平台商品 ID", "outer_id": "商家编码", "item_title": "商品标题", "waiting_orders": "等待订单",
+    "first_seen": "首次出现", "last_seen": "最近出现", "kit_components": "对应 SKU (每行一个: SKU*数量)", "map": "匹配",
+    "platform_sku_mapped": "{sku} 已匹配: {released} 个订单已放行, {reserved} 个已预占库存",
+    "platform_sku_not_mapped": "未匹配", "upload_mappings": "从 CSV 文件导入匹配 (组合装每个 SKU 一行)",
+    "mapping_file_imported": "已匹配 {n} 个平台商品: {released} 个订单已放行, {reserved} 个已预占库存",
+})
+TEXT["en"].update({
+    "unmapped_skus": "Unmapped platform SKUs", "map_platform_sku": "Map a platform SKU to a SKU or a kit",
+    "platform_sku": "Platform SKU id", "platform_item_id": "Platform item id", "outer_id": "Merchant code",
+    "item_title": "Title", "waiting_orders": "Orders waiting", "first_seen": "First seen", "last_seen": "Last seen",
+    "kit_components": "SKUs (one a line: SKU*units)", "map": "Map",
+    "platform_sku_mapped": "{sku} mapped: {released} orders released, {reserved} reserved",
+    "platform_sku_not_mapped": "Not mapped", "upload_mappings": "Import mappings from a CSV file (a kit: one row per SKU)",
+    "mapping_file_imported": "{n} platform SKUs mapped: {released} orders released, {reserved} reserved",
+})

@@ -18,7 +18,7 @@ def new_order(order: PlatformOrder) -> NewOrder:
     """A platform's order in the warehouse's terms; the merchant SKU code (商家编码) is our SKU."""
     lines = [
         OrderLine(n, line.platform_sku_id, (line.outer_sku_code or "").strip(), line.title, line.quantity,
-                  line.unit_price, line.discount)
+                  line.unit_price, line.discount, line.platform_item_id)
         for n, line in enumerate(order.lines, start=1)
     ]
     r = order.receiver

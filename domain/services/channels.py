@@ -7,7 +7,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from ..errors import InvalidInput, UnknownSku
-from ..listing import Listing, listing_id
+from ..listing import Listing, check_kit, listing_id
 from ..shop import Shop, ShopTokens, shop_id
 from .catalogue import Catalogue
 from .orders import Orders
@@ -43,6 +43,52 @@ class Channels:
                           maximum)
         self.store.save_new(listing, conflict=InvalidInput(f"{channel}/{shop} {platform_sku} is already mapped"))
         return listing.id
+
+    def map_platform_sku(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], by: str,
+                         item_id: str = "", waiting=(), warehouse: str = "") -> dict:
+        """Map a platform SKU to one SKU or a kit (组合装), or change what it maps to; the orders waiting for it
+        (ids from the unmapped-SKU view) take it, are released when nothing else holds them, and reserved."""
+        self.check_mapping(channel, shop, platform_sku, components, item_id)
+        listing, changed = self._map(channel, shop, platform_sku, dict(components), item_id or "", by)
+        orders = self.orders.map_waiting_orders(list(waiting), warehouse, by)
+        return {"listing_id": listing, "changed": changed,
+                "released": sum(o["mapped"] and o["status"] != "held" for o in orders),
+                "reserved": sum(o["mapped"] and o["status"] == "reserved" for o in orders),
+                "orders": orders}
+
+    def check_mapping(self, channel: str, shop: str, platform_sku: str, components: dict[str, int],
+                      item_id: str = "") -> None:
+        """Refuse, by name, a mapping that could not be made (before a file's mappings are made together)."""
+        for label, value, most in (("channel", channel, 16), ("shop", shop, 64), ("platform SKU", platform_sku, 64)):
+            if not isinstance(value, str) or not value.strip() or len(value) > most:
+                raise InvalidInput(f"{label} must be 1-{most} characters")
+        if len(item_id or "") > 64:
+            raise InvalidInput("item id must be at most 64 characters")
+        check_kit(components)
+        for sku in components:
+            if not self.catalogue.sku_exists(sku):
+                raise UnknownSku(f"unknown SKU {sku!r}")
+
+    @retry_on_conflict
+    def _map(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], item_id: str,
+             by: str) -> tuple[UUID, bool]:
+        try:
+            listing = self.store.repository.get(listing_id(channel, shop, platform_sku))
+        except AggregateNotFoundError:
+            listing = Listing(channel, shop, platform_sku, item_id, components, Decimal(1), 0, 0, None)
+            self.store.save(listing)
+            return listing.id, True
+        changed = listing.remap(components, item_id, by)
+        if changed:
+            self.store.save(listing)
+        return listing.id, changed
+
+    def listing(self, channel: str, shop: str, platform_sku: str) -> dict:
+        """What a platform SKU maps to: its SKUs and units of each."""
+        listing = self.store.get(listing_id(channel, shop, platform_sku),
+                                 InvalidInput(f"{channel}/{shop} {platform_sku} is not mapped"), to_change=False)
+        return {"channel": listing.channel, "shop": listing.shop, "platform_sku": listing.platform_sku,
+                "item_id": listing.item_id, "components": dict(listing.components)}
 
     @retry_on_conflict
     def record_published(self, channel: str, shop: str, platform_sku: str, quantity: int, source: str) -> bool:

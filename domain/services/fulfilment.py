@@ -363,7 +363,7 @@ class Fulfilment:
         back yet; defective units are scrapped there, resaleable ones wait to be put away. Returns the bin."""
         order = self.orders.order(order_id)
         sku = self.catalogue.sku_for_barcode(barcode)
-        if sku not in {line["sku"] for line in order.lines.values()}:
+        if sku not in order.skus():
             raise WrongItemScanned(f"{sku} is not part of order {order.platform_order_no}")
         order.record_return(sku, quantity, resaleable, case, by)
         site = self.inventory.warehouse(order.warehouse)

@@ -12,7 +12,8 @@ from eventsourcing.persistence import IntegrityError
 from .. import ids
 from ..errors import InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
 from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
-from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines
+from ..listing import Listing, kit_label, listing_id, platform_key
+from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines, components_of, unmapped
 from ..stock import Stock
 from ..warehouse import Warehouse
 from .catalogue import Catalogue
@@ -78,9 +79,15 @@ class Orders:
     def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
         site = self.inventory.warehouse(warehouse) if warehouse else None
         stocks: dict[UUID, Stock] = {}
+        listings = self._listings((new.channel, new.shop, line.platform_sku, line.item_id, line.sku)
+                                  for new in page for line in new.lines)
         if site is not None:
             # One look at the store for every stock stream the page may reserve from, not one per stream.
-            wanted = {line.sku for new in page for line in new.lines}
+            wanted: set[str] = set()
+            for new in page:
+                for line in new.lines:
+                    listing = listings.get(self._key(new.channel, new.shop, line))
+                    wanted.update(listing.components if listing else (line.sku,))
             stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
         orders, results, seen = [], [], set()
         for new in page:
@@ -89,7 +96,7 @@ class Orders:
                 results.append({"order_id": order_id, "created": False, "status": "duplicate"})
                 continue
             seen.add(order_id)
-            order = self._new_order(new)
+            order = self._new_order(new, listings)
             if order.status == "released" and site is not None:
                 self._reserve(order, site, stocks, by)
             orders.append(order)
@@ -111,13 +118,15 @@ class Orders:
             if not amount.is_finite() or not 0 <= amount <= most:
                 raise InvalidInput(f"{label} must be from 0 to {most:,} yuan, got {amount}")
 
-    def _new_order(self, new: NewOrder) -> Order:
+    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing]) -> Order:
         digest = hashlib.sha256(f"{new.channel}:{new.shop}:{new.buyer.nickname}".encode()).hexdigest()[:16]
+        lines = [self._line_data(new.channel, new.shop, line, listings) for line in new.lines]
+        waiting = {line["line_no"] for line in lines if unmapped(line)}
         return Order(
             new.channel,
             new.shop,
             new.platform_order_no,
-            [line.as_event_data() for line in new.lines],
+            lines,
             new.buyer,
             digest,
             {k: new.region.get(k, "") for k in ("province", "city", "district")},
@@ -127,8 +136,60 @@ class Orders:
             Decimal(new.postage),
             new.ordered_at or datetime.now().astimezone(),
             new.remark or "",
-            self.review_rules.reasons_to_hold(new, self.catalogue.sku_exists),
+            self.review_rules.reasons_to_hold(new, lambda line: line.line_no not in waiting),
         )
+
+    @staticmethod
+    def _key(channel: str, shop: str, line: OrderLine) -> UUID:
+        return listing_id(channel, shop, platform_key(line.platform_sku, line.item_id, line.sku))
+
+    def _listings(self, lines) -> dict[UUID, Listing]:
+        """The listings mapping these (channel, shop, platform SKU, item, merchant code) lines, looked up together."""
+        wanted = {listing_id(channel, shop, platform_key(platform_sku, item_id, outer))
+                  for channel, shop, platform_sku, item_id, outer in lines}
+        recorded = self.store.recorded(wanted)
+        return {key: self.store.peek(key) for key in wanted if key in recorded}
+
+    def _line_data(self, channel: str, shop: str, line: OrderLine, listings: dict[UUID, Listing]) -> dict:
+        """An order line as imported: a mapped platform SKU takes its listing's SKUs (a kit its components); a
+        line matching no listing and no SKU code waits, unmapped, for a person to map it."""
+        data = line.as_event_data()
+        listing = listings.get(self._key(channel, shop, line))
+        if listing is not None:
+            key = platform_key(line.platform_sku, line.item_id, line.sku)
+            data.update(sku=kit_label(listing.components, line.sku, key), components=dict(listing.components))
+        elif not line.sku or not self.catalogue.sku_exists(line.sku):
+            data["components"] = {}
+        return data
+
+    def map_waiting_orders(self, order_ids, warehouse: str, by: str) -> list[dict]:
+        """Orders waiting for unmapped platform SKUs take the SKUs mapped since; an order that no longer waits
+        for anything is released and, when a warehouse is given, reserved there."""
+        return [self._map_waiting(order_id, warehouse, by) for order_id in order_ids]
+
+    @retry_on_conflict
+    def _map_waiting(self, order_id: UUID, warehouse: str, by: str) -> dict:
+        order = self.order(order_id)
+        waiting = order.unmapped_lines()
+        keys = {line["line_no"]: platform_key(line["platform_sku"], line.get("item_id", ""), line["sku"])
+                for line in waiting}
+        listings = self._listings((order.channel, order.shop, key, "", "") for key in keys.values())
+        mapped = {}
+        for line in waiting:
+            key = keys[line["line_no"]]
+            listing = listings.get(listing_id(order.channel, order.shop, key))
+            if listing is not None:
+                mapped[line["line_no"]] = (kit_label(listing.components, line["sku"], key), listing.components)
+            elif line["sku"] and self.catalogue.sku_exists(line["sku"]):
+                mapped[line["line_no"]] = (line["sku"], {line["sku"]: 1})
+        changed = order.map_lines(mapped, by)
+        stocks: dict[UUID, Stock] = {}
+        if changed and order.status == "released" and warehouse:
+            self._reserve(order, self.inventory.warehouse(warehouse), stocks, by)
+        if changed:
+            self.store.save(order, *stocks.values())
+        return {"order_id": order.id, "platform_order_no": order.platform_order_no, "mapped": changed,
+                "status": order.status}
 
     def _reserve(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
         """Reserve every SKU of the order or none; returns what is missing (nothing when reserved)."""
@@ -243,7 +304,9 @@ class Orders:
         if order.status != "shipped":
             units: dict[str, int] = {}
             for line in refunded:
-                units[line["sku"]] = units.get(line["sku"], 0) + line["quantity"]
-            stocks = self.release_stock(order, units, f"refunded: {reason}", by)
+                for sku, each in components_of(order.lines[line["line_no"]]).items():
+                    units[sku] = units.get(sku, 0) + line["quantity"] * each
+            # A line never mapped reserved nothing: an empty `units` would otherwise release the whole order.
+            stocks = self.release_stock(order, units, f"refunded: {reason}", by) if units else []
         self.store.save(order, *stocks)
         return refunded

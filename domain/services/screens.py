@@ -351,7 +351,7 @@ class Screens:
             context = {"order": str(order.id), **({"case": case} if case else {})}
             return Step(context, "return_order", {"order": order.platform_order_no, "case": case})
         order = self.orders.order(UUID(c["order"]))
-        skus = sorted({line["sku"] for line in order.lines.values()})
+        skus = sorted(order.skus())
         if "barcode" not in c:
             sku = self._sku_of(value, expected=", ".join(skus))
             if sku not in skus:

@@ -365,7 +365,7 @@ def test_an_auditor_reads_but_every_command_is_403_and_changes_nothing(system, a
 
     answers = [auditor.post(path.replace("{order_id}", order_id(system, "T1")), json={}) for path, _ in commands]
 
-    assert len(commands) == 9
+    assert len(commands) == 10  # … and mapping a platform SKU
     assert [a.status_code for a in answers] == [403] * len(commands)
     assert all(a.json["error"]["code"] == "not_allowed" for a in answers)
     assert auditor.get("/api/v1/audit/chain-head").status_code == 200

@@ -28,7 +28,7 @@ def test_the_events_of_an_order_are_listed_with_notification_ids_and_chain_hashe
 
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[-1] == "17 events"
+    assert lines[-1] == "18 events"  # … with the return received
     assert "Order.Imported" in lines[0] and "Order.Refunded" in lines[-2]
     assert all(line.startswith("#") and "unchained" not in line for line in lines[:-1])
     assert "王小明" not in result.output and "13812345678" not in result.output

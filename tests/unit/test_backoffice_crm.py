@@ -38,8 +38,9 @@ def test_customers_are_kept_per_buyer_reference_with_orders_spend_and_returns(bu
 
     assert set(found) == {WANG, LI, ZHAO}
     li = found[LI]
-    assert (li["orders"], li["spend"], li["refunds"], li["net_spend"]) == (3, Decimal("1431.00"), Decimal("129.00"),
-                                                                         Decimal("1302.00"))
+    # T105 (12.00) was cancelled before shipping: it is no purchase.
+    assert (li["orders"], li["spend"], li["refunds"], li["net_spend"]) == (2, Decimal("1419.00"), Decimal("129.00"),
+                                                                         Decimal("1290.00"))
     assert (li["shipped_orders"], li["returned_orders"], li["returned_units"], li["cancelled_orders"]) == (1, 1, 1, 1)
     assert (found[WANG]["orders"], found[WANG]["spend"], found[WANG]["refunds"]) == (3, Decimal("215.00"),
                                                                                      Decimal("24.00"))
@@ -58,8 +59,9 @@ def test_rfm_segment_follows_recency_frequency_and_spend(busy):
     soon = {c["buyer_ref"]: (c["rfm"], c["segment"]) for c in customers(busy.engine, as_of="2026-11-20")}
     later = {c["buyer_ref"]: c["segment"] for c in customers(busy.engine, as_of="2027-06-01")}
 
-    assert soon == {LI: ("534", "loyal"), WANG: ("531", "loyal"), ZHAO: ("511", "new")}
-    assert later == {LI: "at_risk", WANG: "at_risk", ZHAO: "lost"}
+    # Li's cancelled order does not count towards frequency: two orders, not three.
+    assert soon == {LI: ("524", "promising"), WANG: ("531", "loyal"), ZHAO: ("511", "new")}
+    assert later == {LI: "lost", WANG: "at_risk", ZHAO: "lost"}
     assert [c["buyer_ref"] for c in customers(busy.engine, segment="new", as_of="2026-11-20")] == [ZHAO]
 
 
@@ -127,3 +129,19 @@ def test_unknown_customers_and_bad_filters_are_refused_by_name(busy):
         customers(busy.engine, flagged="fraud")
     with pytest.raises(InvalidDate):
         customers(busy.engine, as_of="11/11/2026")
+
+
+def test_an_order_refunded_whole_before_shipping_leaves_the_customer_s_orders_and_spend(system):
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 10})
+    system.app.orders.import_orders([priced_order("T400", (TEA, 1, "45.00"), buyer="buyer_sun")], warehouse="WH1")
+    [gone] = system.app.orders.import_orders([priced_order("T401", (TEA, 2, "45.00"), buyer="buyer_sun",
+                                                           postage="8.00")], warehouse="WH1")
+    system.catch_up()
+
+    system.app.orders.refund_order(gone["order_id"], "cs", "out of stock")
+    system.catch_up()
+
+    sun = customer(system.engine, ref("taobao", "flagship", "buyer_sun"), as_of="2026-11-20")
+    assert (sun["orders"], sun["spend"], sun["refunds"], sun["net_spend"]) == (1, Decimal("45.00"), 0,
+                                                                             Decimal("45.00"))
+    assert sun["refunded_orders"] == 1

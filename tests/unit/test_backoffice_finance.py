@@ -9,8 +9,8 @@ from domain.services import NewOrder
 from domain.errors import UnknownOrder, UnknownSku
 from domain.order import Buyer, OrderLine
 from projections.backoffice import InvalidDate, business_day
-from projections.finance import (FinanceProjection, daily_finance, order_finance, orders_finance, sku_finance,
-                                 stock_valuation, totals)
+from projections.finance import (FinanceProjection, daily_finance, order_finance, orders_finance, sales_by_channel,
+                                 sku_finance, stock_valuation, totals)
 from projections.tracking import ProjectionRunner
 from tests.builders import CUP, PAN, TEA, warehouse_with_catalogue
 
@@ -125,7 +125,7 @@ def test_refunds_are_booked_on_the_order_its_skus_and_the_day_they_happened(syst
     assert (t101["refunds"], t101["cogs"], t101["units_refunded"]) == (Decimal("129.00"), Decimal("62.00"), 1)
     assert (t102["refunds"], t102["units_shipped"]) == (Decimal("24.00"), 1)
     assert days[today]["refunds"] == Decimal("153.00")
-    assert days["2026-11-11"]["orders"] == 7 and days["2026-11-11"]["refunds"] == 0
+    assert days["2026-11-11"]["orders"] == 6 and days["2026-11-11"]["refunds"] == 0  # T105 was cancelled
     assert (pan["refunds"], pan["units_refunded"], pan["units_shipped"]) == (Decimal("129.00"), 1, 1)
 
 
@@ -141,7 +141,7 @@ def test_an_order_s_discount_and_fee_are_shared_over_its_skus_by_revenue(system)
     assert skus[TEA]["discounts"] == tea_t100_discount
     assert skus[CUP]["discounts"] == Decimal("0.59")
     assert skus[TEA]["platform_fee"] + skus[CUP]["platform_fee"] == Decimal("4.20")
-    assert total["platform_fee"] == Decimal("4.20") and total["orders"] == 7
+    assert total["platform_fee"] == Decimal("4.20") and total["orders"] == 6
     assert sum(o["margin"] for o in orders_finance(system.engine)) == total["margin"]
     assert placed
 
@@ -171,3 +171,83 @@ def test_unknown_orders_and_skus_and_bad_days_are_refused_by_name(system):
         daily_finance(system.engine, since="2026-13-01")
     with pytest.raises(InvalidDate, match="before"):
         orders_finance(system.engine, since="2026-11-12", until="2026-11-11")
+
+
+def sale_and_cancellation(system, cancel, fold_between: bool) -> tuple[dict, dict]:
+    """T300 (tea 2 × 45, cup 1 × 12, discounts, fee, postage) stays; T301 (the same) is ended by `cancel`.
+    Returns the order ids by name and the figures of 2026-11-11 before T301 arrived."""
+    app = system.app
+    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 40, (CUP, "A-01-02"): 40})
+    lines = dict(discount="5.00", fee="3.20", postage="8.00", line_discounts=("4.00",))
+    [kept] = app.orders.import_orders([priced_order("T300", (TEA, 2, "45.00"), (CUP, 1, "12.00"), **lines)],
+                                      warehouse="WH1")
+    system.catch_up()
+    before = {d["day"]: d for d in daily_finance(system.engine)}["2026-11-11"]
+    [ended] = app.orders.import_orders([priced_order("T301", (TEA, 2, "45.00"), (CUP, 1, "12.00"), **lines)],
+                                       warehouse="WH1")
+    if fold_between:
+        system.catch_up()
+    cancel(app, ended["order_id"])
+    system.catch_up()
+    return {"T300": kept["order_id"], "T301": ended["order_id"]}, before
+
+
+@pytest.mark.parametrize("fold_between", [True, False])
+def test_a_cancelled_order_leaves_nothing_on_the_day_it_was_ordered_nor_on_its_skus(system, fold_between):
+    placed, before = sale_and_cancellation(
+        system, lambda app, order_id: app.orders.cancel_order(order_id, "buyer cancelled", "cs"), fold_between)
+
+    day = {d["day"]: d for d in daily_finance(system.engine)}["2026-11-11"]
+    cancelled = order_finance(system.engine, placed["T301"])
+    skus = {s["sku"]: s for s in sku_finance(system.engine)}
+
+    assert day == before
+    assert (day["orders"], day["revenue"], day["platform_fee"], day["postage"]) == (
+        1, Decimal("102.00"), Decimal("3.20"), Decimal("8.00"))
+    assert (cancelled["revenue"], cancelled["discounts"], cancelled["platform_fee"], cancelled["postage"],
+            cancelled["margin"], cancelled["units_ordered"]) == (0, 0, 0, 0, 0, 0)
+    assert (skus[TEA]["revenue"], skus[TEA]["units_ordered"], skus[TEA]["discounts"]) == (
+        Decimal("90.00"), 2, Decimal("8.41"))
+    assert skus[TEA]["platform_fee"] + skus[CUP]["platform_fee"] == Decimal("3.20")
+    assert totals(system.engine)["margin"] == day["margin"]
+
+
+def test_an_order_refunded_whole_before_shipping_keeps_no_fee_postage_or_order_discount(system):
+    placed, before = sale_and_cancellation(
+        system, lambda app, order_id: app.orders.refund_order(order_id, "cs", "out of stock"), fold_between=True)
+
+    refunded = order_finance(system.engine, placed["T301"])
+    total = totals(system.engine)
+    day = {d["day"]: d for d in daily_finance(system.engine)}["2026-11-11"]
+
+    assert refunded["refunds"] == Decimal("98.00")  # 90 − 4 line discount, and 12
+    assert (refunded["platform_fee"], refunded["postage"], refunded["margin"]) == (0, 0, 0)
+    assert (day["orders"], day["platform_fee"], day["postage"]) == (before["orders"], before["platform_fee"],
+                                                                    before["postage"])
+    assert total["margin"] == before["margin"]
+
+
+def test_a_line_refunded_before_the_order_was_cancelled_is_not_withdrawn_twice(system):
+    def refund_then_cancel(app, order_id):
+        app.orders.refund_order(order_id, "cs", "changed mind", line_nos=[2])
+        app.orders.cancel_order(order_id, "buyer cancelled", "cs")
+
+    placed, before = sale_and_cancellation(system, refund_then_cancel, fold_between=True)
+
+    cancelled = order_finance(system.engine, placed["T301"])
+    cup = sku_finance(system.engine, CUP)[0]
+
+    assert (cancelled["revenue"], cancelled["refunds"], cancelled["margin"]) == (
+        Decimal("12.00"), Decimal("12.00"), 0)
+    assert (cup["revenue"] - cup["refunds"], cup["units_ordered"]) == (Decimal("12.00"), 2)
+    assert totals(system.engine)["margin"] == before["margin"]
+
+
+def test_sales_by_channel_leave_out_a_cancelled_order(system):
+    busy_day(system)
+    system.catch_up()
+
+    sales = {(r["day"], r["channel"]): r for r in sales_by_channel(system.engine, "2026-11-11", "2026-11-11")}
+
+    taobao = sales[("2026-11-11", "taobao")]
+    assert (taobao["orders"], taobao["revenue"]) == (5, Decimal("1635.00"))  # T100-T104; T105 was cancelled

@@ -72,3 +72,33 @@ def test_bad_windows_days_and_unknown_skus_are_refused_by_name(system):
         replenishment(system.engine, as_of="2026-11-31")
     with pytest.raises(UnknownSku):
         replenishment(system.engine, sku="NOPE-1")
+
+
+def test_a_cancelled_order_and_a_line_refunded_before_shipping_are_no_demand(system):
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 100, (CUP, "A-01-02"): 30})
+    orders = [system.app.orders.import_orders([priced_order(f"37{n:017d}", (TEA, 7, "45.00"), (CUP, 2, "12.00"),
+                                                            ordered_at=ELEVEN_ELEVEN)], warehouse="WH1")[0]
+              for n in range(3)]
+    before = plan(system, window_days=4)
+
+    system.app.orders.cancel_order(orders[0]["order_id"], "buyer cancelled", "cs")
+    system.app.orders.refund_order(orders[1]["order_id"], "cs", "changed mind", line_nos=[2])
+    after = plan(system, window_days=4)
+
+    assert (before[TEA]["units_sold"], before[CUP]["units_sold"]) == (21, 6)
+    assert (after[TEA]["units_sold"], after[CUP]["units_sold"]) == (14, 2)
+    assert after[TEA]["velocity"] == Decimal("3.50")
+
+
+def test_a_kit_is_demand_for_its_components_once_its_platform_sku_is_mapped(system):
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 100, (CUP, "A-01-02"): 30})
+    new = priced_order("3800000000000000001", ("BOX-TEA", 3, "99.00"), ordered_at=ELEVEN_ELEVEN)
+    [waiting] = system.app.orders.import_orders([new], warehouse="WH1")
+    unmapped = plan(system, window_days=4)
+
+    system.app.channels.map_platform_sku("taobao", "flagship", "p-BOX-TEA", {TEA: 1, CUP: 2}, "cs",
+                                         waiting=[waiting["order_id"]], warehouse="WH1")
+    mapped = plan(system, window_days=4)
+
+    assert (unmapped[TEA]["units_sold"], unmapped[CUP]["units_sold"]) == (0, 0)
+    assert (mapped[TEA]["units_sold"], mapped[CUP]["units_sold"]) == (3, 6)
