@@ -107,3 +107,44 @@ def events(order, sku, bin_, warehouse, since, until, limit):
         click.echo(f"#{e['notification_id'] or '-':<8} {at} {e['event']:<24} v{e['version']:<5} "
                    f"by {e['by'] or '-':<12} {e['hash'][:16] or 'unchained'}  {data}")
     click.echo(f"{len(found)} events")
+
+
+@audit.command()
+@click.option("--no-replay", is_flag=True, help="Skip rebuilding the views elsewhere to compare them (the slowest "
+                                                 "check).")
+def check(no_replay):
+    """Check the invariants: stock equals its movements, no bin below zero, reservations match the orders, every
+    shipped order was picked, packed and handed over by scan, and the views equal a replay of the log. Each failure
+    is named with its events (#notification); exit status 1 when any fails."""
+    from tqdm import tqdm
+
+    from projections.invariants import CHECKS, check_log, check_views
+
+    from .scratch import scratch_views
+
+    system = open_system()
+    try:
+        system.catch_up()
+        report = check_log(system.app.store, system.engine)
+        checked, failures = dict(report.checked), list(report.failures)
+        if not no_replay:
+            with scratch_views(system.settings.database) as scratch, \
+                    tqdm(total=system.app.store.recorder.max_notification_id() or 0, desc="replaying views",
+                         unit="ev", file=sys.stderr, mininterval=0.5) as bar:
+                views = check_views(list(system.runners.values()), scratch, bar.update)
+            checked.update(views.checked)
+            failures += views.failures
+    finally:
+        system.close()
+    for failure in failures:
+        click.echo(f"FAILED {failure.describe()}", err=True)
+    for name in CHECKS:
+        if name in checked:
+            broken = sum(f.check == name for f in failures)
+            click.echo(f"{'FAILED' if broken else 'ok':<8}{name:<28}{checked[name]:>10,} checked"
+                       + (f", {broken} failures" if broken else ""))
+        else:
+            click.echo(f"{'skipped':<8}{name}")
+    click.echo(f"{report.events:,} events read")
+    if failures:
+        sys.exit(1)
