@@ -145,6 +145,6 @@ def check(no_replay):
                        + (f", {broken} failures" if broken else ""))
         else:
             click.echo(f"{'skipped':<8}{name}")
-    click.echo(f"{report.events:,} events read")
+    click.echo(f"{report.events:,} events of stock, orders and parcels read")
     if failures:
         sys.exit(1)
