@@ -148,3 +148,29 @@ def check(no_replay):
     click.echo(f"{report.events:,} events of stock, orders and parcels read")
     if failures:
         sys.exit(1)
+
+
+@audit.command()
+@click.argument("actor")
+@click.option("--since", default=None, help="First day, e.g. 2026-11-01 (China time).")
+@click.option("--until", default=None, help="Last day, e.g. 2026-11-11 (China time).")
+@click.option("--limit", default=50, type=int, show_default=True)
+@click.option("--offset", default=0, type=int, show_default=True)
+def actor(actor, since, until, limit, offset):
+    """Everything a badge (or a job, an import) did, over every kind of event, newest first, a page at a time.
+    API calls act as their token's badge."""
+    from projections.actors import actor_events, with_data
+
+    system = open_system()
+    try:
+        engine = system.fresh("actors", "audit")
+        found = actor_events(engine, actor, since, until, limit, offset)
+        rows = with_data(system.app.store, found["rows"])
+    finally:
+        system.close()
+    for e in rows:
+        at = e["at"].astimezone(LOCAL_TIME).isoformat(timespec="milliseconds")
+        data = json.dumps(e["data"], ensure_ascii=False, sort_keys=True)
+        click.echo(f"#{e['notification_id']:<8} {at} {e['event']:<26} v{e['version']:<5} {e['hash'][:16] or 'unchained'}"
+                   f"  {data}")
+    click.echo(f"{offset + 1 if rows else 0}-{offset + len(rows)} of {found['total']} events by {actor}")

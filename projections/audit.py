@@ -265,6 +265,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def event_data(e) -> dict:
+    """An event's fields as plain values, without buyer personal data or secrets' hashes."""
+    return {k: _plain(v) for k, v in vars(e).items() if k not in HIDDEN_FIELDS}
+
+
 def _browse(app, engine: Engine, streams: list[UUID], keep: Callable[[Any], bool], since, until,
             limit: int) -> list[dict]:
     first, last = day_range(since, until)
@@ -287,7 +292,7 @@ def _browse(app, engine: Engine, streams: list[UUID], keep: Callable[[Any], bool
                 "originator_id": str(stream),
                 "version": e.originator_version,
                 "by": getattr(e, "by", ""),
-                "data": {k: _plain(v) for k, v in vars(e).items() if k not in HIDDEN_FIELDS},
+                "data": event_data(e),
             })
     shown.sort(key=lambda r: (r["at"], r["originator_id"], r["version"]))
     return shown[:limit]

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisation
 from domain.errors import DomainError, InvalidInput, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
-from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
+from projections import actors, audit, crm, finance, inventory, orders_board, replenishment, settlement
 from projections.backoffice import (BUSINESS_TIME, InvalidFilter, Listing, choice, day_range, parse_day, positive_int,
                                    today)
 from projections.reports import MEDIA_TYPES, export
@@ -568,6 +568,29 @@ def audit_events():
     filters = [Filter("subject", "subject", "choice", SUBJECTS), Filter("value", "id_or_code"),
                Filter("warehouse", "warehouse"), *DAYS]
     return table("events", "audit_events", rows, columns, filters, template="office/audit.html")
+
+
+@bp.get("/audit/actor")
+def actor_index():
+    """Everything a badge (or a job, an import) did, over every kind of event, newest first; paged in SQL."""
+    actor = arg("actor")
+    size = min(positive_int(request.args.get("size", PAGE_SIZE), "page size"), MAX_PAGE_SIZE)
+    page = positive_int(request.args.get("page", 1), "page")
+    found = {"total": 0, "rows": []}
+    if actor:
+        found = actors.actor_events(fresh("actors", "audit"), actor, arg("since"), arg("until"), size,
+                                    (page - 1) * size)
+        pages = max(math.ceil(found["total"] / size), 1)
+        if page > pages:
+            raise InvalidFilter(f"page {page} is past the last page ({pages})")
+        rows = actors.with_data(system().app.store, found["rows"])
+        found["rows"] = [dict(r, data=json.dumps(r["data"], ensure_ascii=False, sort_keys=True)) for r in rows]
+    columns = [Col("notification_id", "notification", "number"), Col("at", "at", "instant"), Col("event", "event"),
+               Col("originator_id", "aggregate"), Col("version", "version", "number"), Col("data", "data"),
+               Col("hash", "hash", "hash")]
+    return render_template("office/actor.html", name="actor", title="actor_index", columns=columns,
+                           filters=[Filter("actor", "actor"), *DAYS], rows=found["rows"], total=found["total"],
+                           page=page, pages=max(math.ceil(found["total"] / size), 1), size=size)
 
 
 @bp.get("/audit/stock")
