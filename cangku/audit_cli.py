@@ -174,3 +174,37 @@ def actor(actor, since, until, limit, offset):
         click.echo(f"#{e['notification_id']:<8} {at} {e['event']:<26} v{e['version']:<5} {e['hash'][:16] or 'unchained'}"
                    f"  {data}")
     click.echo(f"{offset + 1 if rows else 0}-{offset + len(rows)} of {found['total']} events by {actor}")
+
+
+@audit.command()
+@click.option("--order", default=None, help="An order that went short: its id, or channel/shop/platform order number.")
+@click.option("--channel", default=None, help="Or a channel: its orders waiting for stock, newest first.")
+@click.option("--shop", default=None, help="With --channel: only this shop.")
+@click.option("--sku", default=None, help="With --channel: only orders wanting this SKU.")
+@click.option("--limit", default=5, type=int, show_default=True, help="With --channel: at most this many orders.")
+def oversell(order, channel, shop, sku, limit):
+    """Why a channel sold stock we did not have: what its listing showed at the sale, when free stock fell below
+    that and what took it, whether a push followed, and the timeline of reservations, releases, pushes and sales."""
+    from projections.audit import order_id_of
+    from projections.forensics import oversells, short_orders
+
+    if bool(order) == bool(channel):
+        raise click.UsageError("give --order, or --channel (with --shop and --sku to narrow it)")
+    system = open_system()
+    try:
+        engine = system.fresh("inventory", "channel_stock", "orders_board", "audit")
+        chosen = ([order_id_of(order)] if order else
+                  [r["order_id"] for r in short_orders(engine, channel, shop, sku, limit)])
+        found = [o for order_id in chosen for o in oversells(system.app.store, engine, order_id)
+                 if not sku or o.sku == sku]
+    finally:
+        system.close()
+    for o in found:
+        click.echo(f"order {o.order} short of {o.missing} of {o.wanted} {o.sku} in {o.warehouse}")
+        click.echo(f"  gap: {o.gap}")
+        for m in o.timeline:
+            at = m.at.astimezone(LOCAL_TIME).isoformat(timespec="milliseconds")
+            free = "" if m.free_after is None else f"  (free {m.free_after})"
+            click.echo(f"  #{m.notification_id:<8} {at} {m.kind:<9} {m.detail}{free}")
+    if not found:
+        click.echo("no order waiting for stock matches")

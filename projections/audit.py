@@ -298,12 +298,16 @@ def _browse(app, engine: Engine, streams: list[UUID], keep: Callable[[Any], bool
     return shown[:limit]
 
 
+def order_id_of(order: str | UUID) -> UUID:
+    """An order's id, given as its id or as channel/shop/platform order number."""
+    if isinstance(order, str) and order.count("/") == 2:
+        return ids.order_id(*(part.strip() for part in order.split("/")))
+    return as_uuid(order, UnknownOrder(f"unknown order {str(order)[:64]}"))
+
+
 def order_events(app, engine: Engine, order: str, since=None, until=None, limit: int = 500) -> list[dict]:
     """Events of an order (by id, or channel/shop/platform order number), its parcel and its stock."""
-    if isinstance(order, str) and order.count("/") == 2:
-        order_id = ids.order_id(*(part.strip() for part in order.split("/")))
-    else:
-        order_id = as_uuid(order, UnknownOrder(f"unknown order {str(order)[:64]}"))
+    order_id = order_id_of(order)
     try:
         found = app.repository.get(order_id)
     except AggregateNotFoundError:

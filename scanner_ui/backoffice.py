@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisation
 from domain.errors import DomainError, InvalidInput, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
-from projections import actors, audit, crm, finance, inventory, orders_board, replenishment, settlement
+from projections import actors, audit, crm, finance, forensics, inventory, orders_board, replenishment, settlement
 from projections.backoffice import (BUSINESS_TIME, InvalidFilter, Listing, choice, day_range, parse_day, positive_int,
                                    today)
 from projections.reports import MEDIA_TYPES, export
@@ -591,6 +591,25 @@ def actor_index():
     return render_template("office/actor.html", name="actor", title="actor_index", columns=columns,
                            filters=[Filter("actor", "actor"), *DAYS], rows=found["rows"], total=found["total"],
                            page=page, pages=max(math.ceil(found["total"] / size), 1), size=size)
+
+
+@bp.get("/audit/oversell")
+def oversell():
+    """Why a channel sold stock we did not have: for an order that went short (or a channel's latest ones), the
+    gap that let the sale through and the timeline of reservations, releases, pushes and sales around it."""
+    order, channel, sku = arg("order"), arg("channel"), arg("sku")
+    found = []
+    if order or channel:
+        engine = fresh("inventory", "channel_stock", "orders_board", "audit")
+        chosen = ([audit.order_id_of(order)] if order else
+                  [r["order_id"] for r in forensics.short_orders(engine, channel, arg("shop"), sku)])
+        found = [o for order_id in chosen for o in forensics.oversells(system().app.store, engine, order_id)
+                 if not sku or o.sku == sku]
+    columns = [Col("notification_id", "notification", "number"), Col("at", "at", "instant"), Col("kind", "kind"),
+               Col("detail", "detail"), Col("free_after", "free_after", "number")]
+    return render_template("office/oversell.html", title="oversell", columns=columns, found=found, asked=order or channel,
+                           filters=[Filter("order", "order"), Filter("channel", "channel"), Filter("shop", "shop"),
+                                    Filter("sku", "sku")])
 
 
 @bp.get("/audit/stock")
