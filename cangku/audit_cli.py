@@ -159,21 +159,19 @@ def check(no_replay):
 def actor(actor, since, until, limit, offset):
     """Everything a badge (or a job, an import) did, over every kind of event, newest first, a page at a time.
     API calls act as their token's badge."""
-    from projections.actors import actor_events, with_data
+    from projections.actors import actor_listing
 
     system = open_system()
     try:
-        engine = system.fresh("actors", "audit")
-        found = actor_events(engine, actor, since, until, limit, offset)
-        rows = with_data(system.app.store, found["rows"])
+        listed = actor_listing(system.fresh("actors", "audit"), actor, since, until, system.app.store)
+        total, rows = listed.count(), listed.page(limit, offset)
     finally:
         system.close()
     for e in rows:
         at = e["at"].astimezone(LOCAL_TIME).isoformat(timespec="milliseconds")
-        data = json.dumps(e["data"], ensure_ascii=False, sort_keys=True)
         click.echo(f"#{e['notification_id']:<8} {at} {e['event']:<26} v{e['version']:<5} {e['hash'][:16] or 'unchained'}"
-                   f"  {data}")
-    click.echo(f"{offset + 1 if rows else 0}-{offset + len(rows)} of {found['total']} events by {actor}")
+                   f"  {e['data']}")
+    click.echo(f"{offset + 1 if rows else 0}-{offset + len(rows)} of {total} events by {actor}")
 
 
 @audit.command()

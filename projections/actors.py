@@ -4,18 +4,19 @@ person did over every kind of event is a page of one indexed query, however long
 API calls act as their token's badge, so a token's work is found under its badge."""
 
 import inspect
+import json
 from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, func, select
+from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain import catalogue, fulfilment, listing, order, scanning, shop, staff, stock, warehouse
 
 from .audit import chain_table, event_data
-from .backoffice import BUSINESS_TIME, aware, day_range, insert_tuples, positive_int, text_id
+from .backoffice import BUSINESS_TIME, Listing, aware, day_range, insert_tuples, text_id
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -75,23 +76,20 @@ def _window(query, since, until):
     return query
 
 
-def actor_events(engine: Engine, actor: str, since=None, until=None, limit: int = 50, offset: int = 0) -> dict:
-    """A page of what an actor did, newest first, with each event's place in the chain, and how many in all."""
-    limit, offset = positive_int(limit, "limit"), max(int(offset), 0)
-    where = actors.c.actor == str(actor)[:MAX_ACTOR]
-    query = _window(select(actors, chain_table.c.hash).outerjoin(
-        chain_table, chain_table.c.notification_id == actors.c.notification_id).where(where), since, until)
-    with engine.connect() as conn:
-        total = conn.execute(_window(select(func.count()).select_from(actors).where(where), since, until)).scalar()
-        rows = conn.execute(query.order_by(actors.c.notification_id.desc()).limit(limit).offset(offset)).all()
-    return {"total": total, "rows": [{"notification_id": r.notification_id, "at": aware(r.at), "event": r.event,
-                                      "originator_id": r.originator_id, "version": r.version,
-                                      "hash": r.hash or ""} for r in rows]}
+def actor_listing(engine: Engine, actor: str, since=None, until=None, app=None) -> Listing:
+    """What an actor did, newest first, each event with its place in the chain (and, given the application, its
+    fields as JSON, read from the log for the rows of each page)."""
+    query = _window(select(actors.c.notification_id, actors.c.at, actors.c.event, actors.c.originator_id,
+                           actors.c.version, chain_table.c.hash)
+                    .outerjoin(chain_table, chain_table.c.notification_id == actors.c.notification_id)
+                    .where(actors.c.actor == str(actor)[:MAX_ACTOR]), since, until)
 
+    def shown(_conn, rows: list[dict]) -> list[dict]:
+        for row in rows:
+            row["at"], row["hash"] = aware(row["at"]), row["hash"] or ""
+            if app is not None:
+                found = list(app.events.get(UUID(row["originator_id"]), gt=row["version"] - 1, lte=row["version"]))
+                row["data"] = json.dumps(event_data(found[0]) if found else {}, ensure_ascii=False, sort_keys=True)
+        return rows
 
-def with_data(app, rows: list[dict]) -> list[dict]:
-    """The page's rows with each event's fields, read from the log (one short read per row of the page)."""
-    for row in rows:
-        found = list(app.events.get(UUID(row["originator_id"]), gt=row["version"] - 1, lte=row["version"]))
-        row["data"] = event_data(found[0]) if found else {}
-    return rows
+    return Listing(engine, query.order_by(actors.c.notification_id.desc()), shape_rows=shown)

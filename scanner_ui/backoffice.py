@@ -574,23 +574,12 @@ def audit_events():
 def actor_index():
     """Everything a badge (or a job, an import) did, over every kind of event, newest first; paged in SQL."""
     actor = arg("actor")
-    size = min(positive_int(request.args.get("size", PAGE_SIZE), "page size"), MAX_PAGE_SIZE)
-    page = positive_int(request.args.get("page", 1), "page")
-    found = {"total": 0, "rows": []}
-    if actor:
-        found = actors.actor_events(fresh("actors", "audit"), actor, arg("since"), arg("until"), size,
-                                    (page - 1) * size)
-        pages = max(math.ceil(found["total"] / size), 1)
-        if page > pages:
-            raise InvalidFilter(f"page {page} is past the last page ({pages})")
-        rows = actors.with_data(system().app.store, found["rows"])
-        found["rows"] = [dict(r, data=json.dumps(r["data"], ensure_ascii=False, sort_keys=True)) for r in rows]
+    rows = actors.actor_listing(fresh("actors", "audit"), actor, arg("since"), arg("until"),
+                                system().app.store) if actor else []
     columns = [Col("notification_id", "notification", "number"), Col("at", "at", "instant"), Col("event", "event"),
                Col("originator_id", "aggregate"), Col("version", "version", "number"), Col("data", "data"),
                Col("hash", "hash", "hash")]
-    return render_template("office/actor.html", name="actor", title="actor_index", columns=columns,
-                           filters=[Filter("actor", "actor"), *DAYS], rows=found["rows"], total=found["total"],
-                           page=page, pages=max(math.ceil(found["total"] / size), 1), size=size)
+    return table("actor", "actor_index", rows, columns, [Filter("actor", "actor"), *DAYS])
 
 
 @bp.get("/audit/oversell")

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from cangku.audit_cli import audit
-from projections.actors import actor_events
+from projections.actors import actor_listing
 from scanner_ui import create_app
 from tests.builders import CUP, TEA
 from tests.integration.test_backoffice_pages import PIN, signed_in, table_rows
@@ -27,14 +27,15 @@ def system(request, make_system, sqlite_url):
 
 
 def test_what_a_packer_did_spans_orders_and_parcels_newest_first(system):
-    found = actor_events(system.engine, "carl", limit=1000)
+    listed = actor_listing(system.engine, "carl")
+    rows = listed.page(1000)
 
-    kinds = {r["event"] for r in found["rows"]}
+    kinds = {r["event"] for r in rows}
     assert kinds == {"Package.Opened", "Package.ItemVerified", "Package.Closed", "Package.Weighed", "Order.Packed"}
-    assert found["total"] == len(found["rows"]) == 24
-    numbers = [r["notification_id"] for r in found["rows"]]
+    assert listed.count() == len(rows) == 24
+    numbers = [r["notification_id"] for r in rows]
     assert numbers == sorted(numbers, reverse=True)
-    assert all(len(r["hash"]) == 64 for r in found["rows"])
+    assert all(len(r["hash"]) == 64 for r in rows)
 
 
 def test_the_cli_pages_what_a_badge_did(system):
@@ -63,6 +64,8 @@ def test_the_audit_page_shows_one_page_of_a_badge_s_events_with_their_data(syste
                                                                       "Wave.LinePicked"}
     assert any(TEA in row[5] or CUP in row[5] for row in rows)
     assert "13812345678" not in page
+    export = auditor.get("/office/audit/actor?actor=bob&format=csv").get_data(as_text=True)
+    assert len(export.strip().splitlines()) == 1 + 15 and "Stock.Picked" in export
 
 
 def test_a_page_past_the_last_is_refused_by_name(system):
