@@ -95,22 +95,28 @@ def _read_postgres(database: Database, table: str) -> Iterator[tuple]:
                 yield n, originator, version, topic, bytes(state)
 
 
+def events_table(store, database: Database) -> str:
+    """The stored events' table; refused for an in-memory store, which nothing outlives the command."""
+    if database.kind not in ("sqlite", "postgres"):
+        raise BackupRefused("backup and restore work on SQLite or PostgreSQL; an in-memory store ends with the command")
+    return store.recorder.events_table_name
+
+
 def stored_events(database: Database, table: str) -> Iterator[tuple]:
     """(notification id, originator id, version, topic, state) of every stored event, in order, from one snapshot."""
     if database.kind == "sqlite":
         return _read_sqlite(database, table)
-    if database.kind == "postgres":
-        return _read_postgres(database, table)
-    raise BackupRefused("an in-memory store has nothing to back up; use SQLite or PostgreSQL")
+    return _read_postgres(database, table)
 
 
 def write_backup(database: Database, table: str, path, progress: Callable[[int], None] | None = None) -> Written:
     """Stream every stored event into a compressed backup file with the chain's head over them."""
     previous, count, position = GENESIS, 0, 0
+    events = stored_events(database, table)
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=6) as out:
         out.write(json.dumps({"format": FORMAT, "version": VERSION,
                               "created": datetime.now(timezone.utc).isoformat()}) + "\n")
-        for n, originator, version, topic, state in stored_events(database, table):
+        for n, originator, version, topic, state in events:
             previous = link(previous, n, originator, version, topic, state)
             out.write(json.dumps({"n": n, "id": str(originator), "v": version, "t": topic,
                                   "s": base64.b64encode(state).decode("ascii")}) + "\n")

@@ -23,14 +23,18 @@ def backup(path):
 
     from projections.audit import chain_table
 
-    from .backup import write_backup
+    from .backup import BackupRefused, events_table, write_backup
 
     system = open_system()
     try:
-        system.runners["audit"].catch_up()
         store = system.app.store
-        with _bar(store.recorder.max_notification_id() or 0, "events backed up") as bar:
-            written = write_backup(system.settings.database, store.recorder.events_table_name, path, bar.update)
+        table = events_table(store, system.settings.database)
+        system.runners["audit"].catch_up()
+        try:
+            with _bar(store.recorder.max_notification_id() or 0, "events backed up") as bar:
+                written = write_backup(system.settings.database, table, path, bar.update)
+        except OSError as error:
+            raise BackupRefused(f"cannot write {path}: {error.strerror or error}") from None
         with system.engine.connect() as conn:
             chained = conn.execute(select(chain_table.c.hash)
                                    .where(chain_table.c.notification_id == written.position)).scalar()
@@ -56,7 +60,7 @@ def restore(path, to_position, to_time):
     from projections.audit import hash_at, verify_chain
     from projections.tracking import rebuild_together
 
-    from .backup import BackupRefused, check_backup, restore_events
+    from .backup import BackupRefused, check_backup, events_table, restore_events
 
     if to_position and to_time:
         raise click.UsageError("give --to-position or --to-time, not both")
@@ -64,6 +68,7 @@ def restore(path, to_position, to_time):
     system = open_system()
     try:
         store = system.app.store
+        table = events_table(store, system.settings.database)
         held = store.recorder.max_notification_id() or 0
         if held:
             raise BackupRefused(f"a restore fills an empty store; this one already holds events up to "
@@ -81,8 +86,7 @@ def restore(path, to_position, to_time):
         click.echo(f"backup intact: {trailer['events']:,} events up to notification {trailer['position']}, "
                    f"head {trailer['head']}")
         with _bar(up_to, "events restored") as bar:
-            restored = restore_events(system.settings.database, store.recorder.events_table_name, path, up_to,
-                                      bar.update)
+            restored = restore_events(system.settings.database, table, path, up_to, bar.update)
         with _bar(up_to, "views rebuilt") as bar:
             rebuild_together(list(system.runners.values()), bar.update)
         head = hash_at(store, up_to) if up_to else expected
