@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from cangku.commands import LOCAL_TIME, DomainErrors, open_system
+from cangku.commands import LOCAL_TIME, DomainErrors, open_system, progress_bar
 
 
 @click.group(cls=DomainErrors)
@@ -116,8 +116,6 @@ def check(no_replay):
     """Check the invariants: stock equals its movements, no bin below zero, reservations match the orders, every
     shipped order was picked, packed and handed over by scan, and the views equal a replay of the log. Each failure
     is named with its events (#notification); exit status 1 when any fails."""
-    from tqdm import tqdm
-
     from projections.invariants import CHECKS, check_log, check_views
 
     from .scratch import scratch_views
@@ -129,8 +127,7 @@ def check(no_replay):
         checked, failures = dict(report.checked), list(report.failures)
         if not no_replay:
             with scratch_views(system.settings.database) as scratch, \
-                    tqdm(total=system.app.store.recorder.max_notification_id() or 0, desc="replaying views",
-                         unit="ev", file=sys.stderr, mininterval=0.5) as bar:
+                    progress_bar(system.app.store.recorder.max_notification_id() or 0, "replaying views") as bar:
                 views = check_views(list(system.runners.values()), scratch, bar.update)
             checked.update(views.checked)
             failures += views.failures
@@ -206,3 +203,46 @@ def oversell(order, channel, shop, sku, limit):
             click.echo(f"  #{m.notification_id:<8} {at} {m.kind:<9} {m.detail}{free}")
     if not found:
         click.echo("no order waiting for stock matches")
+
+
+def _rule(text: str):
+    from decimal import Decimal, InvalidOperation
+
+    from projections.whatif import Rule
+
+    channel, _, rest = text.partition(":")
+    share, _, buffer = rest.partition(":")
+    try:
+        rule = Rule(Decimal(share), int(buffer or 0))
+    except (InvalidOperation, ValueError):
+        rule = None
+    if not channel or rule is None or not Decimal(0) < rule.share <= 1 or rule.buffer < 0:
+        raise click.BadParameter(f"{text!r}: a rule is CHANNEL:SHARE[:BUFFER], share above 0 and at most 1, buffer "
+                                 "a whole number ≥ 0 (e.g. jd:0.5:2)", param_hint="--rule")
+    return channel, rule
+
+
+@audit.command(name="what-if")
+@click.option("--since", default=None, help="First day of the period, e.g. 2026-11-01 (China time).")
+@click.option("--until", default=None, help="Last day of the period, e.g. 2026-11-30 (China time).")
+@click.option("--rule", "rules", multiple=True, metavar="CHANNEL:SHARE[:BUFFER]",
+              help="Another channel-stock rule for a channel's listings, e.g. jd:0.5:2 (repeatable).")
+def what_if(since, until, rules):
+    """Replay the log in memory under other channel-stock rules and compare each channel's sales, oversells and
+    refused sales in the period with the live ones (the live log is only read)."""
+    from projections.whatif import live_figures, replay
+
+    chosen = dict(_rule(text) for text in rules)
+    system = open_system()
+    try:
+        store = system.app.store
+        live = live_figures(store, since, until)
+        with progress_bar(store.recorder.max_notification_id() or 0, "replaying") as bar:
+            again = replay(store, since, until, chosen, bar.update)
+    finally:
+        system.close()
+    click.echo(f"{'channel':<12}{'sales':>14}{'oversells':>14}{'refused':>12}   (live → what-if)")
+    for channel in sorted(set(live) | set(again)):
+        a, b = live.get(channel), again.get(channel)
+        pairs = [(getattr(a, k, 0), getattr(b, k, 0)) for k in ("sales", "oversells", "refused")]
+        click.echo(f"{channel:<12}" + "".join(f"{f'{x} → {y}':>{w}}" for (x, y), w in zip(pairs, (14, 14, 12))))

@@ -5,13 +5,7 @@ from pathlib import Path
 
 import click
 
-from .commands import LOCAL_TIME, open_system, parse_instant
-
-
-def _bar(total: int, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="ev", file=sys.stderr, mininterval=0.5)
+from .commands import LOCAL_TIME, open_system, parse_instant, progress_bar
 
 
 @click.command()
@@ -31,7 +25,7 @@ def backup(path):
         table = events_table(store, system.settings.database)
         system.runners["audit"].catch_up()
         try:
-            with _bar(store.recorder.max_notification_id() or 0, "events backed up") as bar:
+            with progress_bar(store.recorder.max_notification_id() or 0, "events backed up") as bar:
                 written = write_backup(system.settings.database, table, path, bar.update)
         except OSError as error:
             raise BackupRefused(f"cannot write {path}: {error.strerror or error}") from None
@@ -85,9 +79,9 @@ def restore(path, to_position, to_time):
         expected = trailer["last_head"] if stop else trailer["head"]
         click.echo(f"backup intact: {trailer['events']:,} events up to notification {trailer['position']}, "
                    f"head {trailer['head']}")
-        with _bar(up_to, "events restored") as bar:
+        with progress_bar(up_to, "events restored") as bar:
             restored = restore_events(system.settings.database, table, path, up_to, bar.update)
-        with _bar(up_to, "views rebuilt") as bar:
+        with progress_bar(up_to, "views rebuilt") as bar:
             rebuild_together(list(system.runners.values()), bar.update)
         head = hash_at(store, up_to) if up_to else expected
         verdict = verify_chain(store, system.engine)
