@@ -169,12 +169,12 @@ STOCK_TOPICS = topics_of([Stock.Opened, Stock.Received, Stock.PutAway, Stock.Mov
 PACKAGE_TOPICS = topics_of([Package.Opened, Package.ItemVerified, Package.HandedOver])
 
 
-def _order_topics() -> tuple[str, ...]:
+def order_topics() -> tuple[str, ...]:
     classes = [v for v in vars(Order).values() if isinstance(v, type) and issubclass(v, Order.Event)]
     return topics_of(classes)
 
 
-def _pages(app, topics: tuple[str, ...], up_to: int) -> Iterator[list]:
+def log_pages(app, topics: tuple[str, ...], up_to: int) -> Iterator[list]:
     start = 1
     while start <= up_to:
         page = app.recorder.select_notifications(start, PAGE, stop=up_to, topics=topics)
@@ -189,9 +189,9 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
     and against the inventory view."""
     up_to = up_to if up_to is not None else app.recorder.max_notification_id() or 0
     fold, report = _Fold(app), Report()
-    stock, orders = set(STOCK_TOPICS), set(_order_topics())
+    stock, orders = set(STOCK_TOPICS), set(order_topics())
     decode = app.mapper.to_domain_event
-    for page in _pages(app, STOCK_TOPICS + _order_topics() + PACKAGE_TOPICS, up_to):
+    for page in log_pages(app, STOCK_TOPICS + order_topics() + PACKAGE_TOPICS, up_to):
         for notification in page:
             e = decode(notification)
             if notification.topic in stock:

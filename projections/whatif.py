@@ -31,7 +31,7 @@ from domain.stock import Stock
 from domain.warehouse import Warehouse
 
 from .backoffice import business_day, day_range
-from .invariants import STOCK_TOPICS, _order_topics, _pages
+from .invariants import STOCK_TOPICS, order_topics, log_pages
 
 LISTING_TOPICS = (get_topic(Listing.Mapped), get_topic(Listing.Published))
 ATTEMPTS = (Order.Reserved, Order.StockShort)
@@ -181,8 +181,8 @@ def replay(app, since=None, until=None, rules: dict[str, Rule] | None = None,
     run = _Replay(rules or {}, first, last)
     stock, listing = set(STOCK_TOPICS), set(LISTING_TOPICS)
     warehouse = tuple(get_topic(k) for k in (Warehouse.Opened, Warehouse.LocationAdded))
-    topics = STOCK_TOPICS + _order_topics() + LISTING_TOPICS + warehouse
-    for page in _pages(app, topics, app.recorder.max_notification_id() or 0):
+    topics = STOCK_TOPICS + order_topics() + LISTING_TOPICS + warehouse
+    for page in log_pages(app, topics, app.recorder.max_notification_id() or 0):
         for n in page:
             e = app.mapper.to_domain_event(n)
             if n.topic in stock:
@@ -210,7 +210,7 @@ def live_figures(app, since=None, until=None) -> dict[str, Figures]:
     first, last = day_range(since, until)
     figures: dict[str, Figures] = {}
     seen: dict[UUID, tuple[Figures, str] | None] = {}
-    for page in _pages(app, (get_topic(Order.Imported), *(get_topic(k) for k in ATTEMPTS)),
+    for page in log_pages(app, (get_topic(Order.Imported), *(get_topic(k) for k in ATTEMPTS)),
                        app.recorder.max_notification_id() or 0):
         for n in page:
             e = app.mapper.to_domain_event(n)
