@@ -234,8 +234,8 @@ def _reservations(fold: _Fold) -> list[Failure]:
             problem = f"is {status} and needs {_units(wanted)} but holds {_units(held)}"
         elif status in HOLDS_NOTHING and held:
             problem = f"is {status} but still holds {_units(held)}"
-        elif held and held != wanted:
-            problem = f"is {status} and holds {_units(held)}, not the {_units(wanted)} it needs"
+        elif any(n > wanted.get(sku, 0) for sku, n in held.items()):
+            problem = f"is {status} and holds {_units(held)}, more than the {_units(wanted)} it needs"
         if problem:
             failures.append(Failure("reservations_match_orders", f"order {order}", problem, events))
     return failures

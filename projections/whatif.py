@@ -120,28 +120,45 @@ class _Replay:
 
     def attempt(self, e: Any) -> None:
         order = e.mutate(self.orders[e.originator_id])
-        if order.id in self.held or order.id in self.refused:
+        if order.id in self.refused:
+            return
+        if order.id in self.held:
+            if isinstance(e, Order.Reserved):  # a held order released again: topped up to what the log shows
+                self._follow(order.id, e.warehouse, e.allocations)
             return
         first = order.id not in self.tried
         self.tried.add(order.id)
         site = self.sites[e.warehouse]
         bins = site.pick_order("storage")
-        wanted, chosen, missing = order.quantities(), {}, {}
+        wanted, missing = order.quantities(), {}
         for sku, quantity in wanted.items():
             stock = self.stocks.get(ids.stock_id(site.code, sku))
             available = stock.available(bins) if stock is not None else 0
             if available < quantity:
                 missing[sku] = quantity - available
-            chosen[sku] = stock
         if not missing:
-            for sku, stock in chosen.items():
-                stock.reserve(order.id, wanted[sku], bins, "what-if")
-                stock.collect_events()
+            if isinstance(e, Order.Reserved):
+                self._follow(order.id, e.warehouse, e.allocations)  # the bins the log chose
+            else:
+                for sku, quantity in wanted.items():
+                    stock = self.stocks[ids.stock_id(site.code, sku)]
+                    stock.reserve(order.id, quantity, bins, "what-if")
+                    stock.collect_events()
             self.held.add(order.id)
         elif first and order.id in self.counted:
             figures = self.figures.setdefault(order.channel, Figures())
             figures.oversells += 1
             figures.oversold_orders.append(f"{order.channel}/{order.shop}/{order.platform_order_no}")
+
+    def _follow(self, order_id: UUID, warehouse: str, allocations: dict[str, dict[str, int]]) -> None:
+        """Hold, per bin, what the log's reservation holds (the units the replay does not hold yet)."""
+        for sku, allocation in allocations.items():
+            stock = self.stocks[ids.stock_id(warehouse, sku)]
+            holds = stock.reserved_for(order_id)
+            added = {b: n - holds.get(b, 0) for b, n in allocation.items() if n > holds.get(b, 0)}
+            if added:
+                stock._reserved(order_id, added, "what-if")
+                stock.collect_events()
 
     def site(self, e: Any) -> None:
         if isinstance(e, Warehouse.Opened):
