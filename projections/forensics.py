@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from domain import ids
 from domain.errors import InvalidInput, UnknownOrder
 from domain.listing import Listing
-from domain.order import Order
+from domain.order import Order, components_of
 from domain.stock import Stock
 
 from .audit import chain_table
@@ -199,7 +199,7 @@ def _moment(e: Any, n: int, stream: UUID, sku: str, mapped: dict, free: dict, na
     at = aware(e.timestamp)
     if isinstance(e, Order.Imported):
         names[e.originator_id] = f"{e.channel}/{e.shop}/{e.platform_order_no}"
-        units = sum(line["quantity"] for line in e.lines if line["sku"] == sku)
+        units = sum(line["quantity"] * components_of(line).get(sku, 0) for line in e.lines)
         if units:
             ordered = aware(e.ordered_at).astimezone(BUSINESS_TIME).isoformat(timespec="seconds") if e.ordered_at else "-"
             return Moment(n, at, "sale", f"order {names[e.originator_id]}: {units} units (ordered {ordered})")

@@ -25,7 +25,7 @@ from uuid import UUID
 from eventsourcing.utils import get_topic
 
 from domain import ids
-from domain.listing import Listing, listing_id, publishable
+from domain.listing import Listing, listing_id, platform_key, publishable
 from domain.order import Order
 from domain.stock import Stock
 from domain.warehouse import Warehouse
@@ -33,7 +33,7 @@ from domain.warehouse import Warehouse
 from .backoffice import business_day, day_range
 from .invariants import STOCK_TOPICS, order_topics, log_pages
 
-LISTING_TOPICS = (get_topic(Listing.Mapped), get_topic(Listing.Published))
+LISTING_TOPICS = (get_topic(Listing.Mapped), get_topic(Listing.Remapped), get_topic(Listing.Published))
 ATTEMPTS = (Order.Reserved, Order.StockShort)
 
 
@@ -90,6 +90,9 @@ class _Replay:
                                               "buffer": e.buffer, "minimum": e.minimum, "maximum": e.maximum}
             return
         config = self.listings[e.originator_id]
+        if isinstance(e, Listing.Remapped):
+            config["components"] = e.components
+            return
         rule = self.rules.get(config["channel"]) if self._in_period(e) else None
         shifted = 0
         if rule is not None:
@@ -101,7 +104,8 @@ class _Replay:
 
     def imported(self, e: Any) -> None:
         order = self.orders[e.originator_id] = e.mutate(None)
-        lines = [(listing_id(e.channel, e.shop, line["platform_sku"]), line["quantity"]) for line in e.lines]
+        lines = [(listing_id(e.channel, e.shop, platform_key(line["platform_sku"], line.get("item_id", ""))),
+                  line["quantity"]) for line in e.lines]
         counted = self._in_period(e)
         figures = self.figures.setdefault(e.channel, Figures()) if counted else Figures()
         if any(self.shown.get(lid, units) < units <= self.live_shown.get(lid, units) for lid, units in lines):
