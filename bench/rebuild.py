@@ -14,18 +14,16 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from datetime import datetime, timedelta
-from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cangku.bootstrap import build  # noqa: E402
+from cangku.scratch import conninfo as _conninfo, drop_schema, fresh_schema, scratch_database  # noqa: E402,F401
 from cangku.settings import Settings  # noqa: E402
 from domain import ids  # noqa: E402
 from domain.services import NewOrder  # noqa: E402
@@ -280,40 +278,6 @@ def run(url: str, folder: str, args) -> None:
         print(f"{'rebuild of each on its own, one after another':<48}{total / spent:>10,.0f} events/s "
               f"{spent:7.1f} s")
     system.close()
-
-
-def _conninfo(url: str) -> str:
-    base = Settings.from_env({"CANGKU_DATABASE_URL": url}).database
-    return f"host={base.host} port={base.port} dbname={base.dbname} user={base.user}"
-
-
-def fresh_schema(url: str) -> str:
-    import psycopg
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    return schema
-
-
-def drop_schema(url: str, schema: str) -> None:
-    import psycopg
-
-    with psycopg.connect(_conninfo(url), autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-
-
-@contextmanager
-def scratch_database(postgres_url: str, folder: str) -> Iterator[str]:
-    """A database URL for one run: a fresh schema on the given PostgreSQL (dropped afterwards), else SQLite."""
-    if not postgres_url:
-        yield f"sqlite:///{folder}/cangku.sqlite"
-        return
-    schema = fresh_schema(postgres_url)
-    try:
-        yield f"{postgres_url}{'&' if '?' in postgres_url else '?'}schema={schema}"
-    finally:
-        drop_schema(postgres_url, schema)
 
 
 if __name__ == "__main__":

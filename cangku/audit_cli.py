@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from cangku.commands import LOCAL_TIME, DomainErrors, open_system
+from cangku.commands import LOCAL_TIME, DomainErrors, open_system, progress_bar
 
 
 @click.group(cls=DomainErrors)
@@ -107,3 +107,142 @@ def events(order, sku, bin_, warehouse, since, until, limit):
         click.echo(f"#{e['notification_id'] or '-':<8} {at} {e['event']:<24} v{e['version']:<5} "
                    f"by {e['by'] or '-':<12} {e['hash'][:16] or 'unchained'}  {data}")
     click.echo(f"{len(found)} events")
+
+
+@audit.command()
+@click.option("--no-replay", is_flag=True, help="Skip rebuilding the views elsewhere to compare them (the slowest "
+                                                 "check).")
+def check(no_replay):
+    """Check the invariants: stock equals its movements, no bin below zero, reservations match the orders, every
+    shipped order was picked, packed and handed over by scan, and the views equal a replay of the log. Each failure
+    is named with its events (#notification); exit status 1 when any fails."""
+    from projections.invariants import CHECKS, check_log, check_views
+
+    from .scratch import scratch_views
+
+    system = open_system()
+    try:
+        system.catch_up()
+        report = check_log(system.app.store, system.engine)
+        checked, failures = dict(report.checked), list(report.failures)
+        if not no_replay:
+            with scratch_views(system.settings.database) as scratch, \
+                    progress_bar(system.app.store.recorder.max_notification_id() or 0, "replaying views") as bar:
+                views = check_views(list(system.runners.values()), scratch, bar.update)
+            checked.update(views.checked)
+            failures += views.failures
+    finally:
+        system.close()
+    for failure in failures:
+        click.echo(f"FAILED {failure.describe()}", err=True)
+    for name in CHECKS:
+        if name in checked:
+            broken = sum(f.check == name for f in failures)
+            click.echo(f"{'FAILED' if broken else 'ok':<8}{name:<28}{checked[name]:>10,} checked"
+                       + (f", {broken} failures" if broken else ""))
+        else:
+            click.echo(f"{'skipped':<8}{name}")
+    click.echo(f"{report.events:,} events of stock, orders and parcels read")
+    if failures:
+        sys.exit(1)
+
+
+@audit.command()
+@click.argument("actor")
+@click.option("--since", default=None, help="First day, e.g. 2026-11-01 (China time).")
+@click.option("--until", default=None, help="Last day, e.g. 2026-11-11 (China time).")
+@click.option("--limit", default=50, type=int, show_default=True)
+@click.option("--offset", default=0, type=int, show_default=True)
+def actor(actor, since, until, limit, offset):
+    """Everything a badge (or a job, an import) did, over every kind of event, newest first, a page at a time.
+    API calls act as their token's badge."""
+    from projections.actors import actor_listing
+
+    system = open_system()
+    try:
+        listed = actor_listing(system.fresh("actors", "audit"), actor, since, until, system.app.store)
+        total, rows = listed.count(), listed.page(limit, offset)
+    finally:
+        system.close()
+    for e in rows:
+        at = e["at"].astimezone(LOCAL_TIME).isoformat(timespec="milliseconds")
+        click.echo(f"#{e['notification_id']:<8} {at} {e['event']:<26} v{e['version']:<5} {e['hash'][:16] or 'unchained'}"
+                   f"  {e['data']}")
+    click.echo(f"{offset + 1 if rows else 0}-{offset + len(rows)} of {total} events by {actor}")
+
+
+@audit.command()
+@click.option("--order", default=None, help="An order that went short: its id, or channel/shop/platform order number.")
+@click.option("--channel", default=None, help="Or a channel: its orders waiting for stock, newest first.")
+@click.option("--shop", default=None, help="With --channel: only this shop.")
+@click.option("--sku", default=None, help="With --channel: only orders wanting this SKU.")
+@click.option("--limit", default=5, type=int, show_default=True, help="With --channel: at most this many orders.")
+def oversell(order, channel, shop, sku, limit):
+    """Why a channel sold stock we did not have: what its listing showed at the sale, when free stock fell below
+    that and what took it, whether a push followed, and the timeline of reservations, releases, pushes and sales."""
+    from projections.audit import order_id_of
+    from projections.forensics import oversells, short_orders
+
+    if bool(order) == bool(channel):
+        raise click.UsageError("give --order, or --channel (with --shop and --sku to narrow it)")
+    system = open_system()
+    try:
+        engine = system.fresh("inventory", "channel_stock", "orders_board", "audit")
+        chosen = ([order_id_of(order)] if order else
+                  [r["order_id"] for r in short_orders(engine, channel, shop, sku, limit)])
+        found = [o for order_id in chosen for o in oversells(system.app.store, engine, order_id)
+                 if not sku or o.sku == sku]
+    finally:
+        system.close()
+    for o in found:
+        click.echo(f"order {o.order} short of {o.missing} of {o.wanted} {o.sku} in {o.warehouse}")
+        click.echo(f"  gap: {o.gap}")
+        for m in o.timeline:
+            at = m.at.astimezone(LOCAL_TIME).isoformat(timespec="milliseconds")
+            free = "" if m.free_after is None else f"  (free {m.free_after})"
+            click.echo(f"  #{m.notification_id:<8} {at} {m.kind:<9} {m.detail}{free}")
+    if not found:
+        click.echo("no order waiting for stock matches")
+
+
+def _rule(text: str):
+    from decimal import Decimal, InvalidOperation
+
+    from projections.whatif import Rule
+
+    channel, _, rest = text.partition(":")
+    share, _, buffer = rest.partition(":")
+    try:
+        rule = Rule(Decimal(share), int(buffer or 0))
+    except (InvalidOperation, ValueError):
+        rule = None
+    if not channel or rule is None or not Decimal(0) < rule.share <= 1 or rule.buffer < 0:
+        raise click.BadParameter(f"{text!r}: a rule is CHANNEL:SHARE[:BUFFER], share above 0 and at most 1, buffer "
+                                 "a whole number ≥ 0 (e.g. jd:0.5:2)", param_hint="--rule")
+    return channel, rule
+
+
+@audit.command(name="what-if")
+@click.option("--since", default=None, help="First day of the period, e.g. 2026-11-01 (China time).")
+@click.option("--until", default=None, help="Last day of the period, e.g. 2026-11-30 (China time).")
+@click.option("--rule", "rules", multiple=True, metavar="CHANNEL:SHARE[:BUFFER]",
+              help="Another channel-stock rule for a channel's listings, e.g. jd:0.5:2 (repeatable).")
+def what_if(since, until, rules):
+    """Replay the log in memory under other channel-stock rules and compare each channel's sales, oversells and
+    refused sales in the period with the live ones (the live log is only read)."""
+    from projections.whatif import live_figures, replay
+
+    chosen = dict(_rule(text) for text in rules)
+    system = open_system()
+    try:
+        store = system.app.store
+        live = live_figures(store, since, until)
+        with progress_bar(store.recorder.max_notification_id() or 0, "replaying") as bar:
+            again = replay(store, since, until, chosen, bar.update)
+    finally:
+        system.close()
+    click.echo(f"{'channel':<12}{'sales':>14}{'oversells':>14}{'refused':>12}   (live → what-if)")
+    for channel in sorted(set(live) | set(again)):
+        a, b = live.get(channel), again.get(channel)
+        pairs = [(getattr(a, k, 0), getattr(b, k, 0)) for k in ("sales", "oversells", "refused")]
+        click.echo(f"{channel:<12}" + "".join(f"{f'{x} → {y}':>{w}}" for (x, y), w in zip(pairs, (14, 14, 12))))

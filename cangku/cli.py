@@ -268,11 +268,14 @@ def register_commands() -> None:
     from adapters.marketplaces.simulators.cli import simulate
     from adapters.printing.cli import print_test
     from .audit_cli import audit
+    from .backup_cli import backup, restore
     from cangku.staff_cli import staff
 
     main.add_command(print_test, "print-test")
     main.add_command(simulate, "simulate")
     main.add_command(audit, "audit")
+    main.add_command(backup, "backup")
+    main.add_command(restore, "restore")
     main.add_command(staff, "staff")
 
 

@@ -22,6 +22,13 @@ def open_system():
         raise click.ClickException(f"configuration: {error}") from None
 
 
+def progress_bar(total: int, desc: str):
+    """A progress bar over events, on stderr."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="ev", file=sys.stderr, mininterval=0.5)
+
+
 def parse_instant(text: str) -> datetime:
     """An ISO 8601 instant; without an offset it is read as China Standard Time."""
     try:

@@ -88,9 +88,22 @@ class Listing(Aggregate):
     def record_published(self, quantity: int, source: str) -> bool:
         if self.published == quantity:
             return False
-        self._published(quantity, source)
+        self._published(quantity, source, self.published)
         return True
 
-    @event("Published")
-    def _published(self, quantity: int, source: str) -> None:
+    class Published(Aggregate.Event):
+        """The channel was told to show a quantity. Version 2 also records what the listing showed before, so a run
+        of pushes reads on its own; it is None when not known: before the first push, and in version 1 events."""
+
+        class_version = 2
+        quantity: int
+        source: str
+        shown_before: int | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict) -> None:
+            state["shown_before"] = None
+
+    @event(Published)
+    def _published(self, quantity: int, source: str, shown_before: int | None) -> None:
         self.published = quantity

@@ -265,6 +265,11 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
+def event_data(e) -> dict:
+    """An event's fields as plain values, without buyer personal data or secrets' hashes."""
+    return {k: _plain(v) for k, v in vars(e).items() if k not in HIDDEN_FIELDS}
+
+
 def _browse(app, engine: Engine, streams: list[UUID], keep: Callable[[Any], bool], since, until,
             limit: int) -> list[dict]:
     first, last = day_range(since, until)
@@ -287,18 +292,22 @@ def _browse(app, engine: Engine, streams: list[UUID], keep: Callable[[Any], bool
                 "originator_id": str(stream),
                 "version": e.originator_version,
                 "by": getattr(e, "by", ""),
-                "data": {k: _plain(v) for k, v in vars(e).items() if k not in HIDDEN_FIELDS},
+                "data": event_data(e),
             })
     shown.sort(key=lambda r: (r["at"], r["originator_id"], r["version"]))
     return shown[:limit]
 
 
+def order_id_of(order: str | UUID) -> UUID:
+    """An order's id, given as its id or as channel/shop/platform order number."""
+    if isinstance(order, str) and order.count("/") == 2:
+        return ids.order_id(*(part.strip() for part in order.split("/")))
+    return as_uuid(order, UnknownOrder(f"unknown order {str(order)[:64]}"))
+
+
 def order_events(app, engine: Engine, order: str, since=None, until=None, limit: int = 500) -> list[dict]:
     """Events of an order (by id, or channel/shop/platform order number), its parcel and its stock."""
-    if isinstance(order, str) and order.count("/") == 2:
-        order_id = ids.order_id(*(part.strip() for part in order.split("/")))
-    else:
-        order_id = as_uuid(order, UnknownOrder(f"unknown order {str(order)[:64]}"))
+    order_id = order_id_of(order)
     try:
         found = app.repository.get(order_id)
     except AggregateNotFoundError:

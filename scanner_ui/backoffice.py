@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisation
 from domain.errors import DomainError, InvalidInput, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
-from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement
+from projections import actors, audit, crm, finance, forensics, inventory, orders_board, replenishment, settlement
 from projections.backoffice import (BUSINESS_TIME, InvalidFilter, Listing, choice, day_range, parse_day, positive_int,
                                    today)
 from projections.reports import MEDIA_TYPES, export
@@ -568,6 +568,37 @@ def audit_events():
     filters = [Filter("subject", "subject", "choice", SUBJECTS), Filter("value", "id_or_code"),
                Filter("warehouse", "warehouse"), *DAYS]
     return table("events", "audit_events", rows, columns, filters, template="office/audit.html")
+
+
+@bp.get("/audit/actor")
+def actor_index():
+    """Everything a badge (or a job, an import) did, over every kind of event, newest first; paged in SQL."""
+    actor = arg("actor")
+    rows = actors.actor_listing(fresh("actors", "audit"), actor, arg("since"), arg("until"),
+                                system().app.store) if actor else []
+    columns = [Col("notification_id", "notification", "number"), Col("at", "at", "instant"), Col("event", "event"),
+               Col("originator_id", "aggregate"), Col("version", "version", "number"), Col("data", "data"),
+               Col("hash", "hash", "hash")]
+    return table("actor", "actor_index", rows, columns, [Filter("actor", "actor"), *DAYS])
+
+
+@bp.get("/audit/oversell")
+def oversell():
+    """Why a channel sold stock we did not have: for an order that went short (or a channel's latest ones), the
+    gap that let the sale through and the timeline of reservations, releases, pushes and sales around it."""
+    order, channel, sku = arg("order"), arg("channel"), arg("sku")
+    found = []
+    if order or channel:
+        engine = fresh("inventory", "channel_stock", "orders_board", "audit")
+        chosen = ([audit.order_id_of(order)] if order else
+                  [r["order_id"] for r in forensics.short_orders(engine, channel, arg("shop"), sku)])
+        found = [o for order_id in chosen for o in forensics.oversells(system().app.store, engine, order_id)
+                 if not sku or o.sku == sku]
+    columns = [Col("notification_id", "notification", "number"), Col("at", "at", "instant"), Col("kind", "kind"),
+               Col("detail", "detail"), Col("free_after", "free_after", "number")]
+    return render_template("office/oversell.html", title="oversell", columns=columns, found=found, asked=order or channel,
+                           filters=[Filter("order", "order"), Filter("channel", "channel"), Filter("shop", "shop"),
+                                    Filter("sku", "sku")])
 
 
 @bp.get("/audit/stock")
