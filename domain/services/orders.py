@@ -215,6 +215,10 @@ class Orders:
         order.mark_reserved(site.code, allocations, by)
         return {}
 
+    def reserve_among(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
+        """Reserve the order's stock from these loaded stocks (loading any other); returns what is missing."""
+        return self._reserve(order, site, stocks, by)
+
     def order(self, order_id: UUID) -> Order:
         return self.store.get(order_id, UnknownOrder(f"unknown order {order_id}"))
 

@@ -32,6 +32,7 @@ from ..scanning import (
     WrongBinScanned,
 )
 from .catalogue import Catalogue
+from .counts import Counts
 from .fulfilment import Fulfilment
 from .inventory import Inventory
 from .orders import Orders
@@ -45,12 +46,13 @@ class Screens:
     """What each scanner screen does with a scan, step by step, and what it shows."""
 
     def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders,
-                 fulfilment: Fulfilment):
+                 fulfilment: Fulfilment, counts: Counts):
         self.store = store
         self.catalogue = catalogue
         self.inventory = inventory
         self.orders = orders
         self.fulfilment = fulfilment
+        self.counts = counts
 
     def wave_numbered(self, warehouse: str, number: str):
         try:
@@ -334,7 +336,7 @@ class Screens:
         if difference == 0:
             return Step({"bin": bin}, "count_matches", params)
         if abs(difference) <= ports.count_approval_threshold:
-            return Step({"bin": bin}, "count_adjusted", params, do=lambda: self.inventory.count(
+            return Step({"bin": bin}, "count_adjusted", params, do=lambda: self.counts.count(
                 ports.warehouse, sku, bin, counted, COUNT_REASON, scan.staff))
         return Step({"bin": bin}, "count_pending", params, do=lambda: self.inventory.request_count_adjustment(
             ports.warehouse, bin, sku, counted, COUNT_REASON, scan.staff))
@@ -397,7 +399,7 @@ class Screens:
             request_id = self._uuid(subject, UnknownCountRequest(f"no count adjustment {subject!r}"))
             if action == "approve":
                 return Step({}, "count_approved", {},
-                            do=lambda: self.inventory.approve_count_adjustment(request_id, scan.staff))
+                            do=lambda: self.counts.approve_count_adjustment(request_id, scan.staff))
             return Step({}, "count_rejected", {},
                         do=lambda: self.inventory.reject_count_adjustment(request_id, scan.staff))
         raise UnexpectedInput(f"the supervisor has no action {value!r}")
