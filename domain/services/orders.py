@@ -10,7 +10,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from .. import ids
-from ..errors import InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
+from ..errors import AlreadyReserved, InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
 from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
 from ..listing import Listing, kit_label, listing_id, platform_key
 from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines, components_of, unmapped
@@ -73,7 +73,9 @@ class Orders:
         try:
             # Most pages are new orders: write without asking the store about each, and look up only on a clash.
             return self._import_page(page, by, warehouse, look_up=False)
-        except IntegrityError:
+        except (IntegrityError, AlreadyReserved):
+            # AlreadyReserved: an order of the page was imported and reserved before this process knew it (a pull
+            # again after a crash that came before its checkpoint was saved).
             return retry_on_conflict(self._import_page)(page, by, warehouse, look_up=True)
 
     def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
