@@ -44,7 +44,7 @@ class Cangku:
         fulfilment = Fulfilment(store, catalogue, inventory, orders)
         staff = StaffMembers(store)
         counts = Counts(store, inventory, orders)
-        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
                    screens, Floor(store, staff, screens), counts)
 
