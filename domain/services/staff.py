@@ -97,26 +97,21 @@ class StaffMembers:
         self.store.save(*guards)
         return None
 
-    @retry_on_conflict
     def login_refused(self, keys: tuple[str, ...], now: datetime, max_failures: int, period: timedelta) -> None:
         """The attempt's PIN was wrong: a key at the limit is locked for the period from now."""
-        guards = self._guards(keys)
-        for guard in guards:
-            guard.refuse(now, max_failures, period)
-        self.store.save(*guards)
+        self._each_guard(keys, lambda guard: guard.refuse(now, max_failures, period))
 
-    @retry_on_conflict
     def login_accepted(self, keys: tuple[str, ...]) -> None:
-        guards = self._guards(keys)
-        for guard in guards:
-            guard.accept()
-        self.store.save(*guards)
+        self._each_guard(keys, LoginGuard.accept)
+
+    def login_withdrawn(self, keys: tuple[str, ...]) -> None:
+        self._each_guard(keys, LoginGuard.withdraw)
 
     @retry_on_conflict
-    def login_withdrawn(self, keys: tuple[str, ...]) -> None:
+    def _each_guard(self, keys: tuple[str, ...], settle) -> None:
         guards = self._guards(keys)
         for guard in guards:
-            guard.withdraw()
+            settle(guard)
         self.store.save(*guards)
 
     @retry_on_conflict

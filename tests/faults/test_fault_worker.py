@@ -2,13 +2,12 @@
 cut from RabbitMQ: after it is back every platform order is imported once and every shipment confirmed once."""
 
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import pytest
 
 from domain.order import Order
 from tests.integration.test_channel_jobs import demo_warehouse, imported, ship_everything
-from tests.tcp_proxy import TcpProxy
+from tests.integration.test_pull_scheduler import rabbitmq_proxy  # noqa: F401  (a fixture)
 from tests.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.rabbitmq, pytest.mark.faults]
@@ -73,14 +72,6 @@ def test_a_worker_killed_mid_jobs_pulls_and_confirms_every_order_once_after_rest
     run_through_fault(system.app, simulators, worker, worker.kill, worker.start)
 
     assert worker.starts == 3
-
-
-@pytest.fixture
-def rabbitmq_proxy(rabbitmq_url):
-    parts = urlsplit(rabbitmq_url)
-    proxy = TcpProxy((parts.hostname, parts.port or 5672))
-    yield proxy, rabbitmq_url.replace(parts.netloc, f"{parts.username}:{parts.password}@127.0.0.1:{proxy.port}")
-    proxy.close()
 
 
 def test_a_worker_cut_from_rabbitmq_pulls_and_confirms_every_order_once_when_it_is_back(
