@@ -117,6 +117,6 @@ class StaffMembers:
     @retry_on_conflict
     def unlock_login(self, key: str, now: datetime, by: str) -> None:
         """A supervisor lifts a lockout of a badge ('badge:S1') or a device ('device:desk-1')."""
-        [guard] = self._guards((key,))
+        guard = next(iter(self._guards((key,))), None) or LoginGuard(key)  # a key never seen is refused as unlocked
         guard.unlock(now, by)
         self.store.save(guard)

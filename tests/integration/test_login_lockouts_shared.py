@@ -77,3 +77,14 @@ def test_staff_unlock_lifts_a_device_lockout_from_the_command_line(two_servers, 
     assert locked.status_code == 429 and result.exit_code == 0, result.output
     assert again.exit_code == 1 and "not locked" in again.output
     assert signed_in.status_code == 303
+
+
+def test_unlocking_a_badge_that_never_failed_is_refused_and_records_nothing(two_servers):
+    system, _, web_b = two_servers
+    supervisor, _ = log_in(web_b, "S2", PIN, "desk-10")
+
+    refused = supervisor.post("/scan", json={"screen": "supervisor", "seq": system.app.floor.next_sequence("desk-10"),
+                                             "kind": "override", "value": "unlock:NOBODY"})
+
+    assert refused.status_code == 422 and refused.json["scan"]["outcome"] == "refused"
+    assert login_guard_id("badge:NOBODY") not in system.app.store.repository
