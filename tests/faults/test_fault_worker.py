@@ -21,7 +21,8 @@ def worker_settings(simulators, broker_url: str, queue_prefix: str) -> dict:
     for channel, sim in simulators.simulators.items():
         key = f"shop_{channel}_main"
         settings.update({f"{key}_app_key": sim.credentials.app_key, f"{key}_app_secret": sim.credentials.app_secret,
-                         f"{key}_access_token": sim.credentials.access_token, f"{key}_url": sim.url})
+                         f"{key}_access_token": sim.credentials.access_token, f"{key}_url": sim.url,
+                         f"{key}_sign_secret": sim.credentials.sign_secret})
     return settings
 
 
