@@ -3,6 +3,7 @@
 import pytest
 
 from projections.inventory import stock_by_bin
+from projections.invariants import check_log
 from projections.orders_board import exception_queue, order_counts
 from scanner_ui import create_app
 from tests.builders import CUP, TEA, TEA_EAN, order, warehouse_with_catalogue
@@ -50,6 +51,8 @@ def test_orders_counted_out_of_their_bin_wait_for_stock_and_join_a_full_wave_aft
         "T1", "T2"}
     levels = {(r["sku"], r["bin"]): (r["on_hand"], r["reserved"]) for r in stock_by_bin(system.fresh("inventory"))}
     assert levels.get((TEA, "A-01-01"), (0, 0)) == (0, 0) and levels[(CUP, "A-01-02")] == (5, 0)
+    audit = check_log(app.store, system.fresh("inventory"))
+    assert audit.passed, [str(f) for f in audit.failures]
     nothing_to_wave = scanned(supervisor, app, "desk-1", "supervisor", "wave:all", "action")
     assert (nothing_to_wave["outcome"], nothing_to_wave["key"]) == ("refused", "invalid_order_state")
 
@@ -62,3 +65,5 @@ def test_orders_counted_out_of_their_bin_wait_for_stock_and_join_a_full_wave_aft
     assert waved["key"] == "wave_created" and statuses(system) == {"waved": 2}
     wave = app.screens.wave_numbered("WH1", waved["params"]["wave"])
     assert sorted((line["sku"], line["quantity"]) for line in wave.lines) == [(CUP, 1), (TEA, 2), (TEA, 2)]
+    audit = check_log(app.store, system.fresh("inventory"))
+    assert audit.passed, [str(f) for f in audit.failures]

@@ -4,6 +4,7 @@ import pytest
 
 from domain.errors import CountBelowPicked, CountBelowReserved, InvalidOrderState
 from domain.ids import stock_id
+from projections.invariants import check_log
 from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, warehouse_with_catalogue
 
 
@@ -141,3 +142,21 @@ def test_a_wave_of_an_order_holding_no_units_is_refused(app):
         app.fulfilment.create_wave("WH1", "W1", [t1], "S1")
 
     assert app.orders.order(t1).status == "reserved"
+
+
+def test_after_counts_that_send_orders_back_hold_them_or_top_them_up_the_audit_check_finds_nothing(make_system):
+    system = make_system("memory:")
+    app = system.app
+    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 6, (TEA, "B-02-01"): 1, (CUP, "A-01-02"): 10})
+    [waved, picking, reserved] = reserve(app, order("T1", (TEA, 2)), order("T2", (TEA, 2), (CUP, 1)),
+                                         order("T3", (TEA, 2)))
+    wave_id = app.fulfilment.create_wave("WH1", "W1", [waved, picking], "S1")
+    cup_line = next(i for i, line in enumerate(app.fulfilment.wave(wave_id).lines) if line["sku"] == CUP)
+    app.fulfilment.pick(wave_id, cup_line, "A-01-02", CUP_EAN, 1, "P1")
+
+    app.counts.count("WH1", TEA, "A-01-01", 1, "cycle count", "eve")
+
+    statuses = [app.orders.order(o).status for o in (waved, picking, reserved)]
+    audit = check_log(app.store, system.fresh("inventory"))
+    assert audit.passed, [str(f) for f in audit.failures]
+    assert statuses == ["reserved", "held", "awaiting_stock"]
