@@ -78,3 +78,16 @@ def revoke_token(badge, token_id, by):
     """Revoke an API token by its id (the part after the badge: BADGE.ID.SECRET)."""
     _run(lambda app: app.staff.revoke_token(badge, token_id, by))
     click.echo(f"revoked token {token_id} of {badge}")
+
+
+@staff.command()
+@click.argument("subject")
+@click.option("--by", default="admin")
+def unlock(subject, by):
+    """Lift a sign-in lockout of a badge (S1) or a device (device:desk-1) after too many wrong PINs."""
+    from datetime import datetime, timezone
+
+    from domain.staff import login_key
+
+    _run(lambda app: app.staff.unlock_login(login_key(subject), datetime.now(timezone.utc), by))
+    click.echo(f"unlocked {subject}")

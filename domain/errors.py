@@ -97,6 +97,18 @@ class BinEmpty(InsufficientStock):
     code = "bin_empty"
 
 
+class CountBelowPicked(Conflict):
+    """A count would take units already picked for orders from under them."""
+
+    code = "count_below_picked"
+
+
+class CountBelowReserved(Conflict):
+    """A count below what a bin holds for orders, booked where no one sees to those orders."""
+
+    code = "count_below_reserved"
+
+
 class NotReserved(Conflict):
     code = "not_reserved"
 

@@ -67,6 +67,11 @@ class Wave(Aggregate):
         if not self.open_lines():
             self.status = "picked"
 
+    def open_lines_of(self, order_id: UUID, sku: str = "", bin: str = "") -> list[int]:
+        """The order's lines still to pick (of one SKU in one bin, when given)."""
+        return [i for i in self.open_lines() if self.lines[i]["order_id"] == order_id
+                and (not sku or self.lines[i]["sku"] == sku) and (not bin or self.lines[i]["bin"] == bin)]
+
     def line(self, index: int) -> dict:
         if not 0 <= index < len(self.lines):
             raise InvalidInput(f"wave {self.number} has no line {index + 1}")

@@ -236,6 +236,13 @@ class Order(Aggregate):
         if self.status != "awaiting_stock":
             self._stock_short(warehouse, missing)
 
+    def lose_stock(self, warehouse: str, missing: dict[str, int]) -> None:
+        """A count found the order's units gone and none free elsewhere: it waits for stock again, out of its wave."""
+        self._require("reserved", "waved", doing="go back to awaiting stock")
+        if self.picked:
+            raise InvalidOrderState(f"order {self.platform_order_no} is partly picked; hold it instead")
+        self._stock_short(warehouse, missing)
+
     def add_to_wave(self, wave_id: UUID) -> None:
         self._require("reserved", doing="join a wave")
         self._waved(wave_id)
@@ -347,6 +354,7 @@ class Order(Aggregate):
     def _stock_short(self, warehouse: str, missing: dict[str, int]) -> None:
         self.status = "awaiting_stock"
         self.warehouse = warehouse
+        self.wave_id = None
 
     @event("Waved")
     def _waved(self, wave_id: UUID) -> None:

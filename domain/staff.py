@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from datetime import datetime, timedelta
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
@@ -175,3 +176,90 @@ class Staff(Aggregate):
     @event("TokenRevoked")
     def _token_revoked(self, token_id: str, by: str) -> None:
         del self.tokens[token_id]
+
+
+def login_key(subject: str) -> str:
+    """The lockout key of a badge ('S1') or a device ('device:desk-1')."""
+    return subject if subject.startswith("device:") else f"badge:{subject.strip().upper()}"
+
+
+def login_keys(badge: str, device: str) -> tuple[str, str]:
+    """The lockout keys a login attempt counts against: its badge and its device."""
+    return login_key(badge), f"device:{device}"
+
+
+def login_guard_id(key: str) -> UUID:
+    return uuid5(NAMESPACE, f"login-guard:{key}")
+
+
+class LoginGuard(Aggregate):
+    """Logins for one badge, or at one device: an attempt counts as a wrong PIN from the moment it begins until the
+    PIN is accepted, and too many wrong PINs within the period lock the key for the period (or until a supervisor
+    unlocks it). Every server process reads the same stream, so they all count together."""
+
+    KEPT = 50  # attempts kept: more than any limit a warehouse would set
+
+    @staticmethod
+    def create_id(key: str, **_) -> UUID:
+        return login_guard_id(key)
+
+    @event("Opened")
+    def __init__(self, key: str):
+        self.key = key
+        self.attempts: list[datetime] = []
+        self.locked_until: datetime | None = None
+
+    def recent(self, now: datetime, period: timedelta) -> list[datetime]:
+        return [at for at in self.attempts if at > now - period]
+
+    def locked_at(self, now: datetime, max_failures: int, period: timedelta) -> datetime | None:
+        """Until when the key is locked at this instant, or None; attempts still being checked fill the allowance."""
+        if self.locked_until is not None and self.locked_until > now:
+            return self.locked_until
+        recent = self.recent(now, period)
+        return min(recent) + period if len(recent) >= max_failures else None
+
+    def begin(self, now: datetime) -> None:
+        self._attempted(now)
+
+    def refuse(self, now: datetime, max_failures: int, period: timedelta) -> None:
+        """The PIN was wrong: at the limit, the key is locked for the period from now."""
+        if len(self.recent(now, period)) >= max_failures:
+            self._locked_out(now + period)
+
+    def accept(self) -> None:
+        """The PIN was right: the key's wrong PINs are forgotten."""
+        if self.attempts:
+            self._cleared()
+
+    def withdraw(self) -> None:
+        """The attempt checked no PIN: it does not count."""
+        if self.attempts:
+            self._withdrawn()
+
+    def unlock(self, now: datetime, by: str) -> None:
+        if self.locked_until is None or self.locked_until <= now:
+            raise InvalidInput(f"{self.key} is not locked")
+        self._unlocked(by)
+
+    @event("Attempted")
+    def _attempted(self, at: datetime) -> None:
+        self.attempts = (self.attempts + [at])[-self.KEPT:]
+
+    @event("LockedOut")
+    def _locked_out(self, until: datetime) -> None:
+        self.locked_until = until
+        self.attempts = []
+
+    @event("Cleared")
+    def _cleared(self) -> None:
+        self.attempts = []
+
+    @event("Withdrawn")
+    def _withdrawn(self) -> None:
+        self.attempts = self.attempts[:-1]
+
+    @event("Unlocked")
+    def _unlocked(self, by: str) -> None:
+        self.locked_until = None
+        self.attempts = []

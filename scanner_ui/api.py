@@ -496,7 +496,7 @@ def move(member, sku, from_bin, to_bin, quantity, warehouse=None):
                         reason=text(200), warehouse=optional(text(32))))
 def count(member, sku, bin, counted, reason, warehouse=None):
     warehouse = warehouse_or_default(warehouse)
-    difference = system().app.inventory.count(warehouse, sku, bin, counted, reason, member["badge"])
+    difference = system().app.counts.count(warehouse, sku, bin, counted, reason, member["badge"])
     return {**levels(warehouse, sku), "difference": difference}
 
 

@@ -63,6 +63,10 @@ TEXT = {
         "package_incomplete": "还有商品未复核, 不能封箱", "invalid_quantity": "数量无效", "invalid_input": "输入无效",
         "not_allowed": "没有权限", "login_locked": "密码错误次数过多, 已锁定到 {until}", "printer_unavailable": "打印机故障", "stale_sequence": "页面已过期, 正在重发",
         "concurrent_update": "系统繁忙, 请重扫", "not_reserved": "未预占", "unknown_count_request": "找不到盘点差异",
+        "count_below_picked": "货位中有已拣给订单的商品, 请先复核或退回再盘点",
+        "count_below_reserved": "盘点数量低于订单已预占数量",
+        "login_unlocked": "已解除 {subject} 的登录锁定",
+        "unlock_login": "解除登录锁定: 在 unlock: 后扫描工牌, 或输入 device:设备号", "unlock": "解除",
         "conflict": "操作冲突", "not_logged_in": "请先登录", "domain_error": "操作被拒绝",
         # the back office
         "back_office": "后台", "overview": "概览", "dashboard": "仪表盘", "orders": "订单", "finance": "财务",
@@ -208,6 +212,11 @@ TEXT = {
         "printer_unavailable": "The printer failed", "stale_sequence": "Stale page: resending",
         "concurrent_update": "Busy: scan again", "not_reserved": "Not reserved",
         "unknown_count_request": "No such count difference",
+        "count_below_picked": "The bin holds units picked for orders: pack or return them before counting",
+        "count_below_reserved": "The count is below what orders have reserved",
+        "login_unlocked": "Sign-in lock on {subject} lifted",
+        "unlock_login": "Lift a sign-in lockout: scan the badge after unlock:, or type device:ID",
+        "unlock": "Unlock",
         "conflict": "Conflict", "not_logged_in": "Please sign in", "domain_error": "Refused",
         # the back office
         "back_office": "Back office", "overview": "Overview", "dashboard": "Dashboard", "orders": "Orders",

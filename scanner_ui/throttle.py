@@ -1,17 +1,18 @@
 """Login throttling: after too many wrong PINs for a badge, or at a device, within the lockout period, that badge or
 device is locked for the period, and the login page says until when.
 
-Kept in this process's memory for now: a restart forgets lockouts, and each server process counts on its own.
+Attempts, lockouts and a supervisor's unlock are events on a small stream per badge and per device
+(`domain.staff.LoginGuard`), so every server process counts the same failures and a restart forgets nothing.
 An attempt counts as failed from the moment it starts until it succeeds, so parallel guesses cannot slip past the
 limit while the first ones are still being checked.
 """
 
-import threading
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
 from flask import Flask, current_app, g, render_template, request
 
+from domain.staff import login_keys
 from projections.backoffice import BUSINESS_TIME
 
 ENDPOINT = "auth.login"
@@ -22,68 +23,36 @@ def utc_now() -> datetime:
 
 
 class LoginThrottle:
-    """Failures per key (a badge, a device) in a sliding period; the limit reached locks the key for the period."""
+    """Failures per key (a badge, a device) in a sliding period; the limit reached locks the key for the period.
+
+    The counting is the staff service's (`guards`, the running system's when not given)."""
 
     def __init__(self, max_failures: int = 5, period: timedelta = timedelta(minutes=15),
-                 clock: Callable[[], datetime] = utc_now):
+                 clock: Callable[[], datetime] = utc_now, guards=None):
         self.max_failures = max_failures
         self.period = period
         self.clock = clock
-        self._lock = threading.Lock()
-        self._failures: dict[str, list[datetime]] = {}
-        self._locked_until: dict[str, datetime] = {}
+        self._guards = guards
+
+    @property
+    def guards(self):
+        return self._guards if self._guards is not None else current_app.extensions["cangku"].app.staff
 
     def begin(self, keys: tuple[str, ...]) -> datetime | None:
         """Start an attempt: the instant a key is locked until, or None with the attempt counted as failed."""
-        with self._lock:
-            now = self.clock()
-            self._forget_before(now)
-            until = max((self._locked_until[k] for k in keys if k in self._locked_until), default=None)
-            if until is None:
-                crowded = [k for k in keys if len(self._failures.get(k, ())) >= self.max_failures]
-                if crowded:  # failures still being checked fill the allowance
-                    until = min(self._failures[crowded[0]]) + self.period
-            if until is not None:
-                return until
-            for key in keys:
-                self._failures.setdefault(key, []).append(now)
-            return None
+        return self.guards.begin_login(keys, self.clock(), self.max_failures, self.period)
 
     def failed(self, keys: tuple[str, ...]) -> None:
         """The attempt begun was refused: a key at the limit is locked for the period from now."""
-        with self._lock:
-            now = self.clock()
-            for key in keys:
-                if len(self._failures.get(key, ())) >= self.max_failures:
-                    self._locked_until[key] = now + self.period
-                    self._failures.pop(key, None)
+        self.guards.login_refused(keys, self.clock(), self.max_failures, self.period)
 
     def succeeded(self, keys: tuple[str, ...]) -> None:
         """The right PIN: the badge's and the device's failures are forgotten."""
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+        self.guards.login_accepted(keys)
 
     def abandoned(self, keys: tuple[str, ...]) -> None:
         """The attempt checked no PIN (an empty form): it does not count."""
-        with self._lock:
-            for key in keys:
-                attempts = self._failures.get(key)
-                if attempts:
-                    attempts.pop()
-                    if not attempts:
-                        del self._failures[key]
-
-    def _forget_before(self, now: datetime) -> None:
-        for key in [k for k, until in self._locked_until.items() if until <= now]:
-            del self._locked_until[key]
-        oldest = now - self.period
-        for key in list(self._failures):
-            recent = [at for at in self._failures[key] if at > oldest]
-            if recent:
-                self._failures[key] = recent
-            else:
-                del self._failures[key]
+        self.guards.login_withdrawn(keys)
 
 
 def init_app(app: Flask, throttle: LoginThrottle | None = None) -> None:
@@ -104,7 +73,7 @@ def check_login():
     badge = request.form.get("badge", "").strip()[:32]
     if not (badge and request.form.get("pin")):
         return None
-    keys = (f"badge:{badge.upper()}", f"device:{g.device}")
+    keys = login_keys(badge, g.device)
     until = _throttle().begin(keys)
     if until is None:
         g.login_attempt = keys

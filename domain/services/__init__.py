@@ -10,6 +10,7 @@ from typing import Callable
 from ..order import Buyer, OrderLine, ReviewRules
 from .catalogue import Catalogue
 from .channels import Channels
+from .counts import Counts
 from .floor import Floor
 from .fulfilment import Fulfilment
 from .inventory import Inventory
@@ -32,6 +33,7 @@ class Cangku:
     staff: StaffMembers
     screens: Screens
     floor: Floor
+    counts: Counts
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
@@ -41,9 +43,10 @@ class Cangku:
         orders = Orders(store, catalogue, inventory, review_rules)
         fulfilment = Fulfilment(store, catalogue, inventory, orders)
         staff = StaffMembers(store)
-        screens = Screens(store, catalogue, inventory, orders, fulfilment)
+        counts = Counts(store, inventory, orders)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens))
+                   screens, Floor(store, staff, screens), counts)
 
     def close(self) -> None:
         self.store.close()

@@ -60,12 +60,16 @@ class Fulfilment:
             if order.warehouse != warehouse:
                 raise InvalidOrderState(f"order {order.platform_order_no} is not reserved in {warehouse}")
             order.add_to_wave(ids.wave_id(warehouse, number))
+            before = len(lines)
             for sku in order.quantities():
                 for bin, quantity in stock_of(sku).reserved_for(order.id).items():
                     location = site.location(bin)
                     if location.area != "packing":
                         lines.append({"sequence": location.pick_sequence, "bin": bin, "sku": sku,
                                       "quantity": quantity, "order_id": order.id})
+            if len(lines) == before:
+                raise InvalidOrderState(f"order {order.platform_order_no} holds no reserved units to pick; "
+                                        "reserve it again before it joins a wave")
         lines.sort(key=lambda line: (line["sequence"], line["bin"], line["sku"], str(line["order_id"])))
         return Wave(warehouse, number, [o.id for o in orders], lines, by)
 

@@ -8,6 +8,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from .. import ids
 from ..errors import (
+    CountBelowReserved,
     InsufficientStock,
     InvalidInput,
     UnknownBin,
@@ -121,10 +122,18 @@ class Inventory:
         """Record a cycle count; returns the difference booked as an adjustment."""
         self.check_bin(self.warehouse(warehouse), bin)
         stock = self.stock_of(warehouse, sku, create=True)
+        self._check_keeps_reservations(stock, bin, counted)
         difference = stock.count(bin, counted, reason, by)
         if difference:
             self.store.save(stock)
         return difference
+
+    @staticmethod
+    def _check_keeps_reservations(stock: Stock, bin: str, counted: int) -> None:
+        """A count here cannot see to orders; one below what the bin holds for them goes through `Counts`."""
+        if isinstance(counted, int) and counted < stock.reserved_in(bin):
+            raise CountBelowReserved(f"bin {bin} holds {stock.reserved_in(bin)} {stock.sku} reserved for orders: "
+                                     f"count it through the counts service, which sees to those orders")
 
     @retry_on_conflict
     def scrap(self, warehouse: str, sku: str, bin: str, quantity: int, reason: str, by: str) -> None:
@@ -219,6 +228,7 @@ class Inventory:
         request = self._count_request(request_id)
         request.approve(by)
         stock = self.stock_of(request.warehouse, request.sku, create=True)
+        self._check_keeps_reservations(stock, request.bin, request.counted)
         difference = stock.count(request.bin, request.counted, f"{request.reason}, approved by {by}", by)
         self.store.save(request, stock)
         return difference

@@ -10,7 +10,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from .. import ids
-from ..errors import InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
+from ..errors import AlreadyReserved, InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
 from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
 from ..listing import Listing, kit_label, listing_id, platform_key
 from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines, components_of, unmapped
@@ -73,7 +73,9 @@ class Orders:
         try:
             # Most pages are new orders: write without asking the store about each, and look up only on a clash.
             return self._import_page(page, by, warehouse, look_up=False)
-        except IntegrityError:
+        except (IntegrityError, AlreadyReserved):
+            # AlreadyReserved: an order of the page was imported and reserved before this process knew it (a pull
+            # again after a crash that came before its checkpoint was saved).
             return retry_on_conflict(self._import_page)(page, by, warehouse, look_up=True)
 
     def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
@@ -214,6 +216,10 @@ class Orders:
         allocations = {sku: stock.reserve(order.id, wanted[sku], bins, by) for sku, stock in chosen.items()}
         order.mark_reserved(site.code, allocations, by)
         return {}
+
+    def reserve_among(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
+        """Reserve the order's stock from these loaded stocks (loading any other); returns what is missing."""
+        return self._reserve(order, site, stocks, by)
 
     def order(self, order_id: UUID) -> Order:
         return self.store.get(order_id, UnknownOrder(f"unknown order {order_id}"))

@@ -1,6 +1,6 @@
 """What each scanner screen does with a scan, step by step, and what it shows."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -31,10 +31,13 @@ from ..scanning import (
     whole_number,
     WrongBinScanned,
 )
+from ..staff import login_key
 from .catalogue import Catalogue
+from .counts import Counts
 from .fulfilment import Fulfilment
 from .inventory import Inventory
 from .orders import Orders
+from .staff import StaffMembers
 from .store import EventStore, floor_read
 
 PURCHASE_ORDER_PREFIX = "PO"
@@ -45,12 +48,14 @@ class Screens:
     """What each scanner screen does with a scan, step by step, and what it shows."""
 
     def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders,
-                 fulfilment: Fulfilment):
+                 fulfilment: Fulfilment, counts: Counts, staff: StaffMembers):
         self.store = store
         self.catalogue = catalogue
         self.inventory = inventory
         self.orders = orders
         self.fulfilment = fulfilment
+        self.counts = counts
+        self.staff = staff
 
     def wave_numbered(self, warehouse: str, number: str):
         try:
@@ -334,7 +339,7 @@ class Screens:
         if difference == 0:
             return Step({"bin": bin}, "count_matches", params)
         if abs(difference) <= ports.count_approval_threshold:
-            return Step({"bin": bin}, "count_adjusted", params, do=lambda: self.inventory.count(
+            return Step({"bin": bin}, "count_adjusted", params, do=lambda: self.counts.count(
                 ports.warehouse, sku, bin, counted, COUNT_REASON, scan.staff))
         return Step({"bin": bin}, "count_pending", params, do=lambda: self.inventory.request_count_adjustment(
             ports.warehouse, bin, sku, counted, COUNT_REASON, scan.staff))
@@ -393,11 +398,14 @@ class Screens:
             number = self._new_wave_number(ports.warehouse)
             return Step({}, "order_rewaved", {"order": order.platform_order_no, "wave": number},
                         do=lambda: self.fulfilment.release_held(order.id, scan.staff, wave_number=number))
+        if scan.kind == "override" and action == "unlock":
+            return Step({}, "login_unlocked", {"subject": subject}, do=lambda: self.staff.unlock_login(
+                login_key(subject), datetime.now(timezone.utc), scan.staff))
         if scan.kind == "override" and action in ("approve", "reject"):
             request_id = self._uuid(subject, UnknownCountRequest(f"no count adjustment {subject!r}"))
             if action == "approve":
                 return Step({}, "count_approved", {},
-                            do=lambda: self.inventory.approve_count_adjustment(request_id, scan.staff))
+                            do=lambda: self.counts.approve_count_adjustment(request_id, scan.staff))
             return Step({}, "count_rejected", {},
                         do=lambda: self.inventory.reject_count_adjustment(request_id, scan.staff))
         raise UnexpectedInput(f"the supervisor has no action {value!r}")

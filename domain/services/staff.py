@@ -1,11 +1,12 @@
 """Staff: badges, roles, PINs and API tokens."""
 
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
 from ..errors import Conflict, InvalidInput
-from ..staff import NotAllowed, Staff, check_badge, new_token, read_token, staff_id
+from ..staff import LoginGuard, NotAllowed, Staff, check_badge, login_guard_id, new_token, read_token, staff_id
 from .store import EventStore, retry_on_conflict
 
 
@@ -69,3 +70,53 @@ class StaffMembers:
         if not member.token_matches(token_id, secret):
             raise NotAllowed("token not accepted")
         return self.staff_member(member.badge)
+
+    # Login lockouts, shared by every process through the store
+
+    def _guards(self, keys: tuple[str, ...], create: bool = False) -> list[LoginGuard]:
+        guards = []
+        for key in keys:
+            try:
+                guards.append(self.store.repository.get(login_guard_id(key)))
+            except AggregateNotFoundError:
+                if create:
+                    guards.append(LoginGuard(key))
+        return guards
+
+    @retry_on_conflict
+    def begin_login(self, keys: tuple[str, ...], now: datetime, max_failures: int,
+                    period: timedelta) -> datetime | None:
+        """Start a login attempt on these keys (a badge, a device): the instant one of them is locked until, or None
+        with the attempt recorded, counted as a wrong PIN until it is accepted."""
+        guards = self._guards(keys, create=True)
+        until = max(filter(None, (guard.locked_at(now, max_failures, period) for guard in guards)), default=None)
+        if until is not None:
+            return until
+        for guard in guards:
+            guard.begin(now)
+        self.store.save(*guards)
+        return None
+
+    def login_refused(self, keys: tuple[str, ...], now: datetime, max_failures: int, period: timedelta) -> None:
+        """The attempt's PIN was wrong: a key at the limit is locked for the period from now."""
+        self._each_guard(keys, lambda guard: guard.refuse(now, max_failures, period))
+
+    def login_accepted(self, keys: tuple[str, ...]) -> None:
+        self._each_guard(keys, LoginGuard.accept)
+
+    def login_withdrawn(self, keys: tuple[str, ...]) -> None:
+        self._each_guard(keys, LoginGuard.withdraw)
+
+    @retry_on_conflict
+    def _each_guard(self, keys: tuple[str, ...], settle) -> None:
+        guards = self._guards(keys)
+        for guard in guards:
+            settle(guard)
+        self.store.save(*guards)
+
+    @retry_on_conflict
+    def unlock_login(self, key: str, now: datetime, by: str) -> None:
+        """A supervisor lifts a lockout of a badge ('badge:S1') or a device ('device:desk-1')."""
+        guard = next(iter(self._guards((key,))), None) or LoginGuard(key)  # a key never seen is refused as unlocked
+        guard.unlock(now, by)
+        self.store.save(guard)

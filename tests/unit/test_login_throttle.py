@@ -2,23 +2,30 @@
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from scanner_ui.throttle import LoginThrottle
 
 START = datetime(2026, 11, 11, 6, 30, tzinfo=timezone.utc)
 KEYS = ("badge:S1", "device:desk-1")
 
 
-def test_parallel_guesses_cannot_pass_the_limit_while_the_first_are_being_checked():
-    throttle = LoginThrottle(5, timedelta(minutes=15), lambda: START)
+@pytest.fixture
+def staff(make_system):
+    return make_system("memory:").app.staff
+
+
+def test_parallel_guesses_cannot_pass_the_limit_while_the_first_are_being_checked(staff):
+    throttle = LoginThrottle(5, timedelta(minutes=15), lambda: START, staff)
 
     answers = [throttle.begin(KEYS) for _ in range(30)]
 
     assert answers[:5] == [None] * 5 and answers[5:] == [START + timedelta(minutes=15)] * 25
 
 
-def test_the_lockout_runs_from_the_failure_that_reached_the_limit():
+def test_the_lockout_runs_from_the_failure_that_reached_the_limit(staff):
     now = [START]
-    throttle = LoginThrottle(5, timedelta(minutes=15), lambda: now[0])
+    throttle = LoginThrottle(5, timedelta(minutes=15), lambda: now[0], staff)
     for minute in range(5):
         now[0] = START + timedelta(minutes=minute * 2)
         throttle.begin(KEYS)
@@ -32,9 +39,9 @@ def test_the_lockout_runs_from_the_failure_that_reached_the_limit():
     assert still == START + timedelta(minutes=23) and free is None
 
 
-def test_failures_older_than_the_period_are_forgotten():
+def test_failures_older_than_the_period_are_forgotten(staff):
     now = [START]
-    throttle = LoginThrottle(5, timedelta(minutes=15), lambda: now[0])
+    throttle = LoginThrottle(5, timedelta(minutes=15), lambda: now[0], staff)
     for _ in range(4):
         throttle.begin(KEYS)
         throttle.failed(KEYS)
@@ -48,8 +55,8 @@ def test_failures_older_than_the_period_are_forgotten():
     assert answers == [None] * 4
 
 
-def test_an_attempt_that_checked_no_pin_does_not_count():
-    throttle = LoginThrottle(2, timedelta(minutes=15), lambda: START)
+def test_an_attempt_that_checked_no_pin_does_not_count(staff):
+    throttle = LoginThrottle(2, timedelta(minutes=15), lambda: START, staff)
     for _ in range(5):
         throttle.begin(KEYS)
         throttle.abandoned(KEYS)
