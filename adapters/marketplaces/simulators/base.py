@@ -259,6 +259,7 @@ class MarketplaceSimulator(ABC):
         self.list_pages_served = 0
         self.grants: dict[str, Grant] = {}
         self.sealed: dict[str, str] = {}  # ciphertext → the buyer's text it stands for
+        self.decrypted: list[dict[str, Any]] = []  # each decryption the platform granted: order, API, when
         self._refreshable: dict[str, Grant] = {}
         self._codes: dict[str, tuple[str, datetime]] = {}
         self._recent: dict[str, deque[float]] = {}
@@ -283,6 +284,29 @@ class MarketplaceSimulator(ABC):
         with self._lock:
             self.sealed[cipher] = text
         return cipher
+
+    def unseal(self, order_no: str, cipher: str, api: str) -> str:
+        """What a ciphertext of this order stands for, as the platform's decrypt API answers it: only for an order
+        still to be shipped (the platforms decrypt for fulfilment only), only for the order's own ciphertexts."""
+        order = self.find(order_no)
+        text = self.sealed.get(str(cipher))
+        own = {order.receiver_name, order.receiver_phone, order.detail,
+               f"{order.receiver_name}|{order.receiver_phone}|{order.detail}"}
+        if text is None or text not in own:
+            raise PlatformRefusal("invalid", f"密文不属于订单 {order_no}")
+        if order.status is not OrderStatus.PAID:
+            raise PlatformRefusal("invalid", f"订单 {order_no} 状态为 {order.status}，不允许解密")
+        with self._lock:
+            self.decrypted.append({"order_no": order.order_no, "api": api, "at": self.clock()})
+        return text
+
+    def unseal_each(self, items: Any, api: str, tag: str, cipher: str) -> list[tuple[dict, str]]:
+        """Each (item, text) of a batch decrypt request whose items name their order by `tag`."""
+        if not isinstance(items, list) or not 1 <= len(items) <= 100:
+            raise PlatformRefusal("invalid", "解密列表需要 1 到 100 条")
+        if not all(isinstance(item, dict) and item.get(tag) and item.get(cipher) for item in items):
+            raise PlatformRefusal("invalid", f"{tag} 和 {cipher} 必填")
+        return [(item, self.unseal(str(item[tag]), item[cipher], api)) for item in items]
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

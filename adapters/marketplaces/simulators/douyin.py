@@ -137,6 +137,7 @@ class DouyinSimulator(MarketplaceSimulator):
             "order.searchList": self.search_list,
             "order.orderDetail": self.order_detail,
             "order.logisticsAdd": self.logistics_add,
+            "order.batchDecrypt": self.batch_decrypt,
             "sku.syncStock": self.sync_stock,
             "afterSale.List": self.after_sales,
             "token.create": self.token_create,
@@ -184,6 +185,13 @@ class DouyinSimulator(MarketplaceSimulator):
 
     def order_detail(self, params: dict[str, Any]) -> dict:
         return self.success({"shop_order_detail": render(self.find(params.get("shop_order_id", "")), self.seal)})
+
+    def batch_decrypt(self, params: dict[str, Any]) -> dict:
+        """order.batchDecrypt: cipher_infos [{auth_id: shop_order_id, cipher_text}] → decrypt_infos."""
+        found = self.unseal_each(params.get("cipher_infos"), "order.batchDecrypt", "auth_id", "cipher_text")
+        return self.success({"decrypt_infos": [
+            {"auth_id": item["auth_id"], "cipher_text": item["cipher_text"], "decrypt_text": text, "err_no": 0,
+             "err_msg": ""} for item, text in found], "custom_err": {"err_code": 0, "err_msg": ""}})
 
     def logistics_add(self, params: dict[str, Any]) -> dict:
         if not params.get("company_code") or not params.get("logistics_code"):

@@ -6,6 +6,7 @@ MD5. The timestamp is unix seconds. Shops authorise through pdd.pop.auth.token.c
 from __future__ import annotations
 
 import hashlib
+import json
 import hmac
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -108,6 +109,7 @@ class PinduoduoSimulator(MarketplaceSimulator):
             "pdd.order.number.list.increment.get": self.orders_changed,
             "pdd.order.information.get": self.order_information,
             "pdd.logistics.online.send": self.online_send,
+            "pdd.open.decrypt.batch": self.decrypt_batch,
             "pdd.goods.quantity.update": self.quantity_update,
             "pdd.refund.list.increment.get": self.refunds_changed,
             "pdd.pop.auth.token.create": self.token_create,
@@ -152,6 +154,17 @@ class PinduoduoSimulator(MarketplaceSimulator):
 
     def order_information(self, params: dict[str, Any]) -> dict:
         return {"order_info_get_response": {"order_info": render(self.find(params.get("order_sn", "")), self.seal)}}
+
+    def decrypt_batch(self, params: dict[str, Any]) -> dict:
+        """pdd.open.decrypt.batch: data_list [{data_tag: order_sn, encrypted_data}] → data_decrypt_list."""
+        try:
+            items = json.loads(params.get("data_list", ""))
+        except ValueError:
+            raise PlatformRefusal("invalid", "data_list 不是合法的 JSON") from None
+        found = self.unseal_each(items, "pdd.open.decrypt.batch", "data_tag", "encrypted_data")
+        return {"open_decrypt_batch_response": {"data_decrypt_list": [
+            {"data_tag": item["data_tag"], "encrypted_data": item["encrypted_data"], "decrypted_data": text,
+             "error_code": 0} for item, text in found]}}
 
     def online_send(self, params: dict[str, Any]) -> dict:
         if not params.get("logistics_id") or not params.get("tracking_number"):
