@@ -303,11 +303,15 @@ class Order(Aggregate):
         self._address_changed(buyer, region, by)
         return True
 
-    def record_receiver_decrypted(self, fields: list[str], purpose: str, by: str) -> None:
-        """The platform decrypted the receiver for a waybill: who asked, for what, which fields (never the text)."""
+    def require_decryptable(self) -> None:
+        """The receiver may be decrypted through the platform only to print the waybill of a packed parcel."""
         self._require("packed", doing="decrypt the receiver for a waybill")
         if not self.buyer.protected:
             raise InvalidOrderState(f"order {self.platform_order_no} has no platform-protected receiver to decrypt")
+
+    def record_receiver_decrypted(self, fields: list[str], purpose: str, by: str) -> None:
+        """The platform decrypted the receiver for a waybill: who asked, for what, which fields (never the text)."""
+        self.require_decryptable()
         self._receiver_decrypted(sorted(fields), purpose, by)
 
     def mark_delivered(self) -> None:
