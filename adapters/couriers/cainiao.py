@@ -78,7 +78,7 @@ class CainiaoClient(HttpCourier, CourierClient):
 
     def create_waybill(self, req: WaybillRequest) -> Waybill:
         """Take one waybill number with its cloud-print data (cainiao.waybill.ii.get)."""
-        recipient = _user_info(req.receiver)
+        recipient = user_info(req.receiver)
         channel = "OTHERS"
         if self.takes_protected(req.platform, req.receiver_protected):
             # the masked name and phone travel as they came; Cainiao decrypts the OAID for the courier
@@ -96,7 +96,7 @@ class CainiaoClient(HttpCourier, CourierClient):
         if req.cod_amount > 0:
             trade_order["logistics_services"] = compact_json(
                 {"SVC-COD": {"value": yuan(req.cod_amount)}})
-        request = {"cp_code": self._cp_code, "sender": _user_info(req.sender),
+        request = {"cp_code": self._cp_code, "sender": user_info(req.sender),
                    "trade_order_info_dtos": [trade_order], "need_encrypt": False}
         answer = self._call(GET_WAYBILL, {"param_waybill_cloud_print_apply_new_request": compact_json(request)})
         with self._reading("waybill_cloud_print_response"):
@@ -129,7 +129,8 @@ class CainiaoClient(HttpCourier, CourierClient):
         return self._tracker.routes(tracking_nos)
 
 
-def _user_info(party) -> dict[str, Any]:
+def user_info(party) -> dict[str, Any]:
+    """A sender or recipient as the cloud-print waybill APIs take it (Cainiao's, and PDD's after it)."""
     a = party.address
     return {"name": party.name, "mobile": party.phone,
             "address": {"province": a.province, "city": a.city, "district": a.district, "detail": a.detail}}

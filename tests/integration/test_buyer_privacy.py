@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from adapters.couriers.pinduoduo import PddWaybillClient
 from adapters.couriers.simulators import run_all as run_couriers
 from adapters.couriers.simulators.common import ManualClock
 from adapters.couriers.base import Address, CourierRejected, Party, WaybillRequest
@@ -169,3 +170,43 @@ def test_the_marketplace_refuses_to_decrypt_an_order_it_no_longer_ships(make_sys
         shipping.request_waybill(order_id)
 
     assert sim.decrypted == [] and decryptions(system.app, order_id) == []
+
+
+def test_a_pinduoduo_order_gets_its_pdd_e_waybill_with_the_orders_ciphertexts_and_is_never_decrypted(
+        make_system, couriers, caplog):
+    sim, client, platform = platform_order("pinduoduo")
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    pdd_waybills = PddWaybillClient(client, wp_code="YTO", tracker=couriers.tracker())
+    shipping = Shipping(system.app, system.engine, {"YTO": pdd_waybills}, None, standard_rules(), SENDER,
+                        {("pinduoduo", "main"): client})
+
+    with caplog.at_level(logging.DEBUG):
+        tracking_no = shipping.request_waybill(order_id)
+
+    recipient = sim.waybills[tracking_no]["recipient"]
+    assert (recipient["name"], recipient["mobile"], recipient["address"]["detail"]) == (
+        platform.receiver.protected["name"], platform.receiver.protected["phone"],
+        platform.receiver.protected["address"])
+    assert sim.decrypted == [] and decryptions(system.app, order_id) == []
+    package = system.app.fulfilment.package(order_id)
+    assert package.sort_code and package.package_centre == "杭州市集包"
+    text = label_text(system.app, order_id)
+    assert "王**" in text and "138****5678" in text and "杭州市集包" in text and PHONE not in text
+    assert NAME not in caplog.text and PHONE not in caplog.text
+
+
+def test_the_pdd_e_waybill_refuses_a_masked_receiver_and_another_orders_ciphertexts(couriers):
+    sim, client, platform = platform_order("pinduoduo")
+    other = sim.add_order(receiver_name="李四", receiver_phone="13900001111")
+    pdd_waybills = PddWaybillClient(client, wp_code="YTO", tracker=couriers.tracker())
+    receiver = Party("王**", "138****5678", Address("浙江省", "杭州市", "西湖区", "文三路****"))
+    masked = WaybillRequest(platform.order_no, SENDER, receiver, 1200)
+    borrowed = WaybillRequest(other.order_no, SENDER, receiver, 1200, platform="pinduoduo",
+                              receiver_protected=platform.receiver.protected)
+
+    for request in (masked, borrowed):
+        with pytest.raises(CourierRejected):
+            pdd_waybills.create_waybill(request)
+
+    assert sim.waybills == {}

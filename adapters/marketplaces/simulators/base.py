@@ -260,6 +260,7 @@ class MarketplaceSimulator(ABC):
         self.grants: dict[str, Grant] = {}
         self.sealed: dict[str, str] = {}  # ciphertext → the buyer's text it stands for
         self.decrypted: list[dict[str, Any]] = []  # each decryption the platform granted: order, API, when
+        self.waybills: dict[str, dict[str, Any]] = {}  # e-waybills issued on the platform: number → order, receiver
         self._refreshable: dict[str, Grant] = {}
         self._codes: dict[str, tuple[str, datetime]] = {}
         self._recent: dict[str, deque[float]] = {}
@@ -289,15 +290,20 @@ class MarketplaceSimulator(ABC):
         """What a ciphertext of this order stands for, as the platform's decrypt API answers it: only for an order
         still to be shipped (the platforms decrypt for fulfilment only), only for the order's own ciphertexts."""
         order = self.find(order_no)
-        text = self.sealed.get(str(cipher))
-        own = {order.receiver_name, order.receiver_phone, order.detail,
-               f"{order.receiver_name}|{order.receiver_phone}|{order.detail}"}
-        if text is None or text not in own:
-            raise PlatformRefusal("invalid", f"密文不属于订单 {order_no}")
+        text = self.opened(order, cipher)
         if order.status is not OrderStatus.PAID:
             raise PlatformRefusal("invalid", f"订单 {order_no} 状态为 {order.status}，不允许解密")
         with self._lock:
             self.decrypted.append({"order_no": order.order_no, "api": api, "at": self.clock()})
+        return text
+
+    def opened(self, order: SimOrder, cipher: str) -> str:
+        """What one of this order's own ciphertexts stands for; PlatformRefusal for any other text."""
+        text = self.sealed.get(str(cipher))
+        own = {order.receiver_name, order.receiver_phone, order.detail,
+               f"{order.receiver_name}|{order.receiver_phone}|{order.detail}"}
+        if text is None or text not in own:
+            raise PlatformRefusal("invalid", f"密文不属于订单 {order.order_no}")
         return text
 
     def unseal_each(self, items: Any, api: str, tag: str, cipher: str) -> list[tuple[dict, str]]:
