@@ -3,12 +3,13 @@ order keeps the platform's ciphertexts or OAID sealed beside the masked receiver
 order is requested with the OAID; a courier that needs the plain contact gets it decrypted by the marketplace, once,
 recorded on the order; the label shows the receiver masked."""
 
+import json
 import logging
 from decimal import Decimal
 
 import pytest
 
-from adapters.couriers.pinduoduo import PddWaybillClient
+from adapters.couriers.platform_waybills import DouyinWaybillClient, PddWaybillClient
 from adapters.couriers.simulators import run_all as run_couriers
 from adapters.couriers.simulators.common import ManualClock
 from adapters.couriers.base import Address, CourierRejected, Party, WaybillRequest
@@ -172,22 +173,21 @@ def test_the_marketplace_refuses_to_decrypt_an_order_it_no_longer_ships(make_sys
     assert sim.decrypted == [] and decryptions(system.app, order_id) == []
 
 
-def test_a_pinduoduo_order_gets_its_pdd_e_waybill_with_the_orders_ciphertexts_and_is_never_decrypted(
-        make_system, couriers, caplog):
-    sim, client, platform = platform_order("pinduoduo")
+@pytest.mark.parametrize("channel, waybills", [("pinduoduo", PddWaybillClient), ("douyin", DouyinWaybillClient)])
+def test_an_order_gets_its_platforms_e_waybill_with_the_orders_ciphertexts_and_is_never_decrypted(
+        make_system, couriers, caplog, channel, waybills):
+    sim, client, platform = platform_order(channel)
     system = make_system("memory:")
     order_id = packed(system, platform)
-    pdd_waybills = PddWaybillClient(client, wp_code="YTO", tracker=couriers.tracker())
-    shipping = Shipping(system.app, system.engine, {"YTO": pdd_waybills}, None, standard_rules(), SENDER,
-                        {("pinduoduo", "main"): client})
+    shipping = Shipping(system.app, system.engine, {"YTO": waybills(client, wp_code="YTO", tracker=couriers.tracker())},
+                        None, standard_rules(), SENDER, {(channel, "main"): client})
 
     with caplog.at_level(logging.DEBUG):
         tracking_no = shipping.request_waybill(order_id)
 
-    recipient = sim.waybills[tracking_no]["recipient"]
-    assert (recipient["name"], recipient["mobile"], recipient["address"]["detail"]) == (
-        platform.receiver.protected["name"], platform.receiver.protected["phone"],
-        platform.receiver.protected["address"])
+    recipient = json.dumps(sim.waybills[tracking_no]["recipient"], ensure_ascii=False)
+    assert all(cipher in recipient for cipher in platform.receiver.protected.values())
+    assert NAME not in recipient and PHONE not in recipient and "*" not in recipient
     assert sim.decrypted == [] and decryptions(system.app, order_id) == []
     package = system.app.fulfilment.package(order_id)
     assert package.sort_code and package.package_centre == "杭州市集包"
@@ -196,17 +196,18 @@ def test_a_pinduoduo_order_gets_its_pdd_e_waybill_with_the_orders_ciphertexts_an
     assert NAME not in caplog.text and PHONE not in caplog.text
 
 
-def test_the_pdd_e_waybill_refuses_a_masked_receiver_and_another_orders_ciphertexts(couriers):
-    sim, client, platform = platform_order("pinduoduo")
+@pytest.mark.parametrize("channel, waybills", [("pinduoduo", PddWaybillClient), ("douyin", DouyinWaybillClient)])
+def test_the_platform_e_waybill_refuses_a_masked_receiver_and_another_orders_ciphertexts(couriers, channel, waybills):
+    sim, client, platform = platform_order(channel)
     other = sim.add_order(receiver_name="李四", receiver_phone="13900001111")
-    pdd_waybills = PddWaybillClient(client, wp_code="YTO", tracker=couriers.tracker())
+    platform_waybills = waybills(client, wp_code="YTO", tracker=couriers.tracker())
     receiver = Party("王**", "138****5678", Address("浙江省", "杭州市", "西湖区", "文三路****"))
     masked = WaybillRequest(platform.order_no, SENDER, receiver, 1200)
-    borrowed = WaybillRequest(other.order_no, SENDER, receiver, 1200, platform="pinduoduo",
+    borrowed = WaybillRequest(other.order_no, SENDER, receiver, 1200, platform=channel,
                               receiver_protected=platform.receiver.protected)
 
     for request in (masked, borrowed):
         with pytest.raises(CourierRejected):
-            pdd_waybills.create_waybill(request)
+            platform_waybills.create_waybill(request)
 
     assert sim.waybills == {}

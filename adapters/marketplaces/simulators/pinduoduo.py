@@ -169,15 +169,13 @@ class PinduoduoSimulator(MarketplaceSimulator):
              "error_code": 0} for item, text in found]}}
 
     def waybill_get(self, params: dict[str, Any]) -> dict:
-        """pdd.waybill.get (电子面单云打印取号): a PDD order's receiver may come as the order's own ciphertexts, read
-        here; a masked receiver, or ciphertexts for anything but that PDD order, are refused."""
+        """pdd.waybill.get (电子面单云打印取号): a PDD order (order_channels_type PDD) may name its receiver by the
+        order's own ciphertexts."""
         try:
             request = json.loads(params.get("param_waybill_cloud_print_apply_new_request", ""))
         except ValueError:
             raise PlatformRefusal("invalid", "param_waybill_cloud_print_apply_new_request 不是合法的 JSON") from None
         wp_code = request.get("wp_code")
-        if wp_code not in WAYBILL_NUMBERS:
-            raise PlatformRefusal("invalid", f"不支持的快递公司 wp_code={wp_code}")
         orders = request.get("trade_order_info_dtos") or []
         if not 1 <= len(orders) <= 10:
             raise PlatformRefusal("invalid", "trade_order_info_dtos 需要 1 到 10 条")
@@ -186,34 +184,15 @@ class PinduoduoSimulator(MarketplaceSimulator):
             info, recipient = order.get("order_info") or {}, order.get("recipient") or {}
             address = recipient.get("address") or {}
             order_no = (info.get("trade_order_list") or [""])[0]
-            self._check_recipient(info.get("order_channels_type"), order_no,
-                                  (recipient.get("name"), recipient.get("mobile"), address.get("detail")))
-            if not address.get("city"):
-                raise PlatformRefusal("invalid", "收件人省市不能为空")
-            prefix, digits = WAYBILL_NUMBERS[wp_code]
-            number = prefix + "".join(self._rng.choice("0123456789") for _ in range(digits))
-            self.waybills[number] = {"order_no": order_no, "wp_code": wp_code, "recipient": recipient}
-            code = f"{sum(map(ord, address['city'])) % 900 + 100}"
+            self.check_waybill_receiver(info.get("order_channels_type") == "PDD", order_no,
+                                        (recipient.get("name"), recipient.get("mobile"), address.get("detail")))
+            number, sort_code, centre = self.issue_waybill(order_no, wp_code, address.get("city"), recipient)
             data = {"waybillCode": number, "wpCode": wp_code,
-                    "routingInfo": {"sortation": {"name": f"{code}-{int(code) % 97:02d}"},
-                                    "consolidation": {"name": f"{address['city']}集包"}}}
+                    "routingInfo": {"sortation": {"name": sort_code}, "consolidation": {"name": centre}}}
             modules.append({"object_id": order.get("object_id", "1"), "waybill_code": number,
                             "print_data": json.dumps({"data": data, "signature": "sim", "templateUrl": ""},
                                                      ensure_ascii=False)})
         return {"pdd_waybill_get_response": {"modules": modules}}
-
-    def _check_recipient(self, channel: str | None, order_no: str, texts: tuple) -> None:
-        if not all(texts):
-            raise PlatformRefusal("invalid", "收件人姓名、电话和详细地址不能为空")
-        ciphers = [text for text in texts if str(text) in self.sealed]
-        if any("*" in str(text) for text in texts if str(text) not in ciphers):
-            raise PlatformRefusal("invalid", "收件人为脱敏信息，请传入订单的密文")
-        if ciphers:
-            if channel != "PDD":
-                raise PlatformRefusal("invalid", "密文收件人只能用于拼多多订单 (order_channels_type=PDD)")
-            order = self.find(order_no)
-            for cipher in ciphers:
-                self.opened(order, cipher)
 
     def waybill_cancel(self, params: dict[str, Any]) -> dict:
         if self.waybills.pop(str(params.get("waybill_code", "")), None) is None:
@@ -239,9 +218,6 @@ class PinduoduoSimulator(MarketplaceSimulator):
         found = self.refunds_in(start, end)
         rows = [render_refund(r) for r in self.page_of(found, page, size)]
         return {"refund_increment_get_response": {"total_count": len(found), "refund_list": rows}}
-
-
-WAYBILL_NUMBERS = {"YTO": ("YT", 13), "ZTO": ("7", 13), "SF": ("SF", 13), "STO": ("77", 13), "YUNDA": ("43", 13)}
 
 
 def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
