@@ -33,7 +33,7 @@ class Shipping:
         if package.tracking_no:
             return package.tracking_no
         facts = PackageFacts(order.region.get("province", ""), order.region.get("city", ""), package.weight_g)
-        unavailable: set[str] = set(self.rules.tariffs) - set(self.couriers)
+        unavailable: set[str] = set(self.rules.tariffs) - set(self._couriers_for(order.channel))
         decrypted: list[Receiver] = []  # the platform's answer, held for this request only, never stored
         while True:
             try:
@@ -41,7 +41,7 @@ class Shipping:
             except NoCourierAvailable:
                 raise CourierUnavailable("-", f"no courier available for order {order.platform_order_no}") from None
             try:
-                courier = self.couriers[decision.courier]
+                courier = self._couriers_for(order.channel)[decision.courier]
                 waybill = courier.create_waybill(self._request(order, package, courier, decision.courier, decrypted))
             except CourierUnavailable as error:
                 log.warning("courier %s unavailable for %s: %s", decision.courier, order.platform_order_no, error)
@@ -51,6 +51,13 @@ class Shipping:
                                                waybill.sort_code, decision.as_record(),
                                                package_centre=waybill.package_center, product=waybill.product)
             return waybill.tracking_no
+
+    def _couriers_for(self, channel: str) -> dict[str, CourierClient]:
+        """The courier clients for an order of this marketplace: `channel/CODE` (its platform's e-waybill, as
+        `pinduoduo/YTO`) before a plain `CODE`."""
+        plain = {code: client for code, client in self.couriers.items() if "/" not in code}
+        own = {code.partition("/")[2]: client for code, client in self.couriers.items() if code.startswith(f"{channel}/")}
+        return {**plain, **own}
 
     def _request(self, order, package, courier: CourierClient, code: str, decrypted: list[Receiver]) -> WaybillRequest:
         """The waybill request: the platform's protected receiver where the courier platform takes it, else the

@@ -47,10 +47,11 @@ def platform_order(channel: str):
     return sim, client, client.order_detail(placed.order_no)
 
 
-def packed(system, platform):
+def packed(system, platform, stocked: bool = False):
     """The platform's order imported as it came, picked, packed and weighed: what calls for a waybill."""
     app = system.app
-    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 10})
+    if not stocked:
+        warehouse_with_catalogue(app, {(TEA, "A-01-01"): 10})
     [result] = app.orders.import_orders([new_order(platform)], warehouse="WH1")
     order_id = result["order_id"]
     wave = app.fulfilment.create_wave("WH1", f"W-{platform.order_no}", [order_id], "sup")
@@ -211,3 +212,20 @@ def test_the_platform_e_waybill_refuses_a_masked_receiver_and_another_orders_cip
             platform_waybills.create_waybill(request)
 
     assert sim.waybills == {}
+
+
+def test_each_marketplaces_orders_take_that_platforms_e_waybill_and_the_rest_the_plain_courier(make_system, couriers):
+    pdd_sim, pdd_client, pdd_order = platform_order("pinduoduo")
+    tb_sim, tb_client, tb_order = platform_order("taobao")
+    system = make_system("memory:")
+    pdd_id, tb_id = packed(system, pdd_order), packed(system, tb_order, stocked=True)
+    shipping = Shipping(system.app, system.engine,
+                        {"YTO": couriers.clients()["YTO"],
+                         "pinduoduo/YTO": PddWaybillClient(pdd_client, wp_code="YTO", tracker=couriers.tracker())},
+                        None, standard_rules(), SENDER, {("pinduoduo", "main"): pdd_client, ("taobao", "main"): tb_client})
+
+    pdd_number, tb_number = shipping.request_waybill(pdd_id), shipping.request_waybill(tb_id)
+
+    assert list(pdd_sim.waybills) == [pdd_number] and pdd_sim.decrypted == []
+    assert [d["order_no"] for d in tb_sim.decrypted] == [tb_order.order_no]
+    assert [r.outcome for r in couriers.yto.received] == ["created"] and tb_number not in pdd_sim.waybills
