@@ -47,7 +47,9 @@ class Shipping:
                 log.warning("courier %s unavailable for %s: %s", decision.courier, order.platform_order_no, error)
                 unavailable.add(decision.courier)
                 continue
-            self.app.fulfilment.assign_waybill(order_id, waybill.courier or decision.courier, waybill.tracking_no,
+            # the courier that carries it (YTO), not the platform that issued the number (CAINIAO-YTO, PDD-YTO): the
+            # label names it, the marketplace is told it, and its client gives the number back
+            self.app.fulfilment.assign_waybill(order_id, decision.courier, waybill.tracking_no,
                                                waybill.sort_code, decision.as_record(),
                                                package_centre=waybill.package_center, product=waybill.product)
             return waybill.tracking_no
@@ -92,7 +94,7 @@ class Shipping:
         package = self.app.fulfilment.package(order_id)
         if order.status != "cancelled" or not package.tracking_no or package.status == "handed_over":
             return
-        self.couriers[package.courier].cancel_waybill(package.tracking_no, order.platform_order_no)
+        self._couriers_for(order.channel)[package.courier].cancel_waybill(package.tracking_no, order.platform_order_no)
         self.app.fulfilment.cancel_waybill(order_id, reason)
 
     def track(self, now: datetime | None = None) -> dict:

@@ -229,3 +229,21 @@ def test_each_marketplaces_orders_take_that_platforms_e_waybill_and_the_rest_the
     assert list(pdd_sim.waybills) == [pdd_number] and pdd_sim.decrypted == []
     assert [d["order_no"] for d in tb_sim.decrypted] == [tb_order.order_no]
     assert [r.outcome for r in couriers.yto.received] == ["created"] and tb_number not in pdd_sim.waybills
+
+
+def test_a_platform_e_waybill_is_labelled_with_the_courier_and_its_number_goes_back_to_the_platform_on_intercept(
+        make_system, couriers):
+    sim, client, platform = platform_order("pinduoduo")
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    shipping = Shipping(system.app, system.engine,
+                        {"pinduoduo/YTO": PddWaybillClient(client, wp_code="YTO", tracker=couriers.tracker())},
+                        None, standard_rules(), SENDER, {("pinduoduo", "main"): client})
+    tracking_no = shipping.request_waybill(order_id)
+    labelled = label_text(system.app, order_id)
+
+    system.app.orders.refund_order(order_id, "pull:pinduoduo", "channel status refund_requested")
+    shipping.cancel_waybill(order_id, "intercepted")
+
+    assert system.app.fulfilment.package(order_id).courier == "YTO" and "圆通速递" in labelled
+    assert tracking_no not in sim.waybills
