@@ -101,9 +101,10 @@ class System:
         self.broker = make_broker(self.settings.broker_url)
         if couriers is None and self.settings.couriers:
             couriers = courier_clients(self.settings)
+        shops = shops if shops is not None else shop_clients(self.settings)
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
-                         shops=shops if shops is not None else shop_clients(self.settings), retries=retries,
-                         queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers), views=self,
+                         shops=shops, retries=retries,
+                         queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers, shops), views=self,
                          sender=sender_contact(self.settings.sender), label_sizes=self.settings.label_sizes,
                          label_font=self.settings.label_font or None)
         self.job_markers = watch_markers(self.broker, self.engine, self.settings.pull_interval)
@@ -112,7 +113,7 @@ class System:
         if in_process_worker if in_process_worker is not None else not self.settings.broker_url:
             self.worker = start_worker(self.broker, threads)
 
-    def _shipping(self, couriers):
+    def _shipping(self, couriers, shops=None):
         if couriers is None:
             return None
         from adapters.couriers.base import Address, Party
@@ -122,7 +123,7 @@ class System:
         clients, tracker = couriers
         s = self.settings.sender
         sender = Party(s["name"], s["phone"], Address(s["province"], s["city"], s["district"], s["address"]))
-        return Shipping(self.app, self.engine, clients, tracker, standard_rules(), sender)
+        return Shipping(self.app, self.engine, clients, tracker, standard_rules(), sender, shops)
 
     def start_scheduler(self) -> None:
         """Enqueue each shop's order pull, and parcel tracking, on an interval (through broker outages, one of each

@@ -1,6 +1,6 @@
 """Orders imported from a marketplace shop, and their path through the warehouse."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from uuid import UUID
@@ -36,6 +36,9 @@ class Buyer:
     name: str
     phone: str
     address: str
+    # the platform's ciphertexts or OAID of the receiver, as it handed them out (name, phone and address are then
+    # its masked text): only the platform reads them, through its decrypt API or its own e-waybill
+    protected: dict[str, str] = field(default_factory=dict)
 
     def __repr__(self) -> str:
         return "Buyer(<personal data>)"
@@ -300,6 +303,17 @@ class Order(Aggregate):
         self._address_changed(buyer, region, by)
         return True
 
+    def require_decryptable(self) -> None:
+        """The receiver may be decrypted through the platform only to print the waybill of a packed parcel."""
+        self._require("packed", doing="decrypt the receiver for a waybill")
+        if not self.buyer.protected:
+            raise InvalidOrderState(f"order {self.platform_order_no} has no platform-protected receiver to decrypt")
+
+    def record_receiver_decrypted(self, fields: list[str], purpose: str, by: str) -> None:
+        """The platform decrypted the receiver for a waybill: who asked, for what, which fields (never the text)."""
+        self.require_decryptable()
+        self._receiver_decrypted(sorted(fields), purpose, by)
+
     def mark_delivered(self) -> None:
         if self.status == "shipped":
             self._delivered()
@@ -391,6 +405,10 @@ class Order(Aggregate):
     def _address_changed(self, buyer: "Buyer", region: dict, by: str) -> None:
         self.buyer = buyer
         self.region = region
+
+    @event("ReceiverDecrypted")
+    def _receiver_decrypted(self, fields: list[str], purpose: str, by: str) -> None:
+        self.decryptions = getattr(self, "decryptions", 0) + 1
 
     @event("Delivered")
     def _delivered(self) -> None:

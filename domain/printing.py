@@ -70,6 +70,8 @@ _MOBILE_WITH_EXTENSION = re.compile(r"^\s*(?:\+?86[\s-]*)?(1\d{10})\s*(?:-|转|#
 
 def mask_phone(phone: str) -> str:
     """Hide the middle of a phone number, as couriers do: 13812345678 -> 138****5678, 0571-88889999 -> 0571****9999."""
+    if "*" in phone:
+        return phone.strip()  # masked already, as the marketplace handed it out (138****5678)
     extension = _MOBILE_WITH_EXTENSION.match(phone)
     if extension:
         return f"{mask_phone(extension.group(1))}-{extension.group(2)}"

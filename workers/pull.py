@@ -27,7 +27,7 @@ def new_order(order: PlatformOrder) -> NewOrder:
         shop=order.shop,
         platform_order_no=order.order_no,
         lines=lines,
-        buyer=Buyer(order.buyer_nick, r.name, r.phone, r.detail),
+        buyer=Buyer(order.buyer_nick, r.name, r.phone, r.detail, dict(r.protected)),
         region={"province": r.province, "city": r.city, "district": r.district},
         paid_amount=order.amount_paid,
         discount=order.discount,

@@ -4,22 +4,27 @@ import logging
 from datetime import datetime, timedelta, timezone
 from uuid import UUID
 
+from collections.abc import Mapping
+
 from adapters.couriers.base import Address, CourierClient, CourierUnavailable, Party, TrackingClient, WaybillRequest
+from adapters.marketplaces import MarketplaceClient, Receiver
 from domain.courier_choice import CourierRules, NoCourierAvailable, PackageFacts, choose
 from projections.parcels import parcels_in_transit
 
 log = logging.getLogger("cangku.shipping")
 
 STALE_AFTER = timedelta(days=3)
+DECRYPTED_BY = "worker:waybill"
 
 
 class Shipping:
     """The courier side of the jobs; each method is idempotent on the package's recorded state."""
 
     def __init__(self, app, engine, couriers: dict[str, CourierClient], tracker: TrackingClient | None,
-                 rules: CourierRules, sender: Party):
+                 rules: CourierRules, sender: Party, shops: Mapping[tuple[str, str], MarketplaceClient] | None = None):
         self.app, self.engine = app, engine
         self.couriers, self.tracker, self.rules, self.sender = couriers, tracker, rules, sender
+        self.shops = shops if shops is not None else {}
 
     def request_waybill(self, order_id: UUID) -> str:
         """Choose a courier by the rules and ask it for a waybill; a courier that is down falls back to the next."""
@@ -28,29 +33,60 @@ class Shipping:
         if package.tracking_no:
             return package.tracking_no
         facts = PackageFacts(order.region.get("province", ""), order.region.get("city", ""), package.weight_g)
-        unavailable: set[str] = set(self.rules.tariffs) - set(self.couriers)
+        unavailable: set[str] = set(self.rules.tariffs) - set(self._couriers_for(order.channel))
+        decrypted: list[Receiver] = []  # the platform's answer, held for this request only, never stored
         while True:
             try:
                 decision = choose(facts, self.rules, frozenset(unavailable))
             except NoCourierAvailable:
                 raise CourierUnavailable("-", f"no courier available for order {order.platform_order_no}") from None
             try:
-                waybill = self.couriers[decision.courier].create_waybill(self._request(order, package))
+                courier = self._couriers_for(order.channel)[decision.courier]
+                waybill = courier.create_waybill(self._request(order, package, courier, decision.courier, decrypted))
             except CourierUnavailable as error:
                 log.warning("courier %s unavailable for %s: %s", decision.courier, order.platform_order_no, error)
                 unavailable.add(decision.courier)
                 continue
-            self.app.fulfilment.assign_waybill(order_id, waybill.courier or decision.courier, waybill.tracking_no,
+            # the courier that carries it (YTO), not the platform that issued the number (CAINIAO-YTO, PDD-YTO): the
+            # label names it, the marketplace is told it, and its client gives the number back
+            self.app.fulfilment.assign_waybill(order_id, decision.courier, waybill.tracking_no,
                                                waybill.sort_code, decision.as_record(),
                                                package_centre=waybill.package_center, product=waybill.product)
             return waybill.tracking_no
 
-    def _request(self, order, package) -> WaybillRequest:
-        receiver = Party(order.buyer.name, order.buyer.phone,
-                         Address(order.region.get("province", ""), order.region.get("city", ""),
-                                 order.region.get("district", ""), order.buyer.address))
+    def _couriers_for(self, channel: str) -> dict[str, CourierClient]:
+        """The courier clients for an order of this marketplace: `channel/CODE` (its platform's e-waybill, as
+        `pinduoduo/YTO`) before a plain `CODE`."""
+        plain = {code: client for code, client in self.couriers.items() if "/" not in code}
+        own = {code.partition("/")[2]: client for code, client in self.couriers.items() if code.startswith(f"{channel}/")}
+        return {**plain, **own}
+
+    def _request(self, order, package, courier: CourierClient, code: str, decrypted: list[Receiver]) -> WaybillRequest:
+        """The waybill request: the platform's protected receiver where the courier platform takes it, else the
+        receiver decrypted through the marketplace (recorded on the order)."""
+        buyer = order.buyer
+        name, phone, detail, protected = buyer.name, buyer.phone, buyer.address, dict(buyer.protected)
+        if protected and not courier.takes_protected(order.channel, protected):
+            if not decrypted:
+                decrypted.append(self._decrypt(order, code))
+            name, phone, detail, protected = decrypted[0].name, decrypted[0].phone, decrypted[0].detail, {}
+        receiver = Party(name, phone, Address(order.region.get("province", ""), order.region.get("city", ""),
+                                              order.region.get("district", ""), detail))
         items = ", ".join(f"{sku}×{n}" for sku, n in order.quantities().items())
-        return WaybillRequest(order.platform_order_no, self.sender, receiver, package.weight_g, item_summary=items)
+        return WaybillRequest(order.platform_order_no, self.sender, receiver, package.weight_g, item_summary=items,
+                              platform=order.channel, receiver_protected=protected)
+
+    def _decrypt(self, order, courier: str) -> Receiver:
+        """Ask the marketplace to decrypt the receiver for this courier's waybill, and record that it did."""
+        order.require_decryptable()
+        client = self.shops.get((order.channel, order.shop))
+        if client is None:
+            raise LookupError(f"no client configured for shop {order.channel}/{order.shop} to decrypt its receiver")
+        receiver = client.decrypt_receiver(order.platform_order_no, order.buyer.protected)
+        self.app.orders.record_receiver_decrypted(order.id, list(order.buyer.protected), f"waybill:{courier}",
+                                                  DECRYPTED_BY)
+        log.info("receiver of %s decrypted by %s for a %s waybill", order.platform_order_no, order.channel, courier)
+        return receiver
 
     def cancel_waybill(self, order_id: UUID, reason: str) -> None:
         """Give an intercepted package's waybill number back to its courier."""
@@ -58,7 +94,7 @@ class Shipping:
         package = self.app.fulfilment.package(order_id)
         if order.status != "cancelled" or not package.tracking_no or package.status == "handed_over":
             return
-        self.couriers[package.courier].cancel_waybill(package.tracking_no, order.platform_order_no)
+        self._couriers_for(order.channel)[package.courier].cancel_waybill(package.tracking_no, order.platform_order_no)
         self.app.fulfilment.cancel_waybill(order_id, reason)
 
     def track(self, now: datetime | None = None) -> dict:

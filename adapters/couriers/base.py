@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import httpx
 
@@ -116,6 +116,10 @@ class WaybillRequest:
     volume_cm3: int = 0
     cod_amount: Decimal = Decimal("0")
     item_summary: str = ""
+    # the marketplace the order came from and its ciphertexts or OAID of the receiver, for a courier platform that
+    # takes them in place of the plain contact (Cainiao for Taobao's OAID); the receiver is then the masked text
+    platform: str = ""
+    receiver_protected: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         problems = []
@@ -176,6 +180,10 @@ class TrackingClient(abc.ABC):
 
 class CourierClient(TrackingClient):
     """Issues and cancels waybills, and answers where parcels are."""
+
+    def takes_protected(self, platform: str, protected: Mapping[str, str]) -> bool:
+        """Whether this courier platform takes the marketplace's protected receiver in place of the plain one."""
+        return False
 
     @abc.abstractmethod
     def create_waybill(self, req: WaybillRequest) -> Waybill:

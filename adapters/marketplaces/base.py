@@ -430,6 +430,27 @@ class MarketplaceClient(ABC):
     def update_stock(self, platform_sku: str, quantity: int, *, item_id: str = "") -> None:
         """Set the listed quantity of one platform SKU (item_id where the platform needs it)."""
 
+    def decrypt_receiver(self, order_no: str, protected: Mapping[str, str]) -> Receiver:
+        """The receiver's real name, phone and street address, decrypted by the platform's own decrypt API from
+        the ciphertexts or OAID it handed out with the order (for a waybill only; the result is never kept)."""
+        if not protected:
+            raise self._error(PlatformInvalidParameter, f"order {order_no} carries no ciphertext to decrypt")
+        texts = self._decrypt(order_no, protected)
+        missing = sorted({"name", "phone", "detail"} - {k for k, v in texts.items() if v})
+        if missing:
+            raise self._error(PlatformMalformedResponse, f"the decrypt answer lacks {', '.join(missing)}")
+        return Receiver(texts["name"], texts["phone"], texts.get("province", ""), texts.get("city", ""),
+                        texts.get("district", ""), texts["detail"])
+
+    def _decrypt(self, order_no: str, protected: Mapping[str, str]) -> dict[str, str]:
+        """The platform's decrypt API: name, phone and detail (province, city, district where it answers them)."""
+        raise self._error(PlatformInvalidParameter, "this platform's decrypt API is not supported")
+
+    def _decrypted_fields(self, protected: Mapping[str, str], answers: Mapping[str, str]) -> dict[str, str]:
+        """Plain texts by field (name, phone, address → detail) from a batch answer of ciphertext → text."""
+        fields = {"name": "name", "phone": "phone", "address": "detail"}
+        return {fields[name]: answers.get(cipher, "") for name, cipher in protected.items() if name in fields}
+
     def refunds_changed(self, start: datetime, end: datetime) -> Iterator[PlatformRefund]:
         """Every refund request modified in [start, end], each once."""
         seen: set[tuple[str, datetime]] = set()

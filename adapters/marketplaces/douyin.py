@@ -226,6 +226,13 @@ class DouyinClient(MarketplaceClient):
         self.call("order.logisticsAdd", {"order_id": order_no, "company_code": self._courier(courier_code),
                                          "logistics_code": tracking_no})
 
+    def _decrypt(self, order_no: str, protected: Mapping[str, str]) -> dict[str, str]:
+        data = self.call("order.batchDecrypt", {"cipher_infos": [{"auth_id": order_no, "cipher_text": cipher}
+                                                                 for cipher in protected.values()]})
+        answers = {str(r.get("cipher_text")): str(r.get("decrypt_text") or "")
+                   for r in records(data, "decrypt_infos") if not r.get("err_no")}
+        return self._decrypted_fields(protected, answers)
+
     def update_stock(self, platform_sku: str, quantity: int, *, item_id: str = "") -> None:
         if quantity < 0:
             raise self._error(PlatformInvalidParameter, "a listed quantity cannot be negative")

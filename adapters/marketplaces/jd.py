@@ -228,6 +228,20 @@ class JdClient(MarketplaceClient):
                            {"order_id": order_no, "logiCoprId": self._courier(courier_code), "logiNo": tracking_no})
         self._business(require(answer, "sopjosshipment_result"), "shipment")
 
+    def _decrypt(self, order_no: str, protected: Mapping[str, str]) -> dict[str, str]:
+        # scenesType 1001: the merchant prints the waybill and ships (商家自发货打单)
+        answer = self.call("jingdong.jos.order.oaid.decrypt", {"getReceiverInfoListReqVO": {
+            "orderType": "POP", "appName": "cangku", "scenesType": "1001",
+            "orderInfos": [{"orderId": order_no, "oaid": protected.get("oaid", "")}]}})
+        result = self._business(require(answer, "returnType"), "decrypt")
+        found = [r for r in records(result, "data") if str(r.get("orderId")) == order_no]
+        if not found:
+            raise self._error(PlatformMalformedResponse, f"no receiver for {order_no} in the decrypt answer")
+        r = found[0]
+        address = r.get("address") if isinstance(r.get("address"), Mapping) else {}
+        return {"name": str(r.get("customerName", "")), "phone": str(r.get("customerPhone", "")),
+                "detail": str(address.get("detailAddress", ""))}
+
     def update_stock(self, platform_sku: str, quantity: int, *, item_id: str = "") -> None:
         if quantity < 0:
             raise self._error(PlatformInvalidParameter, "a listed quantity cannot be negative")

@@ -234,6 +234,13 @@ class KuaishouClient(MarketplaceClient):
                   {"orderId": int(order_no), "expressNo": tracking_no, "expressCode": int(self._courier(courier_code))},
                   write=True)
 
+    def _decrypt(self, order_no: str, protected: Mapping[str, str]) -> dict[str, str]:
+        data = self.call("open.order.decrypt.batch", {"batchDecryptList": [
+            {"bizId": order_no, "encryptedData": cipher} for cipher in protected.values()]}, write=True)
+        answers = {str(r.get("encryptedData")): str(r.get("decryptedData") or "")
+                   for r in records(data, "decryptList") if not r.get("errorCode")}
+        return self._decrypted_fields(protected, answers)
+
     def update_stock(self, platform_sku: str, quantity: int, *, item_id: str = "") -> None:
         if not item_id or not item_id.isdigit() or not platform_sku.isdigit():
             raise self._error(PlatformInvalidParameter, "Kuaishou needs the numeric kwaiItemId and skuId")

@@ -209,6 +209,13 @@ class PinduoduoClient(MarketplaceClient):
         if not answer.get("is_success"):
             raise self._error(PlatformInvalidParameter, f"shipment of {order_no} was not accepted")
 
+    def _decrypt(self, order_no: str, protected: Mapping[str, str]) -> dict[str, str]:
+        items = [{"data_tag": order_no, "encrypted_data": cipher} for cipher in protected.values()]
+        answer = self.call("pdd.open.decrypt.batch", "open_decrypt_batch_response", data_list=items)
+        answers = {str(r.get("encrypted_data")): str(r.get("decrypted_data") or "")
+                   for r in records(answer, "data_decrypt_list") if not r.get("error_code")}
+        return self._decrypted_fields(protected, answers)
+
     def update_stock(self, platform_sku: str, quantity: int, *, item_id: str = "") -> None:
         if not item_id:
             raise self._error(PlatformInvalidParameter, "POP needs the goods_id to update a SKU's quantity")

@@ -242,6 +242,18 @@ class TaobaoClient(MarketplaceClient):
         answer = self.call("taobao.item.quantity.update", num_iid=item_id, sku_id=platform_sku, quantity=quantity, type=1)
         require(answer, "item")
 
+    def _decrypt(self, order_no: str, protected: Mapping[str, str]) -> dict[str, str]:
+        # scene 1001: the seller ships the order itself (自发货); TOP decrypts OAIDs only for unshipped orders
+        query = [{"tid": order_no, "oaid": protected.get("oaid", ""), "scene": "1001"}]
+        answer = self.call("taobao.top.oaid.decrypt", query_list=json.dumps(query, separators=(",", ":")))
+        found = [r for r in records(answer, "receiver_list", "receiver") if str(r.get("tid")) == order_no]
+        if not found:
+            raise self._error(PlatformMalformedResponse, f"no receiver for {order_no} in the decrypt answer")
+        r = found[0]
+        return {"name": str(r.get("name", "")), "phone": str(r.get("mobile") or r.get("phone") or ""),
+                "province": str(r.get("state", "")), "city": str(r.get("city", "")),
+                "district": str(r.get("district", "")), "detail": str(r.get("address_detail", ""))}
+
     # -- refunds ---------------------------------------------------------------------------------------
 
     def _refund_records(self, start: datetime, end: datetime) -> Iterable[dict]:

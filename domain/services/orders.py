@@ -253,6 +253,13 @@ class Orders:
         return changed
 
     @retry_on_conflict
+    def record_receiver_decrypted(self, order_id: UUID, fields: list[str], purpose: str, by: str) -> None:
+        """Record that the platform decrypted the order's receiver (who, for what, which fields; never the text)."""
+        order = self.order(order_id)
+        order.record_receiver_decrypted(fields, purpose, by)
+        self.store.save(order)
+
+    @retry_on_conflict
     def release_order(self, order_id: UUID, by: str) -> None:
         order = self.order(order_id)
         order.release(by)

@@ -125,6 +125,8 @@ class BuyerAsJSON(Transcoding):
 
     def encode(self, obj: Buyer) -> Any:
         data = {"nickname": obj.nickname, "name": obj.name, "phone": obj.phone, "address": obj.address}
+        if obj.protected:
+            data["protected"] = dict(obj.protected)
         if self.cipher is None:
             return data
         plain = json.dumps(data, ensure_ascii=False).encode("utf-8")

@@ -8,7 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from adapters.couriers.simulators.common import CourierSimulator, area_code, json_response
+from adapters.couriers.simulators.common import CourierSimulator, area_code, json_response, masked
 
 NUMBER_SHAPES = {"ZTO": ("7", "358", 12), "YTO": ("YT", "2345678", 12), "STO": ("77", "3", 12),
                  "YUNDA": ("43", "0123456789", 12)}
@@ -82,6 +82,9 @@ class CainiaoSimulator(CourierSimulator):
                 return self._error(15, "Remote service error", "isv.RECIPIENT_ADDRESS_ERROR",
                                    "收件人地址或电话为空"), "rejected"
             order_no = ((order.get("order_info") or {}).get("trade_order_list") or [""])[0]
+            refused = self._privacy_refusal(order, recipient, order_no)
+            if refused:
+                return self._error(15, "Remote service error", "isv.RECIPIENT_PRIVACY_ERROR", refused), "rejected"
             with self._lock:
                 self._cp_code = cp_code
                 parcel = self.find_order(order_no) or self.issue(order_no, sender_city, city, courier=cp_code)
@@ -98,6 +101,18 @@ class CainiaoSimulator(CourierSimulator):
                                                      ensure_ascii=False)})
         return json_response({"cainiao_waybill_ii_get_response": {
             "modules": {"waybill_cloud_print_response": modules}, "request_id": self.request_id()[:12]}}), "created"
+
+    @staticmethod
+    def _privacy_refusal(order: dict[str, Any], recipient: dict[str, Any], order_no: str) -> str:
+        """Why a recipient cannot be delivered to: a masked contact without the Taobao OAID that stands for it, or an
+        OAID sent without its Taobao order (channel TB and the real tid), as Cainiao's privacy guide requires."""
+        oaid = recipient.get("oaid")
+        if not oaid:
+            return "收件人姓名或电话为脱敏信息，请传入 oaid" if masked(recipient.get("name"), recipient.get("mobile")) else ""
+        channel = (order.get("order_info") or {}).get("order_channels_type")
+        if channel != "TB" or recipient.get("tid") != order_no:
+            return "oaid 需配合淘宝订单 (order_channels_type=TB) 与真实 tid 使用"
+        return ""
 
     def _cancel(self, params: dict[str, str]):
         why = self.cancel(params.get("waybill_code", ""))

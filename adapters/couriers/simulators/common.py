@@ -111,6 +111,11 @@ AREA_CODES = {
 }
 
 
+def masked(*texts: Any) -> bool:
+    """A marketplace's masked contact (王**, 138****5678): no courier can deliver to it or call it."""
+    return any("*" in str(text or "") for text in texts)
+
+
 def json_response(payload: Any) -> Response:
     """A platform answer: HTTP 200 and a JSON body, success or not."""
     return Response(json.dumps(payload, ensure_ascii=False), 200, mimetype="application/json")

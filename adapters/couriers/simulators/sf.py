@@ -13,7 +13,7 @@ from werkzeug.wrappers import Request, Response
 from adapters.couriers.base import format_china_time
 from adapters.couriers.simulators.common import (
     ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code,
-    json_response)
+    json_response, masked)
 
 STAGE_CODES = {
     COLLECTED: ("50", "顺丰速运 已收取快件"),
@@ -94,6 +94,8 @@ class SFSimulator(CourierSimulator):
         if not order_no or 1 not in contacts or 2 not in contacts or not msg.get("cargoDetails"):
             return self._business_error("1014", "订单号、收寄方信息或托寄物不能为空"), "rejected"
         receiver = contacts[2]
+        if masked(receiver.get("contact"), receiver.get("mobile"), receiver.get("tel")):
+            return self._business_error("8016", "收件人姓名或电话不合法"), "rejected"
         parcel = self.find_order(order_no)
         if parcel is None:
             if receiver.get("province") in self.unserviceable_provinces:

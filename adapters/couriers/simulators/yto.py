@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 from adapters.couriers.base import format_china_time
 from adapters.couriers.simulators.common import (
     ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code,
-    json_response)
+    json_response, masked)
 
 STAGE_INFO = {
     COLLECTED: ("GOT", "【{city}】 已收件"),
@@ -85,6 +85,8 @@ class YTOSimulator(CourierSimulator):
         required = ("senderName", "senderMobile", "recipientName", "recipientMobile", "recipientCityName")
         if not order_no or any(not p.get(k) for k in required):
             return _error("B01", "物流单号或收寄件人信息不能为空"), "rejected"
+        if masked(p.get("recipientName"), p.get("recipientMobile")):
+            return _error("B04", "收件人姓名或手机号不合法"), "rejected"
         parcel = self.find_order(order_no) or self.issue(order_no, p.get("senderCityName", ""),
                                                           p["recipientCityName"])
         code = area_code(parcel.dest_city)

@@ -11,7 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from adapters.couriers.simulators.common import (
     ARRIVED, COLLECTED, DELIVERED, DELIVERING, DEPARTED, FAILED, RETURNED, CourierSimulator, area_code,
-    json_response)
+    json_response, masked)
 
 STAGE_TYPES = {
     COLLECTED: ("收件", "【{city}】的业务员已揽收"),
@@ -83,6 +83,8 @@ class ZTOSimulator(CourierSimulator):
         order_no = body.get("partnerOrderCode")
         if not order_no or not receiver.get("receiverMobile") or not receiver.get("receiverCity"):
             return _error("S208", "partnerOrderCode/receiveInfo不能为空"), "rejected"
+        if masked(receiver.get("receiverName"), receiver.get("receiverMobile")):
+            return _error("S209", "收件人姓名或手机号不合法"), "rejected"
         parcel = self.find_order(order_no) or self.issue(order_no, sender.get("senderCity", ""),
                                                           receiver.get("receiverCity", ""))
         code = area_code(parcel.dest_city)

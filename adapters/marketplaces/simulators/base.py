@@ -87,6 +87,8 @@ def with_query(base: str, **query: str) -> str:
     """base with query parameters added, URL-encoded."""
     return base + ("&" if "?" in base else "?") + urlencode(query)
 
+# waybill numbers as each courier issues them (prefix, digits after it)
+WAYBILL_NUMBERS = {"YTO": ("YT", 13), "ZTO": ("7", 13), "SF": ("SF", 13), "STO": ("77", 13), "YUNDA": ("43", 13)}
 FAULTS = ("rate_limit", "server_error", "malformed", "timeout")
 
 SKUS = (
@@ -259,6 +261,8 @@ class MarketplaceSimulator(ABC):
         self.list_pages_served = 0
         self.grants: dict[str, Grant] = {}
         self.sealed: dict[str, str] = {}  # ciphertext → the buyer's text it stands for
+        self.decrypted: list[dict[str, Any]] = []  # each decryption the platform granted: order, API, when
+        self.waybills: dict[str, dict[str, Any]] = {}  # e-waybills issued on the platform: number → order, receiver
         self._refreshable: dict[str, Grant] = {}
         self._codes: dict[str, tuple[str, datetime]] = {}
         self._recent: dict[str, deque[float]] = {}
@@ -283,6 +287,62 @@ class MarketplaceSimulator(ABC):
         with self._lock:
             self.sealed[cipher] = text
         return cipher
+
+    def unseal(self, order_no: str, cipher: str, api: str) -> str:
+        """What a ciphertext of this order stands for, as the platform's decrypt API answers it: only for an order
+        still to be shipped (the platforms decrypt for fulfilment only), only for the order's own ciphertexts."""
+        order = self.find(order_no)
+        text = self.opened(order, cipher)
+        if order.status is not OrderStatus.PAID:
+            raise PlatformRefusal("invalid", f"订单 {order_no} 状态为 {order.status}，不允许解密")
+        with self._lock:
+            self.decrypted.append({"order_no": order.order_no, "api": api, "at": self.clock()})
+        return text
+
+    def opened(self, order: SimOrder, cipher: str) -> str:
+        """What one of this order's own ciphertexts stands for; PlatformRefusal for any other text."""
+        text = self.sealed.get(str(cipher))
+        own = {order.receiver_name, order.receiver_phone, order.detail,
+               f"{order.receiver_name}|{order.receiver_phone}|{order.detail}"}
+        if text is None or text not in own:
+            raise PlatformRefusal("invalid", f"密文不属于订单 {order.order_no}")
+        return text
+
+    def check_waybill_receiver(self, platform_order: bool, order_no: str, texts: tuple) -> None:
+        """An e-waybill's receiver (name, phone, street): plain, or this platform's ciphertexts of that very order,
+        named as an order of the platform; a masked text is refused, as no courier can deliver to it."""
+        if not all(texts):
+            raise PlatformRefusal("invalid", "收件人姓名、电话和详细地址不能为空")
+        ciphers = [str(text) for text in texts if str(text) in self.sealed]
+        if any("*" in str(text) for text in texts if str(text) not in ciphers):
+            raise PlatformRefusal("invalid", "收件人为脱敏信息，请传入订单的密文")
+        if ciphers:
+            if not platform_order:
+                raise PlatformRefusal("invalid", "密文收件人只能用于本平台订单")
+            order = self.find(order_no)
+            for cipher in ciphers:
+                self.opened(order, cipher)
+
+    def issue_waybill(self, order_no: str, courier: str, city: str | None, receiver: Any) -> tuple[str, str, str]:
+        """A waybill number of the courier's format, its sort code and package centre (集包地)."""
+        if courier not in WAYBILL_NUMBERS:
+            raise PlatformRefusal("invalid", f"不支持的快递公司 {courier}")
+        if not city:
+            raise PlatformRefusal("invalid", "收件人省市不能为空")
+        prefix, digits = WAYBILL_NUMBERS[courier]
+        with self._lock:
+            number = prefix + "".join(self._rng.choice("0123456789") for _ in range(digits))
+            self.waybills[number] = {"order_no": order_no, "courier": courier, "recipient": receiver}
+        code = sum(map(ord, city)) % 900 + 100
+        return number, f"{code}-{code % 97:02d}", f"{city}集包"
+
+    def unseal_each(self, items: Any, api: str, tag: str, cipher: str) -> list[tuple[dict, str]]:
+        """Each (item, text) of a batch decrypt request whose items name their order by `tag`."""
+        if not isinstance(items, list) or not 1 <= len(items) <= 100:
+            raise PlatformRefusal("invalid", "解密列表需要 1 到 100 条")
+        if not all(isinstance(item, dict) and item.get(tag) and item.get(cipher) for item in items):
+            raise PlatformRefusal("invalid", f"{tag} 和 {cipher} 必填")
+        return [(item, self.unseal(str(item[tag]), item[cipher], api)) for item in items]
 
     # -- lifecycle -------------------------------------------------------------------------------------
 

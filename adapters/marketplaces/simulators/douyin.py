@@ -137,6 +137,9 @@ class DouyinSimulator(MarketplaceSimulator):
             "order.searchList": self.search_list,
             "order.orderDetail": self.order_detail,
             "order.logisticsAdd": self.logistics_add,
+            "order.batchDecrypt": self.batch_decrypt,
+            "logistics.newCreateOrder": self.new_create_order,
+            "logistics.cancelOrder": self.cancel_order,
             "sku.syncStock": self.sync_stock,
             "afterSale.List": self.after_sales,
             "token.create": self.token_create,
@@ -184,6 +187,37 @@ class DouyinSimulator(MarketplaceSimulator):
 
     def order_detail(self, params: dict[str, Any]) -> dict:
         return self.success({"shop_order_detail": render(self.find(params.get("shop_order_id", "")), self.seal)})
+
+    def batch_decrypt(self, params: dict[str, Any]) -> dict:
+        """order.batchDecrypt: cipher_infos [{auth_id: shop_order_id, cipher_text}] → decrypt_infos."""
+        found = self.unseal_each(params.get("cipher_infos"), "order.batchDecrypt", "auth_id", "cipher_text")
+        return self.success({"decrypt_infos": [
+            {"auth_id": item["auth_id"], "cipher_text": item["cipher_text"], "decrypt_text": text, "err_no": 0,
+             "err_msg": ""} for item, text in found], "custom_err": {"err_code": 0, "err_msg": ""}})
+
+    def new_create_order(self, params: dict[str, Any]) -> dict:
+        """logistics.newCreateOrder (电子面单取号): a Douyin order's receiver may be the order's own ciphertexts."""
+        orders = params.get("order_infos") or []
+        if not params.get("logistics_code") or not params.get("sender_info") or not 1 <= len(orders) <= 10:
+            raise PlatformRefusal("invalid", "logistics_code、sender_info 与 1 到 10 条 order_infos 必填")
+        issued = []
+        for order in orders:
+            receiver = order.get("receiver_info") or {}
+            contact, address = receiver.get("contact") or {}, receiver.get("address") or {}
+            order_no = str(order.get("order_id", ""))
+            self.check_waybill_receiver(order_no in self.orders, order_no,
+                                        (contact.get("name"), contact.get("mobile") or contact.get("phone"),
+                                         address.get("detail_address")))
+            number, sort_code, centre = self.issue_waybill(order_no, params["logistics_code"],
+                                                           address.get("city_name"), receiver)
+            issued.append({"order_id": order_no, "pack_id": order.get("pack_id", ""), "track_no": number,
+                           "sort_code": sort_code, "package_center_name": centre})
+        return self.success({"ebill_infos": issued, "err_infos": []})
+
+    def cancel_order(self, params: dict[str, Any]) -> dict:
+        if self.waybills.pop(str(params.get("track_no", "")), None) is None:
+            raise PlatformRefusal("invalid", "运单号不存在")
+        return self.success({"cancel_result": True})
 
     def logistics_add(self, params: dict[str, Any]) -> dict:
         if not params.get("company_code") or not params.get("logistics_code"):

@@ -161,6 +161,7 @@ class JdSimulator(MarketplaceSimulator):
         return {
             "jingdong.pop.order.search": self.order_search,
             "jingdong.pop.order.get": self.order_get,
+            "jingdong.jos.order.oaid.decrypt": self.oaid_decrypt,
             "jingdong.pop.order.shipment": self.shipment,
             "jingdong.stock.write.updateSkuStock": self.update_stock,
             "jingdong.pop.afs.soa.refundapply.queryPageList": self.refunds,
@@ -192,6 +193,24 @@ class JdSimulator(MarketplaceSimulator):
     def order_get(self, params: dict[str, Any]) -> dict:
         order = self.find(params.get("order_id", ""))
         return self._answer_of("jingdong.pop.order.get", {"orderDetailInfo": ok({"orderInfo": render(order, self.seal)})})
+
+    def oaid_decrypt(self, params: dict[str, Any]) -> dict:
+        """jingdong.jos.order.oaid.decrypt: getReceiverInfoListReqVO {orderType, appName, scenesType,
+        orderInfos [{orderId, oaid}]} → the receivers."""
+        api = "jingdong.jos.order.oaid.decrypt"
+        request = params.get("getReceiverInfoListReqVO")
+        if not isinstance(request, dict) or not request.get("scenesType"):
+            return self._answer_of(api, {"returnType": refused("getReceiverInfoListReqVO 和 scenesType 必填")})
+        try:
+            found = self.unseal_each(request.get("orderInfos"), api, "orderId", "oaid")
+        except PlatformRefusal as refusal:
+            return self._answer_of(api, {"returnType": refused(refusal.message)})
+        receivers = []
+        for item, text in found:
+            name, phone, detail = text.split("|")
+            receivers.append({"orderId": str(item["orderId"]), "oaid": item["oaid"], "customerName": name,
+                              "customerPhone": phone, "address": {"detailAddress": detail}})
+        return self._answer_of(api, {"returnType": ok({"data": receivers})})
 
     def shipment(self, params: dict[str, Any]) -> dict:
         api = "jingdong.pop.order.shipment"

@@ -169,6 +169,7 @@ class KuaishouSimulator(MarketplaceSimulator):
             "open.order.cursor.list": self.cursor_list,
             "open.order.detail": self.detail,
             "open.seller.order.goods.deliver": self.deliver,
+            "open.order.decrypt.batch": self.decrypt_batch,
             "open.item.sku.list.get": self.sku_list,
             "open.item.sku.stock.update": self.stock_update,
             "open.seller.order.refund.pcursor.list": self.refund_list,
@@ -219,6 +220,13 @@ class KuaishouSimulator(MarketplaceSimulator):
 
     def detail(self, params: dict[str, Any]) -> dict:
         return self.success(render(self.find(str(params.get("oid", ""))), self.seal))
+
+    def decrypt_batch(self, params: dict[str, Any]) -> dict:
+        """open.order.decrypt.batch: batchDecryptList [{bizId: order id, encryptedData}] → decryptList."""
+        found = self.unseal_each(params.get("batchDecryptList"), "open.order.decrypt.batch", "bizId", "encryptedData")
+        return self.success({"decryptList": [
+            {"bizId": item["bizId"], "encryptedData": item["encryptedData"], "decryptedData": text, "errorCode": 0}
+            for item, text in found]})
 
     def deliver(self, params: dict[str, Any]) -> dict:
         if not params.get("expressNo") or not params.get("expressCode"):

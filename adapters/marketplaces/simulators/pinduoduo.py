@@ -6,6 +6,7 @@ MD5. The timestamp is unix seconds. Shops authorise through pdd.pop.auth.token.c
 from __future__ import annotations
 
 import hashlib
+import json
 import hmac
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -108,6 +109,9 @@ class PinduoduoSimulator(MarketplaceSimulator):
             "pdd.order.number.list.increment.get": self.orders_changed,
             "pdd.order.information.get": self.order_information,
             "pdd.logistics.online.send": self.online_send,
+            "pdd.open.decrypt.batch": self.decrypt_batch,
+            "pdd.waybill.get": self.waybill_get,
+            "pdd.waybill.cancel": self.waybill_cancel,
             "pdd.goods.quantity.update": self.quantity_update,
             "pdd.refund.list.increment.get": self.refunds_changed,
             "pdd.pop.auth.token.create": self.token_create,
@@ -152,6 +156,48 @@ class PinduoduoSimulator(MarketplaceSimulator):
 
     def order_information(self, params: dict[str, Any]) -> dict:
         return {"order_info_get_response": {"order_info": render(self.find(params.get("order_sn", "")), self.seal)}}
+
+    def decrypt_batch(self, params: dict[str, Any]) -> dict:
+        """pdd.open.decrypt.batch: data_list [{data_tag: order_sn, encrypted_data}] → data_decrypt_list."""
+        try:
+            items = json.loads(params.get("data_list", ""))
+        except ValueError:
+            raise PlatformRefusal("invalid", "data_list 不是合法的 JSON") from None
+        found = self.unseal_each(items, "pdd.open.decrypt.batch", "data_tag", "encrypted_data")
+        return {"open_decrypt_batch_response": {"data_decrypt_list": [
+            {"data_tag": item["data_tag"], "encrypted_data": item["encrypted_data"], "decrypted_data": text,
+             "error_code": 0} for item, text in found]}}
+
+    def waybill_get(self, params: dict[str, Any]) -> dict:
+        """pdd.waybill.get (电子面单云打印取号): a PDD order (order_channels_type PDD) may name its receiver by the
+        order's own ciphertexts."""
+        try:
+            request = json.loads(params.get("param_waybill_cloud_print_apply_new_request", ""))
+        except ValueError:
+            raise PlatformRefusal("invalid", "param_waybill_cloud_print_apply_new_request 不是合法的 JSON") from None
+        wp_code = request.get("wp_code")
+        orders = request.get("trade_order_info_dtos") or []
+        if not 1 <= len(orders) <= 10:
+            raise PlatformRefusal("invalid", "trade_order_info_dtos 需要 1 到 10 条")
+        modules = []
+        for order in orders:
+            info, recipient = order.get("order_info") or {}, order.get("recipient") or {}
+            address = recipient.get("address") or {}
+            order_no = (info.get("trade_order_list") or [""])[0]
+            self.check_waybill_receiver(info.get("order_channels_type") == "PDD", order_no,
+                                        (recipient.get("name"), recipient.get("mobile"), address.get("detail")))
+            number, sort_code, centre = self.issue_waybill(order_no, wp_code, address.get("city"), recipient)
+            data = {"waybillCode": number, "wpCode": wp_code,
+                    "routingInfo": {"sortation": {"name": sort_code}, "consolidation": {"name": centre}}}
+            modules.append({"object_id": order.get("object_id", "1"), "waybill_code": number,
+                            "print_data": json.dumps({"data": data, "signature": "sim", "templateUrl": ""},
+                                                     ensure_ascii=False)})
+        return {"pdd_waybill_get_response": {"modules": modules}}
+
+    def waybill_cancel(self, params: dict[str, Any]) -> dict:
+        if self.waybills.pop(str(params.get("waybill_code", "")), None) is None:
+            raise PlatformRefusal("invalid", "面单号不存在")
+        return {"pdd_waybill_cancel_response": {"cancel_result": True}}
 
     def online_send(self, params: dict[str, Any]) -> dict:
         if not params.get("logistics_id") or not params.get("tracking_number"):

@@ -132,6 +132,7 @@ class TaobaoSimulator(MarketplaceSimulator):
             "taobao.logistics.offline.send": self.offline_send,
             "taobao.item.quantity.update": self.quantity_update,
             "taobao.refunds.receive.get": self.refunds_changed,
+            "taobao.top.oaid.decrypt": self.oaid_decrypt,
             "taobao.top.auth.token.create": self.token_create,
             "taobao.top.auth.token.refresh": self.token_refresh,
         }
@@ -198,6 +199,25 @@ class TaobaoSimulator(MarketplaceSimulator):
         self.record_stock(params.get("sku_id", ""), quantity, item_id=params["num_iid"])
         item = {"num_iid": int(params["num_iid"]), "num": quantity, "modified": china_text(self.clock())}
         return {answer_key("taobao.item.quantity.update"): {"item": item}}
+
+    def oaid_decrypt(self, params: dict[str, Any]) -> dict:
+        """taobao.top.oaid.decrypt: query_list [{tid, oaid, scene}] → receiver_list, one receiver per query."""
+        try:
+            queries = json.loads(params.get("query_list", ""))
+        except ValueError:
+            raise PlatformRefusal("invalid", "query_list 不是合法的 JSON") from None
+        if not isinstance(queries, list) or not 1 <= len(queries) <= 100:
+            raise PlatformRefusal("invalid", "query_list 需要 1 到 100 条")
+        receivers = []
+        for query in queries:
+            if not all(query.get(name) for name in ("tid", "oaid", "scene")):
+                raise PlatformRefusal("invalid", "tid、oaid 和 scene 必填")
+            name, mobile, detail = self.unseal(str(query["tid"]), query["oaid"], "taobao.top.oaid.decrypt").split("|")
+            order = self.find(str(query["tid"]))
+            receivers.append({"tid": str(query["tid"]), "oaid": query["oaid"], "name": name, "mobile": mobile,
+                              "state": order.province, "city": order.city, "district": order.district,
+                              "address_detail": detail, "matched": True})
+        return {answer_key("taobao.top.oaid.decrypt"): {"receiver_list": {"receiver": receivers}}}
 
     def refunds_changed(self, params: dict[str, Any]) -> dict:
         start, end, page_no, page_size = self._window(params)
