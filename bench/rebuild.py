@@ -87,7 +87,7 @@ def make_log(system, events: int, skus: int, rng: random.Random) -> int:
                            sum((line.unit_price * line.quantity for line in lines), Decimal("0")),
                            platform_fee=Decimal("1.20"), postage=Decimal("0"),
                            ordered_at=start + timedelta(minutes=number * 2))
-            order = app.orders._new_order(new)
+            order = app.orders._new_order(new, {})  # no platform SKU is mapped: lines name SKU codes
             allocations = {sku: stocks[sku].reserve(order.id, qty, storage, "bench")
                            for sku, qty in order.quantities().items()}
             order.mark_reserved("WH1", allocations, "bench")
