@@ -15,7 +15,7 @@ from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
-from projections import audit, crm, finance, orders_board, replenishment
+from projections import audit, catalogue, crm, finance, orders_board, replenishment
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
 from projections.db import views_engine
@@ -240,6 +240,7 @@ def build(settings: Settings | None = None) -> System:
                "crm": ProjectionRunner(app.store, engine, crm.CrmProjection(), batch),
                "replenishment": ProjectionRunner(app.store, engine, replenishment.ReplenishmentProjection(), batch),
                "unmapped_skus": ProjectionRunner(app.store, engine, UnmappedSkusProjection(), batch),
+               "catalogue": ProjectionRunner(app.store, engine, catalogue.CatalogueProjection(), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch),
                "actors": ProjectionRunner(app.store, engine, ActorIndexProjection(), batch)}
     for runner in runners.values():

@@ -135,7 +135,7 @@ def shares(total: int, weights: list[int]) -> list[int]:
 class FinanceProjection(Projection):
     name = "finance"
     metadata = metadata
-    topics = topics_of([Sku.Registered, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
+    topics = topics_of([Sku.Registered, Sku.Revised, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
                         Order.Refunded, Order.Cancelled])
 
     def __init__(self, packaging_per_package: Decimal = Decimal("0")):
@@ -156,7 +156,7 @@ class FinanceProjection(Projection):
         for (order_id, _), row in lines.rows.items():
             by_order.setdefault(order_id, []).append(row)
         for _, e in events:
-            if isinstance(e, Sku.Registered):
+            if isinstance(e, (Sku.Registered, Sku.Revised)):
                 skus.row((e.code,))["unit_cost"] = str(e.unit_cost)
             elif isinstance(e, Stock.Opened):
                 self.streams[text_id(e.originator_id)] = e.sku
@@ -231,7 +231,7 @@ class FinanceProjection(Projection):
     def _load(self, conn, events, orders: BatchRows, skus: BatchRows, days: BatchRows, lines: BatchRows) -> None:
         order_keys, sku_keys, day_keys, unknown_streams = set(), set(), set(), set()
         for _, e in events:
-            if isinstance(e, Sku.Registered):
+            if isinstance(e, (Sku.Registered, Sku.Revised)):
                 sku_keys.add((e.code,))
             elif isinstance(e, Stock.Opened):
                 self.streams[text_id(e.originator_id)] = e.sku

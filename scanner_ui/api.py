@@ -643,7 +643,7 @@ def repeat_rate(member, channel, shop):
             Param("review_days", WHOLE, "Days between purchases.", whole("review_days", 1, 3650), default=7),
             WAREHOUSE, SKU, *PAGING))
 def replenishment_list(member, as_of, window_days, lead_time_days, review_days, warehouse, sku, limit, offset):
-    rows = replenishment.replenishment(fresh("inventory", "replenishment"), as_of, window_days, lead_time_days,
+    rows = replenishment.replenishment(fresh("inventory", "replenishment", "catalogue"), as_of, window_days, lead_time_days,
                                        review_days, warehouse, sku)
     return page(rows, limit, offset)
 

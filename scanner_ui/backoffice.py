@@ -430,7 +430,7 @@ def flags_as_text(shape):
 @bp.get("/replenishment")
 def replenishment_suggestions():
     rows = replenishment.replenishment(
-        fresh("replenishment", "inventory"), arg("as_of"), days("window", 28), days("lead_time", 7),
+        fresh("replenishment", "inventory", "catalogue"), arg("as_of"), days("window", 28), days("lead_time", 7),
         days("review", 7), warehouse_filter(), arg("sku"))
     columns = [Col("sku", "item"), Col("name", "name"), Col("units_sold", "units_sold", "number"),
                Col("velocity", "velocity", "number"), Col("available", "available", "number"),
