@@ -23,29 +23,32 @@ def init():
 
 @main.group(name="import")
 def import_():
-    """Import SKUs, locations or opening stock from CSV (all rows or none)."""
+    """Import SKUs, locations or opening stock from CSV or XLSX (all rows or none)."""
 
 
 def _rows_bar(path: Path):
-    """Progress over a file's rows, on stderr (named with the encoding the file was read in); the rows are
-    checked first and written together at the end."""
+    """Progress over a file's rows, on stderr, after naming how the file is read (XLSX or the CSV's encoding): the
+    rows are read, then checked, then written together at the end."""
     from tqdm import tqdm
 
-    from .csv_import import encoding_of
+    from .csv_import import kind_of
 
-    return tqdm(desc=f"rows checked ({encoding_of(path).upper()})", unit="row", file=sys.stderr, mininterval=0.5)
+    click.echo(f"reading {path.name} as {kind_of(path)}", err=True)
+    return tqdm(desc="rows read", unit="row", file=sys.stderr, mininterval=0.5)
 
 
 @import_.command(name="skus")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_skus(path):
-    """CSV columns: code,name,barcodes(; separated),unit_weight_g,unit_cost,safety_stock."""
+    """Columns: code, and any of name,barcodes(; separated),unit_weight_g,length_mm,width_mm,height_mm,unit_cost,
+    safety_stock,lot_tracked(yes/no),shelf_life_days. Existing SKUs are updated; an empty cell changes nothing."""
     from .csv_import import import_skus as run
 
     system = open_system()
     with _rows_bar(path) as bar:
-        imported = run(system.app, path, bar)
-    click.echo(f"imported {imported} SKUs")
+        counts = run(system.app, path, bar, by="import")
+    click.echo(f"registered {counts['registered']}, updated {counts['updated']}, "
+               f"unchanged {counts['unchanged']} SKUs")
     system.close()
 
 
@@ -56,9 +59,9 @@ def import_locations(path):
     from .csv_import import import_locations as run
 
     system = open_system()
-    from .csv_import import encoding_of
+    from .csv_import import kind_of
 
-    click.echo(f"imported {run(system.app, path)} locations (read as {encoding_of(path).upper()})")
+    click.echo(f"imported {run(system.app, path)} locations (read as {kind_of(path)})")
     system.close()
 
 

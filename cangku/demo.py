@@ -106,7 +106,7 @@ def load_demo_catalogue(app, say) -> None:
     """The demo's SKUs, bins and opening stock, unless they are there already."""
     data = Path(str(resources.files("cangku") / "demo_data"))
     if not app.catalogue.sku_exists("TEA-LJ-250"):
-        say(f"catalogue: {import_skus(app, data / 'skus.csv')} SKUs")
+        say(f"catalogue: {import_skus(app, data / 'skus.csv', by='demo')['registered']} SKUs")
         say(f"bins: {import_locations(app, data / 'locations.csv')} locations")
         say(f"opening stock: {import_stock(app, data / 'stock.csv', 'demo')} rows")
 

@@ -140,13 +140,15 @@ class Catalogue:
         """Register numbered SKU rows (keyword arguments of register_sku): all in one transaction, or none."""
         return self._file(rows, "", progress, update=False)["registered"]
 
-    def upsert_skus(self, rows: dict[int, dict], by: str, progress: Callable[[int], None] | None = None) -> dict:
+    def upsert_skus(self, rows: dict[int, dict], by: str, progress: Callable[[int], None] | None = None,
+                    rejected: dict[int, str] | None = None) -> dict:
         """Register the rows' new SKUs and update the existing ones with the details each row gives (a detail left
         out stays as it is; a barcodes list, when given, becomes the SKU's barcodes): all rows, or none with every
-        bad row named. Returns how many SKUs were registered, updated and left unchanged."""
-        return self._file(rows, by, progress, update=True)
+        bad row named (with the `rejected` ones, refused before they got here). Returns how many SKUs were
+        registered, updated and left unchanged."""
+        return self._file(rows, by, progress, update=True, rejected=rejected)
 
-    def _file(self, rows: dict[int, dict], by: str, progress, update: bool) -> dict:
+    def _file(self, rows: dict[int, dict], by: str, progress, update: bool, rejected=None) -> dict:
         codes: set[str] = set()
         counts = {"registered": 0, "updated": 0, "unchanged": 0}
         sku_ids = ids_of(ids.sku_id, (row.get("code") for row in rows.values()))
@@ -175,7 +177,7 @@ class Catalogue:
             if sku.pending_events:
                 changed.append(sku)
 
-        each_row(rows, upsert, progress)
+        each_row(rows, upsert, progress, rejected)
         self.store.save_new(*changed, *claims.changed(), conflict=ConcurrentUpdate(
             "some of these SKUs or barcodes were changed at the same moment; nothing was imported, try again"))
         self._known_skus.update(codes)
