@@ -31,7 +31,7 @@ def _rows_bar(path: Path):
     rows are read, then checked, then written together at the end."""
     from tqdm import tqdm
 
-    from .csv_import import kind_of
+    from adapters.imports import kind_of
 
     click.echo(f"reading {path.name} as {kind_of(path)}", err=True)
     return tqdm(desc="rows read", unit="row", file=sys.stderr, mininterval=0.5)
@@ -42,7 +42,7 @@ def _rows_bar(path: Path):
 def import_skus(path):
     """Columns: code, and any of name,barcodes(; separated),unit_weight_g,length_mm,width_mm,height_mm,unit_cost,
     safety_stock,lot_tracked(yes/no),shelf_life_days. Existing SKUs are updated; an empty cell changes nothing."""
-    from .csv_import import import_skus as run
+    from adapters.imports import import_skus as run
 
     system = open_system()
     with _rows_bar(path) as bar:
@@ -56,10 +56,10 @@ def import_skus(path):
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_locations(path):
     """CSV columns: warehouse,bin,zone,area(receiving|storage|packing|returns),pick_sequence."""
-    from .csv_import import import_locations as run
+    from adapters.imports import import_locations as run
 
     system = open_system()
-    from .csv_import import kind_of
+    from adapters.imports import kind_of
 
     click.echo(f"imported {run(system.app, path)} locations (read as {kind_of(path)})")
     system.close()
@@ -70,7 +70,7 @@ def import_locations(path):
 @click.option("--by", default="opening-stock", help="Who is recorded as having received the stock.")
 def import_stock(path, by):
     """CSV columns: warehouse,sku,bin,quantity."""
-    from .csv_import import import_stock as run
+    from adapters.imports import import_stock as run
 
     system = open_system()
     with _rows_bar(path) as bar:

@@ -10,7 +10,7 @@ from projections.inventory import stock_by_bin
 from workers.pull import pull_shop
 
 from .bootstrap import start_simulators
-from .csv_import import import_locations, import_skus, import_stock
+from adapters.imports import import_locations, import_skus, import_stock
 
 WAREHOUSE = "WH1"
 # One member of staff per role, for trying the scanner screens after the demo (their PINs are printed, so they are

@@ -17,9 +17,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
-from domain.limits import MAX_KIT_COMPONENTS
+from domain.limits import MAX_KIT_COMPONENTS, MAX_LENGTH_MM, MAX_NAME, MAX_SHELF_LIFE_DAYS, MAX_UNITS, MAX_WEIGHT_G
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
-from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement, unmapped_skus
+from projections import (audit, catalogue, crm, finance, inventory, orders_board, replenishment, settlement,
+                         unmapped_skus)
 from projections.backoffice import BUSINESS_TIME, InvalidFilter, Listing, aware, as_uuid, parse_day, positive_int
 from projections.scanning import reserved_orders
 
@@ -261,6 +262,8 @@ def _checked(name: str, value, schema: dict):
         if len(value.strip()) < least or len(value) > most:
             raise InvalidInput(f"{name} must be {least}-{most} characters")
         printable(value, name)
+        if "pattern" in schema and not re.fullmatch(schema["pattern"], value):
+            raise InvalidInput(f"{name} {value[:40]!r} is not in the form {schema.get('example', schema['pattern'])}")
         if schema.get("format") == "uuid":
             return as_uuid(value, InvalidInput(f"{name} {value[:40]!r} is not an id"))
         return value
@@ -269,6 +272,10 @@ def _checked(name: str, value, schema: dict):
             raise InvalidInput(f"{name} must be a whole number")
         if not schema.get("minimum", value) <= value <= schema.get("maximum", value):
             raise InvalidInput(f"{name} must be between {schema['minimum']} and {schema['maximum']}")
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{name} must be true or false")
         return value
     if kind == "array":
         if not isinstance(value, list) or not schema.get("minItems", 0) <= len(value) <= schema["maxItems"]:
@@ -743,3 +750,75 @@ def bin_events(member, bin, warehouse, since, until, limit, offset):
            shape(notification_id=WHOLE, hash=TEXT, at=INSTANT), REPORT_READERS)
 def chain_head(member):
     return audit.chain_head(fresh("audit"))
+
+
+# Product master
+
+SKU_RECORD = row_of(catalogue.catalogue_skus, money=("unit_cost",), drop=("sku_id", "barcodes"),
+                    barcodes=listed(TEXT))
+SKU_STATUSES = ("current", "retired", "all")
+SKU_CODE = Param("code", TEXT, "SKU code.", where="path")
+CATALOGUE_WRITERS = roles_with("supervisor")
+
+
+def amount(most: int) -> dict:
+    return optional({"type": "integer", "minimum": 0, "maximum": most})
+
+
+SKU_DETAILS = {
+    "barcodes": optional({"type": "array", "items": text(64), "maxItems": 20}),
+    "unit_weight_g": amount(MAX_WEIGHT_G), "length_mm": amount(MAX_LENGTH_MM), "width_mm": amount(MAX_LENGTH_MM),
+    "height_mm": amount(MAX_LENGTH_MM), "unit_cost": optional({**MONEY, "maxLength": 24}),
+    "safety_stock": amount(MAX_UNITS), "lot_tracked": optional(FLAG), "shelf_life_days": amount(MAX_SHELF_LIFE_DAYS),
+}
+
+
+def sku_record(code: str) -> dict:
+    return catalogue.sku_record(fresh("catalogue"), code)
+
+
+@operation("GET", "/skus", "The product master: SKUs with their details and barcodes, by code", "product master",
+           page_of(SKU_RECORD), ANY_ROLE,
+           (Param("q", TEXT, "Only SKUs whose code, name or a barcode holds this text."),
+            Param("status", {"type": "string", "enum": list(SKU_STATUSES)}, "Current SKUs, retired ones, or all.",
+                  one_of(SKU_STATUSES, "status"), default="current"),
+            *PAGING))
+def skus(member, q, status, limit, offset):
+    retired = {"current": False, "retired": True, "all": None}[status]
+    return page(catalogue.skus(fresh("catalogue"), q, retired, limit=offset + limit + 1), limit, offset)
+
+
+@operation("GET", "/skus/{code}", "One SKU of the product master", "product master", SKU_RECORD, ANY_ROLE,
+           (SKU_CODE,))
+def sku(member, code):
+    return sku_record(code)
+
+
+@operation("POST", "/skus", "Register a SKU", "product master commands", SKU_RECORD, CATALOGUE_WRITERS,
+           body=body_of(code=text(64), name=text(MAX_NAME), **SKU_DETAILS))
+def register_sku(member, code, name, **details):
+    system().app.catalogue.register_sku(code, name, **details)
+    return sku_record(code)
+
+
+@operation("POST", "/skus/{code}", "Change a SKU's details (those given; a barcodes list replaces its barcodes)",
+           "product master commands", SKU_RECORD, CATALOGUE_WRITERS, (SKU_CODE,),
+           body_of(name=optional(text(MAX_NAME)), **SKU_DETAILS))
+def edit_sku(member, code, **changes):
+    system().app.catalogue.edit_sku(code, member["badge"], **changes)
+    return sku_record(code)
+
+
+@operation("POST", "/skus/{code}/retire", "Retire a SKU: its history stays, it is no longer ordered or received",
+           "product master commands", SKU_RECORD, CATALOGUE_WRITERS, (SKU_CODE,),
+           body_of(reason=optional(text(MAX_NAME, 0))))
+def retire_sku(member, code, reason=""):
+    system().app.catalogue.retire_sku(code, reason, member["badge"])
+    return sku_record(code)
+
+
+@operation("POST", "/skus/{code}/reinstate", "Bring a retired SKU back", "product master commands", SKU_RECORD,
+           CATALOGUE_WRITERS, (SKU_CODE,), body_of())
+def reinstate_sku(member, code):
+    system().app.catalogue.reinstate_sku(code, member["badge"])
+    return sku_record(code)

@@ -138,6 +138,20 @@ TEXT = {
         "unknown_customer": "找不到客户", "unknown_bill": "找不到账单", "unknown_staff": "找不到员工",
         "unknown_warehouse": "未知仓库", "not_found": "找不到", "bill_rejected": "账单被拒绝",
         "no_bill_format": "不支持此渠道的账单", "bill_already_imported": "账单已导入过",
+
+        # the product master
+        "supply": "商品与采购", "product_master": "商品主数据", "new_sku": "新建 SKU", "edit_sku": "编辑 SKU",
+        "upload_skus": "导入商品文件 (CSV 或 XLSX)", "sku_file_hint": "已有的 SKU 按文件更新, 其余新建; 空单元格表示不改; "
+        "有一行出错则整个文件不导入", "skus_imported": "已导入: 新建 {registered}, 更新 {updated}, 未变 {unchanged}",
+        "skus_not_imported": "文件未导入, 没有写入任何数据", "open_sku": "打开", "sku_saved": "已保存",
+        "sku_not_saved": "未保存", "sku_is_retired": "此 SKU 已停用", "barcodes": "条码", "unit_weight_g": "单件重量 (克)",
+        "length_mm": "长 (毫米)", "width_mm": "宽 (毫米)", "height_mm": "高 (毫米)", "lot_tracked": "批次管理",
+        "shelf_life_days": "保质期 (天)", "retired": "已停用", "updated_at": "更新时间", "search": "搜索",
+        "sku_status": "状态",
+        "status:current": "在用", "status:retired": "已停用", "status:all": "全部",
+        "save": "保存", "retire_sku": "停用", "reinstate_sku": "恢复使用", "sku_retired": "SKU 已停用",
+        "retire_hint": "停用后保留全部历史, 但不能再下单或收货", "sku_already_registered": "SKU 已存在",
+        "barcode_taken": "条码已被占用",
     },
     "en": {
         "title": "Cangku scanner", "login": "Sign in", "badge": "Badge", "pin": "PIN", "sign_in": "Sign in",
@@ -298,6 +312,22 @@ TEXT = {
         "unknown_customer": "No such customer", "unknown_bill": "No such bill", "unknown_staff": "No such badge",
         "unknown_warehouse": "Unknown warehouse", "not_found": "Not found", "bill_rejected": "Bill refused",
         "no_bill_format": "No bill format for this channel", "bill_already_imported": "Bill already imported",
+
+        # the product master
+        "supply": "Products and purchasing", "product_master": "Product master", "new_sku": "New SKU",
+        "edit_sku": "Edit SKU", "upload_skus": "Import a SKU file (CSV or XLSX)",
+        "sku_file_hint": "SKUs that exist are updated from the file, the others registered; an empty cell changes "
+        "nothing; one bad row and nothing is imported",
+        "skus_imported": "Imported: {registered} registered, {updated} updated, {unchanged} unchanged",
+        "skus_not_imported": "The file was not imported; nothing was written", "open_sku": "Open",
+        "sku_saved": "Saved", "sku_not_saved": "Not saved", "sku_is_retired": "This SKU is retired",
+        "barcodes": "Barcodes", "unit_weight_g": "Unit weight (g)", "length_mm": "Length (mm)",
+        "width_mm": "Width (mm)", "height_mm": "Height (mm)", "lot_tracked": "Lot tracked",
+        "shelf_life_days": "Shelf life (days)", "retired": "Retired", "updated_at": "Updated", "search": "Search",
+        "sku_status": "Status", "status:current": "Current", "status:retired": "Retired", "status:all": "All",
+        "save": "Save", "retire_sku": "Retire", "reinstate_sku": "Reinstate", "sku_retired": "SKU retired",
+        "retire_hint": "A retired SKU keeps all its history but is no longer ordered or received",
+        "sku_already_registered": "SKU already registered", "barcode_taken": "Barcode already taken",
     },
 }
 

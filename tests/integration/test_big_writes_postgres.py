@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from cangku.csv_import import import_skus, import_stock
+from adapters.imports import import_skus, import_stock
 from domain.errors import RowsRejected
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
 

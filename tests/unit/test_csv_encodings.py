@@ -2,7 +2,7 @@
 
 import pytest
 
-from cangku.csv_import import encoding_of, import_skus
+from adapters.imports import encoding_of, import_skus
 from domain.errors import RowsRejected
 
 ROWS = "code,name,barcodes,unit_weight_g,unit_cost,safety_stock\r\nTEA-LJ-250,西湖龙井 250g 罐装,,250,88.00,5\r\n"

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook
 
-from cangku.csv_import import import_skus, import_stock, kind_of
+from adapters.imports import import_skus, import_stock, kind_of
 from domain.errors import RowsRejected
 from tests.builders import TEA, TEA_EAN, warehouse_with_catalogue
 
