@@ -18,6 +18,7 @@ from domain.services import Cangku
 from projections import audit, catalogue, crm, finance, orders_board, replenishment
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
+from projections.backoffice import business_calendar
 from projections.db import views_engine
 from projections.inventory import InventoryProjection
 from projections.parcels import ParcelsProjection
@@ -221,6 +222,7 @@ class Simulators:
 def build(settings: Settings | None = None) -> System:
     """Build the system from settings (environment variables when none are given)."""
     settings = settings or Settings.from_env()
+    business_calendar.configure(settings.business_timezone, settings.shop_timezones)
     database = settings.database
     if database.kind == "sqlite":
         Path(database.sqlite_events).parent.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 
-from .commands import LOCAL_TIME, DomainErrors, open_system, parse_instant
+from projections.backoffice import business_calendar
+
+from .commands import DomainErrors, open_system, parse_instant
 
 @click.group(cls=DomainErrors)
 def main():
@@ -99,7 +101,8 @@ def import_mappings(path, by):
 @click.option("--sku", required=True, help="SKU code.")
 @click.option("--bin", "bin_", default=None, help="One bin only.")
 @click.option("--warehouse", default=None, help="Warehouse code (default: CANGKU_WAREHOUSE).")
-@click.option("--at", "at", default=None, help="A past instant, e.g. 2026-11-11T20:00:03 (China time unless an offset is given).")
+@click.option("--at", "at", default=None,
+              help="A past instant, e.g. 2026-11-11T20:00:03 (business time unless an offset is given).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="With --at: how many of the events behind the figure to show, the newest first.")
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0),
@@ -128,7 +131,7 @@ def stock(sku, bin_, warehouse, at, limit, offset):
                    + (f"number {newest - len(figure['events']) + 1} to {newest}" if figure["events"] else "none")
                    + " shown" + (f" (older ones: --offset {older})" if older is not None else "") + ":")
         for e in figure["events"]:
-            click.echo(f"  v{e['version']:<5} {e['at'].astimezone(LOCAL_TIME).isoformat(timespec='milliseconds')} "
+            click.echo(f"  v{e['version']:<5} {business_calendar.local(e['at']).isoformat(timespec='milliseconds')} "
                        f"{e['event']:<16} by {e['by'] or '-':<12} on hand {e['before']['on_hand']} → "
                        f"{e['after']['on_hand']}, reserved {e['before']['reserved']} → {e['after']['reserved']}")
     system.close()

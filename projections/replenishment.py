@@ -1,6 +1,6 @@
 """Replenishment: sales velocity per SKU, days of cover, safety-stock breaches and a suggested purchase quantity.
 
-Velocity is units ordered per day over a trailing window (China days); units that orders wait for (awaiting
+Velocity is units ordered per day over a trailing window (business days); units that orders wait for (awaiting
 stock) count as demand already owed. Available stock is read from the inventory view when asked. A kit line
 (组合装) is demand for its components; a line whose platform SKU is not mapped yet counts once it is mapped. An
 order cancelled before shipping, and a line refunded before shipping, were no demand: their units leave the day

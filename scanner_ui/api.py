@@ -21,7 +21,7 @@ from domain.limits import MAX_KIT_COMPONENTS, MAX_LENGTH_MM, MAX_NAME, MAX_SHELF
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
 from projections import (audit, catalogue, crm, finance, inventory, orders_board, replenishment, settlement,
                          unmapped_skus)
-from projections.backoffice import BUSINESS_TIME, InvalidFilter, Listing, aware, as_uuid, parse_day, positive_int
+from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -156,7 +156,7 @@ def whole(label: str, least: int, most: int) -> Callable[[str], int]:
 
 
 def instant(label: str) -> Callable[[str], datetime]:
-    """An ISO 8601 instant; without an offset it is read as China Standard Time (as the CLI reads it)."""
+    """An ISO 8601 instant; without an offset it is read as business time (as the CLI reads it)."""
 
     def read(text: str) -> datetime:
         try:
@@ -164,7 +164,7 @@ def instant(label: str) -> Callable[[str], datetime]:
         except ValueError:
             raise InvalidFilter(f"{label} {text[:40]!r} is not an ISO 8601 time such as 2026-11-11T20:00:03+08:00"
                                 ) from None
-        return within_years(moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TIME), label)
+        return within_years(business_calendar.local(moment), label)
 
     return read
 
@@ -204,9 +204,10 @@ WAREHOUSE = Param("warehouse", TEXT, "Warehouse code (an unknown code is 404).",
 SKU = Param("sku", TEXT, "SKU code (an unknown code is 404).", known_sku)
 CHANNEL = Param("channel", TEXT, "Marketplace, e.g. taobao, jd.")
 SHOP = Param("shop", TEXT, "Shop name within the channel.")
-SINCE = Param("since", DAY, "First day (China time), YYYY-MM-DD.", day("since"))
-UNTIL = Param("until", DAY, "Last day (China time), YYYY-MM-DD.", day("until"))
-AS_OF = Param("as_of", DAY, "The day the figures are as of (default today, China time).", day("as of"))
+SINCE = Param("since", DAY, "First business day (in the shop's zone, else CANGKU_BUSINESS_TIMEZONE), YYYY-MM-DD.",
+              day("since"))
+UNTIL = Param("until", DAY, "Last business day, YYYY-MM-DD.", day("until"))
+AS_OF = Param("as_of", DAY, "The day the figures are as of (default: today in the business zone).", day("as of"))
 LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Rows per page.",
               whole("limit", 1, MAX_LIMIT), default=DEFAULT_LIMIT)
 OFFSET = Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**6}, "Rows to skip.",
@@ -439,7 +440,7 @@ def movements(member, sku, bin, until, limit, offset):
                  events_total=WHOLE, limit=WHOLE, offset=WHOLE, next_offset=nullable(WHOLE)),
            ANY_ROLE,
            (Param("sku", TEXT, "SKU code.", known_sku, required=True),
-            Param("at", INSTANT, "The instant, ISO 8601 (China time without an offset).", instant("at"),
+            Param("at", INSTANT, "The instant, ISO 8601 (business time without an offset).", instant("at"),
                   required=True),
             Param("warehouse", TEXT, "Warehouse code (default: the configured one).", known_warehouse),
             Param("bin", TEXT, "One bin only."),
@@ -592,7 +593,7 @@ def finance_skus(member, sku, limit, offset):
     return page(finance.sku_finance_listing(fresh("finance"), sku), limit, offset)
 
 
-@operation("GET", "/finance/days", "Figures per day (China time), oldest first", "finance",
+@operation("GET", "/finance/days", "Figures per business day, oldest first", "finance",
            page_of(row_of(finance.finance_days, money=finance.MONEY, margin=MONEY)), REPORT_READERS,
            (SINCE, UNTIL, *PAGING))
 def finance_days(member, since, until, limit, offset):
@@ -650,8 +651,8 @@ def repeat_rate(member, channel, shop):
             Param("review_days", WHOLE, "Days between purchases.", whole("review_days", 1, 3650), default=7),
             WAREHOUSE, SKU, *PAGING))
 def replenishment_list(member, as_of, window_days, lead_time_days, review_days, warehouse, sku, limit, offset):
-    rows = replenishment.replenishment(fresh("inventory", "replenishment", "catalogue"), as_of, window_days, lead_time_days,
-                                       review_days, warehouse, sku)
+    rows = replenishment.replenishment(fresh("inventory", "replenishment", "catalogue"), as_of, window_days,
+                                       lead_time_days, review_days, warehouse, sku)
     return page(rows, limit, offset)
 
 

@@ -19,8 +19,8 @@ from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisatio
 from domain.errors import DomainError, InvalidInput, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
 from projections import actors, audit, crm, finance, forensics, inventory, orders_board, replenishment, settlement
-from projections.backoffice import (BUSINESS_TIME, InvalidFilter, Listing, choice, day_range, parse_day, positive_int,
-                                   today)
+from projections.backoffice import (InvalidFilter, Listing, business_calendar, choice, day_range, parse_day,
+                                   positive_int, today)
 from projections.reports import MEDIA_TYPES, export
 
 from . import errors
@@ -77,7 +77,7 @@ def refused(error: DomainError):
 def china_time(moment) -> str:
     if not isinstance(moment, datetime):
         return moment or ""
-    return moment.astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H:%M:%S") if moment.tzinfo else str(moment)
+    return business_calendar.local(moment).strftime("%Y-%m-%d %H:%M:%S") if moment.tzinfo else str(moment)
 
 
 @bp.context_processor
@@ -467,7 +467,7 @@ def stock():
 def movements():
     """The movement ledger, newest first, up to the end of a day when asked."""
     until = parse_day(arg("until"), "until")
-    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), BUSINESS_TIME) if until else None
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), business_calendar.zone) if until else None
     rows = inventory.movement_listing(fresh("inventory"), sku_filter(), bin_filter(None), end, newest_first=True)
     columns = [Col("at", "at", "instant"), Col("event", "event"), Col("warehouse", "warehouse"), Col("sku", "item"),
                Col("bin", "bin"), Col("on_hand_before", "on_hand_before", "number"),
@@ -619,12 +619,12 @@ def stock_at():
 
 
 def instant(text: str) -> datetime:
-    """An ISO 8601 instant from a form; without an offset it is China time (as `cangku stock --at` reads it)."""
+    """An ISO 8601 instant from a form; without an offset it is business time (as `cangku stock --at` reads it)."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidFilter(f"{text[:40]!r} is not a time such as 2026-11-11T20:00:03") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TIME)
+    moment = business_calendar.local(moment)
     if not 1900 <= moment.year <= 9000:
         raise InvalidFilter(f"{text[:40]!r} is out of range (years 1900-9000)")
     return moment
