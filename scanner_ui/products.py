@@ -139,6 +139,7 @@ def shown(record: dict) -> dict:
 
 
 def form_page(values: dict, refusal: str = "", status: int = 200, saved: bool = False):
-    title = "edit_sku" if values.get("retired") is not None else "new_sku"
-    return render_template("office/product.html", title=title, values=values, refusal=refusal, saved=saved,
+    editing = "retired" in values
+    return render_template("office/product.html", title="edit_sku" if editing else "new_sku", editing=editing,
+                           values=values, refusal=refusal, saved=saved,
                            fields=[f for f in FIELDS if f not in ("code", "name", "barcodes", "lot_tracked")]), status
