@@ -1,6 +1,6 @@
 """The product master as a list: every SKU with its current details, barcodes and whether it is retired."""
 
-from typing import Any
+from typing import Any, Callable
 
 from sqlalchemy import BigInteger, Boolean, Column, DateTime, MetaData, Numeric, String, Table, Text, func, or_, select
 from sqlalchemy.engine import Connection, Engine
@@ -8,7 +8,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.catalogue import DETAILS, Sku
 from domain.errors import UnknownSku
 
-from .backoffice import BatchRows, aware, text_id
+from .backoffice import BatchRows, Listing, aware, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -66,8 +66,8 @@ class CatalogueProjection(Projection):
         rows.write(conn)
 
 
-def _shown(row) -> dict:
-    found = dict(row._mapping)
+def shown(row: dict) -> dict:
+    found = dict(row)
     del found["sku_id"]
     found["barcodes"] = [b for b in found["barcodes"].split(";") if b]
     found["updated_at"] = aware(found["updated_at"])
@@ -76,7 +76,13 @@ def _shown(row) -> dict:
 
 def skus(engine: Engine, search: str | None = None, retired: bool | None = False, limit: int = 1000,
          offset: int = 0) -> list[dict]:
-    """SKUs by code: those whose code, name or a barcode holds the search text; current ones only unless asked."""
+    return sku_listing(engine, search, retired).page(limit, offset)
+
+
+def sku_listing(engine: Engine, search: str | None = None, retired: bool | None = False,
+                shape: Callable[[dict], dict] = shown) -> Listing:
+    """SKUs by code, read a page at a time: those whose code, name or a barcode holds the search text; current ones
+    only, retired ones only, or all (None)."""
     query = select(catalogue_skus).order_by(catalogue_skus.c.code)
     if retired is not None:
         query = query.where(catalogue_skus.c.retired == retired)
@@ -84,8 +90,7 @@ def skus(engine: Engine, search: str | None = None, retired: bool | None = False
         pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         query = query.where(or_(*(func.lower(catalogue_skus.c[name]).like(pattern.lower(), escape="\\")
                                   for name in ("code", "name", "barcodes"))))
-    with engine.connect() as conn:
-        return [_shown(r) for r in conn.execute(query.limit(limit).offset(offset))]
+    return Listing(engine, query, shape)
 
 
 def sku_record(engine: Engine, code: str) -> dict:
@@ -93,7 +98,7 @@ def sku_record(engine: Engine, code: str) -> dict:
         row = conn.execute(select(catalogue_skus).where(catalogue_skus.c.code == code)).first()
     if row is None:
         raise UnknownSku(f"unknown SKU {str(code)[:64]!r}")
-    return _shown(row)
+    return shown(row._mapping)
 
 
 def retired_codes(engine: Engine) -> set[str]:

@@ -786,7 +786,7 @@ def sku_record(code: str) -> dict:
             *PAGING))
 def skus(member, q, status, limit, offset):
     retired = {"current": False, "retired": True, "all": None}[status]
-    return page(catalogue.skus(fresh("catalogue"), q, retired, limit=offset + limit + 1), limit, offset)
+    return page(catalogue.sku_listing(fresh("catalogue"), q, retired), limit, offset)
 
 
 @operation("GET", "/skus/{code}", "One SKU of the product master", "product master", SKU_RECORD, ANY_ROLE,

@@ -33,10 +33,9 @@ FIELDS = ("code", "name", "barcodes", *(f for f in DETAILS if f != "name"))
 @bp.get("")
 def skus(upload: dict | None = None, status: int = 200):
     """Every SKU with its details, by code; a search over code, name and barcodes."""
-    shown = choice(arg("status"), STATUSES, "status") or "current"
-    rows = catalogue.skus(fresh("catalogue"), arg("q"), {"current": False, "retired": True, "all": None}[shown],
-                          limit=backoffice.EVERY_ROW)
-    rows = [dict(r, barcodes="; ".join(r["barcodes"])) for r in rows]
+    which = choice(arg("status"), STATUSES, "status") or "current"
+    rows = catalogue.sku_listing(fresh("catalogue"), arg("q"), {"current": False, "retired": True, "all": None}[which],
+                                 lambda row: shown_in_table(catalogue.shown(row)))
     columns = [Col("code", "item"), Col("name", "name"), Col("barcodes", "barcodes"),
                Col("unit_weight_g", "unit_weight_g", "number"), Col("length_mm", "length_mm", "number"),
                Col("width_mm", "width_mm", "number"), Col("height_mm", "height_mm", "number"),
@@ -88,7 +87,7 @@ def register():
 
 @bp.get("/sku/<path:code>")
 def sku(code: str):
-    return form_page(shown(catalogue.sku_record(fresh("catalogue"), code)), saved=bool(arg("saved")))
+    return form_page(in_form(catalogue.sku_record(fresh("catalogue"), code)), saved=bool(arg("saved")))
 
 
 @bp.post("/sku/<path:code>")
@@ -117,6 +116,10 @@ def reinstate(code: str):
     return redirect(url_for("products.sku", code=code, saved=1), 303)
 
 
+def shown_in_table(record: dict) -> dict:
+    return {**record, "barcodes": "; ".join(record["barcodes"])}
+
+
 def submitted() -> dict:
     values = {f: request.form.get(f, "").strip() for f in FIELDS}
     values["lot_tracked"] = "yes" if request.form.get("lot_tracked") else "no"
@@ -133,9 +136,8 @@ def read(values: dict) -> dict:
     return details
 
 
-def shown(record: dict) -> dict:
-    return {**record, "barcodes": "; ".join(record["barcodes"]),
-            "lot_tracked": "yes" if record["lot_tracked"] else "no"}
+def in_form(record: dict) -> dict:
+    return {**shown_in_table(record), "lot_tracked": "yes" if record["lot_tracked"] else "no"}
 
 
 def form_page(values: dict, refusal: str = "", status: int = 200, saved: bool = False):
