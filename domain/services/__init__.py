@@ -15,6 +15,7 @@ from .floor import Floor
 from .fulfilment import Fulfilment
 from .inventory import Inventory
 from .orders import NewOrder, Orders
+from .purchasing import Purchasing
 from .screens import Screens
 from .staff import StaffMembers
 from .store import EventStore
@@ -34,6 +35,7 @@ class Cangku:
     screens: Screens
     floor: Floor
     counts: Counts
+    purchasing: Purchasing
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
@@ -46,7 +48,7 @@ class Cangku:
         counts = Counts(store, inventory, orders)
         screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts)
+                   screens, Floor(store, staff, screens), counts, Purchasing(store, catalogue, inventory))
 
     def close(self) -> None:
         self.store.close()
