@@ -46,9 +46,10 @@ class Cangku:
         fulfilment = Fulfilment(store, catalogue, inventory, orders)
         staff = StaffMembers(store)
         counts = Counts(store, inventory, orders)
-        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff)
+        purchasing = Purchasing(store, catalogue, inventory)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts, Purchasing(store, catalogue, inventory))
+                   screens, Floor(store, staff, screens), counts, purchasing)
 
     def close(self) -> None:
         self.store.close()

@@ -74,10 +74,14 @@ class Purchasing:
         return self.purchase_order(number)
 
     @retry_on_conflict
-    def receive(self, number: str, scanned: str, quantity: int, by: str, bin: str = "") -> dict:
+    def receive(self, number: str, scanned: str, quantity: int, by: str, bin: str = "",
+                warehouse: str | None = None) -> dict:
         """Receive units of a scanned item against an approved purchase order: into the warehouse's receiving bin,
         the order's line and the SKU's moving-average unit cost, in one transaction. Returns the line."""
         order = self._order(number)
+        if warehouse is not None and warehouse != order.warehouse:
+            raise InvalidInput(f"purchase order {order.number} is received in warehouse {order.warehouse}, "
+                               f"not {warehouse}")
         sku_code = self.catalogue.sku_for_barcode(scanned)
         self.catalogue.check_receivable(sku_code)
         site = self.inventory.warehouse(order.warehouse)
@@ -97,6 +101,12 @@ class Purchasing:
         short = order.close(by)
         self.store.save_new(order, conflict=ConcurrentUpdate(f"purchase order {number} changed at the same moment"))
         return short
+
+    def is_purchase_order(self, number: str) -> bool:
+        try:
+            return purchase_order_id(number) in self.store.repository
+        except (TypeError, AttributeError):
+            return False
 
     def purchase_order(self, number: str) -> dict:
         order = self._order(number, to_change=False)

@@ -98,3 +98,21 @@ def test_a_supplier_keeps_its_lead_time_until_changed(system):
 
     assert system.app.purchasing.supplier("HZ-TEA") == {"code": "HZ-TEA", "name": "杭州茶厂", "lead_time_days": 12}
 
+
+
+def test_on_the_receive_screen_scanning_the_purchase_order_then_items_receives_against_it(system):
+    from tests.unit.test_scanner_flows import PIN, Floor
+
+    app = system.app
+    app.staff.register_staff("R1", "R1", "receiver", PIN, "admin")
+    app.purchasing.draft_order("PO-7", "HZ-TEA", "WH1", [{"sku": TEA, "quantity": 6, "unit_cost": "40.00"}], "S1")
+    app.purchasing.approve("PO-7", "S1")
+    floor = Floor(system)
+
+    answers = floor.scans("R1", "receive", "PO-7", TEA_EAN, "4", CUP_EAN, "1")
+
+    assert [a.outcome for a in answers[:3]] == ["ok"] * 3 and answers[2].key == "received"
+    assert answers[4].outcome == "refused" and "not on purchase order PO-7" in answers[4].message
+    assert app.purchasing.purchase_order("PO-7")["lines"][TEA]["received"] == 4
+    assert app.inventory.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 4
+    assert "RCV-01" not in app.inventory.stock_levels("WH1", CUP)
