@@ -15,7 +15,7 @@ from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
-from projections import audit, catalogue, crm, finance, orders_board, replenishment
+from projections import audit, catalogue, crm, finance, orders_board, purchasing, replenishment
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
 from projections.backoffice import business_calendar
@@ -243,6 +243,7 @@ def build(settings: Settings | None = None) -> System:
                "replenishment": ProjectionRunner(app.store, engine, replenishment.ReplenishmentProjection(), batch),
                "unmapped_skus": ProjectionRunner(app.store, engine, UnmappedSkusProjection(), batch),
                "catalogue": ProjectionRunner(app.store, engine, catalogue.CatalogueProjection(), batch),
+               "purchasing": ProjectionRunner(app.store, engine, purchasing.PurchasingProjection(), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch),
                "actors": ProjectionRunner(app.store, engine, ActorIndexProjection(), batch)}
     for runner in runners.values():

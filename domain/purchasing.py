@@ -76,10 +76,10 @@ class Supplier(Aggregate):
         return cls(code=_code(code, "supplier code"), name=name, lead_time_days=_lead_time(lead_time_days), by=by)
 
     def change_lead_time(self, days: int, by: str) -> None:
-        self._lead_time_changed(lead_time_days=_lead_time(days), by=by)
+        self._lead_time_changed(code=self.code, lead_time_days=_lead_time(days), by=by)
 
     @event("LeadTimeChanged")
-    def _lead_time_changed(self, lead_time_days: int, by: str) -> None:
+    def _lead_time_changed(self, code: str, lead_time_days: int, by: str) -> None:
         self.lead_time_days = lead_time_days
 
 

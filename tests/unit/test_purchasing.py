@@ -116,3 +116,23 @@ def test_on_the_receive_screen_scanning_the_purchase_order_then_items_receives_a
     assert app.purchasing.purchase_order("PO-7")["lines"][TEA]["received"] == 4
     assert app.inventory.stock_levels("WH1", TEA)["RCV-01"]["on_hand"] == 4
     assert "RCV-01" not in app.inventory.stock_levels("WH1", CUP)
+
+
+def test_the_purchasing_view_shows_each_order_with_its_lines_received_and_outstanding(system):
+    from projections import purchasing
+
+    app = system.app
+    app.purchasing.change_lead_time("HZ-TEA", 9, "S1")
+    app.purchasing.draft_order("PO-1", "HZ-TEA", "WH1", [{"sku": TEA, "quantity": 10, "unit_cost": "40.00"},
+                                                         {"sku": CUP, "quantity": 4}], "S1")
+    app.purchasing.approve("PO-1", "S1")
+    app.purchasing.receive("PO-1", TEA_EAN, 12, "R1")
+    system.catch_up()
+
+    shown = purchasing.purchase_order(system.engine, "PO-1")
+
+    assert (shown["status"], shown["units_ordered"], shown["units_received"]) == ("approved", 14, 12)
+    assert [(i["sku"], i["received"], i["outstanding"], i["over"]) for i in shown["items"]] == [
+        (CUP, 0, 4, 0), (TEA, 12, 0, 2)]
+    assert list(purchasing.suppliers(system.engine)) == [{"code": "HZ-TEA", "name": "杭州茶厂", "lead_time_days": 9}]
+    assert [o["number"] for o in purchasing.purchase_orders(system.engine, "approved")] == ["PO-1"]
