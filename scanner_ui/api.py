@@ -19,8 +19,8 @@ from werkzeug.exceptions import Unauthorized
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
 from domain.limits import MAX_KIT_COMPONENTS, MAX_LENGTH_MM, MAX_NAME, MAX_SHELF_LIFE_DAYS, MAX_UNITS, MAX_WEIGHT_G
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
-from projections import (audit, catalogue, crm, finance, inventory, orders_board, replenishment, settlement,
-                         unmapped_skus)
+from projections import (audit, catalogue, crm, finance, inventory, orders_board, purchasing, replenishment,
+                         settlement, unmapped_skus)
 from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
 
@@ -823,3 +823,82 @@ def retire_sku(member, code, reason=""):
 def reinstate_sku(member, code):
     system().app.catalogue.reinstate_sku(code, member["badge"])
     return sku_record(code)
+
+
+# Purchasing
+
+SUPPLIER = row_of(purchasing.suppliers_table)
+PURCHASE_ORDER = row_of(purchasing.orders_table, drop=("order_id",), items=listed(shape(
+    sku=TEXT, quantity=WHOLE, unit_cost=MONEY, received=WHOLE, outstanding=WHOLE, over=WHOLE)))
+PURCHASE_ORDER_ROW = row_of(purchasing.orders_table, drop=("order_id",))
+PO_NUMBER = Param("number", TEXT, "The purchase order's number.", where="path")
+
+
+def purchase_order_record(number: str) -> dict:
+    return purchasing.purchase_order(fresh("purchasing"), number)
+
+
+@operation("GET", "/suppliers", "Suppliers with their lead times", "purchasing", page_of(SUPPLIER), REPORT_READERS,
+           PAGING)
+def supplier_list(member, limit, offset):
+    return page(purchasing.suppliers(fresh("purchasing")), limit, offset)
+
+
+@operation("POST", "/suppliers", "Register a supplier with its lead time", "purchasing commands", SUPPLIER,
+           CATALOGUE_WRITERS, body=body_of(code=text(64), name=text(MAX_NAME),
+                                           lead_time_days={"type": "integer", "minimum": 0, "maximum": 3650}))
+def register_supplier(member, code, name, lead_time_days):
+    system().app.purchasing.register_supplier(code, name, lead_time_days, member["badge"])
+    return system().app.purchasing.supplier(code)
+
+
+@operation("GET", "/purchase-orders", "Purchase orders, the newest first", "purchasing", page_of(PURCHASE_ORDER_ROW),
+           REPORT_READERS,
+           (Param("status", {"type": "string", "enum": list(purchasing.STATUSES)}, "Only orders in this status.",
+                  one_of(purchasing.STATUSES, "status")),
+            Param("supplier", TEXT, "Only this supplier's orders."), *PAGING))
+def purchase_order_list(member, status, supplier, limit, offset):
+    return page(purchasing.purchase_orders(fresh("purchasing"), status, supplier), limit, offset)
+
+
+@operation("GET", "/purchase-orders/{number}", "A purchase order with its lines", "purchasing", PURCHASE_ORDER,
+           REPORT_READERS, (PO_NUMBER,))
+def purchase_order(member, number):
+    return purchase_order_record(number)
+
+
+@operation("POST", "/purchase-orders/from-replenishment",
+           "Draft a purchase order of the replenishment suggestions, over the supplier's lead time",
+           "purchasing commands", PURCHASE_ORDER, CATALOGUE_WRITERS,
+           body=body_of(number=text(64), supplier=text(64), warehouse=optional(text(32)),
+                        window_days=optional({"type": "integer", "minimum": 1, "maximum": 3650})))
+def draft_purchase_order(member, number, supplier, warehouse=None, window_days=28):
+    warehouse = known_warehouse(warehouse_or_default(warehouse))
+    lead_time = system().app.purchasing.supplier(supplier)["lead_time_days"]
+    suggested = replenishment.replenishment(fresh("inventory", "replenishment", "catalogue"), None, window_days,
+                                            max(lead_time, 1), 7, warehouse)
+    system().app.purchasing.draft_from_suggestions(number, supplier, warehouse, suggested, member["badge"])
+    return purchase_order_record(number)
+
+
+@operation("POST", "/purchase-orders/{number}/approve", "Approve a drafted purchase order", "purchasing commands",
+           PURCHASE_ORDER, CATALOGUE_WRITERS, (PO_NUMBER,), body_of())
+def approve_purchase_order(member, number):
+    system().app.purchasing.approve(number, member["badge"])
+    return purchase_order_record(number)
+
+
+@operation("POST", "/purchase-orders/{number}/receive",
+           "Receive scanned units against an approved purchase order (over-receipt is recorded as such)",
+           "purchasing commands", PURCHASE_ORDER, roles_with("receive"), (PO_NUMBER,),
+           body_of(item=text(64), quantity=QUANTITY, bin=optional(text(32))))
+def receive_purchase_order(member, number, item, quantity, bin=""):
+    system().app.purchasing.receive(number, item, quantity, member["badge"], bin=bin)
+    return purchase_order_record(number)
+
+
+@operation("POST", "/purchase-orders/{number}/close", "Close a purchase order; what was not received stays short",
+           "purchasing commands", PURCHASE_ORDER, CATALOGUE_WRITERS, (PO_NUMBER,), body_of())
+def close_purchase_order(member, number):
+    system().app.purchasing.close(number, member["badge"])
+    return purchase_order_record(number)

@@ -363,10 +363,10 @@ def test_an_auditor_reads_but_every_command_is_403_and_changes_nothing(system, a
     commands = [(path, spec) for path, methods in PATHS.items() for method, spec in methods.items()
                 if method == "post"]
 
-    answers = [auditor.post(path.replace("{order_id}", order_id(system, "T1")).replace("{code}", TEA), json={})
+    answers = [auditor.post(path.replace("{order_id}", order_id(system, "T1")).replace("{code}", TEA).replace("{number}", "PO-1"), json={})
                for path, _ in commands]
 
-    assert len(commands) == 14  # … mapping a platform SKU, the product master's four
+    assert len(commands) == 19  # … mapping a platform SKU, the product master's four, purchasing's five
     assert [a.status_code for a in answers] == [403] * len(commands)
     assert all(a.json["error"]["code"] == "not_allowed" for a in answers)
     assert auditor.get("/api/v1/audit/chain-head").status_code == 200

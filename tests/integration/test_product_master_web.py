@@ -8,7 +8,7 @@ import pytest
 from openpyxl import Workbook
 
 from scanner_ui import create_app
-from tests.builders import CUP, TEA, TEA_EAN, warehouse_with_catalogue
+from tests.builders import CUP, CUP_EAN, PAN, TEA, TEA_EAN, warehouse_with_catalogue
 from tests.integration.test_backoffice_pages import signed_in, table_rows
 
 PIN = "2468"
@@ -186,3 +186,25 @@ def test_the_api_refuses_a_malformed_sku_and_an_auditor_and_writes_nothing(syste
     assert costed.status_code == 422 and refused.status_code == 403
     assert retired_twice == [200, 409]
     assert events_recorded(system) == before + 1
+
+
+def test_the_api_drafts_a_purchase_order_from_the_suggestions_and_receives_against_it(system, api):
+    supervisor = api("S1")
+    system.app.staff.register_staff("R1", "R1", "receiver", PIN, "admin")
+    receiver = api("R1")
+
+    supplier = supervisor.post("/api/v1/suppliers", json={"code": "HZ-TEA", "name": "杭州茶厂", "lead_time_days": 5})
+    drafted = supervisor.post("/api/v1/purchase-orders/from-replenishment",
+                              json={"number": "PO-1", "supplier": "HZ-TEA"})
+    early = receiver.post("/api/v1/purchase-orders/PO-1/receive", json={"item": CUP_EAN, "quantity": 1})
+    approved = supervisor.post("/api/v1/purchase-orders/PO-1/approve", json={})
+    received = receiver.post("/api/v1/purchase-orders/PO-1/receive", json={"item": CUP_EAN, "quantity": 3})
+    closed = supervisor.post("/api/v1/purchase-orders/PO-1/close", json={})
+
+    assert supplier.status_code == 200 and supplier.json["lead_time_days"] == 5
+    assert drafted.status_code == 200 and drafted.json["status"] == "draft"
+    assert {i["sku"] for i in drafted.json["items"]} == {CUP, PAN}  # the tea has stock well above its safety stock
+    assert early.status_code == 409 and approved.json["status"] == "approved"
+    [cups] = [i for i in received.json["items"] if i["sku"] == CUP]
+    assert cups["received"] == 3 and closed.json["status"] == "closed"
+    assert [o["number"] for o in supervisor.get("/api/v1/purchase-orders?status=closed").json["items"]] == ["PO-1"]
