@@ -155,8 +155,8 @@ class PurchaseOrder(Aggregate):
 
     def _in(self, status: str, doing: str) -> None:
         if self.status != status:
-            raise InvalidPurchaseOrderState(f"purchase order {self.number} is {self.status}; only a {status} one "
-                                            f"can be {doing}")
+            raise InvalidPurchaseOrderState(f"purchase order {self.number} is {self.status}; it must be {status} to "
+                                            f"be {doing}")
 
 
 def moving_average(on_hand: int, unit_cost: Decimal, received: int, received_cost: Decimal) -> Decimal:

@@ -152,6 +152,12 @@ TEXT = {
         "save": "保存", "retire_sku": "停用", "reinstate_sku": "恢复使用", "sku_retired": "SKU 已停用",
         "retire_hint": "停用后保留全部历史, 但不能再下单或收货", "sku_already_registered": "SKU 已存在",
         "barcode_taken": "条码已被占用",
+        "purchase_orders": "采购单", "purchase_order": "采购单号", "supplier": "供应商", "suppliers": "供应商",
+        "new_supplier": "新增供应商", "draft_from_suggestions": "按补货建议生成采购单", "draft": "生成草稿",
+        "lead_time_is": "交货 {days} 天", "receive_hint": "收货: 在扫描枪收货界面先扫采购单号, 再扫商品并输入数量",
+        "units_received": "已收件数", "drafted_at": "创建时间", "ordered": "订购", "units_in": "已收",
+        "outstanding": "未收", "over_received": "超收", "approve": "审批", "close_order": "关闭采购单",
+        "not_saved": "未保存", "status:draft": "草稿", "status:approved": "已审批", "status:closed": "已关闭",
     },
     "en": {
         "title": "Cangku scanner", "login": "Sign in", "badge": "Badge", "pin": "PIN", "sign_in": "Sign in",
@@ -328,6 +334,15 @@ TEXT = {
         "save": "Save", "retire_sku": "Retire", "reinstate_sku": "Reinstate", "sku_retired": "SKU retired",
         "retire_hint": "A retired SKU keeps all its history but is no longer ordered or received",
         "sku_already_registered": "SKU already registered", "barcode_taken": "Barcode already taken",
+        "purchase_orders": "Purchase orders", "purchase_order": "Purchase order", "supplier": "Supplier",
+        "suppliers": "Suppliers", "new_supplier": "New supplier",
+        "draft_from_suggestions": "Draft a purchase order from the replenishment suggestions", "draft": "Draft",
+        "lead_time_is": "{days} days' lead time",
+        "receive_hint": "To receive: on the scanner's receive screen scan the order's number, then each item and its "
+        "quantity", "units_received": "Units received", "drafted_at": "Drafted", "ordered": "Ordered",
+        "units_in": "Received", "outstanding": "Outstanding", "over_received": "Over-received", "approve": "Approve",
+        "close_order": "Close the order", "not_saved": "Not saved", "status:draft": "Draft",
+        "status:approved": "Approved", "status:closed": "Closed",
     },
 }
 

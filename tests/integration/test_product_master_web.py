@@ -208,3 +208,20 @@ def test_the_api_drafts_a_purchase_order_from_the_suggestions_and_receives_again
     [cups] = [i for i in received.json["items"] if i["sku"] == CUP]
     assert cups["received"] == 3 and closed.json["status"] == "closed"
     assert [o["number"] for o in supervisor.get("/api/v1/purchase-orders?status=closed").json["items"]] == ["PO-1"]
+
+
+def test_purchase_order_pages_refuse_an_auditor_and_a_form_from_another_site(system, web, supervisor):
+    system.app.purchasing.register_supplier("HZ-TEA", "杭州茶厂", 5, "S1")
+    system.app.purchasing.draft_order("PO-1", "HZ-TEA", "WH1", [{"sku": CUP, "quantity": 5}], "S1")
+    auditor = signed_in(web, "A1")
+    before = events_recorded(system)
+
+    read = auditor.get("/office/purchase-orders/PO-1")
+    by_auditor = auditor.post("/office/purchase-orders/PO-1/approve")
+    cross_site = supervisor.post("/office/purchase-orders/PO-1/approve", headers={"Sec-Fetch-Site": "cross-site"})
+    closed_draft = supervisor.post("/office/purchase-orders/PO-1/close")
+
+    assert read.status_code == 200 and "CUP-GL-01" in read.get_data(as_text=True)
+    assert (by_auditor.status_code, cross_site.status_code, closed_draft.status_code) == (403, 403, 409)
+    assert "is draft; it must be approved to be closed" in closed_draft.get_data(as_text=True)
+    assert events_recorded(system) == before
