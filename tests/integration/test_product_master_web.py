@@ -9,6 +9,7 @@ from openpyxl import Workbook
 
 from scanner_ui import create_app
 from tests.builders import CUP, CUP_EAN, PAN, TEA, TEA_EAN, warehouse_with_catalogue
+from tests.integration.test_api import as_  # noqa: F401  (a test client with a badge's bearer token)
 from tests.integration.test_backoffice_pages import signed_in, table_rows
 
 PIN = "2468"
@@ -146,18 +147,8 @@ def test_an_uploaded_file_with_bad_rows_lists_each_and_writes_nothing(system, su
 # The API
 
 
-@pytest.fixture
-def api(system, web):
-    def client(badge: str):
-        browser = web.test_client()
-        browser.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {system.app.staff.issue_token(badge, 'tests', 'admin')}"
-        return browser
-
-    return client
-
-
-def test_the_api_registers_edits_retires_and_lists_skus(api):
-    client = api("S1")
+def test_the_api_registers_edits_retires_and_lists_skus(as_):
+    client = as_("S1")
 
     created = client.post("/api/v1/skus", json={"code": "BOWL-01", "name": "青瓷碗", "barcodes": [BOWL_EAN],
                                                 "unit_cost": "18.80", "lot_tracked": True, "shelf_life_days": 0})
@@ -173,8 +164,8 @@ def test_the_api_registers_edits_retires_and_lists_skus(api):
     assert [s["code"] for s in client.get("/api/v1/skus?status=retired").json["items"]] == [CUP]
 
 
-def test_the_api_refuses_a_malformed_sku_and_an_auditor_and_writes_nothing(system, api):
-    supervisor, auditor = api("S1"), api("A1")
+def test_the_api_refuses_a_malformed_sku_and_an_auditor_and_writes_nothing(system, as_):
+    supervisor, auditor = as_("S1"), as_("A1")
     before = events_recorded(system)
 
     spaced = supervisor.post("/api/v1/skus", json={"code": "BOWL 01", "name": "碗"})
@@ -188,10 +179,10 @@ def test_the_api_refuses_a_malformed_sku_and_an_auditor_and_writes_nothing(syste
     assert events_recorded(system) == before + 1
 
 
-def test_the_api_drafts_a_purchase_order_from_the_suggestions_and_receives_against_it(system, api):
-    supervisor = api("S1")
+def test_the_api_drafts_a_purchase_order_from_the_suggestions_and_receives_against_it(system, as_):
+    supervisor = as_("S1")
     system.app.staff.register_staff("R1", "R1", "receiver", PIN, "admin")
-    receiver = api("R1")
+    receiver = as_("R1")
 
     supplier = supervisor.post("/api/v1/suppliers", json={"code": "HZ-TEA", "name": "杭州茶厂", "lead_time_days": 5})
     drafted = supervisor.post("/api/v1/purchase-orders/from-replenishment",
