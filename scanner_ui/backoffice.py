@@ -6,9 +6,13 @@ table pages through its rows and exports them all (as filtered) to CSV or XLSX w
 
 import json
 import math
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
 
 import secrets
 
@@ -124,6 +128,22 @@ def bin_filter(warehouse: str | None) -> str | None:
     if bin and bin not in system().app.inventory.warehouse(warehouse).locations:
         raise UnknownBin(f"bin {bin[:32]!r} does not exist in warehouse {warehouse}")
     return bin
+
+
+@contextmanager
+def uploaded(field: str, most: int, what: str) -> Iterator[Path]:
+    """The file uploaded in a form field, saved in a temporary folder while in use; refused by name when missing
+    or larger than `most` bytes."""
+    upload = request.files.get(field)
+    data = upload.read(most + 1) if upload else b""
+    if not data:
+        raise InvalidInput(f"choose the {what} to upload / 请选择文件")
+    if len(data) > most:
+        raise InvalidInput(f"a {what} is at most {most // 1024:,} KB")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload"
+        path.write_bytes(data)
+        yield path
 
 
 def table(name: str, title: str, rows: list[dict] | Listing, columns: list[Col], filters: list[Filter] = (),

@@ -216,3 +216,14 @@ def test_purchase_order_pages_refuse_an_auditor_and_a_form_from_another_site(sys
     assert (by_auditor.status_code, cross_site.status_code, closed_draft.status_code) == (403, 403, 409)
     assert "is draft; it must be approved to be closed" in closed_draft.get_data(as_text=True)
     assert events_recorded(system) == before
+
+
+def test_a_sku_file_of_several_megabytes_is_taken(system, supervisor):
+    rows = "".join(f"BULK-{n:05d},批量商品 {n} 号 纯棉加厚款,,250,,,,12.50,5\r\n" for n in range(60_000))
+    data = ("code,name,barcodes,unit_weight_g,length_mm,width_mm,height_mm,unit_cost,safety_stock\r\n" + rows).encode()
+
+    answer = supervisor.post("/office/products/import", data={"file": (io.BytesIO(data), "skus.csv")},
+                             content_type="multipart/form-data")
+
+    assert len(data) > 3 * 1024 * 1024
+    assert answer.status_code == 200 and system.app.catalogue.sku_exists("BULK-59999")
