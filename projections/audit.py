@@ -24,7 +24,7 @@ from domain import ids
 from domain.errors import InvalidInput, NotFound, UnknownBin, UnknownOrder, UnknownSku
 from domain.stock import Stock
 
-from .backoffice import BUSINESS_TIME, as_uuid, business_day, day_range, positive_int, text_id
+from .backoffice import as_uuid, business_calendar, business_day, day_range, positive_int, text_id
 from .tracking import Projection, ProjectionRunner, projection_tracking
 
 metadata = MetaData()
@@ -393,5 +393,5 @@ def chain_head(engine: Engine) -> dict:
     with engine.connect() as conn:
         row = conn.execute(select(chain_table).order_by(chain_table.c.notification_id.desc()).limit(1)).first()
     if row is None:
-        return {"notification_id": 0, "hash": GENESIS.hex(), "at": datetime.now(BUSINESS_TIME)}
-    return {"notification_id": row.notification_id, "hash": row.hash, "at": datetime.now(BUSINESS_TIME)}
+        return {"notification_id": 0, "hash": GENESIS.hex(), "at": datetime.now(business_calendar.zone)}
+    return {"notification_id": row.notification_id, "hash": row.hash, "at": datetime.now(business_calendar.zone)}
