@@ -5,7 +5,8 @@ import sys
 
 import click
 
-from cangku.commands import LOCAL_TIME, DomainErrors, open_system, progress_bar
+from cangku.commands import DomainErrors, open_system, progress_bar
+from projections.backoffice import business_calendar
 
 
 @click.group(cls=DomainErrors)
@@ -102,7 +103,7 @@ def events(order, sku, bin_, warehouse, since, until, limit):
     finally:
         system.close()
     for e in found:
-        at = e["at"].astimezone(LOCAL_TIME).isoformat(timespec="milliseconds")
+        at = business_calendar.local(e["at"]).isoformat(timespec="milliseconds")
         data = json.dumps(e["data"], ensure_ascii=False, sort_keys=True)
         click.echo(f"#{e['notification_id'] or '-':<8} {at} {e['event']:<24} v{e['version']:<5} "
                    f"by {e['by'] or '-':<12} {e['hash'][:16] or 'unchained'}  {data}")
@@ -165,7 +166,7 @@ def actor(actor, since, until, limit, offset):
     finally:
         system.close()
     for e in rows:
-        at = e["at"].astimezone(LOCAL_TIME).isoformat(timespec="milliseconds")
+        at = business_calendar.local(e["at"]).isoformat(timespec="milliseconds")
         click.echo(f"#{e['notification_id']:<8} {at} {e['event']:<26} v{e['version']:<5} {e['hash'][:16] or 'unchained'}"
                    f"  {e['data']}")
     click.echo(f"{offset + 1 if rows else 0}-{offset + len(rows)} of {total} events by {actor}")
@@ -198,7 +199,7 @@ def oversell(order, channel, shop, sku, limit):
         click.echo(f"order {o.order} short of {o.missing} of {o.wanted} {o.sku} in {o.warehouse}")
         click.echo(f"  gap: {o.gap}")
         for m in o.timeline:
-            at = m.at.astimezone(LOCAL_TIME).isoformat(timespec="milliseconds")
+            at = business_calendar.local(m.at).isoformat(timespec="milliseconds")
             free = "" if m.free_after is None else f"  (free {m.free_after})"
             click.echo(f"  #{m.notification_id:<8} {at} {m.kind:<9} {m.detail}{free}")
     if not found:

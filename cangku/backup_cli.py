@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 
-from .commands import LOCAL_TIME, open_system, parse_instant, progress_bar
+from projections.backoffice import business_calendar
+
+from .commands import open_system, parse_instant, progress_bar
 
 
 @click.command()
@@ -88,7 +90,7 @@ def restore(path, to_position, to_time):
     finally:
         system.close()
     click.echo(f"restored {restored:,} events up to notification {up_to}"
-               + (f" (recorded by {until.astimezone(LOCAL_TIME).isoformat()})" if until else ""))
+               + (f" (recorded by {business_calendar.local(until).isoformat()})" if until else ""))
     if head != expected or not verdict.intact:
         click.echo(f"TAMPERED: the restored events lead to {head}, the backup to {expected}", err=True)
         sys.exit(1)

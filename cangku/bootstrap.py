@@ -15,9 +15,10 @@ from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
-from projections import audit, crm, finance, orders_board, replenishment
+from projections import audit, catalogue, crm, finance, orders_board, purchasing, replenishment
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
+from projections.backoffice import business_calendar
 from projections.db import views_engine
 from projections.inventory import InventoryProjection
 from projections.parcels import ParcelsProjection
@@ -222,6 +223,7 @@ class Simulators:
 def build(settings: Settings | None = None) -> System:
     """Build the system from settings (environment variables when none are given)."""
     settings = settings or Settings.from_env()
+    business_calendar.configure(settings.business_timezone, settings.shop_timezones)
     database = settings.database
     if database.kind == "sqlite":
         Path(database.sqlite_events).parent.mkdir(parents=True, exist_ok=True)
@@ -241,6 +243,8 @@ def build(settings: Settings | None = None) -> System:
                "crm": ProjectionRunner(app.store, engine, crm.CrmProjection(), batch),
                "replenishment": ProjectionRunner(app.store, engine, replenishment.ReplenishmentProjection(), batch),
                "unmapped_skus": ProjectionRunner(app.store, engine, UnmappedSkusProjection(), batch),
+               "catalogue": ProjectionRunner(app.store, engine, catalogue.CatalogueProjection(), batch),
+               "purchasing": ProjectionRunner(app.store, engine, purchasing.PurchasingProjection(), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch),
                "actors": ProjectionRunner(app.store, engine, ActorIndexProjection(), batch)}
     for runner in runners.values():

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import click
 
-from .commands import LOCAL_TIME, DomainErrors, open_system, parse_instant
+from projections.backoffice import business_calendar
+
+from .commands import DomainErrors, open_system, parse_instant
 
 @click.group(cls=DomainErrors)
 def main():
@@ -23,29 +25,32 @@ def init():
 
 @main.group(name="import")
 def import_():
-    """Import SKUs, locations or opening stock from CSV (all rows or none)."""
+    """Import SKUs, locations or opening stock from CSV or XLSX (all rows or none)."""
 
 
 def _rows_bar(path: Path):
-    """Progress over a file's rows, on stderr (named with the encoding the file was read in); the rows are
-    checked first and written together at the end."""
+    """Progress over a file's rows, on stderr, after naming how the file is read (XLSX or the CSV's encoding): the
+    rows are read, then checked, then written together at the end."""
     from tqdm import tqdm
 
-    from .csv_import import encoding_of
+    from adapters.imports import kind_of
 
-    return tqdm(desc=f"rows checked ({encoding_of(path).upper()})", unit="row", file=sys.stderr, mininterval=0.5)
+    click.echo(f"reading {path.name} as {kind_of(path)}", err=True)
+    return tqdm(desc="rows read", unit="row", file=sys.stderr, mininterval=0.5)
 
 
 @import_.command(name="skus")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_skus(path):
-    """CSV columns: code,name,barcodes(; separated),unit_weight_g,unit_cost,safety_stock."""
-    from .csv_import import import_skus as run
+    """Columns: code, and any of name,barcodes(; separated),unit_weight_g,length_mm,width_mm,height_mm,unit_cost,
+    safety_stock,lot_tracked(yes/no),shelf_life_days. Existing SKUs are updated; an empty cell changes nothing."""
+    from adapters.imports import import_skus as run
 
     system = open_system()
     with _rows_bar(path) as bar:
-        imported = run(system.app, path, bar)
-    click.echo(f"imported {imported} SKUs")
+        counts = run(system.app, path, bar, by="import")
+    click.echo(f"registered {counts['registered']}, updated {counts['updated']}, "
+               f"unchanged {counts['unchanged']} SKUs")
     system.close()
 
 
@@ -53,12 +58,12 @@ def import_skus(path):
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def import_locations(path):
     """CSV columns: warehouse,bin,zone,area(receiving|storage|packing|returns),pick_sequence."""
-    from .csv_import import import_locations as run
+    from adapters.imports import import_locations as run
 
     system = open_system()
-    from .csv_import import encoding_of
+    from adapters.imports import kind_of
 
-    click.echo(f"imported {run(system.app, path)} locations (read as {encoding_of(path).upper()})")
+    click.echo(f"imported {run(system.app, path)} locations (read as {kind_of(path)})")
     system.close()
 
 
@@ -67,7 +72,7 @@ def import_locations(path):
 @click.option("--by", default="opening-stock", help="Who is recorded as having received the stock.")
 def import_stock(path, by):
     """CSV columns: warehouse,sku,bin,quantity."""
-    from .csv_import import import_stock as run
+    from adapters.imports import import_stock as run
 
     system = open_system()
     with _rows_bar(path) as bar:
@@ -96,7 +101,8 @@ def import_mappings(path, by):
 @click.option("--sku", required=True, help="SKU code.")
 @click.option("--bin", "bin_", default=None, help="One bin only.")
 @click.option("--warehouse", default=None, help="Warehouse code (default: CANGKU_WAREHOUSE).")
-@click.option("--at", "at", default=None, help="A past instant, e.g. 2026-11-11T20:00:03 (China time unless an offset is given).")
+@click.option("--at", "at", default=None,
+              help="A past instant, e.g. 2026-11-11T20:00:03 (business time unless an offset is given).")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="With --at: how many of the events behind the figure to show, the newest first.")
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0),
@@ -125,7 +131,7 @@ def stock(sku, bin_, warehouse, at, limit, offset):
                    + (f"number {newest - len(figure['events']) + 1} to {newest}" if figure["events"] else "none")
                    + " shown" + (f" (older ones: --offset {older})" if older is not None else "") + ":")
         for e in figure["events"]:
-            click.echo(f"  v{e['version']:<5} {e['at'].astimezone(LOCAL_TIME).isoformat(timespec='milliseconds')} "
+            click.echo(f"  v{e['version']:<5} {business_calendar.local(e['at']).isoformat(timespec='milliseconds')} "
                        f"{e['event']:<16} by {e['by'] or '-':<12} on hand {e['before']['on_hand']} → "
                        f"{e['after']['on_hand']}, reserved {e['before']['reserved']} → {e['after']['reserved']}")
     system.close()

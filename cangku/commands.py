@@ -2,7 +2,6 @@
 
 import sys
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -10,7 +9,7 @@ from domain.errors import DomainError, RowsRejected
 
 from .settings import ConfigurationError, Settings
 
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+from projections.backoffice import business_calendar
 
 
 def open_system():
@@ -30,12 +29,12 @@ def progress_bar(total: int, desc: str):
 
 
 def parse_instant(text: str) -> datetime:
-    """An ISO 8601 instant; without an offset it is read as China Standard Time."""
+    """An ISO 8601 instant; without an offset it is read as business time (CANGKU_BUSINESS_TIMEZONE)."""
     try:
         instant = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an ISO 8601 time such as 2026-11-11T20:00:03") from None
-    return instant if instant.tzinfo else instant.replace(tzinfo=LOCAL_TIME)
+    return business_calendar.local(instant)
 
 
 class DomainErrors(click.Group):

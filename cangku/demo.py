@@ -10,7 +10,7 @@ from projections.inventory import stock_by_bin
 from workers.pull import pull_shop
 
 from .bootstrap import start_simulators
-from .csv_import import import_locations, import_skus, import_stock
+from adapters.imports import import_locations, import_skus, import_stock
 
 WAREHOUSE = "WH1"
 # One member of staff per role, for trying the scanner screens after the demo (their PINs are printed, so they are
@@ -106,7 +106,7 @@ def load_demo_catalogue(app, say) -> None:
     """The demo's SKUs, bins and opening stock, unless they are there already."""
     data = Path(str(resources.files("cangku") / "demo_data"))
     if not app.catalogue.sku_exists("TEA-LJ-250"):
-        say(f"catalogue: {import_skus(app, data / 'skus.csv')} SKUs")
+        say(f"catalogue: {import_skus(app, data / 'skus.csv', by='demo')['registered']} SKUs")
         say(f"bins: {import_locations(app, data / 'locations.csv')} locations")
         say(f"opening stock: {import_stock(app, data / 'stock.csv', 'demo')} rows")
 

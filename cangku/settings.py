@@ -133,6 +133,30 @@ def shops_from_env(get) -> tuple[ShopSettings, ...]:
     return tuple(shops)
 
 
+def time_zone(name: str, setting: str) -> str:
+    """An IANA time zone name such as Asia/Shanghai; anything else is a configuration error."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(f"{PREFIX}{setting}: {name!r} is not a time zone such as Asia/Shanghai") from None
+    return name
+
+
+def shop_time_zones(text: str) -> dict[tuple[str, str], str]:
+    """CANGKU_SHOP_TIMEZONES: `channel:shop=Area/City` entries, comma-separated."""
+    zones = {}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        shop, _, zone = entry.partition("=")
+        channel, _, name = shop.strip().partition(":")
+        if not (channel and name and zone.strip()):
+            raise ConfigurationError(f"{PREFIX}SHOP_TIMEZONES entries look like taobao:flagship=Asia/Shanghai, "
+                                     f"got {entry!r}")
+        zones[(channel, name)] = time_zone(zone.strip(), "SHOP_TIMEZONES")
+    return zones
+
+
 COURIER_CODES = ("SF", "ZTO", "YTO", "CAINIAO", "KUAIDI100")
 
 
@@ -175,6 +199,8 @@ class Settings:
     label_font: str = ""
     job_retries: dict = field(default_factory=dict)
     couriers: dict = field(default_factory=dict, repr=False)
+    business_timezone: str = "Asia/Shanghai"
+    shop_timezones: dict = field(default_factory=dict)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -225,6 +251,8 @@ class Settings:
             job_retries=job_retries,
             couriers=couriers_from_env(env),
             hold_on_remark=get("HOLD_ON_REMARK", "0") in ("1", "true", "yes", "on"),
+            business_timezone=time_zone(get("BUSINESS_TIMEZONE", "Asia/Shanghai"), "BUSINESS_TIMEZONE"),
+            shop_timezones=shop_time_zones(get("SHOP_TIMEZONES")),
             sender={
                 "name": get("SENDER_NAME", "仓库发货部"),
                 "phone": get("SENDER_PHONE", "057188880000"),

@@ -69,6 +69,12 @@ class BarcodeTaken(Conflict):
     code = "barcode_taken"
 
 
+class SkuRetired(Conflict):
+    """A retired SKU is kept for its history but is no longer ordered, received or edited."""
+
+    code = "sku_retired"
+
+
 class BinAlreadyExists(Conflict):
     code = "bin_already_exists"
 

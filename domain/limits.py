@@ -10,3 +10,5 @@ MAX_ORDER_AMOUNT = Decimal("100000000")  # yuan: what one order may be paid
 MAX_ORDER_LINES = 500
 MAX_KIT_COMPONENTS = 20  # SKUs one platform SKU (a kit, 组合装) maps to
 MAX_NAME = 200  # characters: a SKU's name, an order line's title, a reason
+MAX_LENGTH_MM = 10_000  # millimetres: one side of a unit (10 m)
+MAX_SHELF_LIFE_DAYS = 36_500  # days a unit keeps (100 years)

@@ -444,10 +444,11 @@ class ReviewRules:
         self.max_amount = max_amount
         self.hold_on_remark = hold_on_remark
 
-    def reasons_to_hold(self, new, sku_exists) -> list[str]:
+    def reasons_to_hold(self, new, sku_exists, retired=frozenset()) -> list[str]:
         """Reasons to hold a new order (an `application.NewOrder`); none means release it.
 
-        `sku_exists(line)` says whether an order line stands for a known SKU or a mapped platform SKU."""
+        `sku_exists(line)` says whether an order line stands for a known SKU or a mapped platform SKU; `retired`
+        names SKUs no longer sold."""
         reasons = []
         if self.hold_on_remark and (new.remark or "").strip():
             reasons.append("buyer remark")
@@ -458,6 +459,9 @@ class ReviewRules:
         unknown = [line for line in new.lines if not sku_exists(line)]
         if unknown:
             reasons.append(unknown_reason([line.as_event_data() for line in unknown]))
+        stopped = sorted({line.sku for line in new.lines if line.sku in retired})
+        if stopped:
+            reasons.append("retired SKU " + ", ".join(stopped))
         return reasons
 
 

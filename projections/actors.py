@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain import catalogue, fulfilment, listing, order, scanning, shop, staff, stock, warehouse
 
 from .audit import chain_table, event_data
-from .backoffice import BUSINESS_TIME, Listing, aware, day_range, insert_tuples, text_id
+from .backoffice import Listing, aware, business_calendar, day_range, insert_tuples, text_id
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -69,10 +69,10 @@ def _window(query, since, until):
     first, last = day_range(since, until)
     if first:
         query = query.where(actors.c.at >= datetime.combine(datetime.fromisoformat(first).date(), time(),
-                                                            BUSINESS_TIME))
+                                                            business_calendar.zone))
     if last:
         query = query.where(actors.c.at < datetime.combine(datetime.fromisoformat(last).date() + timedelta(days=1),
-                                                           time(), BUSINESS_TIME))
+                                                           time(), business_calendar.zone))
     return query
 
 

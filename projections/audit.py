@@ -24,7 +24,7 @@ from domain import ids
 from domain.errors import InvalidInput, NotFound, UnknownBin, UnknownOrder, UnknownSku
 from domain.stock import Stock
 
-from .backoffice import BUSINESS_TIME, as_uuid, day_range, positive_int, text_id
+from .backoffice import as_uuid, business_calendar, business_day, day_range, positive_int, text_id
 from .tracking import Projection, ProjectionRunner, projection_tracking
 
 metadata = MetaData()
@@ -280,7 +280,7 @@ def _browse(app, engine: Engine, streams: list[UUID], keep: Callable[[Any], bool
     shown = []
     for stream in streams:
         for e in app.events.get(stream):
-            day = e.timestamp.astimezone(BUSINESS_TIME).date().isoformat()
+            day = business_day(e.timestamp)
             if (first and day < first) or (last and day > last) or not keep(e):
                 continue
             link_row = chained.get((str(stream), e.originator_version))
@@ -393,5 +393,5 @@ def chain_head(engine: Engine) -> dict:
     with engine.connect() as conn:
         row = conn.execute(select(chain_table).order_by(chain_table.c.notification_id.desc()).limit(1)).first()
     if row is None:
-        return {"notification_id": 0, "hash": GENESIS.hex(), "at": datetime.now(BUSINESS_TIME)}
-    return {"notification_id": row.notification_id, "hash": row.hash, "at": datetime.now(BUSINESS_TIME)}
+        return {"notification_id": 0, "hash": GENESIS.hex(), "at": datetime.now(business_calendar.zone)}
+    return {"notification_id": row.notification_id, "hash": row.hash, "at": datetime.now(business_calendar.zone)}

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import InvalidInput, NotFound
 
-# Marketplace days, settlement days and reports all follow China Standard Time.
+# The marketplaces' own time (their order and bill times), and the business day's default zone.
 BUSINESS_TIME = ZoneInfo("Asia/Shanghai")
 CENT = Decimal("0.01")
 LOAD_CHUNK = 500
@@ -46,10 +46,40 @@ def aware(moment: datetime | None) -> datetime | None:
     return moment
 
 
+class BusinessCalendar:
+    """Which calendar day an instant falls on for the business: in the configured zone, or in a shop's own zone when
+    the shop has one. The composition root configures it once from the settings (CANGKU_BUSINESS_TIMEZONE,
+    CANGKU_SHOP_TIMEZONES); every view, report, filter and export of the process reads days through it."""
+
+    def __init__(self, zone: str = "Asia/Shanghai", shops: dict[tuple[str, str], str] | None = None):
+        self.configure(zone, shops)
+
+    def configure(self, zone: str, shops: dict[tuple[str, str], str] | None = None) -> None:
+        self.zone = ZoneInfo(zone)
+        self.shops = {key: ZoneInfo(name) for key, name in (shops or {}).items()}
+
+    def zone_of(self, channel: str | None = None, shop: str | None = None) -> ZoneInfo:
+        return self.shops.get((channel, shop), self.zone) if self.shops and channel else self.zone
+
+    def today(self) -> date:
+        return datetime.now(self.zone).date()
+
+    def local(self, moment: datetime) -> datetime:
+        """An instant in the business zone (an instant without a zone is taken to be in it already)."""
+        return moment.astimezone(self.zone) if moment.tzinfo else moment.replace(tzinfo=self.zone)
+
+
+business_calendar = BusinessCalendar()
+
+
+def business_day(moment: datetime, channel: str | None = None, shop: str | None = None) -> str:
+    """The business calendar day of an instant, as YYYY-MM-DD: in the shop's zone when it has one."""
+    return _day_in(moment, business_calendar.zone_of(channel, shop))
+
+
 @lru_cache(maxsize=1 << 16)  # several views ask for the day of the same event
-def business_day(moment: datetime) -> str:
-    """The China Standard Time calendar day of an instant, as YYYY-MM-DD."""
-    return aware(moment).astimezone(BUSINESS_TIME).date().isoformat()
+def _day_in(moment: datetime, zone: ZoneInfo) -> str:
+    return aware(moment).astimezone(zone).date().isoformat()
 
 
 def parse_day(value: str | date | None, label: str = "date") -> date | None:
@@ -57,7 +87,7 @@ def parse_day(value: str | date | None, label: str = "date") -> date | None:
     if value is None or value == "":
         return None
     if isinstance(value, datetime):
-        return value.astimezone(BUSINESS_TIME).date() if value.tzinfo else value.date()
+        return value.astimezone(business_calendar.zone).date() if value.tzinfo else value.date()
     if isinstance(value, date):
         return value
     try:
@@ -75,7 +105,7 @@ def day_range(since=None, until=None) -> tuple[str | None, str | None]:
 
 
 def today() -> date:
-    return datetime.now(BUSINESS_TIME).date()
+    return business_calendar.today()
 
 
 def days_before(day: date, days: int) -> str:
@@ -86,7 +116,7 @@ def instant_bounds(first: str | None, last: str | None) -> tuple[datetime | None
     """The instants (UTC) a range of business days spans: from the first day's midnight up to, not including, the
     midnight after the last. UTC because SQLite keeps instants as naive UTC text and compares them as text."""
     def midnight(day: date) -> datetime:
-        return datetime.combine(day, datetime.min.time(), BUSINESS_TIME).astimezone(timezone.utc)
+        return datetime.combine(day, datetime.min.time(), business_calendar.zone).astimezone(timezone.utc)
 
     return (midnight(date.fromisoformat(first)) if first else None,
             midnight(date.fromisoformat(last) + timedelta(days=1)) if last else None)

@@ -206,7 +206,7 @@ class CrmProjection(Projection):
         return text_id(e.order_id) if isinstance(e, Stock.Returned) else text_id(e.originator_id)
 
     def _ordered(self, customer: dict, e: Any, flags: BatchRows) -> None:
-        day = business_day(e.ordered_at)
+        day = business_day(e.ordered_at, e.channel, e.shop)
         customer["orders"] += 1
         customer["spend"] += fen(e.paid_amount)
         customer["first_order_on"] = min(customer.get("first_order_on") or day, day)

@@ -1,7 +1,8 @@
 """Finance: revenue, discounts, platform fees, postage, packaging, refunds, cost of goods and margin.
 
-Per order, per SKU and per day (China time). Each figure is booked on the day of the event behind it: sales on
-the day ordered, cost of goods and packaging on the day shipped, refunds on the day refunded.
+Per order, per SKU and per business day (in the shop's zone, see `backoffice.BusinessCalendar`). Each figure is
+booked on the day of the event behind it: sales on the day ordered, cost of goods and packaging on the day shipped,
+refunds on the day refunded.
 
 - revenue: unit price × quantity of every line; discounts: line discounts plus the order's own discount;
 - postage: what the buyer paid for delivery (income); platform fee: the marketplace's commission (cost);
@@ -132,10 +133,15 @@ def shares(total: int, weights: list[int]) -> list[int]:
     return parts + [total - sum(parts)]
 
 
+def shop_day(moment, order: dict) -> str:
+    """The business day of an instant in the zone of the order's shop."""
+    return business_day(moment, order["channel"], order["shop"])
+
+
 class FinanceProjection(Projection):
     name = "finance"
     metadata = metadata
-    topics = topics_of([Sku.Registered, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
+    topics = topics_of([Sku.Registered, Sku.Revised, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
                         Order.Refunded, Order.Cancelled])
 
     def __init__(self, packaging_per_package: Decimal = Decimal("0")):
@@ -156,7 +162,7 @@ class FinanceProjection(Projection):
         for (order_id, _), row in lines.rows.items():
             by_order.setdefault(order_id, []).append(row)
         for _, e in events:
-            if isinstance(e, Sku.Registered):
+            if isinstance(e, (Sku.Registered, Sku.Revised)):
                 skus.row((e.code,))["unit_cost"] = str(e.unit_cost)
             elif isinstance(e, Stock.Opened):
                 self.streams[text_id(e.originator_id)] = e.sku
@@ -164,8 +170,8 @@ class FinanceProjection(Projection):
             elif isinstance(e, Stock.Shipped):
                 sku = skus.row((self.streams[text_id(e.originator_id)],))
                 cost = fen(Decimal(sku["unit_cost"]) * e.quantity)
-                day = days.row((business_day(e.timestamp),))
                 order = orders.rows[(text_id(e.order_id),)]
+                day = days.row((shop_day(e.timestamp, order),))
                 for row in (sku, day, order):
                     row["cogs"] += cost
                     row["units_shipped"] += e.quantity
@@ -175,13 +181,13 @@ class FinanceProjection(Projection):
                                                       for line in e.lines]
             elif isinstance(e, Order.Shipped):
                 order = orders.rows[(text_id(e.originator_id),)]
-                day = days.row((business_day(e.timestamp),))
-                order["shipped_on"] = business_day(e.timestamp)
+                day = days.row((shop_day(e.timestamp, order),))
+                order["shipped_on"] = shop_day(e.timestamp, order)
                 order["packaging"] += self.packaging
                 day["packaging"] += self.packaging
             elif isinstance(e, Order.Refunded):
                 order = orders.rows[(text_id(e.originator_id),)]
-                day = days.row((business_day(e.timestamp),))
+                day = days.row((shop_day(e.timestamp, order),))
                 for line in e.lines:
                     amount = fen(line["amount"])
                     for row in (order, day, skus.row((line["sku"],))):
@@ -230,22 +236,25 @@ class FinanceProjection(Projection):
 
     def _load(self, conn, events, orders: BatchRows, skus: BatchRows, days: BatchRows, lines: BatchRows) -> None:
         order_keys, sku_keys, day_keys, unknown_streams = set(), set(), set(), set()
+        shops: dict[str, dict] = {}  # the shop of each order this batch imports, for the business day of its events
+        later: list[tuple[str, Any]] = []  # events booked on a day of their order's shop
         for _, e in events:
-            if isinstance(e, Sku.Registered):
+            if isinstance(e, (Sku.Registered, Sku.Revised)):
                 sku_keys.add((e.code,))
             elif isinstance(e, Stock.Opened):
                 self.streams[text_id(e.originator_id)] = e.sku
             elif isinstance(e, Stock.Shipped):
                 order_keys.add((text_id(e.order_id),))
-                day_keys.add((business_day(e.timestamp),))
+                later.append((text_id(e.order_id), e.timestamp))
                 if text_id(e.originator_id) not in self.streams:
                     unknown_streams.add(text_id(e.originator_id))
             elif isinstance(e, Order.Imported):
-                day_keys.add((business_day(e.ordered_at),))
+                shops[text_id(e.originator_id)] = {"channel": e.channel, "shop": e.shop}
+                day_keys.add((business_day(e.ordered_at, e.channel, e.shop),))
                 sku_keys.update((line["sku"],) for line in e.lines)
             else:
                 order_keys.add((text_id(e.originator_id),))
-                day_keys.add((business_day(e.timestamp),))
+                later.append((text_id(e.originator_id), e.timestamp))
                 sku_keys.update((line["sku"],) for line in getattr(e, "lines", ()))
         if unknown_streams:
             query = select(finance_streams).where(finance_streams.c.stock_id.in_(unknown_streams))
@@ -253,6 +262,8 @@ class FinanceProjection(Projection):
         sku_keys.update((self.streams[text_id(e.originator_id)],) for _, e in events if isinstance(e, Stock.Shipped))
         imported = created_in((e for _, e in events), Order.Imported)
         orders.load(conn, order_keys - {(key,) for key in imported})
+        for order_id, moment in later:
+            day_keys.add((shop_day(moment, orders.get((order_id,)) or shops[order_id]),))
         ending = {text_id(e.originator_id) for _, e in events if isinstance(e, (Order.Refunded, Order.Cancelled))}
         lines.load_by(conn, "order_id", ending - imported)
         sku_keys.update((row["sku"],) for row in lines.rows.values())
@@ -269,8 +280,9 @@ class FinanceProjection(Projection):
         figures = {"revenue": sum(revenues), "discounts": sum(line_discounts) + order_discount,
                    "platform_fee": fee, "postage": fen(e.postage)}
         orders.row((text_id(e.originator_id),), channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
-                   ordered_on=business_day(e.ordered_at), paid=fen(e.paid_amount), units_ordered=units, **figures)
-        day = days.row((business_day(e.ordered_at),))
+                   ordered_on=business_day(e.ordered_at, e.channel, e.shop), paid=fen(e.paid_amount),
+                   units_ordered=units, **figures)
+        day = days.row((business_day(e.ordered_at, e.channel, e.shop),))
         day["orders"] += 1
         for name, amount in figures.items():
             day[name] += amount
@@ -375,7 +387,7 @@ def _sku_figures(row: dict) -> dict:
 
 
 def daily_finance(engine: Engine, since=None, until=None) -> list[dict]:
-    """Figures per day (China time), oldest first."""
+    """Figures per business day, oldest first."""
     first, last = day_range(since, until)
     query = select(finance_days).order_by(finance_days.c.day)
     if first:

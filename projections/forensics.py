@@ -25,7 +25,7 @@ from domain.order import Order, components_of
 from domain.stock import Stock
 
 from .audit import chain_table
-from .backoffice import BUSINESS_TIME, aware, text_id
+from .backoffice import aware, business_calendar, text_id
 from .channel_stock import listings
 from .inventory import stock_ledger
 from .invariants import STOCK_TOPICS
@@ -201,7 +201,8 @@ def _moment(e: Any, n: int, stream: UUID, sku: str, mapped: dict, free: dict, na
         names[e.originator_id] = f"{e.channel}/{e.shop}/{e.platform_order_no}"
         units = sum(line["quantity"] * components_of(line).get(sku, 0) for line in e.lines)
         if units:
-            ordered = aware(e.ordered_at).astimezone(BUSINESS_TIME).isoformat(timespec="seconds") if e.ordered_at else "-"
+            ordered = (aware(e.ordered_at).astimezone(business_calendar.zone).isoformat(timespec="seconds")
+                       if e.ordered_at else "-")
             return Moment(n, at, "sale", f"order {names[e.originator_id]}: {units} units (ordered {ordered})")
     elif isinstance(e, Stock.Event) and e.originator_id == stream and type(e) in STOCK_KINDS:
         order = getattr(e, "order_id", None)

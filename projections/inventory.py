@@ -142,6 +142,11 @@ _BIN_CHANGES = {
 }
 
 
+def sku_details(e: Any) -> dict:
+    """What the inventory view keeps of a SKU, from its registration or latest revision."""
+    return {"name": e.name, "safety_stock": e.safety_stock, "unit_cost": e.unit_cost, "unit_weight_g": e.unit_weight_g}
+
+
 def _no_change(_e: Any) -> list:
     return []
 
@@ -171,7 +176,7 @@ class InventoryProjection(Projection):
     name = "inventory"
     metadata = metadata
     topics = topics_of(
-        [Sku.Registered, Warehouse.Opened, Warehouse.LocationAdded],
+        [Sku.Registered, Sku.Revised, Warehouse.Opened, Warehouse.LocationAdded],
         [Stock.Opened, Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released, Stock.Picked,
          Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped],
     )
@@ -192,7 +197,9 @@ class InventoryProjection(Projection):
         return self.warehouses[key]
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
-        new_streams, skus, ledger, totals_ledger, bins = [], [], [], [], []
+        new_streams, ledger, totals_ledger, bins = [], [], [], []
+        skus: dict[str, dict] = {}
+        revised: dict[str, dict] = {}
         rows: dict[tuple[str, str, str], list[int]] = {}
         existing: set[tuple[str, str, str]] = set()
         self._load_rows(conn, events, rows, existing)
@@ -207,8 +214,10 @@ class InventoryProjection(Projection):
             changes_of = _BIN_CHANGES.get(kind)
             if changes_of is None:
                 if isinstance(e, Sku.Registered):
-                    skus.append({"code": e.code, "name": e.name, "safety_stock": e.safety_stock,
-                                 "unit_cost": e.unit_cost, "unit_weight_g": e.unit_weight_g})
+                    skus[e.code] = {"code": e.code, **sku_details(e)}
+                    continue
+                if isinstance(e, Sku.Revised):
+                    revised[e.code] = skus[e.code] = {"code": e.code, **sku_details(e)}
                     continue
                 if isinstance(e, Warehouse.Opened):
                     self.warehouses[text_id(e.originator_id)] = e.code
@@ -254,8 +263,9 @@ class InventoryProjection(Projection):
                                    before[0], row[0], before[1], row[1], order_id, reason, by, at))
             totals_ledger.append((warehouse, sku, version, notification_id, event, on_hand_total, total[0],
                                   reserved_total, total[1], by, at))
-        if skus:
-            insert_rows(conn, catalogue, skus)
+        registered = {e.code for _, e in events if isinstance(e, Sku.Registered)}
+        insert_rows(conn, catalogue, [row for code, row in skus.items() if code in registered])
+        update_rows(conn, catalogue, ("code",), [row for code, row in revised.items() if code not in registered])
         if bins:
             insert_rows(conn, locations, bins)
         if new_streams:
@@ -269,7 +279,7 @@ class InventoryProjection(Projection):
         for _, e in events:
             if isinstance(e, Stock.Opened):
                 self.streams[text_id(e.originator_id)] = (e.warehouse, e.sku)
-            elif not isinstance(e, (Sku.Registered, Warehouse.Opened, Warehouse.LocationAdded)):
+            elif not isinstance(e, (Sku.Registered, Sku.Revised, Warehouse.Opened, Warehouse.LocationAdded)):
                 stream = text_id(e.originator_id)
                 if stream in self.streams:
                     wanted.add(self.streams[stream])

@@ -207,7 +207,8 @@ class OrdersBoardProjection(Projection):
             row = orders.row(key, channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
                              status="held" if e.hold_reasons else "released",
                              hold_reasons="; ".join(e.hold_reasons)[:500], warehouse="",
-                             ordered_on=business_day(e.ordered_at), units=units, updated_at=e.timestamp)
+                             ordered_on=business_day(e.ordered_at, e.channel, e.shop), units=units,
+                             updated_at=e.timestamp)
             if e.hold_reasons:
                 self._raise(queue, row, key[0], "held", row["hold_reasons"], e.timestamp)
             return
@@ -308,7 +309,7 @@ class OrdersBoardProjection(Projection):
 
 
 def order_counts(engine: Engine, channel: str | None = None, since=None, until=None) -> dict[str, list[dict]]:
-    """Orders per status, per channel and per shop (by the day they were ordered, China time)."""
+    """Orders per status, per channel and per shop (by the business day they were ordered)."""
     first, last = day_range(since, until)
     where = []
     if channel:

@@ -1,6 +1,6 @@
 """Replenishment: sales velocity per SKU, days of cover, safety-stock breaches and a suggested purchase quantity.
 
-Velocity is units ordered per day over a trailing window (China days); units that orders wait for (awaiting
+Velocity is units ordered per day over a trailing window (business days); units that orders wait for (awaiting
 stock) count as demand already owed. Available stock is read from the inventory view when asked. A kit line
 (组合装) is demand for its components; a line whose platform SKU is not mapped yet counts once it is mapped. An
 order cancelled before shipping, and a line refunded before shipping, were no demand: their units leave the day
@@ -32,7 +32,7 @@ from domain.catalogue import Sku
 from domain.errors import UnknownSku
 from domain.order import Order, components_of
 
-from .backoffice import BatchRows, business_day, parse_day, positive_int, text_id, today
+from .backoffice import BatchRows, business_day, parse_day, positive_int, text_id, today, update_rows
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -75,16 +75,23 @@ owed_table = Table(
 NOT_WAITING = (Order.Reserved, Order.Held, Order.Cancelled)
 
 
+def ordered_day(e: Any) -> str:
+    """The business day an order was placed: in its shop's zone when the event names the shop (a later mapping of
+    its lines does not, and takes the business zone)."""
+    return business_day(e.ordered_at, getattr(e, "channel", None), getattr(e, "shop", None))
+
+
 class ReplenishmentProjection(Projection):
     name = "replenishment"
     metadata = metadata
-    topics = topics_of([Sku.Registered, Order.Imported, Order.StockShort, Order.Refunded, Order.LinesMapped,
+    topics = topics_of([Sku.Registered, Sku.Revised, Order.Imported, Order.StockShort, Order.Refunded, Order.LinesMapped,
                         *NOT_WAITING])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         demand = BatchRows(demand_table, ("sku", "day"), lambda: {"units": 0})
         ordered = BatchRows(order_demand_table, ("order_id", "line_no", "sku"), dict)
-        new_skus = []
+        new_skus: dict[str, dict] = {}
+        revised: dict[str, dict] = {}
         imported = created_in((e for _, e in events), Order.Imported)
         ordered.load_by(conn, "order_id", {text_id(e.originator_id) for _, e in events
                                            if isinstance(e, (Order.Cancelled, Order.Refunded))} - imported)
@@ -94,16 +101,19 @@ class ReplenishmentProjection(Projection):
         keys = {(row["sku"], row["day"]) for row in ordered.rows.values()}
         for _, e in events:
             if isinstance(e, (Order.Imported, Order.LinesMapped)):
-                day = business_day(e.ordered_at)
+                day = ordered_day(e)
                 keys.update((sku, day) for line in e.lines for sku in components_of(line))
         demand.load(conn, keys)
         owed = self._owed(conn, events)
         before = dict(owed)
         for _, e in events:
             if isinstance(e, Sku.Registered):
-                new_skus.append({"sku": e.code, "name": e.name[:200], "safety_stock": e.safety_stock})
+                new_skus[e.code] = {"sku": e.code, "name": e.name, "safety_stock": e.safety_stock}
+            elif isinstance(e, Sku.Revised):
+                row = new_skus.get(e.code) or revised.setdefault(e.code, {"sku": e.code})
+                row.update(name=e.name, safety_stock=e.safety_stock)
             elif isinstance(e, (Order.Imported, Order.LinesMapped)):
-                day = business_day(e.ordered_at)
+                day = ordered_day(e)
                 for line in e.lines:
                     for sku, each in components_of(line).items():
                         units = line["quantity"] * each
@@ -128,7 +138,8 @@ class ReplenishmentProjection(Projection):
                         if key in owed:
                             owed[key] = max(owed[key] - line["quantity"] * each, 0)
         if new_skus:
-            conn.execute(insert(skus_table), new_skus)
+            conn.execute(insert(skus_table), list(new_skus.values()))
+        update_rows(conn, skus_table, ("sku",), list(revised.values()))
         demand.write(conn)
         ordered.write(conn)
         changed = [k for k in before if owed.get(k) != before[k]]
@@ -166,14 +177,17 @@ class ReplenishmentProjection(Projection):
 
 def replenishment(engine: Engine, as_of=None, window_days: int = 28, lead_time_days: int = 7,
                   review_days: int = 7, warehouse: str | None = None, sku: str | None = None) -> list[dict]:
-    """Per SKU: velocity, available, units owed, days of cover, breach and suggested purchase, neediest first."""
+    """Per SKU: velocity, available, units owed, days of cover, breach and suggested purchase, neediest first.
+    Retired SKUs are not bought again, so they are left out (read from the catalogue view)."""
+    from .catalogue import catalogue_skus
     from .inventory import stock_bins
 
     window = positive_int(window_days, "window days")
     cover_days = positive_int(lead_time_days, "lead time days") + positive_int(review_days, "review days")
     last = parse_day(as_of, "as of") or today()
     first = (last - timedelta(days=window - 1)).isoformat()
-    skus = select(skus_table).order_by(skus_table.c.sku)
+    skus = (select(skus_table).order_by(skus_table.c.sku)
+            .where(skus_table.c.sku.not_in(select(catalogue_skus.c.code).where(catalogue_skus.c.retired))))
     sold = (select(demand_table.c.sku, func.sum(demand_table.c.units).label("units"))
             .where(demand_table.c.day >= first, demand_table.c.day <= last.isoformat())
             .group_by(demand_table.c.sku))

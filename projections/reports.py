@@ -13,7 +13,7 @@ from itertools import chain, islice
 from typing import Any, Iterable, Sequence
 from uuid import UUID
 
-from .backoffice import BUSINESS_TIME, InvalidFilter
+from .backoffice import InvalidFilter, business_calendar
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 ILLEGAL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -35,7 +35,7 @@ def columns_of(rows: Sequence[dict], columns: Sequence[str] | None = None) -> li
 
 
 def cell(value: Any, escape_formula: bool = True) -> Any:
-    """A value as a spreadsheet should hold it: numbers stay numbers, instants in China time, the rest text."""
+    """A value as a spreadsheet should hold it: numbers stay numbers, instants in business time, the rest text."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -43,7 +43,7 @@ def cell(value: Any, escape_formula: bool = True) -> Any:
     if isinstance(value, (int, Decimal, float)):
         return value
     if isinstance(value, datetime):
-        moment = value.astimezone(BUSINESS_TIME) if value.tzinfo else value
+        moment = value.astimezone(business_calendar.zone) if value.tzinfo else value
         return moment.replace(tzinfo=None)
     if isinstance(value, (date, UUID)):
         return value if isinstance(value, date) else str(value)

@@ -27,7 +27,7 @@ from domain.fulfilment import Package, Wave
 from domain.order import Order
 from domain.scanning import CountAdjustment, Device
 
-from .backoffice import BUSINESS_TIME, BatchRows, aware, text_id
+from .backoffice import BatchRows, aware, business_calendar, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -218,7 +218,7 @@ class ScanningProjection(Projection):
         if not done:
             return
         rows = BatchRows(work, ("staff", "hour", "kind"), lambda: {"tasks": 0, "units": 0})
-        keys = [(e.staff[:32], aware(e.timestamp).astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H"), kind)
+        keys = [(e.staff[:32], aware(e.timestamp).astimezone(business_calendar.zone).strftime("%Y-%m-%d %H"), kind)
                 for e, (kind, _) in done]
         rows.load(conn, keys)
         for key, (e, (_, units)) in zip(keys, done):
@@ -319,7 +319,7 @@ def reserved_orders(engine: Engine, warehouse: str) -> list[UUID]:
 def productivity(engine: Engine, since: datetime) -> dict[str, list[dict]]:
     """Floor work per badge and kind (pick, pack, weigh, handover, receive, putaway, count, returns): tasks and units
     per business hour and per business day since an instant."""
-    start = aware(since).astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H")
+    start = aware(since).astimezone(business_calendar.zone).strftime("%Y-%m-%d %H")
     query = select(work).where(work.c.hour >= start).order_by(work.c.hour.desc(), work.c.staff, work.c.kind)
     with engine.connect() as conn:
         hours = [{"staff": r.staff, "hour": r.hour + ":00", "kind": r.kind, "tasks": r.tasks, "units": r.units}

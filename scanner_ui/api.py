@@ -17,10 +17,11 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
-from domain.limits import MAX_KIT_COMPONENTS
+from domain.limits import MAX_KIT_COMPONENTS, MAX_LENGTH_MM, MAX_NAME, MAX_SHELF_LIFE_DAYS, MAX_UNITS, MAX_WEIGHT_G
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
-from projections import audit, crm, finance, inventory, orders_board, replenishment, settlement, unmapped_skus
-from projections.backoffice import BUSINESS_TIME, InvalidFilter, Listing, aware, as_uuid, parse_day, positive_int
+from projections import (audit, catalogue, crm, finance, inventory, orders_board, purchasing, replenishment,
+                         settlement, unmapped_skus)
+from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -155,7 +156,7 @@ def whole(label: str, least: int, most: int) -> Callable[[str], int]:
 
 
 def instant(label: str) -> Callable[[str], datetime]:
-    """An ISO 8601 instant; without an offset it is read as China Standard Time (as the CLI reads it)."""
+    """An ISO 8601 instant; without an offset it is read as business time (as the CLI reads it)."""
 
     def read(text: str) -> datetime:
         try:
@@ -163,7 +164,7 @@ def instant(label: str) -> Callable[[str], datetime]:
         except ValueError:
             raise InvalidFilter(f"{label} {text[:40]!r} is not an ISO 8601 time such as 2026-11-11T20:00:03+08:00"
                                 ) from None
-        return within_years(moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TIME), label)
+        return within_years(business_calendar.local(moment), label)
 
     return read
 
@@ -203,9 +204,10 @@ WAREHOUSE = Param("warehouse", TEXT, "Warehouse code (an unknown code is 404).",
 SKU = Param("sku", TEXT, "SKU code (an unknown code is 404).", known_sku)
 CHANNEL = Param("channel", TEXT, "Marketplace, e.g. taobao, jd.")
 SHOP = Param("shop", TEXT, "Shop name within the channel.")
-SINCE = Param("since", DAY, "First day (China time), YYYY-MM-DD.", day("since"))
-UNTIL = Param("until", DAY, "Last day (China time), YYYY-MM-DD.", day("until"))
-AS_OF = Param("as_of", DAY, "The day the figures are as of (default today, China time).", day("as of"))
+SINCE = Param("since", DAY, "First business day (in the shop's zone, else CANGKU_BUSINESS_TIMEZONE), YYYY-MM-DD.",
+              day("since"))
+UNTIL = Param("until", DAY, "Last business day, YYYY-MM-DD.", day("until"))
+AS_OF = Param("as_of", DAY, "The day the figures are as of (default: today in the business zone).", day("as of"))
 LIMIT = Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}, "Rows per page.",
               whole("limit", 1, MAX_LIMIT), default=DEFAULT_LIMIT)
 OFFSET = Param("offset", {"type": "integer", "minimum": 0, "maximum": 10**6}, "Rows to skip.",
@@ -261,6 +263,8 @@ def _checked(name: str, value, schema: dict):
         if len(value.strip()) < least or len(value) > most:
             raise InvalidInput(f"{name} must be {least}-{most} characters")
         printable(value, name)
+        if "pattern" in schema and not re.fullmatch(schema["pattern"], value):
+            raise InvalidInput(f"{name} {value[:40]!r} is not in the form {schema.get('example', schema['pattern'])}")
         if schema.get("format") == "uuid":
             return as_uuid(value, InvalidInput(f"{name} {value[:40]!r} is not an id"))
         return value
@@ -269,6 +273,10 @@ def _checked(name: str, value, schema: dict):
             raise InvalidInput(f"{name} must be a whole number")
         if not schema.get("minimum", value) <= value <= schema.get("maximum", value):
             raise InvalidInput(f"{name} must be between {schema['minimum']} and {schema['maximum']}")
+        return value
+    if kind == "boolean":
+        if not isinstance(value, bool):
+            raise InvalidInput(f"{name} must be true or false")
         return value
     if kind == "array":
         if not isinstance(value, list) or not schema.get("minItems", 0) <= len(value) <= schema["maxItems"]:
@@ -432,7 +440,7 @@ def movements(member, sku, bin, until, limit, offset):
                  events_total=WHOLE, limit=WHOLE, offset=WHOLE, next_offset=nullable(WHOLE)),
            ANY_ROLE,
            (Param("sku", TEXT, "SKU code.", known_sku, required=True),
-            Param("at", INSTANT, "The instant, ISO 8601 (China time without an offset).", instant("at"),
+            Param("at", INSTANT, "The instant, ISO 8601 (business time without an offset).", instant("at"),
                   required=True),
             Param("warehouse", TEXT, "Warehouse code (default: the configured one).", known_warehouse),
             Param("bin", TEXT, "One bin only."),
@@ -585,7 +593,7 @@ def finance_skus(member, sku, limit, offset):
     return page(finance.sku_finance_listing(fresh("finance"), sku), limit, offset)
 
 
-@operation("GET", "/finance/days", "Figures per day (China time), oldest first", "finance",
+@operation("GET", "/finance/days", "Figures per business day, oldest first", "finance",
            page_of(row_of(finance.finance_days, money=finance.MONEY, margin=MONEY)), REPORT_READERS,
            (SINCE, UNTIL, *PAGING))
 def finance_days(member, since, until, limit, offset):
@@ -643,8 +651,8 @@ def repeat_rate(member, channel, shop):
             Param("review_days", WHOLE, "Days between purchases.", whole("review_days", 1, 3650), default=7),
             WAREHOUSE, SKU, *PAGING))
 def replenishment_list(member, as_of, window_days, lead_time_days, review_days, warehouse, sku, limit, offset):
-    rows = replenishment.replenishment(fresh("inventory", "replenishment"), as_of, window_days, lead_time_days,
-                                       review_days, warehouse, sku)
+    rows = replenishment.replenishment(fresh("inventory", "replenishment", "catalogue"), as_of, window_days,
+                                       lead_time_days, review_days, warehouse, sku)
     return page(rows, limit, offset)
 
 
@@ -743,3 +751,154 @@ def bin_events(member, bin, warehouse, since, until, limit, offset):
            shape(notification_id=WHOLE, hash=TEXT, at=INSTANT), REPORT_READERS)
 def chain_head(member):
     return audit.chain_head(fresh("audit"))
+
+
+# Product master
+
+SKU_RECORD = row_of(catalogue.catalogue_skus, money=("unit_cost",), drop=("sku_id", "barcodes"),
+                    barcodes=listed(TEXT))
+SKU_STATUSES = ("current", "retired", "all")
+SKU_CODE = Param("code", TEXT, "SKU code.", where="path")
+CATALOGUE_WRITERS = roles_with("supervisor")
+
+
+def amount(most: int) -> dict:
+    return optional({"type": "integer", "minimum": 0, "maximum": most})
+
+
+SKU_DETAILS = {
+    "barcodes": optional({"type": "array", "items": text(64), "maxItems": 20}),
+    "unit_weight_g": amount(MAX_WEIGHT_G), "length_mm": amount(MAX_LENGTH_MM), "width_mm": amount(MAX_LENGTH_MM),
+    "height_mm": amount(MAX_LENGTH_MM), "unit_cost": optional({**MONEY, "maxLength": 24}),
+    "safety_stock": amount(MAX_UNITS), "lot_tracked": optional(FLAG), "shelf_life_days": amount(MAX_SHELF_LIFE_DAYS),
+}
+
+
+def sku_record(code: str) -> dict:
+    return catalogue.sku_record(fresh("catalogue"), code)
+
+
+@operation("GET", "/skus", "The product master: SKUs with their details and barcodes, by code", "product master",
+           page_of(SKU_RECORD), ANY_ROLE,
+           (Param("q", TEXT, "Only SKUs whose code, name or a barcode holds this text."),
+            Param("status", {"type": "string", "enum": list(SKU_STATUSES)}, "Current SKUs, retired ones, or all.",
+                  one_of(SKU_STATUSES, "status"), default="current"),
+            *PAGING))
+def skus(member, q, status, limit, offset):
+    retired = {"current": False, "retired": True, "all": None}[status]
+    return page(catalogue.sku_listing(fresh("catalogue"), q, retired), limit, offset)
+
+
+@operation("GET", "/skus/{code}", "One SKU of the product master", "product master", SKU_RECORD, ANY_ROLE,
+           (SKU_CODE,))
+def sku(member, code):
+    return sku_record(code)
+
+
+@operation("POST", "/skus", "Register a SKU", "product master commands", SKU_RECORD, CATALOGUE_WRITERS,
+           body=body_of(code=text(64), name=text(MAX_NAME), **SKU_DETAILS))
+def register_sku(member, code, name, **details):
+    system().app.catalogue.register_sku(code, name, **details)
+    return sku_record(code)
+
+
+@operation("POST", "/skus/{code}", "Change a SKU's details (those given; a barcodes list replaces its barcodes)",
+           "product master commands", SKU_RECORD, CATALOGUE_WRITERS, (SKU_CODE,),
+           body_of(name=optional(text(MAX_NAME)), **SKU_DETAILS))
+def edit_sku(member, code, **changes):
+    system().app.catalogue.edit_sku(code, member["badge"], **changes)
+    return sku_record(code)
+
+
+@operation("POST", "/skus/{code}/retire", "Retire a SKU: its history stays, it is no longer ordered or received",
+           "product master commands", SKU_RECORD, CATALOGUE_WRITERS, (SKU_CODE,),
+           body_of(reason=optional(text(MAX_NAME, 0))))
+def retire_sku(member, code, reason=""):
+    system().app.catalogue.retire_sku(code, reason, member["badge"])
+    return sku_record(code)
+
+
+@operation("POST", "/skus/{code}/reinstate", "Bring a retired SKU back", "product master commands", SKU_RECORD,
+           CATALOGUE_WRITERS, (SKU_CODE,), body_of())
+def reinstate_sku(member, code):
+    system().app.catalogue.reinstate_sku(code, member["badge"])
+    return sku_record(code)
+
+
+# Purchasing
+
+SUPPLIER = row_of(purchasing.suppliers_table)
+PURCHASE_ORDER = row_of(purchasing.orders_table, drop=("order_id",), items=listed(shape(
+    sku=TEXT, quantity=WHOLE, unit_cost=MONEY, received=WHOLE, outstanding=WHOLE, over=WHOLE)))
+PURCHASE_ORDER_ROW = row_of(purchasing.orders_table, drop=("order_id",))
+PO_NUMBER = Param("number", TEXT, "The purchase order's number.", where="path")
+
+
+def purchase_order_record(number: str) -> dict:
+    return purchasing.purchase_order(fresh("purchasing"), number)
+
+
+@operation("GET", "/suppliers", "Suppliers with their lead times", "purchasing", page_of(SUPPLIER), REPORT_READERS,
+           PAGING)
+def supplier_list(member, limit, offset):
+    return page(purchasing.suppliers(fresh("purchasing")), limit, offset)
+
+
+@operation("POST", "/suppliers", "Register a supplier with its lead time", "purchasing commands", SUPPLIER,
+           CATALOGUE_WRITERS, body=body_of(code=text(64), name=text(MAX_NAME),
+                                           lead_time_days={"type": "integer", "minimum": 0, "maximum": 3650}))
+def register_supplier(member, code, name, lead_time_days):
+    system().app.purchasing.register_supplier(code, name, lead_time_days, member["badge"])
+    return system().app.purchasing.supplier(code)
+
+
+@operation("GET", "/purchase-orders", "Purchase orders, the newest first", "purchasing", page_of(PURCHASE_ORDER_ROW),
+           REPORT_READERS,
+           (Param("status", {"type": "string", "enum": list(purchasing.STATUSES)}, "Only orders in this status.",
+                  one_of(purchasing.STATUSES, "status")),
+            Param("supplier", TEXT, "Only this supplier's orders."), *PAGING))
+def purchase_order_list(member, status, supplier, limit, offset):
+    return page(purchasing.purchase_orders(fresh("purchasing"), status, supplier), limit, offset)
+
+
+@operation("GET", "/purchase-orders/{number}", "A purchase order with its lines", "purchasing", PURCHASE_ORDER,
+           REPORT_READERS, (PO_NUMBER,))
+def purchase_order(member, number):
+    return purchase_order_record(number)
+
+
+@operation("POST", "/purchase-orders/from-replenishment",
+           "Draft a purchase order of the replenishment suggestions, over the supplier's lead time",
+           "purchasing commands", PURCHASE_ORDER, CATALOGUE_WRITERS,
+           body=body_of(number=text(64), supplier=text(64), warehouse=optional(text(32)),
+                        window_days=optional({"type": "integer", "minimum": 1, "maximum": 3650})))
+def draft_purchase_order(member, number, supplier, warehouse=None, window_days=28):
+    warehouse = known_warehouse(warehouse_or_default(warehouse))
+    lead_time = system().app.purchasing.supplier(supplier)["lead_time_days"]
+    suggested = replenishment.replenishment(fresh("inventory", "replenishment", "catalogue"), None, window_days,
+                                            max(lead_time, 1), 7, warehouse)
+    system().app.purchasing.draft_from_suggestions(number, supplier, warehouse, suggested, member["badge"])
+    return purchase_order_record(number)
+
+
+@operation("POST", "/purchase-orders/{number}/approve", "Approve a drafted purchase order", "purchasing commands",
+           PURCHASE_ORDER, CATALOGUE_WRITERS, (PO_NUMBER,), body_of())
+def approve_purchase_order(member, number):
+    system().app.purchasing.approve(number, member["badge"])
+    return purchase_order_record(number)
+
+
+@operation("POST", "/purchase-orders/{number}/receive",
+           "Receive scanned units against an approved purchase order (over-receipt is recorded as such)",
+           "purchasing commands", PURCHASE_ORDER, roles_with("receive"), (PO_NUMBER,),
+           body_of(item=text(64), quantity=QUANTITY, bin=optional(text(32))))
+def receive_purchase_order(member, number, item, quantity, bin=""):
+    system().app.purchasing.receive(number, item, quantity, member["badge"], bin=bin)
+    return purchase_order_record(number)
+
+
+@operation("POST", "/purchase-orders/{number}/close", "Close a purchase order; what was not received stays short",
+           "purchasing commands", PURCHASE_ORDER, CATALOGUE_WRITERS, (PO_NUMBER,), body_of())
+def close_purchase_order(member, number):
+    system().app.purchasing.close(number, member["badge"])
+    return purchase_order_record(number)

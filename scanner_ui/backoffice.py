@@ -6,9 +6,13 @@ table pages through its rows and exports them all (as filtered) to CSV or XLSX w
 
 import json
 import math
+import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Iterator
 
 import secrets
 
@@ -19,8 +23,8 @@ from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisatio
 from domain.errors import DomainError, InvalidInput, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
 from projections import actors, audit, crm, finance, forensics, inventory, orders_board, replenishment, settlement
-from projections.backoffice import (BUSINESS_TIME, InvalidFilter, Listing, choice, day_range, parse_day, positive_int,
-                                   today)
+from projections.backoffice import (InvalidFilter, Listing, business_calendar, choice, day_range, parse_day,
+                                   positive_int, today)
 from projections.reports import MEDIA_TYPES, export
 
 from . import errors
@@ -77,7 +81,7 @@ def refused(error: DomainError):
 def china_time(moment) -> str:
     if not isinstance(moment, datetime):
         return moment or ""
-    return moment.astimezone(BUSINESS_TIME).strftime("%Y-%m-%d %H:%M:%S") if moment.tzinfo else str(moment)
+    return business_calendar.local(moment).strftime("%Y-%m-%d %H:%M:%S") if moment.tzinfo else str(moment)
 
 
 @bp.context_processor
@@ -124,6 +128,22 @@ def bin_filter(warehouse: str | None) -> str | None:
     if bin and bin not in system().app.inventory.warehouse(warehouse).locations:
         raise UnknownBin(f"bin {bin[:32]!r} does not exist in warehouse {warehouse}")
     return bin
+
+
+@contextmanager
+def uploaded(field: str, most: int, what: str) -> Iterator[Path]:
+    """The file uploaded in a form field, saved in a temporary folder while in use; refused by name when missing
+    or larger than `most` bytes."""
+    upload = request.files.get(field)
+    data = upload.read(most + 1) if upload else b""
+    if not data:
+        raise InvalidInput(f"choose the {what} to upload / 请选择文件")
+    if len(data) > most:
+        raise InvalidInput(f"a {what} is at most {most // 1024:,} KB")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "upload"
+        path.write_bytes(data)
+        yield path
 
 
 def table(name: str, title: str, rows: list[dict] | Listing, columns: list[Col], filters: list[Filter] = (),
@@ -430,7 +450,7 @@ def flags_as_text(shape):
 @bp.get("/replenishment")
 def replenishment_suggestions():
     rows = replenishment.replenishment(
-        fresh("replenishment", "inventory"), arg("as_of"), days("window", 28), days("lead_time", 7),
+        fresh("replenishment", "inventory", "catalogue"), arg("as_of"), days("window", 28), days("lead_time", 7),
         days("review", 7), warehouse_filter(), arg("sku"))
     columns = [Col("sku", "item"), Col("name", "name"), Col("units_sold", "units_sold", "number"),
                Col("velocity", "velocity", "number"), Col("available", "available", "number"),
@@ -467,7 +487,7 @@ def stock():
 def movements():
     """The movement ledger, newest first, up to the end of a day when asked."""
     until = parse_day(arg("until"), "until")
-    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), BUSINESS_TIME) if until else None
+    end = datetime.combine(until + timedelta(days=1), datetime.min.time(), business_calendar.zone) if until else None
     rows = inventory.movement_listing(fresh("inventory"), sku_filter(), bin_filter(None), end, newest_first=True)
     columns = [Col("at", "at", "instant"), Col("event", "event"), Col("warehouse", "warehouse"), Col("sku", "item"),
                Col("bin", "bin"), Col("on_hand_before", "on_hand_before", "number"),
@@ -619,12 +639,12 @@ def stock_at():
 
 
 def instant(text: str) -> datetime:
-    """An ISO 8601 instant from a form; without an offset it is China time (as `cangku stock --at` reads it)."""
+    """An ISO 8601 instant from a form; without an offset it is business time (as `cangku stock --at` reads it)."""
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidFilter(f"{text[:40]!r} is not a time such as 2026-11-11T20:00:03") from None
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=BUSINESS_TIME)
+    moment = business_calendar.local(moment)
     if not 1900 <= moment.year <= 9000:
         raise InvalidFilter(f"{text[:40]!r} is out of range (years 1900-9000)")
     return moment

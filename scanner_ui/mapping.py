@@ -1,8 +1,6 @@
 """Back office: platform SKUs that orders wait for, and the form that maps one to a SKU or a kit (组合装)."""
 
 import re
-import tempfile
-from pathlib import Path
 
 from flask import Blueprint, redirect, request, url_for
 
@@ -11,7 +9,7 @@ from projections.unmapped_skus import unmapped_skus
 
 from . import backoffice, errors
 from .auth import current_staff, system
-from .backoffice import Col, Filter, arg, fresh, table
+from .backoffice import Col, Filter, arg, fresh, table, uploaded
 
 bp = Blueprint("office_mapping", __name__, url_prefix="/office/mapping")
 bp.before_request(backoffice.back_office_staff_only)
@@ -63,16 +61,8 @@ def map_platform_sku():
 @bp.post("/file")
 def upload_mappings():
     """Map every platform SKU of a CSV file (channel,shop,platform_sku,sku,quantity[,item_id]), or none."""
-    upload = request.files.get("file")
-    data = upload.read(MAX_FILE_BYTES + 1) if upload else b""
     try:
-        if not data:
-            raise InvalidInput("choose the file to upload / 请选择文件")
-        if len(data) > MAX_FILE_BYTES:
-            raise InvalidInput(f"a mapping file is at most {MAX_FILE_BYTES // 1024} KB")
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / "mappings.csv"
-            path.write_bytes(data)
+        with uploaded("file", MAX_FILE_BYTES, "mapping file") as path:
             done = system().import_mappings(path, current_staff()["badge"])
     except RowsRejected as error:
         return page(rejected=error.errors), errors.status_of(error)

@@ -30,9 +30,9 @@ SECRET_FILE = "session-secret"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS", "TRACE")
 API_PREFIX = "/api/v1/"
 MAX_BODY = 1024 * 1024
-# A settlement bill may be 20 MB (office.MAX_BILL_BYTES); the multipart envelope around it adds a little.
+# A settlement bill or a SKU file may be 20 MB (office.MAX_BILL_BYTES); the multipart envelope adds a little.
 MAX_UPLOAD_BODY = 21 * 1024 * 1024
-LARGE_BODY_ENDPOINTS = ("office.upload_bill",)
+LARGE_BODY_ENDPOINTS = ("office.upload_bill", "products.upload")
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
                            "frame-ancestors 'none'")

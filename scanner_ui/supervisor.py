@@ -10,7 +10,7 @@ from flask import Blueprint, g, render_template, request
 
 from domain.errors import InvalidInput
 from projections import orders_board
-from projections.backoffice import BUSINESS_TIME
+from projections.backoffice import business_calendar
 from projections import scanning as view
 
 from .auth import current_staff, login_required, system
@@ -42,7 +42,7 @@ def print_failures() -> list[dict]:
     """Print jobs whose last attempt failed (paper out, cover open, printer gone), until they print."""
     rows = orders_board.exception_queue(system().fresh("orders_board"), "failed_job")
     return [{"order": r["platform_order_no"], "detail": r["detail"], "attempts": r["times_raised"],
-             "since": r["raised_at"].astimezone(BUSINESS_TIME)} for r in rows if r["subject"].startswith("print:")]
+             "since": business_calendar.local(r["raised_at"])} for r in rows if r["subject"].startswith("print:")]
 
 
 def held_orders(engine, warehouse: str) -> list[dict]:

@@ -13,7 +13,7 @@ from typing import Callable
 from flask import Flask, current_app, g, render_template, request
 
 from domain.staff import login_keys
-from projections.backoffice import BUSINESS_TIME
+from projections.backoffice import business_calendar
 
 ENDPOINT = "auth.login"
 
@@ -79,7 +79,7 @@ def check_login():
         g.login_attempt = keys
         return None
     seconds = max(int((until - _throttle().clock()).total_seconds()), 1)
-    shown = until.astimezone(BUSINESS_TIME).strftime("%H:%M")
+    shown = business_calendar.local(until).strftime("%H:%M")
     page = render_template("login.html", badge=badge, error="login_locked", error_params={"until": shown},
                            next=request.args.get("next", ""))
     return page, 429, {"Retry-After": str(seconds)}

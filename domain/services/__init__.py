@@ -15,6 +15,7 @@ from .floor import Floor
 from .fulfilment import Fulfilment
 from .inventory import Inventory
 from .orders import NewOrder, Orders
+from .purchasing import Purchasing
 from .screens import Screens
 from .staff import StaffMembers
 from .store import EventStore
@@ -34,6 +35,7 @@ class Cangku:
     screens: Screens
     floor: Floor
     counts: Counts
+    purchasing: Purchasing
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
@@ -44,9 +46,10 @@ class Cangku:
         fulfilment = Fulfilment(store, catalogue, inventory, orders)
         staff = StaffMembers(store)
         counts = Counts(store, inventory, orders)
-        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff)
+        purchasing = Purchasing(store, catalogue, inventory)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts)
+                   screens, Floor(store, staff, screens), counts, purchasing)
 
     def close(self) -> None:
         self.store.close()

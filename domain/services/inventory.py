@@ -11,6 +11,7 @@ from ..errors import (
     CountBelowReserved,
     InsufficientStock,
     InvalidInput,
+    SkuRetired,
     UnknownBin,
     UnknownSku,
     UnknownWarehouse,
@@ -87,6 +88,7 @@ class Inventory:
         """Receive units into a receiving bin (the warehouse's first one unless named)."""
         site = self.warehouse(warehouse)
         bin = self.check_bin(site, bin, "receiving") if bin else site.first_bin_in("receiving")
+        self.catalogue.check_receivable(sku)
         stock = self.stock_of(warehouse, sku, create=True)
         stock.receive(bin, quantity, reference, by)
         self.store.save(stock)
@@ -149,9 +151,12 @@ class Inventory:
         sites: dict[str, Warehouse] = {}
         keys = {(row[0], row[1]) for row in rows.values()}
         self.catalogue.look_up({sku for _, sku in keys})
+        retired = self.catalogue.retired_among({sku for _, sku in keys})
         recorded = self.store.recorded(ids_of(ids.stock_id, keys))
 
         def receive(warehouse, sku, bin, quantity):
+            if sku in retired:
+                raise SkuRetired(f"SKU {sku} is retired (已停用): it is not received any more")
             if warehouse not in sites:
                 sites[warehouse] = self.warehouse(warehouse)
             self.check_bin(sites[warehouse], bin)

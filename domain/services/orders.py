@@ -91,6 +91,7 @@ class Orders:
                     listing = listings.get(self._key(new.channel, new.shop, line))
                     wanted.update(listing.components if listing else (line.sku,))
             stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
+        retired = self.catalogue.retired_among({line.sku for new in page for line in new.lines})
         orders, results, seen = [], [], set()
         for new in page:
             order_id = ids.order_id(new.channel, new.shop, new.platform_order_no)
@@ -98,7 +99,7 @@ class Orders:
                 results.append({"order_id": order_id, "created": False, "status": "duplicate"})
                 continue
             seen.add(order_id)
-            order = self._new_order(new, listings)
+            order = self._new_order(new, listings, retired)
             if order.status == "released" and site is not None:
                 self._reserve(order, site, stocks, by)
             orders.append(order)
@@ -120,7 +121,7 @@ class Orders:
             if not amount.is_finite() or not 0 <= amount <= most:
                 raise InvalidInput(f"{label} must be from 0 to {most:,} yuan, got {amount}")
 
-    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing]) -> Order:
+    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing], retired: set[str] = frozenset()) -> Order:
         digest = hashlib.sha256(f"{new.channel}:{new.shop}:{new.buyer.nickname}".encode()).hexdigest()[:16]
         lines = [self._line_data(new.channel, new.shop, line, listings) for line in new.lines]
         waiting = {line["line_no"] for line in lines if unmapped(line)}
@@ -138,7 +139,7 @@ class Orders:
             Decimal(new.postage),
             new.ordered_at or datetime.now().astimezone(),
             new.remark or "",
-            self.review_rules.reasons_to_hold(new, lambda line: line.line_no not in waiting),
+            self.review_rules.reasons_to_hold(new, lambda line: line.line_no not in waiting, retired),
         )
 
     @staticmethod

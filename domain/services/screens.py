@@ -37,6 +37,7 @@ from .counts import Counts
 from .fulfilment import Fulfilment
 from .inventory import Inventory
 from .orders import Orders
+from .purchasing import Purchasing
 from .staff import StaffMembers
 from .store import EventStore, floor_read
 
@@ -48,8 +49,9 @@ class Screens:
     """What each scanner screen does with a scan, step by step, and what it shows."""
 
     def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders,
-                 fulfilment: Fulfilment, counts: Counts, staff: StaffMembers):
+                 fulfilment: Fulfilment, counts: Counts, staff: StaffMembers, purchasing: Purchasing | None = None):
         self.store = store
+        self.purchasing = purchasing
         self.catalogue = catalogue
         self.inventory = inventory
         self.orders = orders
@@ -302,8 +304,13 @@ class Screens:
         quantity = whole_number(value, 1, 99_999)
         site = self.inventory.warehouse(ports.warehouse)
         params = {"sku": c["sku"], "quantity": quantity, "bin": site.first_bin_in("receiving")}
+        number = c.get("reference", "")
+        if self.purchasing is not None and number and self.purchasing.is_purchase_order(number):
+            # Against a purchase order: its line and the SKU's moving-average cost are booked with the stock.
+            return Step(reference, "received", params, do=lambda: self.purchasing.receive(
+                number, c["sku"], quantity, scan.staff, warehouse=ports.warehouse))
         return Step(reference, "received", params, do=lambda: self.inventory.receive(
-            ports.warehouse, c["sku"], quantity, scan.staff, reference=c.get("reference", "")))
+            ports.warehouse, c["sku"], quantity, scan.staff, reference=number))
 
     def _putaway_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         if "sku" not in c:

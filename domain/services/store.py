@@ -56,9 +56,11 @@ def floor_read(query: Callable) -> Callable:
     return wrapper
 
 
-def each_row(rows: dict, command: Callable, progress: Callable[[int], None] | None = None) -> None:
-    """Run the command on every numbered row; every row's error is collected and raised together."""
-    errors = {}
+def each_row(rows: dict, command: Callable, progress: Callable[[int], None] | None = None,
+             rejected: dict[int, str] | None = None) -> None:
+    """Run the command on every numbered row; every row's error (and those of rows already `rejected` before they
+    got here, such as unreadable cells) is collected and raised together."""
+    errors = dict(rejected or {})
     for done, (number, row) in enumerate(rows.items(), 1):
         try:
             command(**row) if isinstance(row, dict) else command(*row)

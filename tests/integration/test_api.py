@@ -363,9 +363,11 @@ def test_an_auditor_reads_but_every_command_is_403_and_changes_nothing(system, a
     commands = [(path, spec) for path, methods in PATHS.items() for method, spec in methods.items()
                 if method == "post"]
 
-    answers = [auditor.post(path.replace("{order_id}", order_id(system, "T1")), json={}) for path, _ in commands]
+    paths = [path.replace("{order_id}", order_id(system, "T1")).replace("{code}", TEA).replace("{number}", "PO-1")
+             for path, _ in commands]
+    answers = [auditor.post(path, json={}) for path in paths]
 
-    assert len(commands) == 10  # … and mapping a platform SKU
+    assert len(commands) == 19  # … mapping a platform SKU, the product master's four, purchasing's five
     assert [a.status_code for a in answers] == [403] * len(commands)
     assert all(a.json["error"]["code"] == "not_allowed" for a in answers)
     assert auditor.get("/api/v1/audit/chain-head").status_code == 200

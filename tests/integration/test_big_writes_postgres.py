@@ -10,28 +10,16 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from cangku.csv_import import import_skus, import_stock
+from adapters.imports import import_skus, import_stock
 from domain.errors import RowsRejected
 from eventsourcing.persistence import IntegrityError, PersistenceError, StoredEvent
+from tests.unit.test_sku_files import Bar
 
 pytestmark = pytest.mark.postgres
 
 SKUS = 50_000
 STOCK_ROWS = 100_000
 BINS = 499
-
-
-class Bar:
-    """What a progress bar is told: its total and each step."""
-
-    def __init__(self):
-        self.total, self.n = None, 0
-
-    def update(self, n):
-        self.n += n
-
-    def refresh(self):
-        pass
 
 
 def check_digit(body: str) -> str:
@@ -69,7 +57,8 @@ def test_fifty_thousand_skus_import_in_one_go_with_progress(catalogue):
 
     imported = import_skus(system.app, path, bar)
 
-    assert imported == SKUS
+    assert imported == {"registered": SKUS, "updated": 0, "unchanged": 0}
+    assert bar.phases == [("read", SKUS)]
     assert (bar.total, bar.n) == (SKUS, SKUS)
     assert system.app.catalogue.get_sku("AP-049999")["name"].startswith("连衣裙")
     assert system.app.catalogue.sku_for_barcode("690000049999" + check_digit("690000049999")) == "AP-049999"
@@ -110,11 +99,25 @@ def test_one_bad_row_among_fifty_thousand_writes_nothing(make_system, postgres_u
     assert not system.app.catalogue.sku_exists("AP-000001")
 
 
-def test_a_file_clashing_with_the_catalogue_at_its_last_row_writes_nothing(make_system, postgres_url, tmp_path):
+def test_a_file_updates_the_sku_it_shares_with_the_catalogue_at_its_last_row(make_system, postgres_url, tmp_path):
     system = make_system(postgres_url)
-    system.app.catalogue.register_sku("AP-049999", "已有商品")
+    system.app.catalogue.register_sku("AP-049999", "已有商品", unit_cost="12.00")
     path = tmp_path / "skus.csv"
     write_skus(path, SKUS)
+
+    counts = import_skus(system.app, path)
+
+    assert counts == {"registered": SKUS - 1, "updated": 1, "unchanged": 0}
+    updated = system.app.catalogue.get_sku("AP-049999")
+    assert (updated["name"][:3], str(updated["unit_cost"]), len(updated["barcodes"])) == ("连衣裙", "39.90", 1)
+
+
+def test_a_file_with_a_bad_last_row_that_would_update_the_catalogue_writes_nothing(make_system, postgres_url,
+                                                                                    tmp_path):
+    system = make_system(postgres_url)
+    system.app.catalogue.register_sku("AP-049999", "已有商品", unit_cost="12.00")
+    path = tmp_path / "skus.csv"
+    write_skus(path, SKUS, bad_line_at=SKUS - 1)
     before = events_recorded(system)
 
     with pytest.raises(RowsRejected) as refused:
@@ -122,6 +125,7 @@ def test_a_file_clashing_with_the_catalogue_at_its_last_row_writes_nothing(make_
 
     assert list(refused.value.errors) == [SKUS + 1]
     assert events_recorded(system) == before
+    assert system.app.catalogue.get_sku("AP-049999")["unit_cost"] == 12
 
 
 def big_events(count: int, size: int, version: int = 1) -> list[StoredEvent]:

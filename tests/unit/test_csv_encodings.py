@@ -2,7 +2,7 @@
 
 import pytest
 
-from cangku.csv_import import encoding_of, import_skus
+from adapters.imports import encoding_of, import_skus
 from domain.errors import RowsRejected
 
 ROWS = "code,name,barcodes,unit_weight_g,unit_cost,safety_stock\r\nTEA-LJ-250,西湖龙井 250g 罐装,,250,88.00,5\r\n"
@@ -25,7 +25,7 @@ def test_a_catalogue_saved_in_each_spreadsheet_encoding_imports_with_its_chinese
     imported = import_skus(system.app, path)
 
     assert encoding_of(path) == expected
-    assert imported == 1
+    assert imported == {"registered": 1, "updated": 0, "unchanged": 0}
     assert system.app.catalogue.get_sku("TEA-LJ-250")["name"] == "西湖龙井 250g 罐装"
 
 

@@ -1,0 +1,91 @@
+"""The back office's purchasing pages: suppliers, purchase orders drafted from the replenishment suggestions over the
+supplier's lead time, approved and closed. Receiving against an order is done on the scanner's receive screen (scan
+the order's number, then the items) or through the API.
+"""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from domain.errors import DomainError
+from projections import purchasing, replenishment
+
+from . import backoffice, errors
+from .auth import current_staff, system
+from .backoffice import Col, Filter, arg, fresh, table
+
+bp = Blueprint("purchasing", __name__, url_prefix="/office/purchase-orders")
+bp.before_request(backoffice.back_office_staff_only)
+bp.errorhandler(DomainError)(backoffice.refused)
+bp.context_processor(backoffice.page_links)
+
+SUGGESTION_WINDOW_DAYS = 28
+REVIEW_DAYS = 7
+
+
+@bp.get("")
+def orders(refusal: str = "", status: int = 200):
+    """Purchase orders, the newest first, with the suppliers and the forms to add either."""
+    engine = fresh("purchasing")
+    rows = purchasing.purchase_orders(engine, arg("status"), arg("supplier"))
+    columns = [Col("number", "purchase_order"), Col("supplier", "supplier"), Col("warehouse", "warehouse"),
+               Col("status", "status", "code"), Col("lines", "lines", "number"),
+               Col("units_ordered", "units_ordered", "number"), Col("units_received", "units_received", "number"),
+               Col("drafted_at", "drafted_at", "instant"), Col("updated_by", "by")]
+    filters = [Filter("status", "status", "choice", purchasing.STATUSES), Filter("supplier", "supplier")]
+    answer = table("purchase-orders", "purchase_orders", rows, columns, filters,
+                   template="office/purchase_orders.html", suppliers=list(purchasing.suppliers(engine)),
+                   refusal=refusal, default_warehouse=system().settings.warehouse)
+    return answer if status == 200 else (answer, status)
+
+
+@bp.post("/suppliers")
+def register_supplier():
+    form = request.form
+    try:
+        days = form.get("lead_time_days", "").strip()
+        system().app.purchasing.register_supplier(form.get("code", ""), form.get("name", ""),
+                                                  int(days) if days.isdigit() else days, current_staff()["badge"])
+    except DomainError as error:
+        return orders(str(error), errors.status_of(error))
+    return redirect(url_for("purchasing.orders"), 303)
+
+
+@bp.post("")
+def draft():
+    """Draft a purchase order of what replenishment suggests, over the supplier's lead time."""
+    form = request.form
+    number, supplier = form.get("number", "").strip(), form.get("supplier", "")
+    warehouse = form.get("warehouse", "").strip() or system().settings.warehouse
+    try:
+        system().app.inventory.warehouse(warehouse, to_change=False)
+        lead_time = system().app.purchasing.supplier(supplier)["lead_time_days"]
+        suggested = replenishment.replenishment(fresh("inventory", "replenishment", "catalogue"), None,
+                                                SUGGESTION_WINDOW_DAYS, max(lead_time, 1), REVIEW_DAYS, warehouse)
+        system().app.purchasing.draft_from_suggestions(number, supplier, warehouse, suggested,
+                                                       current_staff()["badge"])
+    except DomainError as error:
+        return orders(str(error), errors.status_of(error))
+    return redirect(url_for("purchasing.order", number=number), 303)
+
+
+@bp.get("/<path:number>")
+def order(number: str, refusal: str = "", status: int = 200):
+    found = purchasing.purchase_order(fresh("purchasing"), number)
+    return render_template("office/purchase_order.html", title="purchase_order", order=found, refusal=refusal), status
+
+
+@bp.post("/<path:number>/approve")
+def approve(number: str):
+    return _command(number, system().app.purchasing.approve)
+
+
+@bp.post("/<path:number>/close")
+def close(number: str):
+    return _command(number, system().app.purchasing.close)
+
+
+def _command(number: str, command):
+    try:
+        command(number, current_staff()["badge"])
+    except DomainError as error:
+        return order(number, str(error), errors.status_of(error))
+    return redirect(url_for("purchasing.order", number=number), 303)

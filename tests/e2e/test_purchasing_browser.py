@@ -1,0 +1,54 @@
+"""Purchasing in Chromium: a supervisor registers a supplier, drafts a purchase order from the replenishment
+suggestions and approves it; the receiver scans it in on a PDA, one unit more than ordered; the supervisor closes it
+and sees what came in, what is short and what was over."""
+
+import pytest
+
+from tests.builders import CUP, CUP_EAN, PAN, TEA
+
+from .conftest import focused, log_in, scan
+from .test_backoffice_browser import desk, sign_in  # noqa: F401  (the desktop page fixture)
+
+pytestmark = pytest.mark.browser
+
+
+def submit(page, selector: str) -> None:
+    with page.expect_navigation():
+        page.click(selector)
+
+
+def lines(page) -> dict[str, list[str]]:
+    rows = page.locator("#lines-table tbody tr")
+    cells = [rows.nth(n).locator("td").all_inner_texts() for n in range(rows.count())]
+    return {row[0]: row[1:] for row in cells}
+
+
+def test_a_purchase_order_is_drafted_approved_scanned_in_and_closed(system, desk, device):  # noqa: F811
+    sign_in(desk, "S1", "/office/purchase-orders")
+    desk.fill("#supplier-form input[name=code]", "HZ-CUP")
+    desk.fill("#supplier-form input[name=name]", "杭州玻璃厂")
+    desk.fill("#supplier-form input[name=lead_time_days]", "5")
+    submit(desk, "#supplier-form button")
+    desk.fill("#draft-form input[name=number]", "PO-2026-001")
+    desk.select_option("#draft-form select[name=supplier]", "HZ-CUP")
+    submit(desk, "#draft-form button")
+    drafted = lines(desk)
+    submit(desk, "#approve-form button")
+    approved = desk.inner_text('#order dd[data-key="status"]')
+
+    pda = device()
+    log_in(pda, "R1", "/s/receive")
+    for code in ("PO-2026-001", CUP_EAN, str(int(drafted[CUP][0]) + 1)):
+        scan(pda, code)
+
+    desk.reload()
+    submit(desk, "#close-form button")
+    closed = lines(desk)
+
+    assert set(drafted) == {TEA, CUP, PAN}  # nothing is in stock: every SKU is below its safety stock
+    assert approved == "已审批"
+    ordered = int(drafted[CUP][0])
+    assert closed[CUP] == [str(ordered), "8.2000", str(ordered + 1), "0", "1"]
+    assert closed[PAN][2:] == ["0", drafted[PAN][0], "0"]
+    assert desk.inner_text('#order dd[data-key="status"]') == "已关闭"
+    assert system.app.inventory.stock_levels("WH1", CUP)["RCV-01"]["on_hand"] == ordered + 1
