@@ -1,0 +1,223 @@
+"""The order desk in the back office: find any order, see its whole story, act on it (alone or in bulk).
+
+Readers of reports see every page; supervisors and admins act; auditors read only; floor roles are refused. Each
+action is one call to the orders or fulfilment service; a refusal says why and changes nothing.
+"""
+
+from uuid import UUID
+
+from babel.numbers import format_currency, format_decimal
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+
+from domain.errors import DomainError, InvalidInput, UnknownOrder
+from projections import order_desk
+from projections.backoffice import as_uuid, positive_int, today
+from projections.orders_board import KINDS, STATUSES
+from projections.reports import MEDIA_TYPES, export
+
+from . import backoffice, errors, i18n
+from .auth import current_staff, system
+
+bp = Blueprint("desk", __name__, url_prefix="/office/orders")
+bp.before_request(backoffice.back_office_staff_only)
+bp.context_processor(backoffice.page_links)
+bp.errorhandler(DomainError)(backoffice.refused)
+
+VIEWS = ("order_desk", "orders_board")
+ACTIONS = ("hold", "release", "cancel", "note", "reprint")
+MAX_BULK = 500
+EXPORT_COLUMNS = [name for name in order_desk.LIST_COLUMNS if name != "order_id"]
+FILTERS = [backoffice.Filter("q", "order_search"), backoffice.Filter("status", "status", "choice", STATUSES),
+           backoffice.Filter("channel", "channel"), backoffice.Filter("shop", "shop"),
+           backoffice.Filter("warehouse", "warehouse"), backoffice.Filter("since", "since", "day"),
+           backoffice.Filter("until", "until", "day"), backoffice.Filter("exception", "kind", "choice", KINDS),
+           backoffice.Filter("sku", "item"), backoffice.Filter("courier", "courier"),
+           backoffice.Filter("sort", "sort", "choice", order_desk.SORT_CHOICES)]
+
+
+WORDS = {
+    "zh": {"order_search": "订单号 / 运单号 / 买家昵称 / 手机号", "sort": "排序", "courier": "快递",
+           "bulk_action": "批量操作", "action": "操作", "apply_to_chosen": "对选中订单执行", "choose": "选择",
+           "ordered_at": "下单时间", "hold_reasons": "挂起原因", "bulk_done": "{n} 单完成", "bulk_refused": "{n} 单被拒绝",
+           "refused": "被拒绝", "bulk_result": "批量操作结果", "actions": "操作", "note": "备注",
+           "buyer_name": "收件人", "buyer_phone": "手机", "buyer_province": "省", "buyer_city": "市",
+           "buyer_district": "区", "buyer_address": "详细地址", "buyer_nickname": "昵称", "amounts": "金额",
+           "paid_amount": "实付", "discount": "订单优惠", "unit_price": "单价", "remark": "买家留言",
+           "reveal_purpose": "查看原因", "reveal_buyer": "查看完整买家信息 (将被记录)", "parcel": "包裹",
+           "routes": "物流轨迹", "location": "地点", "label_prints": "面单打印", "printer": "打印机",
+           "jobs_sent": "已发送的任务", "timeline": "时间线", "source": "来源", "order": "订单",
+           "action:hold": "挂起", "action:release": "放行", "action:cancel": "取消订单", "action:note": "添加备注",
+           "action:reprint": "重打面单", "action:address": "修改地址", "source:order": "订单", "source:parcel": "包裹",
+           "source:scan": "扫描", "sort:-ordered_at": "下单时间 (新→旧)", "sort:ordered_at": "下单时间 (旧→新)",
+           "sort:-paid": "实付 (高→低)", "sort:paid": "实付 (低→高)", "sort:-updated_at": "最近变动",
+           "sort:updated_at": "最早变动", "sort:-status": "状态 (倒序)", "sort:status": "状态",
+           "sort:-order": "订单号 (倒序)", "sort:order": "订单号",
+           "event:Imported": "导入", "event:Held": "挂起", "event:Released": "放行", "event:Reserved": "预占库存",
+           "event:StockShort": "缺货待补", "event:Waved": "加入波次", "event:ItemPicked": "拣货",
+           "event:Packed": "打包", "event:Shipped": "发货", "event:ShipmentConfirmed": "平台已确认发货",
+           "event:AddressChanged": "地址已改", "event:Delivered": "签收", "event:Cancelled": "取消",
+           "event:Refunded": "退款", "event:NoteAdded": "备注", "event:BuyerRevealed": "查看买家信息",
+           "event:Opened": "开箱", "event:ItemVerified": "复核", "event:Closed": "封箱", "event:Weighed": "称重",
+           "event:WaybillAssigned": "取得面单", "event:WaybillCancelled": "面单作废", "event:RouteUpdated": "物流更新",
+           "event:LogisticsException": "物流异常", "event:LabelPrinted": "面单已打印", "event:PrintFailed": "打印失败",
+           "event:ReprintRequested": "申请重打", "event:HandedOver": "交接快递"},
+    "en": {"order_search": "Order no. / tracking no. / buyer nickname / phone", "sort": "Sort", "courier": "Courier",
+           "bulk_action": "Bulk action", "action": "Action", "apply_to_chosen": "Apply to the chosen orders",
+           "choose": "Choose", "ordered_at": "Ordered at", "hold_reasons": "Hold reasons", "bulk_done": "{n} done",
+           "bulk_refused": "{n} refused", "refused": "Refused", "bulk_result": "Bulk action result",
+           "actions": "Actions", "note": "Note", "buyer_name": "Recipient", "buyer_phone": "Phone",
+           "buyer_province": "Province", "buyer_city": "City", "buyer_district": "District",
+           "buyer_address": "Street address", "buyer_nickname": "Nickname", "amounts": "Amounts",
+           "paid_amount": "Paid", "discount": "Order discount", "unit_price": "Unit price", "remark": "Buyer remark",
+           "reveal_purpose": "Why you need it", "reveal_buyer": "Show the full buyer details (recorded)",
+           "parcel": "Parcel", "routes": "Tracking route", "location": "Location", "label_prints": "Label prints",
+           "printer": "Printer", "jobs_sent": "Jobs sent", "timeline": "Timeline", "source": "Source", "order": "Order",
+           "action:hold": "Hold", "action:release": "Release", "action:cancel": "Cancel order",
+           "action:note": "Add note", "action:reprint": "Reprint label", "action:address": "Change address",
+           "source:order": "Order", "source:parcel": "Parcel", "source:scan": "Scan",
+           "sort:-ordered_at": "Newest first", "sort:ordered_at": "Oldest first", "sort:-paid": "Paid, highest first",
+           "sort:paid": "Paid, lowest first", "sort:-updated_at": "Latest change first",
+           "sort:updated_at": "Earliest change first", "sort:-status": "Status (reversed)", "sort:status": "Status",
+           "sort:-order": "Order no. (reversed)", "sort:order": "Order no."},
+}
+for _lang, _words in WORDS.items():
+    for _key, _text in _words.items():
+        i18n.TEXT[_lang].setdefault(_key, _text)
+
+LOCALES = {"zh": "zh_CN", "en": "en"}
+
+
+@bp.app_template_filter("money")
+def money(amount) -> str:
+    """Yuan for the reader's language: ¥1,551,197.88."""
+    if amount is None or amount == "":
+        return ""
+    return format_currency(amount, "CNY", locale=LOCALES.get(g.get("lang"), "zh_CN"))
+
+
+@bp.app_template_filter("number")
+def number(value) -> str:
+    if value is None or value == "":
+        return ""
+    return format_decimal(value, locale=LOCALES.get(g.get("lang"), "zh_CN"))
+
+
+def keys() -> order_desk.BuyerKeys:
+    return system().runners["order_desk"].projection.keys
+
+
+def order_filter(values) -> order_desk.OrderFilter:
+    """The list's filter from query or form values (the search box is `q`)."""
+    def value(name: str) -> str | None:
+        found = (values.get(name) or "").strip()
+        return found or None
+
+    return order_desk.OrderFilter(**{name: value("q" if name == "search" else name)
+                                     for name in order_desk.OrderFilter.names()})
+
+
+@bp.get("")
+def order_list():
+    """Every order, filtered, searched, sorted and paged in SQL; `?format=csv|xlsx` exports the whole filtered set."""
+    engine = system().fresh(*VIEWS)
+    given, sort = order_filter(request.args), backoffice.arg("sort")
+    kind = request.args.get("format")
+    if kind:
+        body = export(order_desk.every_order(engine, given, keys(), sort), kind, EXPORT_COLUMNS)
+        return Response(body, content_type=MEDIA_TYPES[kind], headers={
+            "Content-Disposition": f'attachment; filename="orders-{today().isoformat()}.{kind}"'})
+    size = min(positive_int(request.args.get("size", backoffice.PAGE_SIZE), "page size"), backoffice.MAX_PAGE_SIZE)
+    page = positive_int(request.args.get("page", 1), "page")
+    found = order_desk.order_list(engine, given, keys(), sort, size, (page - 1) * size)
+    pages = max(-(-found["total"] // size), 1)
+    return render_template("office/orders.html", title="orders", filters=FILTERS, rows=found["items"],
+                           total=found["total"], page=page, pages=pages, size=size, actions=ACTIONS)
+
+
+def order_id_of(text: str) -> UUID:
+    return as_uuid(text, UnknownOrder(f"unknown order {text[:64]}"))
+
+
+def order_page(order_id: UUID, status: int = 200, refusal: str = "", done: str = "", buyer: dict | None = None):
+    app = system().app
+    engine = system().fresh(*VIEWS)
+    details = app.orders.order_details(order_id)
+    row = order_desk.order_row(engine, order_id)
+    entries = order_desk.timeline(engine, order_id)
+    return render_template("office/order.html", title="order", order=details, row=row, timeline=entries,
+                           story=order_desk.parcel_story(entries), refusal=refusal, done=done,
+                           buyer=buyer or details["buyer"], statuses=STATUSES), status
+
+
+@bp.get("/<order_ref>")
+def order(order_ref: str):
+    """Lines, amounts, fees, the buyer (masked), parcels and routes, label prints, jobs, and the timeline."""
+    return order_page(order_id_of(order_ref), done=request.args.get("done", "")[:20])
+
+
+def act(order_id: UUID, action: str, form) -> None:
+    """One action on one order: one command on a service."""
+    app, by = system().app, current_staff()["badge"]
+    reason = (form.get("reason") or "").strip()
+    if action == "hold":
+        app.orders.hold_order(order_id, reason, by)
+    elif action == "release":
+        app.orders.release_order(order_id, by)
+    elif action == "cancel":
+        if not reason:
+            raise InvalidInput("a cancellation needs a reason")
+        app.orders.cancel_order(order_id, reason, by)
+    elif action == "note":
+        app.orders.add_note(order_id, form.get("text") or reason, by)
+    elif action == "reprint":
+        app.fulfilment.request_reprint(order_id, reason, by)
+    elif action == "address":
+        app.orders.correct_address(order_id, form.get("name", ""), form.get("phone", ""), form.get("address", ""),
+                                   {k: form.get(k, "") for k in ("province", "city", "district")}, by)
+    else:
+        raise InvalidInput(f"no order action {action[:20]!r}; the actions are {', '.join((*ACTIONS, 'address'))}")
+
+
+@bp.post("/<order_ref>/<action>")
+def order_action(order_ref: str, action: str):
+    """Hold, release, cancel, correct the address, add a note or ask for a label reprint; refused with the reason."""
+    order_id = order_id_of(order_ref)
+    if action == "buyer":
+        purpose = request.form.get("purpose", "")
+        try:
+            buyer = system().app.orders.reveal_buyer(order_id, current_staff()["badge"], purpose)
+        except InvalidInput as error:
+            return order_page(order_id, errors.status_of(error), refusal=str(error))
+        return order_page(order_id, buyer=dict(buyer, masked=False))
+    system().app.orders.order(order_id)  # an unknown order is 404 whichever the action
+    try:
+        act(order_id, action, request.form)
+    except DomainError as error:
+        return order_page(order_id, errors.status_of(error), refusal=str(error))
+    return redirect(url_for("desk.order", order_ref=str(order_id), done=action), 303)
+
+
+@bp.post("/bulk")
+def bulk():
+    """One action on each chosen order; each is done or refused on its own, and the page lists which and why."""
+    action = request.form.get("action", "")
+    if action not in ACTIONS:
+        raise InvalidInput(f"choose one of the actions: {', '.join(ACTIONS)}")
+    chosen = request.form.getlist("order_id")
+    if not chosen:
+        raise InvalidInput("choose at least one order")
+    if len(chosen) > MAX_BULK:
+        raise InvalidInput(f"at most {MAX_BULK} orders at once")
+    results = []
+    for text in dict.fromkeys(chosen):
+        number = text[:64]
+        try:
+            order_id = order_id_of(text)
+            number = system().app.orders.order(order_id).platform_order_no
+            act(order_id, action, request.form)
+        except DomainError as error:
+            results.append({"order_id": text[:64], "order": number, "done": False, "reason": str(error)})
+            continue
+        results.append({"order_id": str(order_id), "order": number, "done": True, "reason": ""})
+    status = 200 if all(r["done"] for r in results) else 207 if any(r["done"] for r in results) else 409
+    return render_template("office/order_bulk.html", title="bulk_result", action=action, results=results), status
