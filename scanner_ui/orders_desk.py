@@ -155,9 +155,9 @@ def order(order_ref: str):
     return order_page(order_id_of(order_ref), done=request.args.get("done", "")[:20])
 
 
-def act(order_id: UUID, action: str, form) -> None:
+def act(order_id: UUID, action: str, form, by: str) -> None:
     """One action on one order: one command on a service."""
-    app, by = system().app, current_staff()["badge"]
+    app = system().app
     reason = (form.get("reason") or "").strip()
     if action == "hold":
         app.orders.hold_order(order_id, reason, by)
@@ -191,7 +191,7 @@ def order_action(order_ref: str, action: str):
         return order_page(order_id, buyer=dict(buyer, masked=False))
     system().app.orders.order(order_id)  # an unknown order is 404 whichever the action
     try:
-        act(order_id, action, request.form)
+        act(order_id, action, request.form, current_staff()["badge"])
     except DomainError as error:
         return order_page(order_id, errors.status_of(error), refusal=str(error))
     return redirect(url_for("desk.order", order_ref=str(order_id), done=action), 303)
@@ -201,23 +201,30 @@ def order_action(order_ref: str, action: str):
 def bulk():
     """One action on each chosen order; each is done or refused on its own, and the page lists which and why."""
     action = request.form.get("action", "")
+    chosen = request.form.getlist("order_id")
+    results = act_on_each(chosen, action, request.form, current_staff()["badge"])
+    status = 200 if any(r["done"] for r in results) else 409
+    return render_template("office/order_bulk.html", title="bulk_result", action=action, results=results), status
+
+
+def act_on_each(chosen: list, action: str, values, by: str) -> list[dict]:
+    """The action on each order on its own: which were done, and why each other one was refused."""
     if action not in ACTIONS:
         raise InvalidInput(f"choose one of the actions: {', '.join(ACTIONS)}")
-    chosen = request.form.getlist("order_id")
     if not chosen:
         raise InvalidInput("choose at least one order")
     if len(chosen) > MAX_BULK:
         raise InvalidInput(f"at most {MAX_BULK} orders at once")
     results = []
-    for text in dict.fromkeys(chosen):
+    for text in dict.fromkeys(str(c) for c in chosen):
         number = text[:64]
         try:
             order_id = order_id_of(text)
             number = system().app.orders.order(order_id).platform_order_no
-            act(order_id, action, request.form)
+            act(order_id, action, values, by)
         except DomainError as error:
-            results.append({"order_id": text[:64], "order": number, "done": False, "reason": str(error)})
+            results.append({"order_id": text[:64], "order": number, "done": False, "reason": str(error),
+                            "code": error.code})
             continue
-        results.append({"order_id": str(order_id), "order": number, "done": True, "reason": ""})
-    status = 200 if all(r["done"] for r in results) else 207 if any(r["done"] for r in results) else 409
-    return render_template("office/order_bulk.html", title="bulk_result", action=action, results=results), status
+        results.append({"order_id": str(order_id), "order": number, "done": True, "reason": "", "code": ""})
+    return results
