@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import UnknownOrder
 from domain.fulfilment import Package, Wave
+from domain.limits import MAX_NAME
 from domain.order import Order
 from domain.scanning import Device
 
@@ -362,8 +363,8 @@ def _conditions(given: OrderFilter, keys: BuyerKeys) -> list:
         where.append(c.order_id.in_(select(desk_skus.c.order_id).where(desk_skus.c.sku == given.sku.strip()[:64])))
     search = (given.search or "").strip()
     if search:
-        if len(search) > 64:
-            raise InvalidFilter("a search is at most 64 characters")
+        if len(search) > MAX_NAME:
+            raise InvalidFilter(f"a search is at most {MAX_NAME} characters")
         matches = [c.platform_order_no == search, c.tracking_no == search, c.nickname_key == keys.nickname(search)]
         phone = keys.phone(search)
         if phone:
