@@ -39,7 +39,8 @@ from domain.limits import MAX_NAME
 from domain.order import Order
 from domain.scanning import Device
 
-from .backoffice import BUSINESS_TIME, BatchRows, InvalidFilter, aware, choice, day_range, fen, text_id, yuan
+from .backoffice import (BUSINESS_TIME, BatchRows, InvalidFilter, aware, choice, day_range, fen, insert_rows, text_id,
+                         yuan)
 from .orders_board import KINDS, STATUSES, board_exceptions
 from .tracking import Projection, created_in, topics_of
 
@@ -144,6 +145,10 @@ class BuyerKeys:
 def _detail(e: Any) -> str:
     if isinstance(e, Order.NoteAdded):
         return e.text[:500]
+    if isinstance(e, Order.Imported):
+        lines = ", ".join(f"{line['sku']}×{line['quantity']}" for line in e.lines)
+        held = f"; held: {'; '.join(e.hold_reasons)}" if e.hold_reasons else ""
+        return f"{e.channel}/{e.shop}, paid {e.paid_amount}: {lines}{held}"[:500]
     if isinstance(e, Order.AddressChanged):
         return "address changed"
     shown = {k: v for k, v in vars(e).items() if k not in HIDDEN}
@@ -200,12 +205,9 @@ class OrderDeskProjection(Projection):
             if not isinstance(row["progress"], str):
                 row["progress"] = json.dumps(row["progress"], separators=(",", ":"))
         orders.write(conn)
-        if skus:
-            conn.execute(desk_skus.insert(), skus)
-        if totes:
-            conn.execute(desk_totes.insert(), totes)
-        if timeline:
-            conn.execute(desk_timeline.insert(), timeline)
+        insert_rows(conn, desk_skus, skus)
+        insert_rows(conn, desk_totes, totes)
+        insert_rows(conn, desk_timeline, timeline)
 
     def _learn_parcels(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         for _, e in events:
