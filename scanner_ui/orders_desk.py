@@ -15,7 +15,7 @@ from projections.backoffice import as_uuid, positive_int, today
 from projections.orders_board import KINDS, STATUSES
 from projections.reports import MEDIA_TYPES, export
 
-from . import backoffice, errors, i18n
+from . import backoffice, errors
 from .auth import current_staff, system
 
 bp = Blueprint("desk", __name__, url_prefix="/office/orders")
@@ -34,55 +34,6 @@ FILTERS = [backoffice.Filter("q", "order_search"), backoffice.Filter("status", "
            backoffice.Filter("sku", "item"), backoffice.Filter("courier", "courier"),
            backoffice.Filter("sort", "sort", "choice", order_desk.SORT_CHOICES)]
 
-
-WORDS = {
-    "zh": {"order_search": "订单号 / 运单号 / 买家昵称 / 手机号", "sort": "排序", "courier": "快递",
-           "bulk_action": "批量操作", "action": "操作", "apply_to_chosen": "对选中订单执行", "choose": "选择",
-           "ordered_at": "下单时间", "hold_reasons": "挂起原因", "bulk_done": "{n} 单完成", "bulk_refused": "{n} 单被拒绝",
-           "refused": "被拒绝", "bulk_result": "批量操作结果", "actions": "操作", "note": "备注",
-           "buyer_name": "收件人", "buyer_phone": "手机", "buyer_province": "省", "buyer_city": "市",
-           "buyer_district": "区", "buyer_address": "详细地址", "buyer_nickname": "昵称", "amounts": "金额",
-           "paid_amount": "实付", "discount": "订单优惠", "unit_price": "单价", "remark": "买家留言",
-           "reveal_purpose": "查看原因", "reveal_buyer": "查看完整买家信息 (将被记录)", "parcel": "包裹",
-           "routes": "物流轨迹", "location": "地点", "label_prints": "面单打印", "printer": "打印机",
-           "jobs_sent": "已发送的任务", "timeline": "时间线", "source": "来源", "order": "订单",
-           "action:hold": "挂起", "action:release": "放行", "action:cancel": "取消订单", "action:note": "添加备注",
-           "action:reprint": "重打面单", "action:address": "修改地址", "source:order": "订单", "source:parcel": "包裹",
-           "source:scan": "扫描", "sort:-ordered_at": "下单时间 (新→旧)", "sort:ordered_at": "下单时间 (旧→新)",
-           "sort:-paid": "实付 (高→低)", "sort:paid": "实付 (低→高)", "sort:-updated_at": "最近变动",
-           "sort:updated_at": "最早变动", "sort:-status": "状态 (倒序)", "sort:status": "状态",
-           "sort:-order": "订单号 (倒序)", "sort:order": "订单号",
-           "event:Imported": "导入", "event:Held": "挂起", "event:Released": "放行", "event:Reserved": "预占库存",
-           "event:StockShort": "缺货待补", "event:Waved": "加入波次", "event:ItemPicked": "拣货",
-           "event:Packed": "打包", "event:Shipped": "发货", "event:ShipmentConfirmed": "平台已确认发货",
-           "event:AddressChanged": "地址已改", "event:Delivered": "签收", "event:Cancelled": "取消",
-           "event:Refunded": "退款", "event:NoteAdded": "备注", "event:BuyerRevealed": "查看买家信息",
-           "event:Opened": "开箱", "event:ItemVerified": "复核", "event:Closed": "封箱", "event:Weighed": "称重",
-           "event:WaybillAssigned": "取得面单", "event:WaybillCancelled": "面单作废", "event:RouteUpdated": "物流更新",
-           "event:LogisticsException": "物流异常", "event:LabelPrinted": "面单已打印", "event:PrintFailed": "打印失败",
-           "event:ReprintRequested": "申请重打", "event:HandedOver": "交接快递"},
-    "en": {"order_search": "Order no. / tracking no. / buyer nickname / phone", "sort": "Sort", "courier": "Courier",
-           "bulk_action": "Bulk action", "action": "Action", "apply_to_chosen": "Apply to the chosen orders",
-           "choose": "Choose", "ordered_at": "Ordered at", "hold_reasons": "Hold reasons", "bulk_done": "{n} done",
-           "bulk_refused": "{n} refused", "refused": "Refused", "bulk_result": "Bulk action result",
-           "actions": "Actions", "note": "Note", "buyer_name": "Recipient", "buyer_phone": "Phone",
-           "buyer_province": "Province", "buyer_city": "City", "buyer_district": "District",
-           "buyer_address": "Street address", "buyer_nickname": "Nickname", "amounts": "Amounts",
-           "paid_amount": "Paid", "discount": "Order discount", "unit_price": "Unit price", "remark": "Buyer remark",
-           "reveal_purpose": "Why you need it", "reveal_buyer": "Show the full buyer details (recorded)",
-           "parcel": "Parcel", "routes": "Tracking route", "location": "Location", "label_prints": "Label prints",
-           "printer": "Printer", "jobs_sent": "Jobs sent", "timeline": "Timeline", "source": "Source", "order": "Order",
-           "action:hold": "Hold", "action:release": "Release", "action:cancel": "Cancel order",
-           "action:note": "Add note", "action:reprint": "Reprint label", "action:address": "Change address",
-           "source:order": "Order", "source:parcel": "Parcel", "source:scan": "Scan",
-           "sort:-ordered_at": "Newest first", "sort:ordered_at": "Oldest first", "sort:-paid": "Paid, highest first",
-           "sort:paid": "Paid, lowest first", "sort:-updated_at": "Latest change first",
-           "sort:updated_at": "Earliest change first", "sort:-status": "Status (reversed)", "sort:status": "Status",
-           "sort:-order": "Order no. (reversed)", "sort:order": "Order no."},
-}
-for _lang, _words in WORDS.items():
-    for _key, _text in _words.items():
-        i18n.TEXT[_lang].setdefault(_key, _text)
 
 LOCALES = {"zh": "zh_CN", "en": "en"}
 

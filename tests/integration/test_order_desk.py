@@ -226,10 +226,11 @@ def _big_order():
 
 @pytest.fixture
 def api(web, system):
-    def call(badge: str, method: str, path: str, **kwargs):
+    def call(badge: str, method: str, path: str, headers_extra: dict | None = None, **kwargs):
         token = system.app.staff.issue_token(badge, "desk", "admin")
         client = web.test_client()
-        return client.open(f"/api/v1{path}", method=method, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        return client.open(f"/api/v1{path}", method=method,
+                           headers={"Authorization": f"Bearer {token}", **(headers_extra or {})}, **kwargs)
 
     return call
 
@@ -258,3 +259,37 @@ def test_the_api_shows_an_order_with_its_timeline_and_acts_on_it_by_role(api, sy
     assert detail["order"]["buyer"]["masked"] is True and detail["order"]["buyer"]["phone"] == "138****5678"
     assert [e["event"] for e in detail["timeline"]][-1] == "NoteAdded"
     assert [(r["done"], r["code"]) for r in bulk.get_json()["results"]] == [(True, ""), (False, "invalid_order_state")]
+
+
+def test_an_api_refusal_is_told_in_the_language_the_caller_asks_for(api, system):
+    shipped = system.placed["T100"]
+
+    chinese = api("S1", "POST", f"/orders/{shipped}/hold", json={"reason": "late"},
+                  headers_extra={"Accept-Language": "zh-CN,zh;q=0.9"})
+    english = api("S1", "POST", f"/orders/{shipped}/hold", json={"reason": "late"},
+                  headers_extra={"Accept-Language": "en-GB"})
+    plain = api("S1", "POST", f"/orders/{shipped}/hold", json={"reason": "late"})
+
+    assert chinese.status_code == 409
+    assert chinese.get_json()["error"]["message"].startswith("订单状态不允许此操作：order")
+    assert english.get_json()["error"]["message"].startswith("The order is not at this step: order")
+    assert plain.get_json()["error"]["message"].startswith(f"order {T100} is shipped; cannot hold")
+
+
+def test_the_import_report_is_written_in_the_language_set(tmp_path, monkeypatch, sqlite_url):
+    from click.testing import CliRunner
+
+    from cangku.cli import main
+
+    bad = tmp_path / "skus.csv"
+    bad.write_text("code,name,barcodes,unit_weight_g,unit_cost,safety_stock\nTEA-1,茶,,x,1.00,0\n", encoding="utf-8")
+    monkeypatch.setenv("CANGKU_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("CANGKU_DATA_DIR", str(tmp_path))
+
+    monkeypatch.setenv("CANGKU_LANGUAGE", "zh-CN")
+    chinese = CliRunner().invoke(main, ["import", "skus", str(bad)])
+    monkeypatch.setenv("CANGKU_LANGUAGE", "en")
+    english = CliRunner().invoke(main, ["import", "skus", str(bad)])
+
+    assert chinese.exit_code == 1 and "没有导入任何内容" in chinese.output and "第 2 行: unit_weight_g" in chinese.output
+    assert english.exit_code == 1 and "Nothing was imported" in english.output and "line 2: unit_weight_g" in english.output
