@@ -3,22 +3,13 @@ hold and release it, cancel another from the list; an auditor reads but cannot a
 
 import pytest
 
-from tests.unit.test_backoffice_finance import NUMBERS, busy_day
+from tests.unit.test_backoffice_finance import NUMBERS
 
-from .conftest import PIN, STAFF
+from .test_backoffice_browser import sign_in, system  # noqa: F401 (the busy day with every role signed up)
 
 pytestmark = pytest.mark.browser
 
 T100, T103 = NUMBERS["T100"], NUMBERS["T103"]
-
-
-@pytest.fixture
-def system(make_system, sqlite_url):
-    system = make_system(sqlite_url)
-    busy_day(system)
-    for badge, (name, role) in STAFF.items():
-        system.app.staff.register_staff(badge, name, role, PIN, "admin")
-    return system
 
 
 @pytest.fixture
@@ -34,14 +25,6 @@ def desktop(browser, served):
     yield open_desk
     for context in contexts:
         context.close()
-
-
-def sign_in(page, badge: str, then: str) -> None:
-    page.goto(f"/login?next={then}")
-    page.fill("input[name=badge]", badge)
-    page.fill("input[name=pin]", PIN)
-    with page.expect_navigation():
-        page.click("button")
 
 
 def submit(page, form: str) -> None:

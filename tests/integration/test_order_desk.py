@@ -9,9 +9,9 @@ import pytest
 
 from domain.order import Order
 from scanner_ui import create_app
+from tests.integration.test_backoffice_pages import PIN, signed_in
 from tests.unit.test_backoffice_finance import NUMBERS, busy_day
 
-PIN = "2468"
 T100, T102, T103, T104, T105, J200 = (NUMBERS[n] for n in ("T100", "T102", "T103", "T104", "T105", "J200"))
 
 
@@ -28,13 +28,6 @@ def system(make_system, sqlite_url):
 @pytest.fixture
 def web(system):
     return create_app(system, {"TESTING": True})
-
-
-def signed_in(web, badge: str):
-    client = web.test_client()
-    client.environ_base["HTTP_X_DEVICE_ID"] = f"desk-{badge}"
-    assert client.post("/login", data={"badge": badge, "pin": PIN}).status_code == 303
-    return client
 
 
 @pytest.fixture
