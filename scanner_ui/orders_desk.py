@@ -11,7 +11,7 @@ from flask import Blueprint, Response, g, redirect, render_template, request, ur
 
 from domain.errors import DomainError, InvalidInput, UnknownOrder
 from projections import order_desk
-from projections.backoffice import as_uuid, positive_int, today
+from projections.backoffice import InvalidFilter, as_uuid, positive_int, today
 from projections.orders_board import KINDS, STATUSES
 from projections.reports import MEDIA_TYPES, export
 
@@ -26,6 +26,7 @@ bp.errorhandler(DomainError)(backoffice.refused)
 VIEWS = ("order_desk", "orders_board")
 ACTIONS = ("hold", "release", "cancel", "note", "reprint")
 MAX_BULK = 500
+MAX_PAGE = 1_000_000
 EXPORT_COLUMNS = [name for name in order_desk.LIST_COLUMNS if name != "order_id"]
 FILTERS = [backoffice.Filter("q", "order_search"), backoffice.Filter("status", "status", "choice", STATUSES),
            backoffice.Filter("channel", "channel"), backoffice.Filter("shop", "shop"),
@@ -79,8 +80,12 @@ def order_list():
             "Content-Disposition": f'attachment; filename="orders-{today().isoformat()}.{kind}"'})
     size = min(positive_int(request.args.get("size", backoffice.PAGE_SIZE), "page size"), backoffice.MAX_PAGE_SIZE)
     page = positive_int(request.args.get("page", 1), "page")
+    if page > MAX_PAGE:
+        raise InvalidFilter(f"page {page} is past the last page a list can have ({MAX_PAGE:,})")
     found = order_desk.order_list(engine, given, keys(), sort, size, (page - 1) * size)
     pages = max(-(-found["total"] // size), 1)
+    if page > pages:
+        raise InvalidFilter(f"page {page} is past the last page ({pages})")
     return render_template("office/orders.html", title="orders", filters=FILTERS, rows=found["items"],
                            total=found["total"], page=page, pages=pages, size=size, actions=ACTIONS)
 

@@ -78,10 +78,14 @@ def test_the_list_filters_by_status_channel_sku_exception_courier_and_day_and_so
     assert listed(supervisor, size=2, page=2, sort="order") == sorted(NUMBERS.values())[2:4]
 
 
-def test_a_malformed_filter_is_refused_by_name(supervisor):
+def test_a_malformed_filter_or_a_page_past_the_last_is_refused_by_name(supervisor):
     answer = supervisor.get("/office/orders", query_string={"status": "lost"})
+    past = supervisor.get("/office/orders", query_string={"page": "3", "size": "25"})
+    far = supervisor.get("/office/orders", query_string={"page": "9" * 30})
 
     assert answer.status_code == 422 and "lost" in answer.get_data(as_text=True)
+    assert past.status_code == 422 and "past the last page (1)" in past.get_data(as_text=True)
+    assert far.status_code == 422
 
 
 def test_the_export_holds_the_whole_filtered_set(supervisor):
