@@ -36,7 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.errors import UnknownOrder
 from domain.fulfilment import Package, Wave
 from domain.limits import MAX_NAME
-from domain.order import Order
+from domain.order import Order, components_of
 from domain.scanning import Device
 
 from .backoffice import (BUSINESS_TIME, BatchRows, InvalidFilter, aware, choice, day_range, fen, insert_rows, text_id,
@@ -163,7 +163,7 @@ class OrderDeskProjection(Projection):
         self.keys = keys
         self.topics = topics_of(
             [Order.Imported, *ORDER_STATUS, Order.ItemPicked, Order.Refunded, Order.ShipmentConfirmed,
-             Order.AddressChanged, Order.NoteAdded, Order.BuyerRevealed],
+             Order.AddressChanged, Order.NoteAdded, Order.BuyerRevealed, Order.LinesMapped, Order.ReturnReceived],
             PACKAGE_EVENTS, [Wave.Created], [Device.Scanned])
         self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept
 
@@ -249,14 +249,13 @@ class OrderDeskProjection(Projection):
         key = (text_id(e.originator_id),)
         if isinstance(e, Order.Imported):
             progress: dict[str, list[int]] = {}
-            for line in e.lines:
-                progress.setdefault(line["sku"], [0, 0])[0] += line["quantity"]
-            skus.extend({"sku": sku[:64], "order_id": key[0]} for sku in progress)
+            named = _add_units(progress, e.lines)
+            skus.extend({"sku": sku, "order_id": key[0]} for sku in named)
             orders.row(key, channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
                        status="held" if e.hold_reasons else "released", hold_reasons="; ".join(e.hold_reasons)[:500],
                        warehouse="", ordered_at=e.ordered_at, paid=fen(e.paid_amount), discount=fen(e.discount),
                        platform_fee=fen(e.platform_fee), postage=fen(e.postage), lines=len(e.lines),
-                       units=sum(line["quantity"] for line in e.lines), skus=", ".join(progress)[:500],
+                       units=sum(line["quantity"] for line in e.lines), skus=", ".join(named)[:500],
                        progress=progress, buyer_ref=e.buyer_ref[:16], nickname_key=self.keys.nickname(e.buyer.nickname),
                        phone_key=self.keys.phone(e.buyer.phone), package_id="", courier="", tracking_no="", notes=0,
                        updated_at=e.timestamp)
@@ -286,9 +285,15 @@ class OrderDeskProjection(Projection):
             row["phone_key"] = self.keys.phone(e.buyer.phone)
         elif isinstance(e, Order.NoteAdded):
             row["notes"] += 1
+        elif isinstance(e, Order.LinesMapped):
+            known = set(row["progress"]) | set(row["skus"].split(", "))
+            named = [sku for sku in _add_units(row["progress"], e.lines) if sku not in known]
+            skus.extend({"sku": sku, "order_id": key[0]} for sku in named)
+            row["skus"] = ", ".join(filter(None, [row["skus"], *named]))[:500]
         elif isinstance(e, Order.Refunded):
             for line in e.lines:
-                row["progress"].setdefault(line["sku"], [0, 0])[0] -= line["quantity"]
+                for sku, each in components_of(line).items():
+                    row["progress"].setdefault(sku, [0, 0])[0] -= line["quantity"] * each
             if e.before_shipment:
                 if not any(wanted > 0 for wanted, _ in row["progress"].values()):
                     row["status"] = "cancelled"
@@ -304,6 +309,19 @@ class OrderDeskProjection(Projection):
             row.update(courier=e.courier[:32], tracking_no=e.tracking_no[:64])
         elif isinstance(e, Package.WaybillCancelled):
             row["tracking_no"] = ""
+
+
+def _add_units(progress: dict[str, list[int]], lines: list[dict]) -> list[str]:
+    """Add the units wanted per SKU (a kit line's components; none for a line not mapped yet) and return every SKU
+    the lines name, their own and their components', for the SKU filter."""
+    named: dict[str, None] = {}
+    for line in lines:
+        if line.get("sku"):
+            named[line["sku"][:64]] = None
+        for sku, each in components_of(line).items():
+            progress.setdefault(sku, [0, 0])[0] += line["quantity"] * each
+            named[sku[:64]] = None
+    return list(named)
 
 
 def _fully_picked(progress: dict[str, list[int]]) -> bool:

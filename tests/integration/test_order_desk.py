@@ -290,3 +290,19 @@ def test_the_import_report_is_written_in_the_language_set(tmp_path, monkeypatch,
 
     assert chinese.exit_code == 1 and "没有导入任何内容" in chinese.output and "第 2 行: unit_weight_g" in chinese.output
     assert english.exit_code == 1 and "Nothing was imported" in english.output and "line 2: unit_weight_g" in english.output
+
+
+def test_an_order_of_a_kit_is_found_by_each_of_the_kit_s_skus(supervisor, system):
+    from decimal import Decimal
+
+    from domain.order import OrderLine
+    from tests.unit.test_backoffice_finance import priced_order
+
+    system.app.channels.map_listing("taobao", "flagship", "KIT-TEA-SET", {"TEA-LJ-250": 1, "CUP-GL-01": 2})
+    kit = priced_order("KIT-1", ("PAN-ST-28", 1, "1.00"))
+    kit = type(kit)(**{**vars(kit), "lines": [OrderLine(1, "KIT-TEA-SET", "", "茶具套装", 1, Decimal("88.00"))]})
+    system.app.orders.import_orders([kit], warehouse="WH1")
+    system.catch_up()
+
+    assert "KIT-1" in listed(supervisor, sku="CUP-GL-01") and "KIT-1" in listed(supervisor, sku="TEA-LJ-250")
+    assert "KIT-1" not in listed(supervisor, sku="PAN-ST-28")
