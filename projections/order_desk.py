@@ -11,7 +11,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass, fields
-from datetime import datetime, time, timedelta
+from datetime import datetime, time, timedelta, timezone
 from typing import Any, Iterator
 from uuid import UUID
 
@@ -253,7 +253,7 @@ class OrderDeskProjection(Projection):
             skus.extend({"sku": sku, "order_id": key[0]} for sku in named)
             orders.row(key, channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
                        status="held" if e.hold_reasons else "released", hold_reasons="; ".join(e.hold_reasons)[:500],
-                       warehouse="", ordered_at=e.ordered_at, paid=fen(e.paid_amount), discount=fen(e.discount),
+                       warehouse="", ordered_at=_utc(e.ordered_at), paid=fen(e.paid_amount), discount=fen(e.discount),
                        platform_fee=fen(e.platform_fee), postage=fen(e.postage), lines=len(e.lines),
                        units=sum(line["quantity"] for line in e.lines), skus=", ".join(named)[:500],
                        progress=progress, buyer_ref=e.buyer_ref[:16], nickname_key=self.keys.nickname(e.buyer.nickname),
@@ -324,6 +324,11 @@ def _add_units(progress: dict[str, list[int]], lines: list[dict]) -> list[str]:
     return list(named)
 
 
+def _utc(moment: datetime) -> datetime:
+    """Instants are stored and compared in UTC: SQLite keeps a datetime's wall time and drops its offset."""
+    return aware(moment).astimezone(timezone.utc)
+
+
 def _fully_picked(progress: dict[str, list[int]]) -> bool:
     return all(picked >= wanted for wanted, picked in progress.values() if wanted > 0)
 
@@ -371,10 +376,11 @@ def _conditions(given: OrderFilter, keys: BuyerKeys) -> list:
             where.append(c[name] == str(value).strip()[:64])
     first, last = day_range(given.since, given.until)
     if first:
-        where.append(c.ordered_at >= datetime.combine(datetime.fromisoformat(first).date(), time(), BUSINESS_TIME))
+        start = datetime.combine(datetime.fromisoformat(first).date(), time(), BUSINESS_TIME)
+        where.append(c.ordered_at >= _utc(start))
     if last:
         end = datetime.combine(datetime.fromisoformat(last).date() + timedelta(days=1), time(), BUSINESS_TIME)
-        where.append(c.ordered_at < end)
+        where.append(c.ordered_at < _utc(end))
     kind = choice(given.exception, KINDS, "exception kind")
     if kind:
         where.append(exists().where(and_(board_exceptions.c.order_id == c.order_id, board_exceptions.c.kind == kind,

@@ -1,4 +1,5 @@
-"""The order desk's view on PostgreSQL: the largest values the desk's commands accept, business days, search."""
+"""The order desk's view on PostgreSQL (and SQLite): the largest values the desk's commands accept, business days,
+search."""
 
 from decimal import Decimal
 
@@ -9,7 +10,6 @@ from projections import order_desk
 from tests.builders import TEA, warehouse_with_catalogue
 from tests.unit.test_backoffice_finance import priced_order
 
-pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture
@@ -19,6 +19,7 @@ def system(make_system, postgres_url):
     return built
 
 
+@pytest.mark.postgres
 def test_the_largest_notes_addresses_and_amounts_pass_through_the_desk_on_postgresql(system):
     app = system.app
     [placed] = app.orders.import_orders([priced_order("9" * 64, (TEA, 1, "45.00"), paid=str(MAX_ORDER_AMOUNT),
@@ -41,8 +42,18 @@ def test_the_largest_notes_addresses_and_amounts_pass_through_the_desk_on_postgr
     assert events[-5:] == ["NoteAdded", "BuyerRevealed", "AddressChanged", "Released", "Held"]
 
 
-def test_days_are_business_days_in_china_time_on_postgresql(system):
+@pytest.fixture(params=["sqlite", "postgres"])
+def either_system(request, make_system, sqlite_url):
+    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+    built = make_system(url)
+    warehouse_with_catalogue(built.app, {(TEA, "A-01-01"): 40})
+    return built
+
+
+def test_days_are_business_days_in_china_time_on_either_database(either_system):
     from datetime import datetime
+
+    system = either_system
 
     late = datetime.fromisoformat("2026-11-11T23:30:00+08:00")  # 15:30 UTC, still the 11th in China
     early = datetime.fromisoformat("2026-11-12T00:30:00+08:00")  # 16:30 UTC on the 11th, the 12th in China
@@ -58,5 +69,7 @@ def test_days_are_business_days_in_china_time_on_postgresql(system):
     assert numbers(since="2026-11-11", until="2026-11-11") == ["LATE"]
     assert numbers(since="2026-11-12") == ["EARLY"]
     assert numbers(search="buyer_wang", status="reserved") == ["EARLY", "LATE"]
+    shown = order_desk.order_list(system.engine, order_desk.OrderFilter(search="LATE"), keys)["items"][0]
+    assert shown["ordered_at"] == late
     assert Decimal(order_desk.order_row(system.engine, order_desk.order_list(
         system.engine, order_desk.OrderFilter(search="LATE"), keys)["items"][0]["order_id"])["paid"]) == Decimal("1")
