@@ -11,7 +11,7 @@ import hmac
 import json
 import re
 from dataclasses import dataclass, fields
-from datetime import datetime, time, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Iterator
 from uuid import UUID
 
@@ -39,7 +39,7 @@ from domain.limits import MAX_NAME
 from domain.order import Order, components_of
 from domain.scanning import Device
 
-from .backoffice import (BUSINESS_TIME, BatchRows, InvalidFilter, aware, choice, day_range, fen, insert_rows, text_id,
+from .backoffice import (BatchRows, InvalidFilter, aware, choice, day_range, fen, insert_rows, instant_bounds, text_id,
                          yuan)
 from .orders_board import KINDS, STATUSES, board_exceptions
 from .tracking import Projection, created_in, topics_of
@@ -374,13 +374,11 @@ def _conditions(given: OrderFilter, keys: BuyerKeys) -> list:
         value = getattr(given, name)
         if value:
             where.append(c[name] == str(value).strip()[:64])
-    first, last = day_range(given.since, given.until)
-    if first:
-        start = datetime.combine(datetime.fromisoformat(first).date(), time(), BUSINESS_TIME)
-        where.append(c.ordered_at >= _utc(start))
-    if last:
-        end = datetime.combine(datetime.fromisoformat(last).date() + timedelta(days=1), time(), BUSINESS_TIME)
-        where.append(c.ordered_at < _utc(end))
+    start, end = instant_bounds(*day_range(given.since, given.until))
+    if start:
+        where.append(c.ordered_at >= start)
+    if end:
+        where.append(c.ordered_at < end)
     kind = choice(given.exception, KINDS, "exception kind")
     if kind:
         where.append(exists().where(and_(board_exceptions.c.order_id == c.order_id, board_exceptions.c.kind == kind,
