@@ -15,7 +15,7 @@ from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
-from projections import audit, catalogue, crm, finance, orders_board, purchasing, replenishment
+from projections import audit, catalogue, crm, finance, order_desk, orders_board, purchasing, replenishment
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
 from projections.backoffice import business_calendar
@@ -220,6 +220,14 @@ class Simulators:
         self.couriers.stop()
 
 
+def buyer_search_key(settings: Settings) -> bytes:
+    """The key of the order desk's buyer hashes: derived from the cipher key when buyer data is sealed."""
+    import hashlib
+    import hmac
+
+    return hmac.new((settings.cipher_key or "").encode(), b"cangku order desk buyer search", hashlib.sha256).digest()
+
+
 def build(settings: Settings | None = None) -> System:
     """Build the system from settings (environment variables when none are given)."""
     settings = settings or Settings.from_env()
@@ -245,6 +253,8 @@ def build(settings: Settings | None = None) -> System:
                "unmapped_skus": ProjectionRunner(app.store, engine, UnmappedSkusProjection(), batch),
                "catalogue": ProjectionRunner(app.store, engine, catalogue.CatalogueProjection(), batch),
                "purchasing": ProjectionRunner(app.store, engine, purchasing.PurchasingProjection(), batch),
+               "order_desk": ProjectionRunner(app.store, engine, order_desk.OrderDeskProjection(
+                   order_desk.BuyerKeys(buyer_search_key(settings))), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch),
                "actors": ProjectionRunner(app.store, engine, ActorIndexProjection(), batch)}
     for runner in runners.values():

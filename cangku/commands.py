@@ -1,5 +1,6 @@
 """What every command group shares: opening the system, reading instants, showing refusals."""
 
+import os
 import sys
 from datetime import datetime
 
@@ -10,6 +11,14 @@ from domain.errors import DomainError, RowsRejected
 from .settings import ConfigurationError, Settings
 
 from projections.backoffice import business_calendar
+
+
+def say(key: str, **params) -> str:
+    """A line of the CLI's output in the language of `CANGKU_LANGUAGE` (zh or en; English when unset)."""
+    from scanner_ui.i18n import translate
+
+    language = "zh" if os.environ.get("CANGKU_LANGUAGE", "").lower().startswith("zh") else "en"
+    return translate(language, key, params)
 
 
 def open_system():
@@ -44,10 +53,10 @@ class DomainErrors(click.Group):
         try:
             return super().invoke(ctx)
         except RowsRejected as error:
-            click.echo("Nothing was imported. Fix these rows and run again:", err=True)
+            click.echo(say("cli:nothing_imported"), err=True)
             for number, message in error.errors.items():
-                click.echo(f"  line {number}: {message}", err=True)
+                click.echo(say("cli:bad_line", line=number, reason=message), err=True)
             sys.exit(1)
         except DomainError as error:
-            click.echo(f"refused: {error}", err=True)
+            click.echo(say("cli:refused", reason=error), err=True)
             sys.exit(1)

@@ -205,6 +205,8 @@ class Order(Aggregate):
     # Commands
 
     def hold(self, reason: str, by: str) -> None:
+        if not (reason or "").strip() or len(reason) > MAX_NAME:
+            raise InvalidInput(f"a hold needs a reason of 1-{MAX_NAME} characters")
         self._require("released", "awaiting_stock", "reserved", "waved", doing="hold")
         self._held([reason], by)
 
@@ -314,6 +316,34 @@ class Order(Aggregate):
         self.require_decryptable()
         self._receiver_decrypted(sorted(fields), purpose, by)
 
+    def correct_address(self, name: str, phone: str, address: str, region: dict, by: str) -> None:
+        """Back-office staff correct the delivery address (before the parcel is packed and waybilled)."""
+        fields = {"name": name, "phone": phone, "address": address}
+        for label, value in fields.items():
+            if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
+                raise InvalidInput(f"the buyer's {label} must be 1-{MAX_NAME} characters")
+        region = {k: str(region.get(k, "") or "").strip() for k in ("province", "city", "district")}
+        if not region["province"] or any(len(v) > 64 for v in region.values()):
+            raise InvalidInput("an address needs a province (each of province, city, district at most 64 characters)")
+        buyer = Buyer(self.buyer.nickname, name.strip(), phone.strip(), address.strip())
+        if not self.change_address(buyer, region, by):
+            raise InvalidInput(f"order {self.platform_order_no} already has this address")
+
+    def add_note(self, text: str, by: str) -> None:
+        """A note from the back office, kept on the order's timeline."""
+        text = (text or "").strip()
+        if not text or len(text) > MAX_NAME:
+            raise InvalidInput(f"a note is 1-{MAX_NAME} characters")
+        self._note_added(text, by)
+
+    def reveal_buyer(self, by: str, purpose: str) -> Buyer:
+        """The buyer's unmasked name, phone and address; every look is recorded with who and why."""
+        purpose = (purpose or "").strip()
+        if not purpose or len(purpose) > MAX_NAME:
+            raise InvalidInput(f"say why the buyer's details are needed (1-{MAX_NAME} characters)")
+        self._buyer_revealed(purpose, by)
+        return self.buyer
+
     def mark_delivered(self) -> None:
         if self.status == "shipped":
             self._delivered()
@@ -409,6 +439,14 @@ class Order(Aggregate):
     @event("ReceiverDecrypted")
     def _receiver_decrypted(self, fields: list[str], purpose: str, by: str) -> None:
         self.decryptions = getattr(self, "decryptions", 0) + 1
+
+    @event("NoteAdded")
+    def _note_added(self, text: str, by: str) -> None:
+        pass
+
+    @event("BuyerRevealed")
+    def _buyer_revealed(self, purpose: str, by: str) -> None:
+        pass
 
     @event("Delivered")
     def _delivered(self) -> None:

@@ -19,10 +19,12 @@ from werkzeug.exceptions import Unauthorized
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
 from domain.limits import MAX_KIT_COMPONENTS, MAX_LENGTH_MM, MAX_NAME, MAX_SHELF_LIFE_DAYS, MAX_UNITS, MAX_WEIGHT_G
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
-from projections import (audit, catalogue, crm, finance, inventory, orders_board, purchasing, replenishment,
-                         settlement, unmapped_skus)
+from projections import (audit, catalogue, crm, finance, inventory, order_desk, orders_board, purchasing,
+                         replenishment, settlement, unmapped_skus)
 from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
+
+from . import orders_desk
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -265,6 +267,8 @@ def _checked(name: str, value, schema: dict):
         printable(value, name)
         if "pattern" in schema and not re.fullmatch(schema["pattern"], value):
             raise InvalidInput(f"{name} {value[:40]!r} is not in the form {schema.get('example', schema['pattern'])}")
+        if "enum" in schema and value not in schema["enum"]:
+            raise InvalidInput(f"{name} {value[:40]!r} is not one of {', '.join(schema['enum'])}")
         if schema.get("format") == "uuid":
             return as_uuid(value, InvalidInput(f"{name} {value[:40]!r} is not an id"))
         return value
@@ -562,6 +566,99 @@ def reserve(member, order_id, warehouse=None):
 def cancel(member, order_id, reason):
     system().app.orders.cancel_order(order_id, reason, member["badge"])
     return order_summary(order_id)
+
+
+# The order desk: the list, one order's whole record, and the actions on it
+
+DESK_ROW = shape(order_id=ID, channel=TEXT, shop=TEXT, platform_order_no=TEXT, status=TEXT, hold_reasons=TEXT,
+                 warehouse=TEXT, ordered_at=INSTANT, paid=MONEY, platform_fee=MONEY, postage=MONEY, lines=WHOLE,
+                 units=WHOLE, skus=TEXT, courier=TEXT, tracking_no=TEXT, notes=WHOLE, updated_at=INSTANT)
+BUYER = shape(nickname=TEXT, name=TEXT, phone=TEXT, address=TEXT, masked=FLAG)
+ORDER_DETAIL = shape(
+    order=shape(**ORDER["properties"], lines=listed(shape(
+        line_no=WHOLE, platform_sku=TEXT, sku=TEXT, title=TEXT, quantity=WHOLE, unit_price=MONEY, discount=MONEY,
+        refunded=WHOLE)), picked={"type": "object", "additionalProperties": WHOLE}, courier=TEXT, tracking_no=TEXT,
+        paid_amount=MONEY, discount=MONEY, platform_fee=MONEY, postage=MONEY, ordered_at=INSTANT,
+        region=shape(province=TEXT, city=TEXT, district=TEXT), has_remark=FLAG, buyer_ref=TEXT, buyer=BUYER),
+    timeline=listed(shape(notification_id=WHOLE, at=INSTANT, source=TEXT, event=TEXT, by=TEXT, detail=TEXT)),
+    routes=listed(ANY_OBJECT), prints=listed(ANY_OBJECT), jobs=listed(ANY_OBJECT))
+ORDER_SORTS = Param("sort", {"type": "string", "enum": list(order_desk.SORT_CHOICES), "default": "-ordered_at"},
+                    "Sort by a column; a leading - sorts descending.", one_of(order_desk.SORT_CHOICES, "sort"))
+
+
+@operation("GET", "/orders", "Orders filtered, searched and sorted, a page at a time, with how many match", "orders",
+           {**page_of(DESK_ROW), "required": [*page_of(DESK_ROW)["required"], "total"],
+            "properties": {**page_of(DESK_ROW)["properties"], "total": WHOLE}},
+           REPORT_READERS,
+           (Param("status", {"type": "string", "enum": list(orders_board.STATUSES)}, "Order status.",
+                  one_of(orders_board.STATUSES, "status")),
+            CHANNEL, SHOP, Param("warehouse", TEXT, "Warehouse code."), SINCE, UNTIL,
+            Param("exception", {"type": "string", "enum": list(orders_board.KINDS)},
+                  "Only orders with an open exception of this kind.", one_of(orders_board.KINDS, "exception kind")),
+            Param("sku", TEXT, "Only orders with a line of this SKU."), Param("courier", TEXT, "Courier code."),
+            Param("q", TEXT, "Platform order number, tracking number, buyer nickname or phone (exact)."),
+            ORDER_SORTS, *PAGING))
+def order_list(member, status, channel, shop, warehouse, since, until, exception, sku, courier, q, sort, limit,
+               offset):
+    given = order_desk.OrderFilter(status, channel, shop, warehouse, since, until, exception, sku, courier, q)
+    return order_desk.order_list(fresh("order_desk", "orders_board"), given, desk_keys(), sort, limit, offset)
+
+
+def desk_keys() -> order_desk.BuyerKeys:
+    return system().runners["order_desk"].projection.keys
+
+
+@operation("GET", "/orders/{order_id}", "One order: lines, amounts, fees, the buyer masked, parcel routes, label "
+           "prints, jobs and the timeline of every event and scan", "orders", ORDER_DETAIL, REPORT_READERS,
+           (ORDER_ID,))
+def order_detail(member, order_id):
+    details = system().app.orders.order_details(order_id)
+    entries = order_desk.timeline(fresh("order_desk"), order_id)
+    return {"order": details, "timeline": entries, **order_desk.parcel_story(entries)}
+
+
+@operation("POST", "/orders/{order_id}/buyer", "The buyer's full details; the look is recorded with who and why",
+           "order commands", shape(nickname=TEXT, name=TEXT, phone=TEXT, address=TEXT,
+                                   region=shape(province=TEXT, city=TEXT, district=TEXT), remark=TEXT),
+           roles_with("supervisor"), (ORDER_ID,), body_of(purpose=text(200)))
+def reveal_buyer(member, order_id, purpose):
+    return system().app.orders.reveal_buyer(order_id, member["badge"], purpose)
+
+
+@operation("POST", "/orders/{order_id}/address", "Correct the delivery address (before the parcel is packed)",
+           "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,),
+           body_of(name=text(200), phone=text(200), address=text(200), province=text(64),
+                   city=optional(text(64, 0)), district=optional(text(64, 0))))
+def change_address(member, order_id, name, phone, address, province, city="", district=""):
+    system().app.orders.correct_address(order_id, name, phone, address,
+                                        {"province": province, "city": city, "district": district}, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/notes", "Add a note to the order's timeline", "order commands", ORDER,
+           roles_with("supervisor"), (ORDER_ID,), body_of(text=text(200)))
+def add_note(member, order_id, text):
+    system().app.orders.add_note(order_id, text, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/reprint", "Ask for the parcel's label to be printed again", "order commands",
+           ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
+def reprint(member, order_id, reason):
+    system().app.fulfilment.request_reprint(order_id, reason, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/bulk", "One action on each of several orders; each is done or refused on its own",
+           "order commands",
+           shape(results=listed(shape(order_id=TEXT, order=TEXT, done=FLAG, reason=TEXT, code=TEXT))),
+           roles_with("supervisor"),
+           body=body_of(action={"type": "string", "enum": list(orders_desk.ACTIONS)},
+                        order_ids={"type": "array", "items": ID, "minItems": 1, "maxItems": orders_desk.MAX_BULK},
+                        reason=optional(text(200, 0)), text=optional(text(200, 0))))
+def bulk_action(member, action, order_ids, reason="", text=""):
+    values = {"reason": reason, "text": text}
+    return {"results": orders_desk.act_on_each(order_ids, action, values, member["badge"])}
 
 
 @operation("POST", "/waves", "Create a wave from reserved orders (all of the warehouse's when none are named)",

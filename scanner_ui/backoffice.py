@@ -327,7 +327,7 @@ def bar_chart(bars: list[tuple[str, Decimal | int]]) -> dict:
 DAYS = [Filter("since", "since", "day"), Filter("until", "until", "day")]
 
 
-@bp.get("/orders")
+@bp.get("/orders/board")
 def orders():
     """Orders per status, per channel and per shop, by the day ordered."""
     counts = orders_board.order_counts(fresh("orders_board"), arg("channel"), arg("since"), arg("until"))

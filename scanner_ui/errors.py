@@ -1,10 +1,12 @@
 """Domain errors become HTTP responses in one place, with one JSON shape."""
 
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from domain.staff import NotAllowed
+
+from . import i18n
 
 STATUS = ((NotAllowed, 403), (NotFound, 404), (InvalidInput, 422), (Conflict, 409), (DomainError, 400))
 
@@ -28,8 +30,19 @@ def status_of_code(code: str) -> int:
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
-        return jsonify(error={"code": error.code, "message": str(error)}), status_of(error)
+        return jsonify(error={"code": error.code, "message": in_language(error.code, str(error))}), status_of(error)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return jsonify(error={"code": error.name.lower().replace(" ", "_"), "message": error.description}), error.code
+        code = error.name.lower().replace(" ", "_")
+        return jsonify(error={"code": code, "message": in_language(code, error.description)}), error.code
+
+
+def in_language(code: str, detail: str) -> str:
+    """An error's message for a caller who asked for a language (Accept-Language): the kind of refusal in that
+    language, then the detail; without the header, the detail as it is."""
+    if not request or "Accept-Language" not in request.headers:
+        return detail
+    language = i18n.language_asked(request.accept_languages)
+    title = i18n.translate(language, code)
+    return detail if title == code else i18n.translate(language, "error_in_language", {"title": title, "detail": detail})

@@ -14,6 +14,7 @@ from ..errors import AlreadyReserved, InsufficientStock, InvalidInput, InvalidOr
 from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
 from ..listing import Listing, kit_label, listing_id, platform_key
 from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines, components_of, unmapped
+from ..printing import mask_phone
 from ..stock import Stock
 from ..warehouse import Warehouse
 from .catalogue import Catalogue
@@ -324,3 +325,49 @@ class Orders:
             stocks = self.release_stock(order, units, f"refunded: {reason}", by) if units else []
         self.store.save(order, *stocks)
         return refunded
+
+    # The order desk: one order's whole record, and the back office's corrections.
+
+    def order_details(self, order_id: UUID) -> dict:
+        """Lines, amounts, fees and the buyer masked (name's first character, phone's ends, address's region)."""
+        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}"), to_change=False)
+        return {
+            **self.get_order(order_id),
+            "paid_amount": order.paid_amount, "discount": order.discount, "platform_fee": order.platform_fee,
+            "postage": order.postage, "ordered_at": order.ordered_at, "region": dict(order.region),
+            "has_remark": bool((order.remark or "").strip()), "buyer_ref": order.buyer_ref,
+            "buyer": masked_buyer(order.buyer, order.region),
+        }
+
+    @retry_on_conflict
+    def reveal_buyer(self, order_id: UUID, by: str, purpose: str) -> dict:
+        """The buyer's full name, phone, address and remark; the look is recorded on the order (who, why)."""
+        order = self.order(order_id)
+        buyer = order.reveal_buyer(by, purpose)
+        self.store.save(order)
+        return {"nickname": buyer.nickname, "name": buyer.name, "phone": buyer.phone, "address": buyer.address,
+                "region": dict(order.region), "remark": order.remark}
+
+    @retry_on_conflict
+    def correct_address(self, order_id: UUID, name: str, phone: str, address: str, region: dict, by: str) -> None:
+        """Correct the delivery address from the back office, before the parcel is packed."""
+        order = self.order(order_id)
+        order.correct_address(name, phone, address, region, by)
+        self.store.save(order)
+
+    @retry_on_conflict
+    def add_note(self, order_id: UUID, text: str, by: str) -> None:
+        order = self.order(order_id)
+        order.add_note(text, by)
+        self.store.save(order)
+
+
+def masked_buyer(buyer: Buyer, region: dict) -> dict:
+    """What anyone reading an order may see of its buyer."""
+    def initial(text: str) -> str:
+        return (text[:1] + "*" * min(max(len(text) - 1, 1), 3)) if text and text != "<sealed>" else "***"
+
+    place = " ".join(v for v in (region.get("province"), region.get("city"), region.get("district")) if v)
+    return {"nickname": initial(buyer.nickname), "name": initial(buyer.name),
+            "phone": mask_phone(buyer.phone) if buyer.phone and buyer.phone != "<sealed>" else "***",
+            "address": f"{place} ****".strip(), "masked": True}

@@ -58,6 +58,11 @@ def table_rows(html: str, name: str) -> list[list[str]]:
             for row in re.findall(r"<tr(?! class=\"empty\")[^>]*>(.*?)</tr>", body, re.S)]
 
 
+def yuan_text(amount: Decimal) -> str:
+    """An amount as the office shows it to a Chinese reader: -¥1,234.50."""
+    return f"{'-' if amount < 0 else ''}¥{abs(amount):,}"
+
+
 def figure(html: str, key: str) -> str:
     return re.search(rf'<dd data-key="{key}">(?:<a [^>]*>)?([^<]*)<', html).group(1).strip()
 
@@ -225,7 +230,7 @@ def test_an_uploaded_bill_is_reconciled_order_by_order(system, supervisor):
     assert answer.status_code == 303 and answer.headers["Location"] == f"/office/settlement/{imported['id']}"
     assert {row[1]: row[0] for row in table_rows(page, f"bill-{imported['id']}")} == {
         T100: "已匹配", T101: "账单缺失", T102: "少付", "3999999999999999999": "未知订单"}
-    assert [row[:2] + row[5:6] for row in table_rows(short, f"bill-{imported['id']}")] == [["少付", T102, "-29.00"]]
+    assert [row[:2] + row[5:6] for row in table_rows(short, f"bill-{imported['id']}")] == [["少付", T102, "-¥29.00"]]
 
 
 def test_the_events_behind_an_order_and_a_person_hide_buyer_data_and_secrets(system, supervisor):
@@ -286,7 +291,7 @@ def test_money_in_a_table_matches_the_view(system, supervisor):
 
     [day] = table_rows(page, "finance-days")
     [expected] = finance.daily_finance(system.engine, "2026-11-11", "2026-11-11")
-    assert day[0] == "2026-11-11" and Decimal(day[2]) == expected["revenue"] and Decimal(day[-2]) == expected["margin"]
+    assert day[0] == "2026-11-11" and day[2] == yuan_text(expected["revenue"]) and day[-2] == yuan_text(expected["margin"])
 
 
 def test_a_view_stuck_on_an_event_is_on_the_exception_queue_with_the_event_and_the_error(system, supervisor):

@@ -1,0 +1,31 @@
+"""Every text the system shows comes from one gettext catalogue per language (scanner_ui/translations)."""
+
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+from scanner_ui import i18n
+
+
+def catalogue_file(lang: str) -> Path:
+    return Path(i18n.__file__).parent / "translations" / lang / "LC_MESSAGES" / "messages.po"
+
+
+def test_the_words_come_from_the_po_catalogue_of_each_language():
+    with open(catalogue_file("zh"), "rb") as file:
+        written = {m.id: m.string for m in read_po(file) if m.id}
+
+    assert i18n.translate("zh", "action:hold") == written["action:hold"] == "挂起"
+    assert i18n.translate("en", "action:hold") == "Hold"
+    assert i18n.translate("zh", "wave_finished", {"wave": "W1"}) == "波次 W1 已拣完"
+
+
+def test_a_word_missing_in_chinese_falls_back_to_english_then_to_its_key():
+    assert i18n.translate("zh", "no-such-key") == "no-such-key"
+    assert i18n.translate("fr", "action:hold") == "挂起"  # an unknown language reads as the default
+
+
+def test_every_english_word_has_a_chinese_one():
+    english, chinese = i18n.catalogue("en"), i18n.catalogue("zh")
+
+    assert sorted(set(english) - set(chinese)) == []
