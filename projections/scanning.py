@@ -85,7 +85,7 @@ orders = Table(
     metadata,
     Column("order_id", String(36), primary_key=True),
     Column("package_id", String(36), nullable=False, index=True),
-    Column("channel", String(32), nullable=False),
+    Column("channel", String(64), nullable=False),
     Column("shop", String(64), nullable=False),
     Column("number", String(64), nullable=False, index=True),
     Column("status", String(16), nullable=False),

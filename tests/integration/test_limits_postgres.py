@@ -24,7 +24,7 @@ def sku(n: int) -> str:
 
 
 def big_order(number: str, lines: int, quantity: int, price: Decimal) -> NewOrder:
-    return NewOrder("taobao", "旗" * 64, number, [
+    return NewOrder("渠" * 64, "旗" * 64, number, [
         OrderLine(n + 1, "p" * 64, sku(n), NAME, quantity, price, Decimal("0")) for n in range(lines)],
         BUYER, REGION, MAX_ORDER_AMOUNT, MAX_ORDER_AMOUNT, MAX_MONEY, MAX_MONEY, remark="备注" * 100)
 
