@@ -26,7 +26,7 @@ from projections.scanning import ScanningProjection
 from projections.tracking import ProjectionRunner
 from projections.unmapped_skus import UnmappedSkusProjection, waiting_orders
 
-from .settings import Settings
+from .settings import ConfigurationError, Settings
 
 
 @dataclass
@@ -100,9 +100,9 @@ class System:
         from workers.scheduler import watch_markers
 
         self.broker = make_broker(self.settings.broker_url)
-        if couriers is None and self.settings.couriers:
-            couriers = courier_clients(self.settings)
         shops = shops if shops is not None else shop_clients(self.settings)
+        if couriers is None and (self.settings.couriers or self.settings.platform_waybills):
+            couriers = courier_clients(self.settings, shops)
         self.jobs = Jobs(self.app, self.broker, warehouse=self.settings.warehouse, printers=self.settings.printers,
                          shops=shops, retries=retries,
                          queue_prefix=self.settings.queue_prefix, shipping=self._shipping(couriers, shops), views=self,
@@ -165,10 +165,12 @@ def shop_clients(settings: Settings) -> dict:
     return clients
 
 
-def courier_clients(settings: Settings) -> tuple[dict, object]:
-    """Courier clients and the tracker (Kuaidi100) from the CANGKU_COURIER_* settings."""
+def courier_clients(settings: Settings, shops: dict | None = None) -> tuple[dict, object]:
+    """Courier clients and the tracker (Kuaidi100) from the CANGKU_COURIER_* settings, and the marketplaces'
+    own e-waybills (CANGKU_PLATFORM_WAYBILLS) through the shops' clients, keyed `channel/COURIER`."""
     from adapters.couriers.cainiao import CainiaoClient
     from adapters.couriers.kuaidi100 import Kuaidi100Client
+    from adapters.couriers.platform_waybills import DouyinWaybillClient, PddWaybillClient
     from adapters.couriers.sf import SFExpressClient
     from adapters.couriers.yto import YTOClient
     from adapters.couriers.zto import ZTOClient
@@ -180,6 +182,13 @@ def courier_clients(settings: Settings) -> tuple[dict, object]:
     if "CAINIAO" in config:
         cainiao = dict(config["CAINIAO"])
         clients[cainiao.get("cp_code", "YTO")] = CainiaoClient(tracker=tracker, **cainiao)
+    platforms = {"pinduoduo": PddWaybillClient, "douyin": DouyinWaybillClient}
+    for channel, shop, courier in settings.platform_waybills:
+        if tracker is None:
+            raise ConfigurationError("CANGKU_PLATFORM_WAYBILLS needs CANGKU_COURIER_KUAIDI100 to follow the parcels")
+        if (channel, shop) not in (shops or {}):
+            raise ConfigurationError(f"CANGKU_PLATFORM_WAYBILLS: no client for shop {channel}:{shop}")
+        clients[f"{channel}/{courier}"] = platforms[channel](shops[(channel, shop)], wp_code=courier, tracker=tracker)
     return clients, tracker
 
 

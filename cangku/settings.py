@@ -157,6 +157,29 @@ def shop_time_zones(text: str) -> dict[tuple[str, str], str]:
     return zones
 
 
+PLATFORM_WAYBILL_CHANNELS = ("pinduoduo", "douyin")
+
+
+def platform_waybills(text: str, shops: tuple["ShopSettings", ...]) -> tuple[tuple[str, str, str], ...]:
+    """CANGKU_PLATFORM_WAYBILLS: `channel:shop=COURIER` entries, comma-separated: that shop's orders get e-waybills
+    of that courier from the marketplace itself (Pinduoduo, Douyin), which reads its own receiver ciphertexts."""
+    found = []
+    configured = {(shop.channel, shop.shop) for shop in shops}
+    for entry in filter(None, (e.strip() for e in text.split(","))):
+        shop, _, courier = entry.partition("=")
+        channel, _, name = shop.strip().partition(":")
+        if not (channel and name and courier.strip()):
+            raise ConfigurationError(f"{PREFIX}PLATFORM_WAYBILLS entries look like pinduoduo:flagship=YTO, "
+                                     f"got {entry!r}")
+        if channel not in PLATFORM_WAYBILL_CHANNELS:
+            raise ConfigurationError(f"{PREFIX}PLATFORM_WAYBILLS: {channel!r} issues no e-waybills here; "
+                                     f"one of {', '.join(PLATFORM_WAYBILL_CHANNELS)}")
+        if (channel, name) not in configured:
+            raise ConfigurationError(f"{PREFIX}PLATFORM_WAYBILLS: shop {channel}:{name} is not in {PREFIX}SHOPS")
+        found.append((channel, name, courier.strip().upper()))
+    return tuple(found)
+
+
 COURIER_CODES = ("SF", "ZTO", "YTO", "CAINIAO", "KUAIDI100")
 
 
@@ -199,6 +222,7 @@ class Settings:
     label_font: str = ""
     job_retries: dict = field(default_factory=dict)
     couriers: dict = field(default_factory=dict, repr=False)
+    platform_waybills: tuple = ()
     business_timezone: str = "Asia/Shanghai"
     shop_timezones: dict = field(default_factory=dict)
 
@@ -231,6 +255,7 @@ class Settings:
             label_sizes = parse_label_sizes(get("LABEL_SIZES"))
         except PrintLayoutError as error:
             raise ConfigurationError(f"CANGKU_LABEL_SIZES: {error}") from None
+        shops = shops_from_env(get)
         return cls(
             data_dir=data_dir,
             label_sizes=label_sizes,
@@ -245,7 +270,8 @@ class Settings:
             host=get("HOST", "127.0.0.1"),
             port=port,
             projection_batch=projection_batch,
-            shops=shops_from_env(get),
+            shops=shops,
+            platform_waybills=platform_waybills(get("PLATFORM_WAYBILLS"), shops),
             pull_interval=float(get("PULL_INTERVAL", "60")),
             queue_prefix=get("QUEUE_PREFIX", "cangku"),
             job_retries=job_retries,
