@@ -43,7 +43,10 @@ def parse_instant(text: str) -> datetime:
         instant = datetime.fromisoformat(text)
     except ValueError:
         raise click.BadParameter(f"{text!r} is not an ISO 8601 time such as 2026-11-11T20:00:03") from None
-    return business_calendar.local(instant)
+    try:
+        return business_calendar.local(instant)
+    except OverflowError:
+        raise click.BadParameter(f"{text!r} is out of range") from None
 
 
 class DomainErrors(click.Group):

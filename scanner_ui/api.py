@@ -166,7 +166,7 @@ def instant(label: str) -> Callable[[str], datetime]:
         except ValueError:
             raise InvalidFilter(f"{label} {text[:40]!r} is not an ISO 8601 time such as 2026-11-11T20:00:03+08:00"
                                 ) from None
-        return within_years(business_calendar.local(moment), label)
+        return business_calendar.local(within_years(moment, label))  # checked first: the ends cannot convert
 
     return read
 

@@ -644,10 +644,9 @@ def instant(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise InvalidFilter(f"{text[:40]!r} is not a time such as 2026-11-11T20:00:03") from None
-    moment = business_calendar.local(moment)
-    if not 1900 <= moment.year <= 9000:
+    if not 1900 <= moment.year <= 9000:  # before any conversion, which fails at the ends of the calendar
         raise InvalidFilter(f"{text[:40]!r} is out of range (years 1900-9000)")
-    return moment
+    return business_calendar.local(moment)
 
 
 @bp.get("/audit/chain")

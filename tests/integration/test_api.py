@@ -186,6 +186,8 @@ def test_audit_reads_show_the_events_of_an_order_a_sku_and_a_bin_on_the_chain(sy
     ("/api/v1/stock?warehouse=WH9", 404, "unknown_warehouse"),
     ("/api/v1/stock/at?sku=CUP-GL-01&at=yesterday", 422, "invalid_filter"),
     ("/api/v1/stock/at?sku=CUP-GL-01", 422, "invalid_input"),
+    ("/api/v1/stock/at?sku=CUP-GL-01&at=0001-01-01T00:00:00%2B14:00", 422, "invalid_filter"),
+    ("/api/v1/stock/at?sku=CUP-GL-01&at=9999-12-31T23:59:59-14:00", 422, "invalid_filter"),
     ("/api/v1/stock/at?sku=CUP-GL-01&at=2026-11-11T20:00:00&bin=Z-99", 404, "unknown_bin"),
     ("/api/v1/orders/exceptions?kind=lost", 422, "invalid_filter"),
     ("/api/v1/crm/customers?segment=vip", 422, "invalid_filter"),
