@@ -51,7 +51,7 @@ def test_a_supervisor_registers_a_sku_on_its_page_and_finds_it_in_the_list(syste
     assert saved.status_code == 303 and saved.headers["Location"].endswith("/office/products/sku/BOWL-01?saved=1")
     listed = supervisor.get("/office/products?q=青瓷").get_data(as_text=True)
     [row] = table_rows(listed, "skus")
-    assert row[:4] == ["BOWL-01", "青瓷碗", BOWL_EAN, "420"] and row[7] == "18.8000" and row[9] == "✔"
+    assert row[:4] == ["BOWL-01", "青瓷碗", BOWL_EAN, "420"] and row[7] == "¥18.80" and row[9] == "✔"
     assert system.app.catalogue.sku_for_barcode(BOWL_EAN) == "BOWL-01"
 
 
@@ -65,7 +65,7 @@ def test_an_edit_on_the_page_changes_the_sku_and_the_stock_value_follows(system,
     assert saved.status_code == 303
     assert system.app.catalogue.get_sku(TEA)["unit_cost"] == Decimal("50")
     value = supervisor.get("/office/finance/stock?warehouse=WH1").get_data(as_text=True)
-    assert ["WH1", TEA, "20", "50.0000", "1000.00"] in table_rows(value, "stock-value")
+    assert ["WH1", TEA, "20", "¥50.00", "¥1,000.00"] in table_rows(value, "stock-value")
 
 
 def test_a_bad_value_on_the_page_is_shown_with_what_was_typed_and_nothing_is_written(system, supervisor):
