@@ -230,11 +230,16 @@ class Simulators:
 
 
 def buyer_search_key(settings: Settings) -> bytes:
-    """The key of the order desk's buyer hashes: derived from the cipher key when buyer data is sealed."""
+    """The key of the order desk's buyer hashes: derived from the cipher key when buyer data is sealed, else from
+    the secret kept in the data folder (made at random on first start), never from a constant, so a copy of the
+    view alone cannot be searched by guessing phone numbers."""
     import hashlib
     import hmac
 
-    return hmac.new((settings.cipher_key or "").encode(), b"cangku order desk buyer search", hashlib.sha256).digest()
+    from scanner_ui.security import stored_secret_key
+
+    secret = settings.cipher_key or settings.secret_key or stored_secret_key(settings.data_dir)
+    return hmac.new(secret.encode(), b"cangku order desk buyer search", hashlib.sha256).digest()
 
 
 def build(settings: Settings | None = None) -> System:
