@@ -228,17 +228,6 @@ class Inventory:
             raise UnknownCountRequest(f"no count adjustment {request_id}") from None
 
     @retry_on_conflict
-    def approve_count_adjustment(self, request_id: UUID, by: str) -> int:
-        """Book a held count: the counted quantity is set in the bin; returns the difference booked."""
-        request = self._count_request(request_id)
-        request.approve(by)
-        stock = self.stock_of(request.warehouse, request.sku, create=True)
-        self._check_keeps_reservations(stock, request.bin, request.counted)
-        difference = stock.count(request.bin, request.counted, f"{request.reason}, approved by {by}", by)
-        self.store.save(request, stock)
-        return difference
-
-    @retry_on_conflict
     def reject_count_adjustment(self, request_id: UUID, by: str) -> None:
         request = self._count_request(request_id)
         request.reject(by)
