@@ -1,5 +1,6 @@
-"""Chinese (default) and English from one gettext catalogue per language, `translations/<lang>/LC_MESSAGES/messages.po`
-(read with Babel when first needed, so a plain `pip install -e .` is enough); the choice is remembered in a cookie,
+"""Chinese (default) and English from gettext catalogues, `translations/<lang>/LC_MESSAGES/*.po` (`messages.po` for
+the shared words, one more domain per area such as `aftersales.po`, so areas grow their words without touching each
+other's files), read with Babel when first needed, so a plain `pip install -e .` is enough; the choice is remembered in a cookie,
 or taken from a setting or the request's Accept-Language where there is no cookie (the API, the CLI)."""
 
 from functools import cache
@@ -15,9 +16,17 @@ CATALOGUES = Path(__file__).parent / "translations"
 
 @cache
 def catalogue(lang: str) -> dict[str, str]:
-    """The words of a language by key, from its .po file."""
-    with open(CATALOGUES / lang / "LC_MESSAGES" / "messages.po", "rb") as file:
-        return {message.id: message.string for message in read_po(file) if message.id and message.string}
+    """The words of a language by key, from its .po files (`messages.po` first; an area's domain may not redefine a key)."""
+    folder = CATALOGUES / lang / "LC_MESSAGES"
+    words: dict[str, str] = {}
+    for path in sorted(folder.glob("*.po"), key=lambda path: (path.name != "messages.po", path.name)):
+        with open(path, "rb") as file:
+            for message in read_po(file):
+                if message.id and message.string:
+                    if message.id in words:
+                        raise ValueError(f"{path.name} redefines {message.id!r}")
+                    words[message.id] = message.string
+    return words
 
 
 class _Blank(dict):

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import pytest
 from babel.messages.pofile import read_po
 
 from scanner_ui import i18n
@@ -29,3 +30,25 @@ def test_every_english_word_has_a_chinese_one():
     english, chinese = i18n.catalogue("en"), i18n.catalogue("zh")
 
     assert sorted(set(english) - set(chinese)) == []
+
+
+def _po(path: Path, words: dict[str, str]) -> None:
+    path.write_text("".join(f'msgid "{key}"\nmsgstr "{text}"\n\n' for key, text in words.items()), encoding="utf-8")
+
+
+def test_an_area_adds_its_words_in_its_own_domain_and_may_not_redefine_a_shared_one(tmp_path, monkeypatch):
+    folder = tmp_path / "zh" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    _po(folder / "messages.po", {"action:hold": "挂起"})
+    _po(folder / "returns.po", {"case:open": "售后中"})
+    monkeypatch.setattr(i18n, "CATALOGUES", tmp_path)
+    i18n.catalogue.cache_clear()
+    try:
+        assert i18n.catalogue("zh") == {"action:hold": "挂起", "case:open": "售后中"}
+
+        _po(folder / "returns.po", {"action:hold": "暂停"})
+        i18n.catalogue.cache_clear()
+        with pytest.raises(ValueError, match="returns.po redefines 'action:hold'"):
+            i18n.catalogue("zh")
+    finally:
+        i18n.catalogue.cache_clear()
