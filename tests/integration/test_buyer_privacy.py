@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from adapters.couriers.platform_waybills import DouyinWaybillClient, PddWaybillClient
+from adapters.couriers.platform_waybills import DouyinWaybillClient, JdWaybillClient, PddWaybillClient
 from adapters.couriers.simulators import run_all as run_couriers
 from adapters.couriers.simulators.common import ManualClock
 from adapters.couriers.base import Address, CourierRejected, Party, WaybillRequest
@@ -22,7 +22,7 @@ from domain.order import Order
 from domain.printing import Contact
 from tests.builders import TEA, TEA_EAN, warehouse_with_catalogue
 from tests.escpos_decode import decode
-from tests.marketplaces import in_process
+from tests.marketplaces import client_of, in_process
 from workers.pull import new_order
 from workers.shipping import Shipping
 
@@ -247,3 +247,76 @@ def test_a_platform_e_waybill_is_labelled_with_the_courier_and_its_number_goes_b
 
     assert system.app.fulfilment.package(order_id).courier == "YTO" and "圆通速递" in labelled
     assert tracking_no not in sim.waybills
+
+
+@pytest.fixture
+def served_jd():
+    """The JD simulator on a local port with one unshipped order, and our JD client talking to it over HTTP."""
+    sim = SIMULATORS["jd"](shop="main").start()
+    placed = sim.add_order(receiver_name=NAME, receiver_phone=PHONE, province="浙江省", city="杭州市", district="西湖区",
+                           detail=STREET, lines=[SimLine("600101", "4200101", TEA, "西湖龙井 250g 罐装", 1,
+                                                         Decimal("168.00"))])
+    client = client_of(sim)
+    yield sim, client, client.order_detail(placed.order_no)
+    sim.stop()
+
+
+def jd_waybills(client, couriers):
+    return JdWaybillClient(client, wp_code="YTO", tracker=couriers.tracker(), vendor_code="V10086",
+                           template_url="https://template-content.jd.com/template-oss?tempCode=ytokd76x130")
+
+
+def test_a_jd_order_gets_its_jd_e_waybill_with_the_oaid_and_is_never_decrypted(make_system, couriers, caplog,
+                                                                               served_jd):
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    shipping = Shipping(system.app, system.engine, {"YTO": couriers.clients()["YTO"],
+                                                    "jd/YTO": jd_waybills(client, couriers)},
+                        None, standard_rules(), SENDER, {("jd", "main"): client})
+
+    with caplog.at_level(logging.DEBUG):
+        tracking_no = shipping.request_waybill(order_id)
+
+    to = sim.waybills[tracking_no]["recipient"]
+    assert to["oaid"] == platform.receiver.protected["oaid"]
+    assert (to["contact"], to["mobile"]) == ("王**", "138****5678") and NAME not in str(to) and PHONE not in str(to)
+    assert tracking_no.startswith("YT") and couriers.yto.received == []
+    assert sim.decrypted == [] and decryptions(system.app, order_id) == []
+    assert "jingdong.jos.order.oaid.decrypt" not in sim.calls
+    package = system.app.fulfilment.package(order_id)
+    assert package.courier == "YTO" and package.sort_code and package.package_centre == "杭州市集包"
+    text = label_text(system.app, order_id)
+    assert "王**" in text and "138****5678" in text and "杭州市集包" in text and tracking_no in text
+    assert NAME not in caplog.text and PHONE not in caplog.text
+
+
+def test_the_jd_e_waybill_refuses_a_masked_receiver_without_its_oaid_and_another_orders_oaid(couriers, served_jd):
+    sim, client, platform = served_jd
+    other = sim.add_order(receiver_name="李四", receiver_phone="13900001111")
+    waybills = jd_waybills(client, couriers)
+    receiver = Party("王**", "138****5678", Address("浙江省", "杭州市", "西湖区", "文三路****"))
+    masked = WaybillRequest(platform.order_no, SENDER, receiver, 1200)
+    borrowed = WaybillRequest(other.order_no, SENDER, receiver, 1200, platform="jd",
+                              receiver_protected=platform.receiver.protected)
+
+    for request in (masked, borrowed):
+        with pytest.raises(CourierRejected):
+            waybills.create_waybill(request)
+
+    assert sim.waybills == {}
+
+
+def test_a_jd_e_waybill_comes_with_jds_print_data_and_goes_back_on_intercept(make_system, couriers, served_jd):
+    sim, client, platform = served_jd
+    waybills = jd_waybills(client, couriers)
+    request = WaybillRequest(platform.order_no, SENDER, Party("王**", "138****5678",
+                                                             Address("浙江省", "杭州市", "西湖区", "文三路****")),
+                             1200, platform="jd", receiver_protected=platform.receiver.protected)
+
+    waybill = waybills.create_waybill(request)
+    waybills.cancel_waybill(waybill.tracking_no, platform.order_no)
+
+    document = json.loads(waybill.print_data)
+    assert document["encryptedData"] and document["templateURL"].endswith("tempCode=ytokd76x130")
+    assert waybill.courier == "JD-YTO" and waybill.sort_code and waybill.tracking_no not in sim.waybills
