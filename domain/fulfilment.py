@@ -10,6 +10,7 @@ from .errors import (
     InvalidInput,
     InvalidOrderState,
     InvalidQuantity,
+    LabelNotPrintable,
     PackageIncomplete,
     WrongItemScanned,
 )
@@ -168,6 +169,8 @@ class Package(Aggregate):
         self.printed_jobs: list[str] = []
         self.package_centre = ""
         self.product = ""
+        # what the platform's print data of the waybill is (template URL, version, encrypted); empty for a courier's
+        self.print_data: dict = {}
         self.route_status = ""
         self.route_seen: list[str] = []
         self.exception = ""
@@ -228,6 +231,21 @@ class Package(Aggregate):
         if (package_centre, product) != (self.package_centre, self.product):
             self._waybill_details_received(package_centre[:100], product[:100])
 
+    def note_print_data(self, template_url: str, version: str, encrypted: bool) -> None:
+        """The platform print data the waybill came with: its standard template, its version, whether encrypted."""
+        facts = {"template_url": template_url[:300], "version": version[:100], "encrypted": bool(encrypted)}
+        if facts != self.print_data:
+            self._print_data_received(**facts)
+
+    def require_printable_label(self) -> None:
+        """A label laid out by us needs the sort code; encrypted print data that hides it cannot be printed here."""
+        if self.print_data.get("encrypted") and not self.sort_code:
+            raise LabelNotPrintable(
+                f"the {self.courier} waybill {self.tracking_no} came with encrypted print data "
+                f"(version {self.print_data.get('version') or '?'}, template "
+                f"{self.print_data.get('template_url') or 'none'}) and no sort code (大头笔) readable outside the "
+                f"platform's print component; print it there, or ask the platform for readable print data")
+
     def record_label_printed(self, printer: str, job_id: str, by: str, as_image: tuple[str, ...] = ()) -> bool:
         """Record a printed label job; False (and nothing recorded) when that job was already printed.
 
@@ -238,6 +256,8 @@ class Package(Aggregate):
         if job_id in self.printed_jobs:
             return False
         self._label_printed(printer, job_id, by)
+        if self.print_data:
+            self._label_laid_out_from(job_id, self.print_data["template_url"], self.print_data["version"])
         self.note_printed_as_image(job_id, as_image)
         return True
 
@@ -316,6 +336,14 @@ class Package(Aggregate):
     def _waybill_details_received(self, package_centre: str, product: str) -> None:
         self.package_centre = package_centre
         self.product = product
+
+    @event("PrintDataReceived")
+    def _print_data_received(self, template_url: str, version: str, encrypted: bool) -> None:
+        self.print_data = {"template_url": template_url, "version": version, "encrypted": encrypted}
+
+    @event("LabelLaidOutFromPrintData")
+    def _label_laid_out_from(self, job_id: str, template_url: str, version: str) -> None:
+        pass
 
     @event("PackingSlipPrinted")
     def _packing_slip_printed(self, printer: str, job_id: str) -> None:

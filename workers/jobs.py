@@ -21,6 +21,7 @@ from adapters.marketplaces import (
     ShopAuthorisation,
 )
 from adapters.printing import lay_out, printer_from_url
+from domain.errors import LabelNotPrintable
 from domain.printing import Contact, Printer, PrinterUnavailable, deliver
 
 from .broker import attempt
@@ -130,7 +131,14 @@ class Jobs:
         """Lay out the document, print it once at the station and record it; a failure is noted and raised (retry)."""
         if printed(job_id):
             return
-        rendered = lay_out(document(), self.label_font)
+        try:
+            laid_out = document()
+        except LabelNotPrintable as error:
+            # no retry can make it printable: the failure stays on the supervisor screen with why, nothing prints
+            log.warning("label job %s not printed: %s", job_id, error)
+            failed(str(error))
+            return
+        rendered = lay_out(laid_out, self.label_font)
         delivered = PrintedJobs(printed, lambda job: record(job, rendered.as_image))
         try:
             deliver(job_id, self.printers[station], rendered.data, delivered)

@@ -7,6 +7,7 @@ from uuid import UUID
 from collections.abc import Mapping
 
 from adapters.couriers.base import Address, CourierClient, CourierUnavailable, Party, TrackingClient, WaybillRequest
+from adapters.couriers.print_data import read_print_data
 from adapters.marketplaces import MarketplaceClient, Receiver
 from domain.courier_choice import CourierRules, NoCourierAvailable, PackageFacts, choose
 from projections.parcels import parcels_in_transit
@@ -49,9 +50,11 @@ class Shipping:
                 continue
             # the courier that carries it (YTO), not the platform that issued the number (CAINIAO-YTO, PDD-YTO): the
             # label names it, the marketplace is told it, and its client gives the number back
+            print_data = read_print_data(waybill.print_data)
             self.app.fulfilment.assign_waybill(order_id, decision.courier, waybill.tracking_no,
                                                waybill.sort_code, decision.as_record(),
-                                               package_centre=waybill.package_center, product=waybill.product)
+                                               package_centre=waybill.package_center, product=waybill.product,
+                                               print_data=print_data.as_record() if print_data else None)
             return waybill.tracking_no
 
     def _couriers_for(self, channel: str) -> dict[str, CourierClient]:

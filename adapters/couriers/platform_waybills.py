@@ -24,6 +24,7 @@ from adapters.couriers.base import (
     WaybillRequest,
 )
 from adapters.couriers.cainiao import user_info
+from adapters.couriers.print_data import PrintData, read_print_data
 from adapters.marketplaces.base import (
     MarketplaceClient,
     MarketplaceError,
@@ -106,11 +107,10 @@ class PddWaybillClient(PlatformWaybillClient):
             row = answer["modules"][0]
             number = row["waybill_code"]
             print_data = row.get("print_data") or ""
-            routing = ((json.loads(print_data) if print_data else {}).get("data") or {}).get("routingInfo") or {}
         except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
             raise CourierMalformedResponse(self.code, f"cannot read the waybill ({type(exc).__name__})") from None
-        return self._waybill(req, number, (routing.get("sortation") or {}).get("name"),
-                             (routing.get("consolidation") or {}).get("name"), print_data)
+        facts = read_print_data(print_data) or PrintData("", "", False)
+        return self._waybill(req, number, facts.sort_code, facts.package_centre, print_data)
 
     def cancel_waybill(self, tracking_no: str, order_no: str) -> None:
         """Give the number back (pdd.waybill.cancel)."""

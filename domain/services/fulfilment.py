@@ -202,11 +202,16 @@ class Fulfilment:
 
     @retry_on_conflict
     def assign_waybill(self, order_id: UUID, courier: str, tracking_no: str, sort_code: str = "",
-                       decision: dict | None = None, package_centre: str = "", product: str = "") -> None:
-        """Attach the courier's waybill number (and the courier choice behind it) to the order's package."""
+                       decision: dict | None = None, package_centre: str = "", product: str = "",
+                       print_data: dict | None = None) -> None:
+        """Attach the courier's waybill number (and the courier choice behind it) to the order's package;
+        `print_data` is what the platform's print data is (template_url, version, encrypted), never the data."""
         package = self.package_for(self.orders.order(order_id), "courier")
         package.assign_waybill(courier, tracking_no, sort_code, decision)
         package.note_waybill_details(package_centre, product)
+        if print_data:
+            package.note_print_data(print_data.get("template_url", ""), print_data.get("version", ""),
+                                    bool(print_data.get("encrypted")))
         if package.pending_events:
             self.store.save(package)
 
@@ -271,9 +276,11 @@ class Fulfilment:
 
     def waybill_label(self, order_id: UUID, sender: Contact, sizes: dict[str, str] | None = None,
                       station: str = "packing", printed_at=None) -> WaybillLabel:
-        """What the waybill label of an order's package shows, in the size set for its courier at the station."""
+        """What the waybill label of an order's package shows, in the size set for its courier at the station;
+        LabelNotPrintable when the platform's print data hides what the label needs."""
         order = self.orders.order(order_id)
         package = self.package_for(order, "printer")
+        package.require_printable_label()
         region = " ".join(v for v in (order.region.get(k, "") for k in ("province", "city", "district")) if v)
         return WaybillLabel(
             courier_name=COURIER_NAMES.get(package.courier, package.courier),

@@ -286,6 +286,8 @@ def test_a_jd_order_gets_its_jd_e_waybill_with_the_oaid_and_is_never_decrypted(m
     assert "jingdong.jos.order.oaid.decrypt" not in sim.calls
     package = system.app.fulfilment.package(order_id)
     assert package.courier == "YTO" and package.sort_code and package.package_centre == "杭州市集包"
+    assert package.print_data == {"template_url": "https://template-content.jd.com/template-oss?tempCode=ytokd76x130",
+                                  "version": "jd-cloud-print", "encrypted": True}
     text = label_text(system.app, order_id)
     assert "王**" in text and "138****5678" in text and "杭州市集包" in text and tracking_no in text
     assert NAME not in caplog.text and PHONE not in caplog.text

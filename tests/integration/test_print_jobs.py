@@ -125,6 +125,29 @@ def test_a_label_job_failing_on_paper_out_shows_on_the_supervisor_page_and_print
     assert len(package_events(system.app, order_id, Package.LabelPrinted)) == 1
 
 
+def test_a_label_whose_platform_print_data_is_encrypted_is_not_printed_and_the_supervisor_sees_why(
+        make_system, sqlite_url):
+    printer = TcpPrinter().switch_on()
+    system = make_system(sqlite_url, printer_packing=printer.url)
+    order_id = reserved(system.app, "L9")
+    packed(system.app, system.app.fulfilment.create_wave("WH1", "W-L9", [order_id], "sup"), order_id, 1)
+    system.app.fulfilment.weigh(order_id, 300, "carl")
+    system.app.fulfilment.assign_waybill(order_id, "YTO", "YT1400000000999", "", print_data={
+        "template_url": "https://cloudprint.cainiao.com/template/standard/101", "version": "waybill_print_secret_version_1",
+        "encrypted": True})
+    supervisor = signed_in_supervisor(system)
+    system.start_jobs(retries=FAST_RETRIES)
+    system.start_followers(interval=0.05)
+
+    until(lambda: print_failures(supervisor))
+    [failure] = print_failures(supervisor)
+    page = supervisor.get("/supervisor").get_data(as_text=True)
+
+    assert failure["order"] == "L9" and "encrypted print data" in failure["detail"]
+    assert "waybill_print_secret_version_1" in page and "大头笔" in page
+    assert printer.printed == [] and package_events(system.app, order_id, Package.LabelPrinted) == []
+
+
 def test_a_label_printed_by_the_job_carries_everything_the_courier_and_the_sender_need(make_system, sqlite_url):
     printer = TcpPrinter().switch_on()
     system = make_system(sqlite_url, printer_packing=printer.url, label_sizes="SF=100x180",

@@ -4,7 +4,13 @@ Written from JOS's API call guide (http://jos.jd.com/doc/channel.htm?id=157, 签
 but `sign` (`format` and `sign_method` too, when sent), sorted by name, name and value joined, wrapped in the app
 secret, upper-case MD5 of the UTF-8 bytes. The timestamp is GMT+8 yyyy-MM-dd HH:mm:ss (the official SDKs add
 milliseconds and the zone, yyyy-MM-dd HH:mm:ss.SSSZ), at most 10 minutes off. Tokens come from the OAuth server's
-/oauth2/access_token and /oauth2/refresh_token."""
+/oauth2/access_token and /oauth2/refresh_token.
+
+E-waybills as JD's 无界电子面单 guide describes them: jingdong.ldop.alpha.waybill.receive takes a `content` JSON text
+(providerCode, salePlatform, platformOrderNo, vendorCode, weight in kg, fromAddress, toAddress) and answers resultInfo
+{statusCode, statusMessage, data {waybillCodeList}}; a JD order's toAddress may carry the order's OAID in place of the
+contact. The sort code and package centre come from jingdong.ldop.alpha.vendor.bigshot.query, the encrypted print data
+for JD's print component from jingdong.printing.printData.pullData (prePrintDatas[].perPrintData)."""
 
 from __future__ import annotations
 
