@@ -171,6 +171,7 @@ class Package(Aggregate):
         self.product = ""
         # what the platform's print data of the waybill is (template URL, version, encrypted); empty for a courier's
         self.print_data: dict = {}
+        self.waybill_hold = ""  # why no waybill can be requested for now (the shop forbids decrypting its buyer)
         self.route_status = ""
         self.route_seen: list[str] = []
         self.exception = ""
@@ -209,6 +210,18 @@ class Package(Aggregate):
         if tracking_no == self.tracking_no:
             return  # the same waybill arriving twice (a retried job, a second screen) is one assignment
         self._waybill_assigned(courier, tracking_no, sort_code, decision or {})
+
+    def hold_waybill(self, reason: str) -> bool:
+        """No courier can take this parcel's waybill as things are; it waits, with why, until one can. False when
+        it already waits for that reason."""
+        if self.tracking_no:
+            raise InvalidOrderState(f"package already has waybill {self.tracking_no}")
+        if not (reason or "").strip():
+            raise InvalidInput("a held waybill needs a reason")
+        if reason.strip()[:300] == self.waybill_hold:
+            return False
+        self._waybill_held(reason.strip()[:300])
+        return True
 
     def cancel_waybill(self, reason: str) -> None:
         if not self.tracking_no or self.status == "handed_over":
@@ -308,6 +321,11 @@ class Package(Aggregate):
         self.courier = courier
         self.tracking_no = tracking_no
         self.sort_code = sort_code
+        self.waybill_hold = ""
+
+    @event("WaybillHeld")
+    def _waybill_held(self, reason: str) -> None:
+        self.waybill_hold = reason
 
     @event("WaybillCancelled")
     def _waybill_cancelled(self, courier: str, tracking_no: str, reason: str) -> None:

@@ -622,7 +622,7 @@ def order_detail(member, order_id):
                                    region=shape(province=TEXT, city=TEXT, district=TEXT), remark=TEXT),
            roles_with("supervisor"), (ORDER_ID,), body_of(purpose=text(200)))
 def reveal_buyer(member, order_id, purpose):
-    return system().app.orders.reveal_buyer(order_id, member["badge"], purpose)
+    return system().app.channels.reveal_buyer(order_id, member["badge"], purpose)
 
 
 @operation("POST", "/orders/{order_id}/address", "Correct the delivery address (before the parcel is packed)",

@@ -141,10 +141,10 @@ def order_action(order_ref: str, action: str):
     if action == "buyer":
         purpose = request.form.get("purpose", "")
         try:
-            buyer = system().app.orders.reveal_buyer(order_id, current_staff()["badge"], purpose)
+            buyer = system().app.channels.reveal_buyer(order_id, current_staff()["badge"], purpose)
         except InvalidInput as error:
             return order_page(order_id, errors.status_of(error), refusal=str(error))
-        return order_page(order_id, buyer=dict(buyer, masked=False))
+        return order_page(order_id, buyer={"masked": False, **buyer})
     system().app.orders.order(order_id)  # an unknown order is 404 whichever the action
     try:
         act(order_id, action, request.form, current_staff()["badge"])

@@ -215,6 +215,15 @@ class Fulfilment:
         if package.pending_events:
             self.store.save(package)
 
+    @retry_on_conflict
+    def hold_waybill(self, order_id: UUID, reason: str) -> bool:
+        """The parcel's waybill cannot be requested as things are: it waits, with why (on the exception queue)."""
+        package = self.package_for(self.orders.order(order_id), "courier")
+        held = package.hold_waybill(reason)
+        if held:
+            self.store.save(package)
+        return held
+
     def package(self, order_id: UUID) -> Package:
         return self.package_for(self.orders.order(order_id), "")
 

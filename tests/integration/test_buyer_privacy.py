@@ -20,7 +20,7 @@ from adapters.printing import lay_out
 from domain.courier_choice import standard_rules
 from domain.order import Order
 from domain.printing import Contact
-from tests.builders import TEA, TEA_EAN, warehouse_with_catalogue
+from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
 from tests.escpos_decode import decode
 from tests.marketplaces import client_of, in_process
 from workers.pull import new_order
@@ -322,3 +322,55 @@ def test_a_jd_e_waybill_comes_with_jds_print_data_and_goes_back_on_intercept(mak
     document = json.loads(waybill.print_data)
     assert document["encryptedData"] and document["templateURL"].endswith("tempCode=ytokd76x130")
     assert waybill.courier == "JD-YTO" and waybill.sort_code and waybill.tracking_no not in sim.waybills
+
+
+def test_a_shop_that_forbids_decryption_never_has_a_buyer_decrypted_and_the_parcel_waits_with_why(
+        make_system, couriers, served_jd):
+    from projections.orders_board import exception_queue
+
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    system.app.channels.forbid_decryption("jd", "main", True, "S1")
+    shipping = Shipping(system.app, system.engine, {"SF": couriers.clients()["SF"]}, None, standard_rules(), SENDER,
+                        {("jd", "main"): client})
+
+    tracking_no = shipping.request_waybill(order_id)
+
+    assert tracking_no == "" and sim.decrypted == [] and "jingdong.jos.order.oaid.decrypt" not in sim.calls
+    assert couriers.sf.received == [] and decryptions(system.app, order_id) == []
+    [held] = exception_queue(system.fresh("orders_board"), "waybill_held")
+    assert held["platform_order_no"] == platform.order_no
+    assert "jd/main forbids decrypting buyers" in held["detail"] and "SF" in held["detail"]
+
+
+def test_a_shop_that_forbids_decryption_still_ships_through_its_platforms_e_waybill(make_system, couriers, served_jd):
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    system.app.channels.forbid_decryption("jd", "main", True, "S1")
+    shipping = Shipping(system.app, system.engine, {"SF": couriers.clients()["SF"], "YTO": couriers.clients()["YTO"],
+                                                    "jd/YTO": jd_waybills(client, couriers)},
+                        None, standard_rules(), SENDER, {("jd", "main"): client})
+
+    tracking_no = shipping.request_waybill(order_id)
+
+    assert tracking_no in sim.waybills and sim.decrypted == []
+    assert couriers.sf.received == [] and couriers.yto.received == []
+
+
+def test_the_order_desks_look_at_a_buyer_of_a_shop_that_forbids_decryption_shows_the_masked_details_only(make_system):
+    system = make_system("memory:")
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 10})
+    [plain, other] = system.app.orders.import_orders([order("D1", (TEA, 1)), order("D2", (TEA, 1), shop="outlet")],
+                                                     warehouse="WH1")
+    system.app.channels.forbid_decryption("taobao", "flagship", True, "S1")
+
+    shown = system.app.channels.reveal_buyer(plain["order_id"], "S1", "buyer called about the parcel")
+    elsewhere = system.app.channels.reveal_buyer(other["order_id"], "S1", "buyer called about the parcel")
+
+    assert shown["masked"] and shown["decryption_forbidden"] and (shown["name"], shown["phone"]) == ("王**", "138****5678")
+    assert NAME not in str(shown) and PHONE not in str(shown)
+    assert (elsewhere["name"], elsewhere["phone"]) == (NAME, PHONE)
+    looks = system.app.store.events.get(plain["order_id"])
+    assert [e.by for e in looks if isinstance(e, Order.BuyerRevealed)] == ["S1"]
