@@ -171,6 +171,7 @@ class Package(Aggregate):
         self.product = ""
         # what the platform's print data of the waybill is (template URL, version, encrypted); empty for a courier's
         self.print_data: dict = {}
+        self.unknown_jobs: dict[str, str] = {}  # label jobs that may have printed: job id → printer
         self.waybill_hold = ""  # why no waybill can be requested for now (the shop forbids decrypting its buyer)
         self.route_status = ""
         self.route_seen: list[str] = []
@@ -288,11 +289,30 @@ class Package(Aggregate):
     def record_print_failure(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
         self._print_failed(printer, job_id, reason[:200], attempt)
 
+    def record_print_outcome_unknown(self, printer: str, job_id: str, reason: str) -> bool:
+        """The label went to the printer but its answer never came: it may have printed. It is not sent again until
+        a person says whether it came out. False when already recorded."""
+        if job_id in self.printed_jobs or job_id in self.unknown_jobs:
+            return False
+        self._print_outcome_unknown(printer, job_id, reason[:200])
+        return True
+
+    def confirm_labels_printed(self, by: str) -> list[str]:
+        """A person saw the labels whose outcome was unknown come out: each is recorded printed, by them."""
+        jobs = list(self.unknown_jobs.items())
+        if not jobs:
+            raise InvalidOrderState("no label of this parcel waits for a check at the printer")
+        for job_id, printer in jobs:
+            self._label_printed(printer, job_id, by)
+        return [job for job, _ in jobs]
+
     def request_reprint(self, reason: str, by: str) -> None:
         if not self.tracking_no:
             raise InvalidOrderState("package has no waybill yet; nothing to reprint")
         if not (reason or "").strip():
             raise InvalidInput("a reprint needs a reason")
+        for job_id in list(self.unknown_jobs):  # a person asked for the label again: the unknown ones did not print
+            self._print_outcome_resolved(job_id, False, by)
         self._reprint_requested(reason.strip()[:200], by)
 
     def hand_over(self, by: str) -> None:
@@ -345,6 +365,15 @@ class Package(Aggregate):
     def _label_printed(self, printer: str, job_id: str, by: str) -> None:
         self.labels_printed += 1
         self.printed_jobs.append(job_id)
+        self.unknown_jobs.pop(job_id, None)
+
+    @event("PrintOutcomeUnknown")
+    def _print_outcome_unknown(self, printer: str, job_id: str, reason: str) -> None:
+        self.unknown_jobs[job_id] = printer
+
+    @event("PrintOutcomeResolved")
+    def _print_outcome_resolved(self, job_id: str, printed: bool, by: str) -> None:
+        self.unknown_jobs.pop(job_id, None)
 
     @event("PrintFailed")
     def _print_failed(self, printer: str, job_id: str, reason: str, attempt: int) -> None:

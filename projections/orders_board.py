@@ -110,13 +110,18 @@ class PrintFailures:
     """A print job (label, packing slip, pick list) that failed stays on the queue until that job prints."""
 
     topics = topics_of([Package.PrintFailed, Package.LabelPrinted, Package.PackingSlipPrinted, Wave.PrintFailed,
-                        Wave.PickListPrinted])
+                        Wave.PickListPrinted, Package.PrintOutcomeUnknown, Package.PrintOutcomeResolved])
 
     def read(self, event: Any) -> list[ExceptionRaised | ExceptionCleared]:
         subject = f"print:{event.job_id}"[:64]
         if isinstance(event, Package.PrintFailed):
             return [ExceptionRaised("failed_job", subject,
                                     f"printing on {event.printer} failed (attempt {event.attempt}): {event.reason}",
+                                    package_id=text_id(event.originator_id))]
+        if isinstance(event, Package.PrintOutcomeUnknown):
+            return [ExceptionRaised("failed_job", subject,
+                                    f"outcome unknown, check the printer {event.printer}: {event.reason}. If the label "
+                                    f"came out, confirm it on the order; if not, ask for a reprint",
                                     package_id=text_id(event.originator_id))]
         if isinstance(event, Wave.PrintFailed):
             return [ExceptionRaised("failed_job", subject, f"pick list of wave {event.wave}: printing on "

@@ -277,6 +277,34 @@ class Fulfilment:
         self.store.save(package)
 
     @retry_on_conflict
+    def record_print_outcome_unknown(self, order_id: UUID, printer: str, job_id: str, reason: str) -> bool:
+        """A label job that may have printed (its answer was lost): kept from printing again until someone checks."""
+        package = self.package_for(self.orders.order(order_id), "printer")
+        recorded = package.record_print_outcome_unknown(printer, job_id, reason)
+        if recorded:
+            self.store.save(package)
+        return recorded
+
+    def labels_outcome_unknown(self, order_id: UUID) -> list[str]:
+        """The order's label jobs that may have printed and wait for someone to check the printer."""
+        try:
+            return list(self.store.repository.get(ids.package_id(order_id)).unknown_jobs)
+        except AggregateNotFoundError:
+            return []
+
+    def label_outcome_unknown(self, order_id: UUID, job_id: str) -> bool:
+        """Whether a label job may have printed and waits for a person to check the printer."""
+        return job_id in self.package_for(self.orders.order(order_id), "").unknown_jobs
+
+    @retry_on_conflict
+    def confirm_labels_printed(self, order_id: UUID, by: str) -> list[str]:
+        """Someone checked the printer: the labels whose outcome was unknown did come out."""
+        package = self.package_for(self.orders.order(order_id), by)
+        jobs = package.confirm_labels_printed(by)
+        self.store.save(package)
+        return jobs
+
+    @retry_on_conflict
     def request_reprint(self, order_id: UUID, reason: str, by: str) -> None:
         """Ask for the label again (torn, smudged, lost); the reason is kept."""
         package = self.package_for(self.orders.order(order_id), by)
