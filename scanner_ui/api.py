@@ -649,6 +649,14 @@ def reprint(member, order_id, reason):
     return order_summary(order_id)
 
 
+@operation("POST", "/orders/{order_id}/label-came-out", "Someone checked the printer: the parcel's labels whose "
+           "outcome was unknown (the printer's answer was lost) did come out", "order commands", ORDER,
+           roles_with("supervisor"), (ORDER_ID,), body_of())
+def label_came_out(member, order_id):
+    system().app.fulfilment.confirm_labels_printed(order_id, member["badge"])
+    return order_summary(order_id)
+
+
 @operation("POST", "/orders/bulk", "One action on each of several orders; each is done or refused on its own",
            "order commands",
            shape(results=listed(shape(order_id=TEXT, order=TEXT, done=FLAG, reason=TEXT, code=TEXT))),

@@ -325,3 +325,17 @@ def test_a_shop_whose_merchant_forbids_decryption_shows_its_buyers_masked_even_t
     assert 'id="reveal-form"' not in html
     assert [e.by for e in system.app.store.events.get(order_id) if isinstance(e, Order.BuyerRevealed)] == ["S1"]
     assert system.app.channels.decryption_forbidden(order.channel, order.shop)
+
+
+def test_the_api_confirms_a_label_came_out_only_where_one_waits_for_a_check_at_the_printer(api, system):
+    order_id = system.placed["T100"]
+    package = system.app.fulfilment.package(order_id)
+    system.app.fulfilment.record_print_outcome_unknown(order_id, "packing", "job-lost-1", "answer lost")
+
+    confirmed = api("S1", "POST", f"/orders/{order_id}/label-came-out", json={})
+    again = api("S1", "POST", f"/orders/{order_id}/label-came-out", json={})
+
+    assert confirmed.status_code == 200 and again.status_code == 409
+    assert "no label of this parcel waits" in again.get_json()["error"]["message"]
+    after = system.app.fulfilment.package(order_id)
+    assert after.labels_printed == package.labels_printed + 1 and after.unknown_jobs == {}
