@@ -6,6 +6,7 @@ recorded on the order; the label shows the receiver masked."""
 import json
 import logging
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
@@ -19,6 +20,7 @@ from adapters.marketplaces.simulators.run import SIMULATORS
 from adapters.printing import lay_out
 from domain.courier_choice import standard_rules
 from domain.order import Order
+from domain.shop import shop_id
 from domain.printing import Contact
 from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
 from tests.escpos_decode import decode
@@ -374,3 +376,30 @@ def test_the_order_desks_look_at_a_buyer_of_a_shop_that_forbids_decryption_shows
     assert (elsewhere["name"], elsewhere["phone"]) == (NAME, PHONE)
     looks = system.app.store.events.get(plain["order_id"])
     assert [e.by for e in looks if isinstance(e, Order.BuyerRevealed)] == ["S1"]
+
+
+def test_allowing_decryption_again_asks_for_the_waybills_of_the_shops_held_parcels(make_system, couriers, served_jd):
+    from types import SimpleNamespace
+
+    from workers.dispatcher import Dispatcher
+
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    system.app.channels.forbid_decryption("jd", "main", True, "S1")
+    shipping = Shipping(system.app, system.engine, {"SF": couriers.clients()["SF"]}, None, standard_rules(), SENDER,
+                        {("jd", "main"): client})
+    shipping.request_waybill(order_id)
+    system.fresh("orders_board")
+    asked = []
+    jobs = SimpleNamespace(app=system.app, shipping=shipping, views=system, push_channel_stock=None,
+                           request_waybill=SimpleNamespace(send=lambda *args: asked.append(args)))
+
+    system.app.channels.forbid_decryption("jd", "main", False, "S1")
+    allowed = list(system.app.store.events.get(shop_id("jd", "main")))[-1]
+    Dispatcher(jobs).apply(None, [(1, allowed)])
+    [(asked_for, _)] = asked
+    tracking_no = shipping.request_waybill(UUID(asked_for))
+
+    assert asked_for == str(order_id) and tracking_no.startswith("SF")
+    assert [d["order_no"] for d in sim.decrypted] == [platform.order_no]
