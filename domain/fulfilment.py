@@ -169,7 +169,7 @@ class Package(Aggregate):
         self.printed_jobs: list[str] = []
         self.package_centre = ""
         self.product = ""
-        # what the platform's print data of the waybill is (template URL, version, encrypted); empty for a courier's
+        # what the platform's print data of the waybill is (template URL, version, encrypted); empty for a courier's own
         self.print_data: dict = {}
         self.unknown_jobs: dict[str, str] = {}  # label jobs that may have printed: job id → printer
         self.waybill_hold = ""  # why no waybill can be requested for now (the shop forbids decrypting its buyer)

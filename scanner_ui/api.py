@@ -617,9 +617,11 @@ def order_detail(member, order_id):
     return {"order": details, "timeline": entries, **order_desk.parcel_story(entries)}
 
 
-@operation("POST", "/orders/{order_id}/buyer", "The buyer's full details; the look is recorded with who and why",
+@operation("POST", "/orders/{order_id}/buyer", "The buyer's full details (masked when the shop forbids decryption); "
+           "the look is recorded with who and why",
            "order commands", shape(nickname=TEXT, name=TEXT, phone=TEXT, address=TEXT,
-                                   region=shape(province=TEXT, city=TEXT, district=TEXT), remark=TEXT),
+                                   region=shape(province=TEXT, city=TEXT, district=TEXT), remark=TEXT, masked=FLAG,
+                                   decryption_forbidden=FLAG),
            roles_with("supervisor"), (ORDER_ID,), body_of(purpose=text(200)))
 def reveal_buyer(member, order_id, purpose):
     return system().app.channels.reveal_buyer(order_id, member["badge"], purpose)

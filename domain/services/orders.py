@@ -350,7 +350,7 @@ class Orders:
             return {**masked_buyer(buyer, order.region), "region": dict(order.region), "remark": order.remark,
                     "decryption_forbidden": True}
         return {"nickname": buyer.nickname, "name": buyer.name, "phone": buyer.phone, "address": buyer.address,
-                "region": dict(order.region), "remark": order.remark}
+                "region": dict(order.region), "remark": order.remark, "masked": False, "decryption_forbidden": False}
 
     @retry_on_conflict
     def correct_address(self, order_id: UUID, name: str, phone: str, address: str, region: dict, by: str) -> None:
