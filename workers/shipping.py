@@ -39,11 +39,12 @@ class Shipping:
         decrypted: list[Receiver] = []  # the platform's answer, held for this request only, never stored
         forbidden = bool(order.buyer.protected) and self.app.channels.decryption_forbidden(order.channel, order.shop)
         needing_decryption: list[str] = []
+        down: list[str] = []
         while True:
             try:
                 decision = choose(facts, self.rules, frozenset(unavailable))
             except NoCourierAvailable:
-                if needing_decryption:
+                if needing_decryption and not down:
                     self.app.fulfilment.hold_waybill(order_id, self._held_for_decryption(order, needing_decryption))
                     return ""
                 raise CourierUnavailable("-", f"no courier available for order {order.platform_order_no}") from None
@@ -58,6 +59,7 @@ class Shipping:
             except CourierUnavailable as error:
                 log.warning("courier %s unavailable for %s: %s", decision.courier, order.platform_order_no, error)
                 unavailable.add(decision.courier)
+                down.append(decision.courier)  # a passing fault: the job is retried, the parcel not held
                 continue
             # the courier that carries it (YTO), not the platform that issued the number (CAINIAO-YTO, PDD-YTO): the
             # label names it, the marketplace is told it, and its client gives the number back

@@ -13,7 +13,7 @@ import pytest
 from adapters.couriers.platform_waybills import DouyinWaybillClient, JdWaybillClient, PddWaybillClient
 from adapters.couriers.simulators import run_all as run_couriers
 from adapters.couriers.simulators.common import ManualClock
-from adapters.couriers.base import Address, CourierRejected, Party, WaybillRequest
+from adapters.couriers.base import Address, CourierRejected, CourierUnavailable, Party, WaybillRequest
 from adapters.marketplaces import PlatformInvalidParameter
 from adapters.marketplaces.simulators.base import SimLine
 from adapters.marketplaces.simulators.run import SIMULATORS
@@ -403,3 +403,20 @@ def test_allowing_decryption_again_asks_for_the_waybills_of_the_shops_held_parce
 
     assert asked_for == str(order_id) and tracking_no.startswith("SF")
     assert [d["order_no"] for d in sim.decrypted] == [platform.order_no]
+
+
+def test_a_shop_that_forbids_decryption_waits_for_its_platforms_e_waybill_when_that_is_down_rather_than_holding(
+        make_system, couriers, served_jd):
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    system.app.channels.forbid_decryption("jd", "main", True, "S1")
+    shipping = Shipping(system.app, system.engine, {"SF": couriers.clients()["SF"],
+                                                    "jd/YTO": jd_waybills(client, couriers)},
+                        None, standard_rules(), SENDER, {("jd", "main"): client})
+    sim.fail_next("server_error", times=1)
+
+    with pytest.raises(CourierUnavailable):
+        shipping.request_waybill(order_id)
+
+    assert system.app.fulfilment.package(order_id).waybill_hold == "" and sim.decrypted == []
