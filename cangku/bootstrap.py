@@ -170,7 +170,7 @@ def courier_clients(settings: Settings, shops: dict | None = None) -> tuple[dict
     own e-waybills (CANGKU_PLATFORM_WAYBILLS) through the shops' clients, keyed `channel/COURIER`."""
     from adapters.couriers.cainiao import CainiaoClient
     from adapters.couriers.kuaidi100 import Kuaidi100Client
-    from adapters.couriers.platform_waybills import DouyinWaybillClient, PddWaybillClient
+    from adapters.couriers.platform_waybills import DouyinWaybillClient, JdWaybillClient, PddWaybillClient
     from adapters.couriers.sf import SFExpressClient
     from adapters.couriers.yto import YTOClient
     from adapters.couriers.zto import ZTOClient
@@ -182,13 +182,16 @@ def courier_clients(settings: Settings, shops: dict | None = None) -> tuple[dict
     if "CAINIAO" in config:
         cainiao = dict(config["CAINIAO"])
         clients[cainiao.get("cp_code", "YTO")] = CainiaoClient(tracker=tracker, **cainiao)
-    platforms = {"pinduoduo": PddWaybillClient, "douyin": DouyinWaybillClient}
+    platforms = {"pinduoduo": PddWaybillClient, "douyin": DouyinWaybillClient, "jd": JdWaybillClient}
+    accounts = {(shop.channel, shop.shop): shop.waybill_account for shop in settings.shops}
     for channel, shop, courier in settings.platform_waybills:
         if tracker is None:
             raise ConfigurationError("CANGKU_PLATFORM_WAYBILLS needs CANGKU_COURIER_KUAIDI100 to follow the parcels")
         if (channel, shop) not in (shops or {}):
             raise ConfigurationError(f"CANGKU_PLATFORM_WAYBILLS: no client for shop {channel}:{shop}")
-        clients[f"{channel}/{courier}"] = platforms[channel](shops[(channel, shop)], wp_code=courier, tracker=tracker)
+        account = accounts.get((channel, shop), {}) if channel == "jd" else {}
+        clients[f"{channel}/{courier}"] = platforms[channel](shops[(channel, shop)], wp_code=courier, tracker=tracker,
+                                                             **account)
     return clients, tracker
 
 

@@ -119,6 +119,7 @@ class ShopSettings:
     access_token: str = field(default="", repr=False)
     url: str = ""
     sign_secret: str = field(default="", repr=False)
+    waybill_account: dict = field(default_factory=dict, repr=False, compare=False)  # JD 无界: vendor_code, branch_code, ...
 
 
 def shops_from_env(get) -> tuple[ShopSettings, ...]:
@@ -129,8 +130,29 @@ def shops_from_env(get) -> tuple[ShopSettings, ...]:
             raise ConfigurationError(f"CANGKU_SHOPS entries look like channel:shop, got {entry!r}")
         key = f"SHOP_{channel}_{shop}".upper().replace("-", "_")
         shops.append(ShopSettings(channel, shop, get(key + "_APP_KEY"), get(key + "_APP_SECRET"),
-                                  get(key + "_ACCESS_TOKEN"), get(key + "_URL"), get(key + "_SIGN_SECRET")))
+                                  get(key + "_ACCESS_TOKEN"), get(key + "_URL"), get(key + "_SIGN_SECRET"),
+                                  waybill_account(get(key + "_WAYBILL_ACCOUNT"), key)))
     return tuple(shops)
+
+
+WAYBILL_ACCOUNT_FIELDS = ("vendor_code", "vendor_name", "branch_code", "settlement_code", "template_url")
+
+
+def waybill_account(text: str, key: str) -> dict:
+    """A shop's e-waybill account on its marketplace (JD 无界: 商家编码, 网点编码, 结算编码, standard template URL)."""
+    import json
+
+    if not text:
+        return {}
+    try:
+        account = json.loads(text)
+    except ValueError:
+        account = None
+    if not isinstance(account, dict) or set(account) - set(WAYBILL_ACCOUNT_FIELDS) \
+            or not all(isinstance(value, str) for value in account.values()):
+        raise ConfigurationError(f"{PREFIX}{key}_WAYBILL_ACCOUNT must be a JSON object of text with any of "
+                                 f"{', '.join(WAYBILL_ACCOUNT_FIELDS)}")
+    return account
 
 
 def time_zone(name: str, setting: str) -> str:
@@ -157,12 +179,12 @@ def shop_time_zones(text: str) -> dict[tuple[str, str], str]:
     return zones
 
 
-PLATFORM_WAYBILL_CHANNELS = ("pinduoduo", "douyin")
+PLATFORM_WAYBILL_CHANNELS = ("pinduoduo", "douyin", "jd")
 
 
 def platform_waybills(text: str, shops: tuple["ShopSettings", ...]) -> tuple[tuple[str, str, str], ...]:
     """CANGKU_PLATFORM_WAYBILLS: `channel:shop=COURIER` entries, comma-separated: that shop's orders get e-waybills
-    of that courier from the marketplace itself (Pinduoduo, Douyin), which reads its own receiver ciphertexts."""
+    of that courier from the marketplace itself (Pinduoduo, Douyin, JD), which reads its own receiver ciphertexts."""
     found = []
     configured = {(shop.channel, shop.shop) for shop in shops}
     for entry in filter(None, (e.strip() for e in text.split(","))):

@@ -123,6 +123,13 @@ class WrongItemScanned(Conflict):
     code = "wrong_item"
 
 
+class LabelNotPrintable(Conflict):
+    """A waybill label we cannot lay out truthfully (its platform print data is encrypted and lacks what the label
+    needs); printing it would send the parcel wrong."""
+
+    code = "label_not_printable"
+
+
 class PackageIncomplete(Conflict):
     code = "package_incomplete"
 

@@ -10,6 +10,7 @@ from .errors import (
     InvalidInput,
     InvalidOrderState,
     InvalidQuantity,
+    LabelNotPrintable,
     PackageIncomplete,
     WrongItemScanned,
 )
@@ -168,6 +169,10 @@ class Package(Aggregate):
         self.printed_jobs: list[str] = []
         self.package_centre = ""
         self.product = ""
+        # what the platform's print data of the waybill is (template URL, version, encrypted); empty for a courier's own
+        self.print_data: dict = {}
+        self.unknown_jobs: dict[str, str] = {}  # label jobs that may have printed: job id → printer
+        self.waybill_hold = ""  # why no waybill can be requested for now (the shop forbids decrypting its buyer)
         self.route_status = ""
         self.route_seen: list[str] = []
         self.exception = ""
@@ -207,6 +212,18 @@ class Package(Aggregate):
             return  # the same waybill arriving twice (a retried job, a second screen) is one assignment
         self._waybill_assigned(courier, tracking_no, sort_code, decision or {})
 
+    def hold_waybill(self, reason: str) -> bool:
+        """No courier can take this parcel's waybill as things are; it waits, with why, until one can. False when
+        it already waits for that reason."""
+        if self.tracking_no:
+            raise InvalidOrderState(f"package already has waybill {self.tracking_no}")
+        if not (reason or "").strip():
+            raise InvalidInput("a held waybill needs a reason")
+        if reason.strip()[:300] == self.waybill_hold:
+            return False
+        self._waybill_held(reason.strip()[:300])
+        return True
+
     def cancel_waybill(self, reason: str) -> None:
         if not self.tracking_no or self.status == "handed_over":
             raise InvalidOrderState("only a waybill not yet handed over can be cancelled")
@@ -228,6 +245,21 @@ class Package(Aggregate):
         if (package_centre, product) != (self.package_centre, self.product):
             self._waybill_details_received(package_centre[:100], product[:100])
 
+    def note_print_data(self, template_url: str, version: str, encrypted: bool) -> None:
+        """The platform print data the waybill came with: its standard template, its version, whether encrypted."""
+        facts = {"template_url": template_url[:300], "version": version[:100], "encrypted": bool(encrypted)}
+        if facts != self.print_data:
+            self._print_data_received(**facts)
+
+    def require_printable_label(self) -> None:
+        """A label laid out by us needs the sort code; encrypted print data that hides it cannot be printed here."""
+        if self.print_data.get("encrypted") and not self.sort_code:
+            raise LabelNotPrintable(
+                f"the {self.courier} waybill {self.tracking_no} came with encrypted print data "
+                f"(version {self.print_data.get('version') or '?'}, template "
+                f"{self.print_data.get('template_url') or 'none'}) and no sort code (大头笔) readable outside the "
+                f"platform's print component; print it there, or ask the platform for readable print data")
+
     def record_label_printed(self, printer: str, job_id: str, by: str, as_image: tuple[str, ...] = ()) -> bool:
         """Record a printed label job; False (and nothing recorded) when that job was already printed.
 
@@ -238,6 +270,8 @@ class Package(Aggregate):
         if job_id in self.printed_jobs:
             return False
         self._label_printed(printer, job_id, by)
+        if self.print_data:
+            self._label_laid_out_from(job_id, self.print_data["template_url"], self.print_data["version"])
         self.note_printed_as_image(job_id, as_image)
         return True
 
@@ -255,11 +289,30 @@ class Package(Aggregate):
     def record_print_failure(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
         self._print_failed(printer, job_id, reason[:200], attempt)
 
+    def record_print_outcome_unknown(self, printer: str, job_id: str, reason: str) -> bool:
+        """The label went to the printer but its answer never came: it may have printed. It is not sent again until
+        a person says whether it came out. False when already recorded."""
+        if job_id in self.printed_jobs or job_id in self.unknown_jobs:
+            return False
+        self._print_outcome_unknown(printer, job_id, reason[:200])
+        return True
+
+    def confirm_labels_printed(self, by: str) -> list[str]:
+        """A person saw the labels whose outcome was unknown come out: each is recorded printed, by them."""
+        jobs = list(self.unknown_jobs.items())
+        if not jobs:
+            raise InvalidOrderState("no label of this parcel waits for a check at the printer")
+        for job_id, printer in jobs:
+            self._label_printed(printer, job_id, by)
+        return [job for job, _ in jobs]
+
     def request_reprint(self, reason: str, by: str) -> None:
         if not self.tracking_no:
             raise InvalidOrderState("package has no waybill yet; nothing to reprint")
         if not (reason or "").strip():
             raise InvalidInput("a reprint needs a reason")
+        for job_id in list(self.unknown_jobs):  # a person asked for the label again: the unknown ones did not print
+            self._print_outcome_resolved(job_id, False, by)
         self._reprint_requested(reason.strip()[:200], by)
 
     def hand_over(self, by: str) -> None:
@@ -288,6 +341,11 @@ class Package(Aggregate):
         self.courier = courier
         self.tracking_no = tracking_no
         self.sort_code = sort_code
+        self.waybill_hold = ""
+
+    @event("WaybillHeld")
+    def _waybill_held(self, reason: str) -> None:
+        self.waybill_hold = reason
 
     @event("WaybillCancelled")
     def _waybill_cancelled(self, courier: str, tracking_no: str, reason: str) -> None:
@@ -307,6 +365,15 @@ class Package(Aggregate):
     def _label_printed(self, printer: str, job_id: str, by: str) -> None:
         self.labels_printed += 1
         self.printed_jobs.append(job_id)
+        self.unknown_jobs.pop(job_id, None)
+
+    @event("PrintOutcomeUnknown")
+    def _print_outcome_unknown(self, printer: str, job_id: str, reason: str) -> None:
+        self.unknown_jobs[job_id] = printer
+
+    @event("PrintOutcomeResolved")
+    def _print_outcome_resolved(self, job_id: str, printed: bool, by: str) -> None:
+        self.unknown_jobs.pop(job_id, None)
 
     @event("PrintFailed")
     def _print_failed(self, printer: str, job_id: str, reason: str, attempt: int) -> None:
@@ -316,6 +383,14 @@ class Package(Aggregate):
     def _waybill_details_received(self, package_centre: str, product: str) -> None:
         self.package_centre = package_centre
         self.product = product
+
+    @event("PrintDataReceived")
+    def _print_data_received(self, template_url: str, version: str, encrypted: bool) -> None:
+        self.print_data = {"template_url": template_url, "version": version, "encrypted": encrypted}
+
+    @event("LabelLaidOutFromPrintData")
+    def _label_laid_out_from(self, job_id: str, template_url: str, version: str) -> None:
+        pass
 
     @event("PackingSlipPrinted")
     def _packing_slip_printed(self, printer: str, job_id: str) -> None:

@@ -31,6 +31,12 @@ class PrinterFault(PrinterUnavailable):
         self.fault = fault
 
 
+class PrintOutcomeUnknown(PrinterUnavailable):
+    """The whole job went to the printer, then the connection was lost (or the printer fell silent) before it
+    answered: it may have printed. ESC/POS keeps no record of jobs across connections, so sending it again may print it
+    twice; a person looks at the printer."""
+
+
 class PrinterConfigurationError(PrintingError):
     """A printer URL or set-up that can never work; fix the settings."""
 

@@ -33,6 +33,7 @@ class Shop(Aggregate):
     tokens: ShopTokens | None = None
     needs_reauthorisation = False
     reauthorisation_reason = ""
+    decryption_forbidden = False  # the merchant's choice: no buyer is ever decrypted through the platform for it
 
     @staticmethod
     def create_id(channel: str, shop: str) -> UUID:
@@ -83,3 +84,22 @@ class Shop(Aggregate):
     def _reauthorisation_required(self, reason: str) -> None:
         self.needs_reauthorisation = True
         self.reauthorisation_reason = reason
+
+    def forbid_decryption(self, forbidden: bool, by: str) -> bool:
+        """The merchant's setting: forbid (or allow again) decrypting its buyers through the platform's decrypt API.
+        False, and nothing recorded, when it is already so."""
+        if bool(forbidden) == self.decryption_forbidden:
+            return False
+        if forbidden:
+            self._decryption_forbidden(by)
+        else:
+            self._decryption_allowed(by)
+        return True
+
+    @event("DecryptionForbidden")
+    def _decryption_forbidden(self, by: str) -> None:
+        self.decryption_forbidden = True
+
+    @event("DecryptionAllowed")
+    def _decryption_allowed(self, by: str) -> None:
+        self.decryption_forbidden = False

@@ -116,9 +116,13 @@ ORDER_STATUS = {Order.Held: "held", Order.Released: "released", Order.Reserved: 
                 Order.Shipped: "shipped", Order.Delivered: "delivered", Order.Cancelled: "cancelled"}
 PACKAGE_EVENTS = [Package.Opened, Package.ItemVerified, Package.Closed, Package.Weighed, Package.WaybillAssigned,
                   Package.WaybillCancelled, Package.RouteUpdated, Package.LogisticsException, Package.LabelPrinted,
-                  Package.PrintFailed, Package.ReprintRequested, Package.HandedOver]
+                  Package.PrintFailed, Package.ReprintRequested, Package.HandedOver, Package.WaybillHeld,
+                  Package.PrintDataReceived, Package.LabelLaidOutFromPrintData, Package.PrintOutcomeUnknown,
+                  Package.PrintOutcomeResolved]
+PRINT_EVENTS = ("LabelPrinted", "PrintFailed", "ReprintRequested", "PrintOutcomeUnknown", "PrintOutcomeResolved",
+                "LabelLaidOutFromPrintData")
 JOB_EVENTS = ("WaybillAssigned", "WaybillCancelled", "LabelPrinted", "PrintFailed", "ReprintRequested",
-              "ShipmentConfirmed")
+              "ShipmentConfirmed", "WaybillHeld")
 MAX_EXPORT = 100_000
 
 
@@ -472,6 +476,6 @@ def parcel_story(entries: list[dict]) -> dict:
 
     routes = [dict(data(e), recorded_at=e["at"]) for e in entries if e["event"] == "RouteUpdated"]
     prints = [dict(data(e), at=e["at"], by=e["by"], event=e["event"]) for e in entries
-              if e["event"] in ("LabelPrinted", "PrintFailed", "ReprintRequested")]
+              if e["event"] in PRINT_EVENTS]
     jobs = [dict(data(e), at=e["at"], by=e["by"], event=e["event"]) for e in entries if e["event"] in JOB_EVENTS]
     return {"routes": routes, "prints": prints, "jobs": jobs}

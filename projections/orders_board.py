@@ -74,7 +74,7 @@ board_exceptions = Table(
 
 ORDER_KINDS = ("held", "awaiting_stock", "short_pick", "intercepted")
 # Kinds that later feeds raise: a courier's tracking exception, a job that went to the dead-letter queue.
-FEED_KINDS = ("logistics", "failed_job")
+FEED_KINDS = ("logistics", "failed_job", "waybill_held")
 KINDS = ORDER_KINDS + FEED_KINDS
 STATUSES = ("held", "released", "awaiting_stock", "reserved", "waved", "picked", "packed", "shipped", "delivered",
             "cancelled")
@@ -110,13 +110,18 @@ class PrintFailures:
     """A print job (label, packing slip, pick list) that failed stays on the queue until that job prints."""
 
     topics = topics_of([Package.PrintFailed, Package.LabelPrinted, Package.PackingSlipPrinted, Wave.PrintFailed,
-                        Wave.PickListPrinted])
+                        Wave.PickListPrinted, Package.PrintOutcomeUnknown, Package.PrintOutcomeResolved])
 
     def read(self, event: Any) -> list[ExceptionRaised | ExceptionCleared]:
         subject = f"print:{event.job_id}"[:64]
         if isinstance(event, Package.PrintFailed):
             return [ExceptionRaised("failed_job", subject,
                                     f"printing on {event.printer} failed (attempt {event.attempt}): {event.reason}",
+                                    package_id=text_id(event.originator_id))]
+        if isinstance(event, Package.PrintOutcomeUnknown):
+            return [ExceptionRaised("failed_job", subject,
+                                    f"outcome unknown, check the printer {event.printer}: {event.reason}. If the label "
+                                    f"came out, confirm it on the order; if not, ask for a reprint",
                                     package_id=text_id(event.originator_id))]
         if isinstance(event, Wave.PrintFailed):
             return [ExceptionRaised("failed_job", subject, f"pick list of wave {event.wave}: printing on "
@@ -136,6 +141,19 @@ class LogisticsExceptions:
         return [ExceptionCleared("logistics", subject)] if event.status == "delivered" else []
 
 
+class WaybillHolds:
+    """A parcel whose waybill waits (the shop forbids decrypting its buyer and no courier takes the platform's protected
+    receiver), until a waybill is assigned."""
+
+    topics = topics_of([Package.WaybillHeld, Package.WaybillAssigned])
+
+    def read(self, event: Any) -> list[ExceptionRaised | ExceptionCleared]:
+        subject = str(event.originator_id)
+        if isinstance(event, Package.WaybillHeld):
+            return [ExceptionRaised("waybill_held", subject, event.reason, package_id=subject)]
+        return [ExceptionCleared("waybill_held", subject)]
+
+
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
                 Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded,
                 Order.LinesMapped]
@@ -146,7 +164,7 @@ class OrdersBoardProjection(Projection):
     metadata = metadata
 
     def __init__(self, feeds: Iterable[ExceptionFeed] | None = None):
-        self.feeds = list(feeds) if feeds is not None else [PrintFailures(), LogisticsExceptions()]
+        self.feeds = list(feeds) if feeds is not None else [PrintFailures(), LogisticsExceptions(), WaybillHolds()]
         self.feed_by_topic = {topic: feed for feed in self.feeds for topic in feed.topics}
         self.topics = topics_of(ORDER_EVENTS, [Package.Opened]) + tuple(self.feed_by_topic)
         self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept

@@ -617,12 +617,14 @@ def order_detail(member, order_id):
     return {"order": details, "timeline": entries, **order_desk.parcel_story(entries)}
 
 
-@operation("POST", "/orders/{order_id}/buyer", "The buyer's full details; the look is recorded with who and why",
+@operation("POST", "/orders/{order_id}/buyer", "The buyer's full details (masked when the shop forbids decryption); "
+           "the look is recorded with who and why",
            "order commands", shape(nickname=TEXT, name=TEXT, phone=TEXT, address=TEXT,
-                                   region=shape(province=TEXT, city=TEXT, district=TEXT), remark=TEXT),
+                                   region=shape(province=TEXT, city=TEXT, district=TEXT), remark=TEXT, masked=FLAG,
+                                   decryption_forbidden=FLAG),
            roles_with("supervisor"), (ORDER_ID,), body_of(purpose=text(200)))
 def reveal_buyer(member, order_id, purpose):
-    return system().app.orders.reveal_buyer(order_id, member["badge"], purpose)
+    return system().app.channels.reveal_buyer(order_id, member["badge"], purpose)
 
 
 @operation("POST", "/orders/{order_id}/address", "Correct the delivery address (before the parcel is packed)",
@@ -646,6 +648,14 @@ def add_note(member, order_id, text):
            ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
 def reprint(member, order_id, reason):
     system().app.fulfilment.request_reprint(order_id, reason, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/label-came-out", "Someone checked the printer: the parcel's labels whose "
+           "outcome was unknown (the printer's answer was lost) did come out", "order commands", ORDER,
+           roles_with("supervisor"), (ORDER_ID,), body_of())
+def label_came_out(member, order_id):
+    system().app.fulfilment.confirm_labels_printed(order_id, member["badge"])
     return order_summary(order_id)
 
 

@@ -210,8 +210,21 @@ def shops():
         rows.append({"channel": channel, "shop": name,
                      "needs_reauthorisation": bool(followed and followed.needs_reauthorisation),
                      "reason": followed.reauthorisation_reason if followed is not None else "",
-                     "expires_at": tokens.expires_at if tokens is not None else None})
+                     "expires_at": tokens.expires_at if tokens is not None else None,
+                     "decryption_forbidden": bool(followed and followed.decryption_forbidden)})
     return render_template("office/shops.html", shops=rows)
+
+
+@bp.post("/shops/<channel>/<shop>/decryption")
+def shop_decryption(channel: str, shop: str):
+    """The merchant's setting: forbid (or allow) decrypting the shop's buyers through the platform."""
+    if (channel, shop) not in followed_shops():
+        raise InvalidInput(f"店铺 {channel}/{shop} 没有配置 / no shop {channel}/{shop} is set up")
+    choice = request.form.get("forbidden", "")
+    if choice not in ("0", "1"):
+        raise InvalidInput("forbidden must be 1 (forbid decryption) or 0 (allow it)")
+    system().app.channels.forbid_decryption(channel, shop, choice == "1", current_staff()["badge"])
+    return redirect(url_for("office.shops"), 303)
 
 
 @bp.post("/shops/<channel>/<shop>/authorise")

@@ -102,7 +102,8 @@ def order_page(order_id: UUID, status: int = 200, refusal: str = "", done: str =
     entries = order_desk.timeline(engine, order_id)
     return render_template("office/order.html", title="order", order=details, row=row, timeline=entries,
                            story=order_desk.parcel_story(entries), refusal=refusal, done=done,
-                           buyer=buyer or details["buyer"], statuses=STATUSES), status
+                           buyer=buyer or details["buyer"], statuses=STATUSES,
+                           unknown_labels=app.fulfilment.labels_outcome_unknown(order_id)), status
 
 
 @bp.get("/<order_ref>")
@@ -127,11 +128,13 @@ def act(order_id: UUID, action: str, form, by: str) -> None:
         app.orders.add_note(order_id, form.get("text") or reason, by)
     elif action == "reprint":
         app.fulfilment.request_reprint(order_id, reason, by)
+    elif action == "label_came_out":
+        app.fulfilment.confirm_labels_printed(order_id, by)
     elif action == "address":
         app.orders.correct_address(order_id, form.get("name", ""), form.get("phone", ""), form.get("address", ""),
                                    {k: form.get(k, "") for k in ("province", "city", "district")}, by)
     else:
-        raise InvalidInput(f"no order action {action[:20]!r}; the actions are {', '.join((*ACTIONS, 'address'))}")
+        raise InvalidInput(f"no order action {action[:20]!r}; the actions are {', '.join((*ACTIONS, 'address', 'label_came_out'))}")
 
 
 @bp.post("/<order_ref>/<action>")
@@ -141,10 +144,10 @@ def order_action(order_ref: str, action: str):
     if action == "buyer":
         purpose = request.form.get("purpose", "")
         try:
-            buyer = system().app.orders.reveal_buyer(order_id, current_staff()["badge"], purpose)
+            buyer = system().app.channels.reveal_buyer(order_id, current_staff()["badge"], purpose)
         except InvalidInput as error:
             return order_page(order_id, errors.status_of(error), refusal=str(error))
-        return order_page(order_id, buyer=dict(buyer, masked=False))
+        return order_page(order_id, buyer={"masked": False, **buyer})
     system().app.orders.order(order_id)  # an unknown order is 404 whichever the action
     try:
         act(order_id, action, request.form, current_staff()["badge"])

@@ -11,7 +11,9 @@ One connection at a time (others wait in the listen queue), commands taken as th
   end 0CH), once everything before it is printed;
 - a cut ends a document: `printed` holds each one's bytes; print data lost (cleared, or cut off when the printer
   drops the connection) is kept in `torn`;
-- data still held when the client hangs up prints once the printer is ready again, as on a real printer.
+- data still held when the client hangs up prints once the printer is ready again, as on a real printer;
+- `drop_when_answer_due`: the next connection prints and cuts everything before its GS ( H / GS r request, then is
+  reset before answering it: the label is out, and the client never hears so.
 """
 
 import socket
@@ -42,6 +44,7 @@ class TcpPrinter:
         self.cover_open = False
         self._paper_left: int | None = None
         self._drops: list[int] = []
+        self._drop_before_answer = False
         self._left_over: _Connection | None = None
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -68,6 +71,10 @@ class TcpPrinter:
         """The next connection is cut (reset) after `count` bytes of print data, as a printer rebooting does."""
         self._drops.append(count)
 
+    def drop_when_answer_due(self) -> None:
+        """The next connection prints all it was sent, then is reset before answering the confirmation request."""
+        self._drop_before_answer = True
+
     @property
     def ready(self) -> bool:
         return self.paper and not self.cover_open
@@ -83,7 +90,8 @@ class TcpPrinter:
             self._receive(connection)
 
     def _receive(self, connection: socket.socket) -> None:
-        job = _Connection(self, connection, self._drops.pop(0) if self._drops else None)
+        job = _Connection(self, connection, self._drops.pop(0) if self._drops else None, self._drop_before_answer)
+        self._drop_before_answer = False
         if self._left_over:
             job.held, job.document, self._left_over = self._left_over.held, self._left_over.document, None
         with connection:
@@ -152,8 +160,10 @@ class TcpPrinter:
 class _Connection:
     """One connection's stream: real-time commands answered at once, print data queued and printed in order."""
 
-    def __init__(self, printer: TcpPrinter, connection: socket.socket, drop_after: int | None):
+    def __init__(self, printer: TcpPrinter, connection: socket.socket, drop_after: int | None,
+                 drop_before_answer: bool = False):
         self.printer, self.connection, self.drop_after = printer, connection, drop_after
+        self.drop_before_answer = drop_before_answer
         self.stream = CommandStream()
         self.held: list[bytes] = []
         self.document = bytearray()
@@ -169,6 +179,9 @@ class _Connection:
                 self.connection.sendall(b"\x37\x25\x00")
             else:
                 self.received += len(command)
+                if self.drop_before_answer and command[:3] in (b"\x1d(H", b"\x1dr\x01"):
+                    self.print_held()
+                    return False
                 if self.drop_after is not None and self.received > self.drop_after:
                     self.print_held()
                     return False

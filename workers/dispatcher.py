@@ -11,7 +11,9 @@ from sqlalchemy import MetaData
 from domain.fulfilment import Package, Wave
 from domain.listing import Listing
 from domain.order import Order
+from domain.shop import Shop
 from domain.stock import Stock
+from projections.orders_board import exception_queue
 from projections.tracking import Projection, topics_of
 
 from .jobs import PACKING_SLIPS, PICK_LISTS
@@ -26,8 +28,8 @@ class Dispatcher(Projection):
     name = "dispatcher"
     metadata = MetaData()
     topics = topics_of([Package.WaybillAssigned, Package.ReprintRequested, Package.Weighed, Order.Shipped,
-                        Order.Cancelled, Order.Refunded, Listing.Mapped, Wave.Created, Package.Closed],
-                       SELLABLE_CHANGES)
+                        Order.Cancelled, Order.Refunded, Listing.Mapped, Wave.Created, Package.Closed,
+                        Shop.DecryptionAllowed], SELLABLE_CHANGES)
 
     def __init__(self, jobs):
         self.jobs = jobs
@@ -47,6 +49,8 @@ class Dispatcher(Projection):
                 package = self.jobs.app.store.repository.get(e.originator_id)
                 if not package.tracking_no:
                     self.jobs.request_waybill.send(str(package.order_id), event_id)
+            elif isinstance(e, Shop.DecryptionAllowed) and self.jobs.shipping and self.jobs.views is not None:
+                self._request_held_waybills(e, event_id)
             elif isinstance(e, Wave.Created) and self.jobs.prints_at(PICK_LISTS):
                 self.jobs.print_pick_list.send(str(e.originator_id), event_id)
             elif isinstance(e, Package.Closed) and self.jobs.prints_at(PACKING_SLIPS):
@@ -57,3 +61,10 @@ class Dispatcher(Projection):
             elif isinstance(e, (Order.Cancelled, Order.Refunded)) and self.jobs.shipping:
                 if getattr(e, "before_shipment", True):
                     self.jobs.cancel_waybill.send(str(e.originator_id), event_id)
+
+    def _request_held_waybills(self, allowed: Any, event_id: str) -> None:
+        """The merchant allowed decryption again: the shop's parcels whose waybill waited for it are asked for."""
+        shop = self.jobs.app.store.repository.get(allowed.originator_id)
+        for row in exception_queue(self.jobs.views.engine, "waybill_held", shop.channel):
+            if row["shop"] == shop.shop:
+                self.jobs.request_waybill.send(row["order_id"], event_id)

@@ -21,7 +21,8 @@ from adapters.marketplaces import (
     ShopAuthorisation,
 )
 from adapters.printing import lay_out, printer_from_url
-from domain.printing import Contact, Printer, PrinterUnavailable, deliver
+from domain.errors import LabelNotPrintable
+from domain.printing import Contact, Printer, PrinterUnavailable, PrintOutcomeUnknown, deliver
 
 from .broker import attempt
 from .pull import pull_shop
@@ -101,11 +102,14 @@ class Jobs:
     def print_label_job(self, order_id: str, job_id: str, station: str = "packing") -> None:
         """Print an order's waybill label once, confirmed by the printer; a failure is recorded and retried."""
         order, fulfilment = UUID(order_id), self.app.fulfilment
+        if fulfilment.label_outcome_unknown(order, job_id):
+            return  # it may have printed: a person checks the printer (confirms it, or asks for a reprint)
         self._print(
             station, job_id, lambda: fulfilment.waybill_label(order, self.sender, self.label_sizes, station, self.clock()),
             printed=lambda job: fulfilment.label_printed(order, job),
             record=lambda job, as_image: fulfilment.record_label_printed(order, station, "printer", job, as_image),
-            failed=lambda reason: fulfilment.record_print_failure(order, station, job_id, reason, attempt()))
+            failed=lambda reason: fulfilment.record_print_failure(order, station, job_id, reason, attempt()),
+            unknown=lambda reason: fulfilment.record_print_outcome_unknown(order, station, job_id, reason))
 
     def print_pick_list_job(self, wave_id: str, job_id: str) -> None:
         """Print a wave's pick list once at the picking station's printer."""
@@ -126,14 +130,29 @@ class Jobs:
             failed=lambda reason: fulfilment.record_print_failure(order, PACKING_SLIPS, job_id, reason, attempt()))
 
     def _print(self, station: str, job_id: str, document: Callable[[], object], *, printed: Callable[[str], bool],
-               record: Callable[[str, tuple[str, ...]], object], failed: Callable[[str], object]) -> None:
-        """Lay out the document, print it once at the station and record it; a failure is noted and raised (retry)."""
+               record: Callable[[str, tuple[str, ...]], object], failed: Callable[[str], object],
+               unknown: Callable[[str], object] | None = None) -> None:
+        """Lay out the document, print it once at the station and record it; a failure is noted and raised (retry).
+        With `unknown`, a job that may have printed (its answer lost) is noted there and not sent again."""
         if printed(job_id):
             return
-        rendered = lay_out(document(), self.label_font)
+        try:
+            laid_out = document()
+        except LabelNotPrintable as error:
+            # no retry can make it printable: the failure stays on the supervisor screen with why, nothing prints
+            log.warning("label job %s not printed: %s", job_id, error)
+            failed(str(error))
+            return
+        rendered = lay_out(laid_out, self.label_font)
         delivered = PrintedJobs(printed, lambda job: record(job, rendered.as_image))
         try:
             deliver(job_id, self.printers[station], rendered.data, delivered)
+        except PrintOutcomeUnknown as error:
+            if unknown is None:
+                failed(str(error))
+                raise
+            log.warning("print job %s may have printed: %s", job_id, error)
+            unknown(str(error))
         except PrinterUnavailable as error:
             failed(str(error))
             raise

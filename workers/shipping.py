@@ -7,7 +7,9 @@ from uuid import UUID
 from collections.abc import Mapping
 
 from adapters.couriers.base import Address, CourierClient, CourierUnavailable, Party, TrackingClient, WaybillRequest
+from adapters.couriers.print_data import read_print_data
 from adapters.marketplaces import MarketplaceClient, Receiver
+from domain.errors import InvalidOrderState
 from domain.courier_choice import CourierRules, NoCourierAvailable, PackageFacts, choose
 from projections.parcels import parcels_in_transit
 
@@ -35,24 +37,44 @@ class Shipping:
         facts = PackageFacts(order.region.get("province", ""), order.region.get("city", ""), package.weight_g)
         unavailable: set[str] = set(self.rules.tariffs) - set(self._couriers_for(order.channel))
         decrypted: list[Receiver] = []  # the platform's answer, held for this request only, never stored
+        forbidden = bool(order.buyer.protected) and self.app.channels.decryption_forbidden(order.channel, order.shop)
+        needing_decryption: list[str] = []
+        down: list[str] = []
         while True:
             try:
                 decision = choose(facts, self.rules, frozenset(unavailable))
             except NoCourierAvailable:
+                if needing_decryption and not down:
+                    self.app.fulfilment.hold_waybill(order_id, self._held_for_decryption(order, needing_decryption))
+                    return ""
                 raise CourierUnavailable("-", f"no courier available for order {order.platform_order_no}") from None
+            courier = self._couriers_for(order.channel)[decision.courier]
+            if forbidden and not courier.takes_protected(order.channel, dict(order.buyer.protected)):
+                # the merchant forbids decryption: only a courier that takes the platform's protected receiver will do
+                needing_decryption.append(decision.courier)
+                unavailable.add(decision.courier)
+                continue
             try:
-                courier = self._couriers_for(order.channel)[decision.courier]
                 waybill = courier.create_waybill(self._request(order, package, courier, decision.courier, decrypted))
             except CourierUnavailable as error:
                 log.warning("courier %s unavailable for %s: %s", decision.courier, order.platform_order_no, error)
                 unavailable.add(decision.courier)
+                down.append(decision.courier)  # a passing fault: the job is retried, the parcel not held
                 continue
             # the courier that carries it (YTO), not the platform that issued the number (CAINIAO-YTO, PDD-YTO): the
             # label names it, the marketplace is told it, and its client gives the number back
+            print_data = read_print_data(waybill.print_data)
             self.app.fulfilment.assign_waybill(order_id, decision.courier, waybill.tracking_no,
                                                waybill.sort_code, decision.as_record(),
-                                               package_centre=waybill.package_center, product=waybill.product)
+                                               package_centre=waybill.package_center, product=waybill.product,
+                                               print_data=print_data.as_record() if print_data else None)
             return waybill.tracking_no
+
+    @staticmethod
+    def _held_for_decryption(order, couriers: list[str]) -> str:
+        return (f"shop {order.channel}/{order.shop} forbids decrypting buyers, and {', '.join(couriers)} need the "
+                f"plain receiver: set up the platform's e-waybill (CANGKU_PLATFORM_WAYBILLS) for a courier, or allow "
+                f"decryption on the Shops page")
 
     def _couriers_for(self, channel: str) -> dict[str, CourierClient]:
         """The courier clients for an order of this marketplace: `channel/CODE` (its platform's e-waybill, as
@@ -79,6 +101,8 @@ class Shipping:
     def _decrypt(self, order, courier: str) -> Receiver:
         """Ask the marketplace to decrypt the receiver for this courier's waybill, and record that it did."""
         order.require_decryptable()
+        if self.app.channels.decryption_forbidden(order.channel, order.shop):
+            raise InvalidOrderState(f"shop {order.channel}/{order.shop} forbids decrypting buyers")
         client = self.shops.get((order.channel, order.shop))
         if client is None:
             raise LookupError(f"no client configured for shop {order.channel}/{order.shop} to decrypt its receiver")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterable, Mapping
 
 from adapters.couriers.base import (
@@ -17,6 +16,7 @@ from adapters.couriers.base import (
     format_china_time,
     yuan,
 )
+from adapters.couriers.print_data import PrintData, read_print_data
 from adapters.marketplaces.taobao import sign_top
 
 GET_WAYBILL = "cainiao.waybill.ii.get"
@@ -105,16 +105,15 @@ class CainiaoClient(HttpCourier, CourierClient):
             row = rows[0]
             number = row["waybill_code"]
             print_data = row.get("print_data") or ""
-            document = json.loads(print_data) if print_data else {}
-            routing = (document.get("data") or {}).get("routingInfo") or {}
+            facts = read_print_data(print_data) or PrintData("", "", False)
         if not number:
             raise self._malformed("no waybill_code in the answer")
         return Waybill(
             courier=self.code,
             tracking_no=number,
             order_no=req.order_no,
-            sort_code=(routing.get("sortation") or {}).get("name", ""),
-            package_center=(routing.get("consolidation") or {}).get("name", ""),
+            sort_code=facts.sort_code,
+            package_center=facts.package_centre,
             print_data=print_data or None,
         )
 

@@ -7,7 +7,7 @@ import re
 import threading
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from domain.printing import Printer, PrinterConfigurationError, PrinterUnavailable
+from domain.printing import Printer, PrinterConfigurationError, PrinterFault, PrinterUnavailable, PrintOutcomeUnknown
 
 from ._escpos import escpos_printer, root_logging_untouched
 from .status import CONFIRMATIONS, StatusLink, confirmation_request
@@ -156,10 +156,15 @@ def _print_confirmed(device, data: bytes, job: str, failures: tuple[type[Excepti
             sent = True
             link.await_printed(job, answer, timeout)
             link.require_ready(job, sent=True)
-        except failures as error:
+        except PrinterFault:
+            raise
+        except (*failures, PrinterUnavailable) as error:
             reason = str(error).replace("\n", " ").strip() or type(error).__name__
             if sent:
-                reason = f"the connection was lost before it confirmed job {job} ({reason})"
+                raise PrintOutcomeUnknown(f"printer {name}: the connection was lost, or the printer fell silent, "
+                                          f"before it confirmed job {job} ({reason}); it may have printed") from None
+            if isinstance(error, PrinterUnavailable):
+                raise
             raise PrinterUnavailable(f"printer {name} is unavailable: {reason}") from None
         finally:
             device.close()

@@ -146,6 +146,26 @@ class Channels:
             self.store.save(followed)
         return required
 
+    @retry_on_conflict
+    def forbid_decryption(self, channel: str, shop: str, forbidden: bool, by: str) -> bool:
+        """Set whether the shop's buyers may be decrypted through the platform; False when it already was so."""
+        followed = self._followed(channel, shop)
+        changed = followed.forbid_decryption(forbidden, by)
+        if changed:
+            self.store.save(followed)
+        return changed
+
+    def decryption_forbidden(self, channel: str, shop: str) -> bool:
+        followed = self.shop(channel, shop)
+        return followed is not None and followed.decryption_forbidden
+
+    def reveal_buyer(self, order_id: UUID, by: str, purpose: str) -> dict:
+        """The order desk's look at a buyer, recorded with who and why; masked only when the shop forbids
+        decryption."""
+        order = self.orders.order(order_id)
+        return self.orders.reveal_buyer(order_id, by, purpose,
+                                        masked_only=self.decryption_forbidden(order.channel, order.shop))
+
     def shops_needing_reauthorisation(self, shops) -> list[dict]:
         """Of the (channel, shop) pairs given, those the merchant must authorise again, with the reason."""
         found = []

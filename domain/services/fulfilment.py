@@ -202,13 +202,27 @@ class Fulfilment:
 
     @retry_on_conflict
     def assign_waybill(self, order_id: UUID, courier: str, tracking_no: str, sort_code: str = "",
-                       decision: dict | None = None, package_centre: str = "", product: str = "") -> None:
-        """Attach the courier's waybill number (and the courier choice behind it) to the order's package."""
+                       decision: dict | None = None, package_centre: str = "", product: str = "",
+                       print_data: dict | None = None) -> None:
+        """Attach the courier's waybill number (and the courier choice behind it) to the order's package;
+        `print_data` is what the platform's print data is (template_url, version, encrypted), never the data."""
         package = self.package_for(self.orders.order(order_id), "courier")
         package.assign_waybill(courier, tracking_no, sort_code, decision)
         package.note_waybill_details(package_centre, product)
+        if print_data:
+            package.note_print_data(print_data.get("template_url", ""), print_data.get("version", ""),
+                                    bool(print_data.get("encrypted")))
         if package.pending_events:
             self.store.save(package)
+
+    @retry_on_conflict
+    def hold_waybill(self, order_id: UUID, reason: str) -> bool:
+        """The parcel's waybill cannot be requested as things are: it waits, with why (on the exception queue)."""
+        package = self.package_for(self.orders.order(order_id), "courier")
+        held = package.hold_waybill(reason)
+        if held:
+            self.store.save(package)
+        return held
 
     def package(self, order_id: UUID) -> Package:
         return self.package_for(self.orders.order(order_id), "")
@@ -263,6 +277,34 @@ class Fulfilment:
         self.store.save(package)
 
     @retry_on_conflict
+    def record_print_outcome_unknown(self, order_id: UUID, printer: str, job_id: str, reason: str) -> bool:
+        """A label job that may have printed (its answer was lost): kept from printing again until someone checks."""
+        package = self.package_for(self.orders.order(order_id), "printer")
+        recorded = package.record_print_outcome_unknown(printer, job_id, reason)
+        if recorded:
+            self.store.save(package)
+        return recorded
+
+    def labels_outcome_unknown(self, order_id: UUID) -> list[str]:
+        """The order's label jobs that may have printed and wait for someone to check the printer."""
+        try:
+            return list(self.store.repository.get(ids.package_id(order_id)).unknown_jobs)
+        except AggregateNotFoundError:
+            return []
+
+    def label_outcome_unknown(self, order_id: UUID, job_id: str) -> bool:
+        """Whether a label job may have printed and waits for a person to check the printer."""
+        return job_id in self.package_for(self.orders.order(order_id), "").unknown_jobs
+
+    @retry_on_conflict
+    def confirm_labels_printed(self, order_id: UUID, by: str) -> list[str]:
+        """Someone checked the printer: the labels whose outcome was unknown did come out."""
+        package = self.package_for(self.orders.order(order_id), by)
+        jobs = package.confirm_labels_printed(by)
+        self.store.save(package)
+        return jobs
+
+    @retry_on_conflict
     def request_reprint(self, order_id: UUID, reason: str, by: str) -> None:
         """Ask for the label again (torn, smudged, lost); the reason is kept."""
         package = self.package_for(self.orders.order(order_id), by)
@@ -271,9 +313,11 @@ class Fulfilment:
 
     def waybill_label(self, order_id: UUID, sender: Contact, sizes: dict[str, str] | None = None,
                       station: str = "packing", printed_at=None) -> WaybillLabel:
-        """What the waybill label of an order's package shows, in the size set for its courier at the station."""
+        """What the waybill label of an order's package shows, in the size set for its courier at the station;
+        LabelNotPrintable when the platform's print data hides what the label needs."""
         order = self.orders.order(order_id)
         package = self.package_for(order, "printer")
+        package.require_printable_label()
         region = " ".join(v for v in (order.region.get(k, "") for k in ("province", "city", "district")) if v)
         return WaybillLabel(
             courier_name=COURIER_NAMES.get(package.courier, package.courier),

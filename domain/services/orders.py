@@ -340,13 +340,17 @@ class Orders:
         }
 
     @retry_on_conflict
-    def reveal_buyer(self, order_id: UUID, by: str, purpose: str) -> dict:
-        """The buyer's full name, phone, address and remark; the look is recorded on the order (who, why)."""
+    def reveal_buyer(self, order_id: UUID, by: str, purpose: str, masked_only: bool = False) -> dict:
+        """The buyer's full name, phone, address and remark; the look is recorded on the order (who, why).
+        `masked_only`: the shop forbids decryption, so the look shows the buyer masked (and says so)."""
         order = self.order(order_id)
         buyer = order.reveal_buyer(by, purpose)
         self.store.save(order)
+        if masked_only:
+            return {**masked_buyer(buyer, order.region), "region": dict(order.region), "remark": order.remark,
+                    "decryption_forbidden": True}
         return {"nickname": buyer.nickname, "name": buyer.name, "phone": buyer.phone, "address": buyer.address,
-                "region": dict(order.region), "remark": order.remark}
+                "region": dict(order.region), "remark": order.remark, "masked": False, "decryption_forbidden": False}
 
     @retry_on_conflict
     def correct_address(self, order_id: UUID, name: str, phone: str, address: str, region: dict, by: str) -> None:

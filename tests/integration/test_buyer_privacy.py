@@ -6,23 +6,25 @@ recorded on the order; the label shows the receiver masked."""
 import json
 import logging
 from decimal import Decimal
+from uuid import UUID
 
 import pytest
 
-from adapters.couriers.platform_waybills import DouyinWaybillClient, PddWaybillClient
+from adapters.couriers.platform_waybills import DouyinWaybillClient, JdWaybillClient, PddWaybillClient
 from adapters.couriers.simulators import run_all as run_couriers
 from adapters.couriers.simulators.common import ManualClock
-from adapters.couriers.base import Address, CourierRejected, Party, WaybillRequest
+from adapters.couriers.base import Address, CourierRejected, CourierUnavailable, Party, WaybillRequest
 from adapters.marketplaces import PlatformInvalidParameter
 from adapters.marketplaces.simulators.base import SimLine
 from adapters.marketplaces.simulators.run import SIMULATORS
 from adapters.printing import lay_out
 from domain.courier_choice import standard_rules
 from domain.order import Order
+from domain.shop import shop_id
 from domain.printing import Contact
-from tests.builders import TEA, TEA_EAN, warehouse_with_catalogue
+from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
 from tests.escpos_decode import decode
-from tests.marketplaces import in_process
+from tests.marketplaces import client_of, in_process
 from workers.pull import new_order
 from workers.shipping import Shipping
 
@@ -247,3 +249,174 @@ def test_a_platform_e_waybill_is_labelled_with_the_courier_and_its_number_goes_b
 
     assert system.app.fulfilment.package(order_id).courier == "YTO" and "圆通速递" in labelled
     assert tracking_no not in sim.waybills
+
+
+@pytest.fixture
+def served_jd():
+    """The JD simulator on a local port with one unshipped order, and our JD client talking to it over HTTP."""
+    sim = SIMULATORS["jd"](shop="main").start()
+    placed = sim.add_order(receiver_name=NAME, receiver_phone=PHONE, province="浙江省", city="杭州市", district="西湖区",
+                           detail=STREET, lines=[SimLine("600101", "4200101", TEA, "西湖龙井 250g 罐装", 1,
+                                                         Decimal("168.00"))])
+    client = client_of(sim)
+    yield sim, client, client.order_detail(placed.order_no)
+    sim.stop()
+
+
+def jd_waybills(client, couriers):
+    return JdWaybillClient(client, wp_code="YTO", tracker=couriers.tracker(), vendor_code="V10086",
+                           template_url="https://template-content.jd.com/template-oss?tempCode=ytokd76x130")
+
+
+def test_a_jd_order_gets_its_jd_e_waybill_with_the_oaid_and_is_never_decrypted(make_system, couriers, caplog,
+                                                                               served_jd):
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    shipping = Shipping(system.app, system.engine, {"YTO": couriers.clients()["YTO"],
+                                                    "jd/YTO": jd_waybills(client, couriers)},
+                        None, standard_rules(), SENDER, {("jd", "main"): client})
+
+    with caplog.at_level(logging.DEBUG):
+        tracking_no = shipping.request_waybill(order_id)
+
+    to = sim.waybills[tracking_no]["recipient"]
+    assert to["oaid"] == platform.receiver.protected["oaid"]
+    assert (to["contact"], to["mobile"]) == ("王**", "138****5678") and NAME not in str(to) and PHONE not in str(to)
+    assert tracking_no.startswith("YT") and couriers.yto.received == []
+    assert sim.decrypted == [] and decryptions(system.app, order_id) == []
+    assert "jingdong.jos.order.oaid.decrypt" not in sim.calls
+    package = system.app.fulfilment.package(order_id)
+    assert package.courier == "YTO" and package.sort_code and package.package_centre == "杭州市集包"
+    assert package.print_data == {"template_url": "https://template-content.jd.com/template-oss?tempCode=ytokd76x130",
+                                  "version": "jd-cloud-print", "encrypted": True}
+    text = label_text(system.app, order_id)
+    assert "王**" in text and "138****5678" in text and "杭州市集包" in text and tracking_no in text
+    assert NAME not in caplog.text and PHONE not in caplog.text
+
+
+def test_the_jd_e_waybill_refuses_a_masked_receiver_without_its_oaid_and_another_orders_oaid(couriers, served_jd):
+    sim, client, platform = served_jd
+    other = sim.add_order(receiver_name="李四", receiver_phone="13900001111")
+    waybills = jd_waybills(client, couriers)
+    receiver = Party("王**", "138****5678", Address("浙江省", "杭州市", "西湖区", "文三路****"))
+    masked = WaybillRequest(platform.order_no, SENDER, receiver, 1200)
+    borrowed = WaybillRequest(other.order_no, SENDER, receiver, 1200, platform="jd",
+                              receiver_protected=platform.receiver.protected)
+
+    for request in (masked, borrowed):
+        with pytest.raises(CourierRejected):
+            waybills.create_waybill(request)
+
+    assert sim.waybills == {}
+
+
+def test_a_jd_e_waybill_comes_with_jds_print_data_and_goes_back_on_intercept(make_system, couriers, served_jd):
+    sim, client, platform = served_jd
+    waybills = jd_waybills(client, couriers)
+    request = WaybillRequest(platform.order_no, SENDER, Party("王**", "138****5678",
+                                                             Address("浙江省", "杭州市", "西湖区", "文三路****")),
+                             1200, platform="jd", receiver_protected=platform.receiver.protected)
+
+    waybill = waybills.create_waybill(request)
+    waybills.cancel_waybill(waybill.tracking_no, platform.order_no)
+
+    document = json.loads(waybill.print_data)
+    assert document["encryptedData"] and document["templateURL"].endswith("tempCode=ytokd76x130")
+    assert waybill.courier == "JD-YTO" and waybill.sort_code and waybill.tracking_no not in sim.waybills
+
+
+def test_a_shop_that_forbids_decryption_never_has_a_buyer_decrypted_and_the_parcel_waits_with_why(
+        make_system, couriers, served_jd):
+    from projections.orders_board import exception_queue
+
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    system.app.channels.forbid_decryption("jd", "main", True, "S1")
+    shipping = Shipping(system.app, system.engine, {"SF": couriers.clients()["SF"]}, None, standard_rules(), SENDER,
+                        {("jd", "main"): client})
+
+    tracking_no = shipping.request_waybill(order_id)
+
+    assert tracking_no == "" and sim.decrypted == [] and "jingdong.jos.order.oaid.decrypt" not in sim.calls
+    assert couriers.sf.received == [] and decryptions(system.app, order_id) == []
+    [held] = exception_queue(system.fresh("orders_board"), "waybill_held")
+    assert held["platform_order_no"] == platform.order_no
+    assert "jd/main forbids decrypting buyers" in held["detail"] and "SF" in held["detail"]
+
+
+def test_a_shop_that_forbids_decryption_still_ships_through_its_platforms_e_waybill(make_system, couriers, served_jd):
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    system.app.channels.forbid_decryption("jd", "main", True, "S1")
+    shipping = Shipping(system.app, system.engine, {"SF": couriers.clients()["SF"], "YTO": couriers.clients()["YTO"],
+                                                    "jd/YTO": jd_waybills(client, couriers)},
+                        None, standard_rules(), SENDER, {("jd", "main"): client})
+
+    tracking_no = shipping.request_waybill(order_id)
+
+    assert tracking_no in sim.waybills and sim.decrypted == []
+    assert couriers.sf.received == [] and couriers.yto.received == []
+
+
+def test_the_order_desks_look_at_a_buyer_of_a_shop_that_forbids_decryption_shows_the_masked_details_only(make_system):
+    system = make_system("memory:")
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 10})
+    [plain, other] = system.app.orders.import_orders([order("D1", (TEA, 1)), order("D2", (TEA, 1), shop="outlet")],
+                                                     warehouse="WH1")
+    system.app.channels.forbid_decryption("taobao", "flagship", True, "S1")
+
+    shown = system.app.channels.reveal_buyer(plain["order_id"], "S1", "buyer called about the parcel")
+    elsewhere = system.app.channels.reveal_buyer(other["order_id"], "S1", "buyer called about the parcel")
+
+    assert shown["masked"] and shown["decryption_forbidden"] and (shown["name"], shown["phone"]) == ("王**", "138****5678")
+    assert NAME not in str(shown) and PHONE not in str(shown)
+    assert (elsewhere["name"], elsewhere["phone"]) == (NAME, PHONE)
+    looks = system.app.store.events.get(plain["order_id"])
+    assert [e.by for e in looks if isinstance(e, Order.BuyerRevealed)] == ["S1"]
+
+
+def test_allowing_decryption_again_asks_for_the_waybills_of_the_shops_held_parcels(make_system, couriers, served_jd):
+    from types import SimpleNamespace
+
+    from workers.dispatcher import Dispatcher
+
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    system.app.channels.forbid_decryption("jd", "main", True, "S1")
+    shipping = Shipping(system.app, system.engine, {"SF": couriers.clients()["SF"]}, None, standard_rules(), SENDER,
+                        {("jd", "main"): client})
+    shipping.request_waybill(order_id)
+    system.fresh("orders_board")
+    asked = []
+    jobs = SimpleNamespace(app=system.app, shipping=shipping, views=system, push_channel_stock=None,
+                           request_waybill=SimpleNamespace(send=lambda *args: asked.append(args)))
+
+    system.app.channels.forbid_decryption("jd", "main", False, "S1")
+    allowed = list(system.app.store.events.get(shop_id("jd", "main")))[-1]
+    Dispatcher(jobs).apply(None, [(1, allowed)])
+    [(asked_for, _)] = asked
+    tracking_no = shipping.request_waybill(UUID(asked_for))
+
+    assert asked_for == str(order_id) and tracking_no.startswith("SF")
+    assert [d["order_no"] for d in sim.decrypted] == [platform.order_no]
+
+
+def test_a_shop_that_forbids_decryption_waits_for_its_platforms_e_waybill_when_that_is_down_rather_than_holding(
+        make_system, couriers, served_jd):
+    sim, client, platform = served_jd
+    system = make_system("memory:")
+    order_id = packed(system, platform)
+    system.app.channels.forbid_decryption("jd", "main", True, "S1")
+    shipping = Shipping(system.app, system.engine, {"SF": couriers.clients()["SF"],
+                                                    "jd/YTO": jd_waybills(client, couriers)},
+                        None, standard_rules(), SENDER, {("jd", "main"): client})
+    sim.fail_next("server_error", times=1)
+
+    with pytest.raises(CourierUnavailable):
+        shipping.request_waybill(order_id)
+
+    assert system.app.fulfilment.package(order_id).waybill_hold == "" and sim.decrypted == []

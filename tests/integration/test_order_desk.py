@@ -306,3 +306,36 @@ def test_an_order_of_a_kit_is_found_by_each_of_the_kit_s_skus(supervisor, system
 
     assert "KIT-1" in listed(supervisor, sku="CUP-GL-01") and "KIT-1" in listed(supervisor, sku="TEA-LJ-250")
     assert "KIT-1" not in listed(supervisor, sku="PAN-ST-28")
+
+
+def test_a_shop_whose_merchant_forbids_decryption_shows_its_buyers_masked_even_to_a_recorded_look(supervisor, system):
+    from types import SimpleNamespace
+
+    order_id = system.placed["T100"]
+    order = system.app.orders.order(order_id)
+    system.jobs = SimpleNamespace(shops={(order.channel, order.shop): None})
+
+    set_it = supervisor.post(f"/office/shops/{order.channel}/{order.shop}/decryption", data={"forbidden": "1"})
+    shops = supervisor.get("/office/shops").get_data(as_text=True)
+    html = supervisor.post(f"/office/orders/{order_id}/buyer", data={"purpose": "buyer called about parcel"}
+                           ).get_data(as_text=True)
+
+    assert set_it.status_code == 303 and "商家已禁止" in shops and "允许解密" in shops
+    assert "王小明" not in html and "13812345678" not in html and 'id="decryption-forbidden"' in html
+    assert 'id="reveal-form"' not in html
+    assert [e.by for e in system.app.store.events.get(order_id) if isinstance(e, Order.BuyerRevealed)] == ["S1"]
+    assert system.app.channels.decryption_forbidden(order.channel, order.shop)
+
+
+def test_the_api_confirms_a_label_came_out_only_where_one_waits_for_a_check_at_the_printer(api, system):
+    order_id = system.placed["T100"]
+    package = system.app.fulfilment.package(order_id)
+    system.app.fulfilment.record_print_outcome_unknown(order_id, "packing", "job-lost-1", "answer lost")
+
+    confirmed = api("S1", "POST", f"/orders/{order_id}/label-came-out", json={})
+    again = api("S1", "POST", f"/orders/{order_id}/label-came-out", json={})
+
+    assert confirmed.status_code == 200 and again.status_code == 409
+    assert "no label of this parcel waits" in again.get_json()["error"]["message"]
+    after = system.app.fulfilment.package(order_id)
+    assert after.labels_printed == package.labels_printed + 1 and after.unknown_jobs == {}

@@ -12,7 +12,7 @@ from adapters.printing.cli import print_test
 from adapters.printing.layouts import render
 from adapters.printing.printers import printer_from_url
 from adapters.printing.sample import SAMPLE_BIN_LABEL, SAMPLE_PACKING_SLIP, SAMPLE_PICK_LIST, SAMPLE_WAYBILL
-from domain.printing import PrinterFault, PrinterUnavailable, deliver
+from domain.printing import PrinterFault, PrinterUnavailable, PrintOutcomeUnknown, deliver
 from tests.escpos_decode import decode
 from tests.printer_server import TcpPrinter
 
@@ -287,3 +287,14 @@ def test_a_printer_without_process_ids_confirms_with_its_paper_status_and_a_drop
     deliver("job-1", printer, label, delivered)
 
     assert tcp_printer.wait_for_printed(1) == [label] and len(tcp_printer.torn) == 2
+
+
+def test_a_label_cut_before_the_connection_dropped_is_reported_as_may_have_printed_not_as_unprinted(tcp_printer):
+    printer = printer_from_url(tcp_printer.url)
+    label = render(SAMPLE_WAYBILL)
+    tcp_printer.drop_when_answer_due()
+
+    with pytest.raises(PrintOutcomeUnknown, match="may have printed"):
+        printer.send(label, "job-1")
+
+    assert tcp_printer.wait_for_printed(1) == [label] and tcp_printer.torn == []

@@ -3,7 +3,7 @@ the receiver ciphertexts the order came with), set up from the settings like eve
 
 import pytest
 
-from adapters.couriers.platform_waybills import DouyinWaybillClient, PddWaybillClient
+from adapters.couriers.platform_waybills import DouyinWaybillClient, JdWaybillClient, PddWaybillClient
 from cangku.bootstrap import courier_clients, shop_clients
 from cangku.settings import ConfigurationError, Settings
 
@@ -42,3 +42,22 @@ def test_a_platform_e_waybill_needs_a_tracker_to_follow_its_parcels():
     configured = Settings.from_env({**env, "CANGKU_PLATFORM_WAYBILLS": "pinduoduo:pdd-flagship=YTO"})
     with pytest.raises(ConfigurationError, match="KUAIDI100"):
         courier_clients(configured, shop_clients(configured))
+
+
+def test_a_jd_shop_gets_jds_e_waybill_with_its_waybill_account():
+    env = {**SHOPS, "CANGKU_SHOPS": "jd:jd-main", "CANGKU_SHOP_JD_JD_MAIN_APP_KEY": "k",
+           "CANGKU_SHOP_JD_JD_MAIN_APP_SECRET": "s",
+           "CANGKU_SHOP_JD_JD_MAIN_WAYBILL_ACCOUNT": '{"vendor_code": "V10086", "branch_code": "571001"}',
+           "CANGKU_PLATFORM_WAYBILLS": "jd:jd-main=YTO"}
+    configured = Settings.from_env(env)
+
+    clients, _ = courier_clients(configured, shop_clients(configured))
+
+    assert isinstance(clients["jd/YTO"], JdWaybillClient) and clients["jd/YTO"].code == "JD-YTO"
+    assert clients["jd/YTO"]._vendor_code == "V10086"
+
+
+def test_a_waybill_account_that_is_not_a_json_object_of_known_fields_stops_the_start():
+    env = {**SHOPS, "CANGKU_SHOPS": "jd:jd-main", "CANGKU_SHOP_JD_JD_MAIN_WAYBILL_ACCOUNT": '{"vendor": 1}'}
+    with pytest.raises(ConfigurationError, match="WAYBILL_ACCOUNT"):
+        Settings.from_env(env)

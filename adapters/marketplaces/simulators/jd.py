@@ -4,10 +4,17 @@ Written from JOS's API call guide (http://jos.jd.com/doc/channel.htm?id=157, 签
 but `sign` (`format` and `sign_method` too, when sent), sorted by name, name and value joined, wrapped in the app
 secret, upper-case MD5 of the UTF-8 bytes. The timestamp is GMT+8 yyyy-MM-dd HH:mm:ss (the official SDKs add
 milliseconds and the zone, yyyy-MM-dd HH:mm:ss.SSSZ), at most 10 minutes off. Tokens come from the OAuth server's
-/oauth2/access_token and /oauth2/refresh_token."""
+/oauth2/access_token and /oauth2/refresh_token.
+
+E-waybills as JD's 无界电子面单 guide describes them: jingdong.ldop.alpha.waybill.receive takes a `content` JSON text
+(providerCode, salePlatform, platformOrderNo, vendorCode, weight in kg, fromAddress, toAddress) and answers resultInfo
+{statusCode, statusMessage, data {waybillCodeList}}; a JD order's toAddress may carry the order's OAID in place of the
+contact. The sort code and package centre come from jingdong.ldop.alpha.vendor.bigshot.query, the encrypted print data
+for JD's print component from jingdong.printing.printData.pullData (prePrintDatas[].perPrintData)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -165,6 +172,10 @@ class JdSimulator(MarketplaceSimulator):
             "jingdong.pop.order.shipment": self.shipment,
             "jingdong.stock.write.updateSkuStock": self.update_stock,
             "jingdong.pop.afs.soa.refundapply.queryPageList": self.refunds,
+            "jingdong.ldop.alpha.waybill.receive": self.waybill_receive,
+            "jingdong.ldop.alpha.vendor.bigshot.query": self.bigshot_query,
+            "jingdong.printing.printData.pullData": self.pull_print_data,
+            "jingdong.ldop.alpha.waybill.api.unbind": self.waybill_unbind,
         }
 
     def _answer_of(self, api: str, content: dict[str, Any]) -> dict:
@@ -212,6 +223,80 @@ class JdSimulator(MarketplaceSimulator):
                               "customerPhone": phone, "address": {"detailAddress": detail}})
         return self._answer_of(api, {"returnType": ok({"data": receivers})})
 
+    # -- 无界电子面单 (e-waybills): content is a JSON text; answers carry resultInfo {statusCode, statusMessage, data}
+
+    def waybill_receive(self, params: dict[str, Any]) -> dict:
+        """jingdong.ldop.alpha.waybill.receive: a JD order (salePlatform 0010001) may name its receiver by the order's
+        own OAID in toAddress.oaid, with the masked contact it was handed out with; any other receiver must be plain."""
+        api = "jingdong.ldop.alpha.waybill.receive"
+        try:
+            content = alpha_content(params)
+            missing = [name for name in ("providerCode", "salePlatform", "platformOrderNo", "vendorCode", "weight",
+                                         "fromAddress", "toAddress") if not content.get(name)]
+            if missing:
+                raise PlatformRefusal("invalid", f"{', '.join(missing)} 必填")
+            to, order_no = content["toAddress"], str(content["platformOrderNo"])
+            if not isinstance(to, dict):
+                raise PlatformRefusal("invalid", "toAddress 必须是对象")
+            if to.get("oaid"):
+                if content["salePlatform"] != JD_SALE_PLATFORM:
+                    raise PlatformRefusal("invalid", "oaid 只能用于京东平台订单 (salePlatform 0010001)")
+                order = self.find(order_no)
+                self.opened(order, to["oaid"])
+                if order.status is not OrderStatus.PAID:
+                    raise PlatformRefusal("invalid", f"订单 {order_no} 状态为 {order.status}，不能取号")
+            else:
+                self.check_waybill_receiver(False, order_no, (to.get("contact"), to.get("mobile") or to.get("phone"),
+                                                               to.get("address")))
+            number, sort_code, centre = self.issue_waybill(order_no, str(content["providerCode"]),
+                                                           to.get("cityName"), to)
+        except PlatformRefusal as refusal:
+            return self._answer_of(api, alpha_result(1, refusal.message))
+        with self._lock:
+            self.waybills[number].update(sort_code=sort_code, package_centre=centre)
+        return self._answer_of(api, alpha_result(0, "成功", {"platformOrderNo": order_no, "waybillCodeList": [number]}))
+
+    def bigshot_query(self, params: dict[str, Any]) -> dict:
+        """jingdong.ldop.alpha.vendor.bigshot.query: the sort code (大头笔) and package centre (集包地) of a number."""
+        api = "jingdong.ldop.alpha.vendor.bigshot.query"
+        issued = self.waybills.get(str(params.get("waybillCode", "")))
+        if issued is None or issued["courier"] != params.get("providerCode"):
+            return self._answer_of(api, alpha_result(1, "运单号不存在"))
+        return self._answer_of(api, alpha_result(0, "成功", {
+            "waybillCode": params["waybillCode"], "bigShotName": issued["sort_code"], "bigShotCode": "",
+            "gatherCenterName": issued["package_centre"], "gatherCenterCode": "", "secondSectionCode": "",
+            "thirdSectionCode": ""}))
+
+    def pull_print_data(self, params: dict[str, Any]) -> dict:
+        """jingdong.printing.printData.pullData: each waybill's print data, encrypted for JD's print component."""
+        api = "jingdong.printing.printData.pullData"
+        request = params.get("param1")
+        if not isinstance(request, dict) or not request.get("cpCode") or not request.get("wayBillInfos"):
+            return self._answer_of(api, {"returnType": {"code": "0", "message": "cpCode 和 wayBillInfos 必填"}})
+        rows = []
+        for info in request["wayBillInfos"]:
+            number = str((info or {}).get("wayBillCode", ""))
+            issued = self.waybills.get(number)
+            if issued is None:
+                rows.append({"wayBillNo": number, "code": "0", "msg": "运单号不存在"})
+                continue
+            sealed = hmac.new(self.credentials.app_secret.encode(), f"print|{number}".encode(), hashlib.sha256).digest()
+            rows.append({"wayBillNo": number, "code": "1", "msg": "操作成功！",
+                         "perPrintData": base64.b64encode(sealed * 4).decode("ascii")})
+        return self._answer_of(api, {"returnType": {"code": "1", "message": "操作成功！",
+                                                    "objectId": request.get("objectId", ""), "prePrintDatas": rows}})
+
+    def waybill_unbind(self, params: dict[str, Any]) -> dict:
+        """jingdong.ldop.alpha.waybill.api.unbind: give a number back."""
+        api = "jingdong.ldop.alpha.waybill.api.unbind"
+        try:
+            content = alpha_content(params)
+        except PlatformRefusal as refusal:
+            return self._answer_of(api, alpha_result(1, refusal.message))
+        if self.waybills.pop(str(content.get("waybillCode", "")), None) is None:
+            return self._answer_of(api, alpha_result(1, "运单号不存在"))
+        return self._answer_of(api, alpha_result(0, "成功"))
+
     def shipment(self, params: dict[str, Any]) -> dict:
         api = "jingdong.pop.order.shipment"
         if not params.get("logiCoprId") or not params.get("logiNo"):
@@ -238,6 +323,26 @@ class JdSimulator(MarketplaceSimulator):
         page = self.page_of(found, self.integer(params, "pageIndex", 1), self.integer(params, "pageSize", 20))
         return self._answer_of(api, {"queryResult": {"success": True, "totalCount": len(found),
                                                      "result": [render_refund(r) for r in page]}})
+
+
+JD_SALE_PLATFORM = "0010001"
+
+
+def alpha_content(params: dict[str, Any]) -> dict[str, Any]:
+    """The `content` of a 无界 request: a JSON text (or an object)."""
+    content = params.get("content")
+    if isinstance(content, str):
+        try:
+            content = json.loads(content)
+        except ValueError:
+            raise PlatformRefusal("invalid", "content 不是合法的 JSON") from None
+    if not isinstance(content, dict):
+        raise PlatformRefusal("invalid", "content 必填")
+    return content
+
+
+def alpha_result(status: int, message: str, data: Any = None) -> dict[str, Any]:
+    return {"resultInfo": {"statusCode": status, "statusMessage": message, "data": data}}
 
 
 def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
