@@ -9,7 +9,7 @@ from uuid import UUID
 import dramatiq
 from sqlalchemy.engine import Engine
 
-from adapters.barcodes import gtin_forms
+from adapters.barcodes import gtin_forms, lot_of
 from adapters.event_store.store import CachedEventStore
 from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
@@ -256,7 +256,7 @@ def build(settings: Settings | None = None) -> System:
     if settings.cipher_key:
         env["BUYER_CIPHER_KEY"] = settings.cipher_key
     app = Cangku.compose(CachedEventStore(env=env), ReviewRules(hold_on_remark=settings.hold_on_remark),
-                         barcode_forms=gtin_forms)
+                         barcode_forms=gtin_forms, lot_reader=lot_of, today=business_calendar.today)
     engine = views_engine(database.sqlalchemy_url(), database.schema, database.idle_in_transaction_timeout)
     batch = settings.projection_batch
     runners = {"inventory": ProjectionRunner(app.store, engine, InventoryProjection(), batch),

@@ -75,7 +75,7 @@ class Purchasing:
 
     @retry_on_conflict
     def receive(self, number: str, scanned: str, quantity: int, by: str, bin: str = "",
-                warehouse: str | None = None) -> dict:
+                warehouse: str | None = None, lot: str = "", expiry: str = "", produced: str = "") -> dict:
         """Receive units of a scanned item against an approved purchase order: into the warehouse's receiving bin,
         the order's line and the SKU's moving-average unit cost, in one transaction. Returns the line."""
         order = self._order(number)
@@ -84,12 +84,13 @@ class Purchasing:
                                f"not {warehouse}")
         sku_code = self.catalogue.sku_for_barcode(scanned)
         self.catalogue.check_receivable(sku_code)
+        lot, expiry = self.inventory.receipt_lot(sku_code, lot, expiry, produced)
         site = self.inventory.warehouse(order.warehouse)
         bin = self.inventory.check_bin(site, bin, "receiving") if bin else site.first_bin_in("receiving")
         stock = self.inventory.stock_of(order.warehouse, sku_code, create=True)
         on_hand = stock.total_on_hand()
         receipt = order.receive(sku_code, quantity, by)
-        stock.receive(bin, quantity, f"PO {order.number}", by)
+        stock.receive(bin, quantity, f"PO {order.number}", by, lot=lot, expiry=expiry)
         sku = self.store.get(ids.sku_id(sku_code), UnknownSku(f"unknown SKU {sku_code!r}"))
         sku.revise(by, unit_cost=moving_average(on_hand, sku.unit_cost, quantity, receipt["unit_cost"]))
         self.store.save(order, stock, sku)

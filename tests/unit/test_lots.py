@@ -1,0 +1,166 @@
+"""Lot-tracked SKUs: received with lot and expiry, reserved first expiring first and never expired, picked by lot,
+shipped with their lots; SKUs without lots behave as before."""
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from domain.errors import InsufficientStock, LotExpiryMismatch, LotRequired, WrongLotScanned
+from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
+
+MILK, MILK_GTIN = "MILK-1L", "6901234567892"
+TODAY = date(2026, 12, 3)
+
+
+def gs1(lot: str, expiry: str) -> str:
+    return f"010{MILK_GTIN}\x1d10{lot}\x1d17{expiry}"
+
+
+@pytest.fixture
+def app(make_system):
+    system = make_system()
+    app = system.app
+    warehouse_with_catalogue(app)
+    app.catalogue.edit_sku(TEA, "admin", barcodes=[])
+    app.catalogue.register_sku(MILK, "纯牛奶 1L", [MILK_GTIN], 1030, Decimal("9.00"), 0, lot_tracked=True,
+                               shelf_life_days=180)
+    app.inventory.today = lambda: TODAY
+    return app
+
+
+def stocked(app, *lots: tuple[str, str, str, int]) -> None:
+    """Receive each (lot, expiry, bin, units) and put it away into its bin."""
+    for lot, expiry, bin, units in lots:
+        app.inventory.receive("WH1", MILK, units, "R1", lot=lot, expiry=expiry)
+        app.inventory.put_away("WH1", MILK, bin, units, "R1", lot=lot)
+
+
+def reserved_lots(app, order_id) -> dict:
+    return app.inventory.stock_of("WH1", MILK).held_lots(order_id)
+
+
+def test_a_lot_tracked_sku_is_not_received_without_its_lot_or_expiry(app):
+    with pytest.raises(LotRequired, match="lot tracked"):
+        app.inventory.receive("WH1", MILK, 10, "R1")
+    with pytest.raises(LotRequired, match="expiry"):
+        app.inventory.receive("WH1", MILK, 10, "R1", lot="L1")
+
+    assert app.inventory.stock_levels("WH1", MILK) == {}
+
+
+def test_the_expiry_is_counted_from_the_production_date_and_the_shelf_life(app):
+    app.inventory.receive("WH1", MILK, 10, "R1", lot="L1", produced="2026-11-01")
+
+    stock = app.inventory.stock_of("WH1", MILK)
+    assert stock.lots_in("RCV-01") == {"L1": 10}
+    assert stock.expiry_of("L1") == "2027-04-30"
+
+
+def test_one_lot_keeps_one_expiry_date(app):
+    app.inventory.receive("WH1", MILK, 10, "R1", lot="L1", expiry="2027-01-31")
+
+    with pytest.raises(LotExpiryMismatch):
+        app.inventory.receive("WH1", MILK, 5, "R1", lot="L1", expiry="2027-02-28")
+
+
+def test_an_order_reserves_the_first_expiring_lot_even_when_it_lies_later_in_the_walk(app):
+    stocked(app, ("LATE", "2027-06-30", "A-01-01", 10), ("SOON", "2027-01-31", "B-02-01", 3))
+
+    [result] = app.orders.import_orders([order("M1", (MILK, 5))], warehouse="WH1")
+
+    assert reserved_lots(app, result["order_id"]) == {"B-02-01": {"SOON": 3}, "A-01-01": {"LATE": 2}}
+
+
+def test_an_expired_lot_is_never_reserved(app):
+    stocked(app, ("OLD", "2026-12-02", "A-01-01", 10), ("NEW", "2027-03-31", "B-02-01", 2))
+
+    [result] = app.orders.import_orders([order("M1", (MILK, 3))], warehouse="WH1")
+
+    assert result["status"] == "awaiting_stock"
+    with pytest.raises(InsufficientStock, match="short of MILK-1L×1"):
+        app.orders.reserve_order(result["order_id"], "WH1", "S1")
+
+
+def test_a_lot_expiring_today_is_still_reserved(app):
+    stocked(app, ("TODAY", TODAY.isoformat(), "A-01-01", 2))
+
+    [result] = app.orders.import_orders([order("M1", (MILK, 2))], warehouse="WH1")
+
+    assert reserved_lots(app, result["order_id"]) == {"A-01-01": {"TODAY": 2}}
+
+
+def picking(app, units: int = 2):
+    stocked(app, ("SOON", "2027-01-31", "A-01-01", 5), ("LATE", "2027-06-30", "A-01-01", 5))
+    [result] = app.orders.import_orders([order("M1", (MILK, units))], warehouse="WH1")
+    wave = app.fulfilment.create_wave("WH1", "W1", [result["order_id"]], "S1")
+    return result["order_id"], wave
+
+
+def test_a_picker_scanning_a_unit_of_another_lot_is_refused_and_told_which_lot_to_pick(app):
+    order_id, wave = picking(app)
+
+    with pytest.raises(WrongLotScanned, match="SOON") as refused:
+        app.fulfilment.pick(wave, 0, "A-01-01", gs1("LATE", "270630"), 2, "P1")
+
+    assert refused.value.params["expected"] == "SOON (2027-01-31)"
+    assert app.inventory.stock_of("WH1", MILK).lots_in("A-01-01") == {"SOON": 5, "LATE": 5}
+
+
+def test_the_pick_and_the_shipment_record_the_lot_the_order_took(app):
+    order_id, wave = picking(app)
+
+    app.fulfilment.pick(wave, 0, "A-01-01", gs1("SOON", "270131"), 2, "P1")
+    for _ in range(2):
+        app.fulfilment.verify_item(order_id, MILK_GTIN, "K1")
+    app.fulfilment.close_package(order_id, "K1")
+    app.fulfilment.weigh(order_id, 2100, "K1")
+    app.fulfilment.assign_waybill(order_id, "LOCAL", "SF100", "HZ")
+    app.fulfilment.hand_over(order_id, "K1")
+
+    stock = app.inventory.stock_of("WH1", MILK)
+    assert stock.shipped_lots(order_id) == {"SOON": 2}
+    assert stock.lots_in("A-01-01") == {"SOON": 3, "LATE": 5}
+    assert stock.lots_in("PACK-01") == {}
+    assert stock.held_lots(order_id) == {}
+
+
+def test_a_pick_scanned_by_its_plain_barcode_takes_the_order_s_lot(app):
+    order_id, wave = picking(app)
+
+    app.fulfilment.pick(wave, 0, "A-01-01", MILK_GTIN, 2, "P1")
+
+    assert app.inventory.stock_of("WH1", MILK).held_lots(order_id) == {"PACK-01": {"SOON": 2}}
+
+
+def test_a_cancelled_order_lets_go_of_its_lot(app):
+    order_id, _ = picking(app)
+
+    app.orders.cancel_order(order_id, "buyer asked", "S1")
+
+    stock = app.inventory.stock_of("WH1", MILK)
+    assert stock.held_lots(order_id) == {}
+    assert stock.free_lots("A-01-01") == [("SOON", 5), ("LATE", 5)]
+
+
+def test_a_sku_without_lots_is_received_and_reserved_as_before(app):
+    app.inventory.receive("WH1", TEA, 4, "R1", lot="IGNORED", expiry="2020-01-01")
+    app.inventory.put_away("WH1", TEA, "A-01-01", 4, "R1")
+
+    [result] = app.orders.import_orders([order("T1", (TEA, 3))], warehouse="WH1")
+
+    stock = app.inventory.stock_of("WH1", TEA)
+    assert (stock.has_lots(), stock.reserved_for(result["order_id"])) == (False, {"A-01-01": 3})
+    assert all(type(e).__name__ != "LotsBooked" for e in app.store.events.get(stock.id))
+
+
+def test_a_unit_of_another_lot_expiring_the_same_day_stands_in_for_the_order_s_lot(app):
+    stocked(app, ("SOON", "2027-01-31", "A-01-01", 5), ("TWIN", "2027-01-31", "A-01-01", 5))
+    [result] = app.orders.import_orders([order("M1", (MILK, 2))], warehouse="WH1")
+    wave = app.fulfilment.create_wave("WH1", "W1", [result["order_id"]], "S1")
+
+    app.fulfilment.pick(wave, 0, "A-01-01", gs1("TWIN", "270131"), 2, "P1")
+
+    stock = app.inventory.stock_of("WH1", MILK)
+    assert stock.held_lots(result["order_id"]) == {"PACK-01": {"TWIN": 2}}
+    assert stock.free_lots("A-01-01") == [("SOON", 5), ("TWIN", 3)]
