@@ -145,8 +145,8 @@ class Stock(Aggregate):
 
     def _book_lots(self, by: str, placed=(), held=(), shipped=(), expiry=None) -> None:
         if placed or held or shipped:
-            self._lots_booked([list(p) for p in placed], [list(h) for h in held], [list(s) for s in shipped],
-                              dict(expiry or {}), by)
+            self._lots_booked(self.warehouse, self.sku, [list(p) for p in placed], [list(h) for h in held],
+                              [list(s) for s in shipped], dict(expiry or {}), by)
 
     def _free_units(self, bin: str, quantity: int, lot: str) -> list[tuple[str, int]]:
         """The lots of `quantity` free units leaving a bin: the named lot, or first expiring first."""
@@ -474,7 +474,8 @@ class Stock(Aggregate):
         self._add(bin, -quantity)
 
     @event("LotsBooked")
-    def _lots_booked(self, placed: list, held: list, shipped: list, expiry: dict, by: str) -> None:
+    def _lots_booked(self, warehouse: str, sku: str, placed: list, held: list, shipped: list, expiry: dict,
+                     by: str) -> None:
         """Which lots the units of the bin event before it are: `placed` [bin, lot, units], `held` [order, bin, lot,
         units], `shipped` [order, lot, units], each a change."""
         state = self.__dict__

@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from projections.lots import expiring, lot_stock_listing, recall
 from domain.errors import InsufficientStock, LotExpiryMismatch, LotRequired, WrongLotScanned
 from tests.builders import TEA, TEA_EAN, order, warehouse_with_catalogue
 
@@ -18,8 +19,12 @@ def gs1(lot: str, expiry: str) -> str:
 
 
 @pytest.fixture
-def app(make_system):
-    system = make_system()
+def system(make_system):
+    return make_system()
+
+
+@pytest.fixture
+def app(system):
     app = system.app
     warehouse_with_catalogue(app)
     app.catalogue.edit_sku(TEA, "admin", barcodes=[])
@@ -107,9 +112,8 @@ def test_a_picker_scanning_a_unit_of_another_lot_is_refused_and_told_which_lot_t
     assert app.inventory.stock_of("WH1", MILK).lots_in("A-01-01") == {"SOON": 5, "LATE": 5}
 
 
-def test_the_pick_and_the_shipment_record_the_lot_the_order_took(app):
+def shipped_lot(app):
     order_id, wave = picking(app)
-
     app.fulfilment.pick(wave, 0, "A-01-01", gs1("SOON", "270131"), 2, "P1")
     for _ in range(2):
         app.fulfilment.verify_item(order_id, MILK_GTIN, "K1")
@@ -117,6 +121,11 @@ def test_the_pick_and_the_shipment_record_the_lot_the_order_took(app):
     app.fulfilment.weigh(order_id, 2100, "K1")
     app.fulfilment.assign_waybill(order_id, "LOCAL", "SF100", "HZ")
     app.fulfilment.hand_over(order_id, "K1")
+    return order_id
+
+
+def test_the_pick_and_the_shipment_record_the_lot_the_order_took(app):
+    order_id = shipped_lot(app)
 
     stock = app.inventory.stock_of("WH1", MILK)
     assert stock.shipped_lots(order_id) == {"SOON": 2}
@@ -164,3 +173,33 @@ def test_a_unit_of_another_lot_expiring_the_same_day_stands_in_for_the_order_s_l
     stock = app.inventory.stock_of("WH1", MILK)
     assert stock.held_lots(result["order_id"]) == {"PACK-01": {"TWIN": 2}}
     assert stock.free_lots("A-01-01") == [("SOON", 5), ("TWIN", 3)]
+
+
+def test_the_recall_report_names_the_orders_that_shipped_a_lot_and_where_the_rest_lies(system, app):
+    order_id = shipped_lot(app)
+
+    report = recall(system.fresh("lots", "order_desk"), MILK, "SOON")
+
+    assert [(o["platform_order_no"], o["shipped"], o["status"]) for o in report["orders"]] == [("M1", 2, "shipped")]
+    assert [(r["bin"], r["on_hand"]) for r in report["stock"]] == [("A-01-01", 3)]
+    assert (report["expiry"], report["shipped"], report["on_hand"]) == ("2027-01-31", 2, 3)
+
+
+def test_the_lot_stock_view_shows_each_lot_per_bin_first_expiring_first(system, app):
+    stocked(app, ("LATE", "2027-06-30", "A-01-01", 10), ("SOON", "2027-01-31", "B-02-01", 3))
+    app.orders.import_orders([order("M1", (MILK, 1))], warehouse="WH1")
+
+    rows = lot_stock_listing(system.fresh("lots")).page(10)
+
+    assert [(r["lot"], r["bin"], r["on_hand"], r["reserved"]) for r in rows] == [
+        ("SOON", "B-02-01", 3, 1), ("LATE", "A-01-01", 10, 0)]
+
+
+def test_lots_expiring_within_the_alert_window_are_listed_with_their_days_left(system, app):
+    stocked(app, ("OLD", "2026-12-01", "A-01-01", 4), ("SOON", "2026-12-20", "A-01-02", 3),
+            ("LATE", "2027-06-30", "B-02-01", 5))
+
+    rows = expiring(system.fresh("lots"), TODAY, 30).page(10)
+
+    assert [(r["lot"], r["on_hand"], r["days_left"], r["expired"]) for r in rows] == [
+        ("OLD", 4, -2, True), ("SOON", 3, 17, False)]
