@@ -203,3 +203,51 @@ def test_lots_expiring_within_the_alert_window_are_listed_with_their_days_left(s
 
     assert [(r["lot"], r["on_hand"], r["days_left"], r["expired"]) for r in rows] == [
         ("OLD", 4, -2, True), ("SOON", 3, 17, False)]
+
+
+@pytest.fixture
+def floor(system, app):
+    from tests.unit.test_scanner_flows import PIN, Floor
+
+    for badge, role in (("P1", "picker"), ("R1", "receiver")):
+        app.staff.register_staff(badge, badge, role, PIN, "admin")
+    return Floor(system)
+
+
+def test_a_receiver_scanning_a_gs1_label_receives_its_lot_and_expiry(floor, app):
+    asked = floor.scan("R1", "receive", gs1("B7", "270630"))
+    received = floor.scan("R1", "receive", "6")
+
+    assert (asked.key, asked.params) == ("enter_lot_quantity", {"sku": MILK, "lot": "B7", "expiry": "2027-06-30"})
+    assert (received.outcome, received.params["lot"]) == ("ok", "B7")
+    assert app.inventory.stock_of("WH1", MILK).lots_in("RCV-01") == {"B7": 6}
+
+
+def test_a_receiver_scanning_the_plain_barcode_is_asked_for_the_lot_then_the_expiry(floor, app):
+    keys = [floor.scan("R1", "receive", value).key for value in (MILK_GTIN, "B9", "2027-13-01", "270630", "4")]
+
+    assert keys == ["enter_lot", "enter_expiry", "invalid_input", "enter_lot_quantity", "received"]
+    stock = app.inventory.stock_of("WH1", MILK)
+    assert (stock.lots_in("RCV-01"), stock.expiry_of("B9")) == ({"B9": 4}, "2027-06-30")
+
+
+def test_a_label_with_a_production_date_gets_its_expiry_from_the_shelf_life(floor, app):
+    asked = floor.scan("R1", "receive", f"010{MILK_GTIN}\x1d10B3\x1d11261101")
+
+    assert asked.params["expiry"] == "2027-04-30"
+
+
+def test_the_pick_screen_names_the_lot_and_refuses_a_later_one(floor, app, system):
+    stocked(app, ("SOON", "2027-01-31", "A-01-01", 5), ("LATE", "2027-06-30", "A-01-01", 5))
+    [result] = app.orders.import_orders([order("M1", (MILK, 1))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", "W1", [result["order_id"]], "S1")
+    floor.scan("P1", "pick", "W1")
+    floor.scan("P1", "pick", "A-01-01")
+
+    shown = app.screens.pick_view("pda-P1", floor.ports)
+    refused = floor.scan("P1", "pick", gs1("LATE", "270630"))
+    picked = floor.scan("P1", "pick", gs1("SOON", "270131"))
+
+    assert shown["lots"] == [{"lot": "SOON", "expiry": "2027-01-31", "units": 1}]
+    assert (refused.outcome, refused.key, refused.params) == ("refused", "wrong_lot", {"expected": "SOON (2027-01-31)"})
+    assert (picked.outcome, picked.key) == ("ok", "picked")
