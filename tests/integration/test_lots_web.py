@@ -1,0 +1,75 @@
+"""The lot pages over HTTP on the SQLite file store: stock by lot, the expiry alert (also on the dashboard) and the
+recall report with buyers masked."""
+
+from datetime import date
+
+import pytest
+
+from scanner_ui import create_app
+from tests.integration.test_backoffice_pages import signed_in, table_rows
+from tests.unit.test_lots import MILK, MILK_GTIN, TODAY, gs1, stocked
+from tests.builders import order, warehouse_with_catalogue
+
+PIN = "2468"
+
+
+@pytest.fixture
+def system(make_system, sqlite_url):
+    from decimal import Decimal
+
+    built = make_system(sqlite_url, expiry_alert_days="20")
+    app = built.app
+    warehouse_with_catalogue(app)
+    app.catalogue.edit_sku("TEA-LJ-250", "admin", barcodes=[])
+    app.catalogue.register_sku(MILK, "纯牛奶 1L", [MILK_GTIN], 1030, Decimal("9.00"), 0, lot_tracked=True,
+                               shelf_life_days=180)
+    app.inventory.today = lambda: TODAY
+    app.staff.register_staff("S1", "S1", "supervisor", PIN, "admin")
+    stocked(app, ("SOON", "2026-12-20", "A-01-01", 5), ("LATE", "2027-06-30", "B-02-01", 5))
+    [result] = app.orders.import_orders([order("M1", (MILK, 2))], warehouse="WH1")
+    wave = app.fulfilment.create_wave("WH1", "W1", [result["order_id"]], "S1")
+    app.fulfilment.pick(wave, 0, "A-01-01", gs1("SOON", "261220"), 2, "P1")
+    for _ in range(2):
+        app.fulfilment.verify_item(result["order_id"], MILK_GTIN, "K1")
+    app.fulfilment.close_package(result["order_id"], "K1")
+    app.fulfilment.weigh(result["order_id"], 2100, "K1")
+    app.fulfilment.assign_waybill(result["order_id"], "LOCAL", "SF100", "HZ")
+    app.fulfilment.hand_over(result["order_id"], "K1")
+    return built
+
+
+@pytest.fixture
+def supervisor(system):
+    return signed_in(create_app(system, {"TESTING": True}), "S1")
+
+
+def test_the_stock_by_lot_page_lists_each_lot_first_expiring_first(supervisor):
+    page = supervisor.get("/office/lots?sku=" + MILK).get_data(as_text=True)
+
+    assert [row[2:6] for row in table_rows(page, "lots")] == [["SOON", "2026-12-20", "A-01-01", "3"],
+                                                              ["LATE", "2027-06-30", "B-02-01", "5"]]
+
+
+def test_the_expiry_alert_lists_lots_within_the_set_days_and_the_dashboard_counts_them(supervisor):
+    alert = supervisor.get("/office/lots/expiring").get_data(as_text=True)
+    wider = supervisor.get("/office/lots/expiring?days=365").get_data(as_text=True)
+    dashboard = supervisor.get("/office/").get_data(as_text=True)
+
+    assert [(row[2], row[4]) for row in table_rows(alert, "expiring-lots")] == [("SOON", "17")]
+    assert [row[2] for row in table_rows(wider, "expiring-lots")] == ["SOON", "LATE"]
+    assert 'data-key="lots_expiring"' in dashboard and ">1</a>" in dashboard.split('data-key="lots_expiring"')[1][:120]
+
+
+def test_the_recall_report_names_the_order_with_its_buyer_masked(supervisor):
+    page = supervisor.get(f"/office/lots/recall?sku={MILK}&lot=SOON").get_data(as_text=True)
+
+    orders = page.split('id="recall-orders"')[1].split("</table>")[0]
+    assert "M1" in orders and "王** 138****5678" in orders and "138****5678" in orders
+    assert "王小明" not in page and "13812345678" not in page
+    assert [row[3] for row in table_rows(page, "recall-stock")] == ["2026-12-20"]
+
+
+def test_a_recall_without_the_lot_is_refused_by_name(supervisor):
+    answer = supervisor.get(f"/office/lots/recall?sku={MILK}")
+
+    assert answer.status_code == 422 and "both the SKU and the lot" in answer.get_data(as_text=True)
