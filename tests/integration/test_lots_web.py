@@ -73,3 +73,20 @@ def test_a_recall_without_the_lot_is_refused_by_name(supervisor):
     answer = supervisor.get(f"/office/lots/recall?sku={MILK}")
 
     assert answer.status_code == 422 and "both the SKU and the lot" in answer.get_data(as_text=True)
+
+
+def test_the_recall_and_expiry_commands_print_the_orders_and_lots(system):
+    from click.testing import CliRunner
+
+    from cangku.cli import main
+
+    env = {"CANGKU_DATABASE_URL": system.settings.database.url, "CANGKU_DATA_DIR": str(system.settings.data_dir)}
+
+    recalled = CliRunner().invoke(main, ["lots", "recall", "--sku", MILK, "--lot", "SOON"], env=env,
+                                  catch_exceptions=False)
+    expiring = CliRunner().invoke(main, ["lots", "expiring", "--days", "3650"], env=env, catch_exceptions=False)
+
+    assert "2 units shipped, 3 still in stock" in recalled.output
+    assert "taobao/flagship/M1" in recalled.output and "王** 138****5678" in recalled.output
+    assert "王小明" not in recalled.output
+    assert [line.split()[2] for line in expiring.output.splitlines()[1:3]] == ["SOON", "LATE"]
