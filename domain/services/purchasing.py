@@ -35,7 +35,15 @@ class Purchasing:
 
     def supplier(self, code: str) -> dict:
         found = self.store.get(supplier_id(code), UnknownSupplier(f"unknown supplier {str(code)[:64]!r}"), False)
-        return {"code": found.code, "name": found.name, "lead_time_days": found.lead_time_days}
+        return {"code": found.code, "name": found.name, "contact": found.contact,
+                "lead_time_days": found.lead_time_days}
+
+    def revise_supplier(self, code: str, name: str, contact: str, lead_time_days: int, by: str) -> dict:
+        """Change a supplier's name, contact and lead time; returns the supplier."""
+        supplier = self.store.get(supplier_id(code), UnknownSupplier(f"unknown supplier {str(code)[:64]!r}"))
+        if supplier.revise(name, contact, lead_time_days, by):
+            self.store.save_new(supplier, conflict=ConcurrentUpdate(f"supplier {code} was changed at the same moment"))
+        return self.supplier(code)
 
     def change_lead_time(self, code: str, days: int, by: str) -> None:
         supplier = self.store.get(supplier_id(code), UnknownSupplier(f"unknown supplier {str(code)[:64]!r}"))
@@ -95,6 +103,21 @@ class Purchasing:
         sku.revise(by, unit_cost=moving_average(on_hand, sku.unit_cost, quantity, receipt["unit_cost"]))
         self.store.save(order, stock, sku)
         return {**self.purchase_order(number)["lines"][sku_code], "over": receipt["over"]}
+
+    def send(self, number: str, channel: str, by: str) -> dict:
+        """Record an approved order sent to its supplier (csv, xlsx or print); returns what is sent: the order, its
+        supplier and its lines with each SKU's name and barcodes."""
+        order = self._order(number)
+        order.send(channel, by)
+        self.store.save_new(order, conflict=ConcurrentUpdate(f"purchase order {number} changed at the same moment"))
+        lines = []
+        for sku, line in order.lines.items():
+            details = self.catalogue.get_sku(sku)
+            lines.append({"sku": sku, "name": details["name"], "barcode": (details["barcodes"] or [""])[0],
+                          "quantity": line["quantity"], "unit_cost": line["unit_cost"],
+                          "amount": line["unit_cost"] * line["quantity"]})
+        return {"number": order.number, "warehouse": order.warehouse, "supplier": self.supplier(order.supplier),
+                "lines": lines}
 
     def close(self, number: str, by: str) -> dict[str, int]:
         """Close a purchase order; returns the units ordered but never received, per SKU."""
