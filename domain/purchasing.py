@@ -12,7 +12,7 @@ from .limits import MAX_MONEY, MAX_NAME, MAX_ORDER_LINES, MAX_UNITS
 
 MAX_LEAD_TIME_DAYS = 3650
 COST_PLACES = Decimal("0.0001")
-SEND_CHANNELS = ("csv", "xlsx", "print")
+SEND_CHANNELS = ("csv", "xlsx", "print", "api")
 
 
 class UnknownSupplier(NotFound):

@@ -92,7 +92,10 @@ class Purchasing:
                                f"not {warehouse}")
         sku_code = self.catalogue.sku_for_barcode(scanned)
         self.catalogue.check_receivable(sku_code)
-        lot, expiry = self.inventory.receipt_lot(sku_code, lot, expiry, produced)
+        on_label = self.catalogue.lot_in_scan(scanned)
+        lot, expiry = self.inventory.receipt_lot(sku_code, lot or on_label.get("lot", ""),
+                                                 expiry or on_label.get("expiry", ""),
+                                                 produced or on_label.get("produced", ""))
         site = self.inventory.warehouse(order.warehouse)
         bin = self.inventory.check_bin(site, bin, "receiving") if bin else site.first_bin_in("receiving")
         stock = self.inventory.stock_of(order.warehouse, sku_code, create=True)

@@ -90,3 +90,20 @@ def test_the_recall_and_expiry_commands_print_the_orders_and_lots(system):
     assert "taobao/flagship/M1" in recalled.output and "王** 138****5678" in recalled.output
     assert "王小明" not in recalled.output
     assert [line.split()[2] for line in expiring.output.splitlines()[1:3]] == ["SOON", "LATE"]
+
+
+def test_the_api_lists_lots_alerts_on_expiry_and_answers_a_recall(system):
+    client = create_app(system, {"TESTING": True}).test_client()
+    headers = {"Authorization": f"Bearer {system.app.staff.issue_token('S1', 'tests', 'admin')}"}
+
+    listed = client.get(f"/api/v1/lots?sku={MILK}", headers=headers)
+    alert = client.get("/api/v1/lots/expiring?days=3650", headers=headers)
+    recalled = client.get(f"/api/v1/lots/recall?sku={MILK}&lot=SOON", headers=headers)
+    received = client.post("/api/v1/stock/receive", headers=headers, json={"sku": MILK, "quantity": 3, "lot": "B5"})
+
+    assert [(r["lot"], r["bin"], r["on_hand"]) for r in listed.json["items"]] == [("SOON", "A-01-01", 3),
+                                                                                  ("LATE", "B-02-01", 5)]
+    assert [r["lot"] for r in alert.json["items"]] == ["SOON", "LATE"]
+    [shipped] = recalled.json["orders"]
+    assert (shipped["platform_order_no"], shipped["shipped"], shipped["buyer"]["phone"]) == ("M1", 2, "138****5678")
+    assert received.status_code == 422 and received.json["error"]["code"] == "lot_required"
