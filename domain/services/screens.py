@@ -354,6 +354,9 @@ class Screens:
     def _putaway_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         if "sku" not in c:
             sku = self.catalogue.sku_for_barcode(value)
+            lot = self._scanned_lot(sku, value).get("lot", "")
+            if lot:
+                return self._lot_to_put_away(sku, lot, ports)
             levels = self.inventory.stock_levels(ports.warehouse, sku)
             for bin in self.inventory.put_away_sources(ports.warehouse):
                 free = levels.get(bin, {}).get("on_hand", 0) - levels.get(bin, {}).get("reserved", 0)
@@ -366,7 +369,20 @@ class Screens:
             return Step({**c, "quantity": quantity}, "quantity_set", {"sku": c["sku"], "quantity": quantity})
         params = {"sku": c["sku"], "quantity": c["quantity"], "bin": value}
         return Step({}, "put_away", params, do=lambda: self.inventory.put_away(
-            ports.warehouse, c["sku"], value, c["quantity"], scan.staff, from_bin=c["from_bin"]))
+            ports.warehouse, c["sku"], value, c["quantity"], scan.staff, from_bin=c["from_bin"], lot=c.get("lot", "")))
+
+    def _lot_to_put_away(self, sku: str, lot: str, ports: ScannerPorts) -> Step:
+        """A GS1 label scanned on the put-away screen puts away the units of its lot."""
+        try:
+            stock = self.inventory.stock_of(ports.warehouse, sku)
+        except InsufficientStock:
+            stock = None
+        for bin in self.inventory.put_away_sources(ports.warehouse) if stock else ():
+            free = dict(stock.free_lots(bin)).get(lot, 0)
+            if free > 0:
+                context = {"sku": sku, "lot": lot, "from_bin": bin, "quantity": free, "available": free}
+                return Step(context, "scan_target_bin", {"sku": sku, "quantity": free, "bin": bin})
+        raise NothingToPutAway(f"no {sku} of lot {lot} is waiting in a receiving or returns bin", sku=sku)
 
     def _count_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         if scan.kind == "action" and value == "done":

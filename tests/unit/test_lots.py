@@ -251,3 +251,27 @@ def test_the_pick_screen_names_the_lot_and_refuses_a_later_one(floor, app, syste
     assert shown["lots"] == [{"lot": "SOON", "expiry": "2027-01-31", "units": 1}]
     assert (refused.outcome, refused.key, refused.params) == ("refused", "wrong_lot", {"expected": "SOON (2027-01-31)"})
     assert (picked.outcome, picked.key) == ("ok", "picked")
+
+
+def test_a_gs1_label_scanned_on_the_put_away_screen_puts_away_its_own_lot(floor, app):
+    app.inventory.receive("WH1", MILK, 4, "R1", lot="B1", expiry="2027-01-31")
+    app.inventory.receive("WH1", MILK, 6, "R1", lot="B2", expiry="2027-03-31")
+
+    asked = floor.scan("R1", "putaway", gs1("B2", "270331"))
+    floor.scan("R1", "putaway", "A-01-02")
+
+    assert asked.params["quantity"] == 6
+    stock = app.inventory.stock_of("WH1", MILK)
+    assert (stock.lots_in("A-01-02"), stock.lots_in("RCV-01")) == ({"B2": 6}, {"B1": 4})
+
+
+def test_a_lot_received_against_a_purchase_order_books_the_order_and_the_lot_together(floor, app):
+    app.purchasing.register_supplier("MILK-CO", "光明乳业", 3, "S1")
+    app.purchasing.draft_order("PO-M1", "MILK-CO", "WH1", [{"sku": MILK, "quantity": 12, "unit_cost": "8.00"}], "S1")
+    app.purchasing.approve("PO-M1", "S1")
+
+    answers = [floor.scan("R1", "receive", v) for v in ("PO-M1", gs1("B8", "270531"), "12")]
+
+    assert [a.key for a in answers] == ["reference_set", "enter_lot_quantity", "received"]
+    assert app.purchasing.purchase_order("PO-M1")["lines"][MILK]["received"] == 12
+    assert app.inventory.stock_of("WH1", MILK).lots_in("RCV-01") == {"B8": 12}
