@@ -60,3 +60,17 @@ def test_a_lot_goes_from_receipt_to_the_buyer_and_back_with_every_invariant_hold
     assert [r["lot"] for r in expiring(system.engine, date(2026, 12, 3), 60).page(10)] == ["B1"]
     assert audit.passed, [f.describe() for f in audit.failures]
     assert audit.checked["lots_within_bins"] >= 4
+
+
+def test_the_longest_lot_fits_the_views_and_a_longer_one_is_refused(system):
+    from domain.errors import InvalidInput
+    from projections.lots import lot_stock_listing
+
+    longest = "批" * 20
+
+    system.app.inventory.receive("WH1", MILK, 10_000_000, "R1", lot=longest, expiry="2099-12-31")
+    with pytest.raises(InvalidInput, match="1 to 20"):
+        system.app.inventory.receive("WH1", MILK, 1, "R1", lot="L" * 21, expiry="2099-12-31")
+
+    [row] = lot_stock_listing(system.fresh("lots")).page(10)
+    assert (row["lot"], row["on_hand"], row["expiry"]) == (longest, 10_000_000, "2099-12-31")
