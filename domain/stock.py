@@ -56,8 +56,13 @@ class Stock(Aggregate):
         for name, value in self.__dict__.items():
             if name == "reservations":
                 copy.__dict__[name] = {order: dict(allocation) for order, allocation in value.items()}
-            elif name in ("on_hand", "reserved"):
+            elif name in ("on_hand", "reserved", "expiry"):
                 copy.__dict__[name] = dict(value)
+            elif name in ("lots", "held_in", "shipped"):
+                copy.__dict__[name] = {key: dict(inner) for key, inner in value.items()}
+            elif name == "held":
+                copy.__dict__[name] = {order: {bin: dict(lots) for bin, lots in bins.items()}
+                                       for order, bins in value.items()}
             else:
                 copy.__dict__[name] = deepcopy(value, memo)
         return copy
@@ -105,11 +110,8 @@ class Stock(Aggregate):
         return dict(self.__dict__.get("shipped", {}).get(str(order_id), {}))
 
     def _held_in(self, bin: str) -> dict[str, int]:
-        total: dict[str, int] = {}
-        for bins in self.__dict__.get("held", {}).values():
-            for lot, n in bins.get(bin, {}).items():
-                total[lot] = total.get(lot, 0) + n
-        return total
+        """Units of each lot held for orders in a bin."""
+        return dict(self.__dict__.get("held_in", {}).get(bin, {}))
 
     def _fefo(self, lots) -> list[str]:
         return sorted(lots, key=lambda lot: (self.expiry_of(lot), lot))
@@ -483,8 +485,10 @@ class Stock(Aggregate):
         lots, orders, gone = state.setdefault("lots", {}), state.setdefault("held", {}), state.setdefault("shipped", {})
         for bin, lot, n in placed:
             _bump(lots, bin, lot, n)
+        held_in = state.setdefault("held_in", {})
         for order, bin, lot, n in held:
             _bump(orders.setdefault(order, {}), bin, lot, n)
+            _bump(held_in, bin, lot, n)
             if not orders[order]:
                 del orders[order]
         for order, lot, n in shipped:
