@@ -275,3 +275,18 @@ def test_a_lot_received_against_a_purchase_order_books_the_order_and_the_lot_tog
     assert [a.key for a in answers] == ["reference_set", "enter_lot_quantity", "received"]
     assert app.purchasing.purchase_order("PO-M1")["lines"][MILK]["received"] == 12
     assert app.inventory.stock_of("WH1", MILK).lots_in("RCV-01") == {"B8": 12}
+
+
+def test_a_copy_of_a_stock_with_lots_changes_apart_from_the_original(app):
+    from copy import deepcopy
+
+    stocked(app, ("SOON", "2027-01-31", "A-01-01", 5))
+    [result] = app.orders.import_orders([order("M1", (MILK, 2))], warehouse="WH1")
+    original = app.inventory.stock_of("WH1", MILK)
+
+    copied = deepcopy(original)
+    copied.release(result["order_id"], "test", "S1")
+    copied.scrap("A-01-01", 5, "test", "S1")
+
+    assert original.held_lots(result["order_id"]) == {"A-01-01": {"SOON": 2}}
+    assert original.lots_in("A-01-01") == {"SOON": 5} and copied.lots_in("A-01-01") == {}
