@@ -320,7 +320,11 @@ class Stock(Aggregate):
             rest = {**own, lot: own.get(lot, 0) - mine}
             return [(lot, quantity)], ([(lot, mine)] if mine else []) + self._let_go(rest, loose, here - mine)
         mine = self._take([*((l, own[l]) for l in self._fefo(own)), (NO_LOT, loose)], here)
-        return mine + self._take(self.free_lots(bin), quantity - here), [(l, n) for l, n in mine if l]
+        free = self.free_lots(bin, today)
+        if sum(n for _, n in free) < quantity - here:
+            raise BinEmpty(f"bin {bin} holds {sum(n for _, n in free)} free {self.sku} of unexpired lots, "
+                           f"not {quantity - here}")
+        return mine + self._take(free, quantity - here), [(l, n) for l, n in mine if l]
 
     def count(self, bin: str, counted: int, reason: str, by: str) -> int:
         """Record a counted quantity; returns the difference. Reservations that no longer fit are dropped."""

@@ -290,3 +290,16 @@ def test_a_copy_of_a_stock_with_lots_changes_apart_from_the_original(app):
 
     assert original.held_lots(result["order_id"]) == {"A-01-01": {"SOON": 2}}
     assert original.lots_in("A-01-01") == {"SOON": 5} and copied.lots_in("A-01-01") == {}
+
+
+def test_a_picker_sent_to_another_bin_never_picks_an_expired_lot_there(app):
+    from domain.errors import BinEmpty
+
+    stocked(app, ("SOON", "2027-01-31", "A-01-01", 2), ("OLD", "2026-11-30", "B-02-01", 5))
+    [result] = app.orders.import_orders([order("M1", (MILK, 2))], warehouse="WH1")
+    wave = app.fulfilment.create_wave("WH1", "W1", [result["order_id"]], "S1")
+
+    with pytest.raises(BinEmpty, match="unexpired"):
+        app.fulfilment.pick(wave, 0, "B-02-01", MILK_GTIN, 2, "P1")
+
+    assert app.inventory.stock_of("WH1", MILK).lots_in("B-02-01") == {"OLD": 5}
