@@ -137,3 +137,16 @@ def recall(engine: Engine, sku: str, lot: str) -> dict:
     return {"sku": sku, "lot": lot, "expiry": expiry or "", "orders": orders, "stock": remaining,
             "shipped": sum(o["shipped"] - o["returned"] for o in orders),
             "on_hand": sum(r["on_hand"] for r in remaining)}
+
+
+def lots_of_order(engine: Engine, order_id) -> list[dict]:
+    """The lots an order shipped (and how many of each came back)."""
+    with engine.connect() as conn:
+        found = conn.execute(select(lot_shipment.c.sku, lot_shipment.c.lot, lot_expiry.c.expiry, lot_shipment.c.shipped,
+                                    lot_shipment.c.returned)
+                             .select_from(lot_shipment.outerjoin(lot_expiry, and_(
+                                 lot_expiry.c.warehouse == lot_shipment.c.warehouse,
+                                 lot_expiry.c.sku == lot_shipment.c.sku, lot_expiry.c.lot == lot_shipment.c.lot)))
+                             .where(lot_shipment.c.order_id == str(order_id))
+                             .order_by(lot_shipment.c.sku, lot_shipment.c.lot)).all()
+    return [dict(r._mapping) for r in found]

@@ -107,3 +107,12 @@ def test_the_api_lists_lots_alerts_on_expiry_and_answers_a_recall(system):
     [shipped] = recalled.json["orders"]
     assert (shipped["platform_order_no"], shipped["shipped"], shipped["buyer"]["phone"]) == ("M1", 2, "138****5678")
     assert received.status_code == 422 and received.json["error"]["code"] == "lot_required"
+
+
+def test_the_order_page_names_the_lots_it_shipped_with_a_link_to_their_recall(system, supervisor):
+    order_id = system.app.orders.find_order("taobao", "flagship", "M1").id
+
+    page = supervisor.get(f"/office/orders/{order_id}").get_data(as_text=True)
+
+    assert table_rows(page, "lots") == [[MILK, "SOON", "2026-12-20", "2", "0"]]
+    assert f"/office/lots/recall?sku={MILK}&amp;lot=SOON" in page
