@@ -304,19 +304,27 @@ class Stock(Aggregate):
         self._picked(order_id, from_bin, to_bin, quantity, taken, by)
         self._book_lots(by, placed, held)
 
+    def check_lot_to_pick(self, order_id: UUID, bin: str, lot: str, quantity: int, today: str = "") -> None:
+        """Refuse a scanned lot the order may not take from the bin: another lot stands in for the order's only if
+        it expires no later and is free there (FEFO holds). A lot the bin does not hold by name is not checked."""
+        if lot not in self.lots_in(bin):
+            return
+        own, _ = self._own_in(order_id, bin)
+        free = dict(self.free_lots(bin, today))
+        first = self._fefo(own) or [l for l in free if l]
+        if min(own.get(lot, 0), quantity) + free.get(lot, 0) < quantity or (
+                first and self.expiry_of(lot) > self.expiry_of(first[0])):
+            expected = ", ".join(f"{l} ({self.expiry_of(l)})" for l in first[:1] + [
+                l for l in first[1:] if self.expiry_of(l) == self.expiry_of(first[0])])
+            raise WrongLotScanned(f"scanned lot {lot} of {self.sku}; pick lot {expected} from bin {bin}",
+                                  expected=expected)
+
     def _picked_lots(self, order_id: UUID, bin: str, quantity: int, here: int, lot: str, today: str):
         """The lots of the units leaving the bin, and the order's held lots there it no longer holds."""
         own, loose = self._own_in(order_id, bin)
         if lot and lot in self.lots_in(bin):
-            # Another lot stands in for the order's only if it expires no later and is free here (FEFO holds).
+            self.check_lot_to_pick(order_id, bin, lot, quantity, today)
             mine = min(own.get(lot, 0), quantity)
-            free = dict(self.free_lots(bin, today))
-            first = self._fefo(own) or [l for l in free if l]
-            if mine + free.get(lot, 0) < quantity or (first and self.expiry_of(lot) > self.expiry_of(first[0])):
-                expected = ", ".join(f"{l} ({self.expiry_of(l)})" for l in first[:1] + [
-                    l for l in first[1:] if self.expiry_of(l) == self.expiry_of(first[0])])
-                raise WrongLotScanned(f"scanned lot {lot} of {self.sku}; pick lot {expected} from bin {bin}",
-                                      expected=expected)
             rest = {**own, lot: own.get(lot, 0) - mine}
             return [(lot, quantity)], ([(lot, mine)] if mine else []) + self._let_go(rest, loose, here - mine)
         mine = self._take([*((l, own[l]) for l in self._fefo(own)), (NO_LOT, loose)], here)

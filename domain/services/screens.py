@@ -120,6 +120,7 @@ class Screens:
             sku = self._sku_of(value, expected=line["sku"])
             if sku != line["sku"]:
                 raise ItemNotExpected(f"scanned {sku}; this line needs {line['sku']}", expected=line["sku"])
+            self._check_lot_scanned(wave.warehouse, line, c["bin"], value)
             if remaining > 1:
                 return Step({**c, "sku": sku, "barcode": value}, "enter_quantity", {"sku": sku, "remaining": remaining})
             quantity, barcode = 1, value
@@ -198,6 +199,13 @@ class Screens:
             "tote": wave.order_ids.index(line["order_id"]) + 1, "position": index + 1, "lines": len(wave.lines),
             "done": len(wave.lines) - len(wave.open_lines()),
         }
+
+    def _check_lot_scanned(self, warehouse: str, line: dict, bin: str, value: str) -> None:
+        """A GS1 label of a lot the order may not take is refused at the item scan, before any quantity."""
+        lot = self._scanned_lot(line["sku"], value).get("lot", "")
+        if lot:
+            self.inventory.stock_of(warehouse, line["sku"]).check_lot_to_pick(
+                line["order_id"], bin, lot, 1, self.inventory.business_day())
 
     def _lots_to_pick(self, warehouse: str, line: dict, bin: str) -> list[dict]:
         """The lots the picker takes from the bin: those the order holds there, else the first expiring free one."""
