@@ -164,9 +164,12 @@ class Screens:
         here = c.get("alt_bin") if c.get("line") == index and c.get("alt_bin") else line["bin"]
         tried = sorted(set(c.get("tried", [])) | {here})
         levels = self.inventory.stock_levels(wave.warehouse, line["sku"])
+        free = {bin: level["on_hand"] - level["reserved"] for bin, level in levels.items()}
+        if free and self.catalogue.get_sku(line["sku"])["lot_tracked"]:
+            stock, today = self.inventory.stock_of(wave.warehouse, line["sku"]), self.inventory.business_day()
+            free = {bin: stock.available({bin: 0}, today) for bin in free}  # never a bin of expired lots only
         for bin in self.inventory.warehouse(wave.warehouse).bins_in("storage"):
-            level = levels.get(bin, {"on_hand": 0, "reserved": 0})
-            if bin not in tried and level["on_hand"] - level["reserved"] >= remaining:
+            if bin not in tried and free.get(bin, 0) >= remaining:
                 return Step({"wave": c["wave"], "line": index, "alt_bin": bin, "tried": tried}, "try_bin",
                             {"sku": line["sku"], "bin": here, "next_bin": bin, "wave": wave.number})
         params = {"sku": line["sku"], "bin": here, "missing": remaining, "wave": wave.number}

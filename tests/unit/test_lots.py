@@ -303,3 +303,15 @@ def test_a_picker_sent_to_another_bin_never_picks_an_expired_lot_there(app):
         app.fulfilment.pick(wave, 0, "B-02-01", MILK_GTIN, 2, "P1")
 
     assert app.inventory.stock_of("WH1", MILK).lots_in("B-02-01") == {"OLD": 5}
+
+
+def test_a_short_bin_sends_the_picker_to_a_bin_of_unexpired_lots_only(floor, app):
+    stocked(app, ("SOON", "2027-01-31", "A-01-01", 1), ("OLD", "2026-11-30", "A-01-02", 5),
+            ("LATE", "2027-06-30", "B-02-01", 5))
+    [result] = app.orders.import_orders([order("M1", (MILK, 1))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", "W1", [result["order_id"]], "S1")
+    floor.scan("P1", "pick", "W1")
+
+    sent = floor.scan("P1", "pick", "short", kind="action")
+
+    assert (sent.key, sent.params["next_bin"]) == ("try_bin", "B-02-01")
