@@ -386,13 +386,15 @@ class Stock(Aggregate):
                         held=[[str(order_id), bin, lot, -n] for lot, n in out],
                         shipped=[[str(order_id), lot, n] for lot, n in out])
 
-    def return_(self, order_id: UUID, bin: str, quantity: int, by: str) -> None:
-        """Units of a shipped order back into a bin: of the lots the order shipped, first expiring first."""
+    def return_(self, order_id: UUID, bin: str, quantity: int, by: str) -> list[tuple[str, int]]:
+        """Units of a shipped order back into a bin: of the lots the order shipped, first expiring first. Returns
+        those lots and their units."""
         shipped = self.shipped_lots(order_id)
         back = self._take(((lot, shipped[lot]) for lot in self._fefo(shipped)), check_quantity(quantity))
         self._returned(order_id, bin, quantity, by)
         self._book_lots(by, placed=[[bin, lot, n] for lot, n in back],
                         shipped=[[str(order_id), lot, -n] for lot, n in back])
+        return back
 
     def scrap(self, bin: str, quantity: int, reason: str, by: str, lot: str = "") -> None:
         """Take free units out of stock: of the named lot, or first expiring first (expired lots go first)."""

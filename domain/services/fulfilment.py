@@ -421,8 +421,11 @@ class Fulfilment:
         site = self.inventory.warehouse(order.warehouse)
         bin = site.first_bin_in("returns")
         stock = self.inventory.stock_of(site.code, sku)
-        stock.return_(order.id, bin, quantity, by)
+        back = stock.return_(order.id, bin, quantity, by)
         if not resaleable:
-            stock.scrap(bin, quantity, "returned defective", by)
+            # The returned lots are the ones scrapped, not whatever else waits in the returns bin.
+            for lot, units in [*back, ("", quantity - sum(n for _, n in back))]:
+                if units:
+                    stock.scrap(bin, units, "returned defective", by, lot=lot)
         self.store.save(order, stock)
         return bin

@@ -315,3 +315,15 @@ def test_a_short_bin_sends_the_picker_to_a_bin_of_unexpired_lots_only(floor, app
     sent = floor.scan("P1", "pick", "short", kind="action")
 
     assert (sent.key, sent.params["next_bin"]) == ("try_bin", "B-02-01")
+
+
+def test_a_defective_return_scraps_the_lot_that_came_back(app):
+    order_id = shipped_lot(app)
+    app.inventory.receive("WH1", MILK, 3, "R1", lot="AAA", expiry="2026-12-10")
+    app.inventory.move("WH1", MILK, "RCV-01", "RET-01", 3, "R1", lot="AAA")
+
+    app.fulfilment.receive_return(order_id, MILK_GTIN, 1, False, "R1")
+
+    stock = app.inventory.stock_of("WH1", MILK)
+    assert stock.lots_in("RET-01") == {"AAA": 3}
+    assert stock.shipped_lots(order_id) == {"SOON": 1}
