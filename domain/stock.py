@@ -89,9 +89,9 @@ class Stock(Aggregate):
 
     # Lots (批次). A bin's units are told apart by lot only where a lot was received: `lots` holds the units of each
     # lot per bin and whatever else lies in the bin is of no lot, so a SKU that is not lot tracked (and a stock saved
-    # before lots existed) reads and folds exactly as before. `held` says which lots an order's reserved units are,
-    # `shipped_lots` which lots left with each order. Lot state lives in `LotsBooked` events, recorded beside the bin
-    # events they go with, so every view of bins folds as it always did.
+    # before lots existed) reads and folds exactly as before. `held` says which lots an order's reserved units are
+    # (`held_in` their totals per bin), `shipped` which lots left with each order. Lot state lives in `LotsBooked`
+    # events, recorded beside the bin events they go with, so every view of bins folds as it always did.
 
     def has_lots(self) -> bool:
         return bool(self.__dict__.get("lots") or self.__dict__.get("held"))
