@@ -8,6 +8,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from .. import ids
 from ..errors import (
+    BinEmpty,
     CountBelowReserved,
     InsufficientStock,
     InvalidInput,
@@ -184,6 +185,20 @@ class Inventory:
         stock = self.stock_of(warehouse, sku)
         stock.scrap(bin, quantity, reason, by, lot=lot)
         self.store.save(stock)
+
+    @retry_on_conflict
+    def scrap_lot(self, warehouse: str, sku: str, lot: str, reason: str, by: str) -> dict[str, int]:
+        """Scrap every free unit of a lot in the warehouse (expired, or recalled), bin by bin in one save; units held
+        for orders stay. Returns the units scrapped per bin."""
+        stock = self.stock_of(warehouse, sku)
+        bins = {bin: n for bin in sorted(stock.on_hand) for free_lot, n in stock.free_lots(bin)
+                if lot and free_lot == lot}
+        if not bins:
+            raise BinEmpty(f"no free {sku} of lot {str(lot)[:20]!r} lies in warehouse {warehouse}")
+        for bin, units in bins.items():
+            stock.scrap(bin, units, reason, by, lot=lot)
+        self.store.save(stock)
+        return bins
 
     def load_opening_stock(self, rows: dict[int, tuple[str, str, str, int]], by: str,
                            progress: Callable[[int], None] | None = None) -> int:

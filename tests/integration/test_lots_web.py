@@ -116,3 +116,16 @@ def test_the_order_page_names_the_lots_it_shipped_with_a_link_to_their_recall(sy
 
     assert table_rows(page, "lots") == [[MILK, "SOON", "2026-12-20", "2", "0"]]
     assert f"/office/lots/recall?sku={MILK}&amp;lot=SOON" in page
+
+
+def test_a_supervisor_scraps_the_free_units_of_a_lot_from_the_expiry_alert(system, supervisor):
+    scrapped = supervisor.post("/office/lots/scrap", data={"warehouse": "WH1", "sku": MILK, "lot": "SOON",
+                                                           "reason": "expired"})
+    again = supervisor.post("/office/lots/scrap", data={"warehouse": "WH1", "sku": MILK, "lot": "SOON",
+                                                        "reason": "expired"})
+    page = supervisor.get(scrapped.headers["Location"]).get_data(as_text=True)
+
+    assert scrapped.status_code == 303 and 'id="scrapped"' in page
+    stock = system.app.inventory.stock_of("WH1", MILK)
+    assert (stock.lots_in("A-01-01"), stock.on_hand.get("A-01-01", 0)) == ({}, 0)
+    assert again.status_code == 409 and "no free MILK-1L of lot" in again.get_data(as_text=True)
