@@ -39,3 +39,23 @@ def _gtin(scanned: str) -> Gtin | None:
     message = result.gs1_message
     element = message.element_strings.get(ai="01") if message is not None else None
     return element.gtin if element is not None and element.gtin_error is None else None
+
+
+LOT_FIELDS = {"10": "lot", "17": "expiry", "11": "produced"}
+
+
+def lot_of(scanned: str) -> dict[str, str]:
+    """The lot (AI 10), expiry date (AI 17) and production date (AI 11, as ISO dates) a GS1 code carries, in its
+    element-string or bracketed printed form; empty for any other code."""
+    try:
+        message = GS1Message.parse_hri(scanned) if scanned.startswith("(") else parse(scanned).gs1_message
+    except (ParseError, ValueError):
+        return {}
+    if message is None:
+        return {}
+    found = {}
+    for ai, name in LOT_FIELDS.items():
+        element = message.element_strings.get(ai=ai)
+        if element is not None:
+            found[name] = element.date.isoformat() if name != "lot" and element.date else element.value
+    return found

@@ -9,13 +9,13 @@ from uuid import UUID
 import dramatiq
 from sqlalchemy.engine import Engine
 
-from adapters.barcodes import gtin_forms
+from adapters.barcodes import gtin_forms, lot_of
 from adapters.event_store.store import CachedEventStore
 from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
-from projections import audit, catalogue, crm, finance, order_desk, orders_board, purchasing, replenishment
+from projections import audit, catalogue, crm, finance, lots, order_desk, orders_board, purchasing, replenishment
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
 from projections.backoffice import business_calendar
@@ -256,7 +256,7 @@ def build(settings: Settings | None = None) -> System:
     if settings.cipher_key:
         env["BUYER_CIPHER_KEY"] = settings.cipher_key
     app = Cangku.compose(CachedEventStore(env=env), ReviewRules(hold_on_remark=settings.hold_on_remark),
-                         barcode_forms=gtin_forms)
+                         barcode_forms=gtin_forms, lot_reader=lot_of, today=business_calendar.today)
     engine = views_engine(database.sqlalchemy_url(), database.schema, database.idle_in_transaction_timeout)
     batch = settings.projection_batch
     runners = {"inventory": ProjectionRunner(app.store, engine, InventoryProjection(), batch),
@@ -270,6 +270,7 @@ def build(settings: Settings | None = None) -> System:
                "unmapped_skus": ProjectionRunner(app.store, engine, UnmappedSkusProjection(), batch),
                "catalogue": ProjectionRunner(app.store, engine, catalogue.CatalogueProjection(), batch),
                "purchasing": ProjectionRunner(app.store, engine, purchasing.PurchasingProjection(), batch),
+               "lots": ProjectionRunner(app.store, engine, lots.LotsProjection(), batch),
                "order_desk": ProjectionRunner(app.store, engine, order_desk.OrderDeskProjection(
                    order_desk.BuyerKeys(buyer_search_key(settings))), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch),

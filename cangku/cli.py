@@ -138,6 +138,58 @@ def stock(sku, bin_, warehouse, at, limit, offset):
 
 
 @main.group()
+def lots():
+    """Lots of lot-tracked SKUs: expiring soon, and the recall report of one lot."""
+
+
+@lots.command()
+@click.option("--days", default=None, type=click.IntRange(0, 3650),
+              help="Expiring within this many days (default: CANGKU_EXPIRY_ALERT_DAYS).")
+@click.option("--warehouse", default=None, help="One warehouse only.")
+def expiring(days, warehouse):
+    """Lots on hand expiring within the days (or expired), first expiring first."""
+    from projections.lots import expiring as expiring_lots
+
+    system = open_system()
+    days = system.settings.expiry_alert_days if days is None else days
+    rows = expiring_lots(system.fresh("lots"), system.app.inventory.today(), days, warehouse).page(100_000)
+    click.echo(f"{'warehouse':<10}{'sku':<20}{'lot':<21}{'expiry':<11}{'days left':>10}{'on hand':>9}{'reserved':>10}")
+    for r in rows:
+        click.echo(f"{r['warehouse']:<10}{r['sku']:<20}{r['lot']:<21}{r['expiry']:<11}{r['days_left']:>10}"
+                   f"{r['on_hand']:>9}{r['reserved']:>10}")
+    click.echo(f"{len(rows)} lots expiring within {days} days")
+    system.close()
+
+
+@lots.command()
+@click.option("--sku", required=True, help="SKU code.")
+@click.option("--lot", required=True, help="Lot (批次号).")
+def recall(sku, lot):
+    """Which orders shipped a lot (buyers masked), and where the rest of it lies."""
+    from uuid import UUID
+
+    from projections.lots import recall as recall_report
+
+    system = open_system()
+    if not system.app.catalogue.sku_exists(sku):
+        raise click.ClickException(f"unknown SKU {sku!r}")
+    report = recall_report(system.fresh("lots", "order_desk"), sku, lot)
+    click.echo(f"{sku} lot {lot}, expires {report['expiry'] or '?'}: {report['shipped']} units shipped, "
+               f"{report['on_hand']} still in stock")
+    click.echo(f"orders ({len(report['orders'])}):")
+    for o in report["orders"]:
+        buyer = system.app.orders.order_details(UUID(o["order_id"]))["buyer"]
+        click.echo(f"  {o['channel'] or '-'}/{o['shop'] or '-'}/{o['platform_order_no'] or o['order_id']:<24} "
+                   f"{o['status'] or '-':<10} shipped {o['shipped']:>5} returned {o['returned']:>4}  "
+                   f"{business_calendar.local(o['shipped_at']).isoformat(timespec='seconds')}  "
+                   f"{buyer['name']} {buyer['phone']} {buyer['address']}")
+    click.echo("in stock:")
+    for r in report["stock"]:
+        click.echo(f"  {r['warehouse']:<10}{r['bin']:<12}on hand {r['on_hand']:>6} reserved {r['reserved']:>6}")
+    system.close()
+
+
+@main.group()
 def projections():
     """Projection status, catch-up and rebuild."""
 

@@ -247,6 +247,7 @@ class Settings:
     platform_waybills: tuple = ()
     business_timezone: str = "Asia/Shanghai"
     shop_timezones: dict = field(default_factory=dict)
+    expiry_alert_days: int = 30
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> "Settings":
@@ -266,12 +267,14 @@ class Settings:
             port = int(get("PORT", "8000"))
             projection_batch = int(get("PROJECTION_BATCH", "2000"))
             idle_timeout = int(get("IDLE_IN_TRANSACTION_TIMEOUT", "15"))
+            expiry_alert_days = int(get("EXPIRY_ALERT_DAYS", "30"))
             job_retries = {"min_backoff": int(get("JOB_MIN_BACKOFF_MS", "500")),
                            "max_backoff": int(get("JOB_MAX_BACKOFF_MS", "60000")),
                            "max_retries": int(get("JOB_MAX_RETRIES", "8"))}
         except ValueError:
             raise ConfigurationError(
-                "CANGKU_PORT, CANGKU_PROJECTION_BATCH, CANGKU_IDLE_IN_TRANSACTION_TIMEOUT and CANGKU_JOB_* settings "
+                "CANGKU_PORT, CANGKU_PROJECTION_BATCH, CANGKU_IDLE_IN_TRANSACTION_TIMEOUT, CANGKU_EXPIRY_ALERT_DAYS and "
+                "CANGKU_JOB_* settings "
                 "must be whole numbers") from None
         try:
             label_sizes = parse_label_sizes(get("LABEL_SIZES"))
@@ -301,6 +304,7 @@ class Settings:
             hold_on_remark=get("HOLD_ON_REMARK", "0") in ("1", "true", "yes", "on"),
             business_timezone=time_zone(get("BUSINESS_TIMEZONE", "Asia/Shanghai"), "BUSINESS_TIMEZONE"),
             shop_timezones=shop_time_zones(get("SHOP_TIMEZONES")),
+            expiry_alert_days=min(max(expiry_alert_days, 0), 3650),
             sender={
                 "name": get("SENDER_NAME", "仓库发货部"),
                 "phone": get("SENDER_PHONE", "057188880000"),

@@ -138,3 +138,25 @@ class ConcurrentUpdate(Conflict):
     """Optimistic-concurrency retries were exhausted."""
 
     code = "concurrent_update"
+
+
+class LotRequired(InvalidInput):
+    """A lot-tracked SKU is received only with its lot and expiry date."""
+
+    code = "lot_required"
+
+
+class LotExpiryMismatch(Conflict):
+    """One lot of a SKU has one expiry date."""
+
+    code = "lot_expiry_mismatch"
+
+
+class WrongLotScanned(Conflict):
+    """The picker scanned a unit of another lot than the one the order holds (first expiring first)."""
+
+    code = "wrong_lot"
+
+    def __init__(self, message: str, expected: str = ""):
+        super().__init__(message)
+        self.params = {"expected": expected}

@@ -12,6 +12,7 @@ from .limits import MAX_MONEY, MAX_NAME, MAX_ORDER_LINES, MAX_UNITS
 
 MAX_LEAD_TIME_DAYS = 3650
 COST_PLACES = Decimal("0.0001")
+SEND_CHANNELS = ("csv", "xlsx", "print", "api")
 
 
 class UnknownSupplier(NotFound):
@@ -82,6 +83,30 @@ class Supplier(Aggregate):
     def _lead_time_changed(self, code: str, lead_time_days: int, by: str) -> None:
         self.lead_time_days = lead_time_days
 
+    @property
+    def contact(self) -> str:
+        return self.__dict__.get("_contact", "")  # suppliers registered before contacts have none
+
+    def revise(self, name: str, contact: str, lead_time_days: int, by: str) -> bool:
+        """Change the supplier's name, contact (person, phone, e-mail) and lead time; False when nothing changed."""
+        name = name.strip() if isinstance(name, str) else ""
+        if not name or len(name) > MAX_NAME:
+            raise InvalidInput(f"a supplier's name has 1 to {MAX_NAME} characters")
+        contact = contact.strip() if isinstance(contact, str) else ""
+        if len(contact) > MAX_NAME or not all(c.isprintable() for c in contact):
+            raise InvalidInput(f"a supplier's contact has at most {MAX_NAME} printable characters")
+        days = _lead_time(lead_time_days)
+        if (name, contact, days) == (self.name, self.contact, self.lead_time_days):
+            return False
+        self._revised(code=self.code, name=name, contact=contact, lead_time_days=days, by=by)
+        return True
+
+    @event("Revised")
+    def _revised(self, code: str, name: str, contact: str, lead_time_days: int, by: str) -> None:
+        self.name = name
+        self._contact = contact
+        self.lead_time_days = lead_time_days
+
 
 class PurchaseOrder(Aggregate):
     """What was ordered from a supplier for a warehouse, line by line with the agreed unit cost; drafted, approved,
@@ -140,6 +165,17 @@ class PurchaseOrder(Aggregate):
     @event("Received")
     def _received(self, sku: str, quantity: int, unit_cost: Decimal, over: int, by: str) -> None:
         self.lines[sku]["received"] += quantity
+
+    def send(self, channel: str, by: str) -> None:
+        """Record that the approved order went to the supplier: as a CSV or XLSX file, or printed."""
+        if channel not in SEND_CHANNELS:
+            raise InvalidInput(f"a purchase order is sent as {', '.join(SEND_CHANNELS)}, not {str(channel)[:10]!r}")
+        self._in("approved", "sent")
+        self._sent(channel=channel, by=by)
+
+    @event("Sent")
+    def _sent(self, channel: str, by: str) -> None:
+        self.sent = channel
 
     def close(self, by: str) -> dict[str, int]:
         """Close the order; returns the units ordered but not received, per SKU (the under-receipt)."""

@@ -39,7 +39,7 @@ NAMED = 5  # events kept per bin or order to name in a failure
 FULFILLING = ("reserved", "waved", "picked", "packed")
 HOLDS_NOTHING = ("awaiting_stock", "shipped", "delivered", "cancelled")
 CHECKS = ("stock_matches_movements", "no_bin_below_zero", "reservations_match_orders", "shipped_orders_scanned",
-          "views_match_replay")
+          "lots_within_bins", "views_match_replay")
 
 
 @dataclass
@@ -91,6 +91,15 @@ class _Fold:
         self.verified: dict[str, int] = Counter()
         self.handed_over: dict[str, int] = {}
         self.failures: list[Failure] = []
+        self.lots: dict[tuple[str, str, str], Counter] = defaultdict(Counter)  # bin → lot → on hand
+        self.lots_held: dict[tuple[str, str, str], Counter] = defaultdict(Counter)  # bin → lot → reserved
+
+    def lots_booked(self, n: int, e: Any) -> None:
+        for bin, lot, units in e.placed:
+            self.lots[(e.warehouse, e.sku, bin)][lot] += units
+            self.bin_events[(e.warehouse, e.sku, bin)].append(n)
+        for _, bin, lot, units in e.held:
+            self.lots_held[(e.warehouse, e.sku, bin)][lot] += units
 
     def stock(self, n: int, e: Any) -> None:
         if isinstance(e, Stock.Opened):
@@ -167,6 +176,7 @@ class _Fold:
 STOCK_TOPICS = topics_of([Stock.Opened, Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released,
                           Stock.Picked, Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped])
 PACKAGE_TOPICS = topics_of([Package.Opened, Package.ItemVerified, Package.HandedOver])
+LOT_TOPICS = topics_of([Stock.LotsBooked])
 
 
 def order_topics() -> tuple[str, ...]:
@@ -189,13 +199,15 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
     and against the inventory view."""
     up_to = up_to if up_to is not None else app.recorder.max_notification_id() or 0
     fold, report = _Fold(app), Report()
-    stock, orders = set(STOCK_TOPICS), set(order_topics())
+    stock, orders, lots = set(STOCK_TOPICS), set(order_topics()), set(LOT_TOPICS)
     decode = app.mapper.to_domain_event
-    for page in log_pages(app, STOCK_TOPICS + order_topics() + PACKAGE_TOPICS, up_to):
+    for page in log_pages(app, STOCK_TOPICS + order_topics() + PACKAGE_TOPICS + LOT_TOPICS, up_to):
         for notification in page:
             e = decode(notification)
             if notification.topic in stock:
                 fold.stock(notification.id, e)
+            elif notification.topic in lots:
+                fold.lots_booked(notification.id, e)
             elif notification.topic in orders:
                 fold.order(notification.id, e)
             else:
@@ -207,6 +219,8 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
     report.checked["reservations_match_orders"] = len(fold.order_state)
     report.failures += _shipments(fold)
     report.checked["shipped_orders_scanned"] = len(fold.shipped)
+    report.failures += _lots(fold)
+    report.checked["lots_within_bins"] = len(fold.lots)
     report.failures += _stock_against_view(fold, engine)
     report.checked["stock_matches_movements"] = len(fold.bins)
     return report
@@ -253,6 +267,26 @@ def _shipments(fold: _Fold) -> list[Failure]:
             failures.append(Failure("shipped_orders_scanned", f"order {order}",
                                     f"shipped with {fold.verified[order]} of {fold.picked[order]} picked units "
                                     "verified at packing", [shipped_at]))
+    return failures
+
+
+def _lots(fold: _Fold) -> list[Failure]:
+    """Each bin's lots are units it holds: none negative, together at most its on hand, and the lots orders hold
+    are lots in the bin and together at most what it has reserved."""
+    failures = []
+    for key in sorted(set(fold.lots) | set(fold.lots_held)):
+        warehouse, sku, bin = key
+        on_hand, reserved = fold.bins.get(key, [0, 0])
+        lots, held = fold.lots[key], fold.lots_held[key]
+        problem = (f"lot {next(l for l, n in lots.items() if n < 0)} below zero" if any(n < 0 for n in lots.values())
+                   else f"{sum(lots.values())} units in lots but {on_hand} on hand" if sum(lots.values()) > on_hand
+                   else f"lot {next(l for l, n in held.items() if not 0 <= n <= lots[l])} held beyond what lies here"
+                   if any(not 0 <= n <= lots[l] for l, n in held.items())
+                   else f"{sum(held.values())} units of lots held but {reserved} reserved"
+                   if sum(held.values()) > reserved else "")
+        if problem:
+            failures.append(Failure("lots_within_bins", f"bin {bin} of {sku} in {warehouse}", problem,
+                                    list(fold.bin_events[key])[-2:]))
     return failures
 
 

@@ -179,6 +179,7 @@ class InventoryProjection(Projection):
         [Sku.Registered, Sku.Revised, Warehouse.Opened, Warehouse.LocationAdded],
         [Stock.Opened, Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released, Stock.Picked,
          Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped],
+        [Stock.LotsBooked],  # moves no bin figure, but takes its version in the stock's ledger (lots.py folds it)
     )
 
     def __init__(self):

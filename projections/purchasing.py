@@ -19,6 +19,7 @@ suppliers_table = Table(
     metadata,
     Column("code", String(64), primary_key=True),
     Column("name", String(200), nullable=False),
+    Column("contact", String(200), nullable=False, default=""),
     Column("lead_time_days", BigInteger, nullable=False),
 )
 
@@ -36,6 +37,8 @@ orders_table = Table(
     Column("drafted_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("updated_by", Text, nullable=False),
+    Column("sent_via", String(8), nullable=False, default=""),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
 )
 
 lines_table = Table(
@@ -52,23 +55,28 @@ lines_table = Table(
 class PurchasingProjection(Projection):
     name = "purchasing"
     metadata = metadata
-    topics = topics_of([Supplier.Registered, Supplier.LeadTimeChanged],
-                       [PurchaseOrder.Drafted, PurchaseOrder.Approved, PurchaseOrder.Received, PurchaseOrder.Closed])
+    topics = topics_of([Supplier.Registered, Supplier.LeadTimeChanged, Supplier.Revised],
+                       [PurchaseOrder.Drafted, PurchaseOrder.Approved, PurchaseOrder.Received, PurchaseOrder.Closed,
+                        PurchaseOrder.Sent])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         suppliers = BatchRows(suppliers_table, ("code",), dict)
         orders = BatchRows(orders_table, ("order_id",), dict)
         lines = BatchRows(lines_table, ("order_id", "sku"), dict)
         new = {(key,) for key in created_in((e for _, e in events), PurchaseOrder.Drafted)}
-        suppliers.load(conn, {(e.code,) for _, e in events if isinstance(e, Supplier.LeadTimeChanged)})
+        suppliers.load(conn, {(e.code,) for _, e in events
+                              if isinstance(e, (Supplier.LeadTimeChanged, Supplier.Revised))})
         later = [e for _, e in events if isinstance(e, (PurchaseOrder.Approved, PurchaseOrder.Received,
-                                                          PurchaseOrder.Closed))]
+                                                          PurchaseOrder.Closed, PurchaseOrder.Sent))]
         orders.load(conn, {(text_id(e.originator_id),) for e in later} - new)
         lines.load(conn, {(text_id(e.originator_id), e.sku) for e in later
                           if isinstance(e, PurchaseOrder.Received) and (text_id(e.originator_id),) not in new})
         for _, e in events:
             if isinstance(e, Supplier.Registered):
-                suppliers.row((e.code,), name=e.name, lead_time_days=e.lead_time_days)
+                suppliers.row((e.code,), name=e.name, contact="", lead_time_days=e.lead_time_days)
+                continue
+            if isinstance(e, Supplier.Revised):
+                suppliers.rows[(e.code,)].update(name=e.name, contact=e.contact, lead_time_days=e.lead_time_days)
                 continue
             if isinstance(e, Supplier.LeadTimeChanged):
                 suppliers.rows[(e.code,)]["lead_time_days"] = e.lead_time_days
@@ -77,6 +85,7 @@ class PurchasingProjection(Projection):
             if isinstance(e, PurchaseOrder.Drafted):
                 order = orders.row((key,), number=e.number, supplier=e.supplier, warehouse=e.warehouse,
                                    status="draft", lines=len(e.lines), units_received=0, drafted_at=e.timestamp,
+                                   sent_via="", sent_at=None,
                                    units_ordered=sum(line["quantity"] for line in e.lines))
                 for line in e.lines:
                     lines.row((key, line["sku"]), quantity=line["quantity"], unit_cost=line["unit_cost"], received=0)
@@ -89,6 +98,8 @@ class PurchasingProjection(Projection):
                 lines.rows[(key, e.sku)]["received"] += e.quantity
             elif isinstance(e, PurchaseOrder.Closed):
                 order["status"] = "closed"
+            elif isinstance(e, PurchaseOrder.Sent):
+                order.update(sent_via=e.channel, sent_at=e.timestamp)
             order.update(updated_at=e.timestamp, updated_by=e.by)
         for rows in (suppliers, orders, lines):
             rows.write(conn)
@@ -125,4 +136,5 @@ def purchase_order(engine: Engine, number: str) -> dict:
 def _shown(row: dict) -> dict:
     shown = dict(row)
     del shown["order_id"]
-    return {**shown, "drafted_at": aware(shown["drafted_at"]), "updated_at": aware(shown["updated_at"])}
+    return {**shown, "drafted_at": aware(shown["drafted_at"]), "updated_at": aware(shown["updated_at"]),
+            "sent_at": aware(shown["sent_at"])}

@@ -19,7 +19,7 @@ from werkzeug.exceptions import Unauthorized
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
 from domain.limits import MAX_KIT_COMPONENTS, MAX_LENGTH_MM, MAX_NAME, MAX_SHELF_LIFE_DAYS, MAX_UNITS, MAX_WEIGHT_G
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
-from projections import (audit, catalogue, crm, finance, inventory, order_desk, orders_board, purchasing,
+from projections import (audit, catalogue, crm, finance, inventory, lots, order_desk, orders_board, purchasing,
                          replenishment, settlement, unmapped_skus)
 from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
@@ -235,6 +235,7 @@ def text(most: int, least: int = 1) -> dict:
 
 
 QUANTITY = {"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}
+LOT_FIELDS = {"lot": optional(text(20, 0)), "expiry": optional(DAY), "produced": optional(DAY)}
 
 
 def read_body(schema: dict) -> dict:
@@ -472,29 +473,31 @@ def warehouse_or_default(code: str | None) -> str:
 @operation("POST", "/stock/receive", "Receive units into a receiving bin", "stock commands", BINS,
            roles_with("receive"),
            body=body_of(sku=text(64), quantity=QUANTITY, warehouse=optional(text(32)), bin=optional(text(32)),
-                        reference=optional(text(64, 0))))
-def receive(member, sku, quantity, warehouse=None, bin="", reference=""):
+                        reference=optional(text(64, 0)), **LOT_FIELDS))
+def receive(member, sku, quantity, warehouse=None, bin="", reference="", lot="", expiry="", produced=""):
+    """A lot-tracked SKU needs its lot and its expiry date (or production date, with the SKU's shelf life)."""
     warehouse = warehouse_or_default(warehouse)
-    system().app.inventory.receive(warehouse, sku, quantity, member["badge"], bin=bin, reference=reference)
+    system().app.inventory.receive(warehouse, sku, quantity, member["badge"], bin=bin, reference=reference, lot=lot,
+                                   expiry=expiry, produced=produced)
     return levels(warehouse, sku)
 
 
 @operation("POST", "/stock/put-away", "Put units away from a receiving bin into a storage bin", "stock commands",
            BINS, roles_with("putaway"),
            body=body_of(sku=text(64), to_bin=text(32), quantity=QUANTITY, warehouse=optional(text(32)),
-                        from_bin=optional(text(32))))
-def put_away(member, sku, to_bin, quantity, warehouse=None, from_bin=""):
+                        from_bin=optional(text(32)), lot=LOT_FIELDS["lot"]))
+def put_away(member, sku, to_bin, quantity, warehouse=None, from_bin="", lot=""):
     warehouse = warehouse_or_default(warehouse)
-    system().app.inventory.put_away(warehouse, sku, to_bin, quantity, member["badge"], from_bin=from_bin)
+    system().app.inventory.put_away(warehouse, sku, to_bin, quantity, member["badge"], from_bin=from_bin, lot=lot)
     return levels(warehouse, sku)
 
 
 @operation("POST", "/stock/move", "Move units between two bins", "stock commands", BINS, roles_with("putaway"),
            body=body_of(sku=text(64), from_bin=text(32), to_bin=text(32), quantity=QUANTITY,
-                        warehouse=optional(text(32))))
-def move(member, sku, from_bin, to_bin, quantity, warehouse=None):
+                        warehouse=optional(text(32)), lot=LOT_FIELDS["lot"]))
+def move(member, sku, from_bin, to_bin, quantity, warehouse=None, lot=""):
     warehouse = warehouse_or_default(warehouse)
-    system().app.inventory.move(warehouse, sku, from_bin, to_bin, quantity, member["badge"])
+    system().app.inventory.move(warehouse, sku, from_bin, to_bin, quantity, member["badge"], lot=lot)
     return levels(warehouse, sku)
 
 
@@ -998,9 +1001,11 @@ def approve_purchase_order(member, number):
 @operation("POST", "/purchase-orders/{number}/receive",
            "Receive scanned units against an approved purchase order (over-receipt is recorded as such)",
            "purchasing commands", PURCHASE_ORDER, roles_with("receive"), (PO_NUMBER,),
-           body_of(item=text(64), quantity=QUANTITY, bin=optional(text(32))))
-def receive_purchase_order(member, number, item, quantity, bin=""):
-    system().app.purchasing.receive(number, item, quantity, member["badge"], bin=bin)
+           body_of(item=text(100), quantity=QUANTITY, bin=optional(text(32)), **LOT_FIELDS))
+def receive_purchase_order(member, number, item, quantity, bin="", lot="", expiry="", produced=""):
+    """The item may be a GS1 code carrying its lot and dates; a lot-tracked SKU needs them."""
+    system().app.purchasing.receive(number, item, quantity, member["badge"], bin=bin, lot=lot, expiry=expiry,
+                                    produced=produced)
     return purchase_order_record(number)
 
 
@@ -1009,3 +1014,64 @@ def receive_purchase_order(member, number, item, quantity, bin=""):
 def close_purchase_order(member, number):
     system().app.purchasing.close(number, member["badge"])
     return purchase_order_record(number)
+
+
+@operation("POST", "/suppliers/{code}", "Change a supplier's name, contact and lead time", "purchasing commands",
+           SUPPLIER, CATALOGUE_WRITERS, (Param("code", TEXT, "The supplier's code.", where="path"),),
+           body_of(name=text(MAX_NAME), contact=optional(text(MAX_NAME, 0)),
+                   lead_time_days={"type": "integer", "minimum": 0, "maximum": 3650}))
+def revise_supplier(member, code, name, lead_time_days, contact=""):
+    return system().app.purchasing.revise_supplier(code, name, contact, lead_time_days, member["badge"])
+
+
+@operation("POST", "/purchase-orders/{number}/send", "Record an approved purchase order sent to its supplier, with "
+           "what it sends: the order, its supplier and its lines", "purchasing commands",
+           shape(number=TEXT, warehouse=TEXT, supplier=SUPPLIER, lines=listed(shape(
+               sku=TEXT, name=TEXT, barcode=TEXT, quantity=WHOLE, unit_cost=MONEY, amount=MONEY))),
+           CATALOGUE_WRITERS, (PO_NUMBER,),
+           body_of(channel={"type": "string", "enum": ["csv", "xlsx", "print", "api"]}))
+def send_purchase_order(member, number, channel):
+    return system().app.purchasing.send(number, channel, member["badge"])
+
+
+# Lots
+
+LOT_ROW = row_of(lots.lot_stock, available=WHOLE)
+EXPIRING_LOT = shape(warehouse=TEXT, sku=TEXT, lot=TEXT, expiry=TEXT, on_hand=WHOLE, reserved=WHOLE, bins=WHOLE,
+                     days_left=WHOLE, expired=FLAG)
+LOT = Param("lot", TEXT, "Lot (批次号).")
+
+
+@operation("GET", "/lots", "Stock per bin per lot, first expiring first", "lots", page_of(LOT_ROW), REPORT_READERS,
+           (Param("warehouse", TEXT, "One warehouse only.", known_warehouse),
+            Param("sku", TEXT, "One SKU only.", known_sku), LOT, *PAGING))
+def lot_list(member, warehouse, sku, lot, limit, offset):
+    return page(lots.lot_stock_listing(fresh("lots"), warehouse, sku, lot), limit, offset)
+
+
+@operation("GET", "/lots/expiring", "Lots on hand expiring within the days (expired ones first)", "lots",
+           page_of(EXPIRING_LOT), REPORT_READERS,
+           (Param("days", WHOLE, "Within this many days (default: CANGKU_EXPIRY_ALERT_DAYS).", whole("days", 0, 3650)),
+            Param("warehouse", TEXT, "One warehouse only.", known_warehouse), *PAGING))
+def expiring_lots(member, days, warehouse, limit, offset):
+    days = system().settings.expiry_alert_days if days is None else days
+    return page(lots.expiring(fresh("lots"), system().app.inventory.today(), days, warehouse), limit, offset)
+
+
+@operation("GET", "/lots/recall", "The orders that shipped a lot (buyers masked) and the units of it still in stock",
+           "lots", shape(sku=TEXT, lot=TEXT, expiry=TEXT, shipped=WHOLE, on_hand=WHOLE, stock=listed(LOT_ROW),
+                         orders=listed(shape(order_id=TEXT, channel=TEXT, shop=TEXT, platform_order_no=TEXT,
+                                             status=TEXT, tracking_no=TEXT, shipped=WHOLE, returned=WHOLE,
+                                             shipped_at=INSTANT, buyer=shape(name=TEXT, phone=TEXT, address=TEXT)))),
+           REPORT_READERS,
+           (Param("sku", TEXT, "SKU code.", known_sku, required=True), Param("lot", TEXT, "Lot.", required=True)))
+def lot_recall(member, sku, lot):
+    report = lots.recall(fresh("lots", "order_desk"), sku, lot)
+    orders = []
+    for row in report["orders"]:
+        buyer = system().app.orders.order_details(UUID(row["order_id"]))["buyer"]
+        orders.append({**{k: row[k] for k in ("order_id", "platform_order_no", "status", "shipped", "returned",
+                                              "shipped_at")},
+                       **{k: row[k] or "" for k in ("channel", "shop", "tracking_no")},
+                       "buyer": {k: buyer[k] for k in ("name", "phone", "address")}})
+    return {**report, "orders": orders}

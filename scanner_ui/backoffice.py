@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisation
 from domain.errors import DomainError, InvalidInput, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
-from projections import actors, audit, crm, finance, forensics, inventory, orders_board, replenishment, settlement
+from projections import actors, audit, crm, finance, forensics, inventory, lots, orders_board, replenishment, settlement
 from projections.backoffice import (InvalidFilter, Listing, business_calendar, choice, day_range, parse_day,
                                    positive_int, today)
 from projections.reports import MEDIA_TYPES, export
@@ -194,6 +194,9 @@ def dashboard():
     return render_template("office/dashboard.html", since=first, until=last, charts=charts,
                            totals=finance.totals(engine, first, last), stock_total=valuation["total"],
                            backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=sum(open_exceptions.values()),
+                           expiry_alert_days=system().settings.expiry_alert_days,
+                           lots_expiring=lots.expiring_count(fresh("lots"), system().app.inventory.today(),
+                                                             system().settings.expiry_alert_days),
                            shops_to_authorise=system().app.channels.shops_needing_reauthorisation(followed_shops()))
 
 

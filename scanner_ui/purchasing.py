@@ -3,10 +3,11 @@ supplier's lead time, approved and closed. Receiving against an order is done on
 the order's number, then the items) or through the API.
 """
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, Response, redirect, render_template, request, url_for
 
 from domain.errors import DomainError
 from projections import purchasing, replenishment
+from projections.reports import MEDIA_TYPES, export
 
 from . import backoffice, errors
 from .auth import current_staff, system
@@ -47,6 +48,49 @@ def register_supplier():
     except DomainError as error:
         return orders(str(error), errors.status_of(error))
     return redirect(url_for("purchasing.orders"), 303)
+
+
+@bp.get("/suppliers/<code>")
+def supplier(code: str, refusal: str = "", status: int = 200):
+    """A supplier's name, contact and lead time, with the form that changes them."""
+    found = system().app.purchasing.supplier(code)
+    return render_template("office/supplier.html", title="supplier", supplier=found, refusal=refusal,
+                           saved=request.args.get("saved") == "1"), status
+
+
+@bp.post("/suppliers/<code>")
+def revise_supplier(code: str):
+    form = request.form
+    days = form.get("lead_time_days", "").strip()
+    try:
+        system().app.purchasing.revise_supplier(code, form.get("name", ""), form.get("contact", ""),
+                                                int(days) if days.isdigit() else days, current_staff()["badge"])
+    except DomainError as error:
+        return supplier(code, str(error), errors.status_of(error))
+    return redirect(url_for("purchasing.supplier", code=code, saved=1), 303)
+
+
+SENT_COLUMNS = ("purchase_order", "supplier", "supplier_name", "warehouse", "sku", "name", "barcode", "quantity",
+                "unit_cost", "amount")
+
+
+@bp.post("/<path:number>/send")
+def send(number: str):
+    """Send an approved order to its supplier: recorded with the channel, answered with the CSV or XLSX file or the
+    printable page."""
+    channel = request.form.get("channel", "")
+    try:
+        sent = system().app.purchasing.send(number, channel, current_staff()["badge"])
+    except DomainError as error:
+        return order(number, str(error), errors.status_of(error))
+    if channel == "print":
+        return render_template("office/purchase_order_print.html", title="purchase_order", sent=sent,
+                               printed_on=backoffice.today())
+    rows = [{"purchase_order": sent["number"], "supplier": sent["supplier"]["code"],
+             "supplier_name": sent["supplier"]["name"], "warehouse": sent["warehouse"], **line}
+            for line in sent["lines"]]
+    return Response(export(rows, channel, SENT_COLUMNS), content_type=MEDIA_TYPES[channel],
+                    headers={"Content-Disposition": f'attachment; filename="{sent["number"]}.{channel}"'})
 
 
 @bp.post("")

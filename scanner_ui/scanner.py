@@ -48,7 +48,7 @@ def screen_view(screen: str) -> dict:
         return app.screens.pack_view(g.device)
     c = app.floor.screen_context(g.device, screen)
     if screen == "receive":
-        return {"step": "quantity" if "sku" in c else "item", **c}
+        return {"step": c.get("awaiting") or ("quantity" if "sku" in c else "item"), **c}
     if screen == "putaway":
         return {"step": "bin" if "sku" in c else "item", **c}
     if screen == "count":

@@ -5,6 +5,7 @@ A use case reads view → service method → aggregate: `floor.scan` → `Screen
 """
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Callable
 
 from ..order import Buyer, OrderLine, ReviewRules
@@ -39,9 +40,11 @@ class Cangku:
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
-                barcode_forms: Callable[[str], list[str]] | None = None) -> "Cangku":
-        catalogue = Catalogue(store, barcode_forms)
-        inventory = Inventory(store, catalogue)
+                barcode_forms: Callable[[str], list[str]] | None = None,
+                lot_reader: Callable[[str], dict[str, str]] | None = None,
+                today: Callable[[], date] = date.today) -> "Cangku":
+        catalogue = Catalogue(store, barcode_forms, lot_reader)
+        inventory = Inventory(store, catalogue, today)
         orders = Orders(store, catalogue, inventory, review_rules)
         fulfilment = Fulfilment(store, catalogue, inventory, orders)
         staff = StaffMembers(store)

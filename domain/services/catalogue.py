@@ -16,8 +16,11 @@ from .store import EventStore, Recorded, each_row, ids_of
 class Catalogue:
     """The product master: SKUs and their barcodes, registered, edited and retired."""
 
-    def __init__(self, store: EventStore, barcode_forms: Callable[[str], list[str]] | None = None):
+    def __init__(self, store: EventStore, barcode_forms: Callable[[str], list[str]] | None = None,
+                 lot_reader: Callable[[str], dict[str, str]] | None = None):
         self.store = store
+        # The lot, expiry and production date a GS1 code carries (AIs 10, 17, 11), from the composition root.
+        self.lot_reader = lot_reader or (lambda scanned: {})
         # What a scan may also stand for (a GS1 element string's GTIN, a GTIN-14 as the EAN-13 on file, ...):
         # the composition root gives the reader of scanner codes.
         self.barcode_forms = barcode_forms or (lambda scanned: [])
@@ -84,6 +87,10 @@ class Catalogue:
     def get_sku(self, code: str) -> dict:
         sku = self.store.get(ids.sku_id(code), UnknownSku(f"unknown SKU {str(code)[:64]!r}"), to_change=False)
         return {"code": sku.code, **sku.details(), "barcodes": list(sku.barcodes), "retired": sku.retired}
+
+    def lot_in_scan(self, scanned: str) -> dict[str, str]:
+        """The `lot`, `expiry` and `produced` (ISO dates) a scanned code carries; empty when it carries none."""
+        return {k: v for k, v in self.lot_reader((scanned or "").strip()).items() if v}
 
     def sku_exists(self, code: str) -> bool:
         if code in self._known_skus:

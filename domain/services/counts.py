@@ -74,7 +74,7 @@ class Counts:
         stock = stocks[ids.stock_id(site.code, sku)]
         if order.status != "waved":
             try:
-                stock.reserve_more(order.id, units, site.pick_order("storage"), by)
+                stock.reserve_more(order.id, units, site.pick_order("storage"), by, self.inventory.business_day())
                 return
             except InsufficientStock:
                 self._release_all(order, site, stocks, why, by)

@@ -87,6 +87,7 @@ class Fulfilment:
             return {"order": order.platform_order_no, "reserved": {}, "wave": ""}
         site = self.inventory.warehouse(order.warehouse)
         bins = site.pick_order("storage")
+        today = self.inventory.business_day()
         old = self.wave(order.wave_id) if order.wave_id is not None else None
         found_short = {(line["sku"], line["bin"]) for line in (old.lines if old else [])
                        if line["order_id"] == order.id and line["short"]}
@@ -96,11 +97,11 @@ class Fulfilment:
             missing = wanted - sum(stock.reserved_for(order.id).values())
             # The picker found a bin short: other bins first, so the order is not sent back to it unless it must.
             elsewhere = {b: n for b, n in bins.items() if (sku, b) not in found_short}
-            walk = elsewhere if stock.available(elsewhere) >= missing else bins
-            if missing > 0 and stock.available(walk) < missing:
-                short[sku] = (missing, stock.available(walk))
+            walk = elsewhere if stock.available(elsewhere, today) >= missing else bins
+            if missing > 0 and stock.available(walk, today) < missing:
+                short[sku] = (missing, stock.available(walk, today))
             elif missing > 0:
-                added[sku] = stock.reserve_more(order.id, missing, walk, by)
+                added[sku] = stock.reserve_more(order.id, missing, walk, by, today)
         if short:
             raise ReleaseShort(order.platform_order_no, short)
         touched = []
@@ -133,7 +134,8 @@ class Fulfilment:
 
     @retry_on_conflict
     def pick(self, wave_id: UUID, index: int, bin: str, barcode: str, quantity: int, by: str) -> dict:
-        """Pick units of one wave line from a bin into the packing area, checked against the scanned item."""
+        """Pick units of one wave line from a bin into the packing area, checked against the scanned item (and the
+        lot a GS1 code carries, for a lot-tracked SKU)."""
         wave = self.wave(wave_id)
         line = wave.line(index)
         sku = self.catalogue.sku_for_barcode(barcode)
@@ -143,7 +145,9 @@ class Fulfilment:
         self.inventory.check_bin(site, bin, "storage", "receiving")
         order = self.orders.order(line["order_id"])
         stock = self.inventory.stock_of(wave.warehouse, sku)
-        stock.pick(order.id, bin, site.first_bin_in("packing"), check_quantity(quantity), by)
+        lot = self.catalogue.lot_in_scan(barcode).get("lot", "")
+        stock.pick(order.id, bin, site.first_bin_in("packing"), check_quantity(quantity), by, lot=lot,
+                   today=self.inventory.business_day())
         wave.record_pick(index, bin, quantity, by)
         order.record_pick(sku, quantity, by)
         self.store.save(stock, wave, order)
@@ -417,8 +421,11 @@ class Fulfilment:
         site = self.inventory.warehouse(order.warehouse)
         bin = site.first_bin_in("returns")
         stock = self.inventory.stock_of(site.code, sku)
-        stock.return_(order.id, bin, quantity, by)
+        back = stock.return_(order.id, bin, quantity, by)
         if not resaleable:
-            stock.scrap(bin, quantity, "returned defective", by)
+            # The returned lots are the ones scrapped, not whatever else waits in the returns bin.
+            for lot, units in [*back, ("", quantity - sum(n for _, n in back))]:
+                if units:
+                    stock.scrap(bin, units, "returned defective", by, lot=lot)
         self.store.save(order, stock)
         return bin

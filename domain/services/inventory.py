@@ -1,6 +1,6 @@
 """Warehouses, their bins, and the stock of each SKU in them: every movement, and stock at a past instant."""
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Callable
 from uuid import UUID
 
@@ -8,9 +8,11 @@ from eventsourcing.application import AggregateNotFoundError
 
 from .. import ids
 from ..errors import (
+    BinEmpty,
     CountBelowReserved,
     InsufficientStock,
     InvalidInput,
+    LotRequired,
     SkuRetired,
     UnknownBin,
     UnknownSku,
@@ -23,13 +25,48 @@ from ..warehouse import Warehouse
 from .catalogue import Catalogue
 from .store import EventStore, Recorded, each_row, ids_of, retry_on_conflict
 
+MAX_LOT = 20  # a GS1 lot (AI 10) has at most 20 characters
+
+
+def _day(text, what: str) -> date:
+    if isinstance(text, date):
+        return text
+    try:
+        return date.fromisoformat(str(text).strip())
+    except ValueError:
+        raise InvalidInput(f"the {what} is a date like 2027-06-30, got {str(text)[:20]!r}") from None
+
 
 class Inventory:
     """Warehouses, their bins, and the stock of each SKU in them: every movement, and stock at a past instant."""
 
-    def __init__(self, store: EventStore, catalogue: Catalogue):
+    def __init__(self, store: EventStore, catalogue: Catalogue, today: Callable[[], date] = date.today):
         self.store = store
         self.catalogue = catalogue
+        # The business day (the shop's zone, from the composition root): a lot expired before it is never reserved.
+        self.today = today
+
+    def business_day(self) -> str:
+        return self.today().isoformat()
+
+    def receipt_lot(self, sku: str, lot: str = "", expiry: str = "", produced: str = "") -> tuple[str, str]:
+        """The lot and expiry date (ISO) a receipt of the SKU books. A lot-tracked SKU needs its lot and expiry (or
+        its production date, the expiry then being that plus the SKU's shelf life); another SKU books none."""
+        details = self.catalogue.get_sku(sku)
+        if not details.get("lot_tracked"):
+            return "", ""
+        lot = str(lot or "").strip()
+        if not lot:
+            raise LotRequired(f"SKU {sku} is lot tracked (批次管理): scan its GS1 label or type its lot")
+        if len(lot) > MAX_LOT or not lot.isprintable():
+            raise InvalidInput(f"a lot has 1 to {MAX_LOT} printable characters, got {lot[:40]!r}")
+        if expiry:
+            return lot, _day(expiry, "expiry date").isoformat()
+        if produced and details.get("shelf_life_days"):
+            return lot, (_day(produced, "production date") + timedelta(days=details["shelf_life_days"])).isoformat()
+        raise LotRequired(f"lot {lot} of {sku} needs its expiry date (保质期至)"
+                          + ("" if details.get("shelf_life_days") else "; the SKU has no shelf life to count it from "
+                             "a production date"))
 
     def open_warehouse(self, code: str, name: str = "") -> UUID:
         warehouse = Warehouse.open(code, name)
@@ -84,17 +121,21 @@ class Inventory:
         return bin
 
     @retry_on_conflict
-    def receive(self, warehouse: str, sku: str, quantity: int, by: str, bin: str = "", reference: str = "") -> None:
-        """Receive units into a receiving bin (the warehouse's first one unless named)."""
+    def receive(self, warehouse: str, sku: str, quantity: int, by: str, bin: str = "", reference: str = "",
+                lot: str = "", expiry: str = "", produced: str = "") -> None:
+        """Receive units into a receiving bin (the warehouse's first one unless named); a lot-tracked SKU's with
+        their lot and expiry date."""
         site = self.warehouse(warehouse)
         bin = self.check_bin(site, bin, "receiving") if bin else site.first_bin_in("receiving")
         self.catalogue.check_receivable(sku)
+        lot, expiry = self.receipt_lot(sku, lot, expiry, produced)
         stock = self.stock_of(warehouse, sku, create=True)
-        stock.receive(bin, quantity, reference, by)
+        stock.receive(bin, quantity, reference, by, lot=lot, expiry=expiry)
         self.store.save(stock)
 
     @retry_on_conflict
-    def put_away(self, warehouse: str, sku: str, to_bin: str, quantity: int, by: str, from_bin: str = "") -> None:
+    def put_away(self, warehouse: str, sku: str, to_bin: str, quantity: int, by: str, from_bin: str = "",
+                 lot: str = "") -> None:
         site = self.warehouse(warehouse)
         self.check_bin(site, to_bin, "storage")
         stock = self.stock_of(warehouse, sku)
@@ -102,7 +143,7 @@ class Inventory:
             holding = [b for b in self.put_away_sources(warehouse) if stock.free_in(b) >= quantity]
             from_bin = holding[0] if holding else site.first_bin_in("receiving")
         self.check_bin(site, from_bin)
-        stock.put_away(from_bin, to_bin, quantity, by)
+        stock.put_away(from_bin, to_bin, quantity, by, lot=lot)
         self.store.save(stock)
 
     def put_away_sources(self, warehouse: str) -> list[str]:
@@ -111,12 +152,13 @@ class Inventory:
         return list(site.bins_in("receiving")) + list(site.bins_in("returns"))
 
     @retry_on_conflict
-    def move(self, warehouse: str, sku: str, from_bin: str, to_bin: str, quantity: int, by: str) -> None:
+    def move(self, warehouse: str, sku: str, from_bin: str, to_bin: str, quantity: int, by: str,
+             lot: str = "") -> None:
         site = self.warehouse(warehouse)
         self.check_bin(site, from_bin)
         self.check_bin(site, to_bin)
         stock = self.stock_of(warehouse, sku)
-        stock.move(from_bin, to_bin, quantity, by)
+        stock.move(from_bin, to_bin, quantity, by, lot=lot)
         self.store.save(stock)
 
     @retry_on_conflict
@@ -138,11 +180,25 @@ class Inventory:
                                      f"count it through the counts service, which sees to those orders")
 
     @retry_on_conflict
-    def scrap(self, warehouse: str, sku: str, bin: str, quantity: int, reason: str, by: str) -> None:
+    def scrap(self, warehouse: str, sku: str, bin: str, quantity: int, reason: str, by: str, lot: str = "") -> None:
         self.check_bin(self.warehouse(warehouse), bin)
         stock = self.stock_of(warehouse, sku)
-        stock.scrap(bin, quantity, reason, by)
+        stock.scrap(bin, quantity, reason, by, lot=lot)
         self.store.save(stock)
+
+    @retry_on_conflict
+    def scrap_lot(self, warehouse: str, sku: str, lot: str, reason: str, by: str) -> dict[str, int]:
+        """Scrap every free unit of a lot in the warehouse (expired, or recalled), bin by bin in one save; units held
+        for orders stay. Returns the units scrapped per bin."""
+        stock = self.stock_of(warehouse, sku)
+        bins = {bin: n for bin in sorted(stock.on_hand) for free_lot, n in stock.free_lots(bin)
+                if lot and free_lot == lot}
+        if not bins:
+            raise BinEmpty(f"no free {sku} of lot {str(lot)[:20]!r} lies in warehouse {warehouse}")
+        for bin, units in bins.items():
+            stock.scrap(bin, units, reason, by, lot=lot)
+        self.store.save(stock)
+        return bins
 
     def load_opening_stock(self, rows: dict[int, tuple[str, str, str, int]], by: str,
                            progress: Callable[[int], None] | None = None) -> int:

@@ -208,14 +208,15 @@ class Orders:
                 except InsufficientStock:
                     missing[sku] = quantity
                     continue
-            available = stocks[key].available(bins)
+            available = stocks[key].available(bins, self.inventory.business_day())
             if available < quantity:
                 missing[sku] = quantity - available
             chosen[sku] = stocks[key]
         if missing:
             order.mark_short(site.code, missing)
             return missing
-        allocations = {sku: stock.reserve(order.id, wanted[sku], bins, by) for sku, stock in chosen.items()}
+        today = self.inventory.business_day()
+        allocations = {sku: stock.reserve(order.id, wanted[sku], bins, by, today) for sku, stock in chosen.items()}
         order.mark_reserved(site.code, allocations, by)
         return {}
 

@@ -35,7 +35,15 @@ class Purchasing:
 
     def supplier(self, code: str) -> dict:
         found = self.store.get(supplier_id(code), UnknownSupplier(f"unknown supplier {str(code)[:64]!r}"), False)
-        return {"code": found.code, "name": found.name, "lead_time_days": found.lead_time_days}
+        return {"code": found.code, "name": found.name, "contact": found.contact,
+                "lead_time_days": found.lead_time_days}
+
+    def revise_supplier(self, code: str, name: str, contact: str, lead_time_days: int, by: str) -> dict:
+        """Change a supplier's name, contact and lead time; returns the supplier."""
+        supplier = self.store.get(supplier_id(code), UnknownSupplier(f"unknown supplier {str(code)[:64]!r}"))
+        if supplier.revise(name, contact, lead_time_days, by):
+            self.store.save_new(supplier, conflict=ConcurrentUpdate(f"supplier {code} was changed at the same moment"))
+        return self.supplier(code)
 
     def change_lead_time(self, code: str, days: int, by: str) -> None:
         supplier = self.store.get(supplier_id(code), UnknownSupplier(f"unknown supplier {str(code)[:64]!r}"))
@@ -75,7 +83,7 @@ class Purchasing:
 
     @retry_on_conflict
     def receive(self, number: str, scanned: str, quantity: int, by: str, bin: str = "",
-                warehouse: str | None = None) -> dict:
+                warehouse: str | None = None, lot: str = "", expiry: str = "", produced: str = "") -> dict:
         """Receive units of a scanned item against an approved purchase order: into the warehouse's receiving bin,
         the order's line and the SKU's moving-average unit cost, in one transaction. Returns the line."""
         order = self._order(number)
@@ -84,16 +92,35 @@ class Purchasing:
                                f"not {warehouse}")
         sku_code = self.catalogue.sku_for_barcode(scanned)
         self.catalogue.check_receivable(sku_code)
+        on_label = self.catalogue.lot_in_scan(scanned)
+        lot, expiry = self.inventory.receipt_lot(sku_code, lot or on_label.get("lot", ""),
+                                                 expiry or on_label.get("expiry", ""),
+                                                 produced or on_label.get("produced", ""))
         site = self.inventory.warehouse(order.warehouse)
         bin = self.inventory.check_bin(site, bin, "receiving") if bin else site.first_bin_in("receiving")
         stock = self.inventory.stock_of(order.warehouse, sku_code, create=True)
         on_hand = stock.total_on_hand()
         receipt = order.receive(sku_code, quantity, by)
-        stock.receive(bin, quantity, f"PO {order.number}", by)
+        stock.receive(bin, quantity, f"PO {order.number}", by, lot=lot, expiry=expiry)
         sku = self.store.get(ids.sku_id(sku_code), UnknownSku(f"unknown SKU {sku_code!r}"))
         sku.revise(by, unit_cost=moving_average(on_hand, sku.unit_cost, quantity, receipt["unit_cost"]))
         self.store.save(order, stock, sku)
         return {**self.purchase_order(number)["lines"][sku_code], "over": receipt["over"]}
+
+    def send(self, number: str, channel: str, by: str) -> dict:
+        """Record an approved order sent to its supplier (csv, xlsx or print); returns what is sent: the order, its
+        supplier and its lines with each SKU's name and barcodes."""
+        order = self._order(number)
+        order.send(channel, by)
+        self.store.save_new(order, conflict=ConcurrentUpdate(f"purchase order {number} changed at the same moment"))
+        lines = []
+        for sku, line in order.lines.items():
+            details = self.catalogue.get_sku(sku)
+            lines.append({"sku": sku, "name": details["name"], "barcode": (details["barcodes"] or [""])[0],
+                          "quantity": line["quantity"], "unit_cost": line["unit_cost"],
+                          "amount": line["unit_cost"] * line["quantity"]})
+        return {"number": order.number, "warehouse": order.warehouse, "supplier": self.supplier(order.supplier),
+                "lines": lines}
 
     def close(self, number: str, by: str) -> dict[str, int]:
         """Close a purchase order; returns the units ordered but never received, per SKU."""

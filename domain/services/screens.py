@@ -8,7 +8,9 @@ from eventsourcing.application import AggregateNotFoundError
 from .. import ids
 from ..errors import (
     BinEmpty,
+    InsufficientStock,
     InvalidOrderState,
+    LotRequired,
     UnknownBarcode,
     UnknownOrder,
     UnknownWave,
@@ -118,6 +120,7 @@ class Screens:
             sku = self._sku_of(value, expected=line["sku"])
             if sku != line["sku"]:
                 raise ItemNotExpected(f"scanned {sku}; this line needs {line['sku']}", expected=line["sku"])
+            self._check_lot_scanned(wave.warehouse, line, c["bin"], value)
             if remaining > 1:
                 return Step({**c, "sku": sku, "barcode": value}, "enter_quantity", {"sku": sku, "remaining": remaining})
             quantity, barcode = 1, value
@@ -161,9 +164,12 @@ class Screens:
         here = c.get("alt_bin") if c.get("line") == index and c.get("alt_bin") else line["bin"]
         tried = sorted(set(c.get("tried", [])) | {here})
         levels = self.inventory.stock_levels(wave.warehouse, line["sku"])
+        free = {bin: level["on_hand"] - level["reserved"] for bin, level in levels.items()}
+        if free and self.catalogue.get_sku(line["sku"])["lot_tracked"]:
+            stock, today = self.inventory.stock_of(wave.warehouse, line["sku"]), self.inventory.business_day()
+            free = {bin: stock.available({bin: 0}, today) for bin in free}  # never a bin of expired lots only
         for bin in self.inventory.warehouse(wave.warehouse).bins_in("storage"):
-            level = levels.get(bin, {"on_hand": 0, "reserved": 0})
-            if bin not in tried and level["on_hand"] - level["reserved"] >= remaining:
+            if bin not in tried and free.get(bin, 0) >= remaining:
                 return Step({"wave": c["wave"], "line": index, "alt_bin": bin, "tried": tried}, "try_bin",
                             {"sku": line["sku"], "bin": here, "next_bin": bin, "wave": wave.number})
         params = {"sku": line["sku"], "bin": here, "missing": remaining, "wave": wave.number}
@@ -188,12 +194,32 @@ class Screens:
             return {"step": "wave", "finished": wave.number, "waves": ports.open_waves(ports.warehouse)}
         line = wave.lines[index]
         bin = c.get("alt_bin") if c.get("line") == index and c.get("alt_bin") else line["bin"]
+        details = self.catalogue.get_sku(line["sku"])
         return {
             "step": awaited, "wave": wave.number, "bin": c.get("bin", bin), "sku": line["sku"],
-            "name": self.catalogue.get_sku(line["sku"])["name"], "remaining": line["quantity"] - line["picked"],
+            "lots": self._lots_to_pick(wave.warehouse, line, c.get("bin", bin)) if details["lot_tracked"] else [],
+            "name": details["name"], "remaining": line["quantity"] - line["picked"],
             "tote": wave.order_ids.index(line["order_id"]) + 1, "position": index + 1, "lines": len(wave.lines),
             "done": len(wave.lines) - len(wave.open_lines()),
         }
+
+    def _check_lot_scanned(self, warehouse: str, line: dict, bin: str, value: str) -> None:
+        """A GS1 label of a lot the order may not take is refused at the item scan, before any quantity."""
+        lot = self._scanned_lot(line["sku"], value).get("lot", "")
+        if lot:
+            self.inventory.stock_of(warehouse, line["sku"]).check_lot_to_pick(
+                line["order_id"], bin, lot, 1, self.inventory.business_day())
+
+    def _lots_to_pick(self, warehouse: str, line: dict, bin: str) -> list[dict]:
+        """The lots the picker takes from the bin: those the order holds there, else the first expiring free one."""
+        try:
+            stock = self.inventory.stock_of(warehouse, line["sku"])
+        except InsufficientStock:
+            return []
+        held = stock.held_lots(line["order_id"]).get(bin, {})
+        lots = sorted(held, key=lambda lot: (stock.expiry_of(lot), lot)) or [
+            lot for lot, _ in stock.free_lots(bin, self.inventory.business_day()) if lot][:1]
+        return [{"lot": lot, "expiry": stock.expiry_of(lot), "units": held.get(lot, 0)} for lot in lots]
 
     def _order_for(self, value: str, ports: ScannerPorts) -> UUID:
         """The order a scanned order number, tote label (wave.n) or tracking number stands for."""
@@ -300,21 +326,48 @@ class Screens:
                 if value.upper().startswith(PURCHASE_ORDER_PREFIX) and len(value) > len(PURCHASE_ORDER_PREFIX):
                     return Step({"reference": value}, "reference_set", {"reference": value})
                 raise
-            return Step({**reference, "sku": sku}, "enter_received_quantity", {"sku": sku})
+            return self._lot_prompt({**reference, "sku": sku, **self._scanned_lot(sku, value)})
+        if c.get("awaiting") == "lot":
+            return self._lot_prompt({**c, "lot": value, "awaiting": ""})
+        if c.get("awaiting") == "expiry":
+            typed = f"20{value}" if value.isdigit() and len(value) == 6 else value  # YYMMDD, as printed on labels
+            return self._lot_prompt({**c, "expiry": typed, "awaiting": ""})
         quantity = whole_number(value, 1, 99_999)
         site = self.inventory.warehouse(ports.warehouse)
-        params = {"sku": c["sku"], "quantity": quantity, "bin": site.first_bin_in("receiving")}
+        lot = {k: c[k] for k in ("lot", "expiry") if c.get(k)}
+        params = {"sku": c["sku"], "quantity": quantity, "bin": site.first_bin_in("receiving"), **lot}
         number = c.get("reference", "")
         if self.purchasing is not None and number and self.purchasing.is_purchase_order(number):
             # Against a purchase order: its line and the SKU's moving-average cost are booked with the stock.
             return Step(reference, "received", params, do=lambda: self.purchasing.receive(
-                number, c["sku"], quantity, scan.staff, warehouse=ports.warehouse))
+                number, c["sku"], quantity, scan.staff, warehouse=ports.warehouse, **lot))
         return Step(reference, "received", params, do=lambda: self.inventory.receive(
-            ports.warehouse, c["sku"], quantity, scan.staff, reference=number))
+            ports.warehouse, c["sku"], quantity, scan.staff, reference=number, **lot))
+
+    def _scanned_lot(self, sku: str, value: str) -> dict:
+        """The lot and dates a GS1 code carries, kept for a lot-tracked SKU only."""
+        return self.catalogue.lot_in_scan(value) if self.catalogue.get_sku(sku)["lot_tracked"] else {}
+
+    def _lot_prompt(self, c: dict) -> Step:
+        """What a receipt asks next: a lot-tracked SKU's lot, then its expiry date, then the quantity."""
+        c = {k: v for k, v in c.items() if v}
+        if self.catalogue.get_sku(c["sku"])["lot_tracked"]:
+            if not c.get("lot"):
+                return Step({**c, "awaiting": "lot"}, "enter_lot", {"sku": c["sku"]})
+            try:
+                c["lot"], c["expiry"] = self.inventory.receipt_lot(c["sku"], c["lot"], c.get("expiry", ""),
+                                                                   c.pop("produced", ""))
+            except LotRequired:
+                return Step({**c, "awaiting": "expiry"}, "enter_expiry", {"sku": c["sku"], "lot": c["lot"]})
+            return Step(c, "enter_lot_quantity", {"sku": c["sku"], "lot": c["lot"], "expiry": c["expiry"]})
+        return Step(c, "enter_received_quantity", {"sku": c["sku"]})
 
     def _putaway_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         if "sku" not in c:
             sku = self.catalogue.sku_for_barcode(value)
+            lot = self._scanned_lot(sku, value).get("lot", "")
+            if lot:
+                return self._lot_to_put_away(sku, lot, ports)
             levels = self.inventory.stock_levels(ports.warehouse, sku)
             for bin in self.inventory.put_away_sources(ports.warehouse):
                 free = levels.get(bin, {}).get("on_hand", 0) - levels.get(bin, {}).get("reserved", 0)
@@ -327,7 +380,20 @@ class Screens:
             return Step({**c, "quantity": quantity}, "quantity_set", {"sku": c["sku"], "quantity": quantity})
         params = {"sku": c["sku"], "quantity": c["quantity"], "bin": value}
         return Step({}, "put_away", params, do=lambda: self.inventory.put_away(
-            ports.warehouse, c["sku"], value, c["quantity"], scan.staff, from_bin=c["from_bin"]))
+            ports.warehouse, c["sku"], value, c["quantity"], scan.staff, from_bin=c["from_bin"], lot=c.get("lot", "")))
+
+    def _lot_to_put_away(self, sku: str, lot: str, ports: ScannerPorts) -> Step:
+        """A GS1 label scanned on the put-away screen puts away the units of its lot."""
+        try:
+            stock = self.inventory.stock_of(ports.warehouse, sku)
+        except InsufficientStock:
+            stock = None
+        for bin in self.inventory.put_away_sources(ports.warehouse) if stock else ():
+            free = dict(stock.free_lots(bin)).get(lot, 0)
+            if free > 0:
+                context = {"sku": sku, "lot": lot, "from_bin": bin, "quantity": free, "available": free}
+                return Step(context, "scan_target_bin", {"sku": sku, "quantity": free, "bin": bin})
+        raise NothingToPutAway(f"no {sku} of lot {lot} is waiting in a receiving or returns bin", sku=sku)
 
     def _count_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         if scan.kind == "action" and value == "done":

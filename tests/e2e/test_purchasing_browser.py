@@ -52,3 +52,37 @@ def test_a_purchase_order_is_drafted_approved_scanned_in_and_closed(system, desk
     assert closed[PAN][2:] == ["0", drafted[PAN][0], "0"]
     assert desk.inner_text('#order dd[data-key="status"]') == "已关闭"
     assert system.app.inventory.stock_levels("WH1", CUP)["RCV-01"]["on_hand"] == ordered + 1
+
+
+def test_a_supervisor_sends_an_approved_order_as_xlsx_and_prints_it_then_edits_the_supplier(system, desk):  # noqa: F811
+    from openpyxl import load_workbook
+
+    app = system.app
+    app.purchasing.register_supplier("HZ-CUP", "杭州玻璃厂", 5, "S1")
+    app.purchasing.draft_order("PO-9", "HZ-CUP", "WH1", [{"sku": CUP, "quantity": 24, "unit_cost": "7.50"}], "S1")
+    app.purchasing.approve("PO-9", "S1")
+    sign_in(desk, "S1", "/office/purchase-orders/PO-9")
+
+    with desk.expect_download() as download:
+        desk.click("#send-form button[value=xlsx]")
+    with open(download.value.path(), "rb") as file:
+        sheet = load_workbook(file).active
+    with desk.expect_popup() as popup:
+        desk.click("#send-form button[value=print]")
+    printout = popup.value
+    printout.wait_for_load_state()
+    printed = printout.locator("#sent-lines tbody td").all_inner_texts()
+    desk.reload()
+    sent = desk.inner_text('#order dd[data-key="sent"]')
+    desk.click("#order a[href*=suppliers]")
+    desk.fill("#supplier-edit input[name=contact]", "李经理 13900001111")
+    desk.fill("#supplier-edit input[name=lead_time_days]", "8")
+    submit(desk, "#supplier-edit button")
+
+    assert download.value.suggested_filename == "PO-9.xlsx"
+    assert [c.value for c in sheet[2]][:8] == ["PO-9", "HZ-CUP", "杭州玻璃厂", "WH1", CUP, "Glass tea cup", CUP_EAN, 24]
+    assert printed[:4] == [CUP, "Glass tea cup", CUP_EAN, "24"]
+    assert sent.startswith("PRINT")
+    assert desk.is_visible("#saved")
+    assert app.purchasing.supplier("HZ-CUP")["contact"] == "李经理 13900001111"
+    assert app.purchasing.supplier("HZ-CUP")["lead_time_days"] == 8

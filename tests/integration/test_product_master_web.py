@@ -227,3 +227,60 @@ def test_a_sku_file_of_several_megabytes_is_taken(system, supervisor):
 
     assert len(data) > 3 * 1024 * 1024
     assert answer.status_code == 200 and system.app.catalogue.sku_exists("BULK-59999")
+
+
+def approved_order(system) -> None:
+    app = system.app
+    app.purchasing.register_supplier("HZ-CUP", "杭州玻璃厂", 5, "S1")
+    app.purchasing.draft_order("PO-7", "HZ-CUP", "WH1", [{"sku": CUP, "quantity": 24, "unit_cost": "7.50"}], "S1")
+    app.purchasing.approve("PO-7", "S1")
+
+
+def test_a_purchase_order_is_sent_as_csv_xlsx_or_a_printed_page_and_the_page_says_so(system, supervisor):
+    from openpyxl import load_workbook
+
+    approved_order(system)
+
+    as_csv = supervisor.post("/office/purchase-orders/PO-7/send", data={"channel": "csv"})
+    as_xlsx = supervisor.post("/office/purchase-orders/PO-7/send", data={"channel": "xlsx"})
+    printed = supervisor.post("/office/purchase-orders/PO-7/send", data={"channel": "print"})
+    page = supervisor.get("/office/purchase-orders/PO-7").get_data(as_text=True)
+
+    assert as_csv.headers["Content-Disposition"] == 'attachment; filename="PO-7.csv"'
+    header, line = as_csv.get_data(as_text=True).lstrip("\ufeff").splitlines()[:2]
+    assert header.split(",")[:6] == ["purchase_order", "supplier", "supplier_name", "warehouse", "sku", "name"]
+    assert line.split(",")[:8] == ["PO-7", "HZ-CUP", "杭州玻璃厂", "WH1", CUP, "Glass tea cup", CUP_EAN, "24"]
+    sheet = load_workbook(io.BytesIO(as_xlsx.data)).active
+    assert [c.value for c in sheet[2]][4:8] == [CUP, "Glass tea cup", CUP_EAN, 24]
+    text = printed.get_data(as_text=True)
+    assert "PO-7" in text and "杭州玻璃厂" in text and re.search(r'<td class="number">24</td>', text)
+    assert 'data-key="sent">PRINT' in page
+
+
+def test_a_draft_is_not_sent_and_an_auditor_cannot_send(system, supervisor, web):
+    approved_order(system)
+    system.app.purchasing.draft_order("PO-8", "HZ-CUP", "WH1", [{"sku": CUP, "quantity": 1}], "S1")
+
+    draft = supervisor.post("/office/purchase-orders/PO-8/send", data={"channel": "csv"})
+    auditor = signed_in(web, "A1").post("/office/purchase-orders/PO-7/send", data={"channel": "csv"})
+
+    assert draft.status_code == 409 and "must be approved" in draft.get_data(as_text=True)
+    assert auditor.status_code == 403
+    system.catch_up()
+    assert system.app.purchasing.purchase_order("PO-7")["status"] == "approved"
+
+
+def test_a_supplier_s_page_edits_its_name_contact_and_lead_time(system, supervisor):
+    approved_order(system)
+
+    saved = supervisor.post("/office/purchase-orders/suppliers/HZ-CUP",
+                            data={"name": "杭州玻璃二厂", "contact": "李经理 13900001111", "lead_time_days": "8"})
+    refused = supervisor.post("/office/purchase-orders/suppliers/HZ-CUP",
+                              data={"name": "杭州玻璃二厂", "contact": "", "lead_time_days": "-1"})
+
+    assert saved.status_code == 303
+    assert system.app.purchasing.supplier("HZ-CUP") == {"code": "HZ-CUP", "name": "杭州玻璃二厂",
+                                                        "contact": "李经理 13900001111", "lead_time_days": 8}
+    assert refused.status_code == 422 and "lead time" in refused.get_data(as_text=True)
+    listed = supervisor.get("/office/purchase-orders").get_data(as_text=True)
+    assert "李经理 13900001111" in listed

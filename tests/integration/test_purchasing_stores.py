@@ -32,3 +32,20 @@ def test_a_receipt_against_a_purchase_order_moves_stock_and_cost_together(system
     assert app.purchasing.purchase_order("PO-1")["lines"][TEA]["received"] == 10
     assert app.catalogue.get_sku(TEA)["unit_cost"] == Decimal("38.5000")
     assert finance.order_finance(system.engine, shipped)["cogs"] == Decimal("38.50")
+
+
+def test_a_sent_order_and_a_revised_supplier_reach_the_view(system):
+    from projections import purchasing
+
+    app = system.app
+    app.purchasing.draft_order("PO-2", "HZ-TEA", "WH1", [{"sku": TEA, "quantity": 5, "unit_cost": "40"}], "S1")
+    app.purchasing.approve("PO-2", "S1")
+
+    app.purchasing.send("PO-2", "csv", "S1")
+    app.purchasing.revise_supplier("HZ-TEA", "杭州西湖茶厂", "张三 " + "8" * 190, 7, "S1")
+    system.catch_up()
+
+    shown = purchasing.purchase_order(system.engine, "PO-2")
+    assert (shown["sent_via"], shown["sent_at"] is not None, shown["status"]) == ("csv", True, "approved")
+    [supplier] = purchasing.suppliers(system.engine).page(10)
+    assert (supplier["name"], len(supplier["contact"]), supplier["lead_time_days"]) == ("杭州西湖茶厂", 193, 7)

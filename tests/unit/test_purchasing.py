@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from domain.errors import SkuRetired
+from domain.errors import InvalidInput, SkuRetired
 from domain.purchasing import InvalidPurchaseOrderState, UnknownSupplier
 from projections import finance, replenishment
 from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, warehouse_with_catalogue
@@ -96,7 +96,8 @@ def test_a_retired_sku_or_an_unknown_supplier_cannot_be_ordered(system):
 def test_a_supplier_keeps_its_lead_time_until_changed(system):
     system.app.purchasing.change_lead_time("HZ-TEA", 12, "S1")
 
-    assert system.app.purchasing.supplier("HZ-TEA") == {"code": "HZ-TEA", "name": "杭州茶厂", "lead_time_days": 12}
+    assert system.app.purchasing.supplier("HZ-TEA") == {"code": "HZ-TEA", "name": "杭州茶厂", "contact": "",
+                                                         "lead_time_days": 12}
 
 
 
@@ -134,5 +135,39 @@ def test_the_purchasing_view_shows_each_order_with_its_lines_received_and_outsta
     assert (shown["status"], shown["units_ordered"], shown["units_received"]) == ("approved", 14, 12)
     assert [(i["sku"], i["received"], i["outstanding"], i["over"]) for i in shown["items"]] == [
         (CUP, 0, 4, 0), (TEA, 12, 0, 2)]
-    assert list(purchasing.suppliers(system.engine)) == [{"code": "HZ-TEA", "name": "杭州茶厂", "lead_time_days": 9}]
+    assert list(purchasing.suppliers(system.engine)) == [{"code": "HZ-TEA", "name": "杭州茶厂", "contact": "",
+                                                          "lead_time_days": 9}]
     assert [o["number"] for o in purchasing.purchase_orders(system.engine, "approved")] == ["PO-1"]
+
+
+def test_an_approved_order_is_sent_with_its_lines_and_the_view_shows_how_and_when(system):
+    from projections import purchasing
+
+    app = system.app
+    app.purchasing.draft_order("PO-1", "HZ-TEA", "WH1", [{"sku": CUP, "quantity": 12, "unit_cost": "8.00"}], "S1")
+    with pytest.raises(InvalidPurchaseOrderState, match="must be approved"):
+        app.purchasing.send("PO-1", "csv", "S1")
+    app.purchasing.approve("PO-1", "S1")
+
+    sent = app.purchasing.send("PO-1", "xlsx", "S1")
+
+    assert sent["supplier"]["name"] == "杭州茶厂"
+    assert sent["lines"] == [{"sku": CUP, "name": "Glass tea cup", "barcode": CUP_EAN, "quantity": 12,
+                              "unit_cost": Decimal("8.0000"), "amount": Decimal("96.0000")}]
+    system.catch_up()
+    shown = purchasing.purchase_order(system.engine, "PO-1")
+    assert shown["sent_via"] == "xlsx" and shown["sent_at"] is not None
+
+
+def test_a_supplier_s_name_contact_and_lead_time_are_edited_and_the_view_follows(system):
+    from projections import purchasing
+
+    revised = system.app.purchasing.revise_supplier("HZ-TEA", "杭州西湖茶厂", "王经理 0571-8888 1234", 9, "S1")
+
+    system.catch_up()
+    assert revised == {"code": "HZ-TEA", "name": "杭州西湖茶厂", "contact": "王经理 0571-8888 1234",
+                       "lead_time_days": 9}
+    assert list(purchasing.suppliers(system.engine).page(10)) == [
+        {"code": "HZ-TEA", "name": "杭州西湖茶厂", "contact": "王经理 0571-8888 1234", "lead_time_days": 9}]
+    with pytest.raises(InvalidInput):
+        system.app.purchasing.revise_supplier("HZ-TEA", "", "", 9, "S1")
