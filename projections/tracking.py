@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
+    inspect,
     select,
     update,
 )
@@ -96,8 +97,14 @@ class ProjectionRunner:
         self.stuck = False  # this runner recorded a failure that a later batch clears
 
     def setup(self) -> None:
-        """Create the view and tracking tables and the tracking row, if missing."""
+        """Create the view and tracking tables and the tracking row, if missing. A view whose stored tables lack a
+        column this code writes (a newer release added it) is emptied and folded again from the first event."""
         tracking_metadata.create_all(self.engine)
+        missing = self.missing_columns()
+        if missing:
+            log.warning("%s lacks %s; the view is folded again from the first event", self.projection.name,
+                        ", ".join(missing))
+            self.reset()
         self.projection.metadata.create_all(self.engine)
         with self.engine.begin() as conn:
             found = conn.execute(
@@ -105,6 +112,14 @@ class ProjectionRunner:
             ).first()
             if found is None:
                 conn.execute(insert(projection_tracking).values(name=self.projection.name, position=0))
+
+    def missing_columns(self) -> list[str]:
+        """The columns of this view's stored tables that the code has and the database lacks ("table.column")."""
+        stored = inspect(self.engine)
+        return [f"{table.name}.{column.name}" for table in self.projection.metadata.sorted_tables
+                if stored.has_table(table.name)
+                for known in [{c["name"] for c in stored.get_columns(table.name)}]
+                for column in table.columns if column.name not in known]
 
     def position(self) -> int:
         with self.engine.connect() as conn:

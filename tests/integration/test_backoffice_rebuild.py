@@ -90,3 +90,20 @@ def test_a_pass_that_fails_midway_keeps_whole_pages_and_catching_up_finishes_it(
     finance_view.apply = apply
     system.catch_up()
     assert every_view(system) == live
+
+
+def test_a_view_stored_by_an_older_release_without_a_new_column_is_folded_again_at_start(make_system, database_url):
+    system = make_system(database_url, projection_batch="7")
+    busy_day(system, step=system.catch_up)
+    system.catch_up()
+    live = tables(system, finance.metadata)
+    runner = system.runners["finance"]
+    with system.engine.begin() as conn:  # as a release before `units_refunded` existed left it
+        conn.exec_driver_sql("ALTER TABLE finance_order DROP COLUMN units_refunded")
+
+    assert runner.missing_columns() == ["finance_order.units_refunded"]
+    runner.setup()
+    runner.catch_up()
+
+    assert runner.missing_columns() == []
+    assert tables(system, finance.metadata) == live
