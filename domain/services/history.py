@@ -1,0 +1,86 @@
+"""Past orders brought in from a file: checked all together, then written in bounded transactions."""
+
+from typing import Callable, Iterable
+
+from eventsourcing.persistence import IntegrityError
+
+from ..errors import DomainError, InvalidInput, RowsRejected
+from ..history import HistoricOrder
+from .store import EventStore
+
+# One transaction holds at most this many order lines (about 3 MB of events): far under the size at which a
+# PostgreSQL write can hang, and large enough that the write rate is the store's bulk rate.
+LINES_PER_TRANSACTION = 20_000
+
+
+class History:
+    """Past orders (`HistoricOrder`): reports read them, live work never does."""
+
+    def __init__(self, store: EventStore):
+        self.store = store
+
+    def check_orders(self, orders: Iterable[tuple[list[int], dict]], by: str,
+                     progress: Callable[[int], None] | None = None,
+                     rejected: dict[int, str] | None = None) -> int:
+        """Check past orders, each given as (its file rows, `HistoricOrder.record`'s arguments), without keeping
+        them: every row of a refused order is named with the reason, together with the rows in `rejected` (read
+        once the orders are), and nothing is recorded. Returns how many orders there are."""
+        errors: dict[int, str] = {}
+        seen: dict[tuple, int] = {}
+        count = 0
+        for rows, fields in orders:
+            count += 1
+            try:
+                self._seen_once(seen, rows, fields)
+                HistoricOrder.record(**fields, by=by)
+            except (DomainError, ValueError, TypeError, ArithmeticError) as error:
+                errors.update({row: str(error) for row in rows})
+            if progress is not None:
+                progress(len(rows))
+        errors.update(rejected or {})
+        if errors:
+            raise RowsRejected(errors)
+        return count
+
+    @staticmethod
+    def _seen_once(seen: dict, rows: list[int], fields: dict) -> None:
+        key = (fields.get("channel"), fields.get("shop"), fields.get("order_no"))
+        if key in seen:
+            raise InvalidInput(f"order {fields.get('order_no')} appears again after other orders (first at row "
+                               f"{seen[key]}): an order's lines must be together")
+        seen[key] = rows[0]
+
+    def record_orders(self, orders: Iterable[tuple[list[int], dict]], by: str,
+                      progress: Callable[[int], None] | None = None) -> dict:
+        """Record past orders checked by `check_orders`, a bounded transaction at a time; orders recorded before (a
+        file imported again, or an import stopped half-way) are left as they are. `progress` is told the rows
+        written."""
+        counts = {"recorded": 0, "lines": 0, "already_recorded": 0}
+        batch: list[tuple[HistoricOrder, int]] = []
+        size = 0
+        for rows, fields in orders:
+            batch.append((HistoricOrder.record(**fields, by=by), len(rows)))
+            size += len(rows)
+            if size >= LINES_PER_TRANSACTION:
+                self._save(batch, counts, progress)
+                batch, size = [], 0
+        if batch:
+            self._save(batch, counts, progress)
+        return counts
+
+    def _save(self, batch: list[tuple[HistoricOrder, int]], counts: dict, progress) -> None:
+        found = self.store.recorded_among({order.id for order, _ in batch})
+        for _ in range(3):
+            new = [order for order, _ in batch if order.id not in found]
+            try:
+                if new:
+                    self.store.save(*new)
+                break
+            except IntegrityError:
+                # Another import of the same file recorded some of these meanwhile: keep theirs, write the rest.
+                found = self.store.recorded_among({order.id for order, _ in batch})
+        counts["recorded"] += len(new)
+        counts["lines"] += sum(len(order.lines) for order in new)
+        counts["already_recorded"] += len(batch) - len(new)
+        if progress is not None:
+            progress(sum(rows for _, rows in batch))
