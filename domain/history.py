@@ -23,6 +23,14 @@ SALES = ("shipped", "refunded", "partially_refunded")
 CENT = Decimal("0.01")
 
 
+class LineRefused(InvalidInput):
+    """One line of a past order is refused: `line_no` (from 1) says which."""
+
+    def __init__(self, line_no: int, message: str):
+        super().__init__(message)
+        self.line_no = line_no
+
+
 def _money(value, label: str) -> Decimal:
     try:
         amount = Decimal(value)
@@ -44,31 +52,10 @@ def historic_lines(status: str, lines: list[dict]) -> list[dict]:
         raise InvalidInput(f"a past order has at most {MAX_HISTORIC_ORDER_LINES:,} lines, this one {len(lines):,}")
     checked = []
     for line_no, line in enumerate(lines, 1):
-        sku, title = str(line.get("sku") or "").strip(), str(line.get("title") or "")[:MAX_NAME]
-        if not sku or len(sku) > 64:
-            raise InvalidInput(f"line {line_no}: a SKU code of 1-64 characters is needed, got {sku!r}")
-        quantity = line.get("quantity")
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_UNITS:
-            raise InvalidQuantity(f"line {line_no}: quantity must be a whole number from 1 to {MAX_UNITS:,}, "
-                                  f"got {quantity!r}")
-        price = _money(line.get("unit_price", "0"), f"line {line_no}: unit price")
-        if price > MAX_MONEY:
-            raise InvalidInput(f"line {line_no}: unit price must be from 0 to {MAX_MONEY:,} yuan, got {price}")
-        refunded = line.get("refunded_quantity") or 0
-        amount = line.get("refunded_amount")
-        if status in ("refunded", "credit_note") and not refunded:
-            refunded = quantity
-        if isinstance(refunded, bool) or not isinstance(refunded, int) or not 0 <= refunded <= quantity:
-            raise InvalidQuantity(f"line {line_no}: refunded quantity must be from 0 to the {quantity} ordered, "
-                                  f"got {refunded!r}")
-        if amount in (None, ""):
-            amount = price * refunded if refunded else Decimal("0")
-        amount = _money(amount, f"line {line_no}: refunded amount")
-        if amount > price * quantity:
-            raise InvalidInput(f"line {line_no}: refunded amount {amount} is more than the line's "
-                               f"{(price * quantity).quantize(CENT)}")
-        checked.append({"sku": sku, "title": title, "quantity": quantity, "unit_price": str(price),
-                        "refunded_quantity": refunded, "refunded_amount": str(amount.quantize(CENT))})
+        try:
+            checked.append(_checked_line(status, line))
+        except InvalidInput as error:
+            raise LineRefused(line_no, str(error)) from None
     refunds = [line for line in checked if line["refunded_quantity"] or Decimal(line["refunded_amount"])]
     if status in ("shipped", "cancelled") and refunds:
         raise InvalidInput(f"a {status} order has no refund; call it partially_refunded or refunded")
@@ -77,6 +64,31 @@ def historic_lines(status: str, lines: list[dict]) -> list[dict]:
     if status == "refunded" and any(line["refunded_quantity"] < line["quantity"] for line in checked):
         raise InvalidInput("a refunded order is refunded whole; call it partially_refunded")
     return checked
+
+
+def _checked_line(status: str, line: dict) -> dict:
+    sku, title = str(line.get("sku") or "").strip(), str(line.get("title") or "")[:MAX_NAME]
+    if not sku or len(sku) > 64:
+        raise InvalidInput(f"a SKU code of 1-64 characters is needed, got {sku!r}")
+    quantity = line.get("quantity")
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_UNITS:
+        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_UNITS:,}, got {quantity!r}")
+    price = _money(line.get("unit_price", "0"), "unit price")
+    if price > MAX_MONEY:
+        raise InvalidInput(f"unit price must be from 0 to {MAX_MONEY:,} yuan, got {price}")
+    refunded = line.get("refunded_quantity") or 0
+    amount = line.get("refunded_amount")
+    if status in ("refunded", "credit_note") and not refunded:
+        refunded = quantity
+    if isinstance(refunded, bool) or not isinstance(refunded, int) or not 0 <= refunded <= quantity:
+        raise InvalidQuantity(f"refunded quantity must be from 0 to the {quantity} ordered, got {refunded!r}")
+    if amount in (None, ""):
+        amount = price * refunded if refunded else Decimal("0")
+    amount = _money(amount, "refunded amount")
+    if amount > price * quantity:
+        raise InvalidInput(f"refunded amount {amount} is more than the line's {(price * quantity).quantize(CENT)}")
+    return {"sku": sku, "title": title, "quantity": quantity, "unit_price": str(price),
+            "refunded_quantity": refunded, "refunded_amount": str(amount.quantize(CENT))}
 
 
 class HistoricOrder(Aggregate):

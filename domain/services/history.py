@@ -5,7 +5,7 @@ from typing import Callable, Iterable
 from eventsourcing.persistence import IntegrityError
 
 from ..errors import DomainError, InvalidInput, RowsRejected
-from ..history import HistoricOrder
+from ..history import HistoricOrder, LineRefused
 from .store import EventStore
 
 # One transaction holds at most this many order lines (about 3 MB of events): far under the size at which a
@@ -33,6 +33,11 @@ class History:
             try:
                 self._seen_once(seen, rows, fields)
                 HistoricOrder.record(**fields, by=by)
+            except LineRefused as error:
+                row = rows[error.line_no - 1]
+                errors[row] = str(error)
+                errors.update({other: f"order {fields.get('order_no')} is refused with its row {row}"
+                               for other in rows if other != row})
             except (DomainError, ValueError, TypeError, ArithmeticError) as error:
                 errors.update({row: str(error) for row in rows})
             if progress is not None:

@@ -67,21 +67,6 @@ class HistoryMatchesTheFile:
         assert {sku: row["units_ordered"] for sku, row in by_sku.items() if row["units_ordered"]} == \
             dict(expected["sold"])
 
-    def test_history_is_never_live_work(self, imported):
-        system, _, counts = imported
-        keys = order_desk.BuyerKeys(b"k" * 32)
-
-        board = order_counts(system.engine)
-        listed = order_desk.order_list(system.engine, order_desk.OrderFilter(status="history"), keys, limit=5)
-
-        assert board["by_status"] == []
-        assert open_exception_counts(system.engine) == {}
-        assert stock_by_bin(system.engine) == []
-        assert listed["total"] == counts["recorded"]
-        assert {row["status"] for row in listed["items"]} <= {"history:shipped", "history:credit_note"}
-        working = order_desk.order_list(system.engine, order_desk.OrderFilter(status="released"), keys)
-        assert working["total"] == 0
-
 
 def write(path: Path, *rows: str) -> Path:
     path.write_text("\n".join((OWN_HEADER, *rows)) + "\n", encoding="utf-8")
@@ -96,7 +81,20 @@ def shop(make_system):
 
 
 class TestOnTheMemoryStore(HistoryMatchesTheFile):
-    pass
+    def test_history_is_never_live_work(self, imported):
+        system, _, counts = imported
+        keys = order_desk.BuyerKeys(b"k" * 32)
+
+        board = order_counts(system.engine)
+        listed = order_desk.order_list(system.engine, order_desk.OrderFilter(status="history"), keys, limit=5)
+
+        assert board["by_status"] == []
+        assert open_exception_counts(system.engine) == {}
+        assert stock_by_bin(system.engine) == []
+        assert listed["total"] == counts["recorded"]
+        assert {row["status"] for row in listed["items"]} <= {"history:shipped", "history:credit_note"}
+        working = order_desk.order_list(system.engine, order_desk.OrderFilter(status="released"), keys)
+        assert working["total"] == 0
 
 
 def test_each_status_lands_on_the_day_it_happened_not_the_day_imported(shop, tmp_path):
