@@ -1,7 +1,10 @@
 """Past orders brought in from a file: checked all together, then written in bounded transactions."""
 
+from decimal import Decimal
 from typing import Callable, Iterable
+from uuid import UUID
 
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from ..errors import DomainError, InvalidInput, RowsRejected
@@ -54,6 +57,22 @@ class History:
             raise InvalidInput(f"order {fields.get('order_no')} appears again after other orders (first at row "
                                f"{seen[key]}): an order's lines must be together")
         seen[key] = rows[0]
+
+    def past_order(self, order_id: UUID) -> dict | None:
+        """A past order's lines, status, refunds and customer; None when the id is not a past order."""
+        try:
+            order = self.store.peek(order_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(order, HistoricOrder):
+            return None
+        lines = [dict(line, line_no=n, unit_price=Decimal(line["unit_price"]),
+                      refunded_amount=Decimal(line["refunded_amount"])) for n, line in enumerate(order.lines, 1)]
+        return {"id": order.id, "channel": order.channel, "shop": order.shop, "order_no": order.order_no,
+                "status": order.status, "ordered_at": order.ordered_at, "refunded_at": order.refunded_at,
+                "buyer_ref": order.buyer_ref, "country": order.country, "source": order.source, "lines": lines,
+                "amount": sum((line["unit_price"] * line["quantity"] for line in lines), Decimal("0")),
+                "refunded": sum((line["refunded_amount"] for line in lines), Decimal("0"))}
 
     def record_orders(self, orders: Iterable[tuple[list[int], dict]], by: str,
                       progress: Callable[[int], None] | None = None) -> dict:
