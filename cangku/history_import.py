@@ -17,6 +17,7 @@ Times without an offset are read in the shop's zone (CANGKU_SHOP_TIMEZONES, else
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -134,7 +135,11 @@ def customer(text: str) -> str:
 
 def instant(text: str, channel: str, shop: str, column: str) -> datetime:
     """An ISO 8601 time, or a spreadsheet's month/day/year hours:minutes; without an offset, in the shop's zone."""
-    text = (text or "").strip()
+    return _instant((text or "").strip(), business_calendar.zone_of(channel, shop), column)
+
+
+@lru_cache(maxsize=1 << 16)  # every line of an invoice repeats its time
+def _instant(text: str, zone, column: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -147,9 +152,7 @@ def instant(text: str, channel: str, shop: str, column: str) -> datetime:
         else:
             raise ValueError(f"{column} must be a time such as 2010-12-01 08:26 or 12/1/2010 8:26, got {text!r}") \
                 from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=business_calendar.zone_of(channel, shop))
-    return moment
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
 def import_history(app, path: Path, format: str = "cangku", channel: str = "web", shop: str = "main",
