@@ -198,3 +198,27 @@ def test_times_without_an_offset_are_the_shops_local_time(make_system, tmp_path)
     ordered = datetime(2010, 12, 2, 7, 30, tzinfo=timezone.utc)
     assert system.app.store.repository.get(historic_order_id("web", "us", "536365")).ordered_at == ordered
     assert date.today().isoformat() != "2010-12-01"
+
+
+def test_an_invoice_workbook_reads_as_its_csv_does(make_system, tmp_path):
+    from openpyxl import Workbook
+
+    system = make_system()
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Online Retail"])
+    sheet.append(["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID",
+                  "Country"])
+    sheet.append([536365, "85123A", "WHITE HANGING HEART", 6, datetime(2010, 12, 1, 8, 26), 2.55, 17850.0, "UK"])
+    sheet.append([536365, "71053", "WHITE METAL LANTERN", 6, datetime(2010, 12, 1, 8, 26), 3.39, 17850.0, "UK"])
+    sheet.append(["C536379", "D", "Discount", -1, datetime(2010, 12, 2, 9, 41), 27.5, 14527.0, "UK"])
+    book.save(tmp_path / "Online Retail.xlsx")
+
+    counts = import_history(system.app, tmp_path / "Online Retail.xlsx", "online-retail")
+    system.catch_up()
+
+    assert (counts["recorded"], counts["lines"]) == (2, 3)
+    days = {row["day"]: row for row in daily_finance(system.engine)}
+    assert days["2010-12-01"]["revenue"] == Decimal("35.64")
+    assert days["2010-12-02"]["refunds"] == Decimal("27.50")
+    assert customer(system.engine, "17850")["orders"] == 1
