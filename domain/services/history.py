@@ -7,6 +7,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from .. import ids
 from ..errors import DomainError, InvalidInput, RowsRejected
 from ..history import HistoricOrder, LineRefused
 from .store import EventStore
@@ -14,6 +15,7 @@ from .store import EventStore
 # One transaction holds at most this many order lines (about 3 MB of events): far under the size at which a
 # PostgreSQL write can hang, and large enough that the write rate is the store's bulk rate.
 LINES_PER_TRANSACTION = 20_000
+LIVE_LOOKUP = 2_000  # orders whose live twin is looked up at once
 
 
 class History:
@@ -30,12 +32,16 @@ class History:
         once the orders are), and nothing is recorded. Returns how many orders there are."""
         errors: dict[int, str] = {}
         seen: dict[tuple, int] = {}
+        live: list[tuple[list[int], dict]] = []  # orders checked whole, whose live twin is looked up in bulk
         count = 0
         for rows, fields in orders:
             count += 1
             try:
                 self._seen_once(seen, rows, fields)
                 HistoricOrder.record(**fields, by=by)
+                live.append((rows, fields))
+                if len(live) >= LIVE_LOOKUP:
+                    self._not_live(live, errors)
             except LineRefused as error:
                 row = rows[error.line_no - 1]
                 errors[row] = str(error)
@@ -45,10 +51,23 @@ class History:
                 errors.update({row: str(error) for row in rows})
             if progress is not None:
                 progress(len(rows))
+        self._not_live(live, errors)
         errors.update(rejected or {})
         if errors:
             raise RowsRejected(errors)
         return count
+
+    def _not_live(self, checked: list[tuple[list[int], dict]], errors: dict[int, str]) -> None:
+        """Refuse past orders that came in live (pulled from the marketplace): their sale is already counted."""
+        def live_id(fields: dict):
+            return ids.order_id(fields["channel"], fields["shop"], fields["order_no"])
+
+        found = self.store.recorded_among({live_id(fields) for _, fields in checked})
+        for rows, fields in checked:
+            if live_id(fields) in found:
+                errors.update({row: f"order {fields['order_no']} of {fields['channel']}/{fields['shop']} is already "
+                                    f"a live order here; leave it out of the history file" for row in rows})
+        checked.clear()
 
     @staticmethod
     def _seen_once(seen: dict, rows: list[int], fields: dict) -> None:

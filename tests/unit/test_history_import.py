@@ -16,7 +16,7 @@ from projections.finance import daily_finance, sku_finance
 from projections.inventory import stock_by_bin
 from projections.orders_board import open_exception_counts, order_counts
 from projections.replenishment import replenishment
-from tests.builders import CUP, PAN, TEA, warehouse_with_catalogue
+from tests.builders import CUP, PAN, TEA, order, warehouse_with_catalogue
 from tests.history_files import expected_figures, online_retail_file
 
 OWN_HEADER = ("channel,shop,order_no,ordered_at,status,sku,quantity,unit_price,refunded_quantity,refunded_amount,"
@@ -222,3 +222,16 @@ def test_an_invoice_workbook_reads_as_its_csv_does(make_system, tmp_path):
     assert days["2010-12-01"]["revenue"] == Decimal("35.64")
     assert days["2010-12-02"]["refunds"] == Decimal("27.50")
     assert customer(system.engine, "17850")["orders"] == 1
+
+
+def test_an_order_that_came_in_live_is_refused_from_the_history_file(shop, tmp_path):
+    shop.app.orders.import_orders([order("T-77", (TEA, 1))], warehouse="WH1")
+    path = write(tmp_path / "orders.csv",
+                 f"jd,main,F1,2025-05-01T10:00:00+08:00,shipped,{TEA},3,20.00,,,,,",
+                 f"taobao,flagship,T-77,2025-05-01T10:00:00+08:00,shipped,{TEA},1,20.00,,,,,")
+
+    with pytest.raises(RowsRejected) as refused:
+        import_history(shop.app, path)
+
+    assert list(refused.value.errors) == [3]
+    assert "already a live order" in refused.value.errors[3]
