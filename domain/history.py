@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate, event
 
 from . import ids
 from .errors import InvalidInput, InvalidQuantity
-from .limits import MAX_HISTORIC_ORDER_LINES, MAX_MONEY, MAX_NAME, MAX_UNITS
+from .limits import MAX_HISTORIC_ORDER_LINES, MAX_MONEY, MAX_NAME, MAX_ORDER_AMOUNT, MAX_UNITS
 
 # shipped: sold and sent; cancelled: never a sale; refunded / partially_refunded: sold, then all or some of it paid
 # back; credit_note: money paid back for goods sold in an order the file does not hold (a cancellation invoice).
@@ -56,6 +56,9 @@ def historic_lines(status: str, lines: list[dict]) -> list[dict]:
             checked.append(_checked_line(status, line))
         except InvalidInput as error:
             raise LineRefused(line_no, str(error)) from None
+    total = sum(Decimal(line["unit_price"]) * line["quantity"] for line in checked)
+    if total > MAX_ORDER_AMOUNT:
+        raise InvalidInput(f"an order comes to at most {MAX_ORDER_AMOUNT:,} yuan, this one {total:,}")
     refunds = [line for line in checked if line["refunded_quantity"] or Decimal(line["refunded_amount"])]
     if status in ("shipped", "cancelled") and refunds:
         raise InvalidInput(f"a {status} order has no refund; call it partially_refunded or refunded")
