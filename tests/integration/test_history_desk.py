@@ -12,7 +12,7 @@ from tests.integration.test_order_desk import listed
 
 
 @pytest.fixture
-def supervisor(make_system, sqlite_url, tmp_path):
+def system(make_system, sqlite_url, tmp_path):
     system = make_system(sqlite_url)
     warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 10})
     system.app.orders.import_orders([order("LIVE-1", (TEA, 1))], warehouse="WH1")
@@ -24,6 +24,11 @@ def supervisor(make_system, sqlite_url, tmp_path):
     import_history(system.app, path)
     system.app.staff.register_staff("S1", "S1", "supervisor", PIN, "admin")
     system.catch_up()
+    return system
+
+
+@pytest.fixture
+def supervisor(system):
     return signed_in(create_app(system, {"TESTING": True}), "S1")
 
 
@@ -45,3 +50,14 @@ def test_a_past_order_has_its_own_page_and_refuses_every_action(supervisor):
     assert cancelled.status_code == 409
     assert "is a past order" in cancelled.get_data(as_text=True)
 
+
+
+def test_the_api_lists_past_orders_as_history(system, supervisor):
+    token = system.app.staff.issue_token("S1", "tests", "admin")
+
+    answer = supervisor.get("/api/v1/orders", query_string={"status": "history"},
+                            headers={"Authorization": f"Bearer {token}"})
+
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert [(o["platform_order_no"], o["status"]) for o in answer.get_json()["items"]] == \
+        [("OLD-1", "history:partially_refunded")]
