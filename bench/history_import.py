@@ -9,6 +9,7 @@ from our store) in pipeline-sized batches into an empty store.
 """
 
 import argparse
+import resource
 import sys
 import tempfile
 import time
@@ -49,6 +50,7 @@ def run(args, path: Path, ours: str, bare: str, folder: str) -> None:
     started = time.perf_counter()
     counts = import_history(system.app, path, "online-retail", "web", "uk")
     imported_s = time.perf_counter() - started
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     each = {}
     for name in VIEWS:
         started = time.perf_counter()
@@ -78,7 +80,7 @@ def run(args, path: Path, ours: str, bare: str, folder: str) -> None:
     print(f"store: {'PostgreSQL' if settings.kind == 'postgres' else 'SQLite'}; {counts['recorded']:,} orders, "
           f"{lines:,} lines ({counts['skipped']:,} lines moved no sale), {len(stored):,} events, {size:.0f} MB")
     print(f"import (read and check every row, then read again and record): {imported_s:.1f} s, "
-          f"{lines / imported_s:,.0f} lines/s")
+          f"{lines / imported_s:,.0f} lines/s; peak memory {peak_mb:,.0f} MB")
     print(f"views caught up: {views_s:.1f} s ({', '.join(f'{name} {t:.1f} s' for name, t in each.items())})")
     print(f"total: {imported_s + views_s:.1f} s")
     print(f"baseline, bare recorder inserting the same {len(stored):,} events: {bare_s:.1f} s, "

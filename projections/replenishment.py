@@ -226,13 +226,14 @@ def replenishment(engine: Engine, as_of=None, window_days: int = 28, lead_time_d
         raise UnknownSku(f"unknown SKU {sku[:64]!r}")
     rows = []
     for item in catalogue:
-        velocity = Decimal(units.get(item.sku, 0)) / window
+        sold = max(units.get(item.sku, 0), 0)  # credit notes of past orders may outweigh a window's sales
+        velocity = Decimal(sold) / window
         free, waiting = available.get(item.sku, 0), owed.get(item.sku, 0)
         net = free - waiting
         cover = (Decimal(max(net, 0)) / velocity).quantize(Decimal("0.1"), ROUND_HALF_UP) if velocity else None
         need = velocity * cover_days + item.safety_stock + waiting - free
         rows.append({
-            "sku": item.sku, "name": item.name, "units_sold": units.get(item.sku, 0),
+            "sku": item.sku, "name": item.name, "units_sold": sold,
             "velocity": velocity.quantize(Decimal("0.01"), ROUND_HALF_UP), "available": free, "owed": waiting,
             "days_of_cover": cover, "safety_stock": item.safety_stock, "breach": net <= item.safety_stock,
             "suggested": max(math.ceil(need), 0),

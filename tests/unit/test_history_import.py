@@ -235,3 +235,15 @@ def test_an_order_that_came_in_live_is_refused_from_the_history_file(shop, tmp_p
 
     assert list(refused.value.errors) == [3]
     assert "already a live order" in refused.value.errors[3]
+
+
+def test_a_window_with_more_credited_than_sold_shows_no_velocity_rather_than_a_negative_one(shop, tmp_path):
+    path = write(tmp_path / "orders.csv",
+                 f"web,main,G1,2026-10-01T10:00:00+08:00,shipped,{CUP},5,8.00,,,,,",
+                 f"web,main,CG1,2026-11-20T10:00:00+08:00,credit_note,{CUP},5,8.00,,,,,")
+
+    import_history(shop.app, path)
+    shop.catch_up()
+
+    cup = replenishment(shop.engine, as_of="2026-11-27", window_days=28, sku=CUP)[0]
+    assert (cup["units_sold"], cup["velocity"]) == (0, Decimal("0.00"))
