@@ -6,6 +6,8 @@ Cangku's columns, one row per order line (an order's rows together; the order's 
     channel,shop,order_no,ordered_at,status,sku,quantity,unit_price[,title,refunded_quantity,refunded_amount,
     refunded_at,buyer,country]
 
+A status may also be written as Chinese marketplaces' exports do (已发货, 交易成功, 已取消, 交易关闭, 已退款, 部分退款, …).
+
 `online-retail`: InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country. An invoice
 numbered C… is a cancellation (credit note) of goods sold on another invoice, its quantities negative; a line with
 a negative quantity on any other invoice, or a negative price, moves no sale (a stock write-off, a bad-debt
@@ -30,6 +32,11 @@ COLUMNS = ("channel", "shop", "order_no", "ordered_at", "status", "sku", "quanti
 REQUIRED = ("order_no", "ordered_at", "status", "sku", "quantity", "unit_price")
 ONLINE_RETAIL = ("InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID",
                  "Country")
+# Status words as Chinese marketplaces' order exports write them.
+STATUS_WORDS = {"已发货": "shipped", "已签收": "shipped", "交易成功": "shipped", "已完成": "shipped",
+                "已取消": "cancelled", "交易关闭": "cancelled", "已关闭": "cancelled",
+                "已退款": "refunded", "退款成功": "refunded", "全额退款": "refunded",
+                "部分退款": "partially_refunded", "退款单": "credit_note"}
 TIME_FORMATS = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
 
 
@@ -76,7 +83,9 @@ class HistoryFile:
 
     def _own_line(self, row: dict) -> tuple[tuple, dict, dict]:
         channel, shop = row.get("channel") or self.channel, row.get("shop") or self.shop
-        fields = {"channel": channel, "shop": shop, "order_no": row["order_no"], "status": row["status"],
+        status = row["status"].strip()
+        fields = {"channel": channel, "shop": shop, "order_no": row["order_no"],
+                  "status": STATUS_WORDS.get(status, status.lower()),
                   "ordered_at": instant(row["ordered_at"], channel, shop, "ordered_at"),
                   "refunded_at": (instant(row["refunded_at"], channel, shop, "refunded_at")
                                   if row.get("refunded_at") else None),

@@ -247,3 +247,18 @@ def test_a_window_with_more_credited_than_sold_shows_no_velocity_rather_than_a_n
 
     cup = replenishment(shop.engine, as_of="2026-11-27", window_days=28, sku=CUP)[0]
     assert (cup["units_sold"], cup["velocity"]) == (0, Decimal("0.00"))
+
+
+def test_statuses_may_be_written_as_chinese_marketplaces_export_them(shop, tmp_path):
+    path = write(tmp_path / "订单.csv",
+                 f"taobao,flagship,H1,2025-06-18T10:00:00+08:00,交易成功,{TEA},1,50.00,,,,,",
+                 f"taobao,flagship,H2,2025-06-18T11:00:00+08:00,交易关闭,{TEA},1,50.00,,,,,",
+                 f"taobao,flagship,H3,2025-06-18T12:00:00+08:00,部分退款,{TEA},2,50.00,1,50.00,,,")
+
+    import_history(shop.app, path)
+    shop.catch_up()
+
+    listed = order_desk.order_list(shop.engine, order_desk.OrderFilter(status="history"),
+                                   order_desk.BuyerKeys(b"k" * 32), sort="order")
+    assert [row["status"] for row in listed["items"]] == ["history:shipped", "history:cancelled",
+                                                          "history:partially_refunded"]
