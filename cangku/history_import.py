@@ -10,8 +10,8 @@ A status may also be written as Chinese marketplaces' exports do (已发货, 交
 
 `online-retail`: InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country. An invoice
 numbered C… is a cancellation (credit note) of goods sold on another invoice, its quantities negative; a line with
-a negative quantity on any other invoice, or a negative price, moves no sale (a stock write-off, a bad-debt
-adjustment) and is skipped and counted.
+a negative quantity on any other invoice, a negative price, or an invoice numbered A… moves no sale (a stock
+write-off, a bad-debt adjustment) and is skipped and counted.
 
 Times without an offset are read in the shop's zone (CANGKU_SHOP_TIMEZONES, else CANGKU_BUSINESS_TIMEZONE).
 """
@@ -109,7 +109,7 @@ class HistoryFile:
                   "source": self.path.name}
         if credit and quantity > 0:
             raise ValueError(f"a cancellation's Quantity is negative, got {quantity}")
-        if price < 0 or (quantity <= 0 and not credit):
+        if price < 0 or (quantity <= 0 and not credit) or invoice.upper().startswith("A"):
             return (self.channel, self.shop, invoice), fields, None
         order_line = {"sku": row["StockCode"], "title": row.get("Description", ""), "quantity": abs(quantity),
                       "unit_price": price}

@@ -15,8 +15,8 @@ START = datetime(2010, 12, 1, 8, 26)
 
 def online_retail_file(path: Path, lines: int, seed: int = 7, skus: int = 400) -> Path:
     """A CSV of about `lines` invoice lines over a year: invoices of 1-40 lines, about 2% cancellation invoices
-    (C…, negative quantities), a few stock write-offs (negative quantity on an ordinary invoice, price 0) and
-    customers missing on a quarter of the invoices."""
+    (C…, negative quantities), a few stock write-offs (negative quantity on an ordinary invoice, price 0), a few
+    bad-debt adjustments (A…) and customers missing on a quarter of the invoices."""
     rng = random.Random(seed)
     codes = [f"{rng.randint(10000, 99999)}{rng.choice(['', 'A', 'B'])}" for _ in range(skus)]
     prices = {code: Decimal(rng.randint(10, 2500)) / 100 for code in codes}
@@ -32,6 +32,9 @@ def online_retail_file(path: Path, lines: int, seed: int = 7, skus: int = 400) -
             country = rng.choice(["United Kingdom"] * 8 + ["France", "Germany"])
             stamp = f"{moment.month}/{moment.day}/{moment.year} {moment.hour}:{moment.minute:02d}"
             cancel = rng.random() < 0.02
+            if rng.random() < 0.002:  # a bad-debt adjustment: no sale
+                out.writerow([f"A{invoice}", "B", "Adjust bad debt", 1, stamp, "11062.06", "", country])
+                written += 1
             number = f"C{invoice}" if cancel else str(invoice)
             invoice += 1
             for _ in range(min(rng.randint(1, 40), lines - written)):
@@ -50,7 +53,7 @@ def online_retail_file(path: Path, lines: int, seed: int = 7, skus: int = 400) -
 
 def expected_figures(path: Path) -> dict:
     """Monthly revenue and refunds and units per SKU, read straight from the file (no Cangku code): a C… invoice
-    refunds on its own date, a negative line on any other invoice is no sale."""
+    refunds on its own date, a negative line on any other invoice or an A… adjustment is no sale."""
     revenue, refunds = defaultdict(Decimal), defaultdict(Decimal)
     sold, cancelled = Counter(), Counter()
     with open(path, newline="", encoding="utf-8") as f:
@@ -59,6 +62,8 @@ def expected_figures(path: Path) -> dict:
             month = f"{when.year}-{when.month:02d}"
             quantity, price = int(row["Quantity"]), Decimal(row["UnitPrice"])
             amount = (abs(quantity) * price).quantize(Decimal("0.01"), ROUND_HALF_UP)
+            if row["InvoiceNo"].startswith("A"):
+                continue
             if row["InvoiceNo"].startswith("C"):
                 refunds[month] += amount
                 cancelled[row["StockCode"]] += -quantity
