@@ -179,4 +179,6 @@ def import_history(app, path: Path, format: str = "cangku", channel: str = "web"
         bar.reset(total=bar.n)
         bar.set_description("rows written")
     counts = app.history.record_orders(source.orders(), by, bar.update if bar is not None else None)
+    if bar is not None:
+        bar.update(max(bar.total - bar.n, 0))  # the lines that moved no sale were read, not written
     return dict(counts, orders=orders, skipped=source.skipped)
