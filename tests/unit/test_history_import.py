@@ -262,3 +262,29 @@ def test_statuses_may_be_written_as_chinese_marketplaces_export_them(shop, tmp_p
                                    order_desk.BuyerKeys(b"k" * 32), sort="order")
     assert [row["status"] for row in listed["items"]] == ["history:shipped", "history:cancelled",
                                                           "history:partially_refunded"]
+
+
+def test_an_import_stopped_half_way_finishes_when_run_again(make_system, tmp_path, monkeypatch):
+    from domain.services import history
+
+    system = make_system()
+    path = online_retail_file(tmp_path / "Online Retail.csv", 400)
+    monkeypatch.setattr(history, "LINES_PER_TRANSACTION", 100)
+    real_save, saves = system.app.store.save, []
+
+    def save_then_crash(*aggregates):
+        saves.append(len(aggregates))
+        if len(saves) == 2:
+            raise ConnectionError("the database went away")
+        return real_save(*aggregates)
+
+    monkeypatch.setattr(system.app.store, "save", save_then_crash)
+    with pytest.raises(ConnectionError):
+        import_history(system.app, path, "online-retail")
+    monkeypatch.setattr(system.app.store, "save", real_save)
+
+    finished = import_history(system.app, path, "online-retail")
+    system.catch_up()
+
+    assert finished["already_recorded"] == saves[0] and finished["recorded"] > 0
+    assert monthly(daily_finance(system.engine), "revenue") == expected_figures(path)["revenue"]
