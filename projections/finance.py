@@ -304,7 +304,6 @@ class FinanceProjection(Projection):
                       revenue=revenue, line_discount=discount, discount_share=discount_share, fee_share=fee_share,
                       refunded=False)
 
-
     @staticmethod
     def _historic(e: Any, orders: BatchRows, skus: BatchRows, days: BatchRows) -> None:
         """A past order: its sale on the day it was ordered (none when cancelled or a credit note), its refunds on
