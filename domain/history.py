@@ -117,10 +117,15 @@ class HistoricOrder(Aggregate):
         self.source = source
 
     @classmethod
-    def record(cls, channel: str, shop: str, order_no: str, ordered_at: datetime, status: str, lines: list[dict],
-               buyer_ref: str = "", country: str = "", refunded_at: datetime | None = None, source: str = "",
-               by: str = "history-import") -> "HistoricOrder":
-        """A past order checked whole: a refused one raises a DomainError saying why."""
+    def record(cls, **given) -> "HistoricOrder":
+        """A past order checked whole (see `checked`): a refused one raises a DomainError saying why."""
+        return cls(**cls.checked(**given))
+
+    @staticmethod
+    def checked(channel: str, shop: str, order_no: str, ordered_at: datetime, status: str, lines: list[dict],
+                buyer_ref: str = "", country: str = "", refunded_at: datetime | None = None, source: str = "",
+                by: str = "history-import") -> dict:
+        """What a past order is recorded with, checked whole: a refused one raises a DomainError saying why."""
         for label, text in (("channel", channel), ("shop", shop), ("order number", order_no)):
             if not isinstance(text, str) or not text.strip() or len(text) > 64:
                 raise InvalidInput(f"a {label} of 1-64 characters is needed, got {text!r}")
@@ -140,6 +145,6 @@ class HistoricOrder(Aggregate):
             raise InvalidInput("a refund's time needs a time zone")
         elif refunded_at < ordered_at:
             raise InvalidInput(f"refunded at {refunded_at.isoformat()} is before the order ({ordered_at.isoformat()})")
-        return cls(channel=channel, shop=shop, order_no=order_no, ordered_at=ordered_at, status=status,
-                   lines=checked, buyer_ref=buyer_ref or "", country=country or "", refunded_at=refunded_at,
-                   source=(source or "")[:MAX_NAME], by=by)
+        return {"channel": channel, "shop": shop, "order_no": order_no, "ordered_at": ordered_at, "status": status,
+                "lines": checked, "buyer_ref": buyer_ref or "", "country": country or "", "refunded_at": refunded_at,
+                "source": (source or "")[:MAX_NAME], "by": by}

@@ -38,7 +38,7 @@ class History:
             count += 1
             try:
                 self._seen_once(seen, rows, fields)
-                HistoricOrder.record(**fields, by=by)
+                HistoricOrder.checked(**fields, by=by)
                 live.append((rows, fields))
                 if len(live) >= LIVE_LOOKUP:
                     self._not_live(live, errors)
