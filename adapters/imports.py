@@ -8,7 +8,7 @@ import codecs
 import csv
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from domain.errors import RowsRejected
 
@@ -63,25 +63,32 @@ def read_rows(path: Path, columns: tuple[str, ...], required: tuple[str, ...] | 
               progress: Callable[[int], None] | None = None) -> list[tuple[int, dict[str, str]]]:
     """(line number, row) pairs of a CSV or XLSX file (the first sheet, whose header may follow a few title rows);
     a file without the required columns in its header is refused whole. `progress` is told the rows read."""
+    return list(each_file_row(path, columns, required, progress))
+
+
+def each_file_row(path: Path, columns: tuple[str, ...], required: tuple[str, ...] | None = None,
+                  progress: Callable[[int], None] | None = None) -> Iterator[tuple[int, dict[str, str]]]:
+    """`read_rows` one row at a time, for files too large to hold as dicts."""
     required = columns if required is None else required
     if is_xlsx(path):
-        return _sheet_rows(path, columns, required, progress)
+        yield from _sheet_rows(path, columns, required, progress)
+        return
     encoding = encoding_of(path)
     try:
         with open(path, newline="", encoding=encoding) as f:
-            return _rows(csv.DictReader(f), columns, required, progress)
+            yield from _rows(csv.DictReader(f), columns, required, progress)
     except UnicodeDecodeError as error:
         raise RowsRejected({1: f"the file is neither UTF-8, UTF-16 nor GB18030 text ({error.reason})"}) from None
 
 
-def _rows(reader: csv.DictReader, columns, required, progress) -> list[tuple[int, dict[str, str]]]:
+def _rows(reader: csv.DictReader, columns, required, progress) -> Iterator[tuple[int, dict[str, str]]]:
     _check_header(reader.fieldnames or [], columns, required)
-    rows = []
+    count = 0
     for row in reader:
-        rows.append((reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k}))
-        _count(rows, progress)
-    _count_rest(rows, progress)
-    return rows
+        yield reader.line_num, {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        count += 1
+        _count(count, progress)
+    _count_rest(count, progress)
 
 
 def _check_header(names, columns, required) -> None:
@@ -92,17 +99,17 @@ def _check_header(names, columns, required) -> None:
                                f"(表头缺少 {', '.join(missing)})"})
 
 
-def _count(rows: list, progress) -> None:
-    if progress is not None and len(rows) % READ_STEP == 0:
+def _count(count: int, progress) -> None:
+    if progress is not None and count % READ_STEP == 0:
         progress(READ_STEP)
 
 
-def _count_rest(rows: list, progress) -> None:
-    if progress is not None and len(rows) % READ_STEP:
-        progress(len(rows) % READ_STEP)
+def _count_rest(count: int, progress) -> None:
+    if progress is not None and count % READ_STEP:
+        progress(count % READ_STEP)
 
 
-def _sheet_rows(path: Path, columns, required, progress) -> list[tuple[int, dict[str, str]]]:
+def _sheet_rows(path: Path, columns, required, progress) -> Iterator[tuple[int, dict[str, str]]]:
     from openpyxl import load_workbook
 
     with open(path, "rb") as file:  # a file object, so that openpyxl does not judge the file by its name
@@ -110,12 +117,12 @@ def _sheet_rows(path: Path, columns, required, progress) -> list[tuple[int, dict
             book = load_workbook(file, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many kinds for a damaged or foreign file
             raise RowsRejected({1: f"the file cannot be read as XLSX ({type(error).__name__})"}) from None
-        return _book_rows(book, columns, required, progress)
+        yield from _book_rows(book, columns, required, progress)
 
 
-def _book_rows(book, columns, required, progress) -> list[tuple[int, dict[str, str]]]:
+def _book_rows(book, columns, required, progress) -> Iterator[tuple[int, dict[str, str]]]:
     try:
-        header, rows = None, []
+        header, count = None, 0
         for number, values in enumerate(book.worksheets[0].iter_rows(values_only=True), 1):
             texts = [cell_text(v) for v in values]
             if not any(texts):
@@ -128,12 +135,12 @@ def _book_rows(book, columns, required, progress) -> list[tuple[int, dict[str, s
                 elif number >= TITLE_ROWS:
                     _check_header(names, columns, required)
                 continue
-            rows.append((number, {name: text for name, text in zip(header, texts) if name}))
-            _count(rows, progress)
+            yield number, {name: text for name, text in zip(header, texts) if name}
+            count += 1
+            _count(count, progress)
         if header is None:
             _check_header([], columns, required)
-        _count_rest(rows, progress)
-        return rows
+        _count_rest(count, progress)
     finally:
         book.close()
 

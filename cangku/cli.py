@@ -83,6 +83,29 @@ def import_stock(path, by):
     system.close()
 
 
+@import_.command(name="history")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "file_format", type=click.Choice(["cangku", "online-retail"]), default="cangku",
+              help="cangku: channel,shop,order_no,ordered_at,status,sku,quantity,unit_price,… (see README); "
+                   "online-retail: InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country.")
+@click.option("--channel", default="web", help="The channel of orders whose row names none.")
+@click.option("--shop", default="main", help="The shop of orders whose row names none.")
+@click.option("--by", default="history-import", help="Who is recorded as having imported the orders.")
+def import_history(path, file_format, channel, shop, by):
+    """Past orders with their lines, status, refunds and customers, at the time they happened: for finance,
+    customers and replenishment, never live work (all rows or none; a file imported again adds only what is new)."""
+    from .history_import import import_history as run
+
+    system = open_system()
+    with _rows_bar(path) as bar:
+        counts = run(system.app, path, file_format, channel, shop, bar, by)
+    click.echo(f"recorded {counts['recorded']} past orders ({counts['lines']} lines); "
+               f"{counts['already_recorded']} were recorded before; {counts['skipped']} lines moved no sale")
+    for name in ("finance", "crm", "replenishment", "order_desk"):
+        _with_progress(system.runners[name])
+    system.close()
+
+
 @import_.command(name="mappings")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--by", default="mapping-import", help="Who is recorded as having mapped the platform SKUs.")

@@ -31,3 +31,8 @@ def wave_id(warehouse: str, number: str) -> UUID:
 
 def package_id(order: UUID) -> UUID:
     return uuid5(NAMESPACE, f"package:{order}")
+
+
+def historic_order_id(channel: str, shop: str, order_no: str) -> UUID:
+    """Apart from live orders' ids: a past order is never pulled into live work, nor a live one into history."""
+    return uuid5(NAMESPACE, f"historic-order:{channel}:{shop}:{order_no}")

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from domain.history import SALES, HistoricOrder
 from domain.order import Order
 from domain.stock import Stock
 
@@ -134,7 +135,8 @@ def customer_defaults() -> dict[str, Any]:
 class CrmProjection(Projection):
     name = "crm"
     metadata = metadata
-    topics = topics_of([Order.Imported, Order.Shipped, Order.Cancelled, Order.Refunded, Stock.Returned])
+    topics = topics_of([Order.Imported, Order.Shipped, Order.Cancelled, Order.Refunded, Stock.Returned,
+                        HistoricOrder.Recorded])
 
     def __init__(self, rules: CrmRules | None = None):
         self.rules = rules or CrmRules()
@@ -146,13 +148,18 @@ class CrmProjection(Projection):
         flags = BatchRows(flags_table, ("buyer_ref", "rule"), dict)
         amounts = BatchRows(order_amounts, ("order_id",), dict)
         imported = created_in((e for _, e in events), Order.Imported)
+        past = [e for _, e in events if isinstance(e, HistoricOrder.Recorded) and e.buyer_ref]
+        events = [(n, e) for n, e in events if not isinstance(e, HistoricOrder.Recorded)]
         orders.load(conn, {(self._order_id(e),) for _, e in events
                            if not isinstance(e, Order.Imported) and self._order_id(e) not in imported})
         ending = {text_id(e.originator_id) for _, e in events if isinstance(e, (Order.Cancelled, Order.Refunded))}
         amounts.load(conn, {(order_id,) for order_id in ending - imported})
         buyers = {(e.buyer_ref,) for _, e in events if isinstance(e, Order.Imported)}
         buyers.update((r["buyer_ref"],) for r in orders.rows.values())
+        buyers.update((e.buyer_ref,) for e in past)
         customers.load(conn, buyers)
+        for e in past:
+            self._historic(customers.row((e.buyer_ref,), channel=e.channel, shop=e.shop), e)
         # Only a customer already in the view can have flags.
         flags.load(conn, [(b, rule) for (b,) in customers.existing for rule in ("same_day_orders",
                                                                                 "refunds_before_shipping",
@@ -200,6 +207,25 @@ class CrmProjection(Projection):
         customer["spend"] -= amount["paid"]
         customer["refunds"] -= amount["refunded"]
         amount["withdrawn"] = True
+
+    @staticmethod
+    def _historic(customer: dict, e: Any) -> None:
+        """A past order in the customer's figures: a sale counts as an order shipped with its spend on the day
+        ordered, a cancelled one as cancelled, refunds and credit notes as refunds. No flag is raised on history."""
+        day = business_day(e.ordered_at, e.channel, e.shop)
+        for name in ("first_order_on", "last_order_on", "busiest_day"):
+            customer[name] = customer.get(name) or day  # a customer known only by a credit note still has a row
+        if e.status in SALES:
+            customer["orders"] += 1
+            customer["shipped_orders"] += 1
+            customer["spend"] += sum(fen(Decimal(line["unit_price"]) * line["quantity"]) for line in e.lines)
+            customer["first_order_on"] = min(customer["first_order_on"], day)
+            customer["last_order_on"] = max(customer["last_order_on"], day)
+        elif e.status == "cancelled":
+            customer["cancelled_orders"] += 1
+        if e.refunded_at is not None:
+            customer["refunds"] += sum(fen(Decimal(line["refunded_amount"])) for line in e.lines)
+            customer["refunded_orders"] += 1
 
     @staticmethod
     def _order_id(e: Any) -> str:

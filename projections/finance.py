@@ -37,6 +37,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import Sku
 from domain.errors import UnknownOrder, UnknownSku
+from domain.history import SALES, HistoricOrder
 from domain.order import Order
 from domain.stock import Stock
 
@@ -142,7 +143,7 @@ class FinanceProjection(Projection):
     name = "finance"
     metadata = metadata
     topics = topics_of([Sku.Registered, Sku.Revised, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
-                        Order.Refunded, Order.Cancelled])
+                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded])
 
     def __init__(self, packaging_per_package: Decimal = Decimal("0")):
         self.packaging = fen(packaging_per_package)
@@ -203,6 +204,8 @@ class FinanceProjection(Projection):
             elif isinstance(e, Order.Cancelled):
                 order = orders.rows[(text_id(e.originator_id),)]
                 self._withdraw(order, by_order.get(text_id(e.originator_id), []), skus, days)
+            elif isinstance(e, HistoricOrder.Recorded):
+                self._historic(e, orders, skus, days)
         if new_streams:
             conn.execute(finance_streams.insert(), new_streams)
         for rows in (orders, skus, days, lines):
@@ -252,6 +255,10 @@ class FinanceProjection(Projection):
                 shops[text_id(e.originator_id)] = {"channel": e.channel, "shop": e.shop}
                 day_keys.add((business_day(e.ordered_at, e.channel, e.shop),))
                 sku_keys.update((line["sku"],) for line in e.lines)
+            elif isinstance(e, HistoricOrder.Recorded):
+                day_keys.update((business_day(moment, e.channel, e.shop),) for moment in (e.ordered_at, e.refunded_at)
+                                if moment is not None)
+                sku_keys.update((line["sku"],) for line in e.lines)
             else:
                 order_keys.add((text_id(e.originator_id),))
                 later.append((text_id(e.originator_id), e.timestamp))
@@ -296,6 +303,35 @@ class FinanceProjection(Projection):
             lines.row((text_id(e.originator_id), line["line_no"]), sku=line["sku"], units=line["quantity"],
                       revenue=revenue, line_discount=discount, discount_share=discount_share, fee_share=fee_share,
                       refunded=False)
+
+    @staticmethod
+    def _historic(e: Any, orders: BatchRows, skus: BatchRows, days: BatchRows) -> None:
+        """A past order: its sale on the day it was ordered (none when cancelled or a credit note), its refunds on
+        the day refunded. Its cost of goods is not known, and it shipped nothing from this warehouse."""
+        ordered_on = business_day(e.ordered_at, e.channel, e.shop)
+        order = orders.row((text_id(e.originator_id),), channel=e.channel, shop=e.shop, platform_order_no=e.order_no,
+                           ordered_on=ordered_on)
+        if e.status in SALES:
+            day = days.row((ordered_on,))
+            day["orders"] += 1
+            for line in e.lines:
+                revenue = fen(Decimal(line["unit_price"]) * line["quantity"])
+                sku = skus.row((line["sku"],))
+                for row in (order, day, sku):
+                    row["revenue"] += revenue
+                for row in (order, sku):
+                    row["units_ordered"] += line["quantity"]
+                order["paid"] += revenue
+        if e.refunded_at is None:
+            return
+        day = days.row((business_day(e.refunded_at, e.channel, e.shop),))
+        for line in e.lines:
+            amount = fen(Decimal(line["refunded_amount"]))
+            sku = skus.row((line["sku"],))
+            for row in (order, day, sku):
+                row["refunds"] += amount
+            for row in (order, sku):
+                row["units_refunded"] += line["refunded_quantity"]
 
 
 # Queries: plain dicts with amounts in yuan (Decimal).

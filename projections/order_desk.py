@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any, Iterator
 from uuid import UUID
 
@@ -35,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import UnknownOrder
 from domain.fulfilment import Package, Wave
+from domain.history import SALES, HistoricOrder
 from domain.limits import MAX_NAME
 from domain.order import Order, components_of
 from domain.scanning import Device
@@ -124,6 +126,7 @@ PRINT_EVENTS = ("LabelPrinted", "PrintFailed", "ReprintRequested", "PrintOutcome
 JOB_EVENTS = ("WaybillAssigned", "WaybillCancelled", "LabelPrinted", "PrintFailed", "ReprintRequested",
               "ShipmentConfirmed", "WaybillHeld")
 MAX_EXPORT = 100_000
+HISTORY = "history"  # the status filter of past orders (their status is `history:<status>`)
 
 
 class BuyerKeys:
@@ -146,7 +149,15 @@ class BuyerKeys:
         return hmac.new(self.key, f"{kind}:{value}".encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+def history_status(status: str) -> str:
+    return f"{HISTORY}:{status}"
+
+
 def _detail(e: Any) -> str:
+    if isinstance(e, HistoricOrder.Recorded):
+        lines = ", ".join(f"{line['sku']}×{line['quantity']}" for line in e.lines)
+        refunded = f"; refunded {e.refunded_at.isoformat()}" if e.refunded_at else ""
+        return f"past order {e.status}, ordered {e.ordered_at.isoformat()}{refunded}: {lines}"[:500]
     if isinstance(e, Order.NoteAdded):
         return e.text[:500]
     if isinstance(e, Order.Imported):
@@ -168,7 +179,7 @@ class OrderDeskProjection(Projection):
         self.topics = topics_of(
             [Order.Imported, *ORDER_STATUS, Order.ItemPicked, Order.Refunded, Order.ShipmentConfirmed,
              Order.AddressChanged, Order.NoteAdded, Order.BuyerRevealed, Order.LinesMapped, Order.ReturnReceived],
-            PACKAGE_EVENTS, [Wave.Created], [Device.Scanned])
+            PACKAGE_EVENTS, [Wave.Created], [Device.Scanned], [HistoricOrder.Recorded])
         self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept
 
     def reset_memory(self) -> None:
@@ -195,6 +206,9 @@ class OrderDeskProjection(Projection):
                     continue
                 self._fold_package(row, e)
                 timeline.append(self._entry(order_id, n, e, "parcel"))
+            elif isinstance(e, HistoricOrder.Recorded):
+                self._fold_past_order(orders, skus, e)
+                timeline.append(self._entry(text_id(e.originator_id), n, e, "order"))
             elif isinstance(e, Wave.Created):
                 totes.extend({"wave_id": text_id(e.originator_id), "tote": tote, "order_id": text_id(order)}
                              for tote, order in enumerate(e.order_ids, 1))
@@ -248,6 +262,19 @@ class OrderDeskProjection(Projection):
     def _entry(order_id: str, notification_id: int, e: Any, source: str) -> dict:
         return {"order_id": order_id, "notification_id": notification_id, "at": e.timestamp, "source": source,
                 "event": type(e).__name__, "by": str(getattr(e, "by", "") or "")[:64], "detail": _detail(e)}
+
+    @staticmethod
+    def _fold_past_order(orders: BatchRows, skus: list[dict], e: Any) -> None:
+        """A past order is listed as history (`history:<status>`), never among the orders to work on."""
+        key = (text_id(e.originator_id),)
+        named = list(dict.fromkeys(line["sku"] for line in e.lines))
+        skus.extend({"sku": sku, "order_id": key[0]} for sku in named)
+        paid = sum(fen(Decimal(line["unit_price"]) * line["quantity"]) for line in e.lines) if e.status in SALES else 0
+        orders.row(key, channel=e.channel, shop=e.shop, platform_order_no=e.order_no, status=history_status(e.status),
+                   hold_reasons="", warehouse="", ordered_at=_utc(e.ordered_at), paid=paid, discount=0,
+                   platform_fee=0, postage=0, lines=len(e.lines), units=sum(line["quantity"] for line in e.lines),
+                   skus=", ".join(named)[:500], progress={}, buyer_ref=e.buyer_ref[:16], nickname_key="",
+                   phone_key="", package_id="", courier="", tracking_no="", notes=0, updated_at=e.timestamp)
 
     def _fold_order(self, orders: BatchRows, skus: list[dict], e: Any) -> None:
         key = (text_id(e.originator_id),)
@@ -371,8 +398,10 @@ class OrderFilter:
 def _conditions(given: OrderFilter, keys: BuyerKeys) -> list:
     c = desk_orders.c
     where = []
-    status = choice(given.status, STATUSES, "status")
-    if status:
+    status = choice(given.status, (*STATUSES, HISTORY), "status")
+    if status == HISTORY:
+        where.append(c.status.startswith(f"{HISTORY}:"))
+    elif status:
         where.append(c.status == status)
     for name in ("channel", "shop", "warehouse", "courier"):
         value = getattr(given, name)

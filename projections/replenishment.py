@@ -30,6 +30,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import Sku
 from domain.errors import UnknownSku
+from domain.history import SALES, HistoricOrder
 from domain.order import Order, components_of
 
 from .backoffice import BatchRows, business_day, parse_day, positive_int, text_id, today, update_rows
@@ -85,7 +86,7 @@ class ReplenishmentProjection(Projection):
     name = "replenishment"
     metadata = metadata
     topics = topics_of([Sku.Registered, Sku.Revised, Order.Imported, Order.StockShort, Order.Refunded, Order.LinesMapped,
-                        *NOT_WAITING])
+                        *NOT_WAITING, HistoricOrder.Recorded])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         demand = BatchRows(demand_table, ("sku", "day"), lambda: {"units": 0})
@@ -103,6 +104,8 @@ class ReplenishmentProjection(Projection):
             if isinstance(e, (Order.Imported, Order.LinesMapped)):
                 day = ordered_day(e)
                 keys.update((sku, day) for line in e.lines for sku in components_of(line))
+            elif isinstance(e, HistoricOrder.Recorded):
+                keys.update((line["sku"], ordered_day(e)) for line in e.lines)
         demand.load(conn, keys)
         owed = self._owed(conn, events)
         before = dict(owed)
@@ -120,6 +123,8 @@ class ReplenishmentProjection(Projection):
                         demand.row((sku, day))["units"] += units
                         by_order.setdefault(text_id(e.originator_id), []).append(
                             ordered.row((text_id(e.originator_id), line["line_no"], sku), day=day, units=units))
+            elif isinstance(e, HistoricOrder.Recorded):
+                self._historic(demand, e)
             elif isinstance(e, Order.Cancelled):
                 self._withdraw(demand, by_order.get(text_id(e.originator_id), []), None)
                 self._forget(owed, text_id(e.originator_id))
@@ -160,6 +165,20 @@ class ReplenishmentProjection(Projection):
             query = select(owed_table).where(owed_table.c.order_id.in_(wanted[start:start + 500]))
             owed.update({(r.order_id, r.sku): r.units for r in conn.execute(query)})
         return owed
+
+    @staticmethod
+    def _historic(demand: BatchRows, e: Any) -> None:
+        """A past sale is demand on the day ordered, less the units refunded; a cancelled order is none; a credit
+        note takes its units back off its own day (the sale it cancels is in another order)."""
+        day = ordered_day(e)
+        for line in e.lines:
+            if e.status in SALES:
+                units = line["quantity"] - line["refunded_quantity"]
+            elif e.status == "credit_note":
+                units = -line["quantity"]
+            else:
+                continue
+            demand.row((line["sku"], day))["units"] += units
 
     @staticmethod
     def _withdraw(demand: BatchRows, order_rows: list[dict], line_nos: set[int] | None) -> None:
@@ -207,13 +226,14 @@ def replenishment(engine: Engine, as_of=None, window_days: int = 28, lead_time_d
         raise UnknownSku(f"unknown SKU {sku[:64]!r}")
     rows = []
     for item in catalogue:
-        velocity = Decimal(units.get(item.sku, 0)) / window
+        sold = max(units.get(item.sku, 0), 0)  # credit notes of past orders may outweigh a window's sales
+        velocity = Decimal(sold) / window
         free, waiting = available.get(item.sku, 0), owed.get(item.sku, 0)
         net = free - waiting
         cover = (Decimal(max(net, 0)) / velocity).quantize(Decimal("0.1"), ROUND_HALF_UP) if velocity else None
         need = velocity * cover_days + item.safety_stock + waiting - free
         rows.append({
-            "sku": item.sku, "name": item.name, "units_sold": units.get(item.sku, 0),
+            "sku": item.sku, "name": item.name, "units_sold": sold,
             "velocity": velocity.quantize(Decimal("0.01"), ROUND_HALF_UP), "available": free, "owed": waiting,
             "days_of_cover": cover, "safety_stock": item.safety_stock, "breach": net <= item.safety_stock,
             "suggested": max(math.ceil(need), 0),

@@ -28,7 +28,8 @@ ACTIONS = ("hold", "release", "cancel", "note", "reprint")
 MAX_BULK = 500
 MAX_PAGE = 1_000_000
 EXPORT_COLUMNS = [name for name in order_desk.LIST_COLUMNS if name != "order_id"]
-FILTERS = [backoffice.Filter("q", "order_search"), backoffice.Filter("status", "status", "choice", STATUSES),
+FILTERS = [backoffice.Filter("q", "order_search"),
+           backoffice.Filter("status", "status", "choice", (*STATUSES, order_desk.HISTORY)),
            backoffice.Filter("channel", "channel"), backoffice.Filter("shop", "shop"),
            backoffice.Filter("warehouse", "warehouse"), backoffice.Filter("since", "since", "day"),
            backoffice.Filter("until", "until", "day"), backoffice.Filter("exception", "kind", "choice", KINDS),
@@ -97,6 +98,10 @@ def order_id_of(text: str) -> UUID:
 def order_page(order_id: UUID, status: int = 200, refusal: str = "", done: str = "", buyer: dict | None = None):
     app = system().app
     engine = system().fresh(*VIEWS)
+    past = app.history.past_order(order_id)
+    if past is not None:
+        return render_template("office/past_order.html", title="past_order", order=past,
+                               timeline=order_desk.timeline(engine, order_id)), status
     details = app.orders.order_details(order_id)
     row = order_desk.order_row(engine, order_id)
     entries = order_desk.timeline(engine, order_id)

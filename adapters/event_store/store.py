@@ -6,14 +6,29 @@ loudly when an upgrade changes any of them.
 """
 
 from copy import deepcopy
+from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import strtobool
 
 from domain.services.store import EventStore
 
 from .floor_cache import FloorCache, FloorRepository
 from .group_commit import GroupCommit
+
+
+def sqlite_recorded_originators(recorder: SQLiteAggregateRecorder, originator_ids: list[UUID]) -> set[UUID]:
+    """Which of these aggregates have events in the SQLite store: one query per 500 ids (the library keeps an id as
+    its hex text)."""
+    found: set[UUID] = set()
+    with recorder.datastore.transaction(commit=False) as cursor:
+        for start in range(0, len(originator_ids), 500):
+            chunk = originator_ids[start:start + 500]
+            cursor.execute(f"SELECT DISTINCT originator_id FROM {recorder.events_table_name} "
+                           f"WHERE originator_id IN ({','.join('?' * len(chunk))})", [i.hex for i in chunk])
+            found.update(UUID(str(row["originator_id"])) for row in cursor.fetchall())
+    return found
 
 
 class CachedEventStore(EventStore):
@@ -46,10 +61,12 @@ class CachedEventStore(EventStore):
         return recordings
 
     def recorded_among(self, aggregate_ids):
-        in_bulk = getattr(self.recorder, "recorded_originators", None)  # the PostgreSQL recorder; SQLite looks up
-        if in_bulk is None:
-            return super().recorded_among(aggregate_ids)
-        return set(in_bulk(list(aggregate_ids)))
+        in_bulk = getattr(self.recorder, "recorded_originators", None)  # the PostgreSQL recorder
+        if in_bulk is not None:
+            return set(in_bulk(list(aggregate_ids)))
+        if isinstance(self.recorder, SQLiteAggregateRecorder):
+            return sqlite_recorded_originators(self.recorder, list(aggregate_ids))
+        return super().recorded_among(aggregate_ids)
 
     def load_many(self, aggregate_ids):
         """Current aggregates in one query for their versions: a cached copy at the stored version is used as it

@@ -14,6 +14,7 @@ from .channels import Channels
 from .counts import Counts
 from .floor import Floor
 from .fulfilment import Fulfilment
+from .history import History
 from .inventory import Inventory
 from .orders import NewOrder, Orders
 from .purchasing import Purchasing
@@ -37,6 +38,7 @@ class Cangku:
     floor: Floor
     counts: Counts
     purchasing: Purchasing
+    history: History
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
@@ -52,7 +54,7 @@ class Cangku:
         purchasing = Purchasing(store, catalogue, inventory)
         screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts, purchasing)
+                   screens, Floor(store, staff, screens), counts, purchasing, History(store))
 
     def close(self) -> None:
         self.store.close()

@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError
 
 from .. import ids
 from ..errors import AlreadyReserved, InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
+from ..history import HistoricOrder
 from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
 from ..listing import Listing, kit_label, listing_id, platform_key
 from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines, components_of, unmapped
@@ -225,7 +226,11 @@ class Orders:
         return self._reserve(order, site, stocks, by)
 
     def order(self, order_id: UUID) -> Order:
-        return self.store.get(order_id, UnknownOrder(f"unknown order {order_id}"))
+        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}"))
+        if isinstance(order, HistoricOrder):
+            raise InvalidOrderState(f"order {order.order_no} is a past order ({order.status}, imported as history): "
+                                    f"it is read, never worked on")
+        return order
 
     def find_order(self, channel: str, shop: str, platform_order_no: str) -> Order:
         return self.order(ids.order_id(channel, shop, platform_order_no))
