@@ -223,27 +223,58 @@ def _rule(text: str):
     return channel, rule
 
 
+def _courier_rules(path: str | None):
+    from domain.courier_choice import rules_from_data
+
+    if not path:
+        return None
+    try:
+        return rules_from_data(json.loads(open(path, encoding="utf-8").read()))
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(f"{path}: {error}", param_hint="--courier-rules") from None
+
+
 @audit.command(name="what-if")
 @click.option("--since", default=None, help="First day of the period, e.g. 2026-11-01 (China time).")
 @click.option("--until", default=None, help="Last day of the period, e.g. 2026-11-30 (China time).")
 @click.option("--rule", "rules", multiple=True, metavar="CHANNEL:SHARE[:BUFFER]",
               help="Another channel-stock rule for a channel's listings, e.g. jd:0.5:2 (repeatable).")
-def what_if(since, until, rules):
-    """Replay the log in memory under other channel-stock rules and compare each channel's sales, oversells and
-    refused sales in the period with the live ones (the live log is only read)."""
-    from projections.whatif import live_figures, replay
+@click.option("--courier-rules", "courier_rules", default=None, metavar="FILE.json",
+              help="Another courier policy (as `cangku audit courier-rules` prints the live one).")
+def what_if(since, until, rules, courier_rules):
+    """Replay the log in memory under other channel-stock rules and courier policy, and compare each channel's
+    sales, oversells, refused sales, orders waiting for stock and margin, and each courier's parcels and postage, in
+    the period with the live ones (the live log is only read)."""
+    from projections.whatif import Figures, Parcels, live_figures, replay
 
     chosen = dict(_rule(text) for text in rules)
+    couriers = _courier_rules(courier_rules)
     system = open_system()
     try:
         store = system.app.store
         live = live_figures(store, since, until)
         with progress_bar(store.recorder.max_notification_id() or 0, "replaying") as bar:
-            again = replay(store, since, until, chosen, bar.update)
+            again = replay(store, since, until, chosen, bar.update, couriers)
     finally:
         system.close()
-    click.echo(f"{'channel':<12}{'sales':>14}{'oversells':>14}{'refused':>12}   (live → what-if)")
-    for channel in sorted(set(live) | set(again)):
-        a, b = live.get(channel), again.get(channel)
-        pairs = [(getattr(a, k, 0), getattr(b, k, 0)) for k in ("sales", "oversells", "refused")]
-        click.echo(f"{channel:<12}" + "".join(f"{f'{x} → {y}':>{w}}" for (x, y), w in zip(pairs, (14, 14, 12))))
+    click.echo(f"{'channel':<12}{'sales':>14}{'oversells':>14}{'refused':>12}{'waiting':>12}{'margin':>19}"
+               "   (live → what-if)")
+    for channel in sorted(set(live.channels) | set(again.channels)):
+        a, b = live.channels.get(channel, Figures()), again.channels.get(channel, Figures())
+        pairs = [(getattr(a, k), getattr(b, k)) for k in ("sales", "oversells", "refused", "waiting")]
+        margins = f"{a.margin:.2f} → {b.margin:.2f}"
+        click.echo(f"{channel:<12}" + "".join(f"{f'{x} → {y}':>{w}}" for (x, y), w in zip(pairs, (14, 14, 12, 12)))
+                   + f"{margins:>19}")
+    click.echo(f"{'courier':<12}{'parcels':>14}{'postage':>20}")
+    for courier in sorted(set(live.couriers) | set(again.couriers)):
+        a, b = live.couriers.get(courier, Parcels()), again.couriers.get(courier, Parcels())
+        parcels, postage = f"{a.parcels} → {b.parcels}", f"{a.postage:.2f} → {b.postage:.2f}"
+        click.echo(f"{courier:<12}{parcels:>14}{postage:>20}")
+
+
+@audit.command(name="courier-rules")
+def courier_rules():
+    """The live courier policy as JSON: a starting point for `cangku audit what-if --courier-rules`."""
+    from domain.courier_choice import rules_as_data, standard_rules
+
+    click.echo(json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=2))
