@@ -207,20 +207,13 @@ def oversell(order, channel, shop, sku, limit):
 
 
 def _rule(text: str):
-    from decimal import Decimal, InvalidOperation
+    from domain.errors import InvalidInput
+    from projections.whatif import parse_rule
 
-    from projections.whatif import Rule
-
-    channel, _, rest = text.partition(":")
-    share, _, buffer = rest.partition(":")
     try:
-        rule = Rule(Decimal(share), int(buffer or 0))
-    except (InvalidOperation, ValueError):
-        rule = None
-    if not channel or rule is None or not Decimal(0) < rule.share <= 1 or rule.buffer < 0:
-        raise click.BadParameter(f"{text!r}: a rule is CHANNEL:SHARE[:BUFFER], share above 0 and at most 1, buffer "
-                                 "a whole number ≥ 0 (e.g. jd:0.5:2)", param_hint="--rule")
-    return channel, rule
+        return parse_rule(text)
+    except InvalidInput as refused:
+        raise click.BadParameter(str(refused), param_hint="--rule") from None
 
 
 def _courier_rules(path: str | None):

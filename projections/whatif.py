@@ -35,7 +35,9 @@ from eventsourcing.utils import get_topic
 from domain import ids
 from domain.catalogue import Sku
 from domain.courier_choice import CourierRules, InvalidPackageFacts, NoCourierAvailable, PackageFacts, choose
+from domain.errors import InvalidInput
 from domain.fulfilment import Package
+from domain.limits import MAX_UNITS
 from domain.listing import Listing, listing_id, platform_key, publishable
 from domain.order import Order
 from domain.stock import Stock
@@ -150,6 +152,21 @@ class _Books:
 class Rule:
     share: Decimal
     buffer: int
+
+
+def parse_rule(text: str) -> tuple[str, Rule]:
+    """A channel-stock rule written CHANNEL:SHARE[:BUFFER] (jd:0.5:2); refused with how to write it."""
+    channel, _, rest = text.strip().partition(":")
+    share, _, buffer = rest.partition(":")
+    try:
+        rule = Rule(Decimal(share), int(buffer or 0))
+    except (ArithmeticError, ValueError):
+        rule = None
+    if not channel or rule is None or not rule.share.is_finite() or not Decimal(0) < rule.share <= 1 \
+            or not 0 <= rule.buffer <= MAX_UNITS:
+        raise InvalidInput(f"{text.strip()[:40]!r}: a rule is CHANNEL:SHARE[:BUFFER], share above 0 and at most 1, "
+                           "buffer a whole number ≥ 0 (e.g. jd:0.5:2)")
+    return channel, rule
 
 
 class _Replay:

@@ -637,6 +637,38 @@ def oversell():
                                     Filter("sku", "sku")])
 
 
+@bp.get("/audit/what-if")
+def what_if():
+    """The log replayed (in memory, never written) under other channel-stock rules and another courier policy over a
+    period of business days, beside the live figures: per channel and per courier."""
+    from domain.courier_choice import rules_as_data, rules_from_data, standard_rules
+
+    from projections import whatif
+
+    rules_text, couriers_text = request.args.get("rules", ""), request.args.get("couriers", "")
+    report = None
+    if flag("run"):
+        rules = dict(whatif.parse_rule(line) for line in rules_text.splitlines() if line.strip())
+        couriers = None
+        if couriers_text.strip():
+            try:
+                couriers = rules_from_data(json.loads(couriers_text))
+            except ValueError as error:
+                raise InvalidInput(f"the courier policy is not JSON: {error}") from None
+        since, until = arg("since"), arg("until")
+        store = system().app.store
+        live, again = whatif.live_figures(store, since, until), whatif.replay(store, since, until, rules, None, couriers)
+        report = {"channels": [dict(channel=c, live=live.channels.get(c, whatif.Figures()),
+                                    again=again.channels.get(c, whatif.Figures()))
+                               for c in sorted(set(live.channels) | set(again.channels))],
+                  "couriers": [dict(courier=c, live=live.couriers.get(c, whatif.Parcels()),
+                                    again=again.couriers.get(c, whatif.Parcels()))
+                               for c in sorted(set(live.couriers) | set(again.couriers))]}
+    live_policy = json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=1)
+    return render_template("office/what_if.html", title="what_if", report=report, rules_text=rules_text,
+                           couriers_text=couriers_text if flag("run") else live_policy)
+
+
 @bp.get("/audit/stock")
 def stock_at():
     """Stock of a SKU (in one bin, or the warehouse) at a past instant, from the movement ledger, with a page of the

@@ -11,8 +11,10 @@ from click.testing import CliRunner
 
 from cangku.audit_cli import audit
 from domain.courier_choice import PackageFacts, choose, rules_as_data, standard_rules
-from projections.whatif import Figures, Parcels, Report, Rule, live_figures, replay
+from projections.whatif import Figures, Parcels, Rule, live_figures, replay
+from scanner_ui import create_app
 from tests.builders import CUP, TEA, order, warehouse_with_catalogue
+from tests.integration.test_backoffice_pages import PIN, signed_in, table_rows
 from tests.unit.test_backoffice_finance import busy_day
 
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -129,3 +131,30 @@ def parcels(app, opening: bool = False) -> None:
         app.fulfilment.assign_waybill(order_id, decision.courier, f"{decision.courier}-{number}", "HZ",
                                       decision.as_record())
         app.fulfilment.hand_over(order_id, "K1")
+
+
+def test_the_audit_page_shows_each_channel_and_courier_live_and_replayed_to_an_auditor(system):
+    flash_sale(system.app)
+    parcels(system.app)
+    system.app.staff.register_staff("A1", "A1", "auditor", PIN, "admin")
+    system.app.staff.register_staff("P9", "P9", "picker", PIN, "admin")
+    web = create_app(system, {"TESTING": True})
+    auditor, picker = signed_in(web, "A1"), signed_in(web, "P9")
+    policy = rules_as_data(standard_rules())
+    policy["fallback"] = ["YTO", "ZTO", "SF"]
+    before = every_notification(system.app.store)
+
+    form = auditor.get("/office/audit/what-if").get_data(as_text=True)
+    page = auditor.get("/office/audit/what-if", query_string={
+        "run": "1", "rules": "jd:0.5\n", "couriers": json.dumps(policy, ensure_ascii=False)}).get_data(as_text=True)
+    bad = auditor.get("/office/audit/what-if", query_string={"run": "1", "rules": "jd:2"})
+
+    assert "&#34;light-and-near&#34;" in form  # the live policy, ready to edit
+    assert table_rows(page, "what-if-channels") == [["jd", "1", "0", "0", "0", "0", "1", "0", "0", "¥0.00", "¥0.00"],
+                                                    ["taobao", "3", "3", "1", "0", "0", "0", "1", "0", "¥27.90",
+                                                     "¥27.90"]]
+    assert table_rows(page, "what-if-couriers") == [["YTO", "1", "2", "¥3.00", "¥7.50"],
+                                                    ["ZTO", "1", "0", "¥4.50", "¥0.00"]]
+    assert bad.status_code == 422 and "a rule is CHANNEL:SHARE[:BUFFER]" in bad.get_data(as_text=True)
+    assert picker.get("/office/audit/what-if").status_code == 403
+    assert every_notification(system.app.store) == before
