@@ -149,7 +149,10 @@ def uploaded(field: str, most: int, what: str) -> Iterator[Path]:
 def table(name: str, title: str, rows: list[dict] | Listing, columns: list[Col], filters: list[Filter] = (),
           template: str = "office/table.html", **shown):
     """A table page (one page of the rows) or, with `?format=`, every row as a CSV or XLSX download. Rows given as
-    a Listing are read from the view a page at a time (and streamed into the export), never all held at once."""
+    a Listing are read from the view a page at a time (and streamed into the export), never all held at once.
+    `?sort=FIELD&dir=asc|desc` orders them by one of the table's columns (in SQL for a Listing), pages and exports
+    alike."""
+    rows, sorting = sorted_rows(rows, columns)
     kind = request.args.get("format")
     if kind:
         body = export(rows, kind, [c.field for c in columns])
@@ -165,7 +168,35 @@ def table(name: str, title: str, rows: list[dict] | Listing, columns: list[Col],
     offset = (page - 1) * size
     shown_rows = rows.page(size, offset) if isinstance(rows, Listing) else rows[offset:offset + size]
     return render_template(template, name=name, title=title, columns=columns, filters=filters, rows=shown_rows,
-                           total=total, page=page, pages=pages, size=size, **shown)
+                           total=total, page=page, pages=pages, size=size, sorting=sorting, **shown)
+
+
+@dataclass(frozen=True)
+class Sorting:
+    """How a table is sorted (`field`, `descending`) and which of its columns it can be sorted by."""
+
+    fields: frozenset[str]
+    field: str | None = None
+    descending: bool = False
+
+
+def sorted_rows(rows: list[dict] | Listing, columns: list[Col]) -> tuple[list[dict] | Listing, Sorting]:
+    """The rows in the order the query string asks (`sort`, `dir`), only by a column of the table; rows in memory are
+    sorted stably (empty values last), a Listing in SQL."""
+    shown = [c.field for c in columns]
+    fields = frozenset(f for f in shown if f in rows.sort_keys) if isinstance(rows, Listing) else frozenset(shown)
+    field, direction = arg("sort"), request.args.get("dir", "asc")
+    if field is None:
+        return rows, Sorting(fields)
+    if field not in fields or direction not in ("asc", "desc"):
+        raise InvalidFilter(f"this table can be sorted by {', '.join(sorted(fields))}, ascending (asc) or "
+                            "descending (desc)")
+    descending = direction == "desc"
+    if isinstance(rows, Listing):
+        return rows.sorted_by(field, descending), Sorting(fields, field, descending)
+    empty = [r for r in rows if r.get(field) in (None, "")]
+    filled = sorted((r for r in rows if r.get(field) not in (None, "")), key=lambda r: r[field], reverse=descending)
+    return filled + empty, Sorting(fields, field, descending)
 
 
 # Dashboard
