@@ -680,8 +680,8 @@ def actor_index():
     rows = actors.actor_listing(fresh("actors", "audit"), actor, arg("since"), arg("until"),
                                 system().app.store) if actor else []
     columns = [Col("notification_id", "notification", "number"), Col("at", "at", "instant"), Col("event", "event"),
-               Col("originator_id", "aggregate"), Col("version", "version", "number"), Col("data", "data"),
-               Col("hash", "hash", "hash")]
+               Col("acted_as", "acted_as"), Col("originator_id", "aggregate"), Col("version", "version", "number"),
+               Col("data", "data"), Col("hash", "hash", "hash")]
     return table("actor", "actor_index", rows, columns, [Filter("actor", "actor"), *DAYS])
 
 
