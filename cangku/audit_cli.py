@@ -234,7 +234,9 @@ def _courier_rules(path: str | None):
               help="Another channel-stock rule for a channel's listings, e.g. jd:0.5:2 (repeatable).")
 @click.option("--courier-rules", "courier_rules", default=None, metavar="FILE.json",
               help="Another courier policy (as `cangku audit courier-rules` prints the live one).")
-def what_if(since, until, rules, courier_rules):
+@click.option("--waves", "wave_rule", default=None, metavar="MINUTES:ORDERS",
+              help="Waves cut by a rule instead of as they were made: every MINUTES, at most ORDERS each (e.g. 30:50).")
+def what_if(since, until, rules, courier_rules, wave_rule):
     """Replay the log in memory under other channel-stock rules and courier policy, and compare each channel's
     sales, oversells, refused sales, orders waiting for stock and margin, and each courier's parcels and postage, in
     the period with the live ones (the live log is only read)."""
@@ -242,12 +244,13 @@ def what_if(since, until, rules, courier_rules):
 
     chosen = dict(_rule(text) for text in rules)
     couriers = _courier_rules(courier_rules)
+    waves = _wave_rule(wave_rule) if wave_rule else None
     system = open_system()
     try:
         store = system.app.store
         live = live_figures(store, since, until)
         with progress_bar(store.recorder.max_notification_id() or 0, "replaying") as bar:
-            again = replay(store, since, until, chosen, bar.update, couriers)
+            again = replay(store, since, until, chosen, bar.update, couriers, waves)
     finally:
         system.close()
     click.echo(f"{'channel':<12}{'sales':>14}{'oversells':>14}{'refused':>12}{'waiting':>12}{'margin':>19}"
@@ -263,6 +266,22 @@ def what_if(since, until, rules, courier_rules):
         a, b = live.couriers.get(courier, Parcels()), again.couriers.get(courier, Parcels())
         parcels, postage = f"{a.parcels} → {b.parcels}", f"{a.postage:.2f} → {b.postage:.2f}"
         click.echo(f"{courier:<12}{parcels:>14}{postage:>20}")
+
+
+    a, b = live.waves, again.waves
+    click.echo(f"waves {a.waves} → {b.waves}, orders waved {a.orders} → {b.orders}, minutes from stock to wave: mean "
+               f"{a.mean_wait_minutes} → {b.mean_wait_minutes}, longest {a.longest_wait_minutes} → "
+               f"{b.longest_wait_minutes}")
+
+
+def _wave_rule(text: str):
+    from domain.errors import InvalidInput
+    from projections.whatif import parse_wave_rule
+
+    try:
+        return parse_wave_rule(text)
+    except InvalidInput as refused:
+        raise click.BadParameter(str(refused), param_hint="--waves") from None
 
 
 @audit.command(name="courier-rules")

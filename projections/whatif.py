@@ -26,6 +26,7 @@ Under the live rules the replay is the log, so its figures are the live figures 
 """
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable
 from uuid import UUID
@@ -51,6 +52,7 @@ LISTING_TOPICS = (get_topic(Listing.Mapped), get_topic(Listing.Remapped), get_to
 PARCEL_TOPICS = topics_of([Package.Opened, Package.WaybillAssigned, Package.HandedOver])
 COST_TOPICS = topics_of([Sku.Registered, Sku.Revised])
 ATTEMPTS = (Order.Reserved, Order.StockShort)
+EPOCH = datetime(2000, 1, 3, tzinfo=timezone.utc)  # wave cuts fall on whole multiples of their minutes from here
 NO_COURIER = "-"  # a parcel no courier of the other policy could take
 UNRESOLVED = ("cancelled", "held", "released")  # not waiting for stock, whatever the replay holds
 
@@ -77,9 +79,81 @@ class Parcels:
 
 
 @dataclass
+class Waves:
+    """The waves the orders of the period were picked in, and how long they waited for one after their stock was
+    reserved (minutes)."""
+
+    waves: int = 0
+    orders: int = 0
+    mean_wait_minutes: Decimal = Decimal("0.0")
+    longest_wait_minutes: Decimal = Decimal("0.0")
+
+
+@dataclass(frozen=True)
+class WaveRule:
+    """Waves cut every `every_minutes` (on the clock: :00, :30, …) with the orders reserved by then, at most
+    `most_orders` each; the rest wait for the next cut."""
+
+    every_minutes: int
+    most_orders: int
+
+
+def parse_wave_rule(text: str) -> WaveRule:
+    """A wave rule written MINUTES:ORDERS (30:50: a wave every 30 minutes of at most 50 orders)."""
+    every, _, most = text.strip().partition(":")
+    if not (every.isdigit() and most.isdigit() and 1 <= int(every) <= 24 * 60 and 1 <= int(most) <= 10_000):
+        raise InvalidInput(f"{text.strip()[:40]!r}: a wave rule is MINUTES:ORDERS, a wave every 1-1440 minutes of at "
+                           "most 1-10000 orders (e.g. 30:50)")
+    return WaveRule(int(every), int(most))
+
+
+@dataclass
 class Report:
     channels: dict[str, Figures] = field(default_factory=dict)
     couriers: dict[str, Parcels] = field(default_factory=dict)
+    waves: Waves = field(default_factory=Waves)
+
+
+class _WaveBook:
+    """When each order of the period had its stock and when it joined a wave (as the log says, or by a rule)."""
+
+    def __init__(self):
+        self.reserved_at: dict[UUID, datetime] = {}
+        self.waved: dict[UUID, tuple[UUID, datetime]] = {}
+        self.cancelled_at: dict[UUID, datetime] = {}
+
+    def reserved(self, order: UUID, at: datetime) -> None:
+        self.reserved_at.setdefault(order, at)
+
+    def follow(self, e: Any, status: str) -> None:
+        """An order event the log recorded (and the order's status after it): its wave, or its cancellation."""
+        if isinstance(e, Order.Waved) and e.originator_id in self.reserved_at:
+            self.waved.setdefault(e.originator_id, (e.wave_id, e.timestamp))
+        elif status == "cancelled":
+            self.cancelled_at.setdefault(e.originator_id, e.timestamp)
+
+    def close(self, rule: WaveRule | None) -> Waves:
+        waved = self.waved if rule is None else self._cut(rule)
+        waits = [(at - self.reserved_at[order]).total_seconds() / 60 for order, (_, at) in waved.items()]
+        if not waits:
+            return Waves()
+        tenth = Decimal("0.1")
+        return Waves(len({wave for wave, _ in waved.values()}), len(waits),
+                     Decimal(sum(waits) / len(waits)).quantize(tenth), Decimal(max(waits)).quantize(tenth))
+
+    def _cut(self, rule: WaveRule) -> dict[UUID, tuple[int, datetime]]:
+        step = timedelta(minutes=rule.every_minutes)
+        waved: dict[UUID, tuple[int, datetime]] = {}
+        filled: dict[datetime, int] = {}
+        for order, at in sorted(self.reserved_at.items(), key=lambda item: (item[1], str(item[0]))):
+            cut = EPOCH + ((at - EPOCH) // step + 1) * step
+            while filled.get(cut, 0) >= rule.most_orders:
+                cut += step
+            if order in self.cancelled_at and self.cancelled_at[order] <= cut:
+                continue  # cancelled before its wave was cut
+            filled[cut] = filled.get(cut, 0) + 1
+            waved[order] = (int((cut - EPOCH) / step), cut)
+        return waved
 
 
 class _Books:
@@ -170,8 +244,10 @@ def parse_rule(text: str) -> tuple[str, Rule]:
 
 
 class _Replay:
-    def __init__(self, rules: dict[str, Rule], first: str | None, last: str | None, books: _Books):
+    def __init__(self, rules: dict[str, Rule], first: str | None, last: str | None, books: _Books,
+                 wave_rule: WaveRule | None = None):
         self.rules, self.first, self.last, self.books = rules, first, last, books
+        self.wave_rule, self.wave_book = wave_rule, _WaveBook()
         self.stocks: dict[UUID, Stock] = {}
         self.sites: dict[str, Warehouse] = {}
         self.sites_by_id: dict[UUID, Warehouse] = {}
@@ -268,6 +344,8 @@ class _Replay:
                     stock.reserve(order.id, quantity, bins, "what-if")
                     stock.collect_events()
             self.held.add(order.id)
+            if order.id in self.counted:
+                self.wave_book.reserved(order.id, e.timestamp)
         elif first and order.id in self.counted:
             figures = self.figures.setdefault(order.channel, Figures())
             figures.oversells += 1
@@ -304,7 +382,8 @@ class _Replay:
 
     def order(self, e: Any) -> None:
         if e.originator_id in self.orders:
-            self.orders[e.originator_id] = e.mutate(self.orders[e.originator_id])
+            order = self.orders[e.originator_id] = e.mutate(self.orders[e.originator_id])
+            self.wave_book.follow(e, order.status)
 
     # Stock
 
@@ -337,16 +416,18 @@ class _Replay:
             if self.waiting(order_id):
                 report.channels[self.orders[order_id].channel].waiting += 1
         self.books.close(report, {o: self.orders[o].channel for o in self.books.shipped})
+        report.waves = self.wave_book.close(self.wave_rule)
         return report
 
 
 def replay(app, since=None, until=None, rules: dict[str, Rule] | None = None,
-           progress: Callable[[int], None] | None = None, couriers: CourierRules | None = None) -> Report:
-    """Each channel's figures for the orders imported in the period (business days), and each courier's parcels,
-    replayed under the rules (channel → share and buffer; channels not named keep their listings' own) and the
-    courier policy (the live decisions when none is given)."""
+           progress: Callable[[int], None] | None = None, couriers: CourierRules | None = None,
+           waves: WaveRule | None = None) -> Report:
+    """Each channel's figures for the orders imported in the period (business days), each courier's parcels and
+    the waves, replayed under the rules (channel → share and buffer; channels not named keep their listings' own),
+    the courier policy (the live decisions when none is given) and the wave rule (the live waves when none)."""
     first, last = day_range(since, until)
-    run = _Replay(rules or {}, first, last, _Books(couriers))
+    run = _Replay(rules or {}, first, last, _Books(couriers), waves)
     stock, listing, parcel, cost = set(STOCK_TOPICS), set(LISTING_TOPICS), set(PARCEL_TOPICS), set(COST_TOPICS)
     warehouse = tuple(get_topic(k) for k in (Warehouse.Opened, Warehouse.LocationAdded))
     topics = STOCK_TOPICS + order_topics() + LISTING_TOPICS + warehouse + PARCEL_TOPICS + COST_TOPICS
@@ -381,7 +462,7 @@ def live_figures(app, since=None, until=None) -> Report:
     found too little stock, those still waiting for stock, the margin of those handed over; per courier, their
     parcels and postage as decided."""
     first, last = day_range(since, until)
-    report, books = Report(), _Books()
+    report, books, wave_book = Report(), _Books(), _WaveBook()
     orders: dict[UUID, Order] = {}
     tried: set[UUID] = set()
     streams: dict[UUID, str] = {}
@@ -408,6 +489,9 @@ def live_figures(app, since=None, until=None) -> Report:
                     books.count(e)
             elif e.originator_id in orders:
                 order = orders[e.originator_id] = e.mutate(orders[e.originator_id])
+                if isinstance(e, Order.Reserved):
+                    wave_book.reserved(order.id, e.timestamp)
+                wave_book.follow(e, order.status)
                 if isinstance(e, ATTEMPTS) and order.id not in tried:
                     tried.add(order.id)
                     if isinstance(e, Order.StockShort):
@@ -418,4 +502,5 @@ def live_figures(app, since=None, until=None) -> Report:
         if order.status == "awaiting_stock":
             report.channels[order.channel].waiting += 1
     books.close(report, {o: orders[o].channel for o in books.shipped})
+    report.waves = wave_book.close(None)
     return report

@@ -722,15 +722,18 @@ def what_if():
                 couriers = rules_from_data(json.loads(couriers_text))
             except ValueError as error:
                 raise InvalidInput(f"the courier policy is not JSON: {error}") from None
+        waves = whatif.parse_wave_rule(arg("waves")) if arg("waves") else None
         since, until = arg("since"), arg("until")
         store = system().app.store
-        live, again = whatif.live_figures(store, since, until), whatif.replay(store, since, until, rules, None, couriers)
+        live = whatif.live_figures(store, since, until)
+        again = whatif.replay(store, since, until, rules, None, couriers, waves)
         report = {"channels": [dict(channel=c, live=live.channels.get(c, whatif.Figures()),
                                     again=again.channels.get(c, whatif.Figures()))
                                for c in sorted(set(live.channels) | set(again.channels))],
                   "couriers": [dict(courier=c, live=live.couriers.get(c, whatif.Parcels()),
                                     again=again.couriers.get(c, whatif.Parcels()))
-                               for c in sorted(set(live.couriers) | set(again.couriers))]}
+                               for c in sorted(set(live.couriers) | set(again.couriers))],
+                  "waves": {"live": live.waves, "again": again.waves}}
     live_policy = json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=1)
     return render_template("office/what_if.html", title="what_if", report=report, rules_text=rules_text,
                            couriers_text=couriers_text if flag("run") else live_policy)

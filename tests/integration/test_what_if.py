@@ -3,6 +3,7 @@ under a smaller share for JD, JD's large sale is refused and Taobao's oversell d
 policy the light parcel goes to ZTO at its price. On SQLite and PostgreSQL; the live log is never written."""
 
 import json
+import re
 from dataclasses import replace
 from decimal import Decimal
 
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 
 from cangku.audit_cli import audit
 from domain.courier_choice import PackageFacts, choose, rules_as_data, standard_rules
-from projections.whatif import Figures, Parcels, Rule, live_figures, replay
+from domain.errors import InvalidInput
+from projections.whatif import Figures, Parcels, Rule, live_figures, parse_wave_rule, replay
 from scanner_ui import create_app
 from tests.builders import CUP, TEA, order, warehouse_with_catalogue
 from tests.integration.test_backoffice_pages import PIN, signed_in, table_rows
@@ -99,11 +101,27 @@ def test_the_cli_compares_each_channel_and_courier_and_never_writes_the_live_log
     lines = result.stdout.splitlines()
     assert lines[1:3] == ["jd                   1 → 0         0 → 0       0 → 1       0 → 0        0.00 → 0.00",
                           "taobao               3 → 3         1 → 0       0 → 0       1 → 0      27.90 → 27.90"]
-    assert lines[4:] == ["YTO                  1 → 2         3.00 → 7.50",  # the 1800 g parcel falls back to YTO
-                         "ZTO                  1 → 0         4.50 → 0.00"]
+    assert lines[4:6] == ["YTO                  1 → 2         3.00 → 7.50",  # the 1800 g parcel falls back to YTO
+                          "ZTO                  1 → 0         4.50 → 0.00"]
+    assert re.fullmatch(r"waves 2 → 2, orders waved 2 → 2, minutes from stock to wave: mean (\d+\.\d) → \1, longest "
+                        r"(\d+\.\d) → \2", lines[6])
     assert refused.exit_code == 2 and "a rule is CHANNEL:SHARE[:BUFFER]" in refused.stderr
     assert bad_policy.exit_code == 2
     assert every_notification(system.app.store) == before
+
+
+def test_waves_cut_by_a_rule_every_half_hour_of_one_order_each_make_the_second_order_wait_half_an_hour_more(system):
+    parcels(system.app, opening=True)
+
+    live = live_figures(system.app.store)
+    again = replay(system.app.store, waves=parse_wave_rule("30:1"))
+
+    assert (live.waves.waves, live.waves.orders) == (2, 2) and live.waves.longest_wait_minutes < 1
+    assert (again.waves.waves, again.waves.orders) == (2, 2)
+    assert 30 <= again.waves.longest_wait_minutes <= 60
+    assert abs(again.waves.longest_wait_minutes - again.waves.mean_wait_minutes - 15) <= Decimal("0.2")
+    with pytest.raises(InvalidInput, match="a wave rule is MINUTES:ORDERS"):
+        parse_wave_rule("30")
 
 
 def every_notification(app) -> list[tuple]:
@@ -146,7 +164,8 @@ def test_the_audit_page_shows_each_channel_and_courier_live_and_replayed_to_an_a
 
     form = auditor.get("/office/audit/what-if").get_data(as_text=True)
     page = auditor.get("/office/audit/what-if", query_string={
-        "run": "1", "rules": "jd:0.5\n", "couriers": json.dumps(policy, ensure_ascii=False)}).get_data(as_text=True)
+        "run": "1", "rules": "jd:0.5\n", "couriers": json.dumps(policy, ensure_ascii=False), "waves": "30:1"}
+    ).get_data(as_text=True)
     bad = auditor.get("/office/audit/what-if", query_string={"run": "1", "rules": "jd:2"})
 
     assert "&#34;light-and-near&#34;" in form  # the live policy, ready to edit
@@ -155,6 +174,9 @@ def test_the_audit_page_shows_each_channel_and_courier_live_and_replayed_to_an_a
                                                      "¥27.90"]]
     assert table_rows(page, "what-if-couriers") == [["YTO", "1", "2", "¥3.00", "¥7.50"],
                                                     ["ZTO", "1", "0", "¥4.50", "¥0.00"]]
+    waves = table_rows(page, "what-if-waves")
+    # T1, no longer short of tea once JD shows less, joins a wave too: three waves of one order
+    assert [row[:3] for row in waves] == [["实际", "2", "2"], ["假设", "3", "3"]] and float(waves[1][4]) >= 30
     assert bad.status_code == 422 and "a rule is CHANNEL:SHARE[:BUFFER]" in bad.get_data(as_text=True)
     assert picker.get("/office/audit/what-if").status_code == 403
     assert every_notification(system.app.store) == before
