@@ -2,6 +2,7 @@
 (paging and exports keep the order), in memory for the small ones; a column the table does not show is refused."""
 
 import csv
+import re
 import io
 
 import pytest
@@ -60,3 +61,13 @@ def test_stock_sorts_by_available_in_sql(supervisor):
 
     available = [int(row[-1].replace(",", "")) for row in table_rows(page, "stock")]
     assert available == sorted(available) and len(available) >= 3
+
+
+def test_the_order_desk_sorts_by_a_clicked_heading_such_as_units(supervisor):
+    page = supervisor.get("/office/orders").get_data(as_text=True)
+    most = supervisor.get("/office/orders?sort=-units").get_data(as_text=True)
+
+    assert 'href="/office/orders?sort=-units"' in page and 'aria-sort="descending"' in page  # newest first by default
+    units = [int(n) for n in re.findall(r'<td class="number">(\d+)</td>', most)]
+    assert len(units) == 7 and units == sorted(units, reverse=True) and units[0] > units[-1]
+    assert 'href="/office/orders?sort=units"' in most
