@@ -71,3 +71,14 @@ def test_the_order_desk_sorts_by_a_clicked_heading_such_as_units(supervisor):
     units = [int(n) for n in re.findall(r'<td class="number">(\d+)</td>', most)]
     assert len(units) == 7 and units == sorted(units, reverse=True) and units[0] > units[-1]
     assert 'href="/office/orders?sort=units"' in most
+
+
+def test_two_years_are_charted_a_month_a_point_and_the_stock_value_chart_keeps_the_top_skus(supervisor):
+    page = supervisor.get("/office/?since=2025-01-01&until=2026-12-31&top=1").get_data(as_text=True)
+    too_long = supervisor.get("/office/?since=2000-01-01&until=2026-12-31")
+
+    assert 'id="monthly"' in page
+    assert len(re.findall(r'<rect class="bar[^"]*" [^>]*data-label="(\d\d\d\d-\d\d)"', page)) == 24
+    assert re.search(r'<circle [^>]*data-day="2026-11" data-value="(?!0\.00)', page)  # the busy day's sales
+    assert re.findall(r'id="stock_value-svg".*?</svg>', page, re.S)[0].count('<rect class="bar') == 2  # the top SKU, others
+    assert too_long.status_code == 422 and "at most 3660 days" in too_long.get_data(as_text=True)
