@@ -29,6 +29,7 @@ from projections.reports import MEDIA_TYPES, export
 
 from . import errors, i18n
 from .auth import current_staff, login_required, system
+from .whatif_runs import Runs
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
@@ -42,6 +43,7 @@ TOP_BARS, MAX_TOP_BARS = 10, 50
 MAX_DAYS = 3660
 MAX_BILL_BYTES = 20 * 1024 * 1024
 BACKLOG = orders_board.STATUSES[:orders_board.STATUSES.index("shipped")]
+REPLAYS = Runs()
 PALETTE = ("#1565c0", "#ef6c00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a")
 
 
@@ -706,14 +708,15 @@ def oversell():
 
 @bp.get("/audit/what-if")
 def what_if():
-    """The log replayed (in memory, never written) under other channel-stock rules and another courier policy over a
-    period of business days, beside the live figures: per channel and per courier."""
+    """The log replayed (in memory, never written) under other channel-stock rules, courier policy and wave rule
+    over a period of business days, beside the live figures: per channel, per courier and for the waves. The replay
+    runs in the background; the page shows its progress until the figures are ready."""
     from domain.courier_choice import rules_as_data, rules_from_data, standard_rules
 
     from projections import whatif
 
     rules_text, couriers_text = request.args.get("rules", ""), request.args.get("couriers", "")
-    report = None
+    report, run = None, None
     if flag("run"):
         rules = dict(whatif.parse_rule(line) for line in rules_text.splitlines() if line.strip())
         couriers = None
@@ -723,19 +726,29 @@ def what_if():
             except ValueError as error:
                 raise InvalidInput(f"the courier policy is not JSON: {error}") from None
         waves = whatif.parse_wave_rule(arg("waves")) if arg("waves") else None
-        since, until = arg("since"), arg("until")
+        since, until = day_range(arg("since"), arg("until"))
         store = system().app.store
-        live = whatif.live_figures(store, since, until)
-        again = whatif.replay(store, since, until, rules, None, couriers, waves)
-        report = {"channels": [dict(channel=c, live=live.channels.get(c, whatif.Figures()),
-                                    again=again.channels.get(c, whatif.Figures()))
-                               for c in sorted(set(live.channels) | set(again.channels))],
-                  "couriers": [dict(courier=c, live=live.couriers.get(c, whatif.Parcels()),
-                                    again=again.couriers.get(c, whatif.Parcels()))
-                               for c in sorted(set(live.couriers) | set(again.couriers))],
-                  "waves": {"live": live.waves, "again": again.waves}}
+        head = store.recorder.max_notification_id() or 0
+
+        def work(progress) -> dict:
+            live = whatif.live_figures(store, since, until)
+            again = whatif.replay(store, since, until, rules, progress, couriers, waves)
+            return {"channels": [dict(channel=c, live=live.channels.get(c, whatif.Figures()),
+                                      again=again.channels.get(c, whatif.Figures()))
+                                 for c in sorted(set(live.channels) | set(again.channels))],
+                    "couriers": [dict(courier=c, live=live.couriers.get(c, whatif.Parcels()),
+                                      again=again.couriers.get(c, whatif.Parcels()))
+                                 for c in sorted(set(live.couriers) | set(again.couriers))],
+                    "waves": {"live": live.waves, "again": again.waves}}
+
+        asked = json.dumps([head, since, until, sorted((c, str(r)) for c, r in rules.items()), couriers_text.strip(),
+                            str(waves)], ensure_ascii=False)
+        run = REPLAYS.start(asked, head, work)
+        if run.refusal:
+            raise InvalidInput(run.refusal)
+        report = run.report
     live_policy = json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=1)
-    return render_template("office/what_if.html", title="what_if", report=report, rules_text=rules_text,
+    return render_template("office/what_if.html", title="what_if", report=report, run=run, rules_text=rules_text,
                            couriers_text=couriers_text if flag("run") else live_policy)
 
 

@@ -17,6 +17,7 @@ from projections.whatif import Figures, Parcels, Rule, live_figures, parse_wave_
 from scanner_ui import create_app
 from tests.builders import CUP, TEA, order, warehouse_with_catalogue
 from tests.integration.test_backoffice_pages import PIN, signed_in, table_rows
+from tests.waiting import until
 from tests.unit.test_backoffice_finance import busy_day
 
 STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -162,13 +163,17 @@ def test_the_audit_page_shows_each_channel_and_courier_live_and_replayed_to_an_a
     policy["fallback"] = ["YTO", "ZTO", "SF"]
     before = every_notification(system.app.store)
 
+    asked = {"run": "1", "rules": "jd:0.5\n", "couriers": json.dumps(policy, ensure_ascii=False), "waves": "30:1"}
+
     form = auditor.get("/office/audit/what-if").get_data(as_text=True)
-    page = auditor.get("/office/audit/what-if", query_string={
-        "run": "1", "rules": "jd:0.5\n", "couriers": json.dumps(policy, ensure_ascii=False), "waves": "30:1"}
-    ).get_data(as_text=True)
+    first = auditor.get("/office/audit/what-if", query_string=asked).get_data(as_text=True)
+    until(lambda: "what-if-running" not in auditor.get("/office/audit/what-if", query_string=asked).get_data(
+        as_text=True), explain=lambda: "the replay did not finish")
+    page = auditor.get("/office/audit/what-if", query_string=asked).get_data(as_text=True)
     bad = auditor.get("/office/audit/what-if", query_string={"run": "1", "rules": "jd:2"})
 
     assert "&#34;light-and-near&#34;" in form  # the live policy, ready to edit
+    assert "what-if-running" in first or "what-if-channels-table" in first  # its progress, or already its figures
     assert table_rows(page, "what-if-channels") == [["jd", "1", "0", "0", "0", "0", "1", "0", "0", "¥0.00", "¥0.00"],
                                                     ["taobao", "3", "3", "1", "0", "0", "0", "1", "0", "¥27.90",
                                                      "¥27.90"]]
