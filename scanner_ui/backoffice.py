@@ -741,8 +741,8 @@ def what_if():
                                  for c in sorted(set(live.couriers) | set(again.couriers))],
                     "waves": {"live": live.waves, "again": again.waves}}
 
-        asked = json.dumps([head, since, until, sorted((c, str(r)) for c, r in rules.items()), couriers_text.strip(),
-                            str(waves)], ensure_ascii=False)
+        asked = json.dumps([id(store), head, since, until, sorted((c, str(r)) for c, r in rules.items()),
+                            couriers_text.strip(), str(waves)], ensure_ascii=False)
         run = REPLAYS.start(asked, head, work)
         if run.refusal:
             raise InvalidInput(run.refusal)

@@ -20,6 +20,7 @@ class Run:
         self.report = None
         self.refusal = ""
         self.finished_at: float | None = None
+        self.work: Callable | None = None
 
     @property
     def running(self) -> bool:
@@ -45,6 +46,7 @@ class Runs:
             run = self.runs.get(key)
             if run is None:
                 run = self.runs[key] = Run(total)
+                run.work = work  # holds what it reads while kept, so a key naming an object by its id stays unique
                 while len(self.runs) > MOST_KEPT:
                     del self.runs[next(iter(self.runs))]
                 threading.Thread(target=self._work, args=(run, work), name="what-if", daemon=True).start()
