@@ -26,6 +26,7 @@ Under the live rules the replay is the log, so its figures are the live figures 
 """
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Callable
@@ -48,6 +49,7 @@ from .backoffice import business_day, day_range, fen
 from .invariants import STOCK_TOPICS, order_topics, log_pages
 from .tracking import topics_of
 
+stock_id, known_listing_id = lru_cache(maxsize=100_000)(ids.stock_id), lru_cache(maxsize=100_000)(listing_id)
 LISTING_TOPICS = (get_topic(Listing.Mapped), get_topic(Listing.Remapped), get_topic(Listing.Published))
 PARCEL_TOPICS = topics_of([Package.Opened, Package.WaybillAssigned, Package.HandedOver])
 COST_TOPICS = topics_of([Sku.Registered, Sku.Revised])
@@ -296,7 +298,7 @@ class _Replay:
 
     def imported(self, e: Any) -> None:
         order = self.orders[e.originator_id] = e.mutate(None)
-        lines = [(listing_id(e.channel, e.shop, platform_key(line["platform_sku"], line.get("item_id", ""))),
+        lines = [(known_listing_id(e.channel, e.shop, platform_key(line["platform_sku"], line.get("item_id", ""))),
                   line["quantity"]) for line in e.lines]
         counted = self._in_period(e)
         figures = self.figures.setdefault(e.channel, Figures()) if counted else Figures()
@@ -331,7 +333,7 @@ class _Replay:
         bins = site.pick_order("storage")
         wanted, missing = order.quantities(), {}
         for sku, quantity in wanted.items():
-            stock = self.stocks.get(ids.stock_id(site.code, sku))
+            stock = self.stocks.get(stock_id(site.code, sku))
             available = stock.available(bins) if stock is not None else 0
             if available < quantity:
                 missing[sku] = quantity - available
@@ -340,7 +342,7 @@ class _Replay:
                 self._follow(order.id, e.warehouse, e.allocations)  # the bins the log chose
             else:
                 for sku, quantity in wanted.items():
-                    stock = self.stocks[ids.stock_id(site.code, sku)]
+                    stock = self.stocks[stock_id(site.code, sku)]
                     stock.reserve(order.id, quantity, bins, "what-if")
                     stock.collect_events()
             self.held.add(order.id)
@@ -354,7 +356,7 @@ class _Replay:
     def holds(self, order: Order) -> bool:
         """Whether the replay's stock holds any unit for the order."""
         return any(stock.reserved_for(order.id) for sku in order.quantities()
-                   if (stock := self.stocks.get(ids.stock_id(order.warehouse, sku))) is not None)
+                   if (stock := self.stocks.get(stock_id(order.warehouse, sku))) is not None)
 
     def waiting(self, order_id: UUID) -> bool:
         """An order of the period the replay tried to reserve and holds no stock for at the end (cancelled, held
@@ -366,12 +368,11 @@ class _Replay:
     def _follow(self, order_id: UUID, warehouse: str, allocations: dict[str, dict[str, int]]) -> None:
         """Hold, per bin, what the log's reservation holds (the units the replay does not hold yet)."""
         for sku, allocation in allocations.items():
-            stock = self.stocks[ids.stock_id(warehouse, sku)]
+            stock = self.stocks[stock_id(warehouse, sku)]
             holds = stock.reserved_for(order_id)
-            added = {b: n - holds.get(b, 0) for b, n in allocation.items() if n > holds.get(b, 0)}
-            if added:
-                stock._reserved(order_id, added, "what-if")
-                stock.collect_events()
+            for b, n in allocation.items():
+                if n > holds.get(b, 0):  # what Stock.Reserved does, without making an event the replay never keeps
+                    stock._allocate(order_id, b, n - holds.get(b, 0))
 
     def site(self, e: Any) -> None:
         if isinstance(e, Warehouse.Opened):
