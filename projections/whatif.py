@@ -1,7 +1,7 @@
-"""What-if replay: the log replayed in memory under other channel-stock rules (share and buffer per channel) and
-another courier policy, with what each channel would have had (sales, oversells, refused sales, orders left waiting
-for stock, margin) and each courier's parcels and postage. The live log is only read: the replay's store is its own
-aggregates in memory, never saved.
+"""What-if replay: the log replayed in memory under other channel-stock rules (share and buffer per channel), another
+courier policy and a wave rule, with what each channel would have had (sales, oversells, refused sales, orders left
+waiting for stock, margin), each courier's parcels and postage, and the waves. The live log is only read: the
+replay's store is its own aggregates in memory, never saved.
 
 The replay keeps its own stock (the domain's `Stock` and `Warehouse` aggregates) and follows the log in order:
 
@@ -14,21 +14,22 @@ The replay keeps its own stock (the domain's `Stock` and `Warehouse` aggregates)
   of that order happens afterwards; any other sale is taken and lowers what its listing shows;
 - wherever the live log tried to reserve an order (reserved or short), the replay tries the same with its own stock,
   the way `Orders` does; an order whose first try finds too little is an oversell. The order's later stock events
-  (picks, shipments, releases) apply only while the replay holds its reservation.
-
+  (picks, shipments, releases) apply only while the replay holds its reservation;
 - a parcel handed over counts for the courier that took it. With another courier policy, its courier and postage
   are chosen again from the facts the live decision recorded (destination, weight, volume, COD, couriers that were
   down); without one, and for a waybill assigned by hand, the live courier and the live decision's estimate stay.
 - margin, per channel, over the orders imported in the period that were handed over: revenue − discounts − platform
-  fee − cost of goods shipped (the SKU's unit cost then) − the courier's postage.
+  fee − cost of goods shipped (the SKU's unit cost then) − the courier's postage;
+- waves: with a wave rule, the orders holding stock are cut into waves on the clock (`WaveRule`); without one, the
+  waves the log made.
 
 Under the live rules the replay is the log, so its figures are the live figures (`live_figures`).
 """
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, Callable
 from uuid import UUID
 
