@@ -207,20 +207,24 @@ def oversell(order, channel, shop, sku, limit):
 
 
 def _rule(text: str):
-    from decimal import Decimal, InvalidOperation
+    from domain.errors import InvalidInput
+    from projections.whatif import parse_rule
 
-    from projections.whatif import Rule
-
-    channel, _, rest = text.partition(":")
-    share, _, buffer = rest.partition(":")
     try:
-        rule = Rule(Decimal(share), int(buffer or 0))
-    except (InvalidOperation, ValueError):
-        rule = None
-    if not channel or rule is None or not Decimal(0) < rule.share <= 1 or rule.buffer < 0:
-        raise click.BadParameter(f"{text!r}: a rule is CHANNEL:SHARE[:BUFFER], share above 0 and at most 1, buffer "
-                                 "a whole number ≥ 0 (e.g. jd:0.5:2)", param_hint="--rule")
-    return channel, rule
+        return parse_rule(text)
+    except InvalidInput as refused:
+        raise click.BadParameter(str(refused), param_hint="--rule") from None
+
+
+def _courier_rules(path: str | None):
+    from domain.courier_choice import rules_from_data
+
+    if not path:
+        return None
+    try:
+        return rules_from_data(json.loads(open(path, encoding="utf-8").read()))
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(f"{path}: {error}", param_hint="--courier-rules") from None
 
 
 @audit.command(name="what-if")
@@ -228,22 +232,61 @@ def _rule(text: str):
 @click.option("--until", default=None, help="Last day of the period, e.g. 2026-11-30 (China time).")
 @click.option("--rule", "rules", multiple=True, metavar="CHANNEL:SHARE[:BUFFER]",
               help="Another channel-stock rule for a channel's listings, e.g. jd:0.5:2 (repeatable).")
-def what_if(since, until, rules):
-    """Replay the log in memory under other channel-stock rules and compare each channel's sales, oversells and
-    refused sales in the period with the live ones (the live log is only read)."""
-    from projections.whatif import live_figures, replay
+@click.option("--courier-rules", "courier_rules", default=None, metavar="FILE.json",
+              help="Another courier policy (as `cangku audit courier-rules` prints the live one).")
+@click.option("--waves", "wave_rule", default=None, metavar="MINUTES:ORDERS",
+              help="Waves cut by a rule instead of as they were made: every MINUTES, at most ORDERS each (e.g. 30:50).")
+def what_if(since, until, rules, courier_rules, wave_rule):
+    """Replay the log in memory under other channel-stock rules and courier policy, and compare each channel's
+    sales, oversells, refused sales, orders waiting for stock and margin, and each courier's parcels and postage, in
+    the period with the live ones (the live log is only read)."""
+    from projections.whatif import Figures, Parcels, live_figures, replay
 
     chosen = dict(_rule(text) for text in rules)
+    couriers = _courier_rules(courier_rules)
+    waves = _wave_rule(wave_rule) if wave_rule else None
     system = open_system()
     try:
         store = system.app.store
         live = live_figures(store, since, until)
         with progress_bar(store.recorder.max_notification_id() or 0, "replaying") as bar:
-            again = replay(store, since, until, chosen, bar.update)
+            again = replay(store, since, until, chosen, bar.update, couriers, waves)
     finally:
         system.close()
-    click.echo(f"{'channel':<12}{'sales':>14}{'oversells':>14}{'refused':>12}   (live → what-if)")
-    for channel in sorted(set(live) | set(again)):
-        a, b = live.get(channel), again.get(channel)
-        pairs = [(getattr(a, k, 0), getattr(b, k, 0)) for k in ("sales", "oversells", "refused")]
-        click.echo(f"{channel:<12}" + "".join(f"{f'{x} → {y}':>{w}}" for (x, y), w in zip(pairs, (14, 14, 12))))
+    click.echo(f"{'channel':<12}{'sales':>14}{'oversells':>14}{'refused':>12}{'waiting':>12}{'margin':>19}"
+               "   (live → what-if)")
+    for channel in sorted(set(live.channels) | set(again.channels)):
+        a, b = live.channels.get(channel, Figures()), again.channels.get(channel, Figures())
+        pairs = [(getattr(a, k), getattr(b, k)) for k in ("sales", "oversells", "refused", "waiting")]
+        margins = f"{a.margin:.2f} → {b.margin:.2f}"
+        click.echo(f"{channel:<12}" + "".join(f"{f'{x} → {y}':>{w}}" for (x, y), w in zip(pairs, (14, 14, 12, 12)))
+                   + f"{margins:>19}")
+    click.echo(f"{'courier':<12}{'parcels':>14}{'postage':>20}")
+    for courier in sorted(set(live.couriers) | set(again.couriers)):
+        a, b = live.couriers.get(courier, Parcels()), again.couriers.get(courier, Parcels())
+        parcels, postage = f"{a.parcels} → {b.parcels}", f"{a.postage:.2f} → {b.postage:.2f}"
+        click.echo(f"{courier:<12}{parcels:>14}{postage:>20}")
+
+
+    a, b = live.waves, again.waves
+    click.echo(f"waves {a.waves} → {b.waves}, orders waved {a.orders} → {b.orders}, minutes from stock to wave: mean "
+               f"{a.mean_wait_minutes} → {b.mean_wait_minutes}, longest {a.longest_wait_minutes} → "
+               f"{b.longest_wait_minutes}")
+
+
+def _wave_rule(text: str):
+    from domain.errors import InvalidInput
+    from projections.whatif import parse_wave_rule
+
+    try:
+        return parse_wave_rule(text)
+    except InvalidInput as refused:
+        raise click.BadParameter(str(refused), param_hint="--waves") from None
+
+
+@audit.command(name="courier-rules")
+def courier_rules():
+    """The live courier policy as JSON: a starting point for `cangku audit what-if --courier-rules`."""
+    from domain.courier_choice import rules_as_data, standard_rules
+
+    click.echo(json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=2))

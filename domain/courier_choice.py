@@ -234,3 +234,88 @@ def standard_rules() -> CourierRules:
                              "far": ("11", "6"), "remote": ("16", "14")}),
         },
     )
+
+
+class InvalidCourierRules(InvalidInput):
+    """A courier policy written as data that cannot be read: its field and why."""
+
+    code = "invalid_courier_rules"
+
+
+def rules_as_data(rules: CourierRules) -> dict:
+    """The policy as plain JSON-ready data (the shape `rules_from_data` reads), to edit and try elsewhere."""
+    def rule(r: CourierRule) -> dict:
+        data = {"name": r.name, "couriers": list(r.couriers)}
+        for name in ("zones", "provinces", "cities"):
+            if getattr(r, name):
+                data[name] = sorted(getattr(r, name))
+        for name in ("weight_at_least", "weight_below", "volume_at_least", "cod"):
+            if getattr(r, name) is not None:
+                data[name] = getattr(r, name)
+        if r.note:
+            data["note"] = r.note
+        return data
+
+    return {"origin_city": rules.origin_city, "zones": dict(rules.zones), "default_zone": rules.default_zone,
+            "volumetric_divisor": rules.volumetric_divisor, "rules": [rule(r) for r in rules.rules],
+            "fallback": list(rules.fallback), "cod_couriers": sorted(rules.cod_couriers),
+            "tariffs": {courier: {zone: {"first_weight_grams": t.first_weight_grams, "first_price": str(t.first_price),
+                                         "step_grams": t.step_grams, "step_price": str(t.step_price)}
+                                  for zone, t in zones.items()} for courier, zones in rules.tariffs.items()}}
+
+
+def rules_from_data(data: object) -> CourierRules:
+    """A policy from plain data (as `rules_as_data` writes it); refused with the field at fault."""
+    def need(value, kind, where: str):
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise InvalidCourierRules(f"{where}: expected {getattr(kind, '__name__', 'a value')}, got {value!r:.60}")
+        return value
+
+    def whole(value, where: str, low: int = 0) -> int:
+        if need(value, int, where) < low:
+            raise InvalidCourierRules(f"{where}: at least {low}, got {value}")
+        return value
+
+    def money(value, where: str) -> Decimal:
+        try:
+            amount = Decimal(str(need(value, (str, int, float), where)))
+        except ArithmeticError:
+            raise InvalidCourierRules(f"{where}: not an amount: {value!r:.40}") from None
+        if not amount.is_finite() or not 0 <= amount <= 100_000:
+            raise InvalidCourierRules(f"{where}: an amount from 0 to 100000, got {value!r:.40}")
+        return amount.quantize(CENT)
+
+    def words(value, where: str) -> tuple[str, ...]:
+        return tuple(need(w, str, f"{where}[{n}]") for n, w in enumerate(need(value, list, where)))
+
+    data = need(data, dict, "rules")
+    rules = []
+    for n, r in enumerate(need(data.get("rules", []), list, "rules")):
+        where = f"rules[{n}]"
+        r = need(r, dict, where)
+        optional = {name: whole(r[name], f"{where}.{name}") for name in ("weight_at_least", "weight_below",
+                                                                         "volume_at_least") if r.get(name) is not None}
+        if r.get("cod") is not None:
+            optional["cod"] = need(r["cod"], bool, f"{where}.cod")
+        rules.append(CourierRule(need(r.get("name"), str, f"{where}.name"), words(r.get("couriers"), f"{where}.couriers"),
+                                 **{name: frozenset(words(r.get(name, []), f"{where}.{name}"))
+                                    for name in ("zones", "provinces", "cities")},
+                                 note=str(r.get("note", "")), **optional))
+    tariffs = {}
+    for courier, zones in need(data.get("tariffs"), dict, "tariffs").items():
+        tariffs[courier] = {}
+        for zone, t in need(zones, dict, f"tariffs.{courier}").items():
+            where = f"tariffs.{courier}.{zone}"
+            t = need(t, dict, where)
+            tariffs[courier][zone] = Tariff(whole(t.get("first_weight_grams"), f"{where}.first_weight_grams"),
+                                            money(t.get("first_price"), f"{where}.first_price"),
+                                            whole(t.get("step_grams"), f"{where}.step_grams", 1),
+                                            money(t.get("step_price"), f"{where}.step_price"))
+    zones = need(data.get("zones", {}), dict, "zones")
+    for province, zone in zones.items():
+        need(zone, str, f"zones.{province}")
+    return CourierRules(origin_city=need(data.get("origin_city", ""), str, "origin_city"), zones=dict(zones),
+                        rules=tuple(rules), fallback=words(data.get("fallback", []), "fallback"), tariffs=tariffs,
+                        cod_couriers=frozenset(words(data.get("cod_couriers", []), "cod_couriers")),
+                        default_zone=need(data.get("default_zone", "far"), str, "default_zone"),
+                        volumetric_divisor=whole(data.get("volumetric_divisor", 8000), "volumetric_divisor", 1))

@@ -93,6 +93,20 @@ def read_token(token: str) -> tuple[str, str, str]:
     return parts[0], parts[1], parts[2]
 
 
+TOKEN_MARK = "#"  # never in a badge, so an actor with it is always an API token
+
+
+def token_actor(badge: str, token_id: str) -> str:
+    """Who an API call acts as, recorded on its events: the token (its badge and id, `S1#a1b2c3d4`), so its work is
+    told apart from what the person did themselves."""
+    return f"{badge}{TOKEN_MARK}{token_id}"
+
+
+def badge_of(actor: str) -> str:
+    """The badge behind an actor: itself, or the badge of an API token."""
+    return actor.partition(TOKEN_MARK)[0]
+
+
 def may_use(role: str, screen: str) -> bool:
     return screen in SCREENS_BY_ROLE.get(role, ())
 

@@ -1,7 +1,8 @@
 """Actor index: every event that names who did it (a badge, a job, an import), keyed by that actor, so what one
 person did over every kind of event is a page of one indexed query, however long the log.
 
-API calls act as their token's badge, so a token's work is found under its badge."""
+An API call acts as its token (`S1#a1b2c3d4`): its events are found under the token, and under the token's badge too,
+where each row says which token did it."""
 
 import inspect
 import json
@@ -14,6 +15,7 @@ from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, se
 from sqlalchemy.engine import Connection, Engine
 
 from domain import catalogue, fulfilment, history, listing, order, scanning, shop, staff, stock, warehouse
+from domain.staff import badge_of
 
 from .audit import chain_table, event_data
 from .backoffice import Listing, aware, business_calendar, day_range, insert_tuples, text_id
@@ -60,6 +62,7 @@ class ActorIndexProjection(Projection):
         rows = []
         for n, e in events:
             named = {str(v)[:MAX_ACTOR] for v in (getattr(e, f, None) for f in ACTOR_FIELDS) if v}
+            named |= {badge_of(actor) for actor in named}
             kind, originator = type(e).__qualname__[:64], text_id(e.originator_id)
             rows.extend((actor, n, kind, originator, e.originator_version, e.timestamp) for actor in named)
         insert_tuples(conn, actors, ("actor", "notification_id", "event", "originator_id", "version", "at"), rows)
@@ -78,7 +81,8 @@ def _window(query, since, until):
 
 def actor_listing(engine: Engine, actor: str, since=None, until=None, app=None) -> Listing:
     """What an actor did, newest first, each event with its place in the chain (and, given the application, its
-    fields as JSON, read from the log for the rows of each page)."""
+    fields as JSON and who it names as acting, a badge or one of its API tokens, read from the log for the rows of
+    each page)."""
     query = _window(select(actors.c.notification_id, actors.c.at, actors.c.event, actors.c.originator_id,
                            actors.c.version, chain_table.c.hash)
                     .outerjoin(chain_table, chain_table.c.notification_id == actors.c.notification_id)
@@ -89,7 +93,9 @@ def actor_listing(engine: Engine, actor: str, since=None, until=None, app=None) 
             row["at"], row["hash"] = aware(row["at"]), row["hash"] or ""
             if app is not None:
                 found = list(app.events.get(UUID(row["originator_id"]), gt=row["version"] - 1, lte=row["version"]))
-                row["data"] = json.dumps(event_data(found[0]) if found else {}, ensure_ascii=False, sort_keys=True)
+                data = event_data(found[0]) if found else {}
+                row["data"] = json.dumps(data, ensure_ascii=False, sort_keys=True)
+                row["acted_as"] = next((str(data[f]) for f in ACTOR_FIELDS if data.get(f)), "")
         return rows
 
     return Listing(engine, query.order_by(actors.c.notification_id.desc()), shape_rows=shown)

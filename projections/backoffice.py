@@ -1,5 +1,6 @@
 """What the back-office views share: named filter errors, business days, money in fen, and a batch row cache."""
 
+import copy
 from datetime import date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import lru_cache
@@ -328,17 +329,32 @@ class Listing:
 
     `shape` turns a chunk of stored rows into the rows shown (it may read more for them on the same connection);
     `keep`, when given, is a test only Python can make (a segment computed from the row), so counting and paging then
-    walk the rows as a stream. `leading` rows (a few, already in memory) come before the query's.
+    walk the rows as a stream. `leading` rows (a few, already in memory) come before the query's. `sort_keys` names
+    the SQL expressions of shown fields the query does not select by that name (a margin, an available figure), so
+    the rows can be sorted by them too.
     """
 
     def __init__(self, engine: Engine, query: Select, shape: Callable[[dict], dict] | None = None,
                  keep: Callable[[dict], bool] | None = None, leading: Iterable[dict] = (),
-                 shape_rows: Callable[[Connection, list[dict]], list[dict]] | None = None):
+                 shape_rows: Callable[[Connection, list[dict]], list[dict]] | None = None,
+                 sort_keys: dict[str, Any] | None = None):
         self.engine = engine
         self.query = query
         self.shape_rows = shape_rows or ((lambda conn, rows: [shape(r) for r in rows]) if shape else None)
         self.keep = keep
         self.leading = list(leading)
+        self.sort_keys = {c.name: c for c in query.selected_columns} | dict(sort_keys or {})
+
+    def sorted_by(self, field: str, descending: bool = False) -> "Listing":
+        """The same rows ordered in SQL by one field (empty values last), ties kept in the listing's own order and
+        then by every selected column, so pages never overlap."""
+        if field not in self.sort_keys:
+            raise InvalidFilter(f"this table cannot be sorted by {field[:40]!r}")
+        key = self.sort_keys[field]
+        ties = [*self.query._order_by_clauses, *self.query.selected_columns]
+        listed = copy.copy(self)
+        listed.query = self.query.order_by(None).order_by((key.desc() if descending else key.asc()).nulls_last(), *ties)
+        return listed
 
     def count(self) -> int:
         if self.keep is not None:

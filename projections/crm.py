@@ -356,7 +356,8 @@ def customer_listing(engine: Engine, channel: str | None = None, shop: str | Non
         flags = _flags_by_buyer(conn, [r["buyer_ref"] for r in rows])
         return [_shown(row, as_of, rfm, flags.get(row["buyer_ref"], [])) for row in rows]
 
-    return Listing(engine, query, shape_rows=shown, keep=(lambda one: one["segment"] == segment) if segment else None)
+    return Listing(engine, query, shape_rows=shown, keep=(lambda one: one["segment"] == segment) if segment else None,
+                   sort_keys={"net_spend": customers_table.c.spend - customers_table.c.refunds})
 
 
 def customer(engine: Engine, buyer_ref: str, as_of=None, rfm: RfmRules | None = None) -> dict:

@@ -27,9 +27,11 @@ from sqlalchemy import (
     Boolean,
     Column,
     MetaData,
+    Numeric,
     String,
     Table,
     case,
+    cast,
     func,
     select,
 )
@@ -337,9 +339,11 @@ class FinanceProjection(Projection):
 # Queries: plain dicts with amounts in yuan (Decimal).
 
 
-def _margin(row: dict) -> int:
-    return (row["revenue"] - row["discounts"] + row.get("postage", 0) - row["platform_fee"]
-            - row.get("packaging", 0) - row["refunds"] - row["cogs"])
+def _margin(row) -> Any:
+    """In fen, of a row (a dict) or, given a table's columns, as an SQL expression to sort by."""
+    get = row.get if isinstance(row, dict) else (lambda name, default=None: row[name] if name in row else default)
+    return (get("revenue") - get("discounts") + get("postage", 0) - get("platform_fee")
+            - get("packaging", 0) - get("refunds") - get("cogs"))
 
 
 def _money(row: dict, *names: str) -> dict:
@@ -381,7 +385,7 @@ def orders_finance_listing(engine: Engine, channel: str | None = None, shop: str
         query = query.where(finance_orders.c.ordered_on >= first)
     if last:
         query = query.where(finance_orders.c.ordered_on <= last)
-    return Listing(engine, query, lambda row: _money(row, "paid", *MONEY))
+    return Listing(engine, query, lambda row: _money(row, "paid", *MONEY), sort_keys={"margin": _margin(finance_orders.c)})
 
 
 def sales_by_channel(engine: Engine, since=None, until=None) -> list[dict]:
@@ -414,7 +418,8 @@ def sku_finance_listing(engine: Engine, sku: str | None = None) -> Listing:
         with engine.connect() as conn:
             if conn.execute(query.limit(1)).first() is None:
                 raise UnknownSku(f"unknown SKU {sku[:64]!r}")
-    return Listing(engine, query, _sku_figures)
+    return Listing(engine, query, _sku_figures, sort_keys={"margin": _margin(finance_skus.c),
+                                                           "unit_cost": cast(finance_skus.c.unit_cost, Numeric)})
 
 
 def _sku_figures(row: dict) -> dict:

@@ -345,7 +345,8 @@ def stock_by_bin_listing(engine: Engine, warehouse: str | None = None, sku: str 
     query = query.order_by(stock_bins.c.warehouse, stock_bins.c.sku, stock_bins.c.bin)
     return Listing(engine, query, lambda r: {"warehouse": r["warehouse"], "sku": r["sku"], "bin": r["bin"],
                                              "on_hand": r["on_hand"], "reserved": r["reserved"],
-                                             "available": r["on_hand"] - r["reserved"]})
+                                             "available": r["on_hand"] - r["reserved"]},
+                   sort_keys={"available": stock_bins.c.on_hand - stock_bins.c.reserved})
 
 
 def movement_ledger(engine: Engine, sku: str | None = None, bin: str | None = None,

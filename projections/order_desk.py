@@ -367,7 +367,7 @@ def _fully_picked(progress: dict[str, list[int]]) -> bool:
 # Queries: plain dicts for the UI, the API and the CLI.
 
 SORTS = {"ordered_at": desk_orders.c.ordered_at, "paid": desk_orders.c.paid, "status": desk_orders.c.status,
-         "order": desk_orders.c.platform_order_no, "updated_at": desk_orders.c.updated_at}
+         "order": desk_orders.c.platform_order_no, "updated_at": desk_orders.c.updated_at, "units": desk_orders.c.units}
 SORT_CHOICES = tuple(f"{sign}{name}" for name in SORTS for sign in ("-", ""))
 LIST_COLUMNS = ("order_id", "channel", "shop", "platform_order_no", "status", "hold_reasons", "warehouse",
                 "ordered_at", "paid", "platform_fee", "postage", "lines", "units", "skus", "courier", "tracking_no",

@@ -477,7 +477,7 @@ def warehouse_or_default(code: str | None) -> str:
 def receive(member, sku, quantity, warehouse=None, bin="", reference="", lot="", expiry="", produced=""):
     """A lot-tracked SKU needs its lot and its expiry date (or production date, with the SKU's shelf life)."""
     warehouse = warehouse_or_default(warehouse)
-    system().app.inventory.receive(warehouse, sku, quantity, member["badge"], bin=bin, reference=reference, lot=lot,
+    system().app.inventory.receive(warehouse, sku, quantity, member["actor"], bin=bin, reference=reference, lot=lot,
                                    expiry=expiry, produced=produced)
     return levels(warehouse, sku)
 
@@ -488,7 +488,7 @@ def receive(member, sku, quantity, warehouse=None, bin="", reference="", lot="",
                         from_bin=optional(text(32)), lot=LOT_FIELDS["lot"]))
 def put_away(member, sku, to_bin, quantity, warehouse=None, from_bin="", lot=""):
     warehouse = warehouse_or_default(warehouse)
-    system().app.inventory.put_away(warehouse, sku, to_bin, quantity, member["badge"], from_bin=from_bin, lot=lot)
+    system().app.inventory.put_away(warehouse, sku, to_bin, quantity, member["actor"], from_bin=from_bin, lot=lot)
     return levels(warehouse, sku)
 
 
@@ -497,7 +497,7 @@ def put_away(member, sku, to_bin, quantity, warehouse=None, from_bin="", lot="")
                         warehouse=optional(text(32)), lot=LOT_FIELDS["lot"]))
 def move(member, sku, from_bin, to_bin, quantity, warehouse=None, lot=""):
     warehouse = warehouse_or_default(warehouse)
-    system().app.inventory.move(warehouse, sku, from_bin, to_bin, quantity, member["badge"], lot=lot)
+    system().app.inventory.move(warehouse, sku, from_bin, to_bin, quantity, member["actor"], lot=lot)
     return levels(warehouse, sku)
 
 
@@ -511,7 +511,7 @@ def move(member, sku, from_bin, to_bin, quantity, warehouse=None, lot=""):
                         reason=text(200), warehouse=optional(text(32))))
 def count(member, sku, bin, counted, reason, warehouse=None):
     warehouse = warehouse_or_default(warehouse)
-    difference = system().app.counts.count(warehouse, sku, bin, counted, reason, member["badge"])
+    difference = system().app.counts.count(warehouse, sku, bin, counted, reason, member["actor"])
     return {**levels(warehouse, sku), "difference": difference}
 
 
@@ -546,28 +546,28 @@ def exceptions(member, kind, channel, include_cleared, since, until, limit, offs
 @operation("POST", "/orders/{order_id}/hold", "Hold an order for review", "order commands", ORDER,
            roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
 def hold(member, order_id, reason):
-    system().app.orders.hold_order(order_id, reason, member["badge"])
+    system().app.orders.hold_order(order_id, reason, member["actor"])
     return order_summary(order_id)
 
 
 @operation("POST", "/orders/{order_id}/release", "Release a held order", "order commands", ORDER,
            roles_with("supervisor"), (ORDER_ID,), body_of())
 def release(member, order_id):
-    system().app.orders.release_order(order_id, member["badge"])
+    system().app.orders.release_order(order_id, member["actor"])
     return order_summary(order_id)
 
 
 @operation("POST", "/orders/{order_id}/reserve", "Reserve a released order's stock in a warehouse",
            "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(warehouse=optional(text(32))))
 def reserve(member, order_id, warehouse=None):
-    system().app.orders.reserve_order(order_id, warehouse_or_default(warehouse), member["badge"])
+    system().app.orders.reserve_order(order_id, warehouse_or_default(warehouse), member["actor"])
     return order_summary(order_id)
 
 
 @operation("POST", "/orders/{order_id}/cancel", "Cancel an order that has not shipped; its stock is released",
            "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
 def cancel(member, order_id, reason):
-    system().app.orders.cancel_order(order_id, reason, member["badge"])
+    system().app.orders.cancel_order(order_id, reason, member["actor"])
     return order_summary(order_id)
 
 
@@ -628,7 +628,7 @@ def order_detail(member, order_id):
                                    decryption_forbidden=FLAG),
            roles_with("supervisor"), (ORDER_ID,), body_of(purpose=text(200)))
 def reveal_buyer(member, order_id, purpose):
-    return system().app.channels.reveal_buyer(order_id, member["badge"], purpose)
+    return system().app.channels.reveal_buyer(order_id, member["actor"], purpose)
 
 
 @operation("POST", "/orders/{order_id}/address", "Correct the delivery address (before the parcel is packed)",
@@ -637,21 +637,21 @@ def reveal_buyer(member, order_id, purpose):
                    city=optional(text(64, 0)), district=optional(text(64, 0))))
 def change_address(member, order_id, name, phone, address, province, city="", district=""):
     system().app.orders.correct_address(order_id, name, phone, address,
-                                        {"province": province, "city": city, "district": district}, member["badge"])
+                                        {"province": province, "city": city, "district": district}, member["actor"])
     return order_summary(order_id)
 
 
 @operation("POST", "/orders/{order_id}/notes", "Add a note to the order's timeline", "order commands", ORDER,
            roles_with("supervisor"), (ORDER_ID,), body_of(text=text(200)))
 def add_note(member, order_id, text):
-    system().app.orders.add_note(order_id, text, member["badge"])
+    system().app.orders.add_note(order_id, text, member["actor"])
     return order_summary(order_id)
 
 
 @operation("POST", "/orders/{order_id}/reprint", "Ask for the parcel's label to be printed again", "order commands",
            ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(reason=text(200)))
 def reprint(member, order_id, reason):
-    system().app.fulfilment.request_reprint(order_id, reason, member["badge"])
+    system().app.fulfilment.request_reprint(order_id, reason, member["actor"])
     return order_summary(order_id)
 
 
@@ -659,7 +659,7 @@ def reprint(member, order_id, reason):
            "outcome was unknown (the printer's answer was lost) did come out", "order commands", ORDER,
            roles_with("supervisor"), (ORDER_ID,), body_of())
 def label_came_out(member, order_id):
-    system().app.fulfilment.confirm_labels_printed(order_id, member["badge"])
+    system().app.fulfilment.confirm_labels_printed(order_id, member["actor"])
     return order_summary(order_id)
 
 
@@ -672,7 +672,7 @@ def label_came_out(member, order_id):
                         reason=optional(text(200, 0)), text=optional(text(200, 0))))
 def bulk_action(member, action, order_ids, reason="", text=""):
     values = {"reason": reason, "text": text}
-    return {"results": orders_desk.act_on_each(order_ids, action, values, member["badge"])}
+    return {"results": orders_desk.act_on_each(order_ids, action, values, member["actor"])}
 
 
 @operation("POST", "/waves", "Create a wave from reserved orders (all of the warehouse's when none are named)",
@@ -684,7 +684,7 @@ def create_wave(member, number, warehouse=None, order_ids=None):
     warehouse = warehouse_or_default(warehouse)
     if order_ids is None:
         order_ids = reserved_orders(fresh("scanning"), known_warehouse(warehouse))
-    wave_id = system().app.fulfilment.create_wave(warehouse, number, order_ids, member["badge"])
+    wave_id = system().app.fulfilment.create_wave(warehouse, number, order_ids, member["actor"])
     return {"wave_id": wave_id, "number": number, "warehouse": warehouse, "orders": order_ids}
 
 
@@ -793,7 +793,7 @@ def map_platform_sku(member, channel, shop, platform_sku, components, item_id=""
         if part["sku"] in kit:
             raise InvalidInput(f"SKU {part['sku'][:64]!r} appears twice in the kit")
         kit[part["sku"]] = part["quantity"]
-    return system().map_platform_sku(channel, shop, platform_sku, kit, member["badge"], item_id)
+    return system().map_platform_sku(channel, shop, platform_sku, kit, member["actor"], item_id)
 
 
 # Settlement
@@ -917,7 +917,7 @@ def register_sku(member, code, name, **details):
            "product master commands", SKU_RECORD, CATALOGUE_WRITERS, (SKU_CODE,),
            body_of(name=optional(text(MAX_NAME)), **SKU_DETAILS))
 def edit_sku(member, code, **changes):
-    system().app.catalogue.edit_sku(code, member["badge"], **changes)
+    system().app.catalogue.edit_sku(code, member["actor"], **changes)
     return sku_record(code)
 
 
@@ -925,14 +925,14 @@ def edit_sku(member, code, **changes):
            "product master commands", SKU_RECORD, CATALOGUE_WRITERS, (SKU_CODE,),
            body_of(reason=optional(text(MAX_NAME, 0))))
 def retire_sku(member, code, reason=""):
-    system().app.catalogue.retire_sku(code, reason, member["badge"])
+    system().app.catalogue.retire_sku(code, reason, member["actor"])
     return sku_record(code)
 
 
 @operation("POST", "/skus/{code}/reinstate", "Bring a retired SKU back", "product master commands", SKU_RECORD,
            CATALOGUE_WRITERS, (SKU_CODE,), body_of())
 def reinstate_sku(member, code):
-    system().app.catalogue.reinstate_sku(code, member["badge"])
+    system().app.catalogue.reinstate_sku(code, member["actor"])
     return sku_record(code)
 
 
@@ -959,7 +959,7 @@ def supplier_list(member, limit, offset):
            CATALOGUE_WRITERS, body=body_of(code=text(64), name=text(MAX_NAME),
                                            lead_time_days={"type": "integer", "minimum": 0, "maximum": 3650}))
 def register_supplier(member, code, name, lead_time_days):
-    system().app.purchasing.register_supplier(code, name, lead_time_days, member["badge"])
+    system().app.purchasing.register_supplier(code, name, lead_time_days, member["actor"])
     return system().app.purchasing.supplier(code)
 
 
@@ -988,14 +988,14 @@ def draft_purchase_order(member, number, supplier, warehouse=None, window_days=2
     lead_time = system().app.purchasing.supplier(supplier)["lead_time_days"]
     suggested = replenishment.replenishment(fresh("inventory", "replenishment", "catalogue"), None, window_days,
                                             max(lead_time, 1), 7, warehouse)
-    system().app.purchasing.draft_from_suggestions(number, supplier, warehouse, suggested, member["badge"])
+    system().app.purchasing.draft_from_suggestions(number, supplier, warehouse, suggested, member["actor"])
     return purchase_order_record(number)
 
 
 @operation("POST", "/purchase-orders/{number}/approve", "Approve a drafted purchase order", "purchasing commands",
            PURCHASE_ORDER, CATALOGUE_WRITERS, (PO_NUMBER,), body_of())
 def approve_purchase_order(member, number):
-    system().app.purchasing.approve(number, member["badge"])
+    system().app.purchasing.approve(number, member["actor"])
     return purchase_order_record(number)
 
 
@@ -1005,7 +1005,7 @@ def approve_purchase_order(member, number):
            body_of(item=text(100), quantity=QUANTITY, bin=optional(text(32)), **LOT_FIELDS))
 def receive_purchase_order(member, number, item, quantity, bin="", lot="", expiry="", produced=""):
     """The item may be a GS1 code carrying its lot and dates; a lot-tracked SKU needs them."""
-    system().app.purchasing.receive(number, item, quantity, member["badge"], bin=bin, lot=lot, expiry=expiry,
+    system().app.purchasing.receive(number, item, quantity, member["actor"], bin=bin, lot=lot, expiry=expiry,
                                     produced=produced)
     return purchase_order_record(number)
 
@@ -1013,7 +1013,7 @@ def receive_purchase_order(member, number, item, quantity, bin="", lot="", expir
 @operation("POST", "/purchase-orders/{number}/close", "Close a purchase order; what was not received stays short",
            "purchasing commands", PURCHASE_ORDER, CATALOGUE_WRITERS, (PO_NUMBER,), body_of())
 def close_purchase_order(member, number):
-    system().app.purchasing.close(number, member["badge"])
+    system().app.purchasing.close(number, member["actor"])
     return purchase_order_record(number)
 
 
@@ -1022,7 +1022,7 @@ def close_purchase_order(member, number):
            body_of(name=text(MAX_NAME), contact=optional(text(MAX_NAME, 0)),
                    lead_time_days={"type": "integer", "minimum": 0, "maximum": 3650}))
 def revise_supplier(member, code, name, lead_time_days, contact=""):
-    return system().app.purchasing.revise_supplier(code, name, contact, lead_time_days, member["badge"])
+    return system().app.purchasing.revise_supplier(code, name, contact, lead_time_days, member["actor"])
 
 
 @operation("POST", "/purchase-orders/{number}/send", "Record an approved purchase order sent to its supplier, with "
@@ -1032,7 +1032,7 @@ def revise_supplier(member, code, name, lead_time_days, contact=""):
            CATALOGUE_WRITERS, (PO_NUMBER,),
            body_of(channel={"type": "string", "enum": ["csv", "xlsx", "print", "api"]}))
 def send_purchase_order(member, number, channel):
-    return system().app.purchasing.send(number, channel, member["badge"])
+    return system().app.purchasing.send(number, channel, member["actor"])
 
 
 # Lots

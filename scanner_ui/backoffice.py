@@ -16,7 +16,7 @@ from typing import Iterator
 
 import secrets
 
-from flask import Blueprint, Response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
 from sqlalchemy.engine import Engine
 
 from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisation
@@ -27,8 +27,9 @@ from projections.backoffice import (InvalidFilter, Listing, business_calendar, c
                                    positive_int, today)
 from projections.reports import MEDIA_TYPES, export
 
-from . import errors
+from . import errors, i18n
 from .auth import current_staff, login_required, system
+from .whatif_runs import Runs
 
 bp = Blueprint("office", __name__, url_prefix="/office")
 
@@ -37,10 +38,12 @@ PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 EVERY_ROW = 100_000
 DASHBOARD_DAYS = 30
-MAX_CHART_DAYS = 366
+MAX_DAILY_DAYS = 92  # longer ranges are charted a month a point
+TOP_BARS, MAX_TOP_BARS = 10, 50
 MAX_DAYS = 3660
 MAX_BILL_BYTES = 20 * 1024 * 1024
 BACKLOG = orders_board.STATUSES[:orders_board.STATUSES.index("shipped")]
+REPLAYS = Runs()
 PALETTE = ("#1565c0", "#ef6c00", "#2e7d32", "#8e24aa", "#c62828", "#00838f", "#6d4c41", "#546e7a")
 
 
@@ -149,7 +152,10 @@ def uploaded(field: str, most: int, what: str) -> Iterator[Path]:
 def table(name: str, title: str, rows: list[dict] | Listing, columns: list[Col], filters: list[Filter] = (),
           template: str = "office/table.html", **shown):
     """A table page (one page of the rows) or, with `?format=`, every row as a CSV or XLSX download. Rows given as
-    a Listing are read from the view a page at a time (and streamed into the export), never all held at once."""
+    a Listing are read from the view a page at a time (and streamed into the export), never all held at once.
+    `?sort=FIELD&dir=asc|desc` orders them by one of the table's columns (in SQL for a Listing), pages and exports
+    alike."""
+    rows, sorting = sorted_rows(rows, columns)
     kind = request.args.get("format")
     if kind:
         body = export(rows, kind, [c.field for c in columns])
@@ -165,7 +171,35 @@ def table(name: str, title: str, rows: list[dict] | Listing, columns: list[Col],
     offset = (page - 1) * size
     shown_rows = rows.page(size, offset) if isinstance(rows, Listing) else rows[offset:offset + size]
     return render_template(template, name=name, title=title, columns=columns, filters=filters, rows=shown_rows,
-                           total=total, page=page, pages=pages, size=size, **shown)
+                           total=total, page=page, pages=pages, size=size, sorting=sorting, **shown)
+
+
+@dataclass(frozen=True)
+class Sorting:
+    """How a table is sorted (`field`, `descending`) and which of its columns it can be sorted by."""
+
+    fields: frozenset[str]
+    field: str | None = None
+    descending: bool = False
+
+
+def sorted_rows(rows: list[dict] | Listing, columns: list[Col]) -> tuple[list[dict] | Listing, Sorting]:
+    """The rows in the order the query string asks (`sort`, `dir`), only by a column of the table; rows in memory are
+    sorted stably (empty values last), a Listing in SQL."""
+    shown = [c.field for c in columns]
+    fields = frozenset(f for f in shown if f in rows.sort_keys) if isinstance(rows, Listing) else frozenset(shown)
+    field, direction = arg("sort"), request.args.get("dir", "asc")
+    if field is None:
+        return rows, Sorting(fields)
+    if field not in fields or direction not in ("asc", "desc"):
+        raise InvalidFilter(f"this table can be sorted by {', '.join(sorted(fields))}, ascending (asc) or "
+                            "descending (desc)")
+    descending = direction == "desc"
+    if isinstance(rows, Listing):
+        return rows.sorted_by(field, descending), Sorting(fields, field, descending)
+    empty = [r for r in rows if r.get(field) in (None, "")]
+    filled = sorted((r for r in rows if r.get(field) not in (None, "")), key=lambda r: r[field], reverse=descending)
+    return filled + empty, Sorting(fields, field, descending)
 
 
 # Dashboard
@@ -173,31 +207,57 @@ def table(name: str, title: str, rows: list[dict] | Listing, columns: list[Col],
 
 @bp.get("/")
 def dashboard():
-    """Sales by channel and margin per day, stock value, backlog and open exceptions, as server-drawn charts."""
+    """Sales by channel and margin per day (per month over a long range), stock value of the top SKUs, backlog and
+    open exceptions, as server-drawn charts."""
     first, last = day_range(arg("since") or (today() - timedelta(days=DASHBOARD_DAYS - 1)), arg("until") or today())
-    days = calendar(first, last)
+    periods = calendar(first, last)
+    period_of = {day: label for label, days in periods for day in days}
+    labels = [label for label, _ in periods]
+    top = min(positive_int(request.args.get("top", TOP_BARS), "top"), MAX_TOP_BARS)
     engine = fresh("finance", "orders_board", "inventory")
     sales: dict[str, dict[str, Decimal]] = {}
     for row in finance.sales_by_channel(engine, first, last):
-        sales.setdefault(row["channel"], {})[row["day"]] = row["revenue"]
-    margin = {row["day"]: row["margin"] for row in finance.daily_finance(engine, first, last)}
+        points = sales.setdefault(row["channel"], {})
+        points[period_of[row["day"]]] = points.get(period_of[row["day"]], Decimal("0.00")) + row["revenue"]
+    margin: dict[str, Decimal] = {}
+    for row in finance.daily_finance(engine, first, last):
+        margin[period_of[row["day"]]] = margin.get(period_of[row["day"]], Decimal("0.00")) + row["margin"]
     valuation = finance.stock_valuation(engine)
+    by_sku: dict[str, Decimal] = {}
+    for line in valuation["lines"]:
+        by_sku[line["sku"]] = by_sku.get(line["sku"], Decimal("0.00")) + line["value"]
     statuses = {row["status"]: row["orders"] for row in orders_board.order_counts(engine)["by_status"]}
     open_exceptions = orders_board.open_exception_counts(engine)
     charts = {
-        "sales": line_chart(days, sales),
-        "margin": bar_chart([(day[5:], margin.get(day, Decimal("0"))) for day in days]),
-        "stock_value": bar_chart([(line["sku"], line["value"]) for line in valuation["lines"]]),
+        "sales": line_chart(labels, sales),
+        "margin": bar_chart([(short(label), margin.get(label, Decimal("0.00"))) for label in labels]),
+        "stock_value": bar_chart(top_bars(list(by_sku.items()), top)),
         "backlog": bar_chart([(status, statuses.get(status, 0)) for status in BACKLOG]),
         "exceptions": bar_chart([(kind, open_exceptions.get(kind, 0)) for kind in orders_board.KINDS]),
     }
-    return render_template("office/dashboard.html", since=first, until=last, charts=charts,
+    return render_template("office/dashboard.html", since=first, until=last, charts=charts, top=top,
+                           monthly=len(periods) < len(period_of),
                            totals=finance.totals(engine, first, last), stock_total=valuation["total"],
                            backlog=sum(statuses.get(s, 0) for s in BACKLOG), open_exceptions=sum(open_exceptions.values()),
                            expiry_alert_days=system().settings.expiry_alert_days,
                            lots_expiring=lots.expiring_count(fresh("lots"), system().app.inventory.today(),
                                                              system().settings.expiry_alert_days),
                            shops_to_authorise=system().app.channels.shops_needing_reauthorisation(followed_shops()))
+
+
+def short(period: str) -> str:
+    """A chart's label for a day (11-11) or a month (2026-11)."""
+    return period[5:] if len(period) == 10 else period
+
+
+def top_bars(bars: list[tuple[str, Decimal | int]], top: int) -> list[tuple[str, Decimal | int]]:
+    """The `top` largest bars, largest first, then one bar for all the others (labelled with how many)."""
+    ranked = sorted(bars, key=lambda bar: (-bar[1], bar[0]))
+    if len(ranked) <= top:
+        return ranked
+    rest = ranked[top:]
+    label = i18n.translate(g.get("lang", i18n.DEFAULT), "chart_others", {"n": len(rest)})
+    return ranked[:top] + [(label, sum((value for _, value in rest), Decimal("0.00")))]
 
 
 # Shop authorisation (授权)
@@ -275,11 +335,20 @@ def followed_shops() -> list[tuple[str, str]]:
     return sorted(shops)
 
 
-def calendar(first: str, last: str) -> list[str]:
+def calendar(first: str, last: str) -> list[tuple[str, list[str]]]:
+    """The charts' periods over the range, each a label and its days: a day each up to MAX_DAILY_DAYS days, else a
+    month each (a point per day would be too dense to read), for up to MAX_DAYS days."""
     start, end = date.fromisoformat(first), date.fromisoformat(last)
-    if (end - start).days >= MAX_CHART_DAYS:
-        raise InvalidFilter(f"the charts show at most {MAX_CHART_DAYS} days; {first} to {last} is longer")
-    return [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    if (end - start).days >= MAX_DAYS:
+        raise InvalidFilter(f"the charts show at most {MAX_DAYS} days (ten years, a month a point); {first} to {last} "
+                            "is longer")
+    days = [(start + timedelta(days=n)).isoformat() for n in range((end - start).days + 1)]
+    if len(days) <= MAX_DAILY_DAYS:
+        return [(day, [day]) for day in days]
+    months: dict[str, list[str]] = {}
+    for day in days:
+        months.setdefault(day[:7], []).append(day)
+    return list(months.items())
 
 
 CHART_WIDTH, CHART_HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 240, 64, 12, 14, 40
@@ -303,7 +372,7 @@ def _x_labels(labels: list[str], xs: list[float]) -> list[dict]:
 
 
 def line_chart(days: list[str], series: dict[str, dict[str, Decimal]]) -> dict:
-    """A line per series over the days (a day without a value is zero)."""
+    """A line per series over the periods (days or months; one without a value is zero)."""
     values = [v for points in series.values() for v in points.values()]
     axis = _axis(min(values, default=0), max(values, default=0))
     width = CHART_WIDTH - LEFT - RIGHT
@@ -316,7 +385,7 @@ def line_chart(days: list[str], series: dict[str, dict[str, Decimal]]) -> dict:
                       "path": " ".join(f"{d['x']},{d['y']}" for d in dots)})
     return {"kind": "line", "width": CHART_WIDTH, "height": CHART_HEIGHT, "left": LEFT, "right": CHART_WIDTH - RIGHT,
             "ticks": axis["ticks"], "zero": axis["y"](0), "series": lines,
-            "labels": _x_labels([d[5:] for d in days], xs), "label_y": CHART_HEIGHT - BOTTOM + 16}
+            "labels": _x_labels([short(d) for d in days], xs), "label_y": CHART_HEIGHT - BOTTOM + 16}
 
 
 def bar_chart(bars: list[tuple[str, Decimal | int]]) -> dict:
@@ -613,8 +682,8 @@ def actor_index():
     rows = actors.actor_listing(fresh("actors", "audit"), actor, arg("since"), arg("until"),
                                 system().app.store) if actor else []
     columns = [Col("notification_id", "notification", "number"), Col("at", "at", "instant"), Col("event", "event"),
-               Col("originator_id", "aggregate"), Col("version", "version", "number"), Col("data", "data"),
-               Col("hash", "hash", "hash")]
+               Col("acted_as", "acted_as"), Col("originator_id", "aggregate"), Col("version", "version", "number"),
+               Col("data", "data"), Col("hash", "hash", "hash")]
     return table("actor", "actor_index", rows, columns, [Filter("actor", "actor"), *DAYS])
 
 
@@ -635,6 +704,52 @@ def oversell():
     return render_template("office/oversell.html", title="oversell", columns=columns, found=found, asked=order or channel,
                            filters=[Filter("order", "order"), Filter("channel", "channel"), Filter("shop", "shop"),
                                     Filter("sku", "sku")])
+
+
+@bp.get("/audit/what-if")
+def what_if():
+    """The log replayed (in memory, never written) under other channel-stock rules, courier policy and wave rule
+    over a period of business days, beside the live figures: per channel, per courier and for the waves. The replay
+    runs in the background; the page shows its progress until the figures are ready."""
+    from domain.courier_choice import rules_as_data, rules_from_data, standard_rules
+
+    from projections import whatif
+
+    rules_text, couriers_text = request.args.get("rules", ""), request.args.get("couriers", "")
+    report, run = None, None
+    if flag("run"):
+        rules = dict(whatif.parse_rule(line) for line in rules_text.splitlines() if line.strip())
+        couriers = None
+        if couriers_text.strip():
+            try:
+                couriers = rules_from_data(json.loads(couriers_text))
+            except ValueError as error:
+                raise InvalidInput(f"the courier policy is not JSON: {error}") from None
+        waves = whatif.parse_wave_rule(arg("waves")) if arg("waves") else None
+        since, until = day_range(arg("since"), arg("until"))
+        store = system().app.store
+        head = store.recorder.max_notification_id() or 0
+
+        def work(progress) -> dict:
+            live = whatif.live_figures(store, since, until)
+            again = whatif.replay(store, since, until, rules, progress, couriers, waves)
+            return {"channels": [dict(channel=c, live=live.channels.get(c, whatif.Figures()),
+                                      again=again.channels.get(c, whatif.Figures()))
+                                 for c in sorted(set(live.channels) | set(again.channels))],
+                    "couriers": [dict(courier=c, live=live.couriers.get(c, whatif.Parcels()),
+                                      again=again.couriers.get(c, whatif.Parcels()))
+                                 for c in sorted(set(live.couriers) | set(again.couriers))],
+                    "waves": {"live": live.waves, "again": again.waves}}
+
+        asked = json.dumps([id(store), head, since, until, sorted((c, str(r)) for c, r in rules.items()),
+                            couriers_text.strip(), str(waves)], ensure_ascii=False)
+        run = REPLAYS.start(asked, head, work)
+        if run.refusal:
+            raise InvalidInput(run.refusal)
+        report = run.report
+    live_policy = json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=1)
+    return render_template("office/what_if.html", title="what_if", report=report, run=run, rules_text=rules_text,
+                           couriers_text=couriers_text if flag("run") else live_policy)
 
 
 @bp.get("/audit/stock")

@@ -6,7 +6,8 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from ..errors import Conflict, InvalidInput
-from ..staff import LoginGuard, NotAllowed, Staff, check_badge, login_guard_id, new_token, read_token, staff_id
+from ..staff import (LoginGuard, NotAllowed, Staff, check_badge, login_guard_id, new_token, read_token, staff_id,
+                     token_actor)
 from .store import EventStore, retry_on_conflict
 
 
@@ -64,12 +65,13 @@ class StaffMembers:
         return [{"id": token_id, "label": issued["label"]} for token_id, issued in self.member(badge).tokens.items()]
 
     def authenticate(self, token: str) -> dict:
-        """The member of staff an API token belongs to; NotAllowed for a malformed, unknown or revoked token."""
+        """The member of staff an API token belongs to, with the `actor` its calls are recorded as (the token);
+        NotAllowed for a malformed, unknown or revoked token."""
         badge, token_id, secret = read_token(token)
         member = self.member(badge)
         if not member.token_matches(token_id, secret):
             raise NotAllowed("token not accepted")
-        return self.staff_member(member.badge)
+        return dict(self.staff_member(member.badge), token_id=token_id, actor=token_actor(member.badge, token_id))
 
     # Login lockouts, shared by every process through the store
 

@@ -62,7 +62,7 @@ def test_the_audit_page_shows_one_page_of_a_badge_s_events_with_their_data(syste
     assert len(rows) == 5 and "共 15 行" in page and "第 1 / 3 页" in page
     assert {row[2] for row in rows + table_rows(second, "actor")} >= {"Stock.Picked", "Order.ItemPicked",
                                                                       "Wave.LinePicked"}
-    assert any(TEA in row[5] or CUP in row[5] for row in rows)
+    assert any(TEA in row[6] or CUP in row[6] for row in rows) and {row[3] for row in rows} == {"bob"}
     assert "13812345678" not in page
     export = auditor.get("/office/audit/actor?actor=bob&format=csv").get_data(as_text=True)
     assert len(export.strip().splitlines()) == 1 + 15 and "Stock.Picked" in export
@@ -74,3 +74,25 @@ def test_a_page_past_the_last_is_refused_by_name(system):
     answer = auditor.get("/office/audit/actor?actor=bob&size=5&page=9")
 
     assert answer.status_code == 422 and "page 9 is past the last page (3)" in answer.get_data(as_text=True)
+
+
+def test_an_api_token_s_work_is_found_as_the_token_and_on_its_badge_s_page_marked_with_the_token(system):
+    system.app.staff.register_staff("S1", "S1", "supervisor", PIN, "admin")
+    token = system.app.staff.issue_token("S1", "nightly", "admin")
+    token_id = token.split(".")[1]
+    web = create_app(system, {"TESTING": True})
+    api = web.test_client()
+    api.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    order = system.placed["T104"]
+    system.app.orders.add_note(order, "checked by hand", "S1")
+
+    assert api.post(f"/api/v1/orders/{order}/notes", json={"text": "from the nightly job"}).status_code == 200
+    system.catch_up()
+    as_token = actor_listing(system.engine, f"S1#{token_id}", app=system.app.store).page(50)
+    as_badge = actor_listing(system.engine, "S1", app=system.app.store).page(50)
+    page = signed_in(web, "A1").get("/office/audit/actor?actor=S1").get_data(as_text=True)
+
+    assert [(r["event"], r["acted_as"]) for r in as_token] == [("Order.NoteAdded", f"S1#{token_id}")]
+    assert [(r["event"], r["acted_as"]) for r in as_badge[:2]] == [("Order.NoteAdded", f"S1#{token_id}"),
+                                                                  ("Order.NoteAdded", "S1")]
+    assert [row[3] for row in table_rows(page, "actor")[:2]] == [f"S1#{token_id}", "S1"]

@@ -1,5 +1,6 @@
 """Courier choice over the standard Hangzhou policy: which courier, why, and at what estimated postage."""
 
+import json
 from decimal import Decimal
 
 import pytest
@@ -7,11 +8,14 @@ import pytest
 from domain.courier_choice import (
     CourierRule,
     CourierRules,
+    InvalidCourierRules,
     InvalidPackageFacts,
     NoCourierAvailable,
     PackageFacts,
     Tariff,
     choose,
+    rules_as_data,
+    rules_from_data,
     standard_rules,
 )
 
@@ -130,3 +134,23 @@ def test_package_facts_that_make_no_sense_are_refused_by_name(bad):
 
     with pytest.raises(InvalidPackageFacts):
         PackageFacts(**facts)
+
+
+def test_a_policy_written_as_data_reads_back_as_the_same_policy():
+    data = json.loads(json.dumps(rules_as_data(RULES), ensure_ascii=False))
+
+    assert rules_from_data(data) == RULES
+
+
+@pytest.mark.parametrize(("change", "refusal"), [
+    (lambda d: d["rules"][0].update(weight_below="heavy"), "rules[0].weight_below: expected int"),
+    (lambda d: d["tariffs"]["SF"]["near"].update(first_price="-1"), "tariffs.SF.near.first_price: an amount from 0"),
+    (lambda d: d["tariffs"]["SF"]["near"].update(step_grams=0), "tariffs.SF.near.step_grams: at least 1"),
+    (lambda d: d.update(fallback="ZTO"), "fallback: expected list"),
+])
+def test_a_policy_with_a_wrong_field_is_refused_naming_it(change, refusal):
+    data = rules_as_data(RULES)
+    change(data)
+
+    with pytest.raises(InvalidCourierRules, match=refusal.replace("[", r"\[").replace("]", r"\]")):
+        rules_from_data(data)
