@@ -116,10 +116,10 @@ count_requests = Table(
     Column("counted", BigInteger, nullable=False),
     Column("on_hand", BigInteger, nullable=False),
     Column("difference", BigInteger, nullable=False),
-    Column("requested_by", String(32), nullable=False),
+    Column("requested_by", String(64), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("status", String(16), nullable=False),
-    Column("decided_by", String(32), nullable=False),
+    Column("decided_by", String(64), nullable=False),
 )
 
 ORDER_STATUS = {
@@ -285,13 +285,13 @@ class ScanningProjection(Projection):
                                           else e.units if isinstance(e, Wave.OrderWithdrawn) else e.missing)
             elif isinstance(e, CountAdjustment.Requested):
                 requests.row((key,), warehouse=e.warehouse, bin=e.bin, sku=e.sku, counted=e.counted,
-                             on_hand=e.on_hand, difference=e.difference, requested_by=e.by[:32], at=e.timestamp,
+                             on_hand=e.on_hand, difference=e.difference, requested_by=e.by, at=e.timestamp,
                              status="pending", decided_by="")
             elif isinstance(e, (CountAdjustment.Approved, CountAdjustment.Rejected)):
                 row = requests.get((key,))
                 if row is not None:
                     row["status"] = "approved" if isinstance(e, CountAdjustment.Approved) else "rejected"
-                    row["decided_by"] = e.by[:32]
+                    row["decided_by"] = e.by
         for rows in (order_rows, wave_rows, requests):
             rows.write(conn)
 

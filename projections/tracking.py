@@ -98,7 +98,7 @@ class ProjectionRunner:
 
     def setup(self) -> None:
         """Create the view and tracking tables and the tracking row, if missing. A view whose stored tables lack a
-        column this code writes (a newer release added it) is emptied and folded again from the first event."""
+        column this code writes, or keeps it narrower (a newer release added or widened it), is emptied and folded again from the first event."""
         tracking_metadata.create_all(self.engine)
         missing = self.missing_columns()
         if missing:
@@ -114,12 +114,21 @@ class ProjectionRunner:
                 conn.execute(insert(projection_tracking).values(name=self.projection.name, position=0))
 
     def missing_columns(self) -> list[str]:
-        """The columns of this view's stored tables that the code has and the database lacks ("table.column")."""
+        """The columns this code writes that the view's stored tables lack, or hold narrower than the code writes them
+        ("table.column", "table.column (32 < 64)")."""
         stored = inspect(self.engine)
-        return [f"{table.name}.{column.name}" for table in self.projection.metadata.sorted_tables
-                if stored.has_table(table.name)
-                for known in [{c["name"] for c in stored.get_columns(table.name)}]
-                for column in table.columns if column.name not in known]
+        found = []
+        for table in self.projection.metadata.sorted_tables:
+            if not stored.has_table(table.name):
+                continue
+            lengths = {c["name"]: getattr(c["type"], "length", None) for c in stored.get_columns(table.name)}
+            for column in table.columns:
+                wanted = getattr(column.type, "length", None)
+                if column.name not in lengths:
+                    found.append(f"{table.name}.{column.name}")
+                elif wanted and lengths[column.name] and lengths[column.name] < wanted:
+                    found.append(f"{table.name}.{column.name} ({lengths[column.name]} < {wanted})")
+        return found
 
     def position(self) -> int:
         with self.engine.connect() as conn:

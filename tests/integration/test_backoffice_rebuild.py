@@ -107,3 +107,17 @@ def test_a_view_stored_by_an_older_release_without_a_new_column_is_folded_again_
 
     assert runner.missing_columns() == []
     assert tables(system, finance.metadata) == live
+
+
+@pytest.mark.postgres
+def test_a_column_stored_narrower_than_this_release_writes_is_widened_by_folding_the_view_again(make_system,
+                                                                                                postgres_url):
+    system = make_system(postgres_url)
+    runner = system.runners["scanning"]
+    with system.engine.begin() as conn:  # the actor columns were 32 characters before API tokens acted as themselves
+        conn.exec_driver_sql("ALTER TABLE scanning_count_request ALTER COLUMN requested_by TYPE VARCHAR(32)")
+
+    assert runner.missing_columns() == ["scanning_count_request.requested_by (32 < 64)"]
+    runner.setup()
+
+    assert runner.missing_columns() == []
