@@ -1,5 +1,6 @@
 """Orders imported from a marketplace shop, and their path through the warehouse."""
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -83,6 +84,12 @@ def unmapped(line: dict) -> bool:
 
 
 UNKNOWN_SKU = "unknown SKU"
+PRESALE = "presale until"
+
+
+def buyer_ref(channel: str, shop: str, nickname: str) -> str:
+    """The buyer's reference within a shop: a digest of the nickname, never the nickname itself."""
+    return hashlib.sha256(f"{channel}:{shop}:{nickname}".encode()).hexdigest()[:16]
 
 
 def check_lines(lines: list[OrderLine]) -> None:
@@ -217,6 +224,26 @@ class Order(Aggregate):
             raise InvalidOrderState(f"order {self.platform_order_no} waits for platform SKU {waiting} to be mapped; "
                                     f"map it first")
         self._released(by)
+
+    def record_review(self, rule_set_version: int, decisions: list[dict], ship_from: datetime | None,
+                      by: str) -> None:
+        """What the review rules decided for this order, with the rule set's version and each rule's inputs."""
+        self._reviewed(rule_set_version, decisions, ship_from, by)
+
+    def release_presale(self, rule_set_version: int, decision: dict, now: datetime, by: str) -> bool:
+        """A presale order whose ship-from date has come is released (or stays held for its other reasons);
+        False when it is not waiting for a ship-from date that has come."""
+        ship_from = getattr(self, "ship_from", None)
+        if self.status != "held" or ship_from is None or ship_from > now or not any(
+                r.startswith(PRESALE) for r in self.hold_reasons):
+            return False
+        self._reviewed(rule_set_version, [decision], None, by)
+        rest = [r for r in self.hold_reasons if not r.startswith(PRESALE)]
+        if rest:
+            self._held(rest, by)
+        else:
+            self._released(by)
+        return True
 
     def map_lines(self, mapped: dict[int, tuple[str, dict[str, int]]], by: str) -> bool:
         """Give unmapped lines their SKU and components (line no → (sku, components)); a held order whose only
@@ -384,6 +411,10 @@ class Order(Aggregate):
         self.status = "held"
         self.hold_reasons = list(reasons)
 
+    @event("Reviewed")
+    def _reviewed(self, rule_set_version: int, decisions: list[dict], ship_from: datetime | None, by: str) -> None:
+        self.ship_from = ship_from
+
     @event("Released")
     def _released(self, by: str) -> None:
         self.status = "released"
@@ -473,34 +504,6 @@ class Order(Aggregate):
             self.status = "cancelled"
         elif before_shipment and self.status in ("reserved", "waved") and self.fully_picked():
             self.status = "picked"
-
-
-class ReviewRules:
-    """Why an arriving order should wait for a person before it is fulfilled (审单)."""
-
-    def __init__(self, max_amount: Decimal = Decimal("20000"), hold_on_remark: bool = False):
-        self.max_amount = max_amount
-        self.hold_on_remark = hold_on_remark
-
-    def reasons_to_hold(self, new, sku_exists, retired=frozenset()) -> list[str]:
-        """Reasons to hold a new order (an `application.NewOrder`); none means release it.
-
-        `sku_exists(line)` says whether an order line stands for a known SKU or a mapped platform SKU; `retired`
-        names SKUs no longer sold."""
-        reasons = []
-        if self.hold_on_remark and (new.remark or "").strip():
-            reasons.append("buyer remark")
-        if Decimal(new.paid_amount) > self.max_amount:
-            reasons.append(f"amount above {self.max_amount}")
-        if not new.region.get("province") or not new.buyer.address.strip():
-            reasons.append("incomplete address")
-        unknown = [line for line in new.lines if not sku_exists(line)]
-        if unknown:
-            reasons.append(unknown_reason([line.as_event_data() for line in unknown]))
-        stopped = sorted({line.sku for line in new.lines if line.sku in retired})
-        if stopped:
-            reasons.append("retired SKU " + ", ".join(stopped))
-        return reasons
 
 
 def line_label(line: dict) -> str:

@@ -910,6 +910,7 @@ def sku(member, code):
            body=body_of(code=text(64), name=text(MAX_NAME), **SKU_DETAILS))
 def register_sku(member, code, name, **details):
     system().app.catalogue.register_sku(code, name, **details)
+    system().release_orders_for_new_skus(member["badge"])
     return sku_record(code)
 
 

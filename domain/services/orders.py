@@ -1,6 +1,5 @@
 """Marketplace orders: imported a page at a time, reviewed, held or released, reserved, cancelled, refunded."""
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -14,12 +13,14 @@ from ..errors import AlreadyReserved, InsufficientStock, InvalidInput, InvalidOr
 from ..history import HistoricOrder
 from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
 from ..listing import Listing, kit_label, listing_id, platform_key
-from ..order import Buyer, Order, OrderLine, ReviewRules, check_lines, components_of, unmapped
+from ..order import Buyer, Order, OrderLine, buyer_ref, check_lines, components_of, line_label, unmapped
 from ..printing import mask_phone
+from ..review import RuleBook
 from ..stock import Stock
 from ..warehouse import Warehouse
 from .catalogue import Catalogue
 from .inventory import Inventory
+from .review import ReviewRules
 from .store import EventStore, KnownIds, ids_of, retry_on_conflict
 
 
@@ -49,7 +50,7 @@ class Orders:
         self.store = store
         self.catalogue = catalogue
         self.inventory = inventory
-        self.review_rules = review_rules or ReviewRules()
+        self.review_rules = review_rules or ReviewRules(store, catalogue)
         self._known_orders: KnownIds = KnownIds(200_000)
 
     def import_order(self, new: NewOrder, by: str = "import") -> tuple[UUID, bool]:
@@ -83,11 +84,12 @@ class Orders:
     def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
         site = self.inventory.warehouse(warehouse) if warehouse else None
         stocks: dict[UUID, Stock] = {}
+        book = self.review_rules.book()
         listings = self._listings((new.channel, new.shop, line.platform_sku, line.item_id, line.sku)
                                   for new in page for line in new.lines)
         if site is not None:
             # One look at the store for every stock stream the page may reserve from, not one per stream.
-            wanted: set[str] = set()
+            wanted: set[str] = {rule.params["sku"] for rule in book.enabled("gift")}
             for new in page:
                 for line in new.lines:
                     listing = listings.get(self._key(new.channel, new.shop, line))
@@ -101,7 +103,7 @@ class Orders:
                 results.append({"order_id": order_id, "created": False, "status": "duplicate"})
                 continue
             seen.add(order_id)
-            order = self._new_order(new, listings, retired)
+            order = self._new_order(new, listings, book, site, stocks, by, retired)
             if order.status == "released" and site is not None:
                 self._reserve(order, site, stocks, by)
             orders.append(order)
@@ -123,11 +125,33 @@ class Orders:
             if not amount.is_finite() or not 0 <= amount <= most:
                 raise InvalidInput(f"{label} must be from 0 to {most:,} yuan, got {amount}")
 
-    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing], retired: set[str] = frozenset()) -> Order:
-        digest = hashlib.sha256(f"{new.channel}:{new.shop}:{new.buyer.nickname}".encode()).hexdigest()[:16]
+    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing], book: RuleBook, site: Warehouse | None,
+                   stocks: dict[UUID, Stock], by: str, retired: set[str] = frozenset()) -> Order:
+        """The order as imported, reviewed against this version of the rules (holds, gifts, presale), with the
+        review's decisions recorded on it."""
+        digest = buyer_ref(new.channel, new.shop, new.buyer.nickname)
         lines = [self._line_data(new.channel, new.shop, line, listings) for line in new.lines]
-        waiting = {line["line_no"] for line in lines if unmapped(line)}
-        return Order(
+        skus = {sku for line in lines for sku in components_of(line) if sku} | {l["sku"] for l in lines if l["sku"]}
+        own: dict[str, int] = {}
+        for line in lines:
+            for sku, each in components_of(line).items():
+                own[sku] = own.get(sku, 0) + line["quantity"] * each
+
+        def gift_stock(sku: str, units: int) -> bool:
+            if site is None:
+                return False  # no warehouse to look at: no gift promised that stock may not cover
+            stock = stocks.get(ids.stock_id(site.code, sku))
+            return stock is not None and stock.available(site.pick_order("storage")) - own.get(sku, 0) >= units
+
+        review = book.review(new, digest, sorted({line_label(line) for line in lines if unmapped(line)}),
+                             sorted({line.sku for line in new.lines if line.sku in retired}), skus, gift_stock,
+                             datetime.now().astimezone())
+        first = max(line["line_no"] for line in lines) + 1
+        for n, gift in enumerate(review.gifts):
+            lines.append({"line_no": first + n, "platform_sku": "", "sku": gift["sku"], "title": "赠品 gift",
+                          "quantity": gift["units"], "unit_price": Decimal("0"), "discount": Decimal("0"),
+                          "item_id": "", "components": {gift["sku"]: 1}, "gift": gift["rule"]})
+        order = Order(
             new.channel,
             new.shop,
             new.platform_order_no,
@@ -141,8 +165,10 @@ class Orders:
             Decimal(new.postage),
             new.ordered_at or datetime.now().astimezone(),
             new.remark or "",
-            self.review_rules.reasons_to_hold(new, lambda line: line.line_no not in waiting, retired),
+            review.reasons,
         )
+        order.record_review(review.rule_set_version, review.decisions, review.ship_from, by)
+        return order
 
     @staticmethod
     def _key(channel: str, shop: str, line: OrderLine) -> UUID:
@@ -195,6 +221,30 @@ class Orders:
             self.store.save(order, *stocks.values())
         return {"order_id": order.id, "platform_order_no": order.platform_order_no, "mapped": changed,
                 "status": order.status}
+
+    def release_due_presales(self, order_ids, warehouse: str, by: str, now: datetime | None = None) -> dict:
+        """Presale orders whose ship-from date has come: the review records it and releases them (they stay held
+        when another reason holds them) and, when a warehouse is given, reserves them there."""
+        now = now or datetime.now().astimezone()
+        outcomes = [self._release_presale(order_id, warehouse, by, now) for order_id in order_ids]
+        return {"released": sum(o in ("released", "reserved", "awaiting_stock") for o in outcomes),
+                "reserved": outcomes.count("reserved")}
+
+    @retry_on_conflict
+    def _release_presale(self, order_id: UUID, warehouse: str, by: str, now: datetime) -> str:
+        order = self.order(order_id)
+        book = self.review_rules.book()
+        rule = book.rule("presale")
+        decision = {"rule": rule.id if rule else "", "kind": "presale", "rule_version": rule.version if rule else 0,
+                    "outcome": "ship-from date reached",
+                    "inputs": {"ship_from": str(getattr(order, "ship_from", "")), "now": str(now)}}
+        if not order.release_presale(book.version, decision, now, by):
+            return ""
+        stocks: dict[UUID, Stock] = {}
+        if order.status == "released" and warehouse:
+            self._reserve(order, self.inventory.warehouse(warehouse), stocks, by)
+        self.store.save(order, *stocks.values())
+        return order.status
 
     def _reserve(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
         """Reserve every SKU of the order or none; returns what is missing (nothing when reserved)."""

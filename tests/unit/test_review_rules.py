@@ -1,0 +1,181 @@
+"""Review rules (审单) kept as data: each edit makes the set's next version, and each order's review is an event
+naming the rule, its version and what it looked at."""
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from domain.order import buyer_ref
+from domain.review import ReviewRuleRefused
+from domain.errors import UnknownSku
+from tests.builders import CUP, PAN, TEA, order, warehouse_with_catalogue
+
+NOW = datetime.now(timezone.utc)
+
+
+@pytest.fixture
+def system(make_system):
+    system = make_system("memory:")
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 10, (CUP, "A-01-02"): 3, (PAN, "B-02-01"): 1})
+    return system
+
+
+@pytest.fixture
+def app(system):
+    return system.app
+
+
+def imported(app, new) -> dict:
+    [result] = app.orders.import_orders([new], warehouse="WH1")
+    return app.orders.get_order(result["order_id"])
+
+
+def reviews(app, order_id) -> list:
+    return [e for e in app.store.events.get(order_id) if type(e).__name__ == "Reviewed"]
+
+
+def test_before_any_edit_the_rules_are_version_0_and_hold_large_amounts(app):
+    listed = app.review.listed()
+
+    assert listed["version"] == 0
+    assert [r["kind"] for r in listed["rules"]] == ["remark", "amount", "address", "unknown_sku", "retired_sku"]
+    held = imported(app, replace(order("A1", (TEA, 1)), paid_amount=Decimal("30000")))
+    assert held["status"] == "held" and held["hold_reasons"] == ["amount above 20000"]
+
+
+def test_each_edit_makes_the_next_version_and_an_order_reviewed_after_names_it(app):
+    app.review.change("R2", {"above": "100"}, True, "S1")
+    version = app.review.change("R1", {}, True, "S1")
+
+    held = imported(app, replace(order("A2", (TEA, 6)), remark="请送到门卫"))
+
+    assert version == 3 and app.review.listed()["version"] == 3
+    assert held["hold_reasons"] == ["buyer remark", "amount above 100.00"]
+    [review] = reviews(app, held["id"])
+    assert review.rule_set_version == 3
+    assert [(d["rule"], d["kind"], d["rule_version"], d["outcome"]) for d in review.decisions] == [
+        ("R1", "remark", 3, "hold"), ("R2", "amount", 2, "hold")]
+    assert review.decisions[0]["inputs"] == {"remark_length": 5}
+    assert review.decisions[1]["inputs"] == {"paid_amount": "120.00", "above": "100.00"}
+
+
+def test_an_order_no_rule_holds_is_released_and_the_review_says_which_version_let_it_through(app):
+    released = imported(app, order("A3", (TEA, 1)))
+
+    assert released["status"] == "reserved"
+    [review] = reviews(app, released["id"])
+    assert (review.rule_set_version, review.decisions) == (0, [])
+
+
+def test_a_switched_off_rule_holds_nothing(app):
+    app.review.change("R2", {"above": "10"}, False, "S1")
+
+    assert imported(app, order("A4", (TEA, 2)))["status"] == "reserved"
+
+
+def test_incomplete_address_holds(app):
+    new = replace(order("A5", (TEA, 1)), region={"province": ""})
+
+    held = imported(app, new)
+
+    assert held["hold_reasons"] == ["incomplete address"]
+    assert reviews(app, held["id"])[0].decisions[0]["inputs"] == {"has_province": False, "has_street": True}
+
+
+def test_unknown_sku_holds_and_cannot_be_switched_off_or_removed(app):
+    held = imported(app, order("A6", ("NO-SUCH", 1)))
+
+    assert held["hold_reasons"] == ["unknown SKU NO-SUCH"]
+    with pytest.raises(ReviewRuleRefused, match="cannot be switched off"):
+        app.review.change("R4", {}, False, "S1")
+    with pytest.raises(ReviewRuleRefused, match="cannot be removed"):
+        app.review.remove("R4", "S1")
+    assert app.review.listed()["version"] == 0
+
+
+def test_a_flagged_buyer_is_held_with_the_note_and_only_in_that_shop(app):
+    app.review.add("buyer", {"buyers": [buyer_ref("taobao", "flagship", "buyer_wang")], "note": "拒收过两次"}, "S1")
+
+    held = imported(app, order("A7", (TEA, 1)))
+    elsewhere = imported(app, order("A8", (TEA, 1), shop="outlet"))
+
+    assert held["hold_reasons"] == ["buyer flagged: 拒收过两次"]
+    assert elsewhere["status"] == "reserved"
+
+
+def test_a_gift_is_a_zero_price_line_reserved_with_the_order_while_stock_lasts(app):
+    app.review.add("gift", {"sku": CUP, "units": 2, "when_sku": TEA, "min_amount": "20"}, "S1")
+
+    first = imported(app, order("G1", (TEA, 1)))
+    second = imported(app, order("G2", (TEA, 1)))
+    no_tea = imported(app, order("G3", (PAN, 1)))
+
+    gift = first["lines"][-1]
+    assert (gift["sku"], gift["quantity"], gift["unit_price"], gift["gift"]) == (CUP, 2, Decimal("0"), "R6")
+    assert first["status"] == "reserved"
+    assert app.inventory.stock_of("WH1", CUP).reserved_for(first["id"]) == {"A-01-02": 2}
+    assert [line["sku"] for line in second["lines"]] == [TEA]  # one cup left: no gift of two
+    assert reviews(app, second["id"])[0].decisions[0]["outcome"] == "no gift: out of stock"
+    assert [line["sku"] for line in no_tea["lines"]] == [PAN]
+
+
+def test_a_gift_outside_its_time_window_is_not_given(app):
+    app.review.add("gift", {"sku": CUP, "units": 1, "starts": (NOW + timedelta(days=1)).isoformat()}, "S1")
+
+    assert [line["sku"] for line in imported(app, order("G4", (TEA, 1)))["lines"]] == [TEA]
+
+
+def test_a_gift_of_an_unknown_sku_or_a_bad_window_is_refused_and_changes_nothing(app):
+    with pytest.raises(UnknownSku):
+        app.review.add("gift", {"sku": "NOPE", "units": 1}, "S1")
+    with pytest.raises(ReviewRuleRefused, match="ends: after starts"):
+        app.review.add("gift", {"sku": CUP, "starts": "2026-12-12T00:00+08:00", "ends": "2026-12-11T00:00+08:00"},
+                       "S1")
+    with pytest.raises(ReviewRuleRefused, match="time zone"):
+        app.review.add("presale", {"skus": TEA, "ship_from": "2026-12-12T00:00"}, "S1")
+
+    assert app.review.listed()["version"] == 0
+
+
+def test_a_presale_order_is_held_until_its_ship_from_date_then_released_and_reserved_by_an_event(app, system):
+    ship_from = NOW + timedelta(days=3)
+    app.review.add("presale", {"skus": [PAN], "ship_from": ship_from.isoformat()}, "S1")
+    held = imported(app, order("P1", (PAN, 1)))
+
+    early = app.orders.release_due_presales([held["id"]], "WH1", "review", now=NOW)
+    due = app.orders.release_due_presales([held["id"]], "WH1", "review", now=ship_from)
+
+    assert held["status"] == "held" and held["hold_reasons"][0].startswith("presale until ")
+    assert early == {"released": 0, "reserved": 0} and due == {"released": 1, "reserved": 1}
+    assert app.orders.get_order(held["id"])["status"] == "reserved"
+    last = reviews(app, held["id"])[-1]
+    assert last.decisions[0]["outcome"] == "ship-from date reached"
+
+
+def test_the_periodic_release_finds_due_presales_through_the_order_desk(app, system):
+    ship_from = NOW + timedelta(days=1)
+    app.review.add("presale", {"skus": [PAN], "ship_from": ship_from.isoformat()}, "S1")
+    held = imported(app, order("P2", (PAN, 1)))
+    waiting = imported(app, order("P3", (TEA, 1)))
+
+    before = system.release_due_presales(now=NOW)
+    after = system.release_due_presales(now=ship_from)
+
+    assert (before, after) == ({"released": 0, "reserved": 0}, {"released": 1, "reserved": 1})
+    assert app.orders.get_order(held["id"])["status"] == "reserved"
+    assert waiting["status"] == "reserved"
+
+
+def test_registering_the_missing_sku_releases_and_reserves_the_waiting_order(app, system):
+    held = imported(app, order("U1", ("MUG-NEW", 2)))
+    app.catalogue.register_sku("MUG-NEW", "New mug")
+    app.inventory.load_opening_stock({2: ("WH1", "MUG-NEW", "A-01-01", 5)}, "opening")
+
+    done = system.release_orders_for_new_skus("S1")
+
+    assert held["hold_reasons"] == ["unknown SKU MUG-NEW"]
+    assert done == {"released": 1, "reserved": 1}
+    assert app.orders.get_order(held["id"])["status"] == "reserved"
+    assert app.inventory.stock_of("WH1", "MUG-NEW").reserved_for(held["id"]) == {"A-01-01": 2}
