@@ -9,6 +9,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from .errors import InvalidInput
+from .order import buyer_ref
 from .limits import MAX_MONEY, MAX_NAME, MAX_ORDER_AMOUNT, MAX_ORDER_LINES, MAX_UNITS
 
 RULE_SET_ID = uuid5(NAMESPACE_URL, "cangku:review-rules")
@@ -69,7 +70,7 @@ def _instant(params: dict, name: str, required: bool = True) -> datetime | None:
 def _codes(params: dict, name: str) -> list[str]:
     value = params.get(name) or []
     if isinstance(value, str):
-        value = value.replace(",", " ").split()
+        value = value.replace(",", "\n").split() if name != "buyers" else value.splitlines()
     codes = sorted({str(code).strip() for code in value if str(code).strip()})
     if not codes:
         raise ReviewRuleRefused(f"{name}: list at least one")
@@ -86,7 +87,12 @@ def checked_params(kind: str, params: dict) -> dict:
     if kind == "amount":
         return {"above": _money(params, "above", MAX_ORDER_AMOUNT)}
     if kind == "buyer":
-        return {"buyers": _codes(params, "buyers"), "note": _text(params, "note", MAX_NAME, required=False)}
+        # A buyer is named channel/shop/nickname and kept only as the shop's digest of the nickname (`buyer_ref`).
+        refs = [buyer_ref(*entry.split("/", 2)) if entry.count("/") >= 2 else entry
+                for entry in _codes(params, "buyers")]
+        if any(len(ref) != 16 for ref in refs):
+            raise ReviewRuleRefused("buyers: one a line, as channel/shop/nickname")
+        return {"buyers": sorted(set(refs)), "note": _text(params, "note", MAX_NAME, required=False)}
     if kind == "gift":
         units = params.get("units", 1)
         try:
