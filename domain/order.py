@@ -15,6 +15,8 @@ from .limits import MAX_MONEY, MAX_NAME, MAX_ORDER_LINES, MAX_UNITS
 # Where an order can go from each status. Cancelling and refunding are checked separately.
 FULFILMENT_STATUSES = ("released", "awaiting_stock", "reserved", "waved", "picked", "packed")
 RETURNABLE_STATUSES = ("shipped", "delivered")
+# Orders not yet on the floor may share one parcel (合单), and be split apart again.
+MERGEABLE_STATUSES = ("released", "awaiting_stock", "reserved")
 
 
 class ReturnExceedsShipment(InvalidQuantity):
@@ -171,10 +173,13 @@ class Order(Aggregate):
 
     # Reading
 
-    def quantities(self) -> dict[str, int]:
-        """Units still to fulfil per SKU (refunded lines excluded)."""
+    def quantities(self, own: bool = False) -> dict[str, int]:
+        """Units still to fulfil per SKU (refunded lines excluded), with the lines of orders merged into its parcel
+        unless `own`."""
         wanted: dict[str, int] = {}
         for line in self.lines.values():
+            if own and "from_order" in line:
+                continue
             left = line["quantity"] - line["refunded"]
             if left:
                 for sku, units in components_of(line).items():
@@ -212,6 +217,7 @@ class Order(Aggregate):
     # Commands
 
     def hold(self, reason: str, by: str) -> None:
+        self.check_own("hold")
         if not (reason or "").strip() or len(reason) > MAX_NAME:
             raise InvalidInput(f"a hold needs a reason of 1-{MAX_NAME} characters")
         self._require("released", "awaiting_stock", "reserved", "waved", doing="hold")
@@ -244,6 +250,86 @@ class Order(Aggregate):
         else:
             self._released(by)
         return True
+
+    def parcel_key(self) -> tuple:
+        """What orders must share to go in one parcel: shop, buyer and the whole delivery address."""
+        b = self.buyer
+        return (self.channel, self.shop, self.buyer_ref, b.name, b.phone, b.address,
+                tuple(sorted(self.region.items())))
+
+    def parcel_digest(self) -> str:
+        """The parcel key as a digest, so an index of open orders keeps no personal data."""
+        return hashlib.sha256(repr(self.parcel_key()).encode()).hexdigest()[:32]
+
+    def merged_orders(self) -> list[dict]:
+        """The orders merged into this one's parcel: their ids, numbers and the line numbers they took here."""
+        return list(getattr(self, "members", []))
+
+    def _require_mergeable(self) -> None:
+        if getattr(self, "merged_into", None) is not None:
+            raise InvalidOrderState(f"order {self.platform_order_no} is already merged into order "
+                                    f"{self.merged_into_no}")
+        self._require(*MERGEABLE_STATUSES, doing="merge (it must not be on the floor yet)")
+
+    def merge(self, others: list["Order"], rule: dict, by: str) -> None:
+        """Take other open orders of the same shop, buyer and address into this order's parcel: their lines are
+        picked, packed and shipped here; each of them is marked merged into this one."""
+        self._require_mergeable()
+        if not others:
+            raise InvalidInput("choose at least one other order to merge")
+        members, taken, first = [], [], max(self.lines) + 1
+        for other in others:
+            if other.id == self.id:
+                raise InvalidInput(f"order {self.platform_order_no} cannot be merged into itself")
+            other._require_mergeable()
+            if other.merged_orders():
+                raise InvalidOrderState(f"order {other.platform_order_no} carries merged orders; undo that first")
+            if other.parcel_key() != self.parcel_key():
+                raise InvalidOrderState(f"order {other.platform_order_no} is not the same shop, buyer and address as "
+                                        f"order {self.platform_order_no}")
+            if other.unmapped_lines() or self.unmapped_lines():
+                raise InvalidOrderState("an order waiting for a platform SKU mapping cannot be merged")
+            lines = []
+            for line in other.lines.values():
+                left = line["quantity"] - line["refunded"]
+                if left:
+                    lines.append({**{k: v for k, v in line.items() if k != "refunded"}, "line_no": first,
+                                  "quantity": left, "from_order": other.platform_order_no,
+                                  "from_line": line["line_no"]})
+                    first += 1
+            taken.extend(lines)
+            members.append({"order_id": other.id, "platform_order_no": other.platform_order_no,
+                            "lines": [line["line_no"] for line in lines]})
+        if len(self.lines) + len(taken) > MAX_ORDER_LINES:
+            raise InvalidInput(f"a parcel has at most {MAX_ORDER_LINES} lines")
+        self._merged(members, taken, rule, by)
+        for other in others:
+            other._merged_into(self.id, self.platform_order_no, rule, by)
+
+    def unmerge(self, others: list["Order"], by: str) -> None:
+        """Undo a merge: the merged orders leave this parcel and go their own way again (released)."""
+        if not self.merged_orders():
+            raise InvalidOrderState(f"order {self.platform_order_no} has no merged orders to split off")
+        self._require(*MERGEABLE_STATUSES, doing="undo the merge (its parcel is already on the floor)")
+        ids_ = {m["order_id"] for m in self.merged_orders()}
+        if {o.id for o in others} != ids_:
+            raise InvalidInput("undoing a merge takes every order merged into the parcel")
+        lines = [{k: v for k, v in self.lines[no].items() if k != "refunded"}
+                 for m in self.merged_orders() for no in m["lines"]]
+        self._unmerged([m["order_id"] for m in self.merged_orders()], lines, by)
+        for other in others:
+            other._merge_undone(self.id, by)
+
+    def check_own(self, doing: str) -> None:
+        """A merged order's units travel in another order's parcel: act on that one, or undo the merge first."""
+        if self.status == "merged":
+            raise InvalidOrderState(f"order {self.platform_order_no} is merged into order {self.merged_into_no}; "
+                                    f"undo the merge to {doing} it")
+
+    def ship_with(self, lead: "Order", by: str) -> None:
+        """The parcel this order was merged into was handed over: this order shipped in it."""
+        self._require("merged", doing="ship with another order's parcel")
+        self._shipped(lead.courier, lead.tracking_no, by)
 
     def map_lines(self, mapped: dict[int, tuple[str, dict[str, int]]], by: str) -> bool:
         """Give unmapped lines their SKU and components (line no → (sku, components)); a held order whose only
@@ -376,6 +462,9 @@ class Order(Aggregate):
             self._delivered()
 
     def cancel(self, reason: str, by: str) -> None:
+        self.check_own("cancel")
+        if self.merged_orders() and self.status not in ("shipped", "delivered", "cancelled"):
+            raise InvalidOrderState(f"order {self.platform_order_no} carries merged orders; undo the merge first")
         if self.status in ("shipped", "delivered", "cancelled"):
             raise InvalidOrderState(f"order {self.platform_order_no} is {self.status}; cannot cancel")
         self._cancelled(reason, by)
@@ -384,6 +473,11 @@ class Order(Aggregate):
         """Refund whole lines (all open lines when line_nos is None); returns what was refunded."""
         if self.status == "cancelled":
             raise InvalidOrderState(f"order {self.platform_order_no} is cancelled; nothing to refund")
+        if self.status not in RETURNABLE_STATUSES:
+            self.check_own("refund")
+            if self.merged_orders():
+                raise InvalidOrderState(f"order {self.platform_order_no} carries merged orders; undo the merge "
+                                        f"before refunding it")
         chosen = list(self.lines) if line_nos is None else line_nos
         refunded = []
         for no in chosen:
@@ -414,6 +508,34 @@ class Order(Aggregate):
     @event("Reviewed")
     def _reviewed(self, rule_set_version: int, decisions: list[dict], ship_from: datetime | None, by: str) -> None:
         self.ship_from = ship_from
+
+    @event("Merged")
+    def _merged(self, members: list[dict], lines: list[dict], rule: dict, by: str) -> None:
+        self.members = [*self.merged_orders(), *members]
+        for line in lines:
+            self.lines[line["line_no"]] = dict(line, refunded=0)
+        if self.status != "held":
+            self.status = "released"
+
+    @event("Unmerged")
+    def _unmerged(self, orders: list[UUID], lines: list[dict], by: str) -> None:
+        for line in lines:
+            self.lines.pop(line["line_no"], None)
+        self.members = []
+        if self.status != "held":
+            self.status = "released"
+
+    @event("MergedInto")
+    def _merged_into(self, order_id: UUID, platform_order_no: str, rule: dict, by: str) -> None:
+        self.status = "merged"
+        self.merged_into = order_id
+        self.merged_into_no = platform_order_no
+        self.warehouse = ""
+
+    @event("MergeUndone")
+    def _merge_undone(self, order_id: UUID, by: str) -> None:
+        self.status = "released"
+        self.merged_into = None
 
     @event("Released")
     def _released(self, by: str) -> None:
@@ -451,7 +573,7 @@ class Order(Aggregate):
         self.status = "shipped"
         self.courier = courier
         self.tracking_no = tracking_no
-        self.shipped = self.quantities()
+        self.shipped = self.quantities(own=True)
 
     @event("ReturnReceived")
     def _return_received(self, sku: str, quantity: int, resaleable: bool, case: str, by: str) -> None:

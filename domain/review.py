@@ -329,3 +329,27 @@ class ReviewRuleSet(Aggregate):
     @event("RuleRemoved")
     def _removed(self, rule_id: str, by: str) -> None:
         del self.rules[rule_id]
+
+
+class OpenParcels(Aggregate):
+    """The latest open orders of one buyer at one address in one shop (by digest), that the buyer's next order may
+    join in one parcel when auto-merge (合单) is on."""
+
+    KEPT = 20
+
+    @staticmethod
+    def create_id(digest: str, **_) -> UUID:
+        return uuid5(NAMESPACE_URL, f"cangku:open-parcels:{digest}")
+
+    @event("Started")
+    def __init__(self, digest: str):
+        self.digest = digest
+        self.orders: list[UUID] = []
+
+    def note(self, order_id: UUID) -> None:
+        if order_id not in self.orders:
+            self._noted(order_id)
+
+    @event("OrderNoted")
+    def _noted(self, order_id: UUID) -> None:
+        self.orders = [*self.orders, order_id][-self.KEPT:]

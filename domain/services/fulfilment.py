@@ -406,7 +406,10 @@ class Fulfilment:
                 stock.ship(order.id, bin, quantity, by)
             stocks.append(stock)
         order.mark_shipped(package.courier, package.tracking_no, by)
-        self.store.save(order, package, *stocks)
+        merged = [self.orders.order(m["order_id"]) for m in order.merged_orders()]
+        for member in merged:
+            member.ship_with(order, by)
+        self.store.save(order, package, *stocks, *merged)
 
     @retry_on_conflict
     def receive_return(self, order_id: UUID, barcode: str, quantity: int, resaleable: bool, by: str,

@@ -15,7 +15,8 @@ from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
 from ..listing import Listing, kit_label, listing_id, platform_key
 from ..order import Buyer, Order, OrderLine, buyer_ref, check_lines, components_of, line_label, unmapped
 from ..printing import mask_phone
-from ..review import RuleBook
+from ..order import MERGEABLE_STATUSES
+from ..review import OpenParcels, RuleBook
 from ..stock import Stock
 from ..warehouse import Warehouse
 from .catalogue import Catalogue
@@ -108,10 +109,101 @@ class Orders:
                 self._reserve(order, site, stocks, by)
             orders.append(order)
             results.append({"order_id": order.id, "created": True, "status": order.status})
+        merge = book.rule("merge")
+        touched = self._auto_merge(orders, merge, book.version, stocks, by) if merge and orders else []
+        for result in results:
+            merged = next((o for o in orders if o.id == result["order_id"] and o.status == "merged"), None)
+            if merged is not None:
+                result["status"] = "merged"
         if orders:
-            self.store.save(*orders, *stocks.values())
+            self.store.save(*orders, *touched, *stocks.values())
             self._known_orders.update(o.id for o in orders)
         return results
+
+    def _auto_merge(self, orders: list[Order], rule, version: int, stocks: dict[UUID, Stock], by: str) -> list:
+        """Each new open order joins the parcel of an open order of the same shop, buyer and address (the earliest
+        still open), as the merge rule says; returns the other aggregates changed (earlier orders, the indexes)."""
+        page = {order.id: order for order in orders}
+        digests = {order.id: order.parcel_digest() for order in orders}
+        indexes = self.store.load_many({OpenParcels.create_id(d) for d in digests.values()})
+        touched: dict[UUID, object] = {}
+        for order in orders:
+            if order.status not in MERGEABLE_STATUSES:
+                continue
+            key = OpenParcels.create_id(digests[order.id])
+            index = indexes.get(key) or indexes.setdefault(key, OpenParcels(digests[order.id]))
+            lead = None
+            for candidate_id in index.orders:
+                candidate = page.get(candidate_id) or touched.get(candidate_id)
+                if candidate is None:
+                    try:
+                        candidate = self.order(candidate_id)
+                    except UnknownOrder:
+                        continue
+                if (candidate.status in MERGEABLE_STATUSES and getattr(candidate, "merged_into", None) is None
+                        and candidate.parcel_key() == order.parcel_key()):
+                    lead = candidate
+                    break
+            if lead is None:
+                index.note(order.id)
+            else:
+                decision = {"rule": rule.id, "kind": "merge", "rule_version": rule.version,
+                            "rule_set_version": version, "inputs": {"parcel": digests[order.id]}}
+                self._merge(lead, [order], decision, stocks, by)
+                if lead.id not in page:
+                    touched[lead.id] = lead
+            touched[key] = index
+        return list(touched.values())
+
+    def _release_among(self, order: Order, stocks: dict[UUID, Stock], reason: str, by: str) -> None:
+        """Release all of the order's reservations on these loaded stocks (loading any other)."""
+        if not order.warehouse:
+            return
+        for sku in order.quantities():
+            key = ids.stock_id(order.warehouse, sku)
+            if key not in stocks:
+                try:
+                    stocks[key] = self.store.repository.get(key)
+                except AggregateNotFoundError:
+                    continue
+            if stocks[key].reserved_for(order.id):
+                stocks[key].release(order.id, reason, by)
+
+    def _merge(self, lead: Order, others: list[Order], decision: dict, stocks: dict[UUID, Stock], by: str) -> None:
+        warehouse = lead.warehouse or next((o.warehouse for o in others if o.warehouse), "")
+        for order in (lead, *others):
+            self._release_among(order, stocks, f"merged into {lead.platform_order_no}", by)
+        lead.merge(others, decision, by)
+        if warehouse:
+            self._reserve(lead, self.inventory.warehouse(warehouse), stocks, by)
+
+    @retry_on_conflict
+    def merge_orders(self, order_id: UUID, others: list[UUID], by: str) -> dict:
+        """Merge other open orders of the same shop, buyer and address into this order's parcel (合单), by hand:
+        one parcel is reserved, picked, packed and shipped for all of them."""
+        lead = self.order(order_id)
+        members = [self.order(other) for other in dict.fromkeys(others)]
+        stocks: dict[UUID, Stock] = {}
+        self._merge(lead, members, {"rule": "", "kind": "merge", "inputs": {"by_hand": True}}, stocks, by)
+        self.store.save(lead, *members, *stocks.values())
+        return {"order_id": lead.id, "status": lead.status, "merged": [m.platform_order_no for m in members]}
+
+    @retry_on_conflict
+    def unmerge_order(self, order_id: UUID, by: str) -> dict:
+        """Undo a merge: the merged orders leave the parcel and each is reserved on its own again."""
+        lead = self.order(order_id)
+        members = [self.order(m["order_id"]) for m in lead.merged_orders()]
+        stocks: dict[UUID, Stock] = {}
+        warehouse = lead.warehouse
+        self._release_among(lead, stocks, "merge undone", by)
+        lead.unmerge(members, by)
+        if warehouse:
+            site = self.inventory.warehouse(warehouse)
+            for order in (lead, *members):
+                self._reserve(order, site, stocks, by)
+        self.store.save(lead, *members, *stocks.values())
+        return {"order_id": lead.id, "status": lead.status,
+                "orders": {m.platform_order_no: m.status for m in members}}
 
     def _check_new_order(self, new: NewOrder) -> None:
         for label in ("channel", "shop", "platform_order_no"):

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from domain.order import buyer_ref
+from domain.errors import InvalidOrderState
+from projections.orders_board import order_counts
+from domain.order import Buyer, buyer_ref
 from domain.review import ReviewRuleRefused
 from domain.errors import UnknownSku
 from tests.builders import CUP, PAN, TEA, order, warehouse_with_catalogue
@@ -179,3 +181,130 @@ def test_registering_the_missing_sku_releases_and_reserves_the_waiting_order(app
     assert done == {"released": 1, "reserved": 1}
     assert app.orders.get_order(held["id"])["status"] == "reserved"
     assert app.inventory.stock_of("WH1", "MUG-NEW").reserved_for(held["id"]) == {"A-01-01": 2}
+
+
+def merge_rule_on(app):
+    return app.review.add("merge", {}, "S1")
+
+
+def test_auto_merge_puts_the_buyer_s_second_order_in_the_first_one_s_parcel(app):
+    rule = merge_rule_on(app)
+
+    first = imported(app, order("M1", (TEA, 1)))
+    second = imported(app, order("M2", (CUP, 2)))
+
+    lead = app.orders.order(first["id"])
+    assert app.orders.get_order(second["id"])["status"] == "merged"
+    assert lead.status == "reserved" and lead.quantities() == {TEA: 1, CUP: 2}
+    assert app.inventory.stock_of("WH1", CUP).reserved_for(lead.id) == {"A-01-02": 2}
+    assert app.inventory.stock_of("WH1", CUP).reserved_for(second["id"]) == {}
+    merged = [e for e in app.store.events.get(lead.id) if type(e).__name__ == "Merged"]
+    assert (merged[0].rule["rule"], merged[0].rule["rule_version"], merged[0].rule["rule_set_version"]) == (rule, 2, 2)
+
+
+def test_orders_of_another_address_or_shop_are_not_merged(app):
+    merge_rule_on(app)
+
+    imported(app, order("M3", (TEA, 1)))
+    other_shop = imported(app, order("M4", (TEA, 1), shop="outlet"))
+    moved = imported(app, replace(order("M5", (TEA, 1)), region={"province": "浙江省", "city": "宁波市",
+                                                                  "district": "海曙区"}))
+
+    assert other_shop["status"] == "reserved" and moved["status"] == "reserved"
+
+
+def test_without_the_merge_rule_orders_stay_apart(app):
+    imported(app, order("M6", (TEA, 1)))
+
+    assert imported(app, order("M7", (TEA, 1)))["status"] == "reserved"
+
+
+def test_a_merged_parcel_is_picked_packed_and_shipped_once_and_every_order_ships_with_it(app):
+    from tests.builders import CUP_EAN, TEA_EAN
+
+    merge_rule_on(app)
+    first = imported(app, order("M8", (TEA, 1)))
+    second = imported(app, order("M9", (CUP, 1)))
+    wave = app.fulfilment.create_wave("WH1", "W-M8", [first["id"]], "S1")
+    for index, line in enumerate(app.fulfilment.wave(wave).lines):
+        app.fulfilment.pick(wave, index, line["bin"], {TEA: TEA_EAN, CUP: CUP_EAN}[line["sku"]], line["quantity"],
+                            "P1")
+    for barcode in (TEA_EAN, CUP_EAN):
+        app.fulfilment.verify_item(first["id"], barcode, "K1")
+    app.fulfilment.close_package(first["id"], "K1")
+    app.fulfilment.weigh(first["id"], 600, "K1")
+    app.fulfilment.assign_waybill(first["id"], "LOCAL", "SF100", "HZ")
+
+    app.fulfilment.hand_over(first["id"], "K1")
+
+    assert len(app.fulfilment.wave(wave).lines) == 2
+    shipped = app.orders.get_order(second["id"])
+    assert (shipped["status"], shipped["tracking_no"]) == ("shipped", "SF100")
+    assert app.orders.order(second["id"]).shipped_units() == {CUP: 1}
+    assert app.orders.order(first["id"]).shipped_units() == {TEA: 1}
+
+
+def test_undoing_a_merge_splits_the_parcel_back_and_reserves_each_order_on_its_own(app):
+    merge_rule_on(app)
+    first = imported(app, order("MA", (TEA, 1)))
+    second = imported(app, order("MB", (CUP, 2)))
+
+    undone = app.orders.unmerge_order(first["id"], "S1")
+
+    assert undone["orders"] == {"MB": "reserved"}
+    assert app.orders.order(first["id"]).quantities() == {TEA: 1}
+    assert app.inventory.stock_of("WH1", CUP).reserved_for(second["id"]) == {"A-01-02": 2}
+    assert app.inventory.stock_of("WH1", CUP).reserved_for(first["id"]) == {}
+
+
+def test_merging_by_hand_refuses_an_order_on_the_floor_or_another_buyer_and_changes_nothing(app):
+    first = imported(app, order("MC", (TEA, 1)))
+    other = imported(app, replace(order("MD", (TEA, 1)), buyer=Buyer("buyer_li", "李四", "13900000000", "文一路 1 号")))
+    waved = imported(app, order("ME", (TEA, 1)))
+    app.fulfilment.create_wave("WH1", "W-ME", [waved["id"]], "S1")
+
+    with pytest.raises(InvalidOrderState, match="same shop, buyer and address"):
+        app.orders.merge_orders(first["id"], [other["id"]], "S1")
+    with pytest.raises(InvalidOrderState, match="waved"):
+        app.orders.merge_orders(first["id"], [waved["id"]], "S1")
+
+    assert app.orders.order(first["id"]).quantities() == {TEA: 1}
+    assert app.orders.get_order(other["id"])["status"] == "reserved"
+
+
+def test_a_merged_order_cannot_be_cancelled_or_held_until_the_merge_is_undone(app):
+    first = imported(app, order("MF", (TEA, 1)))
+    second = imported(app, order("MG", (CUP, 1)))
+    app.orders.merge_orders(first["id"], [second["id"]], "S1")
+
+    with pytest.raises(InvalidOrderState, match="merged into order MF"):
+        app.orders.cancel_order(second["id"], "buyer asked", "S1")
+    with pytest.raises(InvalidOrderState, match="undo the merge"):
+        app.orders.cancel_order(first["id"], "buyer asked", "S1")
+
+
+def test_a_shipped_merged_parcel_passes_the_audit_and_the_views_show_each_order(app, system):
+    from projections.invariants import check_log
+    from projections.order_desk import order_row
+    from tests.builders import CUP_EAN, TEA_EAN
+
+    merge_rule_on(app)
+    first = imported(app, order("MH", (TEA, 1)))
+    second = imported(app, order("MI", (CUP, 1)))
+    wave = app.fulfilment.create_wave("WH1", "W-MH", [first["id"]], "S1")
+    for index, line in enumerate(app.fulfilment.wave(wave).lines):
+        app.fulfilment.pick(wave, index, line["bin"], {TEA: TEA_EAN, CUP: CUP_EAN}[line["sku"]], 1, "P1")
+    for barcode in (TEA_EAN, CUP_EAN):
+        app.fulfilment.verify_item(first["id"], barcode, "K1")
+    app.fulfilment.close_package(first["id"], "K1")
+    app.fulfilment.weigh(first["id"], 600, "K1")
+    app.fulfilment.assign_waybill(first["id"], "LOCAL", "SF200", "HZ")
+    app.fulfilment.hand_over(first["id"], "K1")
+    system.catch_up()
+
+    report = check_log(app.store, system.engine)
+
+    assert report.failures == []
+    assert order_row(system.engine, second["id"])["status"] == "shipped"
+    assert order_row(system.engine, second["id"])["tracking_no"] == "SF200"
+    assert {r["status"]: r["orders"] for r in order_counts(system.engine)["by_status"]} == {"shipped": 2}
