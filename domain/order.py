@@ -180,7 +180,7 @@ class Order(Aggregate):
         for line in self.lines.values():
             if own and "from_order" in line:
                 continue
-            left = line["quantity"] - line["refunded"]
+            left = line["quantity"] - line["refunded"] - line.get("moved", 0)
             if left:
                 for sku, units in components_of(line).items():
                     wanted[sku] = wanted.get(sku, 0) + left * units
@@ -325,6 +325,29 @@ class Order(Aggregate):
         if self.status == "merged":
             raise InvalidOrderState(f"order {self.platform_order_no} is merged into order {self.merged_into_no}; "
                                     f"undo the merge to {doing} it")
+
+    def split_by_stock(self, missing: dict[str, int], rule: dict, by: str) -> list[dict]:
+        """Lines that can go now stay; those needing a SKU that is short move to a part of their own that waits
+        for stock (拆单). Returns the moved lines (none when the order cannot be split: all or none would wait)."""
+        self._require("released", "awaiting_stock", doing="split by stock")
+        if self.merged_orders() or getattr(self, "split_from", None) is not None:
+            return []
+        open_lines = [line for line in self.lines.values()
+                      if line["quantity"] - line["refunded"] - line.get("moved", 0) > 0]
+        waiting = [line for line in open_lines if set(components_of(line)) & set(missing)]
+        if not waiting or len(waiting) == len(open_lines) or self.unmapped_lines():
+            return []
+        moved = [{**{k: v for k, v in line.items() if k not in ("refunded", "moved")},
+                  "quantity": line["quantity"] - line["refunded"] - line.get("moved", 0)} for line in waiting]
+        part_no = f"{self.platform_order_no}-{len(getattr(self, 'parts', [])) + 2}"
+        if len(part_no) > 64:
+            return []
+        self._split(part_no, moved, rule, by)
+        return moved
+
+    def record_split_from(self, order: "Order", rule: dict, by: str) -> None:
+        """This order is the waiting part split off another (its money stays on that one)."""
+        self._split_from(order.id, order.platform_order_no, rule, by)
 
     def ship_with(self, lead: "Order", by: str) -> None:
         """The parcel this order was merged into was handed over: this order shipped in it."""
@@ -484,6 +507,11 @@ class Order(Aggregate):
             line = self.lines.get(no)
             if line is None:
                 raise InvalidInput(f"order {self.platform_order_no} has no line {no}")
+            if line.get("moved") and line_nos is None:
+                continue
+            if line.get("moved"):
+                raise InvalidOrderState(f"line {no} of order {self.platform_order_no} waits in its part "
+                                        f"{', '.join(getattr(self, 'parts', []))}; refund it there")
             left = line["quantity"] - line["refunded"]
             if left:
                 amount = (line["unit_price"] * left - line["discount"] * left / line["quantity"]).quantize(
@@ -508,6 +536,17 @@ class Order(Aggregate):
     @event("Reviewed")
     def _reviewed(self, rule_set_version: int, decisions: list[dict], ship_from: datetime | None, by: str) -> None:
         self.ship_from = ship_from
+
+    @event("SplitByStock")
+    def _split(self, part: str, lines: list[dict], rule: dict, by: str) -> None:
+        for line in lines:
+            self.lines[line["line_no"]]["moved"] = self.lines[line["line_no"]].get("moved", 0) + line["quantity"]
+        self.parts = [*getattr(self, "parts", []), part]
+
+    @event("SplitFrom")
+    def _split_from(self, order_id: UUID, platform_order_no: str, rule: dict, by: str) -> None:
+        self.split_from = order_id
+        self.split_from_no = platform_order_no
 
     @event("Merged")
     def _merged(self, members: list[dict], lines: list[dict], rule: dict, by: str) -> None:

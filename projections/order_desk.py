@@ -181,7 +181,7 @@ class OrderDeskProjection(Projection):
         self.topics = topics_of(
             [Order.Imported, *ORDER_STATUS, Order.ItemPicked, Order.Refunded, Order.ShipmentConfirmed,
              Order.AddressChanged, Order.NoteAdded, Order.BuyerRevealed, Order.LinesMapped, Order.ReturnReceived,
-             Order.Reviewed],
+             Order.Reviewed, Order.SplitByStock, Order.SplitFrom],
             PACKAGE_EVENTS, [Wave.Created], [Device.Scanned], [HistoricOrder.Recorded])
         self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept
 
@@ -324,8 +324,8 @@ class OrderDeskProjection(Projection):
             named = [sku for sku in _add_units(row["progress"], e.lines) if sku not in known]
             skus.extend({"sku": sku, "order_id": key[0]} for sku in named)
             row["skus"] = ", ".join(filter(None, [row["skus"], *named]))[:500]
-        elif isinstance(e, (Order.Merged, Order.Unmerged)):
-            sign = -1 if isinstance(e, Order.Unmerged) else 1
+        elif isinstance(e, (Order.Merged, Order.Unmerged, Order.SplitByStock)):
+            sign = 1 if isinstance(e, Order.Merged) else -1
             for line in e.lines:
                 for sku, each in components_of(line).items():
                     row["progress"].setdefault(sku, [0, 0])[0] += sign * line["quantity"] * each

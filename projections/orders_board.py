@@ -156,7 +156,7 @@ class WaybillHolds:
 
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
                 Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded,
-                Order.LinesMapped, Order.Merged, Order.Unmerged, Order.MergedInto, Order.MergeUndone]
+                Order.LinesMapped, Order.Merged, Order.Unmerged, Order.MergedInto, Order.MergeUndone, Order.SplitByStock]
 
 
 class OrdersBoardProjection(Projection):
@@ -258,6 +258,8 @@ class OrdersBoardProjection(Projection):
             self._add_units(row["units"], e.lines, -1 if isinstance(e, Order.Unmerged) else 1)
             row["status"] = "released"
             self._clear(queue, key[0], e.timestamp, "awaiting_stock")
+        elif isinstance(e, Order.SplitByStock):
+            self._add_units(row["units"], e.lines, -1)  # they wait in a part of their own
         elif isinstance(e, Order.MergedInto):
             row.update(status="merged", warehouse="")
             self._clear(queue, key[0], e.timestamp, "awaiting_stock")

@@ -105,10 +105,18 @@ class Orders:
                 continue
             seen.add(order_id)
             order = self._new_order(new, listings, book, site, stocks, by, retired)
+            part = None
             if order.status == "released" and site is not None:
-                self._reserve(order, site, stocks, by)
+                missing = self._reserve(order, site, stocks, by)
+                split = book.rule("split_stock")
+                if missing and split is not None:
+                    part = self._split_by_stock(order, missing, split, book.version, site, stocks, by)
             orders.append(order)
             results.append({"order_id": order.id, "created": True, "status": order.status})
+            if part is not None:
+                orders.append(part)
+                results[-1]["part"] = {"order_id": part.id, "platform_order_no": part.platform_order_no,
+                                       "status": part.status}
         merge = book.rule("merge")
         touched = self._auto_merge(orders, merge, book.version, stocks, by) if merge and orders else []
         for result in results:
@@ -154,6 +162,47 @@ class Orders:
                     touched[lead.id] = lead
             touched[key] = index
         return list(touched.values())
+
+    def _split_by_stock(self, order: Order, missing: dict[str, int], rule, version: int, site: Warehouse,
+                        stocks: dict[UUID, Stock], by: str) -> Order | None:
+        """Ship what is here: the lines whose SKUs are short move to a new part that waits for stock, the rest of
+        the order is reserved now. None when the order cannot be split (every line, or none, waits)."""
+        decision = {"rule": rule.id, "kind": "split_stock", "rule_version": rule.version,
+                    "rule_set_version": version, "inputs": {"missing": dict(missing)}}
+        moved = order.split_by_stock(missing, decision, by)
+        if not moved:
+            return None
+        part = Order(order.channel, order.shop, order.parts[-1],
+                     [dict(line, unit_price=Decimal("0"), discount=Decimal("0")) for line in moved],
+                     order.buyer, order.buyer_ref, dict(order.region), Decimal("0"), Decimal("0"), Decimal("0"),
+                     Decimal("0"), order.ordered_at, "", [])
+        part.record_split_from(order, decision, by)
+        self._reserve(order, site, stocks, by)
+        self._reserve(part, site, stocks, by)
+        return part
+
+    @retry_on_conflict
+    def split_order(self, order_id: UUID, by: str) -> dict:
+        """Split an order waiting for stock by hand: what is here goes ahead, the rest waits as a part of its own."""
+        order = self.order(order_id)
+        if order.status != "awaiting_stock":
+            raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; only an order waiting for "
+                                    f"stock is split by stock")
+        site = self.inventory.warehouse(order.warehouse)
+        stocks: dict[UUID, Stock] = {}
+        missing = self._reserve(order, site, stocks, by)
+        if not missing:
+            self.store.save(order, *stocks.values())
+            return {"order_id": order.id, "status": order.status, "part": None}
+        decision_rule = self.review_rules.book().rule("split_stock")
+        rule = decision_rule or _ByHand()
+        part = self._split_by_stock(order, missing, rule, self.review_rules.book().version, site, stocks, by)
+        if part is None:
+            raise InvalidOrderState(f"order {order.platform_order_no} cannot be split: nothing of it is here to go "
+                                    f"ahead")
+        self.store.save(order, part, *stocks.values())
+        return {"order_id": order.id, "status": order.status,
+                "part": {"order_id": part.id, "platform_order_no": part.platform_order_no, "status": part.status}}
 
     def _release_among(self, order: Order, stocks: dict[UUID, Stock], reason: str, by: str) -> None:
         """Release all of the order's reservations on these loaded stocks (loading any other)."""
@@ -512,6 +561,13 @@ class Orders:
         order = self.order(order_id)
         order.add_note(text, by)
         self.store.save(order)
+
+
+class _ByHand:
+    """A split or merge asked for by a person, not by a rule."""
+
+    id = ""
+    version = 0
 
 
 def masked_buyer(buyer: Buyer, region: dict) -> dict:

@@ -7,7 +7,7 @@ import pytest
 
 from tests.builders import CUP, PAN, TEA, order, warehouse_with_catalogue
 
-from .conftest import PIN, STAFF
+from .conftest import PIN, SCREENSHOTS, STAFF
 from .test_backoffice_browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -30,7 +30,7 @@ def desk(browser, served):
     context.close()
 
 
-def test_a_supervisor_edits_the_rules_and_the_next_orders_follow_the_new_version(system, desk, tmp_path):
+def test_a_supervisor_edits_the_rules_and_the_next_orders_follow_the_new_version(system, desk):
     sign_in(desk, "S1", "/office/review-rules")
     before = desk.get_attribute("#rule-set-version", "data-version")
 
@@ -47,7 +47,8 @@ def test_a_supervisor_edits_the_rules_and_the_next_orders_follow_the_new_version
     desk.fill("#add-presale input[name=ship_from]", (datetime.now() + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M"))
     with desk.expect_navigation():
         desk.click("#add-presale button")
-    desk.screenshot(path=str(tmp_path / "review-rules.png"), full_page=True)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    desk.screenshot(path=str(SCREENSHOTS / "review-rules.png"), full_page=True)
     big, gifted, presale = system.app.orders.import_orders(
         [order("B1", (TEA, 3)), order("B2", (TEA, 1)), order("B3", (PAN, 1))], warehouse="WH1")
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from domain.errors import InvalidOrderState
+from projections.order_desk import order_row
 from projections.orders_board import order_counts
 from domain.order import Buyer, buyer_ref
 from domain.review import ReviewRuleRefused
@@ -285,7 +286,6 @@ def test_a_merged_order_cannot_be_cancelled_or_held_until_the_merge_is_undone(ap
 
 def test_a_shipped_merged_parcel_passes_the_audit_and_the_views_show_each_order(app, system):
     from projections.invariants import check_log
-    from projections.order_desk import order_row
     from tests.builders import CUP_EAN, TEA_EAN
 
     merge_rule_on(app)
@@ -308,3 +308,38 @@ def test_a_shipped_merged_parcel_passes_the_audit_and_the_views_show_each_order(
     assert order_row(system.engine, second["id"])["status"] == "shipped"
     assert order_row(system.engine, second["id"])["tracking_no"] == "SF200"
     assert {r["status"]: r["orders"] for r in order_counts(system.engine)["by_status"]} == {"shipped": 2}
+
+
+def test_split_by_stock_sends_what_is_here_and_the_short_lines_wait_as_a_part(app, system):
+    rule = app.review.add("split_stock", {}, "S1")
+
+    [result] = app.orders.import_orders([order("S1", (TEA, 2), (PAN, 3))], warehouse="WH1")
+
+    going = app.orders.order(result["order_id"])
+    part = app.orders.order(result["part"]["order_id"])
+    assert (going.status, going.quantities()) == ("reserved", {TEA: 2})
+    assert (part.platform_order_no, part.status, part.quantities()) == ("S1-2", "awaiting_stock", {PAN: 3})
+    assert part.paid_amount == 0 and [line["unit_price"] for line in part.lines.values()] == [Decimal("0")]
+    split = [e for e in app.store.events.get(going.id) if type(e).__name__ == "SplitByStock"][0]
+    assert split.rule["rule"] == rule and split.rule["inputs"] == {"missing": {PAN: 2}}
+    assert [(line.sku_code, line.quantity) for line in app.fulfilment.packing_slip(going.id).lines] == [(TEA, 2)]
+    system.catch_up()
+    assert order_row(system.engine, part.id)["status"] == "awaiting_stock"
+
+
+def test_without_the_split_rule_a_short_order_waits_whole(app):
+    [result] = app.orders.import_orders([order("S2", (TEA, 2), (PAN, 3))], warehouse="WH1")
+
+    assert result["status"] == "awaiting_stock" and "part" not in result
+
+
+def test_an_order_waiting_for_stock_is_split_by_hand_and_one_all_short_is_refused(app):
+    [partly] = app.orders.import_orders([order("S3", (TEA, 1), (PAN, 2))], warehouse="WH1")
+    [all_short] = app.orders.import_orders([order("S4", (PAN, 9))], warehouse="WH1")
+
+    done = app.orders.split_order(partly["order_id"], "S1")
+
+    assert done["status"] == "reserved" and done["part"]["platform_order_no"] == "S3-2"
+    with pytest.raises(InvalidOrderState, match="cannot be split"):
+        app.orders.split_order(all_short["order_id"], "S1")
+    assert app.orders.get_order(all_short["order_id"])["status"] == "awaiting_stock"
