@@ -571,18 +571,43 @@ def cancel(member, order_id, reason):
     return order_summary(order_id)
 
 
+@operation("POST", "/orders/{order_id}/merge", "Merge other open orders of the same shop, buyer and address into this "
+           "order's parcel (合单)", "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,),
+           body_of(order_ids={"type": "array", "items": ID, "minItems": 1, "maxItems": 50}))
+def merge(member, order_id, order_ids):
+    system().app.orders.merge_orders(order_id, [order_ref(str(other)) for other in order_ids], member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/unmerge", "Undo a merge: the merged orders leave the parcel and are reserved "
+           "on their own", "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of())
+def unmerge(member, order_id):
+    system().app.orders.unmerge_order(order_id, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/split", "Split an order waiting for stock: what is here goes ahead, the rest "
+           "waits as a part of its own", "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of())
+def split(member, order_id):
+    system().app.orders.split_order(order_id, member["badge"])
+    return order_summary(order_id)
+
+
 # The order desk: the list, one order's whole record, and the actions on it
 
 DESK_ROW = shape(order_id=ID, channel=TEXT, shop=TEXT, platform_order_no=TEXT, status=TEXT, hold_reasons=TEXT,
                  warehouse=TEXT, ordered_at=INSTANT, paid=MONEY, platform_fee=MONEY, postage=MONEY, lines=WHOLE,
                  units=WHOLE, skus=TEXT, courier=TEXT, tracking_no=TEXT, notes=WHOLE, updated_at=INSTANT)
 BUYER = shape(nickname=TEXT, name=TEXT, phone=TEXT, address=TEXT, masked=FLAG)
+ORDER_LINK = shape(order_id=ID, platform_order_no=TEXT)
 ORDER_DETAIL = shape(
     order=shape(**ORDER["properties"], lines=listed(shape(
         line_no=WHOLE, platform_sku=TEXT, sku=TEXT, title=TEXT, quantity=WHOLE, unit_price=MONEY, discount=MONEY,
         refunded=WHOLE)), picked={"type": "object", "additionalProperties": WHOLE}, courier=TEXT, tracking_no=TEXT,
         paid_amount=MONEY, discount=MONEY, platform_fee=MONEY, postage=MONEY, ordered_at=INSTANT,
-        region=shape(province=TEXT, city=TEXT, district=TEXT), has_remark=FLAG, buyer_ref=TEXT, buyer=BUYER),
+        region=shape(province=TEXT, city=TEXT, district=TEXT), has_remark=FLAG, buyer_ref=TEXT, buyer=BUYER,
+        parcel=shape(merged_into=nullable(ORDER_LINK), merged_orders=listed(ORDER_LINK),
+                     split_from=nullable(ORDER_LINK), parts=listed(ORDER_LINK))),
     timeline=listed(shape(notification_id=WHOLE, at=INSTANT, source=TEXT, event=TEXT, by=TEXT, detail=TEXT)),
     routes=listed(ANY_OBJECT), prints=listed(ANY_OBJECT), jobs=listed(ANY_OBJECT))
 ORDER_SORTS = Param("sort", {"type": "string", "enum": list(order_desk.SORT_CHOICES), "default": "-ordered_at"},

@@ -534,7 +534,21 @@ class Orders:
             "postage": order.postage, "ordered_at": order.ordered_at, "region": dict(order.region),
             "has_remark": bool((order.remark or "").strip()), "buyer_ref": order.buyer_ref,
             "buyer": masked_buyer(order.buyer, order.region),
+            "parcel": self.parcel_of(order),
         }
+
+    @staticmethod
+    def parcel_of(order: Order) -> dict:
+        """How the order shares or splits its parcel: merged into another, carrying others, split off, or parts."""
+        merged_into = getattr(order, "merged_into", None) if order.status == "merged" else None
+        return {"merged_into": {"order_id": merged_into, "platform_order_no": order.merged_into_no}
+                if merged_into else None,
+                "merged_orders": [{"order_id": m["order_id"], "platform_order_no": m["platform_order_no"]}
+                                  for m in order.merged_orders()],
+                "split_from": {"order_id": order.split_from, "platform_order_no": order.split_from_no}
+                if getattr(order, "split_from", None) else None,
+                "parts": [{"order_id": ids.order_id(order.channel, order.shop, no), "platform_order_no": no}
+                          for no in getattr(order, "parts", [])]}
 
     @retry_on_conflict
     def reveal_buyer(self, order_id: UUID, by: str, purpose: str, masked_only: bool = False) -> dict:
