@@ -587,9 +587,10 @@ def unmerge(member, order_id):
 
 
 @operation("POST", "/orders/{order_id}/split", "Split an order waiting for stock: what is here goes ahead, the rest "
-           "waits as a part of its own", "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of())
-def split(member, order_id):
-    system().app.orders.split_order(order_id, member["badge"])
+           "waits as a part of its own (reserved in `warehouse` when given: split by warehouse)", "order commands",
+           ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(warehouse=optional(text(32))))
+def split(member, order_id, warehouse=""):
+    system().app.orders.split_order(order_id, member["badge"], warehouse or "")
     return order_summary(order_id)
 
 

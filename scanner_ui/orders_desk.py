@@ -143,7 +143,7 @@ def act(order_id: UUID, action: str, form, by: str) -> None:
     elif action == "unmerge":
         app.orders.unmerge_order(order_id, by)
     elif action == "split":
-        app.orders.split_order(order_id, by)
+        app.orders.split_order(order_id, by, (form.get("warehouse") or "").strip()[:32])
     elif action == "address":
         app.orders.correct_address(order_id, form.get("name", ""), form.get("phone", ""), form.get("address", ""),
                                    {k: form.get(k, "") for k in ("province", "city", "district")}, by)

@@ -164,11 +164,13 @@ class Orders:
         return list(touched.values())
 
     def _split_by_stock(self, order: Order, missing: dict[str, int], rule, version: int, site: Warehouse,
-                        stocks: dict[UUID, Stock], by: str) -> Order | None:
+                        stocks: dict[UUID, Stock], by: str, part_site: Warehouse | None = None) -> Order | None:
         """Ship what is here: the lines whose SKUs are short move to a new part that waits for stock, the rest of
         the order is reserved now. None when the order cannot be split (every line, or none, waits)."""
         decision = {"rule": rule.id, "kind": "split_stock", "rule_version": rule.version,
                     "rule_set_version": version, "inputs": {"missing": dict(missing)}}
+        if part_site is not None:
+            decision["inputs"]["part_warehouse"] = part_site.code
         moved = order.split_by_stock(missing, decision, by)
         if not moved:
             return None
@@ -178,31 +180,34 @@ class Orders:
                      Decimal("0"), order.ordered_at, "", [])
         part.record_split_from(order, decision, by)
         self._reserve(order, site, stocks, by)
-        self._reserve(part, site, stocks, by)
+        self._reserve(part, part_site or site, stocks, by)
         return part
 
     @retry_on_conflict
-    def split_order(self, order_id: UUID, by: str) -> dict:
-        """Split an order waiting for stock by hand: what is here goes ahead, the rest waits as a part of its own."""
+    def split_order(self, order_id: UUID, by: str, warehouse: str = "") -> dict:
+        """Split an order waiting for stock by hand: what is here goes ahead, the rest waits as a part of its own;
+        with a warehouse (split by warehouse), the part is reserved there instead (or waits there)."""
         order = self.order(order_id)
         if order.status != "awaiting_stock":
             raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; only an order waiting for "
                                     f"stock is split by stock")
         site = self.inventory.warehouse(order.warehouse)
+        other = self.inventory.warehouse(warehouse) if warehouse and warehouse != order.warehouse else None
         stocks: dict[UUID, Stock] = {}
         missing = self._reserve(order, site, stocks, by)
         if not missing:
             self.store.save(order, *stocks.values())
             return {"order_id": order.id, "status": order.status, "part": None}
-        decision_rule = self.review_rules.book().rule("split_stock")
-        rule = decision_rule or _ByHand()
-        part = self._split_by_stock(order, missing, rule, self.review_rules.book().version, site, stocks, by)
+        book = self.review_rules.book()
+        part = self._split_by_stock(order, missing, book.rule("split_stock") or _ByHand(), book.version, site,
+                                    stocks, by, other)
         if part is None:
             raise InvalidOrderState(f"order {order.platform_order_no} cannot be split: nothing of it is here to go "
                                     f"ahead")
         self.store.save(order, part, *stocks.values())
         return {"order_id": order.id, "status": order.status,
-                "part": {"order_id": part.id, "platform_order_no": part.platform_order_no, "status": part.status}}
+                "part": {"order_id": part.id, "platform_order_no": part.platform_order_no, "status": part.status,
+                         "warehouse": part.warehouse}}
 
     def _release_among(self, order: Order, stocks: dict[UUID, Stock], reason: str, by: str) -> None:
         """Release all of the order's reservations on these loaded stocks (loading any other)."""

@@ -343,3 +343,17 @@ def test_an_order_waiting_for_stock_is_split_by_hand_and_one_all_short_is_refuse
     with pytest.raises(InvalidOrderState, match="cannot be split"):
         app.orders.split_order(all_short["order_id"], "S1")
     assert app.orders.get_order(all_short["order_id"])["status"] == "awaiting_stock"
+
+
+def test_split_by_warehouse_reserves_the_part_in_the_other_warehouse(app):
+    app.inventory.open_warehouse("WH2", "Ningbo")
+    app.inventory.add_location("WH2", "N-01", "N", "storage", 10)
+    app.inventory.load_opening_stock({2: ("WH2", PAN, "N-01", 5)}, "opening")
+    [waiting] = app.orders.import_orders([order("S5", (TEA, 1), (PAN, 3))], warehouse="WH1")
+
+    done = app.orders.split_order(waiting["order_id"], "S1", warehouse="WH2")
+
+    part = app.orders.order(done["part"]["order_id"])
+    assert done["status"] == "reserved" and app.orders.order(waiting["order_id"]).warehouse == "WH1"
+    assert (part.status, part.warehouse) == ("reserved", "WH2")
+    assert app.inventory.stock_of("WH2", PAN).reserved_for(part.id) == {"N-01": 3}
