@@ -271,10 +271,13 @@ class Orders:
             if not amount.is_finite() or not 0 <= amount <= most:
                 raise InvalidInput(f"{label} must be from 0 to {most:,} yuan, got {amount}")
 
-    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing], book: RuleBook, site: Warehouse | None,
-                   stocks: dict[UUID, Stock], by: str, retired: set[str] = frozenset()) -> Order:
+    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing], book: RuleBook | None = None,
+                   site: Warehouse | None = None, stocks: dict[UUID, Stock] | None = None, by: str = "import",
+                   retired: set[str] = frozenset()) -> Order:
         """The order as imported, reviewed against this version of the rules (holds, gifts, presale), with the
         review's decisions recorded on it."""
+        book = book or self.review_rules.book()
+        stocks = {} if stocks is None else stocks
         digest = buyer_ref(new.channel, new.shop, new.buyer.nickname)
         lines = [self._line_data(new.channel, new.shop, line, listings) for line in new.lines]
         skus = {sku for line in lines for sku in components_of(line) if sku} | {l["sku"] for l in lines if l["sku"]}
