@@ -147,6 +147,7 @@ class Order(Aggregate):
         ordered_at: datetime,
         remark: str,
         hold_reasons: list[str],
+        review: dict | None = None,
     ):
         self.channel = channel
         self.shop = shop
@@ -163,6 +164,10 @@ class Order(Aggregate):
         self.remark = remark
         self.status = "held" if hold_reasons else "released"
         self.hold_reasons = list(hold_reasons)
+        # What the review rules decided on arrival (rule set version, each rule that acted with its version and
+        # inputs); orders imported before review rules were data carry none.
+        self.review = review
+        self.ship_from = (review or {}).get("ship_from")
         self.warehouse = ""
         self.picked: dict[str, int] = {}
         self.wave_id: UUID | None = None
@@ -230,11 +235,6 @@ class Order(Aggregate):
             raise InvalidOrderState(f"order {self.platform_order_no} waits for platform SKU {waiting} to be mapped; "
                                     f"map it first")
         self._released(by)
-
-    def record_review(self, rule_set_version: int, decisions: list[dict], ship_from: datetime | None,
-                      by: str) -> None:
-        """What the review rules decided for this order, with the rule set's version and each rule's inputs."""
-        self._reviewed(rule_set_version, decisions, ship_from, by)
 
     def release_presale(self, rule_set_version: int, decision: dict, now: datetime, by: str) -> bool:
         """A presale order whose ship-from date has come is released (or stays held for its other reasons);

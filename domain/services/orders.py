@@ -300,7 +300,7 @@ class Orders:
             lines.append({"line_no": first + n, "platform_sku": "", "sku": gift["sku"], "title": "赠品 gift",
                           "quantity": gift["units"], "unit_price": Decimal("0"), "discount": Decimal("0"),
                           "item_id": "", "components": {gift["sku"]: 1}, "gift": gift["rule"]})
-        order = Order(
+        return Order(
             new.channel,
             new.shop,
             new.platform_order_no,
@@ -315,9 +315,9 @@ class Orders:
             new.ordered_at or datetime.now().astimezone(),
             new.remark or "",
             review.reasons,
+            {"rule_set_version": review.rule_set_version, "decisions": review.decisions,
+             "ship_from": review.ship_from},
         )
-        order.record_review(review.rule_set_version, review.decisions, review.ship_from, by)
-        return order
 
     @staticmethod
     def _key(channel: str, shop: str, line: OrderLine) -> UUID:

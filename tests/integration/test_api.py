@@ -172,7 +172,7 @@ def test_audit_reads_show_the_events_of_an_order_a_sku_and_a_bin_on_the_chain(sy
     of_bin = client.get("/api/v1/audit/bins/A-01-02/events?warehouse=WH1").json["items"]
     head = client.get("/api/v1/audit/chain-head").json
 
-    assert [e["event"] for e in of_order] == ["Order.Imported", "Order.Reviewed", "Stock.Reserved", "Order.Reserved"]
+    assert [e["event"] for e in of_order] == ["Order.Imported", "Stock.Reserved", "Order.Reserved"]
     assert all(e["hash"] for e in of_order) and "buyer" not in of_order[0]["data"]
     assert [e["event"] for e in of_sku["items"]] == ["Sku.Registered", "BarcodeClaim.Claimed"]
     assert of_sku["next_offset"] == 2

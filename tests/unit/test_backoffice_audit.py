@@ -42,7 +42,7 @@ def test_an_order_s_events_include_its_parcel_and_its_stock_with_their_place_in_
     shown = order_events(system.app.store, system.engine, f"taobao/flagship/{NUMBERS['T101']}")
 
     assert [e["event"] for e in shown] == [
-        "Order.Imported", "Order.Reviewed", "Stock.Reserved", "Order.Reserved", "Order.Waved", "Stock.Picked", "Order.ItemPicked",
+        "Order.Imported", "Stock.Reserved", "Order.Reserved", "Order.Waved", "Stock.Picked", "Order.ItemPicked",
         "Package.Opened", "Package.ItemVerified", "Package.Closed", "Order.Packed", "Package.Weighed",
         "Package.WaybillAssigned", "Package.HandedOver", "Stock.Shipped", "Order.Shipped", "Order.ReturnReceived",
         "Stock.Returned",

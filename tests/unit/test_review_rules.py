@@ -2,6 +2,7 @@
 naming the rule, its version and what it looked at."""
 
 from dataclasses import replace
+from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -36,7 +37,9 @@ def imported(app, new) -> dict:
 
 
 def reviews(app, order_id) -> list:
-    return [e for e in app.store.events.get(order_id) if type(e).__name__ == "Reviewed"]
+    """The review decisions recorded on an order: on its import, then each later review (a presale's release)."""
+    events = list(app.store.events.get(order_id))
+    return [SimpleNamespace(**events[0].review)] + [e for e in events if type(e).__name__ == "Reviewed"]
 
 
 def test_before_any_edit_the_rules_are_version_0_and_hold_large_amounts(app):
