@@ -73,3 +73,27 @@ def test_a_refused_rule_shows_why_and_keeps_what_was_typed(system, desk):
     assert "NO-SUCH-SKU" in desk.inner_text("#refusal")
     assert desk.input_value("#add-gift input[name=sku]") == "NO-SUCH-SKU"
     assert desk.get_attribute("#rule-set-version", "data-version") == "0"
+
+
+def test_a_supervisor_merges_two_orders_into_one_parcel_on_the_order_page_and_undoes_it(system, desk):
+    first, second = (system.app.orders.import_orders([order(n, (sku, 1))], warehouse="WH1")[0]["order_id"]
+                     for n, sku in (("C1", TEA), ("C2", CUP)))
+    sign_in(desk, "S1", f"/office/orders/{first}")
+
+    desk.fill("#merge-form input[name=orders]", "C2")
+    with desk.expect_navigation():
+        desk.click("#merge-form button")
+    carried = desk.inner_text("#parcel-shared")
+    lines = desk.locator("#lines-table tbody tr").count()
+    with desk.expect_navigation():
+        desk.click("#parcel-shared a:has-text('C2')")
+    member = (desk.get_attribute("#order-status", "data-status"), desk.inner_text("#parcel-shared"))
+    with desk.expect_navigation():
+        desk.click("#parcel-shared a:has-text('C1')")
+    with desk.expect_navigation():
+        desk.click("#unmerge-form button")
+
+    assert "C2" in carried and lines == 2
+    assert member[0] == "merged" and "C1" in member[1]
+    assert desk.locator("#parcel-shared").count() == 0 and desk.locator("#lines-table tbody tr").count() == 1
+    assert system.app.orders.order(second).status == "reserved"
