@@ -24,7 +24,7 @@ from projections import (audit, catalogue, crm, finance, inventory, lots, order_
 from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
 
-from . import orders_desk
+from . import orders_desk, review
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -592,6 +592,55 @@ def unmerge(member, order_id):
 def split(member, order_id, warehouse=""):
     system().app.orders.split_order(order_id, member["badge"], warehouse or "")
     return order_summary(order_id)
+
+
+# Review rules (审单): the rules in force with their versions, and their edits
+
+RULE = shape(id=TEXT, kind=TEXT, params=ANY_OBJECT, enabled=FLAG, version=WHOLE)
+RULES = shape(version=WHOLE, rules=listed(RULE))
+RULE_ID = Param("rule_id", TEXT, "The rule's id, such as R2.", where="path")
+RULE_PARAMS = body_of(
+    above=optional(text(20)), buyers=optional({"type": "array", "items": text(200), "maxItems": 200}),
+    note=optional(text(MAX_NAME, 0)), sku=optional(text(64)),
+    units=optional({"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}), when_sku=optional(text(64, 0)),
+    min_amount=optional(text(20, 0)), starts=optional(text(40, 0)), ends=optional(text(40, 0)),
+    shop=optional(text(64, 0)), skus=optional({"type": "array", "items": text(64), "maxItems": 200}),
+    ship_from=optional(text(40)))
+
+
+def rules_in_force() -> dict:
+    return system().app.review.listed()
+
+
+@operation("GET", "/review-rules", "The review rules in force and the version they make", "review", RULES,
+           REPORT_READERS)
+def review_rules(member):
+    return rules_in_force()
+
+
+@operation("POST", "/review-rules", "Add a review rule (the rules' next version); instants without a zone are in the "
+           "business zone", "review commands", RULES, roles_with("supervisor"),
+           body=body_of(kind={"type": "string", "enum": list(review.KINDS)}, params=optional(RULE_PARAMS)))
+def add_review_rule(member, kind, params=None):
+    system().app.review.add(kind, review.params_of(kind, params or {}), member["badge"])
+    return rules_in_force()
+
+
+@operation("POST", "/review-rules/{rule_id}", "Change a review rule's settings or switch it on or off",
+           "review commands", RULES, roles_with("supervisor"), (RULE_ID,),
+           body_of(enabled=FLAG, params=optional(RULE_PARAMS)))
+def change_review_rule(member, rule_id, enabled, params=None):
+    rule = next((r for r in rules_in_force()["rules"] if r["id"] == rule_id), None)
+    kind = rule["kind"] if rule else ""
+    system().app.review.change(rule_id[:20], review.params_of(kind, params or {}), enabled, member["badge"])
+    return rules_in_force()
+
+
+@operation("POST", "/review-rules/{rule_id}/remove", "Remove a review rule", "review commands", RULES,
+           roles_with("supervisor"), (RULE_ID,), body_of())
+def remove_review_rule(member, rule_id):
+    system().app.review.remove(rule_id[:20], member["badge"])
+    return rules_in_force()
 
 
 # The order desk: the list, one order's whole record, and the actions on it

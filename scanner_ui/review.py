@@ -24,10 +24,12 @@ INSTANTS = ("starts", "ends", "ship_from")
 
 
 def params_of(kind: str, form) -> dict:
-    """A rule's parameters as typed; a date and time without a zone is in the business zone."""
+    """A rule's parameters as typed (a form, or an API body's `params`); a date and time without a zone is in the
+    business zone."""
     params = {}
     for name in FIELDS.get(kind, ()):
-        value = (form.get(name) or "").strip()
+        value = form.get(name)
+        value = "\n".join(str(v) for v in value) if isinstance(value, list) else str(value or "").strip()
         if name in INSTANTS and value:
             try:
                 moment = datetime.fromisoformat(value)

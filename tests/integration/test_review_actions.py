@@ -96,3 +96,25 @@ def test_the_api_merges_unmerges_and_splits_and_documents_them(system, web):
     assert split.status_code == 200 and split.get_json()["status"] == "reserved"
     assert {"/api/v1/orders/{order_id}/merge", "/api/v1/orders/{order_id}/unmerge",
             "/api/v1/orders/{order_id}/split"} <= set(paths)
+
+
+def test_the_api_reads_and_edits_the_review_rules_by_version(system, web):
+    client = web.test_client()
+    supervisor = {"Authorization": f"Bearer {system.app.staff.issue_token('S1', 'tests', 'admin')}"}
+    auditor = {"Authorization": f"Bearer {system.app.staff.issue_token('A1', 'tests', 'admin')}"}
+
+    added = client.post("/api/v1/review-rules", json={"kind": "presale", "params": {
+        "skus": [PAN], "ship_from": "2030-01-01T00:00"}}, headers=supervisor)
+    changed = client.post("/api/v1/review-rules/R2", json={"enabled": True, "params": {"above": "99.5"}},
+                          headers=supervisor)
+    refused = client.post("/api/v1/review-rules/R4", json={"enabled": False}, headers=supervisor)
+    read_only = client.post("/api/v1/review-rules/R2/remove", json={}, headers=auditor)
+    listed = client.get("/api/v1/review-rules", headers=auditor).get_json()
+
+    assert added.status_code == 200 and added.get_json()["version"] == 2
+    presale = added.get_json()["rules"][-1]
+    assert presale["params"] == {"skus": [PAN], "ship_from": "2030-01-01T00:00:00+08:00"}
+    assert changed.status_code == 200 and listed["version"] == 3
+    assert next(r for r in listed["rules"] if r["id"] == "R2")["params"] == {"above": "99.50"}
+    assert refused.status_code == 422 and "cannot be switched off" in refused.get_json()["error"]["message"]
+    assert read_only.status_code == 403
