@@ -507,17 +507,36 @@ class Orders:
                 released.append(stock)
         return released
 
-    @retry_on_conflict
     def cancel_order(self, order_id: UUID, reason: str, by: str) -> None:
-        """Cancel an order that has not shipped; its reserved stock is released."""
+        """Cancel an order that has not shipped; its reserved stock is released (a merged parcel it is part of is
+        split apart first)."""
+        self._leave_parcel(order_id, by)
+        self._cancel_order(order_id, reason, by)
+
+    def _leave_parcel(self, order_id: UUID, by: str) -> None:
+        """An order leaving the warehouse's path (cancelled, refunded before shipping) takes its parcel apart first:
+        the merge it is in is undone (refused while that parcel is on the floor)."""
+        order = self.order(order_id)
+        if order.status == "merged":
+            self.unmerge_order(order.merged_into, by)
+        elif order.merged_orders() and order.status in MERGEABLE_STATUSES:
+            self.unmerge_order(order.id, by)
+
+    @retry_on_conflict
+    def _cancel_order(self, order_id: UUID, reason: str, by: str) -> None:
         order = self.order(order_id)
         stocks = self.release_stock(order, None, f"cancelled: {reason}", by)
         order.cancel(reason, by)
         self.store.save(order, *stocks)
 
-    @retry_on_conflict
     def refund_order(self, order_id: UUID, by: str, reason: str, line_nos: list[int] | None = None) -> list[dict]:
-        """Refund whole order or given lines; before shipping this intercepts them and releases their stock."""
+        """Refund whole order or given lines; before shipping this intercepts them and releases their stock (a
+        merged parcel it is part of is split apart first)."""
+        self._leave_parcel(order_id, by)
+        return self._refund_order(order_id, by, reason, line_nos)
+
+    @retry_on_conflict
+    def _refund_order(self, order_id: UUID, by: str, reason: str, line_nos: list[int] | None = None) -> list[dict]:
         order = self.order(order_id)
         refunded = order.refund(line_nos, reason, by)
         stocks = []

@@ -101,6 +101,16 @@ def test_unknown_sku_holds_and_cannot_be_switched_off_or_removed(app):
     assert app.review.listed()["version"] == 0
 
 
+def test_a_retired_sku_holds_and_the_review_names_it(app):
+    app.catalogue.retire_sku(PAN, "discontinued", "S1")
+
+    held = imported(app, order("A9", (PAN, 1)))
+
+    assert held["hold_reasons"] == [f"retired SKU {PAN}"]
+    assert reviews(app, held["id"])[0].decisions == [
+        {"rule": "R5", "kind": "retired_sku", "rule_version": 0, "outcome": "hold", "inputs": {"skus": [PAN]}}]
+
+
 def test_a_flagged_buyer_is_held_with_the_note_and_only_in_that_shop(app):
     app.review.add("buyer", {"buyers": [buyer_ref("taobao", "flagship", "buyer_wang")], "note": "拒收过两次"}, "S1")
 
@@ -276,15 +286,33 @@ def test_merging_by_hand_refuses_an_order_on_the_floor_or_another_buyer_and_chan
     assert app.orders.get_order(other["id"])["status"] == "reserved"
 
 
-def test_a_merged_order_cannot_be_cancelled_or_held_until_the_merge_is_undone(app):
+def test_refunding_an_order_of_a_merged_parcel_takes_the_parcel_apart_first(app):
     first = imported(app, order("MF", (TEA, 1)))
     second = imported(app, order("MG", (CUP, 1)))
     app.orders.merge_orders(first["id"], [second["id"]], "S1")
 
-    with pytest.raises(InvalidOrderState, match="merged into order MF"):
+    app.orders.refund_order(second["id"], "pull:taobao", "channel status refunded")
+
+    assert app.orders.get_order(second["id"])["status"] == "cancelled"
+    lead = app.orders.order(first["id"])
+    assert (lead.status, lead.quantities(), lead.merged_orders()) == ("reserved", {TEA: 1}, [])
+    assert app.inventory.stock_of("WH1", CUP).reserved_for(second["id"]) == {}
+    with pytest.raises(InvalidOrderState, match="MG is cancelled"):
+        app.orders.merge_orders(first["id"], [second["id"]], "S1")
+
+
+def test_a_merged_parcel_on_the_floor_cannot_be_taken_apart(app):
+    first = imported(app, order("MJ", (TEA, 1)))
+    second = imported(app, order("MK", (CUP, 1)))
+    app.orders.merge_orders(first["id"], [second["id"]], "S1")
+    app.fulfilment.create_wave("WH1", "W-MJ", [first["id"]], "S1")
+
+    with pytest.raises(InvalidOrderState, match="already on the floor"):
         app.orders.cancel_order(second["id"], "buyer asked", "S1")
-    with pytest.raises(InvalidOrderState, match="undo the merge"):
-        app.orders.cancel_order(first["id"], "buyer asked", "S1")
+    with pytest.raises(InvalidOrderState, match="merged into order MJ"):
+        app.orders.hold_order(second["id"], "call", "S1")
+
+    assert app.orders.get_order(second["id"])["status"] == "merged"
 
 
 def test_a_shipped_merged_parcel_passes_the_audit_and_the_views_show_each_order(app, system):
