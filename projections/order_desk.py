@@ -165,6 +165,10 @@ def _detail(e: Any) -> str:
     if isinstance(e, Order.Imported):
         lines = ", ".join(f"{line['sku']}×{line['quantity']}" for line in e.lines)
         held = f"; held: {'; '.join(e.hold_reasons)}" if e.hold_reasons else ""
+        review = getattr(e, "review", None)
+        if review:
+            acted = ", ".join(f"{d['rule']} v{d['rule_version']} {d['outcome']}" for d in review["decisions"])
+            held += f"; review rules v{review['rule_set_version']}{': ' + acted if acted else ''}"
         return f"{e.channel}/{e.shop}, paid {e.paid_amount}: {lines}{held}"[:500]
     if isinstance(e, Order.AddressChanged):
         return "address changed"

@@ -2,19 +2,19 @@
 naming the rule, its version and what it looked at."""
 
 from dataclasses import replace
-from types import SimpleNamespace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
 
-from domain.errors import InvalidOrderState
-from projections.order_desk import order_row
-from projections.orders_board import order_counts
+from domain.errors import InvalidOrderState, UnknownSku
 from domain.order import Buyer, buyer_ref
 from domain.review import ReviewRuleRefused
-from domain.errors import UnknownSku
-from tests.builders import CUP, PAN, TEA, order, warehouse_with_catalogue
+from projections.invariants import check_log
+from projections.order_desk import order_row, timeline
+from projections.orders_board import order_counts
+from tests.builders import CUP, CUP_EAN, PAN, TEA, TEA_EAN, order, warehouse_with_catalogue
 
 NOW = datetime.now(timezone.utc)
 
@@ -234,8 +234,6 @@ def test_without_the_merge_rule_orders_stay_apart(app):
 
 
 def test_a_merged_parcel_is_picked_packed_and_shipped_once_and_every_order_ships_with_it(app):
-    from tests.builders import CUP_EAN, TEA_EAN
-
     merge_rule_on(app)
     first = imported(app, order("M8", (TEA, 1)))
     second = imported(app, order("M9", (CUP, 1)))
@@ -316,8 +314,6 @@ def test_a_merged_parcel_on_the_floor_cannot_be_taken_apart(app):
 
 
 def test_a_shipped_merged_parcel_passes_the_audit_and_the_views_show_each_order(app, system):
-    from projections.invariants import check_log
-    from tests.builders import CUP_EAN, TEA_EAN
 
     merge_rule_on(app)
     first = imported(app, order("MH", (TEA, 1)))
@@ -388,3 +384,13 @@ def test_split_by_warehouse_reserves_the_part_in_the_other_warehouse(app):
     assert done["status"] == "reserved" and app.orders.order(waiting["order_id"]).warehouse == "WH1"
     assert (part.status, part.warehouse) == ("reserved", "WH2")
     assert app.inventory.stock_of("WH2", PAN).reserved_for(part.id) == {"N-01": 3}
+
+
+def test_the_order_desk_timeline_says_which_rule_version_held_the_order(app, system):
+    app.review.change("R2", {"above": "10"}, True, "S1")
+    held = imported(app, order("TL1", (TEA, 1)))
+    system.catch_up()
+
+    [arrived] = [entry for entry in timeline(system.engine, held["id"]) if entry["event"] == "Imported"]
+
+    assert arrived["detail"].endswith("; held: amount above 10.00; review rules v2: R2 v2 hold")
