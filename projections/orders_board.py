@@ -156,7 +156,8 @@ class WaybillHolds:
 
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
                 Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded,
-                Order.LinesMapped, Order.Merged, Order.Unmerged, Order.MergedInto, Order.MergeUndone, Order.SplitByStock]
+                Order.LinesMapped, Order.Merged, Order.Unmerged, Order.MergedInto, Order.MergeUndone,
+                Order.SplitByStock]
 
 
 class OrdersBoardProjection(Projection):
