@@ -28,8 +28,8 @@ class ReviewRules:
         book = self.book()
         return {"version": book.version, "rules": [rule.as_dict() for rule in book.rules]}
 
-    def history(self) -> list[dict]:
-        """Every version of the rule set, newest first: when, who, and what changed."""
+    def history(self, most: int = 200) -> list[dict]:
+        """The latest versions of the rule set (at most `most`), newest first: when, who, and what changed."""
         if RULE_SET_ID not in self.store.repository:
             return []
         shown = []
@@ -37,7 +37,7 @@ class ReviewRules:
             change = {name: getattr(e, name) for name in ("rule_id", "kind", "params", "enabled") if hasattr(e, name)}
             shown.append({"version": e.originator_version, "at": e.timestamp, "by": e.by,
                           "event": type(e).__name__, **change})
-        return shown[::-1]
+        return shown[::-1][:most]
 
     @retry_on_conflict
     def add(self, kind: str, params: dict, by: str) -> str:
