@@ -118,3 +118,17 @@ def test_the_api_reads_and_edits_the_review_rules_by_version(system, web):
     assert next(r for r in listed["rules"] if r["id"] == "R2")["params"] == {"above": "99.50"}
     assert refused.status_code == 422 and "cannot be switched off" in refused.get_json()["error"]["message"]
     assert read_only.status_code == 403
+
+
+def test_registering_a_missing_sku_through_the_api_or_the_product_page_releases_its_waiting_orders(system, web):
+    system.app.orders.import_orders([order("U1", ("MUG-NEW", 1)), order("U2", ("BOWL-NEW", 1))], warehouse="WH1")
+    client = web.test_client()
+    headers = {"Authorization": f"Bearer {system.app.staff.issue_token('S1', 'tests', 'admin')}"}
+
+    by_api = client.post("/api/v1/skus", json={"code": "MUG-NEW", "name": "New mug"}, headers=headers)
+    by_page = signed_in(web, "S1").post("/office/products", data={"code": "BOWL-NEW", "name": "New bowl"})
+
+    assert by_api.status_code == 200 and by_page.status_code == 303
+    for number in ("U1", "U2"):
+        found = system.app.orders.find_order("taobao", "flagship", number)
+        assert (found.status, found.hold_reasons) == ("awaiting_stock", [])
