@@ -83,6 +83,7 @@ def test_a_supervisor_merges_two_orders_into_one_parcel_on_the_order_page_and_un
     desk.fill("#merge-form input[name=orders]", "C2")
     with desk.expect_navigation():
         desk.click("#merge-form button")
+    desk.screenshot(path=str(SCREENSHOTS / "merged-parcel.png"), full_page=True)
     carried = desk.inner_text("#parcel-shared")
     lines = desk.locator("#lines-table tbody tr").count()
     with desk.expect_navigation():
