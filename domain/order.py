@@ -270,10 +270,27 @@ class Order(Aggregate):
             raise InvalidOrderState(f"order {self.platform_order_no} is already merged into order "
                                     f"{self.merged_into_no}")
         self._require(*MERGEABLE_STATUSES, doing="merge (it must not be on the floor yet)")
+        if getattr(self, "split_from", None) is not None or getattr(self, "parts", None):
+            raise InvalidOrderState(f"order {self.platform_order_no} was split by stock; a split order is not merged")
+
+    def may_merge(self) -> bool:
+        """Whether this order may still share a parcel (open, not on the floor, not merged or split)."""
+        try:
+            self._require_mergeable()
+        except InvalidOrderState:
+            return False
+        return not self.unmapped_lines()
 
     def merge(self, others: list["Order"], rule: dict, by: str) -> None:
         """Take other open orders of the same shop, buyer and address into this order's parcel: their lines are
         picked, packed and shipped here; each of them is marked merged into this one."""
+        members, taken = self.check_merge(others)
+        self._merged(members, taken, rule, by)
+        for other in others:
+            other._merged_into(self.id, self.platform_order_no, rule, by)
+
+    def check_merge(self, others: list["Order"]) -> tuple[list[dict], list[dict]]:
+        """Refuse, naming why, a merge that cannot be made; else the merged orders and the lines they bring."""
         self._require_mergeable()
         if not others:
             raise InvalidInput("choose at least one other order to merge")
@@ -291,9 +308,10 @@ class Order(Aggregate):
                 raise InvalidOrderState("an order waiting for a platform SKU mapping cannot be merged")
             lines = []
             for line in other.lines.values():
-                left = line["quantity"] - line["refunded"]
+                left = line["quantity"] - line["refunded"] - line.get("moved", 0)
                 if left:
-                    lines.append({**{k: v for k, v in line.items() if k != "refunded"}, "line_no": first,
+                    lines.append({**{k: v for k, v in line.items() if k not in ("refunded", "moved")},
+                                  "line_no": first,
                                   "quantity": left, "from_order": other.platform_order_no,
                                   "from_line": line["line_no"]})
                     first += 1
@@ -302,9 +320,7 @@ class Order(Aggregate):
                             "lines": [line["line_no"] for line in lines]})
         if len(self.lines) + len(taken) > MAX_ORDER_LINES:
             raise InvalidInput(f"a parcel has at most {MAX_ORDER_LINES} lines")
-        self._merged(members, taken, rule, by)
-        for other in others:
-            other._merged_into(self.id, self.platform_order_no, rule, by)
+        return members, taken
 
     def unmerge(self, others: list["Order"], by: str) -> None:
         """Undo a merge: the merged orders leave this parcel and go their own way again (released)."""

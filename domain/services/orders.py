@@ -9,7 +9,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from .. import ids
-from ..errors import AlreadyReserved, InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
+from ..errors import (AlreadyReserved, DomainError, InsufficientStock, InvalidInput, InvalidOrderState,
+                      UnknownOrder)
 from ..history import HistoricOrder
 from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
 from ..listing import Listing, kit_label, listing_id, platform_key
@@ -136,8 +137,8 @@ class Orders:
         indexes = self.store.load_many({OpenParcels.create_id(d) for d in digests.values()})
         touched: dict[UUID, object] = {}
         for order in orders:
-            if order.status not in MERGEABLE_STATUSES:
-                continue
+            if not order.may_merge():
+                continue  # held, split, or already merged: it keeps its own parcel
             key = OpenParcels.create_id(digests[order.id])
             index = indexes.get(key) or indexes.setdefault(key, OpenParcels(digests[order.id]))
             lead = None
@@ -148,10 +149,12 @@ class Orders:
                         candidate = self.order(candidate_id)
                     except UnknownOrder:
                         continue
-                if (candidate.status in MERGEABLE_STATUSES and getattr(candidate, "merged_into", None) is None
-                        and candidate.parcel_key() == order.parcel_key()):
-                    lead = candidate
-                    break
+                try:
+                    candidate.check_merge([order])
+                except DomainError:
+                    continue
+                lead = candidate
+                break
             if lead is None:
                 index.note(order.id)
             else:
@@ -224,6 +227,7 @@ class Orders:
                 stocks[key].release(order.id, reason, by)
 
     def _merge(self, lead: Order, others: list[Order], decision: dict, stocks: dict[UUID, Stock], by: str) -> None:
+        lead.check_merge(others)  # refused before any stock is released
         warehouse = lead.warehouse or next((o.warehouse for o in others if o.warehouse), "")
         for order in (lead, *others):
             self._release_among(order, stocks, f"merged into {lead.platform_order_no}", by)

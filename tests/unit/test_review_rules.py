@@ -394,3 +394,17 @@ def test_the_order_desk_timeline_says_which_rule_version_held_the_order(app, sys
     [arrived] = [entry for entry in timeline(system.engine, held["id"]) if entry["event"] == "Imported"]
 
     assert arrived["detail"].endswith("; held: amount above 10.00; review rules v2: R2 v2 hold")
+
+
+def test_with_merge_and_split_on_a_split_order_and_its_part_keep_their_own_parcels(app):
+    merge_rule_on(app)
+    app.review.add("split_stock", {}, "S1")
+
+    [split] = app.orders.import_orders([order("MS1", (TEA, 1), (PAN, 5))], warehouse="WH1")
+    [later] = app.orders.import_orders([order("MS2", (CUP, 1))], warehouse="WH1")
+    [third] = app.orders.import_orders([order("MS3", (TEA, 1))], warehouse="WH1")
+
+    assert split["part"]["status"] == "awaiting_stock"
+    assert later["status"] == "reserved" and third["status"] == "merged"
+    assert app.orders.order(later["order_id"]).quantities() == {CUP: 1, TEA: 1}
+    assert app.orders.order(split["order_id"]).quantities() == {TEA: 1}
