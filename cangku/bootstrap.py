@@ -1,5 +1,6 @@
 """The composition root: the one place that reads settings and builds the application, views and workers."""
 
+import logging
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -12,7 +13,6 @@ from sqlalchemy.engine import Engine
 from adapters.barcodes import gtin_forms, lot_of
 from adapters.event_store.store import CachedEventStore
 from domain.errors import UnknownWarehouse
-from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
 from projections import audit, catalogue, crm, finance, lots, order_desk, orders_board, purchasing, replenishment
@@ -21,12 +21,15 @@ from projections.channel_stock import ChannelStockProjection
 from projections.backoffice import business_calendar
 from projections.db import views_engine
 from projections.inventory import InventoryProjection
+from projections.review import presale_orders
 from projections.parcels import ParcelsProjection
 from projections.scanning import ScanningProjection
 from projections.tracking import ProjectionRunner
-from projections.unmapped_skus import UnmappedSkusProjection, waiting_orders
+from projections.unmapped_skus import UnmappedSkusProjection, waiting_by_merchant_code, waiting_orders
 
 from .settings import ConfigurationError, Settings
+
+log = logging.getLogger("cangku.review")
 
 
 @dataclass
@@ -72,12 +75,32 @@ class System:
         mapping and are reserved in the configured warehouse."""
         self.app.channels.check_mapping(channel, shop, platform_sku, components, item_id)
         waiting = [UUID(i) for i in waiting_orders(self.fresh("unmapped_skus"), channel, shop, platform_sku)]
-        try:
-            warehouse = self.app.inventory.warehouse(self.settings.warehouse).code
-        except UnknownWarehouse:
-            warehouse = ""  # no warehouse set up yet: the orders are released and reserved later
         return self.app.channels.map_platform_sku(channel, shop, platform_sku, components, by, item_id, waiting,
-                                                  warehouse)
+                                                  self._warehouse())
+
+    def release_orders_for_new_skus(self, by: str) -> dict:
+        """Orders held for a 商家编码 that is now a registered SKU take it as that SKU, are released when nothing else
+        holds them, and reserved in the configured warehouse (as mapping does)."""
+        waiting = waiting_by_merchant_code(self.fresh("unmapped_skus"))
+        found = sorted({UUID(order) for code, orders in waiting.items() if self.app.catalogue.sku_exists(code)
+                        for order in orders})
+        orders = self.app.orders.map_waiting_orders(found, self._warehouse(), by) if found else []
+        return {"released": sum(o["mapped"] and o["status"] != "held" for o in orders),
+                "reserved": sum(o["mapped"] and o["status"] == "reserved" for o in orders)}
+
+    def release_due_presales(self, by: str = "review", now: datetime | None = None) -> dict:
+        """Presale orders whose ship-from date has come are released (an event each) and reserved."""
+        held = [UUID(order) for order in presale_orders(self.fresh("order_desk"))]
+        if not held:
+            return {"released": 0, "reserved": 0}
+        return self.app.orders.release_due_presales(held, self._warehouse(), by, now)
+
+    def _warehouse(self) -> str:
+        """The configured warehouse's code, or "" before it is set up (orders are then reserved later)."""
+        try:
+            return self.app.inventory.warehouse(self.settings.warehouse).code
+        except UnknownWarehouse:
+            return ""
 
     def import_mappings(self, path: Path, by: str) -> dict:
         """Map every platform SKU of a file (see `cangku.mapping_import`), or none when a row is bad."""
@@ -133,6 +156,15 @@ class System:
 
         self.scheduler = Scheduler(self.jobs, self.job_markers, self.settings.pull_interval, self._stop)
         self._thread("pull-scheduler", self.scheduler.run)
+        self._thread("presale-release", self._release_presales_each_interval)
+
+    def _release_presales_each_interval(self) -> None:
+        """Release presale orders as their ship-from dates come (each process may try; only one release lands)."""
+        while not self._stop.wait(self.settings.pull_interval):
+            try:
+                self.release_due_presales()
+            except Exception:
+                log.exception("releasing presale orders whose ship-from date came failed; trying again next interval")
 
     def _thread(self, name, target, *args) -> None:
         thread = threading.Thread(target=target, args=args, daemon=True, name=name)
@@ -255,7 +287,7 @@ def build(settings: Settings | None = None) -> System:
     env = database.eventsourcing_env()
     if settings.cipher_key:
         env["BUYER_CIPHER_KEY"] = settings.cipher_key
-    app = Cangku.compose(CachedEventStore(env=env), ReviewRules(hold_on_remark=settings.hold_on_remark),
+    app = Cangku.compose(CachedEventStore(env=env), settings.hold_on_remark,
                          barcode_forms=gtin_forms, lot_reader=lot_of, today=business_calendar.today)
     engine = views_engine(database.sqlalchemy_url(), database.schema, database.idle_in_transaction_timeout)
     batch = settings.projection_batch

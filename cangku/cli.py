@@ -49,8 +49,10 @@ def import_skus(path):
     system = open_system()
     with _rows_bar(path) as bar:
         counts = run(system.app, path, bar, by="import")
+    counts.update(system.release_orders_for_new_skus("import"))
     click.echo(f"registered {counts['registered']}, updated {counts['updated']}, "
-               f"unchanged {counts['unchanged']} SKUs")
+               f"unchanged {counts['unchanged']} SKUs; orders waiting for them released {counts['released']}, "
+               f"reserved {counts['reserved']}")
     system.close()
 
 

@@ -1,5 +1,6 @@
 """Orders imported from a marketplace shop, and their path through the warehouse."""
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -14,6 +15,8 @@ from .limits import MAX_MONEY, MAX_NAME, MAX_ORDER_LINES, MAX_UNITS
 # Where an order can go from each status. Cancelling and refunding are checked separately.
 FULFILMENT_STATUSES = ("released", "awaiting_stock", "reserved", "waved", "picked", "packed")
 RETURNABLE_STATUSES = ("shipped", "delivered")
+# Orders not yet on the floor may share one parcel (合单), and be split apart again.
+MERGEABLE_STATUSES = ("released", "awaiting_stock", "reserved")
 
 
 class ReturnExceedsShipment(InvalidQuantity):
@@ -83,6 +86,12 @@ def unmapped(line: dict) -> bool:
 
 
 UNKNOWN_SKU = "unknown SKU"
+PRESALE = "presale until"
+
+
+def buyer_ref(channel: str, shop: str, nickname: str) -> str:
+    """The buyer's reference within a shop: a digest of the nickname, never the nickname itself."""
+    return hashlib.sha256(f"{channel}:{shop}:{nickname}".encode()).hexdigest()[:16]
 
 
 def check_lines(lines: list[OrderLine]) -> None:
@@ -138,6 +147,7 @@ class Order(Aggregate):
         ordered_at: datetime,
         remark: str,
         hold_reasons: list[str],
+        review: dict | None = None,
     ):
         self.channel = channel
         self.shop = shop
@@ -154,6 +164,10 @@ class Order(Aggregate):
         self.remark = remark
         self.status = "held" if hold_reasons else "released"
         self.hold_reasons = list(hold_reasons)
+        # What the review rules decided on arrival (rule set version, each rule that acted with its version and
+        # inputs); orders imported before review rules were data carry none.
+        self.review = review
+        self.ship_from = (review or {}).get("ship_from")
         self.warehouse = ""
         self.picked: dict[str, int] = {}
         self.wave_id: UUID | None = None
@@ -164,11 +178,14 @@ class Order(Aggregate):
 
     # Reading
 
-    def quantities(self) -> dict[str, int]:
-        """Units still to fulfil per SKU (refunded lines excluded)."""
+    def quantities(self, own: bool = False) -> dict[str, int]:
+        """Units still to fulfil per SKU (refunded lines excluded), with the lines of orders merged into its parcel
+        unless `own`."""
         wanted: dict[str, int] = {}
         for line in self.lines.values():
-            left = line["quantity"] - line["refunded"]
+            if own and "from_order" in line:
+                continue
+            left = line["quantity"] - line["refunded"] - line.get("moved", 0)
             if left:
                 for sku, units in components_of(line).items():
                     wanted[sku] = wanted.get(sku, 0) + left * units
@@ -205,6 +222,7 @@ class Order(Aggregate):
     # Commands
 
     def hold(self, reason: str, by: str) -> None:
+        self.check_own("hold")
         if not (reason or "").strip() or len(reason) > MAX_NAME:
             raise InvalidInput(f"a hold needs a reason of 1-{MAX_NAME} characters")
         self._require("released", "awaiting_stock", "reserved", "waved", doing="hold")
@@ -217,6 +235,140 @@ class Order(Aggregate):
             raise InvalidOrderState(f"order {self.platform_order_no} waits for platform SKU {waiting} to be mapped; "
                                     f"map it first")
         self._released(by)
+
+    def release_presale(self, rule_set_version: int, decision: dict, now: datetime, by: str) -> bool:
+        """A presale order whose ship-from date has come is released (or stays held for its other reasons);
+        False when it is not waiting for a ship-from date that has come."""
+        ship_from = getattr(self, "ship_from", None)
+        if self.status != "held" or ship_from is None or ship_from > now or not any(
+                r.startswith(PRESALE) for r in self.hold_reasons):
+            return False
+        self._reviewed(rule_set_version, [decision], None, by)
+        rest = [r for r in self.hold_reasons if not r.startswith(PRESALE)]
+        if rest:
+            self._held(rest, by)
+        else:
+            self._released(by)
+        return True
+
+    def parcel_key(self) -> tuple:
+        """What orders must share to go in one parcel: shop, buyer and the whole delivery address."""
+        b = self.buyer
+        return (self.channel, self.shop, self.buyer_ref, b.name, b.phone, b.address,
+                tuple(sorted(self.region.items())))
+
+    def parcel_digest(self) -> str:
+        """The parcel key as a digest, so an index of open orders keeps no personal data."""
+        return hashlib.sha256(repr(self.parcel_key()).encode()).hexdigest()[:32]
+
+    def merged_orders(self) -> list[dict]:
+        """The orders merged into this one's parcel: their ids, numbers and the line numbers they took here."""
+        return list(getattr(self, "members", []))
+
+    def _require_mergeable(self) -> None:
+        if getattr(self, "merged_into", None) is not None:
+            raise InvalidOrderState(f"order {self.platform_order_no} is already merged into order "
+                                    f"{self.merged_into_no}")
+        self._require(*MERGEABLE_STATUSES, doing="merge (it must not be on the floor yet)")
+        if getattr(self, "split_from", None) is not None or getattr(self, "parts", None):
+            raise InvalidOrderState(f"order {self.platform_order_no} was split by stock; a split order is not merged")
+
+    def may_merge(self) -> bool:
+        """Whether this order may still share a parcel (open, not on the floor, not merged or split)."""
+        try:
+            self._require_mergeable()
+        except InvalidOrderState:
+            return False
+        return not self.unmapped_lines()
+
+    def merge(self, others: list["Order"], rule: dict, by: str) -> None:
+        """Take other open orders of the same shop, buyer and address into this order's parcel: their lines are
+        picked, packed and shipped here; each of them is marked merged into this one."""
+        members, taken = self.check_merge(others)
+        self._merged(members, taken, rule, by)
+        for other in others:
+            other._merged_into(self.id, self.platform_order_no, rule, by)
+
+    def check_merge(self, others: list["Order"]) -> tuple[list[dict], list[dict]]:
+        """Refuse, naming why, a merge that cannot be made; else the merged orders and the lines they bring."""
+        self._require_mergeable()
+        if not others:
+            raise InvalidInput("choose at least one other order to merge")
+        members, taken, first = [], [], max(self.lines) + 1
+        for other in others:
+            if other.id == self.id:
+                raise InvalidInput(f"order {self.platform_order_no} cannot be merged into itself")
+            other._require_mergeable()
+            if other.merged_orders():
+                raise InvalidOrderState(f"order {other.platform_order_no} carries merged orders; undo that first")
+            if other.parcel_key() != self.parcel_key():
+                raise InvalidOrderState(f"order {other.platform_order_no} is not the same shop, buyer and address as "
+                                        f"order {self.platform_order_no}")
+            if other.unmapped_lines() or self.unmapped_lines():
+                raise InvalidOrderState("an order waiting for a platform SKU mapping cannot be merged")
+            lines = []
+            for line in other.lines.values():
+                left = line["quantity"] - line["refunded"] - line.get("moved", 0)
+                if left:
+                    lines.append({**{k: v for k, v in line.items() if k not in ("refunded", "moved")},
+                                  "line_no": first,
+                                  "quantity": left, "from_order": other.platform_order_no,
+                                  "from_line": line["line_no"]})
+                    first += 1
+            taken.extend(lines)
+            members.append({"order_id": other.id, "platform_order_no": other.platform_order_no,
+                            "lines": [line["line_no"] for line in lines]})
+        if len(self.lines) + len(taken) > MAX_ORDER_LINES:
+            raise InvalidInput(f"a parcel has at most {MAX_ORDER_LINES} lines")
+        return members, taken
+
+    def unmerge(self, others: list["Order"], by: str) -> None:
+        """Undo a merge: the merged orders leave this parcel and go their own way again (released)."""
+        if not self.merged_orders():
+            raise InvalidOrderState(f"order {self.platform_order_no} has no merged orders to split off")
+        self._require(*MERGEABLE_STATUSES, doing="undo the merge (its parcel is already on the floor)")
+        ids_ = {m["order_id"] for m in self.merged_orders()}
+        if {o.id for o in others} != ids_:
+            raise InvalidInput("undoing a merge takes every order merged into the parcel")
+        lines = [{k: v for k, v in self.lines[no].items() if k != "refunded"}
+                 for m in self.merged_orders() for no in m["lines"]]
+        self._unmerged([m["order_id"] for m in self.merged_orders()], lines, by)
+        for other in others:
+            other._merge_undone(self.id, by)
+
+    def check_own(self, doing: str) -> None:
+        """A merged order's units travel in another order's parcel: act on that one, or undo the merge first."""
+        if self.status == "merged":
+            raise InvalidOrderState(f"order {self.platform_order_no} is merged into order {self.merged_into_no}; "
+                                    f"undo the merge to {doing} it")
+
+    def split_by_stock(self, missing: dict[str, int], rule: dict, by: str) -> list[dict]:
+        """Lines that can go now stay; those needing a SKU that is short move to a part of their own that waits
+        for stock (拆单). Returns the moved lines (none when the order cannot be split: all or none would wait)."""
+        self._require("released", "awaiting_stock", doing="split by stock")
+        if self.merged_orders() or getattr(self, "split_from", None) is not None:
+            return []
+        open_lines = [line for line in self.lines.values()
+                      if line["quantity"] - line["refunded"] - line.get("moved", 0) > 0]
+        waiting = [line for line in open_lines if set(components_of(line)) & set(missing)]
+        if not waiting or len(waiting) == len(open_lines) or self.unmapped_lines():
+            return []
+        moved = [{**{k: v for k, v in line.items() if k not in ("refunded", "moved")},
+                  "quantity": line["quantity"] - line["refunded"] - line.get("moved", 0)} for line in waiting]
+        part_no = f"{self.platform_order_no}-{len(getattr(self, 'parts', [])) + 2}"
+        if len(part_no) > 64:
+            return []
+        self._split(part_no, moved, rule, by)
+        return moved
+
+    def record_split_from(self, order: "Order", rule: dict, by: str) -> None:
+        """This order is the waiting part split off another (its money stays on that one)."""
+        self._split_from(order.id, order.platform_order_no, rule, by)
+
+    def ship_with(self, lead: "Order", by: str) -> None:
+        """The parcel this order was merged into was handed over: this order shipped in it."""
+        self._require("merged", doing="ship with another order's parcel")
+        self._shipped(lead.courier, lead.tracking_no, by)
 
     def map_lines(self, mapped: dict[int, tuple[str, dict[str, int]]], by: str) -> bool:
         """Give unmapped lines their SKU and components (line no → (sku, components)); a held order whose only
@@ -349,6 +501,9 @@ class Order(Aggregate):
             self._delivered()
 
     def cancel(self, reason: str, by: str) -> None:
+        self.check_own("cancel")
+        if self.merged_orders() and self.status not in ("shipped", "delivered", "cancelled"):
+            raise InvalidOrderState(f"order {self.platform_order_no} carries merged orders; undo the merge first")
         if self.status in ("shipped", "delivered", "cancelled"):
             raise InvalidOrderState(f"order {self.platform_order_no} is {self.status}; cannot cancel")
         self._cancelled(reason, by)
@@ -357,12 +512,22 @@ class Order(Aggregate):
         """Refund whole lines (all open lines when line_nos is None); returns what was refunded."""
         if self.status == "cancelled":
             raise InvalidOrderState(f"order {self.platform_order_no} is cancelled; nothing to refund")
+        if self.status not in RETURNABLE_STATUSES:
+            self.check_own("refund")
+            if self.merged_orders():
+                raise InvalidOrderState(f"order {self.platform_order_no} carries merged orders; undo the merge "
+                                        f"before refunding it")
         chosen = list(self.lines) if line_nos is None else line_nos
         refunded = []
         for no in chosen:
             line = self.lines.get(no)
             if line is None:
                 raise InvalidInput(f"order {self.platform_order_no} has no line {no}")
+            if line.get("moved") and line_nos is None:
+                continue
+            if line.get("moved"):
+                raise InvalidOrderState(f"line {no} of order {self.platform_order_no} waits in its part "
+                                        f"{', '.join(getattr(self, 'parts', []))}; refund it there")
             left = line["quantity"] - line["refunded"]
             if left:
                 amount = (line["unit_price"] * left - line["discount"] * left / line["quantity"]).quantize(
@@ -383,6 +548,49 @@ class Order(Aggregate):
     def _held(self, reasons: list[str], by: str) -> None:
         self.status = "held"
         self.hold_reasons = list(reasons)
+
+    @event("Reviewed")
+    def _reviewed(self, rule_set_version: int, decisions: list[dict], ship_from: datetime | None, by: str) -> None:
+        self.ship_from = ship_from
+
+    @event("SplitByStock")
+    def _split(self, part: str, lines: list[dict], rule: dict, by: str) -> None:
+        for line in lines:
+            self.lines[line["line_no"]]["moved"] = self.lines[line["line_no"]].get("moved", 0) + line["quantity"]
+        self.parts = [*getattr(self, "parts", []), part]
+
+    @event("SplitFrom")
+    def _split_from(self, order_id: UUID, platform_order_no: str, rule: dict, by: str) -> None:
+        self.split_from = order_id
+        self.split_from_no = platform_order_no
+
+    @event("Merged")
+    def _merged(self, members: list[dict], lines: list[dict], rule: dict, by: str) -> None:
+        self.members = [*self.merged_orders(), *members]
+        for line in lines:
+            self.lines[line["line_no"]] = dict(line, refunded=0)
+        if self.status != "held":
+            self.status = "released"
+
+    @event("Unmerged")
+    def _unmerged(self, orders: list[UUID], lines: list[dict], by: str) -> None:
+        for line in lines:
+            self.lines.pop(line["line_no"], None)
+        self.members = []
+        if self.status != "held":
+            self.status = "released"
+
+    @event("MergedInto")
+    def _merged_into(self, order_id: UUID, platform_order_no: str, rule: dict, by: str) -> None:
+        self.status = "merged"
+        self.merged_into = order_id
+        self.merged_into_no = platform_order_no
+        self.warehouse = ""
+
+    @event("MergeUndone")
+    def _merge_undone(self, order_id: UUID, by: str) -> None:
+        self.status = "released"
+        self.merged_into = None
 
     @event("Released")
     def _released(self, by: str) -> None:
@@ -420,7 +628,7 @@ class Order(Aggregate):
         self.status = "shipped"
         self.courier = courier
         self.tracking_no = tracking_no
-        self.shipped = self.quantities()
+        self.shipped = self.quantities(own=True)
 
     @event("ReturnReceived")
     def _return_received(self, sku: str, quantity: int, resaleable: bool, case: str, by: str) -> None:
@@ -473,34 +681,6 @@ class Order(Aggregate):
             self.status = "cancelled"
         elif before_shipment and self.status in ("reserved", "waved") and self.fully_picked():
             self.status = "picked"
-
-
-class ReviewRules:
-    """Why an arriving order should wait for a person before it is fulfilled (审单)."""
-
-    def __init__(self, max_amount: Decimal = Decimal("20000"), hold_on_remark: bool = False):
-        self.max_amount = max_amount
-        self.hold_on_remark = hold_on_remark
-
-    def reasons_to_hold(self, new, sku_exists, retired=frozenset()) -> list[str]:
-        """Reasons to hold a new order (an `application.NewOrder`); none means release it.
-
-        `sku_exists(line)` says whether an order line stands for a known SKU or a mapped platform SKU; `retired`
-        names SKUs no longer sold."""
-        reasons = []
-        if self.hold_on_remark and (new.remark or "").strip():
-            reasons.append("buyer remark")
-        if Decimal(new.paid_amount) > self.max_amount:
-            reasons.append(f"amount above {self.max_amount}")
-        if not new.region.get("province") or not new.buyer.address.strip():
-            reasons.append("incomplete address")
-        unknown = [line for line in new.lines if not sku_exists(line)]
-        if unknown:
-            reasons.append(unknown_reason([line.as_event_data() for line in unknown]))
-        stopped = sorted({line.sku for line in new.lines if line.sku in retired})
-        if stopped:
-            reasons.append("retired SKU " + ", ".join(stopped))
-        return reasons
 
 
 def line_label(line: dict) -> str:

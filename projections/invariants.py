@@ -37,7 +37,7 @@ from .tracking import ProjectionRunner, rebuild_together, topics_of
 PAGE = 5000
 NAMED = 5  # events kept per bin or order to name in a failure
 FULFILLING = ("reserved", "waved", "picked", "packed")
-HOLDS_NOTHING = ("awaiting_stock", "shipped", "delivered", "cancelled")
+HOLDS_NOTHING = ("awaiting_stock", "shipped", "delivered", "cancelled", "merged")
 CHECKS = ("stock_matches_movements", "no_bin_below_zero", "reservations_match_orders", "shipped_orders_scanned",
           "lots_within_bins", "views_match_replay")
 
@@ -86,6 +86,7 @@ class _Fold:
         self.orders: dict[UUID, Order] = {}
         self.order_state: dict[str, tuple[str, dict[str, int]]] = {}  # status, units still to fulfil
         self.shipped: dict[str, int] = {}  # order → its Shipped event
+        self.carried_by: dict[str, str] = {}  # order merged into another's parcel → that order
         self.picked: dict[str, int] = Counter()
         self.packages: dict[UUID, str] = {}  # package → order
         self.verified: dict[str, int] = Counter()
@@ -158,6 +159,10 @@ class _Fold:
         self.order_events[key].append(n)
         if isinstance(e, Order.Shipped):
             self.shipped[key] = n
+        elif isinstance(e, Order.MergedInto):
+            self.carried_by[key] = str(e.order_id)  # its units are picked, packed and handed over in that parcel
+        elif isinstance(e, Order.MergeUndone):
+            self.carried_by.pop(key, None)
         elif isinstance(e, Order.ItemPicked):
             self.picked[key] += e.quantity
 
@@ -257,14 +262,15 @@ def _reservations(fold: _Fold) -> list[Failure]:
 
 def _shipments(fold: _Fold) -> list[Failure]:
     failures = []
-    for order, shipped_at in sorted(fold.shipped.items(), key=lambda item: item[1]):
+    for shipped_order, shipped_at in sorted(fold.shipped.items(), key=lambda item: item[1]):
+        order = fold.carried_by.get(shipped_order, shipped_order)
         missing = [what for what, seen in (("pick", fold.picked[order]), ("pack", fold.verified[order]),
                                            ("hand-over", order in fold.handed_over)) if not seen]
         if missing:
-            failures.append(Failure("shipped_orders_scanned", f"order {order}",
+            failures.append(Failure("shipped_orders_scanned", f"order {shipped_order}",
                                     f"shipped without {', '.join(missing)} scans", [shipped_at]))
         elif fold.verified[order] < fold.picked[order]:
-            failures.append(Failure("shipped_orders_scanned", f"order {order}",
+            failures.append(Failure("shipped_orders_scanned", f"order {shipped_order}",
                                     f"shipped with {fold.verified[order]} of {fold.picked[order]} picked units "
                                     "verified at packing", [shipped_at]))
     return failures

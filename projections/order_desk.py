@@ -115,7 +115,9 @@ desk_totes = Table(
 HIDDEN = {"buyer", "remark", "originator_id", "originator_version", "originator_topic", "timestamp", "by", "region"}
 ORDER_STATUS = {Order.Held: "held", Order.Released: "released", Order.Reserved: "reserved",
                 Order.StockShort: "awaiting_stock", Order.Waved: "waved", Order.Packed: "packed",
-                Order.Shipped: "shipped", Order.Delivered: "delivered", Order.Cancelled: "cancelled"}
+                Order.Shipped: "shipped", Order.Delivered: "delivered", Order.Cancelled: "cancelled",
+                Order.Merged: "released", Order.Unmerged: "released", Order.MergedInto: "merged",
+                Order.MergeUndone: "released"}
 PACKAGE_EVENTS = [Package.Opened, Package.ItemVerified, Package.Closed, Package.Weighed, Package.WaybillAssigned,
                   Package.WaybillCancelled, Package.RouteUpdated, Package.LogisticsException, Package.LabelPrinted,
                   Package.PrintFailed, Package.ReprintRequested, Package.HandedOver, Package.WaybillHeld,
@@ -163,6 +165,10 @@ def _detail(e: Any) -> str:
     if isinstance(e, Order.Imported):
         lines = ", ".join(f"{line['sku']}×{line['quantity']}" for line in e.lines)
         held = f"; held: {'; '.join(e.hold_reasons)}" if e.hold_reasons else ""
+        review = getattr(e, "review", None)
+        if review:
+            acted = ", ".join(f"{d['rule']} v{d['rule_version']} {d['outcome']}" for d in review["decisions"])
+            held += f"; review rules v{review['rule_set_version']}{': ' + acted if acted else ''}"
         return f"{e.channel}/{e.shop}, paid {e.paid_amount}: {lines}{held}"[:500]
     if isinstance(e, Order.AddressChanged):
         return "address changed"
@@ -178,7 +184,8 @@ class OrderDeskProjection(Projection):
         self.keys = keys
         self.topics = topics_of(
             [Order.Imported, *ORDER_STATUS, Order.ItemPicked, Order.Refunded, Order.ShipmentConfirmed,
-             Order.AddressChanged, Order.NoteAdded, Order.BuyerRevealed, Order.LinesMapped, Order.ReturnReceived],
+             Order.AddressChanged, Order.NoteAdded, Order.BuyerRevealed, Order.LinesMapped, Order.ReturnReceived,
+             Order.Reviewed, Order.SplitByStock, Order.SplitFrom],
             PACKAGE_EVENTS, [Wave.Created], [Device.Scanned], [HistoricOrder.Recorded])
         self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept
 
@@ -321,6 +328,13 @@ class OrderDeskProjection(Projection):
             named = [sku for sku in _add_units(row["progress"], e.lines) if sku not in known]
             skus.extend({"sku": sku, "order_id": key[0]} for sku in named)
             row["skus"] = ", ".join(filter(None, [row["skus"], *named]))[:500]
+        elif isinstance(e, (Order.Merged, Order.Unmerged, Order.SplitByStock)):
+            sign = 1 if isinstance(e, Order.Merged) else -1
+            for line in e.lines:
+                for sku, each in components_of(line).items():
+                    row["progress"].setdefault(sku, [0, 0])[0] += sign * line["quantity"] * each
+        elif isinstance(e, Order.MergedInto):
+            row["warehouse"] = ""
         elif isinstance(e, Order.Refunded):
             for line in e.lines:
                 for sku, each in components_of(line).items():

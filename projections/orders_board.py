@@ -77,7 +77,7 @@ ORDER_KINDS = ("held", "awaiting_stock", "short_pick", "intercepted")
 FEED_KINDS = ("logistics", "failed_job", "waybill_held")
 KINDS = ORDER_KINDS + FEED_KINDS
 STATUSES = ("held", "released", "awaiting_stock", "reserved", "waved", "picked", "packed", "shipped", "delivered",
-            "cancelled")
+            "cancelled", "merged")
 ON_THE_FLOOR = ("waved", "picked", "packed")
 
 
@@ -156,7 +156,8 @@ class WaybillHolds:
 
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
                 Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded,
-                Order.LinesMapped]
+                Order.LinesMapped, Order.Merged, Order.Unmerged, Order.MergedInto, Order.MergeUndone,
+                Order.SplitByStock]
 
 
 class OrdersBoardProjection(Projection):
@@ -253,6 +254,18 @@ class OrdersBoardProjection(Projection):
             self._raise(queue, row, key[0], "awaiting_stock", f"short of {missing}", e.timestamp)
         elif isinstance(e, Order.LinesMapped):
             self._add_units(row["units"], e.lines)
+        elif isinstance(e, (Order.Merged, Order.Unmerged)):
+            # A merged parcel's lead order carries the other orders' units until the merge is undone.
+            self._add_units(row["units"], e.lines, -1 if isinstance(e, Order.Unmerged) else 1)
+            row["status"] = "released"
+            self._clear(queue, key[0], e.timestamp, "awaiting_stock")
+        elif isinstance(e, Order.SplitByStock):
+            self._add_units(row["units"], e.lines, -1)  # they wait in a part of their own
+        elif isinstance(e, Order.MergedInto):
+            row.update(status="merged", warehouse="")
+            self._clear(queue, key[0], e.timestamp, "awaiting_stock")
+        elif isinstance(e, Order.MergeUndone):
+            row["status"] = "released"
         elif isinstance(e, Order.Waved):
             row["status"] = "waved"
         elif isinstance(e, Order.ItemPicked):
@@ -273,11 +286,11 @@ class OrdersBoardProjection(Projection):
             self._clear(queue, key[0], e.timestamp, "held", "short_pick", "awaiting_stock")
 
     @staticmethod
-    def _add_units(units: dict[str, list[int]], lines: list[dict]) -> None:
+    def _add_units(units: dict[str, list[int]], lines: list[dict], sign: int = 1) -> None:
         """Units wanted per SKU: a kit line's components, none for a line not mapped yet."""
         for line in lines:
             for sku, each in components_of(line).items():
-                units.setdefault(sku, [0, 0])[0] += line["quantity"] * each
+                units.setdefault(sku, [0, 0])[0] += sign * line["quantity"] * each
 
     def _refunded(self, queue: BatchRows, row: dict, order_id: str, e: Any, before: str) -> None:
         for line in e.lines:

@@ -115,3 +115,14 @@ def waiting_orders(engine: Engine, channel: str, shop: str, platform_sku: str) -
              .order_by(c.order_id))
     with engine.connect() as conn:
         return [r.order_id for r in conn.execute(query)]
+
+
+def waiting_by_merchant_code(engine: Engine) -> dict[str, list[str]]:
+    """The orders waiting per 商家编码 (merchant code) of their unmapped lines: a code that becomes a SKU frees them."""
+    c = waiting_lines.c
+    query = select(c.outer_id, c.order_id).distinct().where(c.outer_id != "").order_by(c.outer_id, c.order_id)
+    waiting: dict[str, list[str]] = {}
+    with engine.connect() as conn:
+        for row in conn.execute(query):
+            waiting.setdefault(row.outer_id, []).append(row.order_id)
+    return waiting

@@ -24,7 +24,7 @@ from projections import (audit, catalogue, crm, finance, inventory, lots, order_
 from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
 
-from . import orders_desk
+from . import orders_desk, review
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -571,18 +571,93 @@ def cancel(member, order_id, reason):
     return order_summary(order_id)
 
 
+@operation("POST", "/orders/{order_id}/merge", "Merge other open orders of the same shop, buyer and address into this "
+           "order's parcel (合单)", "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,),
+           body_of(order_ids={"type": "array", "items": ID, "minItems": 1, "maxItems": 50}))
+def merge(member, order_id, order_ids):
+    system().app.orders.merge_orders(order_id, [order_ref(str(other)) for other in order_ids], member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/unmerge", "Undo a merge: the merged orders leave the parcel and are reserved "
+           "on their own", "order commands", ORDER, roles_with("supervisor"), (ORDER_ID,), body_of())
+def unmerge(member, order_id):
+    system().app.orders.unmerge_order(order_id, member["badge"])
+    return order_summary(order_id)
+
+
+@operation("POST", "/orders/{order_id}/split", "Split an order waiting for stock: what is here goes ahead, the rest "
+           "waits as a part of its own (reserved in `warehouse` when given: split by warehouse)", "order commands",
+           ORDER, roles_with("supervisor"), (ORDER_ID,), body_of(warehouse=optional(text(32))))
+def split(member, order_id, warehouse=""):
+    system().app.orders.split_order(order_id, member["badge"], warehouse or "")
+    return order_summary(order_id)
+
+
+# Review rules (审单): the rules in force with their versions, and their edits
+
+RULE = shape(id=TEXT, kind=TEXT, params=ANY_OBJECT, enabled=FLAG, version=WHOLE)
+RULES = shape(version=WHOLE, rules=listed(RULE))
+RULE_ID = Param("rule_id", TEXT, "The rule's id, such as R2.", where="path")
+RULE_PARAMS = body_of(
+    above=optional(text(20)), buyers=optional({"type": "array", "items": text(200), "maxItems": 200}),
+    note=optional(text(MAX_NAME, 0)), sku=optional(text(64)),
+    units=optional({"type": "integer", "minimum": 1, "maximum": MAX_QUANTITY}), when_sku=optional(text(64, 0)),
+    min_amount=optional(text(20, 0)), starts=optional(text(40, 0)), ends=optional(text(40, 0)),
+    shop=optional(text(64, 0)), skus=optional({"type": "array", "items": text(64), "maxItems": 200}),
+    ship_from=optional(text(40)))
+
+
+def rules_in_force() -> dict:
+    return system().app.review.listed()
+
+
+@operation("GET", "/review-rules", "The review rules in force and the version they make", "review", RULES,
+           REPORT_READERS)
+def review_rules(member):
+    return rules_in_force()
+
+
+@operation("POST", "/review-rules", "Add a review rule (the rules' next version); instants without a zone are in the "
+           "business zone", "review commands", RULES, roles_with("supervisor"),
+           body=body_of(kind={"type": "string", "enum": list(review.KINDS)}, params=optional(RULE_PARAMS)))
+def add_review_rule(member, kind, params=None):
+    system().app.review.add(kind, review.params_of(kind, params or {}), member["badge"])
+    return rules_in_force()
+
+
+@operation("POST", "/review-rules/{rule_id}", "Change a review rule's settings or switch it on or off",
+           "review commands", RULES, roles_with("supervisor"), (RULE_ID,),
+           body_of(enabled=FLAG, params=optional(RULE_PARAMS)))
+def change_review_rule(member, rule_id, enabled, params=None):
+    rule = next((r for r in rules_in_force()["rules"] if r["id"] == rule_id), None)
+    kind = rule["kind"] if rule else ""
+    system().app.review.change(rule_id[:20], review.params_of(kind, params or {}), enabled, member["badge"])
+    return rules_in_force()
+
+
+@operation("POST", "/review-rules/{rule_id}/remove", "Remove a review rule", "review commands", RULES,
+           roles_with("supervisor"), (RULE_ID,), body_of())
+def remove_review_rule(member, rule_id):
+    system().app.review.remove(rule_id[:20], member["badge"])
+    return rules_in_force()
+
+
 # The order desk: the list, one order's whole record, and the actions on it
 
 DESK_ROW = shape(order_id=ID, channel=TEXT, shop=TEXT, platform_order_no=TEXT, status=TEXT, hold_reasons=TEXT,
                  warehouse=TEXT, ordered_at=INSTANT, paid=MONEY, platform_fee=MONEY, postage=MONEY, lines=WHOLE,
                  units=WHOLE, skus=TEXT, courier=TEXT, tracking_no=TEXT, notes=WHOLE, updated_at=INSTANT)
 BUYER = shape(nickname=TEXT, name=TEXT, phone=TEXT, address=TEXT, masked=FLAG)
+ORDER_LINK = shape(order_id=ID, platform_order_no=TEXT)
 ORDER_DETAIL = shape(
     order=shape(**ORDER["properties"], lines=listed(shape(
         line_no=WHOLE, platform_sku=TEXT, sku=TEXT, title=TEXT, quantity=WHOLE, unit_price=MONEY, discount=MONEY,
         refunded=WHOLE)), picked={"type": "object", "additionalProperties": WHOLE}, courier=TEXT, tracking_no=TEXT,
         paid_amount=MONEY, discount=MONEY, platform_fee=MONEY, postage=MONEY, ordered_at=INSTANT,
-        region=shape(province=TEXT, city=TEXT, district=TEXT), has_remark=FLAG, buyer_ref=TEXT, buyer=BUYER),
+        region=shape(province=TEXT, city=TEXT, district=TEXT), has_remark=FLAG, buyer_ref=TEXT, buyer=BUYER,
+        parcel=shape(merged_into=nullable(ORDER_LINK), merged_orders=listed(ORDER_LINK),
+                     split_from=nullable(ORDER_LINK), parts=listed(ORDER_LINK))),
     timeline=listed(shape(notification_id=WHOLE, at=INSTANT, source=TEXT, event=TEXT, by=TEXT, detail=TEXT)),
     routes=listed(ANY_OBJECT), prints=listed(ANY_OBJECT), jobs=listed(ANY_OBJECT))
 ORDER_SORTS = Param("sort", {"type": "string", "enum": list(order_desk.SORT_CHOICES), "default": "-ordered_at"},
@@ -910,6 +985,7 @@ def sku(member, code):
            body=body_of(code=text(64), name=text(MAX_NAME), **SKU_DETAILS))
 def register_sku(member, code, name, **details):
     system().app.catalogue.register_sku(code, name, **details)
+    system().release_orders_for_new_skus(member["badge"])
     return sku_record(code)
 
 

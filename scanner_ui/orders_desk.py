@@ -9,6 +9,7 @@ from uuid import UUID
 from babel.numbers import format_currency, format_decimal
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
+from domain import ids
 from domain.errors import DomainError, InvalidInput, UnknownOrder
 from projections import lots, order_desk
 from projections.backoffice import InvalidFilter, as_uuid, positive_int, today
@@ -25,6 +26,7 @@ bp.errorhandler(DomainError)(backoffice.refused)
 
 VIEWS = ("order_desk", "orders_board")
 ACTIONS = ("hold", "release", "cancel", "note", "reprint")
+PARCEL_ACTIONS = ("merge", "unmerge", "split")  # one order's parcel: merge others in, undo that, split by stock
 MAX_BULK = 500
 MAX_PAGE = 1_000_000
 EXPORT_COLUMNS = [name for name in order_desk.LIST_COLUMNS if name != "order_id"]
@@ -136,11 +138,31 @@ def act(order_id: UUID, action: str, form, by: str) -> None:
         app.fulfilment.request_reprint(order_id, reason, by)
     elif action == "label_came_out":
         app.fulfilment.confirm_labels_printed(order_id, by)
+    elif action == "merge":
+        app.orders.merge_orders(order_id, others_named(order_id, form.get("orders", "")), by)
+    elif action == "unmerge":
+        app.orders.unmerge_order(order_id, by)
+    elif action == "split":
+        app.orders.split_order(order_id, by, (form.get("warehouse") or "").strip()[:32])
     elif action == "address":
         app.orders.correct_address(order_id, form.get("name", ""), form.get("phone", ""), form.get("address", ""),
                                    {k: form.get(k, "") for k in ("province", "city", "district")}, by)
     else:
-        raise InvalidInput(f"no order action {action[:20]!r}; the actions are {', '.join((*ACTIONS, 'address', 'label_came_out'))}")
+        raise InvalidInput(f"no order action {action[:20]!r}; the actions are "
+                           f"{', '.join((*ACTIONS, *PARCEL_ACTIONS, 'address', 'label_came_out'))}")
+
+
+def others_named(order_id: UUID, text: str) -> list[UUID]:
+    """The orders typed to merge into this one's parcel: their platform numbers in the same shop."""
+    order = system().app.orders.order(order_id)
+    numbers = [n for n in dict.fromkeys(text.replace(",", " ").split()) if n]
+    if not numbers or len(numbers) > MAX_BULK or any(len(n) > 64 for n in numbers):
+        raise InvalidInput(f"name 1 to {MAX_BULK} order numbers of the same shop to merge")
+    found = [ids.order_id(order.channel, order.shop, number) for number in numbers]
+    for number, other in zip(numbers, found):
+        if other not in system().app.store.repository:
+            raise UnknownOrder(f"no order {number} in {order.channel}/{order.shop}")
+    return found
 
 
 @bp.post("/<order_ref>/<action>")

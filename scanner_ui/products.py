@@ -51,6 +51,7 @@ def upload():
     try:
         with uploaded("file", MAX_FILE_BYTES, "SKU file (CSV or XLSX)") as path:
             counts = import_skus(system().app, path, by=current_staff()["badge"])
+        counts.update(system().release_orders_for_new_skus(current_staff()["badge"]))
     except RowsRejected as error:
         return skus({"rejected": error.errors}, errors.status_of(error))
     except DomainError as error:
@@ -69,6 +70,7 @@ def register():
     try:
         details = read(values)
         system().app.catalogue.register_sku(details.pop("code"), details.pop("name", ""), **details)
+        system().release_orders_for_new_skus(current_staff()["badge"])
     except DomainError as error:
         return form_page(values, str(error), errors.status_of(error))
     return redirect(url_for("products.sku", code=values["code"].strip(), saved=1), 303)

@@ -57,7 +57,10 @@ class Dispatcher(Projection):
                 order_id = self.jobs.app.store.repository.get(e.originator_id).order_id
                 self.jobs.print_packing_slip.send(str(order_id), event_id)
             elif isinstance(e, Order.Shipped):
-                self.jobs.confirm_shipment.send(str(e.originator_id), event_id)
+                # A part split off by stock ships under its own number; the platform was told of the order's first
+                # parcel when the order itself shipped.
+                if getattr(self.jobs.app.store.repository.get(e.originator_id), "split_from", None) is None:
+                    self.jobs.confirm_shipment.send(str(e.originator_id), event_id)
             elif isinstance(e, (Order.Cancelled, Order.Refunded)) and self.jobs.shipping:
                 if getattr(e, "before_shipment", True):
                     self.jobs.cancel_waybill.send(str(e.originator_id), event_id)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Callable
 
-from ..order import Buyer, OrderLine, ReviewRules
+from ..order import Buyer, OrderLine
 from .catalogue import Catalogue
 from .channels import Channels
 from .counts import Counts
@@ -18,6 +18,7 @@ from .history import History
 from .inventory import Inventory
 from .orders import NewOrder, Orders
 from .purchasing import Purchasing
+from .review import ReviewRules
 from .screens import Screens
 from .staff import StaffMembers
 from .store import EventStore
@@ -39,22 +40,24 @@ class Cangku:
     counts: Counts
     purchasing: Purchasing
     history: History
+    review: ReviewRules
 
     @classmethod
-    def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
+    def compose(cls, store: EventStore, hold_on_remark: bool = False,
                 barcode_forms: Callable[[str], list[str]] | None = None,
                 lot_reader: Callable[[str], dict[str, str]] | None = None,
                 today: Callable[[], date] = date.today) -> "Cangku":
         catalogue = Catalogue(store, barcode_forms, lot_reader)
         inventory = Inventory(store, catalogue, today)
-        orders = Orders(store, catalogue, inventory, review_rules)
+        review = ReviewRules(store, catalogue, hold_on_remark)
+        orders = Orders(store, catalogue, inventory, review)
         fulfilment = Fulfilment(store, catalogue, inventory, orders)
         staff = StaffMembers(store)
         counts = Counts(store, inventory, orders)
         purchasing = Purchasing(store, catalogue, inventory)
         screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts, purchasing, History(store))
+                   screens, Floor(store, staff, screens), counts, purchasing, History(store), review)
 
     def close(self) -> None:
         self.store.close()

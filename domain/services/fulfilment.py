@@ -344,7 +344,7 @@ class Fulfilment:
     def _items_left(order: Order) -> dict[str, int]:
         names: dict[str, int] = {}
         for line in order.lines.values():
-            left = line["quantity"] - line["refunded"]
+            left = line["quantity"] - line["refunded"] - line.get("moved", 0)
             if left:
                 names[line["title"] or line["sku"]] = names.get(line["title"] or line["sku"], 0) + left
         return names
@@ -362,8 +362,9 @@ class Fulfilment:
     def packing_slip(self, order_id: UUID) -> PackingSlip:
         """The slip packed with an order: every item still ordered and its quantity."""
         order = self.orders.order(order_id)
-        lines = tuple(PackingSlipLine(line["sku"], line["title"] or line["sku"], line["quantity"] - line["refunded"])
-                      for line in order.lines.values() if line["quantity"] > line["refunded"])
+        lines = tuple(PackingSlipLine(line["sku"], line["title"] or line["sku"],
+                                      line["quantity"] - line["refunded"] - line.get("moved", 0))
+                      for line in order.lines.values() if line["quantity"] > line["refunded"] + line.get("moved", 0))
         return PackingSlip(order.shop, order.platform_order_no, order.buyer.name, lines)
 
     @retry_on_conflict
@@ -406,7 +407,10 @@ class Fulfilment:
                 stock.ship(order.id, bin, quantity, by)
             stocks.append(stock)
         order.mark_shipped(package.courier, package.tracking_no, by)
-        self.store.save(order, package, *stocks)
+        merged = [self.orders.order(m["order_id"]) for m in order.merged_orders()]
+        for member in merged:
+            member.ship_with(order, by)
+        self.store.save(order, package, *stocks, *merged)
 
     @retry_on_conflict
     def receive_return(self, order_id: UUID, barcode: str, quantity: int, resaleable: bool, by: str,
