@@ -236,6 +236,12 @@ class Order(Aggregate):
         self._require("released", "awaiting_stock", doing="reserve stock")
         self._reserved(warehouse, allocations, by)
 
+    def route(self, warehouse: str, rule_version: int, available: dict[str, dict[str, int]], reason: str,
+              split: dict[str, dict[str, int]], by: str) -> None:
+        """Record the warehouse the routing rules chose, with the rules' version and the stock they saw."""
+        self._require("released", "awaiting_stock", doing="be routed to a warehouse")
+        self._warehouse_chosen(warehouse, rule_version, self.region.get("province", ""), available, reason, split, by)
+
     def mark_short(self, warehouse: str, missing: dict[str, int]) -> None:
         self._require("released", "awaiting_stock", doing="wait for stock")
         if self.status != "awaiting_stock":
@@ -393,6 +399,11 @@ class Order(Aggregate):
     def _reserved(self, warehouse: str, allocations: dict[str, dict[str, int]], by: str) -> None:
         self.status = "reserved"
         self.warehouse = warehouse
+
+    @event("WarehouseChosen")
+    def _warehouse_chosen(self, warehouse: str, rule_version: int, province: str, available: dict[str, dict[str, int]],
+                          reason: str, split: dict[str, dict[str, int]], by: str) -> None:
+        self.routed_to = warehouse
 
     @event("StockShort")
     def _stock_short(self, warehouse: str, missing: dict[str, int]) -> None:

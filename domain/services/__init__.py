@@ -18,6 +18,7 @@ from .history import History
 from .inventory import Inventory
 from .orders import NewOrder, Orders
 from .purchasing import Purchasing
+from .routing import Routing
 from .screens import Screens
 from .staff import StaffMembers
 from .store import EventStore
@@ -39,6 +40,7 @@ class Cangku:
     counts: Counts
     purchasing: Purchasing
     history: History
+    routing: Routing
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
@@ -47,14 +49,15 @@ class Cangku:
                 today: Callable[[], date] = date.today) -> "Cangku":
         catalogue = Catalogue(store, barcode_forms, lot_reader)
         inventory = Inventory(store, catalogue, today)
-        orders = Orders(store, catalogue, inventory, review_rules)
+        routing = Routing(store, inventory)
+        orders = Orders(store, catalogue, inventory, review_rules, routing)
         fulfilment = Fulfilment(store, catalogue, inventory, orders)
         staff = StaffMembers(store)
         counts = Counts(store, inventory, orders)
         purchasing = Purchasing(store, catalogue, inventory)
         screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts, purchasing, History(store))
+                   screens, Floor(store, staff, screens), counts, purchasing, History(store), routing)
 
     def close(self) -> None:
         self.store.close()

@@ -20,6 +20,7 @@ from ..stock import Stock
 from ..warehouse import Warehouse
 from .catalogue import Catalogue
 from .inventory import Inventory
+from .routing import Routing
 from .store import EventStore, KnownIds, ids_of, retry_on_conflict
 
 
@@ -45,10 +46,11 @@ class Orders:
     """Marketplace orders: imported a page at a time, reviewed, held or released, reserved, cancelled, refunded."""
 
     def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory,
-                 review_rules: ReviewRules | None = None):
+                 review_rules: ReviewRules | None = None, routing: Routing | None = None):
         self.store = store
         self.catalogue = catalogue
         self.inventory = inventory
+        self.routing = routing or Routing(store, inventory)
         self.review_rules = review_rules or ReviewRules()
         self._known_orders: KnownIds = KnownIds(200_000)
 
@@ -58,7 +60,8 @@ class Orders:
         return results[0]["order_id"], results[0]["created"]
 
     def import_orders(self, page: list[NewOrder], by: str = "import", warehouse: str = "") -> list[dict]:
-        """Import a page of orders, review each and, when a warehouse is given, reserve their stock.
+        """Import a page of orders, review each and, when a warehouse is given, reserve their stock: in the warehouse
+        the routing rules choose when the merchant has rules, else in the one given.
 
         The whole page is saved in one transaction. Orders already imported are left as they are.
         """
@@ -81,7 +84,8 @@ class Orders:
             return retry_on_conflict(self._import_page)(page, by, warehouse, look_up=True)
 
     def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
-        site = self.inventory.warehouse(warehouse) if warehouse else None
+        rules = self.routing.rules() if warehouse else None
+        site = self.inventory.warehouse(warehouse) if warehouse and rules is None else None
         stocks: dict[UUID, Stock] = {}
         listings = self._listings((new.channel, new.shop, line.platform_sku, line.item_id, line.sku)
                                   for new in page for line in new.lines)
@@ -102,7 +106,9 @@ class Orders:
                 continue
             seen.add(order_id)
             order = self._new_order(new, listings, retired)
-            if order.status == "released" and site is not None:
+            if order.status == "released" and rules is not None:
+                self._reserve(order, self.routing.route(order, rules, stocks, by), stocks, by)
+            elif order.status == "released" and site is not None:
                 self._reserve(order, site, stocks, by)
             orders.append(order)
             results.append({"order_id": order.id, "created": True, "status": order.status})
@@ -190,7 +196,7 @@ class Orders:
         changed = order.map_lines(mapped, by)
         stocks: dict[UUID, Stock] = {}
         if changed and order.status == "released" and warehouse:
-            self._reserve(order, self.inventory.warehouse(warehouse), stocks, by)
+            self._reserve(order, self._site_for(order, warehouse, stocks, by), stocks, by)
         if changed:
             self.store.save(order, *stocks.values())
         return {"order_id": order.id, "platform_order_no": order.platform_order_no, "mapped": changed,
@@ -220,6 +226,28 @@ class Orders:
         allocations = {sku: stock.reserve(order.id, wanted[sku], bins, by, today) for sku, stock in chosen.items()}
         order.mark_reserved(site.code, allocations, by)
         return {}
+
+    def _site_for(self, order: Order, warehouse: str, stocks: dict[UUID, Stock], by: str) -> Warehouse:
+        """The warehouse the routing rules choose for the order (the decision recorded on it), or, with no rules,
+        the one given."""
+        rules = self.routing.rules()
+        if rules is None:
+            return self.inventory.warehouse(warehouse)
+        return self.routing.route(order, rules, stocks, by)
+
+    @retry_on_conflict
+    def route_order(self, order_id: UUID, by: str) -> dict:
+        """Choose a released or waiting order's warehouse by the routing rules again and reserve its stock there if
+        it is all free; the decision is recorded either way."""
+        order = self.order(order_id)
+        if order.status not in ("released", "awaiting_stock"):
+            raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; cannot route it")
+        rules = self.routing.check_routable()
+        stocks: dict[UUID, Stock] = {}
+        site = self.routing.route(order, rules, stocks, by)
+        missing = self._reserve(order, site, stocks, by)
+        self.store.save(order, *([] if missing else stocks.values()))
+        return {"order_id": order.id, "warehouse": site.code, "status": order.status, "missing": missing}
 
     def reserve_among(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
         """Reserve the order's stock from these loaded stocks (loading any other); returns what is missing."""
