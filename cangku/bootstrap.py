@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 
 from adapters.barcodes import gtin_forms, lot_of
 from adapters.event_store.store import CachedEventStore
-from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
@@ -69,13 +68,10 @@ class System:
     def map_platform_sku(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], by: str,
                          item_id: str = "") -> dict:
         """Map a platform SKU to a SKU or a kit; the orders the unmapped-SKU view shows waiting for it take the
-        mapping and are reserved in the configured warehouse."""
+        mapping and are reserved in the warehouse the routing rules choose, or the configured one."""
         self.app.channels.check_mapping(channel, shop, platform_sku, components, item_id)
         waiting = [UUID(i) for i in waiting_orders(self.fresh("unmapped_skus"), channel, shop, platform_sku)]
-        try:
-            warehouse = self.app.inventory.warehouse(self.settings.warehouse).code
-        except UnknownWarehouse:
-            warehouse = ""  # no warehouse set up yet: the orders are released and reserved later
+        warehouse = self.app.routing.reserving_in(self.settings.warehouse)
         return self.app.channels.map_platform_sku(channel, shop, platform_sku, components, by, item_id, waiting,
                                                   warehouse)
 

@@ -217,6 +217,21 @@ class Device(Aggregate):
     def context(self, screen: str) -> dict:
         return dict(self.contexts.get(screen, {}))
 
+    @property
+    def warehouse(self) -> str:
+        """The warehouse the device works in, as last chosen at a login ("" before any choice)."""
+        return self.__dict__.get("chosen_warehouse", "")
+
+    def choose_warehouse(self, warehouse: str, staff: str) -> None:
+        """Work in another warehouse from now on; what each screen was doing belonged to the one before."""
+        if warehouse != self.warehouse:
+            self._warehouse_chosen(warehouse, staff)
+
+    @event("WarehouseChosen")
+    def _warehouse_chosen(self, warehouse: str, staff: str) -> None:
+        self.chosen_warehouse = warehouse
+        self.contexts = {}
+
     def answer_to(self, scan: Scan) -> ScanResult | None:
         """The recorded answer when this numbered scan was already recorded; StaleSequence when the number was
         used for something else; None when the scan is new."""

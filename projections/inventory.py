@@ -328,6 +328,12 @@ def _chunks(values: list, size: int = 500):
 # Queries: plain dicts for the UI, the API and the CLI.
 
 
+def warehouse_codes(engine: Engine) -> list[str]:
+    """Every warehouse's code, in order."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(warehouses.c.code).order_by(warehouses.c.code)).scalars())
+
+
 def stock_by_bin(engine: Engine, warehouse: str | None = None, sku: str | None = None) -> list[dict]:
     return list(stock_by_bin_listing(engine, warehouse, sku))
 

@@ -48,6 +48,16 @@ class Routing:
             return None
         return rules if rules.rules else None
 
+    def reserving_in(self, default: str) -> str:
+        """What to pass as the warehouse to reserve new orders in: the default (the routing rules, when there are
+        some, choose instead), or nothing when neither rules nor that warehouse exist yet (orders wait, unreserved)."""
+        if self.rules() is not None:
+            return default or "routed"
+        try:
+            return self.inventory.warehouse(default, to_change=False).code
+        except UnknownWarehouse:
+            return ""
+
     def describe(self) -> dict:
         rules = self.rules()
         if rules is None:

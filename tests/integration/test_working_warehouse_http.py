@@ -1,0 +1,59 @@
+"""Signing in on a scanner with a warehouse chosen: the menu says where, the screens book there, the device remembers."""
+
+import pytest
+
+from scanner_ui import create_app
+from tests.builders import BINS, TEA, TEA_EAN, warehouse_with_catalogue
+
+PIN = "2468"
+
+
+@pytest.fixture
+def system(make_system, sqlite_url):
+    system = make_system(sqlite_url)
+    warehouse_with_catalogue(system.app)
+    system.app.inventory.open_warehouse("WH2", "Beijing")
+    for bin, zone, area, sequence in BINS:
+        system.app.inventory.add_location("WH2", bin, zone, area, sequence)
+    system.app.staff.register_staff("R1", "Receiver", "receiver", PIN, "admin")
+    system.app.staff.register_staff("R2", "Receiver two", "receiver", PIN, "admin")
+    system.app.staff.change_staff("R2", "admin", warehouses=["WH1"])
+    return system
+
+
+def device(web, name: str):
+    client = web.test_client()
+    client.environ_base["HTTP_X_DEVICE_ID"] = name
+    return client
+
+
+def test_a_receiver_signed_in_to_the_second_warehouse_receives_there_and_the_device_remembers_it(system):
+    web = create_app(system, {"TESTING": True})
+    pda = device(web, "pda-9")
+    form = pda.get("/login").get_data(as_text=True)
+
+    signed_in = pda.post("/login", data={"badge": "R1", "pin": PIN, "warehouse": "WH2"})
+    menu = pda.get("/").get_data(as_text=True)
+    for value in (TEA_EAN, "6"):
+        answer = pda.post("/scan", json={"screen": "receive", "seq": system.app.floor.next_sequence("pda-9"),
+                                         "kind": "scan", "value": value})
+        assert answer.status_code == 200
+    pda.post("/logout")
+    again = pda.get("/login").get_data(as_text=True)
+
+    assert '<option value="WH2"' in form and signed_in.status_code == 303
+    assert "WH2" in menu
+    assert system.app.inventory.stock_levels("WH2", TEA)["RCV-01"]["on_hand"] == 6
+    assert system.app.inventory.stock_levels("WH1", TEA) == {}
+    assert '<option value="WH2" selected' in again
+
+
+def test_a_person_not_allowed_in_a_warehouse_is_refused_there_without_counting_a_wrong_pin(system):
+    web = create_app(system, {"TESTING": True})
+    pda = device(web, "pda-10")
+
+    refused = pda.post("/login", data={"badge": "R2", "pin": PIN, "warehouse": "WH2"})
+
+    assert refused.status_code == 403
+    assert "WH2" in refused.get_data(as_text=True)
+    assert pda.get("/").status_code == 302
