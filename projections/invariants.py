@@ -174,7 +174,8 @@ class _Fold:
 
 
 STOCK_TOPICS = topics_of([Stock.Opened, Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released,
-                          Stock.Picked, Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped])
+                          Stock.Picked, Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped,
+                          Stock.TransferredOut, Stock.TransferredIn])
 PACKAGE_TOPICS = topics_of([Package.Opened, Package.ItemVerified, Package.HandedOver])
 LOT_TOPICS = topics_of([Stock.LotsBooked])
 

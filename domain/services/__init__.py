@@ -22,6 +22,7 @@ from .routing import Routing
 from .screens import Screens
 from .staff import StaffMembers
 from .store import EventStore
+from .transfers import Transfers
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Cangku:
     purchasing: Purchasing
     history: History
     routing: Routing
+    transfers: Transfers
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
@@ -55,9 +57,10 @@ class Cangku:
         staff = StaffMembers(store)
         counts = Counts(store, inventory, orders)
         purchasing = Purchasing(store, catalogue, inventory)
-        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
+        transfers = Transfers(store, catalogue, inventory)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing, transfers)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts, purchasing, History(store), routing)
+                   screens, Floor(store, staff, screens), counts, purchasing, History(store), routing, transfers)
 
     def close(self) -> None:
         self.store.close()

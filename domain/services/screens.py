@@ -42,6 +42,7 @@ from .orders import Orders
 from .purchasing import Purchasing
 from .staff import StaffMembers
 from .store import EventStore, floor_read
+from .transfers import Transfers
 
 PURCHASE_ORDER_PREFIX = "PO"
 COUNT_REASON = "cycle count"
@@ -51,8 +52,10 @@ class Screens:
     """What each scanner screen does with a scan, step by step, and what it shows."""
 
     def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders,
-                 fulfilment: Fulfilment, counts: Counts, staff: StaffMembers, purchasing: Purchasing | None = None):
+                 fulfilment: Fulfilment, counts: Counts, staff: StaffMembers, purchasing: Purchasing | None = None,
+                 transfers: Transfers | None = None):
         self.store = store
+        self.transfers = transfers
         self.purchasing = purchasing
         self.catalogue = catalogue
         self.inventory = inventory
@@ -325,6 +328,8 @@ class Screens:
             except UnknownBarcode:
                 if value.upper().startswith(PURCHASE_ORDER_PREFIX) and len(value) > len(PURCHASE_ORDER_PREFIX):
                     return Step({"reference": value}, "reference_set", {"reference": value})
+                if self.transfers is not None and self.transfers.is_transfer(value):
+                    return Step({"reference": value}, "reference_set", {"reference": value})
                 raise
             return self._lot_prompt({**reference, "sku": sku, **self._scanned_lot(sku, value)})
         if c.get("awaiting") == "lot":
@@ -341,6 +346,10 @@ class Screens:
             # Against a purchase order: its line and the SKU's moving-average cost are booked with the stock.
             return Step(reference, "received", params, do=lambda: self.purchasing.receive(
                 number, c["sku"], quantity, scan.staff, warehouse=ports.warehouse, **lot))
+        if self.transfers is not None and number and self.transfers.is_transfer(number):
+            # Against a transfer from another warehouse: what it carried stops being in transit.
+            return Step(reference, "received", params, do=lambda: self.transfers.receive(
+                number, c["sku"], quantity, scan.staff, warehouse=ports.warehouse))
         return Step(reference, "received", params, do=lambda: self.inventory.receive(
             ports.warehouse, c["sku"], quantity, scan.staff, reference=number, **lot))
 

@@ -1,0 +1,118 @@
+"""Transfers between warehouses (调拨): shipped from the source's storage bins into transit, received at the
+destination by scan with more or fewer than shipped recorded, and the units in transit seen now and at an instant."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from domain.errors import InsufficientStock, InvalidInput
+from domain.scanning import Scan
+from domain.transfer import InvalidTransferState, TransferExists
+from projections import transfers as view
+from projections.inventory import stock_by_bin
+from projections.invariants import check_log
+from scanner_ui.ports import FloorPorts
+from tests.builders import BINS, CUP, TEA, TEA_EAN, warehouse_with_catalogue
+
+
+@pytest.fixture
+def system(make_system):
+    system = make_system("memory:")
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 4, (TEA, "A-01-02"): 6, (CUP, "B-02-01"): 3})
+    system.app.inventory.open_warehouse("WH2", "Beijing")
+    for bin, zone, area, sequence in BINS:
+        system.app.inventory.add_location("WH2", bin, zone, area, sequence)
+    system.app.staff.register_staff("R2", "Receiver in Beijing", "receiver", "73914682", "admin")
+    return system
+
+
+def test_shipping_takes_the_units_out_of_the_source_bins_in_pick_order_and_puts_them_in_transit(system):
+    app = system.app
+    app.transfers.draft("TR-1", "WH1", "WH2", {TEA: 7, CUP: 3}, "S1")
+
+    shipped = app.transfers.ship("TR-1", "S1")
+
+    assert shipped["status"] == "shipped" and shipped["in_transit"] == {TEA: 7, CUP: 3}
+    assert app.inventory.stock_levels("WH1", TEA) == {"A-01-02": {"on_hand": 3, "reserved": 0}}
+    assert app.inventory.stock_levels("WH1", CUP) == {}
+    system.catch_up()
+    assert [(r["number"], r["sku"], r["in_transit"]) for r in view.in_transit(system.engine)] == [
+        ("TR-1", CUP, 3), ("TR-1", TEA, 7)]
+    assert {(r["bin"], r["on_hand"]) for r in stock_by_bin(system.engine, "WH1", TEA)} == {("A-01-02", 3)}
+
+
+def test_a_transfer_that_cannot_be_filled_ships_nothing(system):
+    app = system.app
+    app.transfers.draft("TR-2", "WH1", "WH2", {TEA: 5, CUP: 4}, "S1")
+
+    with pytest.raises(InsufficientStock):
+        app.transfers.ship("TR-2", "S1")
+
+    assert app.transfers.transfer("TR-2")["status"] == "draft"
+    assert app.inventory.stock_levels("WH1", TEA)["A-01-01"]["on_hand"] == 4
+
+
+def test_receiving_by_scan_at_the_destination_books_the_units_there_and_ends_their_transit(system):
+    app = system.app
+    app.transfers.draft("TR-3", "WH1", "WH2", {TEA: 5}, "S1")
+    app.transfers.ship("TR-3", "S1")
+    ports = FloorPorts(system, lambda order_id, by: "fake", count_approval_threshold=2)
+    ports.warehouse = "WH2"
+
+    answers = [app.floor.scan(Scan("pda-2", n, "R2", "receive", value), ports)
+               for n, value in enumerate(("TR-3", TEA_EAN, "3"), 1)]
+
+    assert [a.key for a in answers] == ["reference_set", "enter_received_quantity", "received"]
+    assert app.inventory.stock_levels("WH2", TEA) == {"RCV-01": {"on_hand": 3, "reserved": 0}}
+    assert app.transfers.transfer("TR-3")["in_transit"] == {TEA: 2}
+    system.catch_up()
+    assert view.transfer(system.engine, "TR-3")["items"][0]["in_transit"] == 2
+
+
+def test_closing_records_units_never_received_as_under_and_extra_units_as_over(system):
+    app = system.app
+    app.transfers.draft("TR-4", "WH1", "WH2", {TEA: 5, CUP: 2}, "S1")
+    app.transfers.ship("TR-4", "S1")
+    app.transfers.receive("TR-4", TEA, 4, "R2")
+    over = app.transfers.receive("TR-4", CUP, 3, "R2")
+
+    closed = app.transfers.close("TR-4", "S1")
+
+    assert over["over"] == 1
+    assert closed == {"under": {TEA: 1}, "over": {CUP: 1}}
+    system.catch_up()
+    assert view.in_transit(system.engine) == []
+    items = {i["sku"]: i for i in view.transfer(system.engine, "TR-4")["items"]}
+    assert (items[TEA]["under"], items[CUP]["over"]) == (1, 1)
+    audit = check_log(app.store, system.fresh("inventory"))
+    assert audit.passed, [str(f) for f in audit.failures]
+
+
+def test_units_in_transit_are_answered_as_of_an_instant(system):
+    app = system.app
+    app.transfers.draft("TR-5", "WH1", "WH2", {TEA: 4}, "S1")
+    app.transfers.ship("TR-5", "S1")
+    system.catch_up()
+    between = datetime.now(timezone.utc)
+    app.transfers.receive("TR-5", TEA, 4, "R2")
+    system.catch_up()
+
+    assert [r["in_transit"] for r in view.in_transit(system.engine, TEA, at=between)] == [4]
+    assert view.in_transit(system.engine, TEA) == []
+
+
+def test_refusals_change_nothing(system):
+    app = system.app
+    app.transfers.draft("TR-6", "WH1", "WH2", {TEA: 1}, "S1")
+
+    with pytest.raises(TransferExists):
+        app.transfers.draft("TR-6", "WH1", "WH2", {TEA: 1}, "S1")
+    with pytest.raises(InvalidInput):
+        app.transfers.draft("TR-7", "WH1", "WH1", {TEA: 1}, "S1")
+    with pytest.raises(InvalidTransferState):
+        app.transfers.receive("TR-6", TEA, 1, "R2")
+    app.transfers.ship("TR-6", "S1")
+    with pytest.raises(InvalidInput, match="received in warehouse WH2"):
+        app.transfers.receive("TR-6", TEA, 1, "R2", warehouse="WH1")
+
+    assert app.inventory.stock_levels("WH2", TEA) == {}
