@@ -136,3 +136,17 @@ def test_rules_naming_an_unknown_warehouse_twice_or_a_bad_priority_are_refused_a
         app.routing.revise_rules([{"warehouse": "WH1", "priority": -1}], False, "S1")
 
     assert app.routing.describe() == {"version": 0, "split_allowed": False, "rules": []}
+
+
+def test_the_order_desk_timeline_shows_the_warehouse_chosen_with_the_rules_version_and_the_free_stock(make_system):
+    from projections.order_desk import timeline
+
+    system = make_system("memory:")
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 5})
+    system.app.routing.revise_rules([{"warehouse": "WH1", "priority": 1}], False, "S1")
+    [result] = system.app.orders.import_orders([order("R11", (TEA, 2))], warehouse="WH1")
+
+    entries = timeline(system.fresh("order_desk"), result["order_id"])
+
+    [chosen] = [e["detail"] for e in entries if e["event"] == "WarehouseChosen"]
+    assert chosen.startswith(f"WH1 by routing rules v1: has all the stock") and f"WH1: {TEA}×5" in chosen
