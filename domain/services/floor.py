@@ -48,7 +48,8 @@ class Floor:
         the warehouse chosen, else the device's last one or the default); the attempt and the warehouse are recorded
         on the device (the PIN never is). A refusal says whether the badge, the PIN or the warehouse is wrong."""
         device = check_device(device)
-        warehouse = (warehouse or "").strip()[:32] or self.device_warehouse(device) or default_warehouse
+        chosen = (warehouse or "").strip()[:32]
+        warehouse = chosen or self.device_warehouse(device) or default_warehouse
         try:
             try:
                 member = self.staff.member(badge)
@@ -66,7 +67,8 @@ class Floor:
         except NotAllowed as error:
             self._note(device, "login", "login", badge, "", "refused", error.code, str(error))
             raise
-        self._note(device, "login", "login", member.badge, member.badge, "ok", "logged_in", "", warehouse)
+        # only a warehouse chosen is remembered: a device signed in without a choice keeps following the default
+        self._note(device, "login", "login", member.badge, member.badge, "ok", "logged_in", "", chosen)
         return {**self.staff.staff_member(member.badge), "warehouse": warehouse}
 
     def _check_warehouse(self, member, warehouse: str) -> None:
