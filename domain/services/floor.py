@@ -63,7 +63,7 @@ class Floor:
             if screen and not allowed:
                 raise LoginRefused(f"badge {badge} is a {member.role}, not allowed on the {screen} screen",
                                    "badge_not_for_screen", "badge", badge=badge, role=member.role, screen=screen)
-            self._check_warehouse(member, warehouse)
+            self._check_warehouse(member, warehouse, chosen=bool(chosen))
         except NotAllowed as error:
             self._note(device, "login", "login", badge, "", "refused", error.code, str(error))
             raise
@@ -71,12 +71,16 @@ class Floor:
         self._note(device, "login", "login", member.badge, member.badge, "ok", "logged_in", "", chosen)
         return {**self.staff.staff_member(member.badge), "warehouse": warehouse}
 
-    def _check_warehouse(self, member, warehouse: str) -> None:
+    def _check_warehouse(self, member, warehouse: str, chosen: bool) -> None:
+        """A warehouse chosen must exist (the default may not yet: a new site signs in before any is set up), and the
+        person must be allowed in it."""
         if not warehouse:
             return
         try:
             self.screens.inventory.warehouse(warehouse, to_change=False)
         except UnknownWarehouse:
+            if not chosen:
+                return
             raise LoginRefused(f"there is no warehouse {warehouse}", "unknown_warehouse_login", "warehouse",
                                warehouse=warehouse) from None
         if not member.may_work_in(warehouse):

@@ -68,3 +68,12 @@ def test_the_receive_screen_books_units_in_the_devices_warehouse(system):
 
     assert system.app.inventory.stock_levels("WH2", TEA) == {"RCV-01": {"on_hand": 4, "reserved": 0}}
     assert system.app.inventory.stock_levels("WH1", TEA) == {}
+
+
+def test_signing_in_before_any_warehouse_is_set_up_works_in_the_default_and_records_no_choice(make_system):
+    app = make_system("memory:").app
+    app.staff.register_staff("S1", "Supervisor", "supervisor", PIN, "admin")
+
+    member = app.floor.login("desk-1", "S1", PIN, "", "", "WH1")
+
+    assert member["warehouse"] == "WH1" and app.floor.device_warehouse("desk-1") == ""
