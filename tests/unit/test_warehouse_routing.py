@@ -150,3 +150,14 @@ def test_the_order_desk_timeline_shows_the_warehouse_chosen_with_the_rules_versi
 
     [chosen] = [e["detail"] for e in entries if e["event"] == "WarehouseChosen"]
     assert chosen.startswith(f"WH1 by routing rules v1: has all the stock") and f"WH1: {TEA}×5" in chosen
+
+
+def test_pulls_reserve_by_the_rules_even_when_the_configured_warehouse_does_not_exist(app):
+    before = app.routing.reserving_in("WH-GONE")
+    app.routing.revise_rules([{"warehouse": "WH2", "priority": 1}], False, "S1")
+
+    warehouse = app.routing.reserving_in("WH-GONE")
+    [result] = app.orders.import_orders([order("R12", (TEA, 1))], by="pull:taobao", warehouse=warehouse)
+
+    assert before == ""
+    assert app.orders.get_order(result["order_id"])["warehouse"] == "WH2"
