@@ -6,6 +6,7 @@ number, then the items)."""
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from domain.errors import DomainError, InvalidInput
+from domain.warehouse import SENDER_FIELDS
 from projections import transfers
 from projections.inventory import warehouse_codes
 
@@ -25,8 +26,9 @@ def routing(refusal: str = "", status: int = 200):
     """Every warehouse with its place in the routing rules (priority, provinces served), and the rules' version."""
     rules = system().app.routing.describe()
     placed = {r["warehouse"]: r for r in rules["rules"]}
+    inventory = system().app.inventory
     rows = [{"warehouse": code, "in_rules": code in placed, "priority": placed.get(code, {}).get("priority", ""),
-             "provinces": "，".join(placed.get(code, {}).get("provinces", []))}
+             "provinces": "，".join(placed.get(code, {}).get("provinces", [])), "sender": inventory.sender_of(code)}
             for code in warehouse_codes(fresh("inventory"))]
     answer = render_template("office/warehouses.html", title="warehouses_routing", rules=rules, rows=rows,
                              refusal=refusal, default_warehouse=system().settings.warehouse)
@@ -46,6 +48,19 @@ def revise_rules():
                       "provinces": form.get(f"provinces:{code}", "")[:2000]})
     try:
         system().app.routing.revise_rules(rules, form.get("split_allowed") == "on", current_staff()["badge"])
+    except DomainError as error:
+        return routing(str(error), errors.status_of(error))
+    return redirect(url_for("warehouses.routing"), 303)
+
+
+@bp.post("/sender")
+def warehouse_sender():
+    """Set who and where the parcels of one warehouse are sent from (its waybills and labels)."""
+    form = request.form
+    try:
+        system().app.inventory.set_warehouse_sender(
+            form.get("warehouse", "").strip()[:32], {key: form.get(key, "")[:400] for key in SENDER_FIELDS},
+            current_staff()["badge"])
     except DomainError as error:
         return routing(str(error), errors.status_of(error))
     return redirect(url_for("warehouses.routing"), 303)

@@ -17,6 +17,7 @@ from ..printing import (
     PickListLine,
     WaybillLabel,
     label_size,
+    sender_contact,
 )
 from ..scanning import ReleaseShort
 from ..stock import check_quantity
@@ -318,8 +319,11 @@ class Fulfilment:
     def waybill_label(self, order_id: UUID, sender: Contact, sizes: dict[str, str] | None = None,
                       station: str = "packing", printed_at=None) -> WaybillLabel:
         """What the waybill label of an order's package shows, in the size set for its courier at the station;
-        LabelNotPrintable when the platform's print data hides what the label needs."""
+        LabelNotPrintable when the platform's print data hides what the label needs. The sender is the shipping
+        warehouse's own when it has one, else the one given (the configured sender)."""
         order = self.orders.order(order_id)
+        own = self.inventory.sender_of(order.warehouse)
+        sender = sender_contact(own) if own else sender
         package = self.package_for(order, "printer")
         package.require_printable_label()
         region = " ".join(v for v in (order.region.get(k, "") for k in ("province", "city", "district")) if v)

@@ -37,6 +37,11 @@ def test_a_supervisor_saves_routing_rules_and_limits_a_receiver_to_one_warehouse
     limited = desk.post("/office/warehouses/staff", data={"badge": "R1", "allowed": ["WH2"]})
     page = desk.get("/office/warehouses").get_data(as_text=True)
     bad = desk.post("/office/warehouses/rules", data={"warehouse": ["WH1"], "priority:WH1": "x"})
+    sender = desk.post("/office/warehouses/sender", data={
+        "warehouse": "WH2", "name": "北京仓", "phone": "010-88886666", "province": "北京市", "city": "北京市",
+        "district": "朝阳区", "address": "酒仙桥路 10 号"})
+    no_phone = desk.post("/office/warehouses/sender", data={"warehouse": "WH1", "name": "杭州仓", "province": "浙江省",
+                                                             "address": "文三路 1 号"})
 
     assert saved.status_code == 303 and limited.status_code == 303
     assert system.app.routing.describe() == {"version": 1, "split_allowed": True, "rules": [
@@ -45,6 +50,9 @@ def test_a_supervisor_saves_routing_rules_and_limits_a_receiver_to_one_warehouse
     assert system.app.staff.staff_member("R1")["warehouses"] == ["WH2"]
     assert "分仓规则第 1 版" in page and 'value="浙江省，上海市"' in page
     assert bad.status_code == 422 and system.app.routing.describe()["version"] == 1
+    assert sender.status_code == 303 and system.app.inventory.sender_of("WH2")["address"] == "酒仙桥路 10 号"
+    assert no_phone.status_code == 422 and system.app.inventory.sender_of("WH1") == {}
+    assert "北京市 北京市 朝阳区 酒仙桥路 10 号" in desk.get("/office/warehouses").get_data(as_text=True)
 
 
 def test_a_transfer_is_drafted_shipped_and_closed_from_the_pages_with_its_units_in_transit(system):

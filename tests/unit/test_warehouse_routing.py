@@ -8,7 +8,7 @@ import pytest
 from domain.errors import InvalidInput, UnknownWarehouse
 from domain.order import Order
 from domain.routing import RoutingRule, choose_warehouse
-from tests.builders import BINS, CUP, TEA, order, warehouse_with_catalogue
+from tests.builders import BINS, CUP, TEA, TEA_EAN, order, warehouse_with_catalogue
 
 BEIJING = "北京市"
 
@@ -161,3 +161,38 @@ def test_pulls_reserve_by_the_rules_even_when_the_configured_warehouse_does_not_
 
     assert before == ""
     assert app.orders.get_order(result["order_id"])["warehouse"] == "WH2"
+
+
+def test_a_parcel_from_a_warehouse_with_its_own_sender_carries_that_sender_on_label_and_waybill(app):
+    from workers.shipping import Shipping
+
+    beijing = {"name": "北京仓", "phone": "010-88886666", "province": "北京市", "city": "北京市", "district": "朝阳区",
+               "address": "酒仙桥路 10 号"}
+    app.inventory.set_warehouse_sender("WH2", beijing, "S1")
+    app.routing.revise_rules([{"warehouse": "WH2", "priority": 1}], False, "S1")
+    [result] = app.orders.import_orders([order("R13", (TEA, 1))], warehouse="WH1")
+    configured = Shipping(app, None, {}, None, None, "the configured sender", {})
+
+    sender = configured.sender_for(app.orders.order(result["order_id"]).warehouse)
+
+    assert (sender.name, sender.address.province, sender.address.detail) == ("北京仓", "北京市", "酒仙桥路 10 号")
+    assert configured.sender_for("WH1") == "the configured sender"
+    assert app.inventory.sender_of("WH1") == {}
+
+
+def test_the_waybill_label_shows_the_shipping_warehouses_own_sender_when_it_has_one(make_system):
+    from domain.printing import Contact
+    from tests.builders import shipped
+
+    system = make_system("memory:")
+    warehouse_with_catalogue(system.app, {(TEA, "A-01-01"): 5})
+    order_id = shipped(system.app, "R14", TEA, TEA_EAN, 1, "YT1000")
+    configured = Contact("Cangku", "0571-1", "浙江省 杭州市")
+    before = system.app.fulfilment.waybill_label(order_id, configured)
+    system.app.inventory.set_warehouse_sender("WH1", {"name": "杭州一号仓", "phone": "0571-2", "province": "浙江省",
+                                                      "address": "余杭区仓前街道 1 号"}, "S1")
+
+    after = system.app.fulfilment.waybill_label(order_id, configured)
+
+    assert before.sender == configured
+    assert (after.sender.name, after.sender.address) == ("杭州一号仓", "浙江省 余杭区仓前街道 1 号")
