@@ -89,14 +89,17 @@ class Orders:
         stocks: dict[UUID, Stock] = {}
         listings = self._listings((new.channel, new.shop, line.platform_sku, line.item_id, line.sku)
                                   for new in page for line in new.lines)
-        if site is not None:
+        if site is not None or rules is not None:
             # One look at the store for every stock stream the page may reserve from, not one per stream.
             wanted: set[str] = set()
             for new in page:
                 for line in new.lines:
                     listing = listings.get(self._key(new.channel, new.shop, line))
                     wanted.update(listing.components if listing else (line.sku,))
-            stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
+            if rules is not None:
+                self.routing.load_stocks(rules, wanted, stocks)
+            else:
+                stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
         retired = self.catalogue.retired_among({line.sku for new in page for line in new.lines})
         orders, results, seen = [], [], set()
         for new in page:
@@ -107,7 +110,7 @@ class Orders:
             seen.add(order_id)
             order = self._new_order(new, listings, retired)
             if order.status == "released" and rules is not None:
-                self._reserve(order, self.routing.route(order, rules, stocks, by), stocks, by)
+                self._reserve(order, self.routing.route(order, rules, stocks, by, loaded=True), stocks, by)
             elif order.status == "released" and site is not None:
                 self._reserve(order, site, stocks, by)
             orders.append(order)

@@ -72,11 +72,13 @@ class Routing:
         wanted = [k for k in ids_of(ids.stock_id, keys) if k not in stocks]
         stocks.update(self.store.load_many(wanted))
 
-    def route(self, order: Order, rules: RoutingRules, stocks: dict[UUID, Stock], by: str) -> Warehouse:
-        """Choose the order's warehouse by the rules from the stock free there, record the decision on the order,
-        and return the warehouse."""
+    def route(self, order: Order, rules: RoutingRules, stocks: dict[UUID, Stock], by: str,
+              loaded: bool = False) -> Warehouse:
+        """Choose the order's warehouse by the rules from the stock free there (loaded here unless `loaded` says the
+        caller loaded every stream already), record the decision on the order, and return the warehouse."""
         wanted = order.quantities()
-        self.load_stocks(rules, set(wanted), stocks)
+        if not loaded:
+            self.load_stocks(rules, set(wanted), stocks)
         available: dict[str, dict[str, int]] = {}
         sites = {}
         for rule in rules.rules:
