@@ -62,6 +62,7 @@ def test_a_transfer_is_drafted_shipped_and_closed_from_the_pages_with_its_units_
         "number": "TR-9", "from_warehouse": "WH1", "to_warehouse": "WH2", "lines": f"{TEA}*6\n{CUP}*2"})
     shipped = desk.post("/office/warehouses/transfers/TR-9/ship")
     listing = desk.get("/office/warehouses/transfers").get_data(as_text=True)
+    stock_page = desk.get(f"/office/stock?sku={TEA}&warehouse=WH2").get_data(as_text=True)
     system.app.transfers.receive("TR-9", TEA, 6, "R1")
     closed = desk.post("/office/warehouses/transfers/TR-9/close")
     detail = desk.get("/office/warehouses/transfers/TR-9").get_data(as_text=True)
@@ -70,6 +71,7 @@ def test_a_transfer_is_drafted_shipped_and_closed_from_the_pages_with_its_units_
     assert shipped.status_code == 303 and closed.status_code == 303
     assert f"<td>TR-9</td><td>{TEA}</td><td>WH1</td><td>WH2</td><td class=\"number\">6</td>" in listing
     assert system.app.inventory.stock_levels("WH1", TEA) == {"A-01-01": {"on_hand": 4, "reserved": 0}}
+    assert 'id="in-transit-table"' in stock_page and f"<td>{TEA}</td><td>WH1</td><td>WH2</td><td class=\"number\">6</td>" in stock_page
     assert '<dd data-key="status">已关闭</dd>' in detail
     assert system.app.transfers.transfer("TR-9")["status"] == "closed"
 
