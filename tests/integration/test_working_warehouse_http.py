@@ -57,3 +57,20 @@ def test_a_person_not_allowed_in_a_warehouse_is_refused_there_without_counting_a
     assert refused.status_code == 403
     assert "WH2" in refused.get_data(as_text=True)
     assert pda.get("/").status_code == 302
+
+
+def test_staff_set_limits_a_badge_to_named_warehouses_and_refuses_an_unknown_one(system, sqlite_url, tmp_path,
+                                                                               monkeypatch):
+    from click.testing import CliRunner
+
+    from cangku.staff_cli import staff
+
+    monkeypatch.setenv("CANGKU_DATABASE_URL", sqlite_url)
+    monkeypatch.setenv("CANGKU_DATA_DIR", str(tmp_path))
+
+    limited = CliRunner().invoke(staff, ["set", "R1", "--warehouses", "WH2"])
+    unknown = CliRunner().invoke(staff, ["set", "R1", "--warehouses", "WH2,WH9"])
+
+    assert limited.exit_code == 0, limited.output
+    assert unknown.exit_code == 1 and "WH9" in unknown.output
+    assert system.app.staff.staff_member("R1")["warehouses"] == ["WH2"]
