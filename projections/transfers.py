@@ -1,12 +1,13 @@
 """Transfers between warehouses (调拨): each with its lines shipped and received, and the units in transit, now or as
 of any instant (every change of the units in transit is a row, so a sum up to an instant answers it)."""
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, func, select
 from sqlalchemy.engine import Connection, Engine
 
+from domain.errors import InvalidInput
 from domain.transfer import Transfer, UnknownTransfer
 
 from .backoffice import BatchRows, Listing, choice, insert_rows, text_id
@@ -149,6 +150,8 @@ def in_transit(engine: Engine, sku: str | None = None, warehouse: str | None = N
     if warehouse:
         query = query.where((t.c.from_warehouse == warehouse) | (t.c.to_warehouse == warehouse))
     if at is not None:
-        query = query.where(t.c.at <= at)
+        if at.tzinfo is None:
+            raise InvalidInput("a point in time needs a time zone")
+        query = query.where(t.c.at <= at.astimezone(timezone.utc))  # SQLite compares instants as UTC text
     with engine.connect() as conn:
         return [{**dict(r._mapping), "in_transit": int(r.in_transit)} for r in conn.execute(query)]
