@@ -17,6 +17,7 @@ def system(make_system, sqlite_url):
         system.app.inventory.add_location("WH2", bin, zone, area, sequence)
     system.app.staff.register_staff("R1", "Receiver", "receiver", PIN, "admin")
     system.app.staff.register_staff("R2", "Receiver two", "receiver", PIN, "admin")
+    system.app.staff.register_staff("S1", "Supervisor", "supervisor", PIN, "admin")
     system.app.staff.change_staff("R2", "admin", warehouses=["WH1"])
     return system
 
@@ -74,3 +75,20 @@ def test_staff_set_limits_a_badge_to_named_warehouses_and_refuses_an_unknown_one
     assert limited.exit_code == 0, limited.output
     assert unknown.exit_code == 1 and "WH9" in unknown.output
     assert system.app.staff.staff_member("R1")["warehouses"] == ["WH2"]
+
+
+def test_the_supervisor_screen_shows_the_waves_and_figures_of_the_warehouse_signed_in_to(system):
+    from tests.builders import order
+
+    system.app.inventory.load_opening_stock({2: ("WH2", TEA, "A-01-01", 3)}, "opening")
+    system.app.orders.import_orders([order("W2-1", (TEA, 1))], warehouse="WH2")
+    web = create_app(system, {"TESTING": True})
+    in_wh1, in_wh2 = device(web, "desk-1"), device(web, "desk-2")
+    in_wh1.post("/login", data={"badge": "S1", "pin": PIN, "warehouse": "WH1"})
+    in_wh2.post("/login", data={"badge": "S1", "pin": PIN, "warehouse": "WH2"})
+
+    first = in_wh1.get("/supervisor", headers={"Accept": "application/json"}).json
+    second = in_wh2.get("/supervisor", headers={"Accept": "application/json"}).json
+
+    assert (first["warehouse"], first["reserved"]) == ("WH1", 0)
+    assert (second["warehouse"], second["reserved"]) == ("WH2", 1)
