@@ -236,6 +236,13 @@ class Order(Aggregate):
         self._require("released", "awaiting_stock", doing="reserve stock")
         self._reserved(warehouse, allocations, by)
 
+    @property
+    def routed(self) -> dict | None:
+        """The routing rules' latest decision for this order (warehouse, rules' version, and the split per warehouse
+        when a split is allowed and no warehouse had it all), or None when it was never routed."""
+        decision = self.__dict__.get("routing_decision")
+        return None if decision is None else {**decision, "split": {w: dict(s) for w, s in decision["split"].items()}}
+
     def route(self, warehouse: str, rule_version: int, available: dict[str, dict[str, int]], reason: str,
               split: dict[str, dict[str, int]], by: str) -> None:
         """Record the warehouse the routing rules chose, with the rules' version and the stock they saw."""
@@ -403,7 +410,8 @@ class Order(Aggregate):
     @event("WarehouseChosen")
     def _warehouse_chosen(self, warehouse: str, rule_version: int, province: str, available: dict[str, dict[str, int]],
                           reason: str, split: dict[str, dict[str, int]], by: str) -> None:
-        self.routed_to = warehouse
+        self.routing_decision = {"warehouse": warehouse, "rule_version": rule_version,
+                                 "split": {w: dict(skus) for w, skus in split.items()}}
 
     @event("StockShort")
     def _stock_short(self, warehouse: str, missing: dict[str, int]) -> None:

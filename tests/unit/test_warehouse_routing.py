@@ -79,6 +79,8 @@ def test_with_no_warehouse_holding_it_all_the_order_waits_in_the_first_by_priori
     chosen = decision_of(app, split["order_id"])
     assert (chosen.warehouse, chosen.rule_version) == ("WH1", version)
     assert chosen.split == {"WH1": {CUP: 5}, "WH2": {TEA: 1}}
+    assert app.orders.order(split["order_id"]).routed == {"warehouse": "WH1", "rule_version": version,
+                                                          "split": {"WH1": {CUP: 5}, "WH2": {TEA: 1}}}
     assert app.orders.get_order(split["order_id"])["status"] == "awaiting_stock"
 
 
