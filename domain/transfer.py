@@ -73,9 +73,12 @@ class Transfer(Aggregate):
         left = {sku: n - self.received.get(sku, 0) for sku, n in self.shipped.items()}
         return {sku: n for sku, n in left.items() if n > 0}
 
+    def check_shippable(self) -> None:
+        self._require("draft", doing="ship")
+
     def ship(self, taken: dict[str, dict[str, int]], by: str) -> None:
         """Record the units taken out of the source's bins (per SKU, per bin): they are in transit from now on."""
-        self._require("draft", doing="ship")
+        self.check_shippable()
         self._shipped({sku: sum(bins.values()) for sku, bins in taken.items()}, taken, by)
 
     def receive(self, sku: str, quantity: int, bin: str, by: str) -> None:

@@ -32,7 +32,7 @@ class Transfers:
     def ship(self, number: str, by: str) -> dict:
         """Take every line's units out of the source's storage bins (in pick order): all of them or nothing."""
         transfer = self._transfer(number)
-        transfer._require("draft", doing="ship")
+        transfer.check_shippable()  # before the bins are looked at: a shipped transfer says so, not "no stock"
         site = self.inventory.warehouse(transfer.from_warehouse, to_change=False)
         bins = site.pick_order("storage")
         stocks, taken = [], {}
