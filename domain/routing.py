@@ -8,7 +8,7 @@ from eventsourcing.domain import Aggregate, event
 from . import ids
 from .errors import InvalidInput
 
-MAX_RULE_WAREHOUSES = 100
+MAX_RULE_WAREHOUSES = 20  # each decision records the free stock of every one: bounded event size
 MAX_PROVINCES = 40
 
 

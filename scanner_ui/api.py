@@ -1102,7 +1102,7 @@ def routing_rules(member):
 
 @operation("PUT", "/routing-rules", "Replace the routing rules (a new version); orders imported from now on follow them",
            "warehouse commands", ROUTING_RULES, WAREHOUSE_WRITERS,
-           body=body_of(split_allowed=FLAG, rules={"type": "array", "maxItems": 100, "items": body_of(
+           body=body_of(split_allowed=FLAG, rules={"type": "array", "maxItems": 20, "items": body_of(
                warehouse=text(32), priority={"type": "integer", "minimum": 0, "maximum": 9999},
                provinces=optional({"type": "array", "maxItems": 40, "items": text(32)}))}))
 def revise_routing_rules(member, split_allowed, rules):
