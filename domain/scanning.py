@@ -67,6 +67,12 @@ class NothingLeftToVerify(ScanError, WrongItemScanned):
     code = "nothing_left_to_verify"
 
 
+class OrderInOtherWarehouse(ScanError, Conflict):
+    """An order scanned on a device working in another warehouse than the one it ships from."""
+
+    code = "order_in_other_warehouse"
+
+
 class NothingToPutAway(ScanError, InsufficientStock):
     code = "nothing_to_put_away"
 

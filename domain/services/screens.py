@@ -23,6 +23,7 @@ from ..scanning import (
     ItemNotExpected,
     NothingLeftToVerify,
     NothingToPutAway,
+    OrderInOtherWarehouse,
     Scan,
     ScannerPorts,
     Step,
@@ -261,6 +262,7 @@ class Screens:
             if scan.kind != "scan":
                 raise UnexpectedInput("scan an order number or a tote first")
             order, package = self._pack_state(self._order_for(value, ports))
+            self._check_here(order, ports)
             if order.status != "picked" and not package:
                 raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; it cannot be packed yet")
             return Step({"order": str(order.id)}, "pack_order", {"order": order.platform_order_no})
@@ -316,9 +318,18 @@ class Screens:
         if order_id is None:
             raise UnknownParcel(f"no parcel carries tracking number {value}")
         order = self.orders.order(order_id)
+        self._check_here(order, ports)
         params = {"tracking": value, "order": order.platform_order_no}
         return Step({"count": int(c.get("count", 0)) + 1}, "handed_over", params,
                     do=lambda: self.fulfilment.hand_over(order_id, scan.staff))
+
+    @staticmethod
+    def _check_here(order, ports: ScannerPorts) -> None:
+        """Packing and handing over happen in the warehouse the order ships from, not on a device working elsewhere."""
+        if order.warehouse and order.warehouse != ports.warehouse:
+            raise OrderInOtherWarehouse(
+                f"order {order.platform_order_no} ships from warehouse {order.warehouse}, not {ports.warehouse}",
+                order=order.platform_order_no, warehouse=order.warehouse, here=ports.warehouse)
 
     def _receive_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         reference = {"reference": c["reference"]} if c.get("reference") else {}
@@ -450,12 +461,12 @@ class Screens:
         if value not in grades:
             raise UnexpectedInput("grade the item: resaleable (1) or defective (2)")
         resaleable = grades[value]
-        bin = self.inventory.warehouse(order.warehouse).first_bin_in("returns")
+        bin = self.inventory.warehouse(ports.warehouse).first_bin_in("returns")  # back where the device works
         params = {"sku": c["sku"], "order": order.platform_order_no, "bin": bin}
         after = {k: v for k, v in c.items() if k in ("order", "case")}
         return Step(after, "restocked" if resaleable else "scrapped", params,
                     do=lambda: self.fulfilment.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff,
-                                                              case=c.get("case", "")))
+                                                              case=c.get("case", ""), warehouse=ports.warehouse))
 
     def _supervisor_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         action, _, subject = value.partition(":")

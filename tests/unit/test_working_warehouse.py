@@ -77,3 +77,43 @@ def test_signing_in_before_any_warehouse_is_set_up_works_in_the_default_and_reco
     member = app.floor.login("desk-1", "S1", PIN, "", "", "WH1")
 
     assert member["warehouse"] == "WH1" and app.floor.device_warehouse("desk-1") == ""
+
+
+def ports_in(system, warehouse: str) -> FloorPorts:
+    ports = copy.copy(FloorPorts(system, lambda order_id, by: "fake", count_approval_threshold=2))
+    ports.warehouse = warehouse
+    return ports
+
+
+def test_a_packer_working_in_another_warehouse_is_told_where_the_order_ships_from(system):
+    from tests.builders import order
+
+    app = system.app
+    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 2)}, "opening")
+    app.staff.register_staff("K1", "Packer", "packer", PIN, "admin")
+    [placed] = app.orders.import_orders([order("P-9", (TEA, 1))], warehouse="WH1")
+    wave = app.fulfilment.create_wave("WH1", "W9", [placed["order_id"]], "S1")
+    app.fulfilment.pick(wave, 0, "A-01-01", TEA_EAN, 1, "P1")
+
+    elsewhere = app.floor.scan(Scan("pack-2", 1, "K1", "pack", "P-9"), ports_in(system, "WH2"))
+    here = app.floor.scan(Scan("pack-1", 1, "K1", "pack", "P-9"), ports_in(system, "WH1"))
+
+    assert (elsewhere.outcome, elsewhere.key) == ("refused", "order_in_other_warehouse")
+    assert elsewhere.params == {"order": "P-9", "warehouse": "WH1", "here": "WH2"}
+    assert here.key == "pack_order"
+
+
+def test_a_return_scanned_in_another_warehouse_comes_back_into_that_warehouses_returns_bin(system):
+    from tests.builders import shipped
+
+    app = system.app
+    app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 2)}, "opening")
+    shipped(app, "S-9", TEA, TEA_EAN, 1, "YT9")
+    ports = ports_in(system, "WH2")
+
+    answers = [app.floor.scan(Scan("ret-2", n, "R1", "returns", value), ports)
+               for n, value in enumerate(("S-9", TEA_EAN, "1"), 1)]
+
+    assert answers[-1].key == "restocked"
+    assert app.inventory.stock_levels("WH2", TEA) == {"RET-01": {"on_hand": 1, "reserved": 0}}
+    assert "RET-01" not in app.inventory.stock_levels("WH1", TEA)
