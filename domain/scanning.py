@@ -23,7 +23,7 @@ from .ids import NAMESPACE
 from .staff import NotAllowed
 
 ENTRIES = ("", "scanned", "keyed")
-SCAN_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "supervisor")
+SCAN_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "dispatch", "supervisor")
 KINDS = ("scan", "action", "override", "cancel")
 MAX_VALUE = 64
 RECENT_SCANS = 32
@@ -71,6 +71,12 @@ class OrderInOtherWarehouse(ScanError, Conflict):
     """An order scanned on a device working in another warehouse than the one it ships from."""
 
     code = "order_in_other_warehouse"
+
+
+class TransferInOtherWarehouse(ScanError, Conflict):
+    """A transfer scanned out on a device working in another warehouse than the one it ships from."""
+
+    code = "transfer_in_other_warehouse"
 
 
 class NothingToPutAway(ScanError, InsufficientStock):

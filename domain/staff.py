@@ -13,11 +13,11 @@ from .errors import DomainError, InvalidInput, NotFound
 from .ids import NAMESPACE
 
 ROLES = ("picker", "packer", "receiver", "supervisor", "auditor", "admin")
-WORK_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns")
+WORK_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "dispatch")
 SCREENS_BY_ROLE = {
-    "picker": ("pick",),
+    "picker": ("pick", "dispatch"),
     "packer": ("pack", "handover"),
-    "receiver": ("receive", "putaway", "count", "returns"),
+    "receiver": ("receive", "putaway", "count", "returns", "dispatch"),
     "supervisor": (*WORK_SCREENS, "supervisor"),
     "auditor": (),
     "admin": (*WORK_SCREENS, "supervisor"),

@@ -5,7 +5,7 @@ from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, InvalidQuantity, NotFound
 from .ids import NAMESPACE
 from .limits import MAX_ORDER_LINES
 from .stock import check_quantity
@@ -68,7 +68,7 @@ class Transfer(Aggregate):
 
     def in_transit(self) -> dict[str, int]:
         """Units shipped and neither received nor written off at close."""
-        if self.status not in ("shipped", "receiving"):
+        if self.status not in ("shipping", "shipped", "receiving"):
             return {}
         left = {sku: n - self.received.get(sku, 0) for sku, n in self.shipped.items()}
         return {sku: n for sku, n in left.items() if n > 0}
@@ -81,9 +81,25 @@ class Transfer(Aggregate):
         self.check_shippable()
         self._shipped({sku: sum(bins.values()) for sku, bins in taken.items()}, taken, by)
 
+    def send(self, sku: str, taken: dict[str, int], by: str) -> None:
+        """Units of a SKU scanned out of the source's bins onto the transfer: in transit from now on."""
+        self._require("draft", "shipping", doing="send units")
+        if sku not in self.lines:
+            raise InvalidInput(f"transfer {self.number} carries no {sku}")
+        quantity = sum(taken.values())
+        left = self.lines[sku] - self.shipped.get(sku, 0)
+        if quantity > left:
+            raise InvalidQuantity(f"transfer {self.number} needs {left} more {sku}, not {quantity}")
+        self._items_sent(sku, dict(taken), by)
+
+    def finish_shipping(self, by: str) -> None:
+        """Everything scanned out has left: the transfer is shipped (lines sent short stay short)."""
+        self._require("shipping", doing="finish shipping")
+        self._shipping_finished(by)
+
     def receive(self, sku: str, quantity: int, bin: str, by: str) -> None:
         """Units of a SKU arriving at the destination (more than shipped is recorded as over-received)."""
-        self._require("shipped", "receiving", doing="receive")
+        self._require("shipping", "shipped", "receiving", doing="receive")
         if sku not in self.lines:
             raise InvalidInput(f"transfer {self.number} carries no {sku}")
         self._received(sku, check_quantity(quantity), bin, by)
@@ -103,6 +119,15 @@ class Transfer(Aggregate):
     @event("Shipped")
     def _shipped(self, shipped: dict[str, int], bins: dict[str, dict[str, int]], by: str) -> None:
         self.shipped = dict(shipped)
+        self.status = "shipped"
+
+    @event("ItemsSent")
+    def _items_sent(self, sku: str, bins: dict[str, int], by: str) -> None:
+        self.shipped[sku] = self.shipped.get(sku, 0) + sum(bins.values())
+        self.status = "shipping"
+
+    @event("ShippingFinished")
+    def _shipping_finished(self, by: str) -> None:
         self.status = "shipped"
 
     @event("Received")

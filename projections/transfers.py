@@ -15,7 +15,7 @@ from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
 
-STATUSES = ("draft", "shipped", "receiving", "closed", "cancelled")
+STATUSES = ("draft", "shipping", "shipped", "receiving", "closed", "cancelled")
 
 transfers_table = Table(
     "transfer_order",
@@ -60,8 +60,8 @@ transit_table = Table(
 class TransfersProjection(Projection):
     name = "transfers"
     metadata = metadata
-    topics = topics_of([Transfer.Drafted, Transfer.Shipped, Transfer.Received, Transfer.Closed,
-                        Transfer.Cancelled])
+    topics = topics_of([Transfer.Drafted, Transfer.Shipped, Transfer.ItemsSent, Transfer.ShippingFinished,
+                        Transfer.Received, Transfer.Closed, Transfer.Cancelled])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         orders = BatchRows(transfers_table, ("transfer_id",), dict)
@@ -88,6 +88,14 @@ class TransfersProjection(Projection):
                     lines.rows[(key, sku)]["shipped"] = quantity
                     order["units_shipped"] += quantity
                     changes[sku] = quantity
+            elif isinstance(e, Transfer.ItemsSent):
+                order["status"] = "shipping"
+                quantity = sum(e.bins.values())
+                lines.rows[(key, e.sku)]["shipped"] += quantity
+                order["units_shipped"] += quantity
+                changes[e.sku] = quantity
+            elif isinstance(e, Transfer.ShippingFinished):
+                order["status"] = "shipped"
             elif isinstance(e, Transfer.Received):
                 order["status"] = "receiving"
                 line = lines.rows[(key, e.sku)]
@@ -128,7 +136,7 @@ def transfer(engine: Engine, number: str) -> dict:
             raise UnknownTransfer(f"unknown transfer {str(number)[:64]!r}")
         found = conn.execute(select(lines_table).where(lines_table.c.transfer_id == row.transfer_id)
                              .order_by(lines_table.c.sku)).all()
-    moving = row.status in ("shipped", "receiving")
+    moving = row.status in ("shipping", "shipped", "receiving")
     items = [{"sku": r.sku, "quantity": r.quantity, "shipped": r.shipped, "received": r.received,
               "in_transit": max(r.shipped - r.received, 0) if moving else 0,
               "over": max(r.received - r.shipped, 0),

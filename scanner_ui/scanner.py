@@ -62,6 +62,11 @@ def screen_view(screen: str) -> dict:
         return {"step": "bin" if "sku" in c else "item", **c}
     if screen == "count":
         return {"step": "quantity" if "sku" in c else "item" if "bin" in c else "bin", **c}
+    if screen == "dispatch":
+        if "transfer" in c:
+            c["lines"] = app.transfers.transfer(c["transfer"])
+        return {"step": "quantity" if "sku" in c else "item" if "bin" in c else "bin" if "transfer" in c
+                else "transfer", **c}
     if screen == "returns":
         step = "grade" if "barcode" in c else "item" if "order" in c else "order"
         return {"step": step, **c, "order": _order_number(c["order"]) if "order" in c else ""}

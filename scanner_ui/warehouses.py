@@ -118,7 +118,7 @@ def transfer_page(number: str, refusal: str = "", status: int = 200):
 @bp.post("/transfers/<path:number>/<action>")
 def transfer_action(number: str, action: str):
     commands = {"ship": system().app.transfers.ship, "close": system().app.transfers.close,
-                "cancel": system().app.transfers.cancel}
+                "cancel": system().app.transfers.cancel, "finish": system().app.transfers.finish_shipping}
     try:
         if action not in commands:
             raise InvalidInput(f"a transfer cannot be {action[:20]!r}")

@@ -25,6 +25,7 @@ from ..scanning import (
     NothingToPutAway,
     OrderInOtherWarehouse,
     Scan,
+    TransferInOtherWarehouse,
     ScannerPorts,
     Step,
     UnexpectedInput,
@@ -340,7 +341,7 @@ class Screens:
                 if value.upper().startswith(PURCHASE_ORDER_PREFIX) and len(value) > len(PURCHASE_ORDER_PREFIX):
                     return Step({"reference": value}, "reference_set", {"reference": value})
                 if self.transfers is not None and self.transfers.is_transfer(value):
-                    return Step({"reference": value}, "reference_set", {"reference": value})
+                    return Step({"reference": value}, "transfer_set", {"transfer": value})
                 raise
             return self._lot_prompt({**reference, "sku": sku, **self._scanned_lot(sku, value)})
         if c.get("awaiting") == "lot":
@@ -467,6 +468,35 @@ class Screens:
         return Step(after, "restocked" if resaleable else "scrapped", params,
                     do=lambda: self.fulfilment.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff,
                                                               case=c.get("case", ""), warehouse=ports.warehouse))
+
+    def _dispatch_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        """A transfer's units scanned out of the source's bins: its number, a bin, an item, the quantity; done ships it."""
+        if scan.kind == "action" and value == "done" and "transfer" in c:
+            number = c["transfer"]
+            return Step({}, "transfer_shipped", {"transfer": number},
+                        do=lambda: self.transfers.finish_shipping(number, scan.staff))
+        if scan.kind != "scan":
+            raise UnexpectedInput(f"the dispatch screen has no action {value!r} here")
+        if "transfer" not in c:
+            found = self.transfers.transfer(value)
+            if found["from_warehouse"] != ports.warehouse:
+                raise TransferInOtherWarehouse(
+                    f"transfer {found['number']} ships from warehouse {found['from_warehouse']}, not {ports.warehouse}",
+                    transfer=found["number"], warehouse=found["from_warehouse"], here=ports.warehouse)
+            return Step({"transfer": found["number"]}, "transfer_set", {"transfer": found["number"]})
+        site = self.inventory.warehouse(ports.warehouse, to_change=False)
+        if "sku" not in c and value in site.locations:
+            return Step({"transfer": c["transfer"], "bin": value}, "bin_set", {"bin": value})
+        if "bin" not in c:
+            site.location(value)  # names the bin that does not exist
+        if "sku" not in c:
+            sku = self.catalogue.sku_for_barcode(value)
+            return Step({**c, "sku": sku}, "enter_sent_quantity", {"sku": sku, "bin": c["bin"]})
+        quantity = whole_number(value, 1, 99_999)
+        params = {"sku": c["sku"], "quantity": quantity, "bin": c["bin"], "transfer": c["transfer"]}
+        return Step({"transfer": c["transfer"], "bin": c["bin"]}, "sent_on_transfer", params,
+                    do=lambda: self.transfers.send(c["transfer"], c["sku"], c["bin"], quantity, scan.staff,
+                                                   warehouse=ports.warehouse))
 
     def _supervisor_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         action, _, subject = value.partition(":")

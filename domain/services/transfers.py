@@ -45,6 +45,28 @@ class Transfers:
         return self.transfer(number)
 
     @retry_on_conflict
+    def send(self, number: str, sku: str, bin: str, quantity: int, by: str, warehouse: str | None = None) -> dict:
+        """Units of a SKU scanned out of one of the source's bins onto the transfer (they leave the bin now)."""
+        transfer = self._transfer(number)
+        if warehouse is not None and warehouse != transfer.from_warehouse:
+            raise InvalidInput(f"transfer {transfer.number} ships from warehouse {transfer.from_warehouse}, "
+                               f"not {warehouse}")
+        site = self.inventory.warehouse(transfer.from_warehouse, to_change=False)
+        self.inventory.check_bin(site, bin)
+        stock = self.inventory.stock_of(transfer.from_warehouse, sku)
+        taken = stock.send_on_transfer(transfer.id, transfer.number, quantity, {bin: 0}, by)
+        transfer.send(sku, taken, by)
+        self.store.save(transfer, stock)
+        return {"sku": sku, "sent": transfer.shipped[sku], "wanted": transfer.lines[sku]}
+
+    @retry_on_conflict
+    def finish_shipping(self, number: str, by: str) -> dict:
+        transfer = self._transfer(number)
+        transfer.finish_shipping(by)
+        self.store.save(transfer)
+        return self.transfer(number)
+
+    @retry_on_conflict
     def receive(self, number: str, sku: str, quantity: int, by: str, bin: str = "",
                 warehouse: str | None = None) -> dict:
         """Units of a SKU arriving at the destination, into a receiving bin (its first unless named)."""

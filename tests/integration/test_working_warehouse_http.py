@@ -92,3 +92,22 @@ def test_the_supervisor_screen_shows_the_waves_and_figures_of_the_warehouse_sign
 
     assert (first["warehouse"], first["reserved"]) == ("WH1", 0)
     assert (second["warehouse"], second["reserved"]) == ("WH2", 1)
+
+
+def test_the_transfer_out_screen_shows_the_lines_and_what_was_scanned_out(system):
+    system.app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 5)}, "opening")
+    system.app.transfers.draft("TR-5", "WH1", "WH2", {TEA: 3}, "S1")
+    web = create_app(system, {"TESTING": True})
+    pda = device(web, "pda-11")
+    pda.post("/login", data={"badge": "R1", "pin": PIN, "warehouse": "WH1"})
+
+    for value in ("TR-5", "A-01-01", TEA_EAN, "2"):
+        answer = pda.post("/scan", json={"screen": "dispatch", "seq": system.app.floor.next_sequence("pda-11"),
+                                         "kind": "scan", "value": value})
+        assert answer.status_code == 200, answer.json
+    page = pda.get("/s/dispatch").get_data(as_text=True)
+    menu = pda.get("/").get_data(as_text=True)
+
+    assert f"{TEA} 2/3" in page and "扫描商品 (或其他库位)" in page
+    assert "/s/dispatch" in menu and "调拨出库" in menu
+    assert system.app.transfers.transfer("TR-5")["in_transit"] == {TEA: 2}

@@ -1,6 +1,7 @@
 """Transfers between warehouses (调拨): shipped from the source's storage bins into transit, received at the
 destination by scan with more or fewer than shipped recorded, and the units in transit seen now and at an instant."""
 
+import copy
 from datetime import datetime, timezone
 
 import pytest
@@ -62,7 +63,7 @@ def test_receiving_by_scan_at_the_destination_books_the_units_there_and_ends_the
     answers = [app.floor.scan(Scan("pda-2", n, "R2", "receive", value), ports)
                for n, value in enumerate(("TR-3", TEA_EAN, "3"), 1)]
 
-    assert [a.key for a in answers] == ["reference_set", "enter_received_quantity", "received"]
+    assert [a.key for a in answers] == ["transfer_set", "enter_received_quantity", "received"]
     assert app.inventory.stock_levels("WH2", TEA) == {"RCV-01": {"on_hand": 3, "reserved": 0}}
     assert app.transfers.transfer("TR-3")["in_transit"] == {TEA: 2}
     system.catch_up()
@@ -116,3 +117,38 @@ def test_refusals_change_nothing(system):
         app.transfers.receive("TR-6", TEA, 1, "R2", warehouse="WH1")
 
     assert app.inventory.stock_levels("WH2", TEA) == {}
+
+
+def test_units_scanned_out_bin_by_bin_are_in_transit_at_once_and_done_ships_the_transfer_short(system):
+    app = system.app
+    app.staff.register_staff("R1", "Receiver in Hangzhou", "receiver", "73914682", "admin")
+    app.transfers.draft("TR-8", "WH1", "WH2", {TEA: 8}, "S1")
+    ports = FloorPorts(system, lambda order_id, by: "fake", count_approval_threshold=2)
+    elsewhere = copy.copy(ports)
+    elsewhere.warehouse = "WH2"
+
+    refused = app.floor.scan(Scan("pda-2", 1, "R2", "dispatch", "TR-8"), elsewhere)
+    answers = [app.floor.scan(Scan("pda-1", n, "R1", "dispatch", value), ports)
+               for n, value in enumerate(("TR-8", "A-01-01", TEA_EAN, "4", "A-01-02", TEA_EAN, "3"), 1)]
+    midway = app.transfers.transfer("TR-8")
+    done = app.floor.scan(Scan("pda-1", 8, "R1", "dispatch", "done", "action"), ports)
+
+    assert (refused.outcome, refused.key) == ("refused", "transfer_in_other_warehouse")
+    assert [a.key for a in answers] == ["transfer_set", "bin_set", "enter_sent_quantity", "sent_on_transfer",
+                                        "bin_set", "enter_sent_quantity", "sent_on_transfer"]
+    assert (midway["status"], midway["in_transit"]) == ("shipping", {TEA: 7})
+    assert done.key == "transfer_shipped" and app.transfers.transfer("TR-8")["status"] == "shipped"
+    assert app.inventory.stock_levels("WH1", TEA) == {"A-01-02": {"on_hand": 3, "reserved": 0}}
+    system.catch_up()
+    assert [(r["number"], r["in_transit"]) for r in view.in_transit(system.engine)] == [("TR-8", 7)]
+
+
+def test_more_units_than_the_transfer_asks_for_are_refused_and_stay_in_the_bin(system):
+    app = system.app
+    app.transfers.draft("TR-9", "WH1", "WH2", {TEA: 2}, "S1")
+
+    with pytest.raises(InvalidInput):
+        app.transfers.send("TR-9", TEA, "A-01-02", 3, "R1")
+
+    assert app.inventory.stock_levels("WH1", TEA)["A-01-02"]["on_hand"] == 6
+    assert app.transfers.transfer("TR-9")["status"] == "draft"
