@@ -1,11 +1,12 @@
-"""Warehouses in Chromium: a supervisor sets the routing rules and sends a transfer from WH1 to WH2; a receiver signs
-in on a PDA choosing WH2 and scans the transfer in; the supervisor sees the units leave transit and closes it."""
+"""Warehouses in Chromium: a supervisor sets the routing rules and drafts a transfer from WH1 to WH2; a receiver signed
+in to WH1 on one PDA scans it out, another signed in to WH2 scans it in; the supervisor sees what is still in transit
+and closes it with the unit that never came."""
 
 import pytest
 
 from tests.builders import BINS, TEA, TEA_EAN
 
-from .conftest import PIN, focused, scan
+from .conftest import PIN, focused, press, scan
 from .test_backoffice_browser import desk, sign_in  # noqa: F401  (the desktop page fixture)
 
 pytestmark = pytest.mark.browser
@@ -19,6 +20,16 @@ def submit(page, selector: str) -> None:
 def rows(page, table: str) -> list[list[str]]:
     found = page.locator(f"#{table} tbody tr:not(.empty)")
     return [found.nth(n).locator("td").all_inner_texts() for n in range(found.count())]
+
+
+def signed_in_to(pda, warehouse: str, screen: str):
+    pda.goto(f"/login?next={screen}")
+    pda.fill("input[name=badge]", "R1")
+    pda.fill("input[name=pin]", PIN)
+    pda.select_option("select[name=warehouse]", warehouse)
+    submit(pda, "#login button")
+    focused(pda)
+    return pda
 
 
 def test_a_transfer_is_sent_shipped_scanned_in_at_the_other_warehouse_and_closed(system, desk, device):  # noqa: F811
@@ -39,18 +50,17 @@ def test_a_transfer_is_sent_shipped_scanned_in_at_the_other_warehouse_and_closed
     desk.fill("#transfer-form input[name=number]", "TR-2026-001")
     desk.fill("#transfer-form textarea[name=lines]", f"{TEA}*5")
     submit(desk, "#transfer-form button")
-    submit(desk, "#ship-form button")
+
+    hangzhou = signed_in_to(device(), "WH1", "/s/dispatch")
+    for code in ("TR-2026-001", "A-01-01", TEA_EAN, "5"):
+        scan(hangzhou, code)
+    press(hangzhou, "出库完成")
+    desk.reload()
     shipped = rows(desk, "lines-table")
 
-    pda = device()
-    pda.goto("/login?next=/s/receive")
-    pda.fill("input[name=badge]", "R1")
-    pda.fill("input[name=pin]", PIN)
-    pda.select_option("select[name=warehouse]", "WH2")
-    submit(pda, "#login button")
-    focused(pda)
+    beijing = signed_in_to(device(), "WH2", "/s/receive")
     for code in ("TR-2026-001", TEA_EAN, "4"):
-        scan(pda, code)
+        scan(beijing, code)
 
     desk.goto("/office/warehouses/transfers")
     in_transit = rows(desk, "in-transit-table")
