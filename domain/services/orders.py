@@ -102,6 +102,7 @@ class Orders:
                 stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
         retired = self.catalogue.retired_among({line.sku for new in page for line in new.lines})
         orders, results, seen = [], [], set()
+        sites: dict = {}  # the warehouses the rules name, read once a page
         for new in page:
             order_id = ids.order_id(new.channel, new.shop, new.platform_order_no)
             if order_id in seen or order_id in self._known_orders or (look_up and order_id in self.store.repository):
@@ -110,7 +111,8 @@ class Orders:
             seen.add(order_id)
             order = self._new_order(new, listings, retired)
             if order.status == "released" and rules is not None:
-                self._reserve(order, self.routing.route(order, rules, stocks, by, loaded=True), stocks, by)
+                self._reserve(order, self.routing.route(order, rules, stocks, by, loaded=True, sites=sites), stocks,
+                              by)
             elif order.status == "released" and site is not None:
                 self._reserve(order, site, stocks, by)
             orders.append(order)

@@ -73,26 +73,29 @@ class Routing:
         stocks.update(self.store.load_many(wanted))
 
     def route(self, order: Order, rules: RoutingRules, stocks: dict[UUID, Stock], by: str,
-              loaded: bool = False) -> Warehouse:
+              loaded: bool = False, sites: dict[str, tuple[Warehouse, dict[str, int]]] | None = None) -> Warehouse:
         """Choose the order's warehouse by the rules from the stock free there (loaded here unless `loaded` says the
-        caller loaded every stream already), record the decision on the order, and return the warehouse."""
+        caller loaded every stream already), record the decision on the order, and return the warehouse. `sites`
+        keeps the warehouses read (with their storage bins) for the next orders of a page."""
         wanted = order.quantities()
         if not loaded:
             self.load_stocks(rules, set(wanted), stocks)
         available: dict[str, dict[str, int]] = {}
-        sites = {}
+        sites = {} if sites is None else sites
         for rule in rules.rules:
             code = rule["warehouse"]
-            try:
-                sites[code] = self.inventory.warehouse(code, to_change=False)
-            except UnknownWarehouse:
-                continue
-            bins = sites[code].pick_order("storage")
+            if code not in sites:
+                try:
+                    site = self.inventory.warehouse(code, to_change=False)
+                except UnknownWarehouse:
+                    continue
+                sites[code] = (site, site.pick_order("storage"))
+            bins = sites[code][1]
             available[code] = {sku: stocks[ids.stock_id(code, sku)].available(bins)
                                if ids.stock_id(code, sku) in stocks else 0 for sku in wanted}
         decision = rules.choose(order.region.get("province", ""), wanted, available)
         order.route(decision.warehouse, rules.revision, available, decision.reason, decision.split, by)
-        return sites[decision.warehouse]
+        return sites[decision.warehouse][0]
 
     def check_routable(self) -> RoutingRules:
         rules = self.rules()
