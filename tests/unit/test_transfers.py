@@ -152,3 +152,22 @@ def test_more_units_than_the_transfer_asks_for_are_refused_and_stay_in_the_bin(s
 
     assert app.inventory.stock_levels("WH1", TEA)["A-01-02"]["on_hand"] == 6
     assert app.transfers.transfer("TR-9")["status"] == "draft"
+
+
+def test_the_audit_check_names_a_transfer_whose_arrival_never_reached_the_destinations_bins(system):
+    from domain.transfer import transfer_id
+
+    app = system.app
+    app.transfers.draft("TR-10", "WH1", "WH2", {TEA: 2}, "S1")
+    app.transfers.ship("TR-10", "S1")
+    app.transfers.receive("TR-10", TEA, 1, "R2")
+    before = check_log(app.store, system.fresh("inventory"))
+    broken = app.store.repository.get(transfer_id("TR-10"))
+    broken.receive(TEA, 1, "RCV-01", "R2")  # the transfer alone, as a faulty command would save it
+    app.store.save(broken)
+
+    after = check_log(app.store, system.fresh("inventory"))
+
+    assert before.passed and before.checked["transfers_match_stock"] == 1
+    assert [(f.check, f.problem) for f in after.failures] == [
+        ("transfers_match_stock", f"says 2 {TEA} arrived but the destination's bins took in 1")]
