@@ -81,6 +81,7 @@ class Routing:
         if not loaded:
             self.load_stocks(rules, set(wanted), stocks)
         available: dict[str, dict[str, int]] = {}
+        today = self.inventory.business_day()  # an expired lot ships from nowhere, as reserving says
         sites = {} if sites is None else sites
         for rule in rules.rules:
             code = rule["warehouse"]
@@ -91,7 +92,7 @@ class Routing:
                     continue
                 sites[code] = (site, site.pick_order("storage"))
             bins = sites[code][1]
-            available[code] = {sku: stocks[ids.stock_id(code, sku)].available(bins)
+            available[code] = {sku: stocks[ids.stock_id(code, sku)].available(bins, today)
                                if ids.stock_id(code, sku) in stocks else 0 for sku in wanted}
         decision = rules.choose(order.region.get("province", ""), wanted, available)
         order.route(decision.warehouse, rules.revision, available, decision.reason, decision.split, by)

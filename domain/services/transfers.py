@@ -22,6 +22,8 @@ class Transfers:
             self.inventory.warehouse(code, to_change=False)
         for sku in lines:
             self.catalogue.check_receivable(sku)
+            if self.catalogue.get_sku(sku)["lot_tracked"]:
+                raise InvalidInput(f"{sku} is lot tracked (批次管理): transfers do not carry lots yet")
         transfer = Transfer.draft(number, from_warehouse, to_warehouse, lines, by)
         exists = TransferExists(f"transfer {transfer.number} already exists")
         self.store.check_new(transfer.id, exists)

@@ -171,3 +171,13 @@ def test_the_audit_check_names_a_transfer_whose_arrival_never_reached_the_destin
     assert before.passed and before.checked["transfers_match_stock"] == 1
     assert [(f.check, f.problem) for f in after.failures] == [
         ("transfers_match_stock", f"says 2 {TEA} arrived but the destination's bins took in 1")]
+
+
+def test_a_lot_tracked_sku_is_refused_on_a_transfer_by_name(system):
+    app = system.app
+    app.catalogue.edit_sku(CUP, "S1", lot_tracked=True, shelf_life_days=365)
+
+    with pytest.raises(InvalidInput, match=f"{CUP} is lot tracked"):
+        app.transfers.draft("TR-11", "WH1", "WH2", {CUP: 1}, "S1")
+
+    assert not app.transfers.is_transfer("TR-11")
