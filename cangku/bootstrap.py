@@ -12,10 +12,10 @@ from sqlalchemy.engine import Engine
 
 from adapters.barcodes import gtin_forms, lot_of
 from adapters.event_store.store import CachedEventStore
-from domain.errors import UnknownWarehouse
 from domain.printing import sender_contact
 from domain.services import Cangku
 from projections import audit, catalogue, crm, finance, lots, order_desk, orders_board, purchasing, replenishment
+from projections import transfers
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
 from projections.backoffice import business_calendar
@@ -72,7 +72,7 @@ class System:
     def map_platform_sku(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], by: str,
                          item_id: str = "") -> dict:
         """Map a platform SKU to a SKU or a kit; the orders the unmapped-SKU view shows waiting for it take the
-        mapping and are reserved in the configured warehouse."""
+        mapping and are reserved in the warehouse the routing rules choose, or the configured one."""
         self.app.channels.check_mapping(channel, shop, platform_sku, components, item_id)
         waiting = [UUID(i) for i in waiting_orders(self.fresh("unmapped_skus"), channel, shop, platform_sku)]
         return self.app.channels.map_platform_sku(channel, shop, platform_sku, components, by, item_id, waiting,
@@ -80,7 +80,7 @@ class System:
 
     def release_orders_for_new_skus(self, by: str) -> dict:
         """Orders held for a 商家编码 that is now a registered SKU take it as that SKU, are released when nothing else
-        holds them, and reserved in the configured warehouse (as mapping does)."""
+        holds them, and reserved where the routing rules choose, or in the configured warehouse (as mapping does)."""
         waiting = waiting_by_merchant_code(self.fresh("unmapped_skus"))
         found = sorted({UUID(order) for code, orders in waiting.items() if self.app.catalogue.sku_exists(code)
                         for order in orders})
@@ -96,11 +96,9 @@ class System:
         return self.app.orders.release_due_presales(held, self._warehouse(), by, now)
 
     def _warehouse(self) -> str:
-        """The configured warehouse's code, or "" before it is set up (orders are then reserved later)."""
-        try:
-            return self.app.inventory.warehouse(self.settings.warehouse).code
-        except UnknownWarehouse:
-            return ""
+        """Where to reserve orders released now: the routing rules choose when there are some, else the configured
+        warehouse, or "" before it is set up (orders are then reserved later)."""
+        return self.app.routing.reserving_in(self.settings.warehouse)
 
     def import_mappings(self, path: Path, by: str) -> dict:
         """Map every platform SKU of a file (see `cangku.mapping_import`), or none when a row is bad."""
@@ -303,6 +301,7 @@ def build(settings: Settings | None = None) -> System:
                "catalogue": ProjectionRunner(app.store, engine, catalogue.CatalogueProjection(), batch),
                "purchasing": ProjectionRunner(app.store, engine, purchasing.PurchasingProjection(), batch),
                "lots": ProjectionRunner(app.store, engine, lots.LotsProjection(), batch),
+               "transfers": ProjectionRunner(app.store, engine, transfers.TransfersProjection(), batch),
                "order_desk": ProjectionRunner(app.store, engine, order_desk.OrderDeskProjection(
                    order_desk.BuyerKeys(buyer_search_key(settings))), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch),

@@ -144,6 +144,7 @@ def stock(sku, bin_, warehouse, at, limit, offset):
         click.echo(f"{'bin':<12}{'on hand':>9}{'reserved':>10}{'available':>11}")
         for r in rows:
             click.echo(f"{r['bin']:<12}{r['on_hand']:>9}{r['reserved']:>10}{r['available']:>11}")
+        _echo_in_transit(system, sku, warehouse, None)
     else:
         from projections.inventory import stock_at
 
@@ -159,7 +160,17 @@ def stock(sku, bin_, warehouse, at, limit, offset):
             click.echo(f"  v{e['version']:<5} {business_calendar.local(e['at']).isoformat(timespec='milliseconds')} "
                        f"{e['event']:<16} by {e['by'] or '-':<12} on hand {e['before']['on_hand']} → "
                        f"{e['after']['on_hand']}, reserved {e['before']['reserved']} → {e['after']['reserved']}")
+        _echo_in_transit(system, sku, warehouse, figure["at"])
     system.close()
+
+
+def _echo_in_transit(system, sku: str, warehouse: str, at) -> None:
+    """The SKU's units on transfers to or from the warehouse, shipped and not yet received (at the instant)."""
+    from projections.transfers import in_transit
+
+    for r in in_transit(system.fresh("transfers"), sku, warehouse, at):
+        click.echo(f"in transit: {r['in_transit']} on transfer {r['number']} "
+                   f"({r['from_warehouse']} → {r['to_warehouse']})")
 
 
 @main.group()

@@ -41,11 +41,21 @@ def add(badge, name, role, pin, by):
 @click.option("--role", type=click.Choice(ROLES), default=None)
 @click.option("--new-pin", is_flag=True, help="Ask for a new PIN.")
 @click.option("--deactivate", is_flag=True, help="The badge no longer signs in.")
+@click.option("--warehouses", default=None,
+              help="Comma-separated warehouse codes the person may work in; an empty value allows every warehouse.")
 @click.option("--by", default="admin")
-def set_(badge, role, new_pin, deactivate, by):
-    """Change a member of staff's role or PIN, or deactivate the badge."""
+def set_(badge, role, new_pin, deactivate, warehouses, by):
+    """Change a member of staff's role, PIN or warehouses, or deactivate the badge."""
     pin = click.prompt("New PIN", hide_input=True, confirmation_prompt=True) if new_pin else None
-    _run(lambda app: app.staff.change_staff(badge, by, role=role, pin=pin, active=False if deactivate else None))
+    allowed = None if warehouses is None else [w for w in warehouses.split(",") if w.strip()]
+
+    def change(app):
+        for code in allowed or ():
+            app.inventory.warehouse(code.strip(), to_change=False)  # an unknown code is refused by name
+        app.staff.change_staff(badge, by, role=role, pin=pin, active=False if deactivate else None,
+                               warehouses=allowed)
+
+    _run(change)
     click.echo(f"updated {badge}")
 
 

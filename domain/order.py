@@ -388,6 +388,19 @@ class Order(Aggregate):
         self._require("released", "awaiting_stock", doing="reserve stock")
         self._reserved(warehouse, allocations, by)
 
+    @property
+    def routed(self) -> dict | None:
+        """The routing rules' latest decision for this order (warehouse, rules' version, and the split per warehouse
+        when a split is allowed and no warehouse had it all), or None when it was never routed."""
+        decision = self.__dict__.get("routing_decision")
+        return None if decision is None else {**decision, "split": {w: dict(s) for w, s in decision["split"].items()}}
+
+    def route(self, warehouse: str, rule_version: int, available: dict[str, dict[str, int]], reason: str,
+              split: dict[str, dict[str, int]], by: str) -> None:
+        """Record the warehouse the routing rules chose, with the rules' version and the stock they saw."""
+        self._require("released", "awaiting_stock", doing="be routed to a warehouse")
+        self._warehouse_chosen(warehouse, rule_version, self.region.get("province", ""), available, reason, split, by)
+
     def mark_short(self, warehouse: str, missing: dict[str, int]) -> None:
         self._require("released", "awaiting_stock", doing="wait for stock")
         if self.status != "awaiting_stock":
@@ -601,6 +614,12 @@ class Order(Aggregate):
     def _reserved(self, warehouse: str, allocations: dict[str, dict[str, int]], by: str) -> None:
         self.status = "reserved"
         self.warehouse = warehouse
+
+    @event("WarehouseChosen")
+    def _warehouse_chosen(self, warehouse: str, rule_version: int, province: str, available: dict[str, dict[str, int]],
+                          reason: str, split: dict[str, dict[str, int]], by: str) -> None:
+        self.routing_decision = {"warehouse": warehouse, "rule_version": rule_version,
+                                 "split": {w: dict(skus) for w, skus in split.items()}}
 
     @event("StockShort")
     def _stock_short(self, warehouse: str, missing: dict[str, int]) -> None:

@@ -23,7 +23,7 @@ from .ids import NAMESPACE
 from .staff import NotAllowed
 
 ENTRIES = ("", "scanned", "keyed")
-SCAN_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "supervisor")
+SCAN_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "dispatch", "supervisor")
 KINDS = ("scan", "action", "override", "cancel")
 MAX_VALUE = 64
 RECENT_SCANS = 32
@@ -65,6 +65,18 @@ class NumberOutOfRange(UnexpectedInput):
 
 class NothingLeftToVerify(ScanError, WrongItemScanned):
     code = "nothing_left_to_verify"
+
+
+class OrderInOtherWarehouse(ScanError, Conflict):
+    """An order scanned on a device working in another warehouse than the one it ships from."""
+
+    code = "order_in_other_warehouse"
+
+
+class TransferInOtherWarehouse(ScanError, Conflict):
+    """A transfer scanned out on a device working in another warehouse than the one it ships from."""
+
+    code = "transfer_in_other_warehouse"
 
 
 class NothingToPutAway(ScanError, InsufficientStock):
@@ -216,6 +228,21 @@ class Device(Aggregate):
 
     def context(self, screen: str) -> dict:
         return dict(self.contexts.get(screen, {}))
+
+    @property
+    def warehouse(self) -> str:
+        """The warehouse the device works in, as last chosen at a login ("" before any choice)."""
+        return self.__dict__.get("chosen_warehouse", "")
+
+    def choose_warehouse(self, warehouse: str, staff: str) -> None:
+        """Work in another warehouse from now on; what each screen was doing belonged to the one before."""
+        if warehouse != self.warehouse:
+            self._warehouse_chosen(warehouse, staff)
+
+    @event("WarehouseChosen")
+    def _warehouse_chosen(self, warehouse: str, staff: str) -> None:
+        self.chosen_warehouse = warehouse
+        self.contexts = {}
 
     def answer_to(self, scan: Scan) -> ScanResult | None:
         """The recorded answer when this numbered scan was already recorded; StaleSequence when the number was

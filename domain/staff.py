@@ -13,11 +13,11 @@ from .errors import DomainError, InvalidInput, NotFound
 from .ids import NAMESPACE
 
 ROLES = ("picker", "packer", "receiver", "supervisor", "auditor", "admin")
-WORK_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns")
+WORK_SCREENS = ("receive", "putaway", "pick", "pack", "handover", "count", "returns", "dispatch")
 SCREENS_BY_ROLE = {
-    "picker": ("pick",),
+    "picker": ("pick", "dispatch"),
     "packer": ("pack", "handover"),
-    "receiver": ("receive", "putaway", "count", "returns"),
+    "receiver": ("receive", "putaway", "count", "returns", "dispatch"),
     "supervisor": (*WORK_SCREENS, "supervisor"),
     "auditor": (),
     "admin": (*WORK_SCREENS, "supervisor"),
@@ -153,6 +153,21 @@ class Staff(Aggregate):
     def may_use(self, screen: str) -> bool:
         return self.active and may_use(self.role, screen)
 
+    @property
+    def allowed_warehouses(self) -> list[str]:
+        """The warehouses this person may work in; none named means every one."""
+        return list(getattr(self, "warehouses", []))
+
+    def may_work_in(self, warehouse: str) -> bool:
+        return not self.allowed_warehouses or warehouse in self.allowed_warehouses
+
+    def allow_warehouses(self, warehouses: list[str], by: str) -> None:
+        codes = sorted({(w or "").strip() for w in warehouses} - {""})
+        if len(codes) > 100 or any(len(c) > 32 for c in codes):
+            raise InvalidInput("at most 100 warehouse codes of up to 32 characters")
+        if codes != self.allowed_warehouses:
+            self._warehouses_allowed(codes, by)
+
     def issue_token(self, token_id: str, token_hash: str, label: str, by: str) -> None:
         """Record a new API token of this person by its id and hash; the token itself is never stored."""
         if not self.active:
@@ -186,6 +201,10 @@ class Staff(Aggregate):
     @event("TokenIssued")
     def _token_issued(self, token_id: str, token_hash: str, label: str, by: str) -> None:
         self.tokens[token_id] = {"hash": token_hash, "label": label}
+
+    @event("WarehousesAllowed")
+    def _warehouses_allowed(self, warehouses: list[str], by: str) -> None:
+        self.warehouses = list(warehouses)
 
     @event("TokenRevoked")
     def _token_revoked(self, token_id: str, by: str) -> None:

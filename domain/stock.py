@@ -407,6 +407,16 @@ class Stock(Aggregate):
         self._scrapped(bin, quantity, reason.strip(), by)
         self._book_lots(by, placed=[[bin, l, -n] for l, n in out if l])
 
+    def send_on_transfer(self, transfer_id: UUID, number: str, quantity: int, pick_order: dict[str, int],
+                         by: str) -> dict[str, int]:
+        """Take free units out of the given bins (earliest in the walk first) onto a transfer to another warehouse."""
+        taken = self._allocation(check_quantity(quantity), pick_order)
+        self._transferred_out(transfer_id, f"transfer {number}", taken, by)
+        return taken
+
+    def receive_from_transfer(self, transfer_id: UUID, number: str, bin: str, quantity: int, by: str) -> None:
+        self._transferred_in(transfer_id, f"transfer {number}", bin, check_quantity(quantity), by)
+
     def _check_movable(self, from_bin: str, to_bin: str, quantity: int) -> None:
         check_quantity(quantity)
         if from_bin == to_bin:
@@ -483,6 +493,15 @@ class Stock(Aggregate):
 
     @event("Returned")
     def _returned(self, order_id: UUID, bin: str, quantity: int, by: str) -> None:
+        self._add(bin, quantity)
+
+    @event("TransferredOut")
+    def _transferred_out(self, transfer_id: UUID, reference: str, taken: dict[str, int], by: str) -> None:
+        for bin, quantity in taken.items():
+            self._add(bin, -quantity)
+
+    @event("TransferredIn")
+    def _transferred_in(self, transfer_id: UUID, reference: str, bin: str, quantity: int, by: str) -> None:
         self._add(bin, quantity)
 
     @event("Scrapped")

@@ -7,8 +7,10 @@ from eventsourcing.domain import Aggregate, event
 
 from . import ids
 from .errors import BinAlreadyExists, InvalidInput, UnknownBin
+from .limits import MAX_NAME
 
 AREAS = ("receiving", "storage", "packing", "returns")
+SENDER_FIELDS = ("name", "phone", "province", "city", "district", "address")
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,24 @@ class Warehouse(Aggregate):
     @event("LocationAdded")
     def _location_added(self, bin: str, zone: str, area: str, pick_sequence: int) -> None:
         self.locations[bin] = {"zone": zone, "area": area, "pick_sequence": pick_sequence}
+
+    @property
+    def sender(self) -> dict[str, str]:
+        """Who and where parcels shipped from this warehouse come from ({} when not set: the configured sender)."""
+        return dict(self.__dict__.get("sender_details", {}))
+
+    def set_sender(self, sender: dict, by: str) -> None:
+        details = {key: str(sender.get(key, "") or "").strip() for key in SENDER_FIELDS}
+        if any(len(value) > MAX_NAME for value in details.values()):
+            raise InvalidInput(f"each sender detail is at most {MAX_NAME} characters")
+        if not details["name"] or not details["phone"] or not details["province"] or not details["address"]:
+            raise InvalidInput("a sender needs a name, a phone, a province and an address")
+        if details != self.sender:
+            self._sender_set(details, by)
+
+    @event("SenderSet")
+    def _sender_set(self, sender: dict, by: str) -> None:
+        self.sender_details = dict(sender)
 
     def location(self, bin: str) -> Location:
         try:

@@ -34,7 +34,8 @@ from .orders_board import board_orders
 MAX_WINDOW = 50_000  # notifications read between the last push and the shortage
 STOCK_KINDS = {Stock.Reserved: "reserved", Stock.Released: "released", Stock.Received: "received",
                Stock.Picked: "picked", Stock.Shipped: "shipped", Stock.Adjusted: "counted", Stock.Scrapped: "scrapped",
-               Stock.Returned: "returned", Stock.Moved: "moved", Stock.PutAway: "put away"}
+               Stock.Returned: "returned", Stock.Moved: "moved", Stock.PutAway: "put away",
+               Stock.TransferredOut: "transferred out", Stock.TransferredIn: "transferred in"}
 
 
 class NotShort(InvalidInput):

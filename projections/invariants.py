@@ -29,6 +29,7 @@ from domain import ids
 from domain.fulfilment import Package
 from domain.order import Order
 from domain.stock import Stock
+from domain.transfer import Transfer
 
 from .backoffice import aware
 from .inventory import bin_changes, movements, stock_bins
@@ -91,6 +92,10 @@ class _Fold:
         self.packages: dict[UUID, str] = {}  # package → order
         self.verified: dict[str, int] = Counter()
         self.handed_over: dict[str, int] = {}
+        # (transfer, sku) → [units the transfer says left, units its source's stock let go,
+        #                    units the transfer says arrived, units the destination's stock took in]
+        self.transfers: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        self.transfer_events: dict[str, deque] = defaultdict(_recent)
         self.failures: list[Failure] = []
         self.lots: dict[tuple[str, str, str], Counter] = defaultdict(Counter)  # bin → lot → on hand
         self.lots_held: dict[tuple[str, str, str], Counter] = defaultdict(Counter)  # bin → lot → reserved
@@ -123,6 +128,11 @@ class _Fold:
             if problem:
                 self.failures.append(Failure("no_bin_below_zero", f"bin {bin} of {sku} in {warehouse}", problem,
                                              list(self.bin_events[key])[-2:]))
+        if isinstance(e, (Stock.TransferredOut, Stock.TransferredIn)):
+            out = isinstance(e, Stock.TransferredOut)
+            figure = self.transfers[(str(e.transfer_id), sku)]
+            figure[1 if out else 3] += sum(e.taken.values()) if out else e.quantity
+            self.transfer_events[str(e.transfer_id)].append(n)
         for order, units in self._reservation_changes(e):
             held = self.held[order]
             held[sku] = held.get(sku, 0) + units
@@ -166,6 +176,19 @@ class _Fold:
         elif isinstance(e, Order.ItemPicked):
             self.picked[key] += e.quantity
 
+    def transfer(self, n: int, e: Any) -> None:
+        key = str(e.originator_id)
+        if isinstance(e, Transfer.Shipped):
+            for sku, quantity in e.shipped.items():
+                self.transfers[(key, sku)][0] += quantity
+        elif isinstance(e, Transfer.ItemsSent):
+            self.transfers[(key, e.sku)][0] += sum(e.bins.values())
+        elif isinstance(e, Transfer.Received):
+            self.transfers[(key, e.sku)][2] += e.quantity
+        else:
+            return
+        self.transfer_events[key].append(n)
+
     def package(self, n: int, e: Any) -> None:
         if isinstance(e, Package.Opened):
             self.packages[e.originator_id] = str(e.order_id)
@@ -179,9 +202,11 @@ class _Fold:
 
 
 STOCK_TOPICS = topics_of([Stock.Opened, Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released,
-                          Stock.Picked, Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped])
+                          Stock.Picked, Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped,
+                          Stock.TransferredOut, Stock.TransferredIn])
 PACKAGE_TOPICS = topics_of([Package.Opened, Package.ItemVerified, Package.HandedOver])
 LOT_TOPICS = topics_of([Stock.LotsBooked])
+TRANSFER_TOPICS = topics_of([Transfer.Shipped, Transfer.ItemsSent, Transfer.Received])
 
 
 def order_topics() -> tuple[str, ...]:
@@ -204,9 +229,9 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
     and against the inventory view."""
     up_to = up_to if up_to is not None else app.recorder.max_notification_id() or 0
     fold, report = _Fold(app), Report()
-    stock, orders, lots = set(STOCK_TOPICS), set(order_topics()), set(LOT_TOPICS)
+    stock, orders, lots, transfers = set(STOCK_TOPICS), set(order_topics()), set(LOT_TOPICS), set(TRANSFER_TOPICS)
     decode = app.mapper.to_domain_event
-    for page in log_pages(app, STOCK_TOPICS + order_topics() + PACKAGE_TOPICS + LOT_TOPICS, up_to):
+    for page in log_pages(app, STOCK_TOPICS + order_topics() + PACKAGE_TOPICS + LOT_TOPICS + TRANSFER_TOPICS, up_to):
         for notification in page:
             e = decode(notification)
             if notification.topic in stock:
@@ -215,6 +240,8 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
                 fold.lots_booked(notification.id, e)
             elif notification.topic in orders:
                 fold.order(notification.id, e)
+            elif notification.topic in transfers:
+                fold.transfer(notification.id, e)
             else:
                 fold.package(notification.id, e)
             report.events += 1
@@ -226,6 +253,8 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
     report.checked["shipped_orders_scanned"] = len(fold.shipped)
     report.failures += _lots(fold)
     report.checked["lots_within_bins"] = len(fold.lots)
+    report.failures += _transfers(fold)
+    report.checked["transfers_match_stock"] = len(fold.transfers)
     report.failures += _stock_against_view(fold, engine)
     report.checked["stock_matches_movements"] = len(fold.bins)
     return report
@@ -257,6 +286,20 @@ def _reservations(fold: _Fold) -> list[Failure]:
             problem = f"is {status} and holds {_units(held)}, more than the {_units(wanted)} it needs"
         if problem:
             failures.append(Failure("reservations_match_orders", f"order {order}", problem, events))
+    return failures
+
+
+def _transfers(fold: _Fold) -> list[Failure]:
+    """Every unit a transfer says left its source left that warehouse's bins, and every unit it says arrived came
+    into the destination's bins: no stock made or lost between warehouses."""
+    failures = []
+    for (transfer, sku), (sent, let_go, arrived, taken_in) in sorted(fold.transfers.items()):
+        problem = (f"says {sent} {sku} left but the source's bins let go of {let_go}" if sent != let_go else
+                   f"says {arrived} {sku} arrived but the destination's bins took in {taken_in}"
+                   if arrived != taken_in else "")
+        if problem:
+            failures.append(Failure("transfers_match_stock", f"transfer {transfer}", problem,
+                                    list(fold.transfer_events[transfer])))
     return failures
 
 

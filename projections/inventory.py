@@ -139,6 +139,8 @@ _BIN_CHANGES = {
     Stock.Adjusted: lambda e: [(e.bin, e.difference, 0)] + [(e.bin, 0, -n) for n in e.dropped.values()],
     Stock.Shipped: lambda e: [(e.bin, -e.quantity, -e.quantity)],
     Stock.Scrapped: lambda e: [(e.bin, -e.quantity, 0)],
+    Stock.TransferredOut: lambda e: [(b, -q, 0) for b, q in e.taken.items()],
+    Stock.TransferredIn: lambda e: [(e.bin, e.quantity, 0)],
 }
 
 
@@ -178,7 +180,7 @@ class InventoryProjection(Projection):
     topics = topics_of(
         [Sku.Registered, Sku.Revised, Warehouse.Opened, Warehouse.LocationAdded],
         [Stock.Opened, Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released, Stock.Picked,
-         Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped],
+         Stock.Adjusted, Stock.Shipped, Stock.Returned, Stock.Scrapped, Stock.TransferredOut, Stock.TransferredIn],
         [Stock.LotsBooked],  # moves no bin figure, but takes its version in the stock's ledger (lots.py folds it)
     )
 
@@ -326,6 +328,12 @@ def _chunks(values: list, size: int = 500):
 
 
 # Queries: plain dicts for the UI, the API and the CLI.
+
+
+def warehouse_codes(engine: Engine) -> list[str]:
+    """Every warehouse's code, in order."""
+    with engine.connect() as conn:
+        return list(conn.execute(select(warehouses.c.code).order_by(warehouses.c.code)).scalars())
 
 
 def stock_by_bin(engine: Engine, warehouse: str | None = None, sku: str | None = None) -> list[dict]:

@@ -172,6 +172,9 @@ def _detail(e: Any) -> str:
         return f"{e.channel}/{e.shop}, paid {e.paid_amount}: {lines}{held}"[:500]
     if isinstance(e, Order.AddressChanged):
         return "address changed"
+    if isinstance(e, Order.WarehouseChosen):
+        seen = "; ".join(f"{w}: " + ", ".join(f"{s}×{n}" for s, n in skus.items()) for w, skus in e.available.items())
+        return f"{e.warehouse} by routing rules v{e.rule_version}: {e.reason} (free: {seen})"[:500]
     shown = {k: v for k, v in vars(e).items() if k not in HIDDEN}
     return json.dumps(shown, ensure_ascii=False, default=str, sort_keys=True)[:500]
 
@@ -185,7 +188,7 @@ class OrderDeskProjection(Projection):
         self.topics = topics_of(
             [Order.Imported, *ORDER_STATUS, Order.ItemPicked, Order.Refunded, Order.ShipmentConfirmed,
              Order.AddressChanged, Order.NoteAdded, Order.BuyerRevealed, Order.LinesMapped, Order.ReturnReceived,
-             Order.Reviewed, Order.SplitByStock, Order.SplitFrom],
+             Order.Reviewed, Order.SplitByStock, Order.SplitFrom, Order.WarehouseChosen],
             PACKAGE_EVENTS, [Wave.Created], [Device.Scanned], [HistoricOrder.Recorded])
         self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept
 

@@ -75,7 +75,7 @@ WORK = {
     "picked": ("pick", "quantity"), "verified": ("pack", None), "weighed": ("weigh", None),
     "handed_over": ("handover", None), "received": ("receive", "quantity"), "put_away": ("putaway", "quantity"),
     "count_matches": ("count", None), "count_adjusted": ("count", None), "count_pending": ("count", None),
-    "restocked": ("returns", None), "scrapped": ("returns", None),
+    "restocked": ("returns", None), "scrapped": ("returns", None), "sent_on_transfer": ("dispatch", "quantity"),
 }
 
 KEYED = ("keyed", None)  # codes typed by hand instead of scanned, counted like work so a supervisor sees them

@@ -20,7 +20,7 @@ from domain.errors import InvalidInput, UnknownOrder, UnknownSku
 from domain.limits import MAX_KIT_COMPONENTS, MAX_LENGTH_MM, MAX_NAME, MAX_SHELF_LIFE_DAYS, MAX_UNITS, MAX_WEIGHT_G
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
 from projections import (audit, catalogue, crm, finance, inventory, lots, order_desk, orders_board, purchasing,
-                         replenishment, settlement, unmapped_skus)
+                         replenishment, settlement, transfers, unmapped_skus)
 from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
 
@@ -1152,3 +1152,102 @@ def lot_recall(member, sku, lot):
                        **{k: row[k] or "" for k in ("channel", "shop", "tracking_no")},
                        "buyer": {k: buyer[k] for k in ("name", "phone", "address")}})
     return {**report, "orders": orders}
+
+
+# Warehouses: routing rules (分仓) and transfers (调拨)
+
+ROUTING_RULE = shape(warehouse=TEXT, priority=WHOLE, provinces=listed(TEXT))
+ROUTING_RULES = shape(version=WHOLE, split_allowed=FLAG, rules=listed(ROUTING_RULE))
+TRANSFER_ROW = row_of(transfers.transfers_table, drop=("transfer_id",))
+TRANSFER = row_of(transfers.transfers_table, drop=("transfer_id",), items=listed(shape(
+    sku=TEXT, quantity=WHOLE, shipped=WHOLE, received=WHOLE, in_transit=WHOLE, over=WHOLE, under=WHOLE)))
+IN_TRANSIT = shape(number=TEXT, sku=TEXT, from_warehouse=TEXT, to_warehouse=TEXT, in_transit=WHOLE)
+TRANSFER_NUMBER = Param("number", TEXT, "The transfer's number.", where="path")
+WAREHOUSE_WRITERS = roles_with("supervisor")
+
+
+def transfer_record(number: str) -> dict:
+    return transfers.transfer(fresh("transfers"), number)
+
+
+@operation("GET", "/routing-rules", "The routing rules choosing each order's shipping warehouse, with their version",
+           "warehouses", ROUTING_RULES, REPORT_READERS)
+def routing_rules(member):
+    return system().app.routing.describe()
+
+
+@operation("PUT", "/routing-rules", "Replace the routing rules (a new version); orders imported from now on follow them",
+           "warehouse commands", ROUTING_RULES, WAREHOUSE_WRITERS,
+           body=body_of(split_allowed=FLAG, rules={"type": "array", "maxItems": 20, "items": body_of(
+               warehouse=text(32), priority={"type": "integer", "minimum": 0, "maximum": 9999},
+               provinces=optional({"type": "array", "maxItems": 40, "items": text(32)}))}))
+def revise_routing_rules(member, split_allowed, rules):
+    system().app.routing.revise_rules(rules, split_allowed, member["badge"])
+    return system().app.routing.describe()
+
+
+@operation("POST", "/orders/{order_id}/route", "Choose a released or waiting order's warehouse by the routing rules "
+           "again, and reserve its stock there when it is all free", "order commands",
+           shape(order_id=ID, warehouse=TEXT, status=TEXT, missing=ANY_OBJECT), roles_with("supervisor"), (ORDER_ID,),
+           body_of())
+def route_order(member, order_id):
+    return system().app.orders.route_order(order_id, member["badge"])
+
+
+@operation("GET", "/transfers", "Transfers between warehouses, the newest first", "warehouses", page_of(TRANSFER_ROW),
+           REPORT_READERS,
+           (Param("status", {"type": "string", "enum": list(transfers.STATUSES)}, "Only transfers in this status.",
+                  one_of(transfers.STATUSES, "status")),
+            Param("warehouse", TEXT, "Only transfers from or to this warehouse."), *PAGING))
+def transfer_list(member, status, warehouse, limit, offset):
+    return page(transfers.transfers(fresh("transfers"), status, warehouse), limit, offset)
+
+
+@operation("GET", "/transfers/in-transit", "Units in transit per transfer and SKU, now or at an instant", "warehouses",
+           listed(IN_TRANSIT), REPORT_READERS,
+           (Param("sku", TEXT, "Only this SKU."), Param("warehouse", TEXT, "Only to or from this warehouse."),
+            Param("at", INSTANT, "An instant with its offset (default: now).", instant("at"))))
+def units_in_transit(member, sku, warehouse, at):
+    return transfers.in_transit(fresh("transfers"), sku, warehouse, at)
+
+
+@operation("GET", "/transfers/{number}", "A transfer with its lines", "warehouses", TRANSFER, REPORT_READERS,
+           (TRANSFER_NUMBER,))
+def transfer_detail(member, number):
+    return transfer_record(number)
+
+
+@operation("POST", "/transfers", "Draft a transfer of units from one warehouse to another", "warehouse commands",
+           TRANSFER, WAREHOUSE_WRITERS,
+           body=body_of(number=text(64), from_warehouse=text(32), to_warehouse=text(32),
+                        lines={"type": "array", "minItems": 1, "maxItems": 500, "items": KIT_PART}))
+def draft_transfer(member, number, from_warehouse, to_warehouse, lines):
+    wanted: dict[str, int] = {}
+    for line in lines:
+        if line["sku"] in wanted:
+            raise InvalidInput(f"SKU {line['sku'][:64]!r} appears twice in the transfer")
+        wanted[line["sku"]] = line["quantity"]
+    system().app.transfers.draft(number, from_warehouse, to_warehouse, wanted, member["badge"])
+    return transfer_record(number)
+
+
+@operation("POST", "/transfers/{number}/ship", "Ship a drafted transfer: its units leave the source's storage bins "
+           "and are in transit", "warehouse commands", TRANSFER, WAREHOUSE_WRITERS, (TRANSFER_NUMBER,), body_of())
+def ship_transfer(member, number):
+    system().app.transfers.ship(number, member["badge"])
+    return transfer_record(number)
+
+
+@operation("POST", "/transfers/{number}/receive", "Receive units of a SKU at the destination (over-receipt recorded)",
+           "warehouse commands", TRANSFER, roles_with("receive"), (TRANSFER_NUMBER,),
+           body_of(sku=text(64), quantity=QUANTITY, bin=optional(text(32))))
+def receive_transfer(member, number, sku, quantity, bin=""):
+    system().app.transfers.receive(number, sku, quantity, member["badge"], bin=bin)
+    return transfer_record(number)
+
+
+@operation("POST", "/transfers/{number}/close", "Close receiving: units never received are recorded as under-received",
+           "warehouse commands", TRANSFER, WAREHOUSE_WRITERS, (TRANSFER_NUMBER,), body_of())
+def close_transfer(member, number):
+    system().app.transfers.close(number, member["badge"])
+    return transfer_record(number)

@@ -58,6 +58,19 @@ def current_staff() -> dict | None:
     return g.staff
 
 
+def working_warehouse() -> str:
+    """The warehouse the signed-in person works in on this device: chosen at login, else the device's last one,
+    else the configured default."""
+    return (session.get("warehouse") or system().app.floor.device_warehouse(g.device)
+            or system().settings.warehouse)
+
+
+def warehouse_choices() -> list[str]:
+    from projections.inventory import warehouse_codes
+
+    return warehouse_codes(system().fresh("inventory"))
+
+
 def login_required(view):
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
@@ -84,23 +97,27 @@ def login():
         pin = request.form.get("pin", "")
         if badge and pin:
             try:
-                member = system().app.floor.login(g.device, badge, pin, _screen_of(request.args.get("next")))
+                member = system().app.floor.login(g.device, badge, pin, _screen_of(request.args.get("next")),
+                                                  request.form.get("warehouse", ""), system().settings.warehouse)
             except LoginRefused as refused:
                 error, params, focus = refused.code, dict(refused.params), refused.field
                 if "role" in params:
                     params.update(role=i18n.translate(g.lang, f"role:{params['role']}"),
                                   screen=i18n.translate(g.lang, params["screen"]))
-                status = 403 if refused.code == "badge_not_for_screen" else 401
+                # a badge on the wrong screen or in the wrong warehouse is no wrong PIN: the lockout does not count it
+                status = 403 if refused.code == "badge_not_for_screen" or refused.field == "warehouse" else 401
                 badge = badge if focus == "pin" else ""  # the next scan replaces a wrong badge, not appends to it
             except (NotAllowed, InvalidInput):
                 error, status = "not_allowed", 401
             else:
                 session.clear()
                 session["badge"] = member["badge"]
+                session["warehouse"] = member["warehouse"]
                 session.permanent = True
                 return redirect(_local_path(request.args.get("next"), url_for("scanner.menu")), 303)
     return render_template("login.html", badge=badge, error=error, error_params=params, focus=focus,
-                           next=request.args.get("next", "")), status
+                           next=request.args.get("next", ""), warehouses=warehouse_choices(),
+                           chosen=request.form.get("warehouse") or working_warehouse()), status
 
 
 def _screen_of(target: str | None) -> str:

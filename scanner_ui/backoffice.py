@@ -23,6 +23,7 @@ from adapters.marketplaces import KeptByShop, MarketplaceError, ShopAuthorisatio
 from domain.errors import DomainError, InvalidInput, UnknownBin, UnknownSku
 from domain.staff import READERS_OF_REPORTS
 from projections import actors, audit, crm, finance, forensics, inventory, lots, orders_board, replenishment, settlement
+from projections import transfers
 from projections.backoffice import (InvalidFilter, Listing, business_calendar, choice, day_range, parse_day,
                                    positive_int, today)
 from projections.reports import MEDIA_TYPES, export
@@ -565,7 +566,8 @@ def stock():
                Col("on_hand", "on_hand", "number"), Col("reserved", "reserved", "number"),
                Col("available", "available", "number")]
     filters = [Filter("warehouse", "warehouse"), Filter("sku", "item"), Filter("bin", "bin")]
-    return table("stock", "stock_by_bin", rows, columns, filters)
+    moving = transfers.in_transit(fresh("transfers"), sku_filter(), warehouse) if not bin else []
+    return table("stock", "stock_by_bin", rows, columns, filters, template="office/stock.html", in_transit=moving)
 
 
 @bp.get("/movements")

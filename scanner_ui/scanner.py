@@ -4,6 +4,7 @@ Without JavaScript each scan is a plain form POST answered by a redirect (POST/r
 through a client-side queue as JSON, one at a time and in order, and the answer replaces the screen's panel.
 """
 
+import copy
 import functools
 from uuid import UUID
 
@@ -13,7 +14,7 @@ from domain.errors import InvalidInput
 from domain.scanning import SCAN_SCREENS, Scan, ScanResult, StaleSequence
 from domain.staff import WORK_SCREENS, may_use
 
-from .auth import current_staff, login_required, system
+from .auth import current_staff, login_required, system, working_warehouse
 from .errors import status_of_code
 from .i18n import translate
 
@@ -21,7 +22,15 @@ bp = Blueprint("scanner", __name__)
 
 
 def ports():
-    return current_app.extensions["cangku_ports"]
+    """The floor's ports, working in the warehouse of the person signed in on this device."""
+    if "floor_ports" not in g:
+        base = current_app.extensions["cangku_ports"]
+        here = working_warehouse() if current_staff() is not None else base.warehouse
+        g.floor_ports = base
+        if here != base.warehouse:
+            g.floor_ports = copy.copy(base)
+            g.floor_ports.warehouse = here
+    return g.floor_ports
 
 
 def on_the_floor(view):
@@ -53,6 +62,11 @@ def screen_view(screen: str) -> dict:
         return {"step": "bin" if "sku" in c else "item", **c}
     if screen == "count":
         return {"step": "quantity" if "sku" in c else "item" if "bin" in c else "bin", **c}
+    if screen == "dispatch":
+        if "transfer" in c:
+            c["lines"] = app.transfers.transfer(c["transfer"])
+        return {"step": "quantity" if "sku" in c else "item" if "bin" in c else "bin" if "transfer" in c
+                else "transfer", **c}
     if screen == "returns":
         step = "grade" if "barcode" in c else "item" if "order" in c else "order"
         return {"step": step, **c, "order": _order_number(c["order"]) if "order" in c else ""}
@@ -78,7 +92,7 @@ def menu():
     member = current_staff()
     screens = [s for s in WORK_SCREENS if may_use(member["role"], s)]
     reports = member["role"] in ("supervisor", "auditor", "admin")
-    return render_template("menu.html", screens=screens, reports=reports)
+    return render_template("menu.html", screens=screens, reports=reports, warehouse=ports().warehouse)
 
 
 @bp.get("/sw.js")

@@ -26,6 +26,7 @@ def floor(since: datetime) -> dict:
     engine = ports().fresh()
     warehouse = ports().warehouse
     return {
+        "warehouse": warehouse,
         "waves": view.open_waves(engine, warehouse),
         "reserved": len(view.reserved_orders(engine, warehouse)),
         "exceptions": view.pick_exceptions(engine),

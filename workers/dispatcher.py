@@ -21,7 +21,7 @@ from .jobs import PACKING_SLIPS, PICK_LISTS
 
 # Events that change what can be sold from storage bins (picking, shipping and returns do not).
 SELLABLE_CHANGES = [Stock.Received, Stock.PutAway, Stock.Moved, Stock.Reserved, Stock.Released, Stock.Adjusted,
-                    Stock.Scrapped]
+                    Stock.Scrapped, Stock.TransferredOut, Stock.TransferredIn]
 
 
 class Dispatcher(Projection):

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformOrder
 from domain.services import NewOrder
-from domain.errors import DomainError, InvalidOrderState, UnknownWarehouse
+from domain.errors import DomainError, InvalidOrderState
 from domain.order import Buyer, OrderLine
 
 OVERLAP = timedelta(minutes=10)
@@ -41,10 +41,8 @@ def new_order(order: PlatformOrder) -> NewOrder:
 def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse: str,
               now: datetime | None = None) -> dict:
     """Pull orders changed since the shop's checkpoint (less an overlap), import them, move the checkpoint."""
-    try:
-        app.inventory.warehouse(warehouse)
-    except UnknownWarehouse:
-        warehouse = ""  # no warehouse set up yet: orders still arrive, held or waiting, and are reserved later
+    # no warehouse set up yet: orders still arrive, held or waiting, and are reserved later
+    warehouse = app.routing.reserving_in(warehouse)
     until = (now or datetime.now(timezone.utc)) - SETTLING
     since = app.channels.pulled_until(channel, shop)
     start = (since - OVERLAP) if since else until - FIRST_PULL

@@ -95,8 +95,16 @@ class Shipping:
         receiver = Party(name, phone, Address(order.region.get("province", ""), order.region.get("city", ""),
                                               order.region.get("district", ""), detail))
         items = ", ".join(f"{sku}×{n}" for sku, n in order.quantities().items())
-        return WaybillRequest(order.platform_order_no, self.sender, receiver, package.weight_g, item_summary=items,
+        return WaybillRequest(order.platform_order_no, self.sender_for(order.warehouse), receiver, package.weight_g,
+                              item_summary=items,
                               platform=order.channel, receiver_protected=protected)
+
+    def sender_for(self, warehouse: str) -> Party:
+        """The shipping warehouse's own sender, else the configured one."""
+        s = self.app.inventory.sender_of(warehouse)
+        if not s:
+            return self.sender
+        return Party(s["name"], s["phone"], Address(s["province"], s["city"], s["district"], s["address"]))
 
     def _decrypt(self, order, courier: str) -> Receiver:
         """Ask the marketplace to decrypt the receiver for this courier's waybill, and record that it did."""

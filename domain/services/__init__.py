@@ -19,9 +19,11 @@ from .inventory import Inventory
 from .orders import NewOrder, Orders
 from .purchasing import Purchasing
 from .review import ReviewRules
+from .routing import Routing
 from .screens import Screens
 from .staff import StaffMembers
 from .store import EventStore
+from .transfers import Transfers
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,8 @@ class Cangku:
     purchasing: Purchasing
     history: History
     review: ReviewRules
+    routing: Routing
+    transfers: Transfers
 
     @classmethod
     def compose(cls, store: EventStore, hold_on_remark: bool = False,
@@ -50,14 +54,17 @@ class Cangku:
         catalogue = Catalogue(store, barcode_forms, lot_reader)
         inventory = Inventory(store, catalogue, today)
         review = ReviewRules(store, catalogue, hold_on_remark)
-        orders = Orders(store, catalogue, inventory, review)
+        routing = Routing(store, inventory)
+        orders = Orders(store, catalogue, inventory, review, routing)
         fulfilment = Fulfilment(store, catalogue, inventory, orders)
         staff = StaffMembers(store)
         counts = Counts(store, inventory, orders)
         purchasing = Purchasing(store, catalogue, inventory)
-        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
+        transfers = Transfers(store, catalogue, inventory)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing, transfers)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts, purchasing, History(store), review)
+                   screens, Floor(store, staff, screens), counts, purchasing, History(store), review, routing,
+                   transfers)
 
     def close(self) -> None:
         self.store.close()

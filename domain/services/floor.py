@@ -4,7 +4,7 @@ from dataclasses import replace
 
 from eventsourcing.persistence import IntegrityError
 
-from ..errors import ConcurrentUpdate, DomainError, InvalidInput
+from ..errors import ConcurrentUpdate, DomainError, InvalidInput, UnknownWarehouse
 from ..scanning import (
     ENTRIES,
     KINDS,
@@ -42,10 +42,14 @@ class Floor:
         self.staff = staff
         self.screens = screens
 
-    def login(self, device: str, badge: str, pin: str, screen: str = "") -> dict:
-        """Check a badge and PIN at a device (and that its role may use the screen the person is going to); the
-        attempt is recorded on the device (the PIN never is). A refusal says whether the badge or the PIN is wrong."""
+    def login(self, device: str, badge: str, pin: str, screen: str = "", warehouse: str = "",
+              default_warehouse: str = "") -> dict:
+        """Check a badge and PIN at a device (and that its role may use the screen the person is going to, and
+        the warehouse chosen, else the device's last one or the default); the attempt and the warehouse are recorded
+        on the device (the PIN never is). A refusal says whether the badge, the PIN or the warehouse is wrong."""
         device = check_device(device)
+        chosen = (warehouse or "").strip()[:32]
+        warehouse = chosen or self.device_warehouse(device) or default_warehouse
         try:
             try:
                 member = self.staff.member(badge)
@@ -59,22 +63,48 @@ class Floor:
             if screen and not allowed:
                 raise LoginRefused(f"badge {badge} is a {member.role}, not allowed on the {screen} screen",
                                    "badge_not_for_screen", "badge", badge=badge, role=member.role, screen=screen)
+            self._check_warehouse(member, warehouse, chosen=bool(chosen))
         except NotAllowed as error:
             self._note(device, "login", "login", badge, "", "refused", error.code, str(error))
             raise
-        self._note(device, "login", "login", member.badge, member.badge, "ok", "logged_in", "")
-        return self.staff.staff_member(member.badge)
+        # only a warehouse chosen is remembered: a device signed in without a choice keeps following the default
+        self._note(device, "login", "login", member.badge, member.badge, "ok", "logged_in", "", chosen)
+        return {**self.staff.staff_member(member.badge), "warehouse": warehouse}
+
+    def _check_warehouse(self, member, warehouse: str, chosen: bool) -> None:
+        """A warehouse chosen must exist (the default may not yet: a new site signs in before any is set up), and the
+        person must be allowed in it."""
+        if not warehouse:
+            return
+        try:
+            self.screens.inventory.warehouse(warehouse, to_change=False)
+        except UnknownWarehouse:
+            if not chosen:
+                return
+            raise LoginRefused(f"there is no warehouse {warehouse}", "unknown_warehouse_login", "warehouse",
+                               warehouse=warehouse) from None
+        if not member.may_work_in(warehouse):
+            raise LoginRefused(f"badge {member.badge} does not work in warehouse {warehouse}",
+                               "warehouse_not_allowed", "warehouse", badge=member.badge, warehouse=warehouse)
+
+    @floor_read
+    def device_warehouse(self, device: str) -> str:
+        """The warehouse the device last worked in ("" for a device never signed in with one)."""
+        return self.store.device(check_device(device), to_change=False).warehouse
 
     def logout(self, device: str, badge: str) -> None:
         self._note(check_device(device), "login", "logout", badge, badge, "ok", "logged_out", "")
 
     @retry_on_conflict
     def _note(self, device: str, screen: str, kind: str, value: str, staff: str, outcome: str, key: str,
-              message: str) -> None:
-        """Record something that happened at a device outside the numbered scans (login, logout)."""
+              message: str, warehouse: str = "") -> None:
+        """Record something that happened at a device outside the numbered scans (login, logout), and the
+        warehouse it works in from a login on."""
         record = self.store.device(device)
         scan = Scan(device, record.last_sequence + 1, staff, screen, value, kind)
         record.record(scan, outcome, key, {}, message, None)
+        if warehouse:
+            record.choose_warehouse(warehouse, staff)
         self.store.save(record)
 
     @floor_read

@@ -17,6 +17,7 @@ from ..printing import (
     PickListLine,
     WaybillLabel,
     label_size,
+    sender_contact,
 )
 from ..scanning import ReleaseShort
 from ..stock import check_quantity
@@ -318,8 +319,11 @@ class Fulfilment:
     def waybill_label(self, order_id: UUID, sender: Contact, sizes: dict[str, str] | None = None,
                       station: str = "packing", printed_at=None) -> WaybillLabel:
         """What the waybill label of an order's package shows, in the size set for its courier at the station;
-        LabelNotPrintable when the platform's print data hides what the label needs."""
+        LabelNotPrintable when the platform's print data hides what the label needs. The sender is the shipping
+        warehouse's own when it has one, else the one given (the configured sender)."""
         order = self.orders.order(order_id)
+        own = self.inventory.sender_of(order.warehouse)
+        sender = sender_contact(own) if own else sender
         package = self.package_for(order, "printer")
         package.require_printable_label()
         region = " ".join(v for v in (order.region.get(k, "") for k in ("province", "city", "district")) if v)
@@ -414,17 +418,22 @@ class Fulfilment:
 
     @retry_on_conflict
     def receive_return(self, order_id: UUID, barcode: str, quantity: int, resaleable: bool, by: str,
-                       case: str = "") -> str:
-        """Receive units of a shipped or delivered order into the returns area, at most what shipped and has not come
-        back yet; defective units are scrapped there, resaleable ones wait to be put away. Returns the bin."""
+                       case: str = "", warehouse: str = "") -> str:
+        """Receive units of a shipped or delivered order into the returns area (of the warehouse they come back to,
+        else the one the order shipped from), at most what shipped and has not come back yet; defective units are
+        scrapped there, resaleable ones wait to be put away. Returns the bin."""
         order = self.orders.order(order_id)
         sku = self.catalogue.sku_for_barcode(barcode)
         if sku not in order.skus():
             raise WrongItemScanned(f"{sku} is not part of order {order.platform_order_no}")
         order.record_return(sku, quantity, resaleable, case, by)
-        site = self.inventory.warehouse(order.warehouse)
+        site = self.inventory.warehouse(warehouse or order.warehouse)
         bin = site.first_bin_in("returns")
-        stock = self.inventory.stock_of(site.code, sku)
+        if site.code != order.warehouse and self.catalogue.get_sku(sku)["lot_tracked"]:
+            # the lots that left are known only to the stock they left: those units come back there
+            raise InvalidInput(f"{sku} is lot tracked: its return is received in warehouse {order.warehouse}, "
+                               f"where order {order.platform_order_no} shipped from")
+        stock = self.inventory.stock_of(site.code, sku, create=True)
         back = stock.return_(order.id, bin, quantity, by)
         if not resaleable:
             # The returned lots are the ones scrapped, not whatever else waits in the returns bin.

@@ -78,6 +78,20 @@ class Inventory:
         return self.store.get(ids.warehouse_id(code), UnknownWarehouse(f"unknown warehouse {code!r}"), to_change)
 
     @retry_on_conflict
+    def set_warehouse_sender(self, code: str, sender: dict, by: str) -> None:
+        """Set the sender (name, phone, province, city, district, address) of parcels shipped from a warehouse."""
+        site = self.warehouse(code)
+        site.set_sender(sender, by)
+        self.store.save(site)
+
+    def sender_of(self, code: str) -> dict[str, str]:
+        """The warehouse's own sender ({} when it has none or the warehouse is unknown: the configured one ships)."""
+        try:
+            return self.warehouse(code, to_change=False).sender if code else {}
+        except UnknownWarehouse:
+            return {}
+
+    @retry_on_conflict
     def add_location(self, warehouse: str, bin: str, zone: str, area: str, pick_sequence: int) -> None:
         site = self.warehouse(warehouse)
         site.add_location(bin, zone, area, pick_sequence)

@@ -23,6 +23,7 @@ from ..warehouse import Warehouse
 from .catalogue import Catalogue
 from .inventory import Inventory
 from .review import ReviewRules
+from .routing import Routing
 from .store import EventStore, KnownIds, ids_of, retry_on_conflict
 
 
@@ -48,11 +49,12 @@ class Orders:
     """Marketplace orders: imported a page at a time, reviewed, held or released, reserved, cancelled, refunded."""
 
     def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory,
-                 review_rules: ReviewRules | None = None):
+                 review_rules: ReviewRules | None = None, routing: Routing | None = None):
         self.store = store
         self.catalogue = catalogue
         self.inventory = inventory
         self.review_rules = review_rules or ReviewRules(store, catalogue)
+        self.routing = routing or Routing(store, inventory)
         self._known_orders: KnownIds = KnownIds(200_000)
 
     def import_order(self, new: NewOrder, by: str = "import") -> tuple[UUID, bool]:
@@ -61,7 +63,8 @@ class Orders:
         return results[0]["order_id"], results[0]["created"]
 
     def import_orders(self, page: list[NewOrder], by: str = "import", warehouse: str = "") -> list[dict]:
-        """Import a page of orders, review each and, when a warehouse is given, reserve their stock.
+        """Import a page of orders, review each and, when a warehouse is given, reserve their stock: in the warehouse
+        the routing rules choose when the merchant has rules, else in the one given.
 
         The whole page is saved in one transaction. Orders already imported are left as they are.
         """
@@ -84,21 +87,26 @@ class Orders:
             return retry_on_conflict(self._import_page)(page, by, warehouse, look_up=True)
 
     def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
-        site = self.inventory.warehouse(warehouse) if warehouse else None
+        rules = self.routing.rules() if warehouse else None
+        site = self.inventory.warehouse(warehouse) if warehouse and rules is None else None
         stocks: dict[UUID, Stock] = {}
         book = self.review_rules.book()
         listings = self._listings((new.channel, new.shop, line.platform_sku, line.item_id, line.sku)
                                   for new in page for line in new.lines)
-        if site is not None:
+        if site is not None or rules is not None:
             # One look at the store for every stock stream the page may reserve from, not one per stream.
             wanted: set[str] = {rule.params["sku"] for rule in book.enabled("gift")}
             for new in page:
                 for line in new.lines:
                     listing = listings.get(self._key(new.channel, new.shop, line))
                     wanted.update(listing.components if listing else (line.sku,))
-            stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
+            if rules is not None:
+                self.routing.load_stocks(rules, wanted, stocks)
+            else:
+                stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
         retired = self.catalogue.retired_among({line.sku for new in page for line in new.lines})
         orders, results, seen = [], [], set()
+        sites: dict = {}  # the warehouses the rules name, read once a page
         for new in page:
             order_id = ids.order_id(new.channel, new.shop, new.platform_order_no)
             if order_id in seen or order_id in self._known_orders or (look_up and order_id in self.store.repository):
@@ -107,11 +115,13 @@ class Orders:
             seen.add(order_id)
             order = self._new_order(new, listings, book, site, stocks, by, retired)
             part = None
-            if order.status == "released" and site is not None:
-                missing = self._reserve(order, site, stocks, by)
+            if order.status == "released" and (site is not None or rules is not None):
+                chosen = site if rules is None else self.routing.route(order, rules, stocks, by, loaded=True,
+                                                                        sites=sites)
+                missing = self._reserve(order, chosen, stocks, by)
                 split = book.rule("split_stock")
                 if missing and split is not None:
-                    part = self._split_by_stock(order, missing, split, book.version, site, stocks, by)
+                    part = self._split_by_stock(order, missing, split, book.version, chosen, stocks, by)
             orders.append(order)
             results.append({"order_id": order.id, "created": True, "status": order.status})
             if part is not None:
@@ -369,7 +379,7 @@ class Orders:
         changed = order.map_lines(mapped, by)
         stocks: dict[UUID, Stock] = {}
         if changed and order.status == "released" and warehouse:
-            self._reserve(order, self.inventory.warehouse(warehouse), stocks, by)
+            self._reserve(order, self._site_for(order, warehouse, stocks, by), stocks, by)
         if changed:
             self.store.save(order, *stocks.values())
         return {"order_id": order.id, "platform_order_no": order.platform_order_no, "mapped": changed,
@@ -395,7 +405,7 @@ class Orders:
             return ""
         stocks: dict[UUID, Stock] = {}
         if order.status == "released" and warehouse:
-            self._reserve(order, self.inventory.warehouse(warehouse), stocks, by)
+            self._reserve(order, self._site_for(order, warehouse, stocks, by), stocks, by)
         self.store.save(order, *stocks.values())
         return order.status
 
@@ -423,6 +433,28 @@ class Orders:
         allocations = {sku: stock.reserve(order.id, wanted[sku], bins, by, today) for sku, stock in chosen.items()}
         order.mark_reserved(site.code, allocations, by)
         return {}
+
+    def _site_for(self, order: Order, warehouse: str, stocks: dict[UUID, Stock], by: str) -> Warehouse:
+        """The warehouse the routing rules choose for the order (the decision recorded on it), or, with no rules,
+        the one given."""
+        rules = self.routing.rules()
+        if rules is None:
+            return self.inventory.warehouse(warehouse)
+        return self.routing.route(order, rules, stocks, by)
+
+    @retry_on_conflict
+    def route_order(self, order_id: UUID, by: str) -> dict:
+        """Choose a released or waiting order's warehouse by the routing rules again and reserve its stock there if
+        it is all free; the decision is recorded either way."""
+        order = self.order(order_id)
+        if order.status not in ("released", "awaiting_stock"):
+            raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; cannot route it")
+        rules = self.routing.check_routable()
+        stocks: dict[UUID, Stock] = {}
+        site = self.routing.route(order, rules, stocks, by)
+        missing = self._reserve(order, site, stocks, by)
+        self.store.save(order, *([] if missing else stocks.values()))
+        return {"order_id": order.id, "warehouse": site.code, "status": order.status, "missing": missing}
 
     def reserve_among(self, order: Order, site: Warehouse, stocks: dict[UUID, Stock], by: str) -> dict[str, int]:
         """Reserve the order's stock from these loaded stocks (loading any other); returns what is missing."""

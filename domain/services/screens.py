@@ -23,7 +23,9 @@ from ..scanning import (
     ItemNotExpected,
     NothingLeftToVerify,
     NothingToPutAway,
+    OrderInOtherWarehouse,
     Scan,
+    TransferInOtherWarehouse,
     ScannerPorts,
     Step,
     UnexpectedInput,
@@ -42,6 +44,7 @@ from .orders import Orders
 from .purchasing import Purchasing
 from .staff import StaffMembers
 from .store import EventStore, floor_read
+from .transfers import Transfers
 
 PURCHASE_ORDER_PREFIX = "PO"
 COUNT_REASON = "cycle count"
@@ -51,8 +54,10 @@ class Screens:
     """What each scanner screen does with a scan, step by step, and what it shows."""
 
     def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders,
-                 fulfilment: Fulfilment, counts: Counts, staff: StaffMembers, purchasing: Purchasing | None = None):
+                 fulfilment: Fulfilment, counts: Counts, staff: StaffMembers, purchasing: Purchasing | None = None,
+                 transfers: Transfers | None = None):
         self.store = store
+        self.transfers = transfers
         self.purchasing = purchasing
         self.catalogue = catalogue
         self.inventory = inventory
@@ -258,6 +263,7 @@ class Screens:
             if scan.kind != "scan":
                 raise UnexpectedInput("scan an order number or a tote first")
             order, package = self._pack_state(self._order_for(value, ports))
+            self._check_here(order, ports)
             if order.status != "picked" and not package:
                 raise InvalidOrderState(f"order {order.platform_order_no} is {order.status}; it cannot be packed yet")
             return Step({"order": str(order.id)}, "pack_order", {"order": order.platform_order_no})
@@ -313,9 +319,18 @@ class Screens:
         if order_id is None:
             raise UnknownParcel(f"no parcel carries tracking number {value}")
         order = self.orders.order(order_id)
+        self._check_here(order, ports)
         params = {"tracking": value, "order": order.platform_order_no}
         return Step({"count": int(c.get("count", 0)) + 1}, "handed_over", params,
                     do=lambda: self.fulfilment.hand_over(order_id, scan.staff))
+
+    @staticmethod
+    def _check_here(order, ports: ScannerPorts) -> None:
+        """Packing and handing over happen in the warehouse the order ships from, not on a device working elsewhere."""
+        if order.warehouse and order.warehouse != ports.warehouse:
+            raise OrderInOtherWarehouse(
+                f"order {order.platform_order_no} ships from warehouse {order.warehouse}, not {ports.warehouse}",
+                order=order.platform_order_no, warehouse=order.warehouse, here=ports.warehouse)
 
     def _receive_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         reference = {"reference": c["reference"]} if c.get("reference") else {}
@@ -325,6 +340,8 @@ class Screens:
             except UnknownBarcode:
                 if value.upper().startswith(PURCHASE_ORDER_PREFIX) and len(value) > len(PURCHASE_ORDER_PREFIX):
                     return Step({"reference": value}, "reference_set", {"reference": value})
+                if self.transfers is not None and self.transfers.is_transfer(value):
+                    return Step({"reference": value}, "transfer_set", {"transfer": value})
                 raise
             return self._lot_prompt({**reference, "sku": sku, **self._scanned_lot(sku, value)})
         if c.get("awaiting") == "lot":
@@ -341,6 +358,10 @@ class Screens:
             # Against a purchase order: its line and the SKU's moving-average cost are booked with the stock.
             return Step(reference, "received", params, do=lambda: self.purchasing.receive(
                 number, c["sku"], quantity, scan.staff, warehouse=ports.warehouse, **lot))
+        if self.transfers is not None and number and self.transfers.is_transfer(number):
+            # Against a transfer from another warehouse: what it carried stops being in transit.
+            return Step(reference, "received", params, do=lambda: self.transfers.receive(
+                number, c["sku"], quantity, scan.staff, warehouse=ports.warehouse))
         return Step(reference, "received", params, do=lambda: self.inventory.receive(
             ports.warehouse, c["sku"], quantity, scan.staff, reference=number, **lot))
 
@@ -441,12 +462,41 @@ class Screens:
         if value not in grades:
             raise UnexpectedInput("grade the item: resaleable (1) or defective (2)")
         resaleable = grades[value]
-        bin = self.inventory.warehouse(order.warehouse).first_bin_in("returns")
+        bin = self.inventory.warehouse(ports.warehouse).first_bin_in("returns")  # back where the device works
         params = {"sku": c["sku"], "order": order.platform_order_no, "bin": bin}
         after = {k: v for k, v in c.items() if k in ("order", "case")}
         return Step(after, "restocked" if resaleable else "scrapped", params,
                     do=lambda: self.fulfilment.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff,
-                                                              case=c.get("case", "")))
+                                                              case=c.get("case", ""), warehouse=ports.warehouse))
+
+    def _dispatch_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
+        """A transfer's units scanned out of the source's bins: its number, a bin, an item, the quantity; done ships it."""
+        if scan.kind == "action" and value == "done" and "transfer" in c:
+            number = c["transfer"]
+            return Step({}, "transfer_shipped", {"transfer": number},
+                        do=lambda: self.transfers.finish_shipping(number, scan.staff))
+        if scan.kind != "scan":
+            raise UnexpectedInput(f"the dispatch screen has no action {value!r} here")
+        if "transfer" not in c:
+            found = self.transfers.transfer(value)
+            if found["from_warehouse"] != ports.warehouse:
+                raise TransferInOtherWarehouse(
+                    f"transfer {found['number']} ships from warehouse {found['from_warehouse']}, not {ports.warehouse}",
+                    transfer=found["number"], warehouse=found["from_warehouse"], here=ports.warehouse)
+            return Step({"transfer": found["number"]}, "transfer_set", {"transfer": found["number"]})
+        site = self.inventory.warehouse(ports.warehouse, to_change=False)
+        if "sku" not in c and value in site.locations:
+            return Step({"transfer": c["transfer"], "bin": value}, "bin_set", {"bin": value})
+        if "bin" not in c:
+            site.location(value)  # names the bin that does not exist
+        if "sku" not in c:
+            sku = self.catalogue.sku_for_barcode(value)
+            return Step({**c, "sku": sku}, "enter_sent_quantity", {"sku": sku, "bin": c["bin"]})
+        quantity = whole_number(value, 1, 99_999)
+        params = {"sku": c["sku"], "quantity": quantity, "bin": c["bin"], "transfer": c["transfer"]}
+        return Step({"transfer": c["transfer"], "bin": c["bin"]}, "sent_on_transfer", params,
+                    do=lambda: self.transfers.send(c["transfer"], c["sku"], c["bin"], quantity, scan.staff,
+                                                   warehouse=ports.warehouse))
 
     def _supervisor_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         action, _, subject = value.partition(":")

@@ -26,8 +26,10 @@ class StaffMembers:
 
     @retry_on_conflict
     def change_staff(self, badge: str, by: str, role: str | None = None, pin: str | None = None,
-                     active: bool | None = None) -> None:
+                     active: bool | None = None, warehouses: list[str] | None = None) -> None:
         member = self.member(badge, to_change=True)
+        if warehouses is not None:
+            member.allow_warehouses(warehouses, by)
         if role is not None:
             member.change_role(role, by)
         if pin is not None:
@@ -38,7 +40,8 @@ class StaffMembers:
 
     def staff_member(self, badge: str) -> dict:
         member = self.member(badge)
-        return {"badge": member.badge, "name": member.name, "role": member.role, "active": member.active}
+        return {"badge": member.badge, "name": member.name, "role": member.role, "active": member.active,
+                "warehouses": member.allowed_warehouses}
 
     def member(self, badge: str, to_change: bool = False) -> Staff:
         try:
