@@ -15,7 +15,8 @@ from domain.errors import UnknownWarehouse
 from domain.order import ReviewRules
 from domain.printing import sender_contact
 from domain.services import Cangku
-from projections import audit, catalogue, crm, finance, lots, order_desk, orders_board, purchasing, replenishment
+from projections import (audit, catalogue, crm, dropship, finance, lots, order_desk, orders_board, purchasing,
+                         replenishment)
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
 from projections.backoffice import business_calendar
@@ -271,6 +272,7 @@ def build(settings: Settings | None = None) -> System:
                "catalogue": ProjectionRunner(app.store, engine, catalogue.CatalogueProjection(), batch),
                "purchasing": ProjectionRunner(app.store, engine, purchasing.PurchasingProjection(), batch),
                "lots": ProjectionRunner(app.store, engine, lots.LotsProjection(), batch),
+               "dropship": ProjectionRunner(app.store, engine, dropship.DropshipProjection(), batch),
                "order_desk": ProjectionRunner(app.store, engine, order_desk.OrderDeskProjection(
                    order_desk.BuyerKeys(buyer_search_key(settings))), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch),

@@ -82,6 +82,11 @@ def unmapped(line: dict) -> bool:
     return line.get("components") == {}
 
 
+def dropship_supplier(line: dict) -> str:
+    """The supplier that ships this line straight to the buyer (代发), or "" for a line we fulfil ourselves."""
+    return line.get("dropship", "")
+
+
 UNKNOWN_SKU = "unknown SKU"
 
 
@@ -152,8 +157,8 @@ class Order(Aggregate):
         self.postage = postage
         self.ordered_at = ordered_at
         self.remark = remark
-        self.status = "held" if hold_reasons else "released"
         self.hold_reasons = list(hold_reasons)
+        self.status = "held" if hold_reasons else self._released_status()
         self.warehouse = ""
         self.picked: dict[str, int] = {}
         self.wave_id: UUID | None = None
@@ -169,7 +174,7 @@ class Order(Aggregate):
         wanted: dict[str, int] = {}
         for line in self.lines.values():
             left = line["quantity"] - line["refunded"]
-            if left:
+            if left and not dropship_supplier(line):
                 for sku, units in components_of(line).items():
                     wanted[sku] = wanted.get(sku, 0) + left * units
         return wanted
@@ -184,6 +189,19 @@ class Order(Aggregate):
     def returnable(self, sku: str) -> int:
         """Units of a SKU that may still come back: shipped minus already returned."""
         return self.shipped_units().get(sku, 0) - getattr(self, "returned", {}).get(sku, 0)
+
+    def open_dropship_lines(self, supplier: str = "") -> list[dict]:
+        """Lines a supplier ships (that one, or any) not refunded and not yet shipped by it."""
+        return [line for line in self.lines.values() if dropship_supplier(line)
+                and (not supplier or dropship_supplier(line) == supplier)
+                and line["quantity"] > line["refunded"] and not line.get("shipped_by_supplier")]
+
+    def all_dropship(self) -> bool:
+        """Every line is shipped by a supplier: nothing of the order passes through our warehouses."""
+        return all(dropship_supplier(line) for line in self.lines.values())
+
+    def _released_status(self) -> str:
+        return "dropship" if self.lines and self.all_dropship() else "released"
 
     def skus(self) -> set[str]:
         """Every SKU the order's lines are made of (a kit line's components)."""
@@ -266,6 +284,27 @@ class Order(Aggregate):
     def mark_shipped(self, courier: str, tracking_no: str, by: str) -> None:
         self._require("packed", doing="ship")
         self._shipped(courier, tracking_no, by)
+
+    def ship_dropship(self, supplier: str, courier: str, tracking_no: str, by: str) -> list[dict]:
+        """The supplier shipped its open lines of this order with a tracking number; an order all of whose lines
+        suppliers ship is shipped once the last of them is. Returns the lines shipped (with their supplier cost)."""
+        if self.status in ("held", "cancelled"):
+            raise InvalidOrderState(f"order {self.platform_order_no} is {self.status}; a supplier cannot ship it")
+        courier, tracking_no = (courier or "").strip(), (tracking_no or "").strip()
+        if not courier or not tracking_no or len(courier) > 64 or len(tracking_no) > 64 \
+                or any(c.isspace() for c in tracking_no):
+            raise InvalidInput("a shipment needs a courier and a tracking number (each 1-64 characters, "
+                               "the tracking number without spaces)")
+        lines = self.open_dropship_lines(supplier)
+        if not lines:
+            raise InvalidOrderState(f"order {self.platform_order_no} has nothing left for supplier {supplier} to ship")
+        shipped = [{"line_no": line["line_no"], "sku": line["sku"], "units": line["quantity"] - line["refunded"],
+                    "cost": (Decimal(line.get("supplier_price", 0)) * (line["quantity"] - line["refunded"]))}
+                   for line in lines]
+        self._dropship_shipped(supplier, shipped, courier, tracking_no, by)
+        if self.status == "dropship" and not self.open_dropship_lines():
+            self._shipped(courier, tracking_no, by)
+        return shipped
 
     def record_return(self, sku: str, quantity: int, resaleable: bool, case: str, by: str) -> None:
         """Units came back from the buyer; at most what shipped and has not come back already."""
@@ -386,7 +425,7 @@ class Order(Aggregate):
 
     @event("Released")
     def _released(self, by: str) -> None:
-        self.status = "released"
+        self.status = self._released_status()
         self.hold_reasons = []
 
     @event("Reserved")
@@ -421,6 +460,11 @@ class Order(Aggregate):
         self.courier = courier
         self.tracking_no = tracking_no
         self.shipped = self.quantities()
+
+    @event("DropshipShipped")
+    def _dropship_shipped(self, supplier: str, lines: list[dict], courier: str, tracking_no: str, by: str) -> None:
+        for shipped in lines:
+            self.lines[shipped["line_no"]]["shipped_by_supplier"] = tracking_no
 
     @event("ReturnReceived")
     def _return_received(self, sku: str, quantity: int, resaleable: bool, case: str, by: str) -> None:
@@ -469,7 +513,8 @@ class Order(Aggregate):
     def _refunded(self, lines: list[dict], reason: str, before_shipment: bool, by: str) -> None:
         for refunded in lines:
             self.lines[refunded["line_no"]]["refunded"] += refunded["quantity"]
-        if before_shipment and not self.quantities():
+        if before_shipment and not self.quantities() and not any(
+                line["quantity"] > line["refunded"] for line in self.lines.values() if dropship_supplier(line)):
             self.status = "cancelled"
         elif before_shipment and self.status in ("reserved", "waved") and self.fully_picked():
             self.status = "picked"

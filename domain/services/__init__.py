@@ -12,6 +12,7 @@ from ..order import Buyer, OrderLine, ReviewRules
 from .catalogue import Catalogue
 from .channels import Channels
 from .counts import Counts
+from .dropship import Dropship
 from .floor import Floor
 from .fulfilment import Fulfilment
 from .history import History
@@ -39,6 +40,7 @@ class Cangku:
     counts: Counts
     purchasing: Purchasing
     history: History
+    dropship: Dropship
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
@@ -54,7 +56,7 @@ class Cangku:
         purchasing = Purchasing(store, catalogue, inventory)
         screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts, purchasing, History(store))
+                   screens, Floor(store, staff, screens), counts, purchasing, History(store), Dropship(store, orders))
 
     def close(self) -> None:
         self.store.close()

@@ -10,6 +10,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from .. import ids
+from ..dropship import DropshipOrder
 from ..errors import AlreadyReserved, InsufficientStock, InvalidInput, InvalidOrderState, UnknownOrder
 from ..history import HistoricOrder
 from ..limits import MAX_MONEY, MAX_ORDER_AMOUNT
@@ -93,21 +94,28 @@ class Orders:
                     listing = listings.get(self._key(new.channel, new.shop, line))
                     wanted.update(listing.components if listing else (line.sku,))
             stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
-        retired = self.catalogue.retired_among({line.sku for new in page for line in new.lines})
-        orders, results, seen = [], [], set()
+        codes = {line.sku for new in page for line in new.lines}
+        codes.update(sku for listing in listings.values() for sku in listing.components)
+        skus = self.catalogue.skus_among(codes)
+        retired = {code for code, sku in skus.items() if sku.retired}
+        dropship = {code: (sku.dropship_supplier, sku.supplier_price) for code, sku in skus.items()
+                    if getattr(sku, "dropship_supplier", "")}
+        orders, results, seen, dropships = [], [], set(), []
         for new in page:
             order_id = ids.order_id(new.channel, new.shop, new.platform_order_no)
             if order_id in seen or order_id in self._known_orders or (look_up and order_id in self.store.repository):
                 results.append({"order_id": order_id, "created": False, "status": "duplicate"})
                 continue
             seen.add(order_id)
-            order = self._new_order(new, listings, retired)
+            order = self._new_order(new, listings, retired, dropship)
             if order.status == "released" and site is not None:
                 self._reserve(order, site, stocks, by)
+            if order.status != "held":
+                dropships.extend(DropshipOrder.for_order(order))
             orders.append(order)
             results.append({"order_id": order.id, "created": True, "status": order.status})
         if orders:
-            self.store.save(*orders, *stocks.values())
+            self.store.save(*orders, *dropships, *stocks.values())
             self._known_orders.update(o.id for o in orders)
         return results
 
@@ -123,9 +131,14 @@ class Orders:
             if not amount.is_finite() or not 0 <= amount <= most:
                 raise InvalidInput(f"{label} must be from 0 to {most:,} yuan, got {amount}")
 
-    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing], retired: set[str] = frozenset()) -> Order:
+    def _new_order(self, new: NewOrder, listings: dict[UUID, Listing], retired: set[str] = frozenset(),
+                   dropship: dict[str, tuple[str, Decimal]] | None = None) -> Order:
         digest = hashlib.sha256(f"{new.channel}:{new.shop}:{new.buyer.nickname}".encode()).hexdigest()[:16]
         lines = [self._line_data(new.channel, new.shop, line, listings) for line in new.lines]
+        for line in lines:
+            routed = dropship_route(line, dropship or {})
+            if routed:
+                line.update(dropship=routed[0], supplier_price=routed[1])
         waiting = {line["line_no"] for line in lines if unmapped(line)}
         return Order(
             new.channel,
@@ -192,7 +205,7 @@ class Orders:
         if changed and order.status == "released" and warehouse:
             self._reserve(order, self.inventory.warehouse(warehouse), stocks, by)
         if changed:
-            self.store.save(order, *stocks.values())
+            self.store.save(order, *stocks.values(), *self.dropship_orders_for(order))
         return {"order_id": order.id, "platform_order_no": order.platform_order_no, "mapped": changed,
                 "status": order.status}
 
@@ -271,7 +284,15 @@ class Orders:
     def release_order(self, order_id: UUID, by: str) -> None:
         order = self.order(order_id)
         order.release(by)
-        self.store.save(order)
+        self.store.save(order, *self.dropship_orders_for(order))
+
+    def dropship_orders_for(self, order: Order) -> list[DropshipOrder]:
+        """The dropship orders a released order's supplier-shipped lines still need (none exist yet for them)."""
+        if order.status == "held":
+            return []
+        wanted = DropshipOrder.for_order(order)
+        recorded = self.store.recorded([d.id for d in wanted]) if wanted else ()
+        return [d for d in wanted if d.id not in recorded]
 
     @retry_on_conflict
     def hold_order(self, order_id: UUID, reason: str, by: str) -> None:
@@ -381,3 +402,14 @@ def masked_buyer(buyer: Buyer, region: dict) -> dict:
     return {"nickname": initial(buyer.nickname), "name": initial(buyer.name),
             "phone": mask_phone(buyer.phone) if buyer.phone and buyer.phone != "<sealed>" else "***",
             "address": f"{place} ****".strip(), "masked": True}
+
+
+def dropship_route(line: dict, dropship: dict[str, tuple[str, Decimal]]) -> tuple[str, Decimal] | None:
+    """(supplier, supplier price per unit of the line) when every SKU the line is made of is shipped by one
+    supplier; None when any of them is ours to ship (a kit mixing the two is fulfilled from our warehouses)."""
+    components = components_of(line)
+    routes = [dropship.get(sku) for sku in components]
+    if not components or None in routes or len({supplier for supplier, _ in routes}) != 1:
+        return None
+    price = sum((routes[i][1] * units for i, units in enumerate(components.values())), Decimal("0"))
+    return routes[0][0], price
