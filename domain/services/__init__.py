@@ -11,6 +11,7 @@ from typing import Callable
 from ..order import Buyer, OrderLine, ReviewRules
 from .catalogue import Catalogue
 from .channels import Channels
+from .costs import Costs
 from .counts import Counts
 from .dropship import Dropship
 from .floor import Floor
@@ -41,6 +42,7 @@ class Cangku:
     purchasing: Purchasing
     history: History
     dropship: Dropship
+    costs: Costs
 
     @classmethod
     def compose(cls, store: EventStore, review_rules: ReviewRules | None = None,
@@ -56,7 +58,8 @@ class Cangku:
         purchasing = Purchasing(store, catalogue, inventory)
         screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
-                   screens, Floor(store, staff, screens), counts, purchasing, History(store), Dropship(store, orders))
+                   screens, Floor(store, staff, screens), counts, purchasing, History(store), Dropship(store, orders),
+                   Costs(store, orders))
 
     def close(self) -> None:
         self.store.close()
