@@ -87,6 +87,13 @@ def dropship_supplier(line: dict) -> str:
     return line.get("dropship", "")
 
 
+def imported_status(lines: list[dict], hold_reasons: list[str]) -> str:
+    """An order's status as imported: held for review, with suppliers (every line dropship), or released."""
+    if hold_reasons:
+        return "held"
+    return "dropship" if lines and all(dropship_supplier(line) for line in lines) else "released"
+
+
 UNKNOWN_SKU = "unknown SKU"
 
 

@@ -649,8 +649,8 @@ def courier_reconciliation(engine: Engine, since=None, until=None) -> dict[str, 
         for name in ("estimated", "billed"):
             if name in row:
                 row[name] = None if row[name] is None else yuan(row[name])
-        if row.get("estimated") is not None and row.get("billed") is not None:
-            row["difference"] = row["billed"] - row["estimated"]
+        known = row.get("estimated") is not None and row.get("billed") is not None
+        row["difference"] = row["billed"] - row["estimated"] if known else None
         return row
 
     return {"differences": Listing(engine, differences, shown), "unknown": Listing(engine, unknown, shown),

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from domain.fulfilment import Package, Wave
-from domain.order import Order, components_of
+from domain.order import Order, components_of, imported_status
 
 from .backoffice import BatchRows, Listing, aware, business_day, choice, day_range, instant_bounds, text_id
 from .tracking import Projection, created_in, topics_of
@@ -76,7 +76,7 @@ ORDER_KINDS = ("held", "awaiting_stock", "short_pick", "intercepted")
 # Kinds that later feeds raise: a courier's tracking exception, a job that went to the dead-letter queue.
 FEED_KINDS = ("logistics", "failed_job", "waybill_held")
 KINDS = ORDER_KINDS + FEED_KINDS
-STATUSES = ("held", "released", "awaiting_stock", "reserved", "waved", "picked", "packed", "shipped", "delivered",
+STATUSES = ("held", "released", "dropship", "awaiting_stock", "reserved", "waved", "picked", "packed", "shipped", "delivered",
             "cancelled")
 ON_THE_FLOOR = ("waved", "picked", "packed")
 
@@ -223,7 +223,7 @@ class OrdersBoardProjection(Projection):
             units: dict[str, list[int]] = {}
             self._add_units(units, e.lines)
             row = orders.row(key, channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
-                             status="held" if e.hold_reasons else "released",
+                             status=imported_status(e.lines, e.hold_reasons),
                              hold_reasons="; ".join(e.hold_reasons)[:500], warehouse="",
                              ordered_on=business_day(e.ordered_at, e.channel, e.shop), units=units,
                              updated_at=e.timestamp)

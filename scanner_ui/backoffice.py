@@ -489,7 +489,8 @@ def finance_days():
     engine = fresh("finance")
     rows = finance.daily_finance(engine, arg("since"), arg("until"))
     columns = [Col("day", "day"), Col("orders", "orders", "number"), *MONEY, Col("postage", "postage", "money"),
-               Col("packaging", "packaging", "money"), *COSTS, Col("units_shipped", "units_shipped", "number")]
+               Col("packaging", "packaging", "money"), Col("courier_fee", "pc_courier_fee", "money"), *COSTS,
+               Col("units_shipped", "units_shipped", "number")]
     return table("finance-days", "finance_days", rows, columns, DAYS,
                  summary=finance.totals(engine, arg("since"), arg("until")))
 

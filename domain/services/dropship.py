@@ -121,6 +121,13 @@ class Dropship:
         except AggregateNotFoundError:
             return False
 
+    def portal_hash(self, supplier: str) -> str:
+        """The digest of the supplier's current page token ("" when it has none)."""
+        try:
+            return self.store.repository.get(supplier_portal_id(supplier), deepcopy_from_cache=False).token_hash
+        except (AggregateNotFoundError, ValueError, TypeError):
+            return ""
+
     def check_token(self, supplier: str, token: str) -> None:
         """Refuse a token that is not the supplier's current one (same answer for an unknown supplier)."""
         try:
