@@ -45,11 +45,11 @@ def test_a_supplier_gets_its_sheet_and_page_and_its_tracking_number_ships_the_or
     page = supplier.new_page()
     page.goto(link)
     landed = page.url
-    shown = page.inner_text('#dropship-orders tr[data-order="DS-100"]')
+    shown = page.inner_text('#supplier-orders-table tr[data-order="DS-100"]')
     page.fill('tr[data-order="DS-100"] input[name=courier]', "ZTO")
     page.fill('tr[data-order="DS-100"] input[name=tracking_no]', "ZT2026110001")
     submit(page, 'tr[data-order="DS-100"] .ship-form button')
-    after = page.inner_text("#dropship-orders")
+    after = page.inner_text("#supplier-orders-table")
 
     desk.goto("/office/dropship")
     submit(desk, '#suppliers-table tr[data-supplier="HZ-GIFT"] .revoke-form button')
