@@ -1,12 +1,15 @@
 """Dropship and parcel costs on the SQLite file store and on PostgreSQL: a supplier's tracking number ships its
 order and the dropship view follows; a courier's largest bill is stored in one piece and replaces the estimates."""
 
+import re
 import time
 from decimal import Decimal
 from uuid import UUID
 
 import pytest
+from click.testing import CliRunner
 
+from cangku.audit_cli import audit
 from domain.costs import MAX_BILL_LINES
 from projections import finance
 from projections.dropship import dropship_listing, open_dropship_ids
@@ -16,9 +19,13 @@ from tests.unit.test_parcel_costs import ship_tea
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def system(request, make_system, sqlite_url):
-    url = sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    built = make_system(url)
+def database_url(request, sqlite_url):
+    return sqlite_url if request.param == "sqlite" else request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def system(make_system, database_url):
+    built = make_system(database_url)
     dropship_world(built.app)
     built.app.costs.set_box_price("S", "1.20", "ADMIN")
     return built
@@ -54,3 +61,22 @@ def test_the_largest_courier_bill_is_stored_and_replaces_the_estimate(system):
     report = finance.courier_reconciliation(system.engine)
     assert report["unknown"].count() == MAX_BILL_LINES - 1
     assert seconds < 60
+
+
+def test_a_log_with_dropship_orders_and_parcel_costs_passes_the_audit_check(system, database_url, tmp_path):
+    app = system.app
+    ship_tea(app, "C-9", "YT900", box="S")
+    app.orders.import_orders([order("DS-9", (GIFT, 1)), order("DS-10", ("TEA-LJ-250", 1), (GIFT, 1))],
+                             warehouse="WH1")
+    system.catch_up()
+    for dropship_id in open_dropship_ids(system.engine, "HZ-GIFT"):
+        app.dropship.record_shipment(UUID(dropship_id), "ZTO", f"ZT{dropship_id[:8]}", "supplier:HZ-GIFT")
+    app.costs.upload_courier_bill("YTO", "B-9", {2: {"tracking_no": "YT900", "fee": "3.20"}}, "ADMIN")
+    system.catch_up()
+
+    result = CliRunner().invoke(audit, ["check"], env={"CANGKU_DATABASE_URL": database_url,
+                                                       "CANGKU_DATA_DIR": str(tmp_path)}, catch_exceptions=False)
+
+    assert result.exit_code == 0, result.stdout
+    assert "FAILED" not in result.stdout
+    assert re.search(r"^ok +shipped_orders_scanned +[1-9][\d,]* checked$", result.stdout, re.M), result.stdout
