@@ -16,8 +16,11 @@ PACKAGING_PRICES_ID = uuid5(NAMESPACE, "packaging-prices")
 
 def checked_box_type(box_type) -> str:
     box_type = box_type.strip() if isinstance(box_type, str) else ""
-    if not box_type or len(box_type) > 32 or not box_type.isprintable() or any(c.isspace() for c in box_type):
-        raise InvalidInput(f"a box type is 1-32 printable characters without spaces, got {str(box_type)[:40]!r}")
+    if not box_type or len(box_type) > 32 or not box_type.isprintable() or any(c.isspace() for c in box_type) \
+            or box_type.isdigit():
+        # a box type is scanned at packing where a whole number is a weight
+        raise InvalidInput(f"a box type is 1-32 printable characters without spaces, not only digits, got "
+                           f"{str(box_type)[:40]!r}")
     return box_type
 
 

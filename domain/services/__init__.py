@@ -56,10 +56,11 @@ class Cangku:
         staff = StaffMembers(store)
         counts = Counts(store, inventory, orders)
         purchasing = Purchasing(store, catalogue, inventory)
-        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing)
+        costs = Costs(store, orders)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing, costs)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
                    screens, Floor(store, staff, screens), counts, purchasing, History(store), Dropship(store, orders),
-                   Costs(store, orders))
+                   costs)
 
     def close(self) -> None:
         self.store.close()

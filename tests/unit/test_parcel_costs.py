@@ -13,6 +13,7 @@ from domain.services.costs import BillAlreadyUploaded
 from projections import finance
 from projections.dropship import open_dropship_ids
 from tests.builders import TEA, TEA_EAN, order
+from tests.unit.test_scanner_flows import PIN, Floor
 from tests.unit.test_dropship import GIFT, dropship_world
 
 
@@ -140,3 +141,23 @@ def test_margin_per_day_and_channel_puts_sales_and_parcel_costs_together(system)
     assert rows["taobao"]["courier_fee"] == Decimal("3.00") and rows["taobao"]["packaging"] == Decimal("2.00")
     assert rows["taobao"]["margin"] == Decimal("20.00") - Decimal("35.50") - Decimal("2.00") - Decimal("3.00")
     assert (rows["jd"]["orders"], rows["jd"]["revenue"], rows["jd"]["cogs"]) == (1, Decimal("20.00"), 0)
+
+
+def test_the_packer_scans_the_cartons_box_code_and_the_parcel_costs_that_box(system):
+    app = system.app
+    app.staff.register_staff("K1", "K1", "packer", PIN, "admin")
+    [result] = app.orders.import_orders([order("C-20", (TEA, 1))], warehouse="WH1")
+    wave = app.fulfilment.create_wave("WH1", "W-20", [result["order_id"]], "S1")
+    app.fulfilment.pick(wave, 0, app.fulfilment.wave(wave).lines[0]["bin"], TEA_EAN, 1, "P1")
+    floor = Floor(system)
+
+    answers = floor.scans("K1", "pack", "C-20", TEA_EAN)
+    floor.scan("K1", "pack", "close", kind="action")
+    box = floor.scan("K1", "pack", "M")
+    weighed = floor.scan("K1", "pack", "420")
+
+    assert [a.outcome for a in answers] == ["ok", "ok"]
+    assert (box.outcome, box.key, box.params["box"]) == ("ok", "box_chosen", "M")
+    assert (weighed.outcome, weighed.key) == ("ok", "weighed")
+    assert app.screens.pack_view("pda-K1")["box"] == "M"
+    assert app.fulfilment.package(result["order_id"]).box_type == "M"
