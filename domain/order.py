@@ -243,13 +243,18 @@ class Order(Aggregate):
                                     f"map it first")
         self._released(by)
 
-    def map_lines(self, mapped: dict[int, tuple[str, dict[str, int]]], by: str) -> bool:
-        """Give unmapped lines their SKU and components (line no → (sku, components)); a held order whose only
-        reason was an unknown SKU is released. False when none of the given lines was waiting."""
+    def map_lines(self, mapped: dict[int, tuple], by: str) -> bool:
+        """Give unmapped lines their SKU and components (line no → (sku, components[, (supplier, supplier price)]
+        when a supplier ships them)); a held order whose only reason was an unknown SKU is released. False when none
+        of the given lines was waiting."""
         waiting = {line["line_no"] for line in self.unmapped_lines()}
-        chosen = [{"line_no": no, "sku": sku, "components": dict(components),
-                   "quantity": self.lines[no]["quantity"] - self.lines[no]["refunded"]}
-                  for no, (sku, components) in sorted(mapped.items()) if no in waiting and components]
+        chosen = []
+        for no, (sku, components, *route) in sorted(mapped.items()):
+            if no in waiting and components:
+                chosen.append({"line_no": no, "sku": sku, "components": dict(components),
+                               "quantity": self.lines[no]["quantity"] - self.lines[no]["refunded"]})
+                if route and route[0]:
+                    chosen[-1].update(dropship=route[0][0], supplier_price=route[0][1])
         if not chosen or self.status == "cancelled":
             return False
         self._lines_mapped(chosen, self.ordered_at, by)
@@ -507,6 +512,9 @@ class Order(Aggregate):
     def _lines_mapped(self, lines: list[dict], ordered_at: datetime, by: str) -> None:
         for mapped in lines:
             self.lines[mapped["line_no"]].update(sku=mapped["sku"], components=dict(mapped["components"]))
+            if mapped.get("dropship"):
+                self.lines[mapped["line_no"]].update(dropship=mapped["dropship"],
+                                                     supplier_price=mapped["supplier_price"])
         reasons = [r for r in self.hold_reasons if not r.startswith(UNKNOWN_SKU)]
         if self.unmapped_lines():
             reasons.append(unknown_reason(self.unmapped_lines()))

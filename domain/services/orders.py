@@ -200,6 +200,11 @@ class Orders:
                 mapped[line["line_no"]] = (kit_label(listing.components, line["sku"], key), listing.components)
             elif line["sku"] and self.catalogue.sku_exists(line["sku"]):
                 mapped[line["line_no"]] = (line["sku"], {line["sku"]: 1})
+        skus = self.catalogue.skus_among({sku for _, components in mapped.values() for sku in components})
+        dropship = {code: (sku.dropship_supplier, sku.supplier_price) for code, sku in skus.items()
+                    if getattr(sku, "dropship_supplier", "")}
+        mapped = {no: (sku, components, dropship_route({"sku": sku, "components": components}, dropship))
+                  for no, (sku, components) in mapped.items()}
         changed = order.map_lines(mapped, by)
         stocks: dict[UUID, Stock] = {}
         if changed and order.status == "released" and warehouse:

@@ -158,3 +158,33 @@ def test_a_supplier_page_token_admits_only_until_revoked_or_replaced(system):
         dropship.check_token("NO-SUCH", second)
     portal = system.app.store.repository.get(supplier_portal_id("HZ-GIFT"))
     assert second not in repr(portal.__dict__) and first not in repr(portal.__dict__)
+
+
+def test_a_platform_sku_mapped_later_to_a_supplier_shipped_sku_goes_to_the_supplier(system):
+    app = system.app
+    waiting = order("DS-11", (TEA, 1))
+    waiting.lines[0] = type(waiting.lines[0])(1, "p-gift-set", "", "礼盒套装", 2, Decimal("99.00"))
+    [result] = app.orders.import_orders([waiting], warehouse="WH1")
+    assert result["status"] == "held"
+
+    mapped = app.channels.map_platform_sku("taobao", "flagship", "p-gift-set", {GIFT: 1}, "S1",
+                                           waiting=[result["order_id"]], warehouse="WH1")
+
+    assert mapped["released"] == 1
+    placed = app.orders.order(result["order_id"])
+    assert placed.status == "dropship" and placed.quantities() == {}
+    [sheet] = open_for(system)
+    assert [(line["sku"], line["quantity"], line["supplier_price"]) for line in sheet["lines"]] == [
+        (GIFT, 2, Decimal("30.50"))]
+
+
+def test_units_suppliers_ship_are_no_demand_for_purchasing(system):
+    from projections import replenishment
+
+    system.app.orders.import_orders([order("DS-12", (GIFT, 40), (TEA, 1))], warehouse="WH1")
+    system.catch_up()
+
+    rows = {row["sku"]: row for row in replenishment.replenishment(system.engine, lead_time_days=3)}
+
+    assert (rows[GIFT]["units_sold"], rows[GIFT]["suggested"]) == (0, 0)
+    assert rows[TEA]["units_sold"] == 1
