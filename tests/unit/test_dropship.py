@@ -188,3 +188,20 @@ def test_units_suppliers_ship_are_no_demand_for_purchasing(system):
 
     assert (rows[GIFT]["units_sold"], rows[GIFT]["suggested"]) == (0, 0)
     assert rows[TEA]["units_sold"] == 1
+
+
+def test_what_a_supplier_and_a_supervisor_did_is_found_under_their_names(system):
+    from projections.actors import actor_listing
+
+    app = system.app
+    app.orders.import_orders([order("DS-13", (GIFT, 1))], warehouse="WH1")
+    [sheet] = open_for(system)
+    app.dropship.record_shipment(sheet["dropship_id"], "ZTO", "ZT13", "supplier:HZ-GIFT")
+    app.costs.set_box_price("S", "1.00", "S1")
+    system.catch_up()
+
+    supplier = [row["event"] for row in actor_listing(system.engine, "supplier:HZ-GIFT").page(10)]
+    supervisor = [row["event"] for row in actor_listing(system.engine, "S1").page(10)]
+
+    assert "DropshipOrder.Shipped" in supplier and "Order.DropshipShipped" in supplier
+    assert "PackagingPrices.PriceSet" in supervisor and "Sku.DropshipSet" in supervisor
