@@ -3,7 +3,7 @@ and the margin per business day and channel with cost of goods, packaging and co
 
 from flask import Blueprint, redirect, request, url_for
 
-from adapters.imports import read_rows
+from adapters.imports import import_courier_bill
 from domain.errors import DomainError, RowsRejected
 from projections import finance
 
@@ -70,9 +70,8 @@ def upload_bill():
     form = request.form
     try:
         with uploaded("file", MAX_BILL_FILE, "courier bill") as path:
-            rows = dict(read_rows(path, ("tracking_no", "fee")))
-        result = system().app.costs.upload_courier_bill(form.get("courier", ""), form.get("reference", ""), rows,
-                                                        current_staff()["badge"])
+            result = import_courier_bill(system().app, path, form.get("courier", ""), form.get("reference", ""),
+                                         current_staff()["badge"])
     except RowsRejected as error:
         return parcels(rejected=error.errors, status=errors.status_of(error))
     except DomainError as error:

@@ -80,3 +80,20 @@ def test_a_log_with_dropship_orders_and_parcel_costs_passes_the_audit_check(syst
     assert result.exit_code == 0, result.stdout
     assert "FAILED" not in result.stdout
     assert re.search(r"^ok +shipped_orders_scanned +[1-9][\d,]* checked$", result.stdout, re.M), result.stdout
+
+
+def test_a_courier_bill_file_is_imported_from_the_command_line(system, database_url, tmp_path):
+    from cangku.cli import main
+
+    ship_tea(system.app, "C-7", "YT777")
+    bill = tmp_path / "bill.csv"
+    bill.write_text("tracking_no,fee\nYT777,4.20\n", encoding="gb18030")
+
+    result = CliRunner().invoke(main, ["import", "courier-bill", str(bill), "--courier", "YTO", "--reference", "B-7"],
+                                env={"CANGKU_DATABASE_URL": database_url, "CANGKU_DATA_DIR": str(tmp_path)},
+                                catch_exceptions=False)
+    system.catch_up()
+
+    assert result.exit_code == 0, result.output
+    assert "imported 1 bill lines" in result.output
+    assert finance.daily_finance(system.engine)[0]["courier_fee"] == Decimal("4.20")
