@@ -241,7 +241,7 @@ class Order(Aggregate):
             waiting = ", ".join(line_label(line) for line in self.unmapped_lines())
             raise InvalidOrderState(f"order {self.platform_order_no} waits for platform SKU {waiting} to be mapped; "
                                     f"map it first")
-        self._released(by)
+        self._release(by)
 
     def map_lines(self, mapped: dict[int, tuple], by: str) -> bool:
         """Give unmapped lines their SKU and components (line no → (sku, components[, (supplier, supplier price)]
@@ -259,7 +259,7 @@ class Order(Aggregate):
             return False
         self._lines_mapped(chosen, self.ordered_at, by)
         if self.status == "held" and not self.hold_reasons:
-            self._released(by)
+            self._release(by)
         return True
 
     def mark_reserved(self, warehouse: str, allocations: dict[str, dict[str, int]], by: str) -> None:
@@ -434,6 +434,16 @@ class Order(Aggregate):
     def _held(self, reasons: list[str], by: str) -> None:
         self.status = "held"
         self.hold_reasons = list(reasons)
+
+    def _release(self, by: str) -> None:
+        self._released(by)
+        if self.status == "dropship":
+            # said apart so that views which do not keep the lines see where the order went
+            self._gone_to_suppliers(sorted({dropship_supplier(line) for line in self.lines.values()}))
+
+    @event("GoneToSuppliers")
+    def _gone_to_suppliers(self, suppliers: list[str]) -> None:
+        pass
 
     @event("Released")
     def _released(self, by: str) -> None:

@@ -113,7 +113,8 @@ desk_totes = Table(
 
 # Never shown on the timeline: buyer personal data (remarks are free text buyers fill with it) and the envelope.
 HIDDEN = {"buyer", "remark", "originator_id", "originator_version", "originator_topic", "timestamp", "by", "region"}
-ORDER_STATUS = {Order.Held: "held", Order.Released: "released", Order.Reserved: "reserved",
+ORDER_STATUS = {Order.Held: "held", Order.Released: "released", Order.GoneToSuppliers: "dropship",
+                Order.Reserved: "reserved",
                 Order.StockShort: "awaiting_stock", Order.Waved: "waved", Order.Packed: "packed",
                 Order.Shipped: "shipped", Order.Delivered: "delivered", Order.Cancelled: "cancelled"}
 PACKAGE_EVENTS = [Package.Opened, Package.ItemVerified, Package.Closed, Package.Weighed, Package.WaybillAssigned,

@@ -156,7 +156,7 @@ class WaybillHolds:
 
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
                 Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded,
-                Order.LinesMapped]
+                Order.LinesMapped, Order.GoneToSuppliers]
 
 
 class OrdersBoardProjection(Projection):
@@ -244,6 +244,8 @@ class OrdersBoardProjection(Projection):
         elif isinstance(e, Order.Released):
             row.update(status="released", hold_reasons="")
             self._clear(queue, key[0], e.timestamp, "held", "short_pick")
+        elif isinstance(e, Order.GoneToSuppliers):
+            row["status"] = "dropship"
         elif isinstance(e, Order.Reserved):
             row.update(status="reserved", warehouse=e.warehouse)
             self._clear(queue, key[0], e.timestamp, "awaiting_stock")

@@ -8,6 +8,7 @@ import pytest
 
 from domain.dropship import SupplierTokenRefused, supplier_portal_id
 from domain.errors import InvalidOrderState, RowsRejected
+from projections import order_desk, orders_board
 from projections.dropship import dropship_listing, open_dropship_ids
 from tests.builders import CUP, TEA, order, warehouse_with_catalogue
 
@@ -129,6 +130,9 @@ def test_a_held_order_goes_to_the_supplier_only_once_released(system):
 
     assert app.orders.order(result["order_id"]).status == "dropship"
     assert [s["platform_order_no"] for s in open_for(system)] == ["DS-8"]
+    by_status = {row["status"]: row["orders"] for row in orders_board.order_counts(system.engine)["by_status"]}
+    assert by_status.get("dropship") == 1 and not by_status.get("released")
+    assert order_desk.order_row(system.engine, result["order_id"])["status"] == "dropship"
 
 
 def test_a_sku_taken_back_from_dropship_is_fulfilled_here_again(system):
