@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.dropship import STATUSES, DropshipOrder
 from domain.order import Order
 
-from .backoffice import BatchRows, Listing, business_day, choice, text_id
+from .backoffice import BatchRows, Listing, aware, business_day, choice, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -83,7 +83,11 @@ def dropship_listing(engine: Engine, supplier: str | None = None, status: str | 
         query = query.where(table.c.cancelled.is_(True))
     elif status:
         query = query.where(table.c.status == status, table.c.cancelled.is_(False))
-    return Listing(engine, query)
+    return Listing(engine, query, _shown)
+
+
+def _shown(row: dict) -> dict:
+    return {**row, "created_at": aware(row["created_at"])}
 
 
 def open_dropship_ids(engine: Engine, supplier: str, limit: int = 500) -> list[str]:
