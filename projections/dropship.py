@@ -3,9 +3,10 @@ channel (or cancelled with their order). No buyer data is kept here."""
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, MetaData, Numeric, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
+from domain.catalogue import Sku
 from domain.dropship import STATUSES, DropshipOrder
 from domain.order import Order
 
@@ -34,18 +35,35 @@ dropship_orders = Table(
     Column("shipped_on", String(10), nullable=True),
 )
 
+dropship_skus = Table(
+    "dropship_sku",
+    metadata,
+    Column("sku", String(64), primary_key=True),
+    Column("supplier", String(64), nullable=False, index=True),
+    Column("supplier_price", Numeric(14, 4), nullable=False),
+    Column("set_at", DateTime(timezone=True), nullable=False),
+    Column("set_by", String(200), nullable=False),
+)
+
 
 class DropshipProjection(Projection):
     name = "dropship"
     metadata = metadata
     topics = topics_of([DropshipOrder.Created, DropshipOrder.Sent, DropshipOrder.Shipped, DropshipOrder.Confirmed,
-                        Order.Cancelled])
+                        Order.Cancelled, Sku.DropshipSet])
 
     def apply(self, conn: Connection, events: list[tuple[int, Any]]) -> None:
         rows = BatchRows(dropship_orders, ("dropship_id",), dict)
+        skus = BatchRows(dropship_skus, ("sku",), dict)
+        routed = [e for _, e in events if isinstance(e, Sku.DropshipSet)]
+        skus.load(conn, {(e.code,) for e in routed})
+        for e in routed:
+            skus.row((e.code,)).update(supplier=e.supplier, supplier_price=e.supplier_price, set_at=e.timestamp,
+                                       set_by=e.by[:200])
         new = created_in((e for _, e in events), DropshipOrder.Created)
         rows.load(conn, {(text_id(e.originator_id),) for _, e in events
-                         if not isinstance(e, (DropshipOrder.Created, Order.Cancelled))} - {(k,) for k in new})
+                         if not isinstance(e, (DropshipOrder.Created, Order.Cancelled, Sku.DropshipSet))}
+                  - {(k,) for k in new})
         rows.load_by(conn, "order_id", {text_id(e.originator_id) for _, e in events if isinstance(e, Order.Cancelled)})
         for _, e in events:
             if isinstance(e, DropshipOrder.Created):
@@ -54,6 +72,8 @@ class DropshipProjection(Projection):
                          cancelled=False, lines=len(e.lines), units=sum(line["quantity"] for line in e.lines),
                          created_at=e.timestamp, created_on=business_day(e.timestamp, e.channel, e.shop),
                          courier="", tracking_no="", shipped_on=None)
+            elif isinstance(e, Sku.DropshipSet):
+                continue
             elif isinstance(e, Order.Cancelled):
                 for row in rows.rows.values():
                     if row["order_id"] == text_id(e.originator_id) and row["status"] in ("created", "sent"):
@@ -68,6 +88,7 @@ class DropshipProjection(Projection):
                 elif isinstance(e, DropshipOrder.Confirmed):
                     row["status"] = "confirmed"
         rows.write(conn)
+        skus.write(conn)
 
 
 def dropship_listing(engine: Engine, supplier: str | None = None, status: str | None = None) -> Listing:
@@ -93,3 +114,11 @@ def _shown(row: dict) -> dict:
 def open_dropship_ids(engine: Engine, supplier: str, limit: int = 500) -> list[str]:
     """The supplier's dropship orders not yet shipped nor cancelled, oldest first (at most `limit`)."""
     return [row["dropship_id"] for row in dropship_listing(engine, supplier, "open").page(limit)]
+
+
+def routed_skus(engine: Engine, supplier: str | None = None) -> Listing:
+    """The SKUs suppliers ship to buyers, with their supplier price (a SKU taken back is left out)."""
+    query = select(dropship_skus).where(dropship_skus.c.supplier != "").order_by(dropship_skus.c.sku)
+    if supplier:
+        query = query.where(dropship_skus.c.supplier == supplier)
+    return Listing(engine, query, lambda row: {**row, "set_at": aware(row["set_at"])})

@@ -40,6 +40,7 @@ SHEET_COLUMNS = ("platform_order_no", "channel", "shop", "sku", "title", "quanti
                  "tracking_no")
 TRACKING_COLUMNS = ("platform_order_no", "courier", "tracking_no")
 OPEN_AT_MOST = 500
+ROUTED_AT_MOST = 200
 
 
 # The back office
@@ -60,6 +61,7 @@ def orders(refusal: str = "", status: int = 200, rejected: dict | None = None, l
     app = system().app
     answer = table("dropship", "ds_dropship_orders", rows, columns, filters, template="office/dropship.html",
                    suppliers=suppliers, refusal=refusal, rejected=rejected or {}, link=link,
+                   routed=dropship.routed_skus(engine, arg("supplier")).page(ROUTED_AT_MOST),
                    has_token={s["code"]: app.dropship.has_token(s["code"]) for s in suppliers}, **shown)
     return answer if status == 200 else (answer, status)
 

@@ -111,6 +111,7 @@ def test_an_auditor_reads_the_dropship_page_but_cannot_issue_a_link(system, web)
     refused = auditor.post("/office/dropship/token", data={"supplier": "HZ-GIFT"}, headers=SAME_SITE)
 
     assert [row[0] for row in table_rows(page, "dropship")] == ["DS-1", "DS-2"]
+    assert [row[:3] for row in table_rows(page, "routed")] == [[GIFT, "HZ-GIFT", "¥30.50"]]
     assert refused.status_code == 403
     assert not system.app.dropship.has_token("HZ-GIFT")
 
