@@ -4,7 +4,9 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
-from ..dropship import DropshipOrder, SupplierPortal, SupplierTokenRefused, UnknownDropshipOrder, supplier_portal_id
+from .. import ids
+from ..dropship import (DropshipOrder, SupplierPortal, SupplierTokenRefused, UnknownDropshipOrder, dropship_order_id,
+                        supplier_portal_id)
 from ..errors import InvalidInput, RowsRejected
 from ..purchasing import UnknownSupplier, supplier_id
 from .orders import Orders, masked_buyer
@@ -51,29 +53,51 @@ class Dropship:
         return {"dropship_id": dropship.id, "platform_order_no": dropship.platform_order_no,
                 "order_status": order.status, "tracking_no": dropship.tracking_no}
 
+    @retry_on_conflict
     def record_shipments(self, supplier: str, rows: dict[int, dict], by: str, dropship_ids) -> int:
-        """Tracking numbers from a supplier's file, numbered rows of platform_order_no, courier, tracking_no: all
-        checked first, then recorded; a bad row refuses the file with every bad row named. `dropship_ids`: the
-        supplier's open dropship orders (from the dropship view)."""
+        """Tracking numbers from a supplier's file, numbered rows of platform_order_no, courier, tracking_no (the
+        sheet's rows, one per line: rows of one order must agree): all recorded in one transaction, or none with
+        every bad row named. `dropship_ids`: the supplier's open dropship orders (from the dropship view)."""
         if len(rows) > MAX_TRACKING_ROWS:
             raise InvalidInput(f"a tracking file has at most {MAX_TRACKING_ROWS} rows, this one {len(rows)}")
-        problems, wanted = {}, []
+        problems, wanted = {}, {}
         open_orders = {d["platform_order_no"]: d for d in self.open_for(supplier, dropship_ids)}
         for number, row in sorted(rows.items()):
             order_no = str(row.get("platform_order_no") or "").strip()
             courier, tracking = str(row.get("courier") or "").strip(), str(row.get("tracking_no") or "").strip()
             found = open_orders.get(order_no)
+            if found is None and self._already_shipped(supplier, row, tracking):
+                continue  # a sheet uploaded again: what it says is already recorded
             if found is None:
                 problems[number] = f"no open dropship order {order_no[:64]!r} for {supplier}"
             elif not courier or not tracking or len(courier) > 64 or len(tracking) > 64 or " " in tracking:
                 problems[number] = "a courier and a tracking number (1-64 characters) are needed"
+            elif wanted.get(order_no, (courier, tracking)) != (courier, tracking):
+                problems[number] = (f"order {order_no} is given {wanted[order_no][1]} in an earlier row and "
+                                    f"{tracking[:64]} here")
             else:
-                wanted.append((found["dropship_id"], courier, tracking))
+                wanted[order_no] = (courier, tracking)
         if problems:
             raise RowsRejected(problems)
-        for dropship_id, courier, tracking in wanted:
-            self.record_shipment(dropship_id, courier, tracking, by, supplier=supplier)
+        changed = []
+        for order_no, (courier, tracking) in wanted.items():
+            dropship = self.dropship_order(open_orders[order_no]["dropship_id"])
+            order = self.orders.order(dropship.order_id)
+            order.ship_dropship(dropship.supplier, courier, tracking, by)
+            dropship.record_shipment(courier, tracking, by)
+            changed += [order, dropship]
+        if changed:
+            self.store.save(*changed)
         return len(wanted)
+
+    def _already_shipped(self, supplier: str, row: dict, tracking: str) -> bool:
+        try:
+            order_id = ids.order_id(str(row.get("channel") or "").strip(), str(row.get("shop") or "").strip(),
+                                    str(row.get("platform_order_no") or "").strip())
+            dropship = self.store.repository.get(dropship_order_id(order_id, supplier), deepcopy_from_cache=False)
+        except (AggregateNotFoundError, ValueError, TypeError):
+            return False
+        return bool(tracking) and dropship.tracking_no == tracking
 
     def open_for(self, supplier: str, dropship_ids) -> list[dict]:
         """Those of these dropship orders (ids from the dropship view) that are the supplier's and not yet shipped,

@@ -113,10 +113,25 @@ def test_a_tracking_file_with_a_bad_row_records_nothing_and_names_the_row(system
     assert list(refused.value.errors) == [3]
     assert len(open_for(system)) == 2
 
+    with pytest.raises(RowsRejected) as disagreeing:
+        app.dropship.record_shipments("HZ-GIFT", {2: {"platform_order_no": "DS-6", "courier": "ZTO",
+                                                      "tracking_no": "ZT6"},
+                                                  3: {"platform_order_no": "DS-6", "courier": "ZTO",
+                                                      "tracking_no": "ZT66"}}, "supplier:HZ-GIFT", ids)
+    assert list(disagreeing.value.errors) == [3]
+    # the sheet has a row per line: rows of one order giving the same number are one shipment
     recorded = app.dropship.record_shipments("HZ-GIFT", {2: {"platform_order_no": "DS-6", "courier": "ZTO",
+                                                             "tracking_no": "ZT6"},
+                                                         3: {"platform_order_no": "DS-6", "courier": "ZTO",
                                                              "tracking_no": "ZT6"}}, "supplier:HZ-GIFT", ids)
     assert recorded == 1
     assert [s["platform_order_no"] for s in open_for(system)] == ["DS-7"]
+    again = app.dropship.record_shipments("HZ-GIFT", {2: {"platform_order_no": "DS-6", "channel": "taobao",
+                                                          "shop": "flagship", "courier": "ZTO", "tracking_no": "ZT6"},
+                                                      3: {"platform_order_no": "DS-7", "channel": "taobao",
+                                                          "shop": "flagship", "courier": "ZTO", "tracking_no": "ZT7"}},
+                                          "supplier:HZ-GIFT", ids)
+    assert again == 1 and open_for(system) == []
 
 
 def test_a_held_order_goes_to_the_supplier_only_once_released(system):
