@@ -13,11 +13,11 @@ and the buyer's remark; never the buyer's nickname, the amounts paid or any othe
 from pathlib import Path
 from uuid import UUID
 
-from flask import Blueprint, Response, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
 
 from adapters.imports import read_rows
 from domain.dropship import SupplierTokenRefused, token_digest
-from domain.errors import DomainError, InvalidInput, RowsRejected
+from domain.errors import DomainError, RowsRejected
 from projections import dropship, purchasing
 from projections.backoffice import today
 from projections.reports import MEDIA_TYPES, export
@@ -25,7 +25,6 @@ from projections.reports import MEDIA_TYPES, export
 from . import backoffice, errors
 from .auth import current_staff, system
 from .backoffice import Col, Filter, arg, fresh, table, uploaded
-from .throttle import _throttle
 
 bp = Blueprint("office_dropship", __name__, url_prefix="/office/dropship")
 bp.before_request(backoffice.back_office_staff_only)
@@ -167,6 +166,11 @@ def read_tracking(path: Path) -> dict[int, dict]:
 # The supplier's page
 
 
+def _throttle():
+    """The sign-in throttle (`throttle.LoginThrottle`): a wrong page link counts as a wrong PIN would."""
+    return current_app.extensions["cangku_login_throttle"]
+
+
 def _supplier_keys(supplier: str) -> tuple[str, str]:
     return f"supplier-page:{supplier[:64]}", f"device:{g.device}"
 
@@ -235,6 +239,6 @@ def upload(supplier: str):
         count = record_tracking_file(supplier, f"supplier:{supplier}")
     except RowsRejected as error:
         return page(supplier, rejected=error.errors, status=errors.status_of(error))
-    except (DomainError, InvalidInput) as error:
+    except DomainError as error:
         return page(supplier, str(error), status=errors.status_of(error))
     return redirect(url_for("supplier_page.page", supplier=supplier, done=str(count)), 303)
