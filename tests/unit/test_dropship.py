@@ -224,3 +224,17 @@ def test_what_a_supplier_and_a_supervisor_did_is_found_under_their_names(system)
 
     assert "DropshipOrder.Shipped" in supplier and "Order.DropshipShipped" in supplier
     assert "PackagingPrices.PriceSet" in supervisor and "Sku.DropshipSet" in supervisor
+
+
+def test_a_dropship_order_cancelled_has_no_waybill_to_give_back(system):
+    from domain.courier_choice import standard_rules
+    from workers.shipping import Shipping
+
+    app = system.app
+    [result] = app.orders.import_orders([order("DS-14", (GIFT, 1))], warehouse="WH1")
+    app.orders.cancel_order(result["order_id"], "buyer asked", "S1")
+    shipping = Shipping(app, system.engine, {}, None, standard_rules(), None)
+
+    shipping.cancel_waybill(result["order_id"], "intercepted")
+
+    assert app.orders.order(result["order_id"]).status == "cancelled"
