@@ -487,9 +487,10 @@ def order_finance(engine: Engine, order_id) -> dict:
     key = str(as_uuid(order_id, missing))
     with engine.connect() as conn:
         row = conn.execute(select(finance_orders).where(finance_orders.c.order_id == key)).first()
-    if row is None:
-        raise missing
-    return _money(dict(row._mapping), "paid", *MONEY)
+        if row is None:
+            raise missing
+        [shown] = _orders_with_fees(conn, [dict(row._mapping)])
+    return shown
 
 
 def orders_finance(engine: Engine, channel: str | None = None, shop: str | None = None, since=None,
@@ -511,7 +512,17 @@ def orders_finance_listing(engine: Engine, channel: str | None = None, shop: str
         query = query.where(finance_orders.c.ordered_on >= first)
     if last:
         query = query.where(finance_orders.c.ordered_on <= last)
-    return Listing(engine, query, lambda row: _money(row, "paid", *MONEY), sort_keys={"margin": _margin(finance_orders.c)})
+    return Listing(engine, query, shape_rows=_orders_with_fees, sort_keys={"margin": _margin(finance_orders.c)})
+
+
+def _orders_with_fees(conn, rows: list[dict]) -> list[dict]:
+    """Orders' figures with the courier fee of their shipped parcel (billed, else estimated) and the margin after it."""
+    wanted = [row["order_id"] for row in rows]
+    query = _shipped_parcels(finance_parcels.c.order_id, _courier_fee().label("fee")).where(
+        finance_parcels.c.order_id.in_(wanted))
+    fees = {r.order_id: int(r.fee or 0) for r in conn.execute(query)}
+    return [_money({**row, "courier_fee": fees.get(row["order_id"], 0)}, "paid", *MONEY, "courier_fee")
+            for row in rows]
 
 
 def sales_by_channel(engine: Engine, since=None, until=None) -> list[dict]:

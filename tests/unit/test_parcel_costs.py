@@ -52,9 +52,14 @@ def day_figures(system) -> dict:
 
 def test_a_parcel_costs_its_box_and_the_courier_fee_the_rule_estimates(system):
     # same city, 400 g: the rule picks YTO, whose first kilo costs 3.00 there
-    ship_tea(system.app, "C-1", "YT100", box="S")
+    order_id = ship_tea(system.app, "C-1", "YT100", box="S")
 
     day = day_figures(system)
+    one = finance.order_finance(system.engine, order_id)
+    assert (one["packaging"], one["courier_fee"]) == (Decimal("1.20"), Decimal("3.00"))
+    assert one["margin"] == day["margin"]
+    [listed] = finance.orders_finance(system.engine)
+    assert listed["courier_fee"] == Decimal("3.00")
 
     assert day["packaging"] == Decimal("1.20")
     assert day["courier_fee"] == Decimal("3.00")
