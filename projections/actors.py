@@ -14,7 +14,8 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
-from domain import catalogue, costs, dropship, fulfilment, history, listing, order, scanning, shop, staff, stock, warehouse
+from domain import (catalogue, costs, dropship, fulfilment, history, listing, order, scanning, shop, staff, stock,
+                    warehouse)
 from domain.staff import badge_of
 
 from .audit import chain_table, event_data
