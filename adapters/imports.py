@@ -246,3 +246,8 @@ def _progress(bar, rows: dict):
     bar.reset(total=len(rows))
     bar.set_description("rows checked")
     return bar.update
+
+
+def import_courier_bill(app, path: Path, courier: str, reference: str, by: str) -> dict:
+    """A courier's bill, columns tracking_no and fee: its fees replace the estimates (all rows, or none)."""
+    return app.costs.upload_courier_bill(courier, reference, dict(read_rows(path, ("tracking_no", "fee"))), by)

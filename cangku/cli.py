@@ -108,6 +108,21 @@ def import_history(path, file_format, channel, shop, by):
     system.close()
 
 
+@import_.command(name="courier-bill")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--courier", required=True, help="The courier whose bill it is (YTO, ZTO, SF, ...).")
+@click.option("--reference", required=True, help="The bill's own number or period; each is taken once.")
+@click.option("--by", default="bill-import", help="Who is recorded as having imported the bill.")
+def import_courier_bill(path, courier, reference, by):
+    """Columns: tracking_no,fee. Its fees replace the estimated courier fees in finance."""
+    from adapters.imports import import_courier_bill as run
+
+    system = open_system()
+    done = run(system.app, path, courier, reference, by)
+    click.echo(f"imported {done['lines']} bill lines of {courier} {reference}")
+    system.close()
+
+
 @import_.command(name="mappings")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--by", default="mapping-import", help="Who is recorded as having mapped the platform SKUs.")

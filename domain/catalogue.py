@@ -130,6 +130,35 @@ class Sku(Aggregate):
                   height_mm=height_mm, unit_cost=unit_cost, safety_stock=safety_stock, lot_tracked=lot_tracked,
                   shelf_life_days=shelf_life_days)
 
+    dropship_supplier = ""  # SKUs registered before dropship existed are kept in our warehouses
+    supplier_price = Decimal("0")
+
+    def set_dropship(self, supplier: str, supplier_price, by: str) -> bool:
+        """Have the SKU shipped by a supplier straight to the buyer (无货源/代发) at the supplier's price, or back
+        from our warehouses (an empty supplier); False when nothing changes."""
+        self._still_current()
+        supplier = (supplier or "").strip() if isinstance(supplier, str) else ""
+        if len(supplier) > 64 or any(c.isspace() for c in supplier):
+            raise InvalidInput(f"SKU {self.code}: a supplier code is 1-64 characters without spaces")
+        try:
+            price = Decimal(supplier_price or 0)
+        except (InvalidOperation, TypeError, ValueError):
+            price = Decimal("NaN")
+        if not price.is_finite() or not 0 <= price <= MAX_MONEY or price.as_tuple().exponent < -4:
+            raise InvalidInput(f"SKU {self.code}: a supplier price is from 0 to {MAX_MONEY:,} yuan with at most 4 "
+                               f"decimal places, got {str(supplier_price)[:20]}")
+        if not supplier:
+            price = Decimal("0")
+        if (supplier, price) == (self.dropship_supplier, self.supplier_price):
+            return False
+        self._dropship_set(code=self.code, supplier=supplier, supplier_price=price, by=by)
+        return True
+
+    @event("DropshipSet")
+    def _dropship_set(self, code: str, supplier: str, supplier_price: Decimal, by: str) -> None:
+        self.dropship_supplier = supplier
+        self.supplier_price = supplier_price
+
     def add_barcode(self, barcode: str) -> None:
         self._still_current()
         barcode = validate_barcode(barcode)

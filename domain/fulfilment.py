@@ -315,6 +315,21 @@ class Package(Aggregate):
             self._print_outcome_resolved(job_id, False, by)
         self._reprint_requested(reason.strip()[:200], by)
 
+    box_type = ""  # packages packed before box types were recorded
+
+    def choose_box(self, box_type: str, by: str) -> bool:
+        """The box the parcel is packed in (its packaging cost); False when it already is that box."""
+        if self.status in ("handed_over",):
+            raise InvalidOrderState("the parcel was handed over; its box can no longer change")
+        if box_type == self.box_type:
+            return False
+        self._box_chosen(box_type, by)
+        return True
+
+    @event("BoxChosen")
+    def _box_chosen(self, box_type: str, by: str) -> None:
+        self.box_type = box_type
+
     def hand_over(self, by: str) -> None:
         if self.status == "handed_over":
             raise InvalidOrderState(f"parcel {self.tracking_no} was already handed over")

@@ -85,6 +85,18 @@ def unmapped(line: dict) -> bool:
     return line.get("components") == {}
 
 
+def dropship_supplier(line: dict) -> str:
+    """The supplier that ships this line straight to the buyer (代发), or "" for a line we fulfil ourselves."""
+    return line.get("dropship", "")
+
+
+def imported_status(lines: list[dict], hold_reasons: list[str]) -> str:
+    """An order's status as imported: held for review, with suppliers (every line dropship), or released."""
+    if hold_reasons:
+        return "held"
+    return "dropship" if lines and all(dropship_supplier(line) for line in lines) else "released"
+
+
 UNKNOWN_SKU = "unknown SKU"
 PRESALE = "presale until"
 
@@ -162,8 +174,8 @@ class Order(Aggregate):
         self.postage = postage
         self.ordered_at = ordered_at
         self.remark = remark
-        self.status = "held" if hold_reasons else "released"
         self.hold_reasons = list(hold_reasons)
+        self.status = "held" if hold_reasons else self._released_status()
         # What the review rules decided on arrival (rule set version, each rule that acted with its version and
         # inputs); orders imported before review rules were data carry none.
         self.review = review
@@ -186,7 +198,7 @@ class Order(Aggregate):
             if own and "from_order" in line:
                 continue
             left = line["quantity"] - line["refunded"] - line.get("moved", 0)
-            if left:
+            if left and not dropship_supplier(line):
                 for sku, units in components_of(line).items():
                     wanted[sku] = wanted.get(sku, 0) + left * units
         return wanted
@@ -201,6 +213,19 @@ class Order(Aggregate):
     def returnable(self, sku: str) -> int:
         """Units of a SKU that may still come back: shipped minus already returned."""
         return self.shipped_units().get(sku, 0) - getattr(self, "returned", {}).get(sku, 0)
+
+    def open_dropship_lines(self, supplier: str = "") -> list[dict]:
+        """Lines a supplier ships (that one, or any) not refunded and not yet shipped by it."""
+        return [line for line in self.lines.values() if dropship_supplier(line)
+                and (not supplier or dropship_supplier(line) == supplier)
+                and line["quantity"] > line["refunded"] and not line.get("shipped_by_supplier")]
+
+    def all_dropship(self) -> bool:
+        """Every line is shipped by a supplier: nothing of the order passes through our warehouses."""
+        return all(dropship_supplier(line) for line in self.lines.values())
+
+    def _released_status(self) -> str:
+        return "dropship" if self.lines and self.all_dropship() else "released"
 
     def skus(self) -> set[str]:
         """Every SKU the order's lines are made of (a kit line's components)."""
@@ -234,7 +259,7 @@ class Order(Aggregate):
             waiting = ", ".join(line_label(line) for line in self.unmapped_lines())
             raise InvalidOrderState(f"order {self.platform_order_no} waits for platform SKU {waiting} to be mapped; "
                                     f"map it first")
-        self._released(by)
+        self._release(by)
 
     def release_presale(self, rule_set_version: int, decision: dict, now: datetime, by: str) -> bool:
         """A presale order whose ship-from date has come is released (or stays held for its other reasons);
@@ -248,7 +273,7 @@ class Order(Aggregate):
         if rest:
             self._held(rest, by)
         else:
-            self._released(by)
+            self._release(by)
         return True
 
     def parcel_key(self) -> tuple:
@@ -370,18 +395,23 @@ class Order(Aggregate):
         self._require("merged", doing="ship with another order's parcel")
         self._shipped(lead.courier, lead.tracking_no, by)
 
-    def map_lines(self, mapped: dict[int, tuple[str, dict[str, int]]], by: str) -> bool:
-        """Give unmapped lines their SKU and components (line no → (sku, components)); a held order whose only
-        reason was an unknown SKU is released. False when none of the given lines was waiting."""
+    def map_lines(self, mapped: dict[int, tuple], by: str) -> bool:
+        """Give unmapped lines their SKU and components (line no → (sku, components[, (supplier, supplier price)]
+        when a supplier ships them)); a held order whose only reason was an unknown SKU is released. False when none
+        of the given lines was waiting."""
         waiting = {line["line_no"] for line in self.unmapped_lines()}
-        chosen = [{"line_no": no, "sku": sku, "components": dict(components),
-                   "quantity": self.lines[no]["quantity"] - self.lines[no]["refunded"]}
-                  for no, (sku, components) in sorted(mapped.items()) if no in waiting and components]
+        chosen = []
+        for no, (sku, components, *route) in sorted(mapped.items()):
+            if no in waiting and components:
+                chosen.append({"line_no": no, "sku": sku, "components": dict(components),
+                               "quantity": self.lines[no]["quantity"] - self.lines[no]["refunded"]})
+                if route and route[0]:
+                    chosen[-1].update(dropship=route[0][0], supplier_price=route[0][1])
         if not chosen or self.status == "cancelled":
             return False
         self._lines_mapped(chosen, self.ordered_at, by)
         if self.status == "held" and not self.hold_reasons:
-            self._released(by)
+            self._release(by)
         return True
 
     def mark_reserved(self, warehouse: str, allocations: dict[str, dict[str, int]], by: str) -> None:
@@ -431,6 +461,27 @@ class Order(Aggregate):
     def mark_shipped(self, courier: str, tracking_no: str, by: str) -> None:
         self._require("packed", doing="ship")
         self._shipped(courier, tracking_no, by)
+
+    def ship_dropship(self, supplier: str, courier: str, tracking_no: str, by: str) -> list[dict]:
+        """The supplier shipped its open lines of this order with a tracking number; an order all of whose lines
+        suppliers ship is shipped once the last of them is. Returns the lines shipped (with their supplier cost)."""
+        if self.status in ("held", "cancelled"):
+            raise InvalidOrderState(f"order {self.platform_order_no} is {self.status}; a supplier cannot ship it")
+        courier, tracking_no = (courier or "").strip(), (tracking_no or "").strip()
+        if not courier or not tracking_no or len(courier) > 64 or len(tracking_no) > 64 \
+                or any(c.isspace() for c in tracking_no):
+            raise InvalidInput("a shipment needs a courier and a tracking number (each 1-64 characters, "
+                               "the tracking number without spaces)")
+        lines = self.open_dropship_lines(supplier)
+        if not lines:
+            raise InvalidOrderState(f"order {self.platform_order_no} has nothing left for supplier {supplier} to ship")
+        shipped = [{"line_no": line["line_no"], "sku": line["sku"], "units": line["quantity"] - line["refunded"],
+                    "cost": (Decimal(line.get("supplier_price", 0)) * (line["quantity"] - line["refunded"]))}
+                   for line in lines]
+        self._dropship_shipped(supplier, shipped, courier, tracking_no, by)
+        if self.status == "dropship" and not self.open_dropship_lines():
+            self._shipped(courier, tracking_no, by)
+        return shipped
 
     def record_return(self, sku: str, quantity: int, resaleable: bool, case: str, by: str) -> None:
         """Units came back from the buyer; at most what shipped and has not come back already."""
@@ -605,9 +656,19 @@ class Order(Aggregate):
         self.status = "released"
         self.merged_into = None
 
+    def _release(self, by: str) -> None:
+        self._released(by)
+        if self.status == "dropship":
+            # said apart so that views which do not keep the lines see where the order went
+            self._gone_to_suppliers(sorted({dropship_supplier(line) for line in self.lines.values()}))
+
+    @event("GoneToSuppliers")
+    def _gone_to_suppliers(self, suppliers: list[str]) -> None:
+        pass
+
     @event("Released")
     def _released(self, by: str) -> None:
-        self.status = "released"
+        self.status = self._released_status()
         self.hold_reasons = []
 
     @event("Reserved")
@@ -649,6 +710,11 @@ class Order(Aggregate):
         self.tracking_no = tracking_no
         self.shipped = self.quantities(own=True)
 
+    @event("DropshipShipped")
+    def _dropship_shipped(self, supplier: str, lines: list[dict], courier: str, tracking_no: str, by: str) -> None:
+        for shipped in lines:
+            self.lines[shipped["line_no"]]["shipped_by_supplier"] = tracking_no
+
     @event("ReturnReceived")
     def _return_received(self, sku: str, quantity: int, resaleable: bool, case: str, by: str) -> None:
         self.returned = dict(getattr(self, "returned", {}))
@@ -683,6 +749,9 @@ class Order(Aggregate):
     def _lines_mapped(self, lines: list[dict], ordered_at: datetime, by: str) -> None:
         for mapped in lines:
             self.lines[mapped["line_no"]].update(sku=mapped["sku"], components=dict(mapped["components"]))
+            if mapped.get("dropship"):
+                self.lines[mapped["line_no"]].update(dropship=mapped["dropship"],
+                                                     supplier_price=mapped["supplier_price"])
         reasons = [r for r in self.hold_reasons if not r.startswith(UNKNOWN_SKU)]
         if self.unmapped_lines():
             reasons.append(unknown_reason(self.unmapped_lines()))
@@ -696,7 +765,8 @@ class Order(Aggregate):
     def _refunded(self, lines: list[dict], reason: str, before_shipment: bool, by: str) -> None:
         for refunded in lines:
             self.lines[refunded["line_no"]]["refunded"] += refunded["quantity"]
-        if before_shipment and not self.quantities():
+        if before_shipment and not self.quantities() and not any(
+                line["quantity"] > line["refunded"] for line in self.lines.values() if dropship_supplier(line)):
             self.status = "cancelled"
         elif before_shipment and self.status in ("reserved", "waved") and self.fully_picked():
             self.status = "picked"

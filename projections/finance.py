@@ -6,9 +6,14 @@ refunds on the day refunded.
 
 - revenue: unit price × quantity of every line; discounts: line discounts plus the order's own discount;
 - postage: what the buyer paid for delivery (income); platform fee: the marketplace's commission (cost);
-- packaging: a constant per parcel shipped, passed in from the settings;
-- cost of goods: the SKU's unit cost × units shipped;
-- margin = revenue − discounts + postage − platform fee − packaging − refunds − cost of goods.
+- packaging: the price of the box a parcel was packed in (`PackagingPrices`, as it stood when the parcel shipped),
+  else a constant per parcel we packed, passed in from the settings; nothing for a parcel a supplier shipped;
+- courier fee: per parcel shipped, the courier's fee from its uploaded bill, else the estimate the courier rule's
+  tariff gave when the waybill was assigned (kept per parcel in `finance_parcel`, billed fees in
+  `finance_bill_line`, and added up when read);
+- cost of goods: the SKU's unit cost × units shipped; for lines a supplier ships (dropship), the supplier's price ×
+  units, on the day the supplier shipped them;
+- margin = revenue − discounts + postage − platform fee − packaging − courier fee − refunds − cost of goods.
 
 Per SKU, the order's own discount and platform fee are shared over its lines in proportion to their revenue;
 postage and packaging stay with the order. Amounts are kept in whole fen.
@@ -37,8 +42,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from domain import ids
 from domain.catalogue import Sku
+from domain.costs import CourierBill, PackagingPrices
 from domain.errors import UnknownOrder, UnknownSku
+from domain.fulfilment import Package
 from domain.history import SALES, HistoricOrder
 from domain.order import Order
 from domain.stock import Stock
@@ -49,6 +57,10 @@ from .tracking import Projection, created_in, topics_of
 metadata = MetaData()
 
 MONEY = ("revenue", "discounts", "platform_fee", "postage", "packaging", "refunds", "cogs")
+
+
+PARCEL_COST_EVENTS = (Package.Opened, Package.WaybillAssigned, Package.WaybillCancelled, Package.BoxChosen,
+                      PackagingPrices.PriceSet, PackagingPrices.Removed, CourierBill.Uploaded)
 
 
 def money_columns(*names: str) -> list[Column]:
@@ -102,6 +114,37 @@ finance_lines = Table(
     Column("refunded", Boolean, nullable=False),
 )
 
+finance_parcels = Table(
+    "finance_parcel",
+    metadata,
+    Column("package_id", String(36), primary_key=True),
+    Column("order_id", String(36), nullable=False),
+    Column("channel", String(64), nullable=True),
+    Column("courier", String(64), nullable=False),
+    Column("tracking_no", String(64), nullable=False, index=True),
+    Column("box_type", String(32), nullable=False),
+    Column("estimated", BigInteger, nullable=False),
+    Column("packaging", BigInteger, nullable=False),
+    Column("shipped_on", String(10), nullable=True, index=True),
+)
+
+finance_bill_lines = Table(
+    "finance_bill_line",
+    metadata,
+    Column("tracking_no", String(64), primary_key=True),
+    Column("courier", String(32), nullable=False),
+    Column("reference", String(64), nullable=False),
+    Column("fee", BigInteger, nullable=False),
+    Column("billed_on", String(10), nullable=False),
+)
+
+finance_box_prices = Table(
+    "finance_box_price",
+    metadata,
+    Column("box_type", String(32), primary_key=True),
+    Column("price", BigInteger, nullable=True),
+)
+
 finance_streams = Table(
     "finance_stream",
     metadata,
@@ -145,7 +188,9 @@ class FinanceProjection(Projection):
     name = "finance"
     metadata = metadata
     topics = topics_of([Sku.Registered, Sku.Revised, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
-                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded])
+                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded, Order.DropshipShipped],
+                       [Package.Opened, Package.WaybillAssigned, Package.WaybillCancelled, Package.BoxChosen,
+                        PackagingPrices.PriceSet, PackagingPrices.Removed, CourierBill.Uploaded])
 
     def __init__(self, packaging_per_package: Decimal = Decimal("0")):
         self.packaging = fen(packaging_per_package)
@@ -159,8 +204,12 @@ class FinanceProjection(Projection):
         skus = BatchRows(finance_skus, ("sku",), sku_defaults)
         days = BatchRows(finance_days, ("day",), day_defaults)
         lines = BatchRows(finance_lines, ("order_id", "line_no"), dict)
+        parcels = BatchRows(finance_parcels, ("package_id",), dict)
+        bills = BatchRows(finance_bill_lines, ("tracking_no",), dict)
+        boxes = BatchRows(finance_box_prices, ("box_type",), lambda: {"price": None})
         new_streams = []
         self._load(conn, events, orders, skus, days, lines)
+        self._load_costs(conn, events, parcels, bills, boxes)
         by_order: dict[str, list[dict]] = {}
         for (order_id, _), row in lines.rows.items():
             by_order.setdefault(order_id, []).append(row)
@@ -186,8 +235,45 @@ class FinanceProjection(Projection):
                 order = orders.rows[(text_id(e.originator_id),)]
                 day = days.row((shop_day(e.timestamp, order),))
                 order["shipped_on"] = shop_day(e.timestamp, order)
-                order["packaging"] += self.packaging
-                day["packaging"] += self.packaging
+                parcel = parcels.get((text_id(ids.package_id(e.originator_id)),))
+                if parcel is not None:  # a parcel we packed (a supplier packs its own)
+                    price = boxes.get((parcel["box_type"],)) if parcel["box_type"] else None
+                    cost = price["price"] if price is not None and price["price"] is not None else self.packaging
+                    parcel.update(shipped_on=order["shipped_on"], channel=order["channel"], packaging=cost)
+                    order["packaging"] += cost
+                    day["packaging"] += cost
+            elif isinstance(e, Order.DropshipShipped):
+                order = orders.rows[(text_id(e.originator_id),)]
+                day = days.row((shop_day(e.timestamp, order),))
+                for line in e.lines:
+                    cost = fen(line["cost"])
+                    for row in (skus.row((line["sku"],)), day, order):
+                        row["cogs"] += cost
+                        row["units_shipped"] += line["units"]
+            elif isinstance(e, Package.Opened):
+                parcels.row((text_id(e.originator_id),), order_id=text_id(e.order_id), channel=None, courier="",
+                            tracking_no="", box_type="", estimated=0, packaging=0, shipped_on=None)
+            elif isinstance(e, (Package.WaybillAssigned, Package.WaybillCancelled, Package.BoxChosen)):
+                parcel = parcels.get((text_id(e.originator_id),))
+                if parcel is None:
+                    continue  # packed before this view kept parcels: a rebuild books it
+                if isinstance(e, Package.WaybillAssigned):
+                    estimate = (e.decision or {}).get("estimated_postage")
+                    parcel.update(courier=e.courier[:64], tracking_no=e.tracking_no[:64],
+                                  estimated=fen(Decimal(estimate)) if estimate else 0)
+                elif isinstance(e, Package.WaybillCancelled):
+                    parcel.update(tracking_no="", estimated=0)
+                else:
+                    parcel["box_type"] = e.box_type
+            elif isinstance(e, PackagingPrices.PriceSet):
+                boxes.row((e.box_type,))["price"] = fen(e.price)
+            elif isinstance(e, PackagingPrices.Removed):
+                boxes.row((e.box_type,))["price"] = None
+            elif isinstance(e, CourierBill.Uploaded):
+                billed_on = business_day(e.timestamp)
+                for line in e.lines:
+                    bills.row((line["tracking_no"],)).update(courier=e.courier, reference=e.reference,
+                                                              fee=fen(line["fee"]), billed_on=billed_on)
             elif isinstance(e, Order.Refunded):
                 order = orders.rows[(text_id(e.originator_id),)]
                 day = days.row((shop_day(e.timestamp, order),))
@@ -210,8 +296,22 @@ class FinanceProjection(Projection):
                 self._historic(e, orders, skus, days)
         if new_streams:
             conn.execute(finance_streams.insert(), new_streams)
-        for rows in (orders, skus, days, lines):
+        for rows in (orders, skus, days, lines, parcels, bills, boxes):
             rows.write(conn)
+
+    @staticmethod
+    def _load_costs(conn, events, parcels: BatchRows, bills: BatchRows, boxes: BatchRows) -> None:
+        opened = created_in((e for _, e in events), Package.Opened)
+        parcels.load(conn, {(text_id(e.originator_id),) for _, e in events
+                            if isinstance(e, (Package.WaybillAssigned, Package.WaybillCancelled, Package.BoxChosen))}
+                     | {(text_id(ids.package_id(e.originator_id)),) for _, e in events if isinstance(e, Order.Shipped)}
+                     - {(key,) for key in opened})
+        bills.load(conn, {(line["tracking_no"],) for _, e in events if isinstance(e, CourierBill.Uploaded)
+                          for line in e.lines})
+        boxes.load(conn, {(e.box_type,) for _, e in events
+                          if isinstance(e, (PackagingPrices.PriceSet, PackagingPrices.Removed))})
+        boxes.load(conn, {(parcel["box_type"],) for parcel in parcels.rows.values() if parcel["box_type"]}
+                   | {(e.box_type,) for _, e in events if isinstance(e, Package.BoxChosen)})
 
     @staticmethod
     def _withdraw(order: dict, order_lines: list[dict], skus: BatchRows, days: BatchRows) -> None:
@@ -244,6 +344,8 @@ class FinanceProjection(Projection):
         shops: dict[str, dict] = {}  # the shop of each order this batch imports, for the business day of its events
         later: list[tuple[str, Any]] = []  # events booked on a day of their order's shop
         for _, e in events:
+            if isinstance(e, PARCEL_COST_EVENTS):
+                continue
             if isinstance(e, (Sku.Registered, Sku.Revised)):
                 sku_keys.add((e.code,))
             elif isinstance(e, Stock.Opened):
@@ -343,7 +445,31 @@ def _margin(row) -> Any:
     """In fen, of a row (a dict) or, given a table's columns, as an SQL expression to sort by."""
     get = row.get if isinstance(row, dict) else (lambda name, default=None: row[name] if name in row else default)
     return (get("revenue") - get("discounts") + get("postage", 0) - get("platform_fee")
-            - get("packaging", 0) - get("refunds") - get("cogs"))
+            - get("packaging", 0) - get("courier_fee", 0) - get("refunds") - get("cogs"))
+
+
+def _courier_fee():
+    """Each shipped parcel's courier fee: the billed one when its bill is in, else the estimate."""
+    return func.coalesce(finance_bill_lines.c.fee, finance_parcels.c.estimated)
+
+
+def _shipped_parcels(*columns, first=None, last=None):
+    query = (select(*columns)
+             .select_from(finance_parcels.outerjoin(finance_bill_lines, (finance_parcels.c.tracking_no != "")
+                                                    & (finance_bill_lines.c.tracking_no
+                                                       == finance_parcels.c.tracking_no)))
+             .where(finance_parcels.c.shipped_on.is_not(None)))
+    if first:
+        query = query.where(finance_parcels.c.shipped_on >= first)
+    if last:
+        query = query.where(finance_parcels.c.shipped_on <= last)
+    return query
+
+
+def courier_fees_by_day(conn, first=None, last=None) -> dict[str, int]:
+    day = finance_parcels.c.shipped_on
+    query = _shipped_parcels(day, func.sum(_courier_fee()).label("fee"), first=first, last=last).group_by(day)
+    return {r.shipped_on: int(r.fee or 0) for r in conn.execute(query)}
 
 
 def _money(row: dict, *names: str) -> dict:
@@ -361,9 +487,10 @@ def order_finance(engine: Engine, order_id) -> dict:
     key = str(as_uuid(order_id, missing))
     with engine.connect() as conn:
         row = conn.execute(select(finance_orders).where(finance_orders.c.order_id == key)).first()
-    if row is None:
-        raise missing
-    return _money(dict(row._mapping), "paid", *MONEY)
+        if row is None:
+            raise missing
+        [shown] = _orders_with_fees(conn, [dict(row._mapping)])
+    return shown
 
 
 def orders_finance(engine: Engine, channel: str | None = None, shop: str | None = None, since=None,
@@ -385,7 +512,17 @@ def orders_finance_listing(engine: Engine, channel: str | None = None, shop: str
         query = query.where(finance_orders.c.ordered_on >= first)
     if last:
         query = query.where(finance_orders.c.ordered_on <= last)
-    return Listing(engine, query, lambda row: _money(row, "paid", *MONEY), sort_keys={"margin": _margin(finance_orders.c)})
+    return Listing(engine, query, shape_rows=_orders_with_fees, sort_keys={"margin": _margin(finance_orders.c)})
+
+
+def _orders_with_fees(conn, rows: list[dict]) -> list[dict]:
+    """Orders' figures with the courier fee of their shipped parcel (billed, else estimated) and the margin after it."""
+    wanted = [row["order_id"] for row in rows]
+    query = _shipped_parcels(finance_parcels.c.order_id, _courier_fee().label("fee")).where(
+        finance_parcels.c.order_id.in_(wanted))
+    fees = {r.order_id: int(r.fee or 0) for r in conn.execute(query)}
+    return [_money({**row, "courier_fee": fees.get(row["order_id"], 0)}, "paid", *MONEY, "courier_fee")
+            for row in rows]
 
 
 def sales_by_channel(engine: Engine, since=None, until=None) -> list[dict]:
@@ -436,7 +573,11 @@ def daily_finance(engine: Engine, since=None, until=None) -> list[dict]:
     if last:
         query = query.where(finance_days.c.day <= last)
     with engine.connect() as conn:
-        return [_money(dict(r._mapping), *MONEY) for r in conn.execute(query)]
+        fees = courier_fees_by_day(conn, first, last)
+        rows = [dict(r._mapping) for r in conn.execute(query)]
+    for row in rows:
+        row["courier_fee"] = fees.get(row["day"], 0)
+    return [_money(row, *MONEY, "courier_fee") for row in rows]
 
 
 def totals(engine: Engine, since=None, until=None) -> dict:
@@ -450,7 +591,88 @@ def totals(engine: Engine, since=None, until=None) -> dict:
         query = query.where(finance_days.c.day <= last)
     with engine.connect() as conn:
         row = {k: int(v) for k, v in conn.execute(query).one()._mapping.items()}
-    return _money(row, *MONEY)
+        row["courier_fee"] = sum(courier_fees_by_day(conn, first, last).values())
+    return _money(row, *MONEY, "courier_fee")
+
+
+def margin_by_day_and_channel(engine: Engine, since=None, until=None) -> list[dict]:
+    """Per business day and channel: sales (revenue, discounts, postage, platform fee, refunds) on the day
+    ordered, and costs (cost of goods, packaging, courier fee) on the day shipped, with the margin; oldest first.
+
+    Refunds stand on the day their order was ordered here (the daily figures book them on the day refunded)."""
+    first, last = day_range(since, until)
+    o = finance_orders.c
+    figures: dict[tuple[str, str], dict] = {}
+
+    def row(day, channel) -> dict:
+        return figures.setdefault((day, channel), {"day": day, "channel": channel, "orders": 0, **_zeroes(
+            "revenue", "discounts", "postage", "platform_fee", "refunds", "cogs", "packaging", "courier_fee")})
+
+    def within(column):
+        return [c for c in ((column >= first) if first else None, (column <= last) if last else None)
+                if c is not None]
+
+    sold = func.sum(case((o.units_ordered > 0, 1), else_=0))
+    sales = (select(o.ordered_on, o.channel, sold.label("orders"),
+                    *(func.sum(o[n]).label(n) for n in ("revenue", "discounts", "postage", "platform_fee", "refunds")))
+             .where(*within(o.ordered_on)).group_by(o.ordered_on, o.channel))
+    costs = (select(o.shipped_on, o.channel, func.sum(o.cogs).label("cogs"), func.sum(o.packaging).label("packaging"))
+             .where(o.shipped_on.is_not(None), *within(o.shipped_on)).group_by(o.shipped_on, o.channel))
+    p = finance_parcels.c
+    fees = _shipped_parcels(p.shipped_on, p.channel, func.sum(_courier_fee()).label("fee"), first=first,
+                            last=last).group_by(p.shipped_on, p.channel)
+    with engine.connect() as conn:
+        for r in conn.execute(sales):
+            shown = row(r.ordered_on, r.channel)
+            shown["orders"] = int(r.orders)
+            for name in ("revenue", "discounts", "postage", "platform_fee", "refunds"):
+                shown[name] = int(getattr(r, name))
+        for r in conn.execute(costs):
+            shown = row(r.shipped_on, r.channel)
+            shown["cogs"], shown["packaging"] = int(r.cogs), int(r.packaging)
+        for r in conn.execute(fees):
+            row(r.shipped_on, r.channel or "")["courier_fee"] = int(r.fee or 0)
+    return [_money(figures[key], *MONEY, "courier_fee") for key in sorted(figures)]
+
+
+def courier_reconciliation(engine: Engine, since=None, until=None) -> dict[str, Listing]:
+    """Couriers' bills against the parcels we shipped (days shipped, or billed for unknown numbers): parcels
+    billed other than estimated, bill lines for tracking numbers we never shipped, and shipped parcels no bill
+    has charged yet."""
+    first, last = day_range(since, until)
+    p, b = finance_parcels.c, finance_bill_lines.c
+    columns = (p.shipped_on, p.channel, p.courier, p.tracking_no, p.order_id, p.estimated, b.fee.label("billed"),
+               b.reference)
+    differences = (_shipped_parcels(*columns, first=first, last=last)
+                   .where(b.fee.is_not(None), b.fee != p.estimated).order_by(p.shipped_on, p.tracking_no))
+    unbilled = (_shipped_parcels(*columns, first=first, last=last)
+                .where(b.fee.is_(None)).order_by(p.shipped_on, p.tracking_no))
+    unknown = (select(b.billed_on, b.courier, b.tracking_no, b.fee.label("billed"), b.reference)
+               .where(~b.tracking_no.in_(select(p.tracking_no).where(p.shipped_on.is_not(None))))
+               .order_by(b.billed_on, b.tracking_no))
+    if first:
+        unknown = unknown.where(b.billed_on >= first)
+    if last:
+        unknown = unknown.where(b.billed_on <= last)
+
+    def shown(row: dict) -> dict:
+        row = dict(row)
+        for name in ("estimated", "billed"):
+            if name in row:
+                row[name] = None if row[name] is None else yuan(row[name])
+        known = row.get("estimated") is not None and row.get("billed") is not None
+        row["difference"] = row["billed"] - row["estimated"] if known else None
+        return row
+
+    return {"differences": Listing(engine, differences, shown), "unknown": Listing(engine, unknown, shown),
+            "unbilled": Listing(engine, unbilled, shown)}
+
+
+def box_prices(engine: Engine) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(finance_box_prices).where(finance_box_prices.c.price.is_not(None))
+                            .order_by(finance_box_prices.c.box_type))
+        return [{"box_type": r.box_type, "price": yuan(r.price)} for r in rows]
 
 
 def stock_valuation(engine: Engine, warehouse: str | None = None) -> dict:

@@ -167,8 +167,8 @@ class _Fold:
         else:
             self.orders[e.originator_id] = aggregate
         self.order_events[key].append(n)
-        if isinstance(e, Order.Shipped):
-            self.shipped[key] = n
+        if isinstance(e, Order.Shipped) and not aggregate.all_dropship():
+            self.shipped[key] = n  # an order all of whose lines suppliers shipped passed no scanner of ours
         elif isinstance(e, Order.MergedInto):
             self.carried_by[key] = str(e.order_id)  # its units are picked, packed and handed over in that parcel
         elif isinstance(e, Order.MergeUndone):

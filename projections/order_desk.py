@@ -38,7 +38,7 @@ from domain.errors import UnknownOrder
 from domain.fulfilment import Package, Wave
 from domain.history import SALES, HistoricOrder
 from domain.limits import MAX_NAME
-from domain.order import Order, components_of
+from domain.order import Order, components_of, imported_status
 from domain.scanning import Device
 
 from .backoffice import (BatchRows, InvalidFilter, aware, choice, day_range, fen, insert_rows, instant_bounds, text_id,
@@ -113,7 +113,8 @@ desk_totes = Table(
 
 # Never shown on the timeline: buyer personal data (remarks are free text buyers fill with it) and the envelope.
 HIDDEN = {"buyer", "remark", "originator_id", "originator_version", "originator_topic", "timestamp", "by", "region"}
-ORDER_STATUS = {Order.Held: "held", Order.Released: "released", Order.Reserved: "reserved",
+ORDER_STATUS = {Order.Held: "held", Order.Released: "released", Order.GoneToSuppliers: "dropship",
+                Order.Reserved: "reserved",
                 Order.StockShort: "awaiting_stock", Order.Waved: "waved", Order.Packed: "packed",
                 Order.Shipped: "shipped", Order.Delivered: "delivered", Order.Cancelled: "cancelled",
                 Order.Merged: "released", Order.Unmerged: "released", Order.MergedInto: "merged",
@@ -293,7 +294,7 @@ class OrderDeskProjection(Projection):
             named = _add_units(progress, e.lines)
             skus.extend({"sku": sku, "order_id": key[0]} for sku in named)
             orders.row(key, channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
-                       status="held" if e.hold_reasons else "released", hold_reasons="; ".join(e.hold_reasons)[:500],
+                       status=imported_status(e.lines, e.hold_reasons), hold_reasons="; ".join(e.hold_reasons)[:500],
                        warehouse="", ordered_at=_utc(e.ordered_at), paid=fen(e.paid_amount), discount=fen(e.discount),
                        platform_fee=fen(e.platform_fee), postage=fen(e.postage), lines=len(e.lines),
                        units=sum(line["quantity"] for line in e.lines), skus=", ".join(named)[:500],

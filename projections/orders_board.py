@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from domain.fulfilment import Package, Wave
-from domain.order import Order, components_of
+from domain.order import Order, components_of, imported_status
 
 from .backoffice import BatchRows, Listing, aware, business_day, choice, day_range, instant_bounds, text_id
 from .tracking import Projection, created_in, topics_of
@@ -76,8 +76,8 @@ ORDER_KINDS = ("held", "awaiting_stock", "short_pick", "intercepted")
 # Kinds that later feeds raise: a courier's tracking exception, a job that went to the dead-letter queue.
 FEED_KINDS = ("logistics", "failed_job", "waybill_held")
 KINDS = ORDER_KINDS + FEED_KINDS
-STATUSES = ("held", "released", "awaiting_stock", "reserved", "waved", "picked", "packed", "shipped", "delivered",
-            "cancelled", "merged")
+STATUSES = ("held", "released", "dropship", "awaiting_stock", "reserved", "waved", "picked", "packed", "shipped",
+            "delivered", "cancelled", "merged")
 ON_THE_FLOOR = ("waved", "picked", "packed")
 
 
@@ -157,7 +157,7 @@ class WaybillHolds:
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
                 Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded,
                 Order.LinesMapped, Order.Merged, Order.Unmerged, Order.MergedInto, Order.MergeUndone,
-                Order.SplitByStock]
+                Order.SplitByStock, Order.GoneToSuppliers]
 
 
 class OrdersBoardProjection(Projection):
@@ -224,7 +224,7 @@ class OrdersBoardProjection(Projection):
             units: dict[str, list[int]] = {}
             self._add_units(units, e.lines)
             row = orders.row(key, channel=e.channel, shop=e.shop, platform_order_no=e.platform_order_no,
-                             status="held" if e.hold_reasons else "released",
+                             status=imported_status(e.lines, e.hold_reasons),
                              hold_reasons="; ".join(e.hold_reasons)[:500], warehouse="",
                              ordered_on=business_day(e.ordered_at, e.channel, e.shop), units=units,
                              updated_at=e.timestamp)
@@ -245,6 +245,8 @@ class OrdersBoardProjection(Projection):
         elif isinstance(e, Order.Released):
             row.update(status="released", hold_reasons="")
             self._clear(queue, key[0], e.timestamp, "held", "short_pick")
+        elif isinstance(e, Order.GoneToSuppliers):
+            row["status"] = "dropship"
         elif isinstance(e, Order.Reserved):
             row.update(status="reserved", warehouse=e.warehouse)
             self._clear(queue, key[0], e.timestamp, "awaiting_stock")

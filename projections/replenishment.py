@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.catalogue import Sku
 from domain.errors import UnknownSku
 from domain.history import SALES, HistoricOrder
-from domain.order import Order, components_of
+from domain.order import Order, components_of, dropship_supplier
 
 from .backoffice import BatchRows, business_day, parse_day, positive_int, text_id, today, update_rows
 from .tracking import Projection, created_in, topics_of
@@ -103,7 +103,8 @@ class ReplenishmentProjection(Projection):
         for _, e in events:
             if isinstance(e, (Order.Imported, Order.LinesMapped)):
                 day = ordered_day(e)
-                keys.update((sku, day) for line in e.lines for sku in components_of(line))
+                keys.update((sku, day) for line in e.lines if not dropship_supplier(line)
+                            for sku in components_of(line))
             elif isinstance(e, HistoricOrder.Recorded):
                 keys.update((line["sku"], ordered_day(e)) for line in e.lines)
         demand.load(conn, keys)
@@ -118,6 +119,8 @@ class ReplenishmentProjection(Projection):
             elif isinstance(e, (Order.Imported, Order.LinesMapped)):
                 day = ordered_day(e)
                 for line in e.lines:
+                    if dropship_supplier(line):
+                        continue  # its supplier ships it: nothing of ours to buy
                     for sku, each in components_of(line).items():
                         units = line["quantity"] * each
                         demand.row((sku, day))["units"] += units

@@ -766,7 +766,8 @@ def create_wave(member, number, warehouse=None, order_ids=None):
 # Finance
 
 @operation("GET", "/finance/orders", "Figures per order, by the day ordered", "finance",
-           page_of(row_of(finance.finance_orders, money=FINANCE_MONEY, margin=MONEY)), REPORT_READERS,
+           page_of(row_of(finance.finance_orders, money=FINANCE_MONEY, margin=MONEY, courier_fee=MONEY)),
+           REPORT_READERS,
            (CHANNEL, SHOP, SINCE, UNTIL, *PAGING))
 def finance_orders(member, channel, shop, since, until, limit, offset):
     return page(finance.orders_finance_listing(fresh("finance"), channel, shop, since, until), limit, offset)
@@ -780,14 +781,15 @@ def finance_skus(member, sku, limit, offset):
 
 
 @operation("GET", "/finance/days", "Figures per business day, oldest first", "finance",
-           page_of(row_of(finance.finance_days, money=finance.MONEY, margin=MONEY)), REPORT_READERS,
+           page_of(row_of(finance.finance_days, money=finance.MONEY, margin=MONEY, courier_fee=MONEY)), REPORT_READERS,
            (SINCE, UNTIL, *PAGING))
 def finance_days(member, since, until, limit, offset):
     return page(finance.daily_finance(fresh("finance"), since, until), limit, offset)
 
 
 @operation("GET", "/finance/totals", "All days of a range added up", "finance",
-           shape(**FINANCE_FIGURES, orders=WHOLE, units_shipped=WHOLE), REPORT_READERS, (SINCE, UNTIL))
+           shape(**FINANCE_FIGURES, courier_fee=MONEY, orders=WHOLE, units_shipped=WHOLE), REPORT_READERS,
+           (SINCE, UNTIL))
 def finance_totals(member, since, until):
     return finance.totals(fresh("finance"), since, until)
 

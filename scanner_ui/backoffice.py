@@ -471,7 +471,8 @@ def finance_orders():
     rows = finance.orders_finance_listing(fresh("finance"), arg("channel"), arg("shop"), arg("since"), arg("until"))
     columns = [Col("ordered_on", "ordered_on"), Col("channel", "channel"), Col("shop", "shop"),
                Col("platform_order_no", "order"), Col("shipped_on", "shipped_on"), Col("paid", "paid", "money"),
-               *MONEY, Col("postage", "postage", "money"), Col("packaging", "packaging", "money"), *COSTS]
+               *MONEY, Col("postage", "postage", "money"), Col("packaging", "packaging", "money"),
+               Col("courier_fee", "pc_courier_fee", "money"), *COSTS]
     return table("finance-orders", "finance_orders", rows, columns,
                  [Filter("channel", "channel"), Filter("shop", "shop"), *DAYS])
 
@@ -490,7 +491,8 @@ def finance_days():
     engine = fresh("finance")
     rows = finance.daily_finance(engine, arg("since"), arg("until"))
     columns = [Col("day", "day"), Col("orders", "orders", "number"), *MONEY, Col("postage", "postage", "money"),
-               Col("packaging", "packaging", "money"), *COSTS, Col("units_shipped", "units_shipped", "number")]
+               Col("packaging", "packaging", "money"), Col("courier_fee", "pc_courier_fee", "money"), *COSTS,
+               Col("units_shipped", "units_shipped", "number")]
     return table("finance-days", "finance_days", rows, columns, DAYS,
                  summary=finance.totals(engine, arg("since"), arg("until")))
 

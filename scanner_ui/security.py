@@ -32,7 +32,7 @@ API_PREFIX = "/api/v1/"
 MAX_BODY = 1024 * 1024
 # A settlement bill or a SKU file may be 20 MB (office.MAX_BILL_BYTES); the multipart envelope adds a little.
 MAX_UPLOAD_BODY = 21 * 1024 * 1024
-LARGE_BODY_ENDPOINTS = ("office.upload_bill", "products.upload")
+LARGE_BODY_ENDPOINTS = ("office.upload_bill", "products.upload", "office_costs.upload_bill")
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                            "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
                            "frame-ancestors 'none'")

@@ -11,6 +11,7 @@ from adapters.couriers.print_data import read_print_data
 from adapters.marketplaces import MarketplaceClient, Receiver
 from domain.errors import InvalidOrderState
 from domain.courier_choice import CourierRules, NoCourierAvailable, PackageFacts, choose
+from domain.errors import InvalidOrderState
 from projections.parcels import parcels_in_transit
 
 log = logging.getLogger("cangku.shipping")
@@ -123,8 +124,13 @@ class Shipping:
     def cancel_waybill(self, order_id: UUID, reason: str) -> None:
         """Give an intercepted package's waybill number back to its courier."""
         order = self.app.orders.order(order_id)
-        package = self.app.fulfilment.package(order_id)
-        if order.status != "cancelled" or not package.tracking_no or package.status == "handed_over":
+        if order.status != "cancelled":
+            return
+        try:
+            package = self.app.fulfilment.package(order_id)
+        except InvalidOrderState:
+            return  # cancelled before it was packed (or shipped by its supplier): there is no waybill to give back
+        if not package.tracking_no or package.status == "handed_over":
             return
         self._couriers_for(order.channel)[package.courier].cancel_waybill(package.tracking_no, order.platform_order_no)
         self.app.fulfilment.cancel_waybill(order_id, reason)

@@ -11,7 +11,9 @@ from typing import Callable
 from ..order import Buyer, OrderLine
 from .catalogue import Catalogue
 from .channels import Channels
+from .costs import Costs
 from .counts import Counts
+from .dropship import Dropship
 from .floor import Floor
 from .fulfilment import Fulfilment
 from .history import History
@@ -45,6 +47,8 @@ class Cangku:
     review: ReviewRules
     routing: Routing
     transfers: Transfers
+    dropship: Dropship
+    costs: Costs
 
     @classmethod
     def compose(cls, store: EventStore, hold_on_remark: bool = False,
@@ -61,10 +65,11 @@ class Cangku:
         counts = Counts(store, inventory, orders)
         purchasing = Purchasing(store, catalogue, inventory)
         transfers = Transfers(store, catalogue, inventory)
-        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing, transfers)
+        costs = Costs(store, orders)
+        screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing, transfers, costs)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
                    screens, Floor(store, staff, screens), counts, purchasing, History(store), review, routing,
-                   transfers)
+                   transfers, Dropship(store, orders), costs)
 
     def close(self) -> None:
         self.store.close()

@@ -10,7 +10,8 @@ from .. import ids
 from ..barcodes import validate_barcode
 from ..catalogue import BarcodeClaim, Sku, checked_code
 from ..errors import BarcodeTaken, ConcurrentUpdate, SkuAlreadyRegistered, SkuRetired, UnknownBarcode, UnknownSku
-from .store import EventStore, Recorded, each_row, ids_of
+from ..purchasing import UnknownSupplier, supplier_id
+from .store import EventStore, Recorded, each_row, ids_of, retry_on_conflict
 
 
 class Catalogue:
@@ -99,6 +100,22 @@ class Catalogue:
             self._known_skus.add(code)
             return True
         return False
+
+    def skus_among(self, codes) -> dict[str, Sku]:
+        """Those of these SKU codes that exist, loaded together (as current as the store)."""
+        loaded = self.store.load_many(ids_of(ids.sku_id, set(codes)))
+        return {sku.code: sku for sku in loaded.values()}
+
+    @retry_on_conflict
+    def set_dropship(self, code: str, supplier: str, supplier_price, by: str) -> dict:
+        """Have a supplier ship the SKU straight to buyers at its price (an empty supplier: ship it ourselves)."""
+        sku = self.store.get(ids.sku_id(code), UnknownSku(f"unknown SKU {str(code)[:64]!r}"))
+        supplier = (supplier or "").strip() if isinstance(supplier, str) else ""
+        if supplier and supplier_id(supplier) not in self.store.repository:
+            raise UnknownSupplier(f"unknown supplier {supplier[:64]!r}")
+        if sku.set_dropship(supplier, supplier_price, by):
+            self.store.save(sku)
+        return {"code": sku.code, "dropship_supplier": sku.dropship_supplier, "supplier_price": sku.supplier_price}
 
     def retired_among(self, codes) -> set[str]:
         """Those of these SKU codes that are retired (read together, as current as the store)."""

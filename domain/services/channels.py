@@ -6,7 +6,9 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from ..dropship import dropship_order_id
 from ..errors import InvalidInput, UnknownSku
+from ..order import dropship_supplier
 from ..listing import Listing, check_kit, listing_id
 from ..shop import Shop, ShopTokens, shop_id
 from .catalogue import Catalogue
@@ -28,7 +30,12 @@ class Channels:
         order = self.orders.order(order_id)
         confirmed = order.confirm_on_channel(source_event)
         if confirmed:
-            self.store.save(order)
+            # a parcel a supplier shipped is confirmed with the order when its tracking number is the order's
+            suppliers = {dropship_supplier(line) for line in order.lines.values() if dropship_supplier(line)}
+            parcels = self.store.load_many(dropship_order_id(order.id, s) for s in suppliers)
+            confirmed_parcels = [p for p in parcels.values()
+                                 if p.tracking_no == order.tracking_no and p.confirm(source_event)]
+            self.store.save(order, *confirmed_parcels)
         return confirmed
 
     def map_listing(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], item_id: str = "",

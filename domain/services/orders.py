@@ -9,6 +9,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from .. import ids
+from ..dropship import DropshipOrder
 from ..errors import (AlreadyReserved, DomainError, InsufficientStock, InvalidInput, InvalidOrderState,
                       UnknownOrder)
 from ..history import HistoricOrder
@@ -104,8 +105,13 @@ class Orders:
                 self.routing.load_stocks(rules, wanted, stocks)
             else:
                 stocks.update(self.store.load_many(ids_of(ids.stock_id, ((site.code, sku) for sku in wanted))))
-        retired = self.catalogue.retired_among({line.sku for new in page for line in new.lines})
-        orders, results, seen = [], [], set()
+        codes = {line.sku for new in page for line in new.lines}
+        codes.update(sku for listing in listings.values() for sku in listing.components)
+        skus = self.catalogue.skus_among(codes)
+        retired = {code for code, sku in skus.items() if sku.retired}
+        dropship = {code: (sku.dropship_supplier, sku.supplier_price) for code, sku in skus.items()
+                    if getattr(sku, "dropship_supplier", "")}
+        orders, results, seen, dropships = [], [], set(), []
         sites: dict = {}  # the warehouses the rules name, read once a page
         for new in page:
             order_id = ids.order_id(new.channel, new.shop, new.platform_order_no)
@@ -113,7 +119,7 @@ class Orders:
                 results.append({"order_id": order_id, "created": False, "status": "duplicate"})
                 continue
             seen.add(order_id)
-            order = self._new_order(new, listings, book, site, stocks, by, retired)
+            order = self._new_order(new, listings, book, site, stocks, by, retired, dropship)
             part = None
             if order.status == "released" and (site is not None or rules is not None):
                 chosen = site if rules is None else self.routing.route(order, rules, stocks, by, loaded=True,
@@ -122,6 +128,8 @@ class Orders:
                 split = book.rule("split_stock")
                 if missing and split is not None:
                     part = self._split_by_stock(order, missing, split, book.version, chosen, stocks, by)
+            if order.status != "held":
+                dropships.extend(DropshipOrder.for_order(order))
             orders.append(order)
             results.append({"order_id": order.id, "created": True, "status": order.status})
             if part is not None:
@@ -135,7 +143,7 @@ class Orders:
             if merged is not None:
                 result["status"] = "merged"
         if orders:
-            self.store.save(*orders, *touched, *stocks.values())
+            self.store.save(*orders, *touched, *dropships, *stocks.values())
             self._known_orders.update(o.id for o in orders)
         return results
 
@@ -287,16 +295,22 @@ class Orders:
 
     def _new_order(self, new: NewOrder, listings: dict[UUID, Listing], book: RuleBook | None = None,
                    site: Warehouse | None = None, stocks: dict[UUID, Stock] | None = None, by: str = "import",
-                   retired: set[str] = frozenset()) -> Order:
+                   retired: set[str] = frozenset(), dropship: dict[str, tuple[str, Decimal]] | None = None) -> Order:
         """The order as imported, reviewed against this version of the rules (holds, gifts, presale), with the
         review's decisions recorded on it."""
         book = book or self.review_rules.book()
         stocks = {} if stocks is None else stocks
         digest = buyer_ref(new.channel, new.shop, new.buyer.nickname)
         lines = [self._line_data(new.channel, new.shop, line, listings) for line in new.lines]
+        for line in lines:
+            routed = dropship_route(line, dropship or {})
+            if routed:
+                line.update(dropship=routed[0], supplier_price=routed[1])
         skus = {sku for line in lines for sku in components_of(line) if sku} | {l["sku"] for l in lines if l["sku"]}
         own: dict[str, int] = {}
         for line in lines:
+            if "dropship" in line:
+                continue  # a supplier ships it: it takes none of our stock
             for sku, each in components_of(line).items():
                 own[sku] = own.get(sku, 0) + line["quantity"] * each
 
@@ -376,12 +390,17 @@ class Orders:
                 mapped[line["line_no"]] = (kit_label(listing.components, line["sku"], key), listing.components)
             elif line["sku"] and self.catalogue.sku_exists(line["sku"]):
                 mapped[line["line_no"]] = (line["sku"], {line["sku"]: 1})
+        skus = self.catalogue.skus_among({sku for _, components in mapped.values() for sku in components})
+        dropship = {code: (sku.dropship_supplier, sku.supplier_price) for code, sku in skus.items()
+                    if getattr(sku, "dropship_supplier", "")}
+        mapped = {no: (sku, components, dropship_route({"sku": sku, "components": components}, dropship))
+                  for no, (sku, components) in mapped.items()}
         changed = order.map_lines(mapped, by)
         stocks: dict[UUID, Stock] = {}
         if changed and order.status == "released" and warehouse:
             self._reserve(order, self._site_for(order, warehouse, stocks, by), stocks, by)
         if changed:
-            self.store.save(order, *stocks.values())
+            self.store.save(order, *stocks.values(), *self.dropship_orders_for(order))
         return {"order_id": order.id, "platform_order_no": order.platform_order_no, "mapped": changed,
                 "status": order.status}
 
@@ -506,7 +525,15 @@ class Orders:
     def release_order(self, order_id: UUID, by: str) -> None:
         order = self.order(order_id)
         order.release(by)
-        self.store.save(order)
+        self.store.save(order, *self.dropship_orders_for(order))
+
+    def dropship_orders_for(self, order: Order) -> list[DropshipOrder]:
+        """The dropship orders a released order's supplier-shipped lines still need (none exist yet for them)."""
+        if order.status == "held":
+            return []
+        wanted = DropshipOrder.for_order(order)
+        recorded = self.store.recorded([d.id for d in wanted]) if wanted else ()
+        return [d for d in wanted if d.id not in recorded]
 
     @retry_on_conflict
     def hold_order(self, order_id: UUID, reason: str, by: str) -> None:
@@ -656,3 +683,14 @@ def masked_buyer(buyer: Buyer, region: dict) -> dict:
     return {"nickname": initial(buyer.nickname), "name": initial(buyer.name),
             "phone": mask_phone(buyer.phone) if buyer.phone and buyer.phone != "<sealed>" else "***",
             "address": f"{place} ****".strip(), "masked": True}
+
+
+def dropship_route(line: dict, dropship: dict[str, tuple[str, Decimal]]) -> tuple[str, Decimal] | None:
+    """(supplier, supplier price per unit of the line) when every SKU the line is made of is shipped by one
+    supplier; None when any of them is ours to ship (a kit mixing the two is fulfilled from our warehouses)."""
+    components = components_of(line)
+    routes = [dropship.get(sku) for sku in components]
+    if not components or None in routes or len({supplier for supplier, _ in routes}) != 1:
+        return None
+    price = sum((routes[i][1] * units for i, units in enumerate(components.values())), Decimal("0"))
+    return routes[0][0], price

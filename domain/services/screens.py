@@ -37,6 +37,7 @@ from ..scanning import (
 )
 from ..staff import login_key
 from .catalogue import Catalogue
+from .costs import Costs
 from .counts import Counts
 from .fulfilment import Fulfilment
 from .inventory import Inventory
@@ -55,9 +56,10 @@ class Screens:
 
     def __init__(self, store: EventStore, catalogue: Catalogue, inventory: Inventory, orders: Orders,
                  fulfilment: Fulfilment, counts: Counts, staff: StaffMembers, purchasing: Purchasing | None = None,
-                 transfers: Transfers | None = None):
+                 transfers: Transfers | None = None, costs: Costs | None = None):
         self.store = store
         self.transfers = transfers
+        self.costs = costs
         self.purchasing = purchasing
         self.catalogue = catalogue
         self.inventory = inventory
@@ -295,10 +297,17 @@ class Screens:
             left = sum(outstanding.values()) - 1
             return Step(c, "verified", {"sku": sku, "left": left},
                         do=lambda: self.fulfilment.verify_item(order.id, value, by))
+        if status in ("closed", "weighed", "waybilled") and self._is_box(value):
+            # the carton's own code (its box type) scanned once the items are in: its packaging cost
+            return Step(c, "box_chosen", {**number, "box": value.strip()},
+                        do=lambda: self.costs.choose_box(order.id, value.strip(), by))
         if status in ("closed", "weighed"):
             grams = whole_number(value, 1, MAX_WEIGHT_G)
             return Step(c, "weighed", {**number, "grams": grams}, do=lambda: self.fulfilment.weigh(order.id, grams, by))
         raise UnexpectedInput("this package is done: print its label or cancel")
+
+    def _is_box(self, value: str) -> bool:
+        return self.costs is not None and not value.strip().isdigit() and value.strip() in self.costs.box_prices()
 
     @floor_read
     def pack_view(self, device: str) -> dict:
@@ -312,7 +321,8 @@ class Screens:
                 "waybilled": "print"}.get(status, "done")
         return {"step": step, "order": order.platform_order_no, "outstanding": outstanding,
                 "expected": order.quantities(), "weight_g": package.weight_g if package else 0,
-                "tracking": package.tracking_no if package else "", "labels": package.labels_printed if package else 0}
+                "tracking": package.tracking_no if package else "", "labels": package.labels_printed if package else 0,
+                "box": getattr(package, "box_type", "") if package else ""}
 
     def _handover_step(self, c: dict, value: str, scan: Scan, ports: ScannerPorts) -> Step:
         order_id = ports.find_parcel(value)
