@@ -137,7 +137,7 @@ def test_a_tracking_file_with_a_bad_row_records_nothing_and_names_the_row(system
 def test_a_held_order_goes_to_the_supplier_only_once_released(system):
     app = system.app
     held = order("DS-8", (GIFT, 1), remark="请用礼品袋")
-    app.orders.review_rules.hold_on_remark = True
+    app.orders.review_rules.change("R1", {}, True, "S1")  # hold orders with a buyer remark
     [result] = app.orders.import_orders([held], warehouse="WH1")
     assert result["status"] == "held" and open_for(system) == []
 
