@@ -9,6 +9,7 @@ from datetime import date
 from typing import Callable
 
 from ..order import Buyer, OrderLine
+from .after_sales import AfterSales
 from .catalogue import Catalogue
 from .channels import Channels
 from .counts import Counts
@@ -45,6 +46,7 @@ class Cangku:
     review: ReviewRules
     routing: Routing
     transfers: Transfers
+    after_sales: AfterSales
 
     @classmethod
     def compose(cls, store: EventStore, hold_on_remark: bool = False,
@@ -64,7 +66,7 @@ class Cangku:
         screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing, transfers)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
                    screens, Floor(store, staff, screens), counts, purchasing, History(store), review, routing,
-                   transfers)
+                   transfers, AfterSales(store, orders))
 
     def close(self) -> None:
         self.store.close()

@@ -1,0 +1,176 @@
+"""After-sales cases: opened from a platform's refund request on a shipped order, moved through its states, closed by
+the returned parcel scanned back and the platform's refund, and the new parcel of a reshipment."""
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from domain.after_sales import AfterSalesCase, InvalidCaseState, RefundReport
+from domain.errors import InvalidInput
+from tests.builders import CUP, CUP_EAN, TEA, TEA_EAN, order, shipped, warehouse_with_catalogue
+
+from tests.unit.test_scanner_flows import PIN, Floor
+
+ASKED = datetime(2026, 11, 14, 10, 0, tzinfo=timezone.utc)
+REFUNDED = datetime(2026, 11, 16, 17, 30, tzinfo=timezone.utc)  # 01:30 on the 17th in Shanghai
+
+
+def report(number: str, status: str, kind: str = "return_refund", amount: str = "20.00", refund_id: str = "RF1",
+           refunded_at=None, lines=(), **extra) -> RefundReport:
+    return RefundReport("taobao", "flagship", refund_id, number, kind, status, Decimal(amount), "不想要了", ASKED,
+                        ASKED + timedelta(hours=1), refunded_at, tuple(lines), **extra)
+
+
+@pytest.fixture
+def floor(make_system):
+    system = make_system("memory:")
+    warehouse_with_catalogue(system.app, {(CUP, "A-01-02"): 5, (TEA, "A-01-01"): 3})
+    for badge, role in (("P1", "picker"), ("R1", "receiver"), ("S1", "supervisor"), ("K1", "packer")):
+        system.app.staff.register_staff(badge, badge, role, PIN, "admin")
+    return Floor(system)
+
+
+def test_a_refund_request_on_a_shipped_order_opens_a_case_awaiting_the_buyers_parcel(floor):
+    app = floor.app
+    order_id = shipped(app, "T-AS1", CUP, CUP_EAN, 2, "CK91")
+
+    opened = app.after_sales.take_report(report("T-AS1", "requested", amount="40.00",
+                                                lines=[("p-" + CUP, CUP, 2, Decimal("40.00"))]), "pull:taobao")
+    app.after_sales.take_report(report("T-AS1", "agreed"), "pull:taobao")
+
+    case = app.after_sales.case_details(opened["case_id"])
+    assert opened["result"] == "opened"
+    assert (case["kind"], case["status"], case["amount"]) == ("return_refund", "awaiting_return", Decimal("40.00"))
+    assert case["lines"] == [{"line_no": 1, "sku": CUP, "quantity": 2, "amount": Decimal("40.00")}]
+    assert app.after_sales.case_awaiting_return(order_id) == str(opened["case_id"])
+
+
+def test_a_refund_on_an_order_not_yet_shipped_opens_no_case(floor):
+    app = floor.app
+    app.orders.import_orders([order("T-AS2", (CUP, 1))], warehouse="WH1")
+
+    result = app.after_sales.take_report(report("T-AS2", "requested", kind="refund_only"), "pull:taobao")
+
+    assert result == {"case_id": None, "result": "not_shipped"}
+
+
+def test_the_same_report_twice_changes_nothing_and_an_amount_above_what_was_paid_is_refused(floor):
+    app = floor.app
+    shipped(app, "T-AS3", CUP, CUP_EAN, 1, "CK93")
+
+    first = app.after_sales.take_report(report("T-AS3", "requested", kind="refund_only"), "pull")
+    again = app.after_sales.take_report(report("T-AS3", "requested", kind="refund_only"), "pull")
+    with pytest.raises(InvalidInput, match="was paid 20.00 yuan"):
+        app.after_sales.take_report(report("T-AS3", "requested", amount="20.01", refund_id="RF2"), "pull")
+
+    assert (first["result"], again["result"]) == ("opened", "unchanged")
+    assert [type(e).__qualname__ for e in app.store.events.get(first["case_id"])] == ["AfterSalesCase.Opened"]
+
+
+def test_a_refund_only_case_closes_when_the_platform_refunds_and_keeps_its_refund_time(floor):
+    app = floor.app
+    shipped(app, "T-AS4", CUP, CUP_EAN, 1, "CK94")
+    key = app.after_sales.take_report(report("T-AS4", "requested", kind="refund_only", amount="12.50"),
+                                      "pull")["case_id"]
+
+    app.after_sales.take_report(report("T-AS4", "refunded", kind="refund_only", amount="12.50",
+                                       refunded_at=REFUNDED), "pull")
+
+    case = app.after_sales.case_details(key)
+    assert (case["status"], case["refunded_amount"], case["refunded_at"]) == ("closed", Decimal("12.50"), REFUNDED)
+
+
+def test_the_returned_parcel_scanned_on_the_returns_screen_closes_a_refunded_case(floor):
+    app = floor.app
+    order_id = shipped(app, "T-AS5", TEA, TEA_EAN, 1, "CK95", delivered=True)
+    key = app.after_sales.take_report(report("T-AS5", "returning", return_tracking_no="SF0001"), "pull")["case_id"]
+    app.after_sales.take_report(report("T-AS5", "refunded", refunded_at=REFUNDED), "pull")
+    assert app.after_sales.case_details(key)["status"] == "refunded"
+
+    first = floor.scan("R1", "returns", "CK95")
+    floor.scans("R1", "returns", TEA_EAN, "1")
+
+    assert first.params["case"] == str(key)
+    case = app.after_sales.case_details(key)
+    assert (case["status"], case["received"]) == ("closed", {TEA: 1})
+    assert app.after_sales.case_awaiting_return(order_id) == ""
+    assert app.inventory.stock_levels("WH1", TEA)["RET-01"]["on_hand"] == 1
+
+
+def test_goods_back_before_the_refund_wait_for_it_and_the_refund_then_closes_the_case(floor):
+    app = floor.app
+    shipped(app, "T-AS6", TEA, TEA_EAN, 1, "CK96")
+    key = app.after_sales.take_report(report("T-AS6", "returning"), "pull")["case_id"]
+
+    floor.scans("R1", "returns", "CK96", TEA_EAN, "2")
+    waiting = app.after_sales.case_details(key)["status"]
+    app.after_sales.take_report(report("T-AS6", "refunded", refunded_at=REFUNDED), "pull")
+
+    assert (waiting, app.after_sales.case_details(key)["status"]) == ("received", "closed")
+
+
+def test_a_refused_or_withdrawn_request_closes_its_case_and_later_reports_change_nothing(floor):
+    app = floor.app
+    shipped(app, "T-AS7", CUP, CUP_EAN, 1, "CK97")
+    key = app.after_sales.take_report(report("T-AS7", "requested"), "pull")["case_id"]
+
+    app.after_sales.take_report(report("T-AS7", "closed"), "pull")
+    later = app.after_sales.take_report(report("T-AS7", "refunded", refunded_at=REFUNDED), "pull")
+
+    case = app.after_sales.case_details(key)
+    assert (case["status"], case["platform_status"], later["result"]) == ("closed", "closed", "unchanged")
+    assert case["refunded_at"] is None
+
+
+def test_a_partial_refund_by_amount_is_shared_over_the_case_lines(floor):
+    app = floor.app
+    shipped(app, "T-AS8", CUP, CUP_EAN, 2, "CK98")
+    key = app.after_sales.take_report(
+        report("T-AS8", "requested", kind="refund_only", amount="15.00",
+               lines=[("p-" + CUP, CUP, 1, Decimal("20.00"))]), "pull")["case_id"]
+
+    app.after_sales.take_report(report("T-AS8", "refunded", kind="refund_only", amount="15.00",
+                                       refunded_at=REFUNDED), "pull")
+
+    [refunded] = [e for e in app.store.events.get(key) if isinstance(e, AfterSalesCase.Refunded)]
+    assert refunded.amount == Decimal("15.00") and refunded.lines[0]["amount"] == Decimal("15.00")
+
+
+def test_a_reshipment_from_the_order_desk_sends_a_new_order_at_no_charge_through_the_normal_path(floor):
+    app = floor.app
+    order_id = shipped(app, "T-AS9", CUP, CUP_EAN, 1, "CK99")
+
+    sent = app.after_sales.reship(order_id, None, "parcel lost by the courier", "S1")
+
+    new = app.orders.order_details(sent["order_id"])
+    assert sent["platform_order_no"] == "T-AS9-RS1"
+    assert (new["status"], new["paid_amount"], new["lines"][0]["sku"], new["lines"][0]["quantity"]) == (
+        "reserved", Decimal("0"), CUP, 1)
+    case = app.after_sales.case_details(sent["case_id"])
+    assert (case["kind"], case["status"], case["replacement"]) == ("reship", "closed", "T-AS9-RS1")
+    with pytest.raises(InvalidCaseState, match="already sent"):
+        app.after_sales.send_replacement(sent["case_id"], "S1")
+
+
+def test_an_exchange_sends_its_new_parcel_and_closes_once_the_old_goods_are_back(floor):
+    app = floor.app
+    shipped(app, "T-AS10", TEA, TEA_EAN, 1, "CK100")
+    key = app.after_sales.take_report(report("T-AS10", "agreed", kind="exchange", amount="0"), "pull")["case_id"]
+
+    sent = app.after_sales.send_replacement(key, "S1")
+    before = app.after_sales.case_details(key)["status"]
+    floor.scans("R1", "returns", "CK100", TEA_EAN, "1")
+
+    assert sent["platform_order_no"] == "T-AS10-RRF1" and before == "awaiting_return"
+    assert app.after_sales.case_details(key)["status"] == "closed"
+
+
+def test_a_reshipment_of_an_order_not_shipped_is_refused_and_writes_nothing(floor):
+    app = floor.app
+    [placed] = app.orders.import_orders([order("T-AS11", (CUP, 1))], warehouse="WH1")
+
+    with pytest.raises(InvalidCaseState, match="only a shipped or delivered order"):
+        app.after_sales.reship(placed["order_id"], None, "lost", "S1")
+
+    assert app.after_sales.cases_of(placed["order_id"]) == []
