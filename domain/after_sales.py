@@ -162,22 +162,22 @@ class AfterSalesCase(Aggregate):
         if status == "refunded":
             if self.refunded_at is None:
                 refunded = _amount(self.amount if amount is None else amount, "the amount refunded")
-                if refunded > self.amount and self.amount:
-                    refunded = self.amount
                 when = refunded_at
                 if when is None or when.tzinfo is None:
                     raise InvalidInput("a refund needs the time the platform refunded, with its zone")
                 self._refunded(amount=refunded, lines=self._line_amounts(refunded), refunded_at=when, by=by)
                 changed = True
         elif status != self.platform_status or (return_tracking_no and return_tracking_no != self.return_tracking_no):
+            if status == "closed":
+                reason = "refused" if self.platform_status == "refused" else "withdrawn"
+                self._status_reported(platform_status=status, return_tracking_no="", by=by)
+                self._closed(reason=reason, by=by)
+                return True
             if status in ("requested", "agreed", "returning") and self.refunded_at is not None:
                 return False  # the platform's list shows an older state after the refund: keep the refund
             self._status_reported(platform_status=status, return_tracking_no=return_tracking_no[:64], by=by)
             changed = True
-        if status in ("refused", "closed") and not self.closed:
-            self._closed(reason="refused" if status == "refused" else "withdrawn", by=by)
-            changed = True
-        elif not self.closed and self.settled():
+        if not self.closed and self.settled():
             self._closed(reason="settled", by=by)
             changed = True
         return changed

@@ -265,14 +265,18 @@ class JdClient(MarketplaceClient):
 
     def _refund_from(self, record: Mapping[str, Any]) -> PlatformRefund:
         applied = parse_china_text(record["applyTime"])
+        checked = parse_china_text(record["checkTime"]) if record.get("checkTime") else applied
+        status = REFUND_STATUSES.get(int(record["status"]), RefundStatus.CLOSED)
         return PlatformRefund(
             channel=self.channel,
             shop=self.credentials.shop,
             refund_id=str(record["id"]),
             order_no=str(record["orderId"]),
-            status=REFUND_STATUSES.get(int(record["status"]), RefundStatus.CLOSED),
+            status=status,
             amount=fen(record.get("applyRefundSum")),
             reason=str(record.get("reason", "")),
             created_at=applied,
-            modified_at=parse_china_text(record["checkTime"]) if record.get("checkTime") else applied,
+            modified_at=checked,
+            kind="refund_only",  # 退款审核单: returns and exchanges are JD's 售后服务单 (jingdong.asc.*), not read here
+            refunded_at=checked if status is RefundStatus.REFUNDED else None,
         )

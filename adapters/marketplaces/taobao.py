@@ -24,6 +24,7 @@ from .base import (
     PlatformOrder,
     PlatformRateLimited,
     PlatformRefund,
+    RefundLine,
     PlatformServerError,
     Receiver,
     RefundStatus,
@@ -44,7 +45,8 @@ TRADE_FIELDS = (
     "orders.num_iid,orders.sku_id,orders.outer_sku_id,orders.outer_iid,orders.title,orders.num,orders.price,"
     "orders.discount_fee,orders.refund_status"
 )
-REFUND_FIELDS = "refund_id,tid,oid,status,refund_fee,reason,created,modified"
+REFUND_FIELDS = ("refund_id,tid,oid,status,refund_fee,reason,created,modified,has_good_return,good_status,num_iid,"
+                 "sku,outer_id,num,sid,company_name")
 
 PAID = {"WAIT_SELLER_SEND_GOODS"}
 SHIPPED = {"SELLER_CONSIGNED_PART", "WAIT_BUYER_CONFIRM_GOODS", "TRADE_BUYER_SIGNED", "TRADE_FINISHED"}
@@ -53,7 +55,7 @@ REFUND_OPEN = {"WAIT_SELLER_AGREE", "WAIT_BUYER_RETURN_GOODS", "WAIT_SELLER_CONF
 REFUND_STATUSES = {
     "WAIT_SELLER_AGREE": RefundStatus.REQUESTED,
     "WAIT_BUYER_RETURN_GOODS": RefundStatus.AGREED,
-    "WAIT_SELLER_CONFIRM_GOODS": RefundStatus.AGREED,
+    "WAIT_SELLER_CONFIRM_GOODS": RefundStatus.RETURNING,
     "SELLER_REFUSE_BUYER": RefundStatus.REFUSED,
     "SUCCESS": RefundStatus.REFUNDED,
     "CLOSED": RefundStatus.CLOSED,
@@ -271,16 +273,27 @@ class TaobaoClient(MarketplaceClient):
         return Page(records(answer, "refunds", "refund"), count(answer, "total_results"))
 
     def _refund_from(self, record: Mapping[str, Any]) -> PlatformRefund:
+        status = REFUND_STATUSES.get(str(record["status"]), RefundStatus.CLOSED)
+        modified = parse_china_text(record["modified"])
+        lines = ()
+        if record.get("num"):
+            lines = (RefundLine(str(record.get("sku", "")).split("|")[0], str(record.get("outer_id", "")),
+                                int(record["num"]), money(record.get("refund_fee"))),)
         return PlatformRefund(
             channel=self.channel,
             shop=self.credentials.shop,
             refund_id=str(record["refund_id"]),
             order_no=str(record["tid"]),
-            status=REFUND_STATUSES.get(str(record["status"]), RefundStatus.CLOSED),
+            status=status,
             amount=money(record.get("refund_fee")),
             reason=str(record.get("reason", "")),
             created_at=parse_china_text(record["created"]),
-            modified_at=parse_china_text(record["modified"]),
+            modified_at=modified,
+            kind="return_refund" if str(record.get("has_good_return", "")).lower() == "true" else "refund_only",
+            lines=lines,
+            # TOP gives no separate refund time: a refund's last change is its success
+            refunded_at=modified if status is RefundStatus.REFUNDED else None,
+            return_tracking_no=str(record.get("sid", "") or ""),
         )
 
 

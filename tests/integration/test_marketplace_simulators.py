@@ -290,3 +290,31 @@ def test_a_window_longer_than_the_platform_allows_is_refused_there_and_split_by_
     sim.stop()
     assert len(pulled) == 40
     assert sim.calls.count("pdd.order.number.list.increment.get") >= 12  # six hours in half-hour windows
+
+
+@pytest.mark.parametrize("kind", ["return_refund", "exchange", "reship"])
+def test_after_sales_of_a_shipped_order_arrive_with_their_kind_line_return_waybill_and_refund_time(sim, kind):
+    if sim.channel in ("jd", "taobao") and kind != "return_refund":
+        pytest.skip(f"{sim.channel}'s refund list holds refunds and returns only (exchanges are another API)")
+    order = next(o for o in sim.orders.values() if o.lines[0].quantity >= 1)
+    sim.change_order(order.order_no, status="shipped", at=NOW + timedelta(minutes=1))
+    sim.after_sale(order.order_no, kind, at=NOW + timedelta(minutes=2))
+    final = {"return_refund": "refunded", "exchange": "returning", "reship": "agreed"}[kind]
+    if kind != "reship":
+        sim.move_refund(order.order_no, "returning", at=NOW + timedelta(minutes=5), return_tracking="SF7000000001")
+    sim.move_refund(order.order_no, final, at=NOW + timedelta(minutes=30))
+    client = client_of(sim, page_size=40)
+
+    [refund] = [r for r in client.refunds_changed(NOW, NOW + timedelta(hours=1)) if r.order_no == order.order_no]
+
+    expected_kind = "refund_only" if sim.channel == "jd" else kind
+    assert (refund.kind, refund.status) == (expected_kind, RefundStatus(final))
+    if final == "refunded":
+        assert refund.refunded_at == NOW + timedelta(minutes=30)
+        assert refund.amount == order.lines[0].total
+    else:
+        assert refund.refunded_at is None and refund.amount == 0
+    if sim.channel != "jd":
+        [line] = refund.lines
+        assert (line.outer_sku_code, line.quantity) == (order.lines[0].outer_sku, order.lines[0].quantity)
+        assert refund.return_tracking_no == ("" if kind == "reship" else "SF7000000001")

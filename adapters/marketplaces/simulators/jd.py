@@ -52,6 +52,7 @@ STATE = {
 REFUND_STATE = {
     RefundStatus.REQUESTED: 0,
     RefundStatus.AGREED: 1,
+    RefundStatus.RETURNING: 1,
     RefundStatus.REFUSED: 2,
     RefundStatus.REFUNDED: 6,
     RefundStatus.CLOSED: 10,

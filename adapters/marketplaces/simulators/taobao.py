@@ -41,6 +41,7 @@ STATUS = {
 REFUND_STATUS = {
     RefundStatus.REQUESTED: "WAIT_SELLER_AGREE",
     RefundStatus.AGREED: "WAIT_BUYER_RETURN_GOODS",
+    RefundStatus.RETURNING: "WAIT_SELLER_CONFIRM_GOODS",
     RefundStatus.REFUSED: "SELLER_REFUSE_BUYER",
     RefundStatus.REFUNDED: "SUCCESS",
     RefundStatus.CLOSED: "CLOSED",
@@ -270,12 +271,23 @@ def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
 
 
 def render_refund(refund: SimRefund) -> dict[str, Any]:
-    return {
+    # taobao.refunds.receive.get serves refunds and returns (has_good_return); exchanges are tmall.exchange.* and
+    # a reshipment is no refund on Taobao: the simulator renders those as refunds of their amount
+    line = refund.line
+    shown = {
         "refund_id": int(refund.refund_id),
         "tid": int(refund.order_no),
+        "oid": int(refund.order_no),
         "status": REFUND_STATUS[refund.status],
         "refund_fee": f"{refund.amount:.2f}",
         "reason": refund.reason,
         "created": china_text(refund.created),
         "modified": china_text(refund.modified),
+        "has_good_return": refund.kind in ("return_refund", "exchange"),
+        "good_status": "BUYER_RETURNED_GOODS" if refund.return_tracking else "BUYER_RECEIVED",
     }
+    if line is not None:
+        shown.update(num_iid=int(line.item_id), sku=line.sku_id, outer_id=line.outer_sku, num=refund.quantity)
+    if refund.return_tracking:
+        shown.update(sid=refund.return_tracking, company_name="顺丰速运")
+    return shown
