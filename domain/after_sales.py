@@ -165,7 +165,8 @@ class AfterSalesCase(Aggregate):
                 when = refunded_at
                 if when is None or when.tzinfo is None:
                     raise InvalidInput("a refund needs the time the platform refunded, with its zone")
-                self._refunded(amount=refunded, lines=self._line_amounts(refunded), refunded_at=when, by=by)
+                self._refunded(order_id=self.order_id, channel=self.channel, shop=self.shop, amount=refunded,
+                               lines=self._line_amounts(refunded), refunded_at=when, by=by)
                 changed = True
         elif status != self.platform_status or (return_tracking_no and return_tracking_no != self.return_tracking_no):
             if status == "closed":
@@ -237,7 +238,8 @@ class AfterSalesCase(Aggregate):
         self.status = self._state()
 
     @event("Refunded")
-    def _refunded(self, amount: Decimal, lines: list[dict], refunded_at: datetime, by: str) -> None:
+    def _refunded(self, order_id: UUID, channel: str, shop: str, amount: Decimal, lines: list[dict],
+                  refunded_at: datetime, by: str) -> None:
         self.platform_status = "refunded"
         self.refunded_amount = amount
         self.refunded_at = refunded_at

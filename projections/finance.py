@@ -2,7 +2,7 @@
 
 Per order, per SKU and per business day (in the shop's zone, see `backoffice.BusinessCalendar`). Each figure is
 booked on the day of the event behind it: sales on the day ordered, cost of goods and packaging on the day shipped,
-refunds on the day refunded.
+refunds on the day refunded (an after-sales case's refund on the day the platform refunded it).
 
 - revenue: unit price × quantity of every line; discounts: line discounts plus the order's own discount;
 - postage: what the buyer paid for delivery (income); platform fee: the marketplace's commission (cost);
@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from domain.after_sales import AfterSalesCase
 from domain.catalogue import Sku
 from domain.errors import UnknownOrder, UnknownSku
 from domain.history import SALES, HistoricOrder
@@ -145,7 +146,7 @@ class FinanceProjection(Projection):
     name = "finance"
     metadata = metadata
     topics = topics_of([Sku.Registered, Sku.Revised, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
-                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded])
+                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded, AfterSalesCase.Refunded])
 
     def __init__(self, packaging_per_package: Decimal = Decimal("0")):
         self.packaging = fen(packaging_per_package)
@@ -208,6 +209,17 @@ class FinanceProjection(Projection):
                 self._withdraw(order, by_order.get(text_id(e.originator_id), []), skus, days)
             elif isinstance(e, HistoricOrder.Recorded):
                 self._historic(e, orders, skus, days)
+            elif isinstance(e, AfterSalesCase.Refunded):
+                # an after-sales refund lands on the day the platform refunded, in the shop's zone
+                order = orders.rows[(text_id(e.order_id),)]
+                day = days.row((business_day(e.refunded_at, e.channel, e.shop),))
+                for row in (order, day):
+                    row["refunds"] += fen(e.amount)
+                for line in e.lines:
+                    sku = skus.row((line["sku"],))
+                    sku["refunds"] += fen(line["amount"])
+                    for row in (order, sku):
+                        row["units_refunded"] += line["quantity"]
         if new_streams:
             conn.execute(finance_streams.insert(), new_streams)
         for rows in (orders, skus, days, lines):
@@ -253,6 +265,10 @@ class FinanceProjection(Projection):
                 later.append((text_id(e.order_id), e.timestamp))
                 if text_id(e.originator_id) not in self.streams:
                     unknown_streams.add(text_id(e.originator_id))
+            elif isinstance(e, AfterSalesCase.Refunded):
+                order_keys.add((text_id(e.order_id),))
+                day_keys.add((business_day(e.refunded_at, e.channel, e.shop),))
+                sku_keys.update((line["sku"],) for line in e.lines)
             elif isinstance(e, Order.Imported):
                 shops[text_id(e.originator_id)] = {"channel": e.channel, "shop": e.shop}
                 day_keys.add((business_day(e.ordered_at, e.channel, e.shop),))

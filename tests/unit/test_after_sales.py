@@ -174,3 +174,20 @@ def test_a_reshipment_of_an_order_not_shipped_is_refused_and_writes_nothing(floo
         app.after_sales.reship(placed["order_id"], None, "lost", "S1")
 
     assert app.after_sales.cases_of(placed["order_id"]) == []
+
+
+def test_a_refund_by_amount_lands_in_finance_on_the_day_the_platform_refunded_in_the_shops_zone(floor):
+    from projections.finance import daily_finance, order_finance
+
+    app, system = floor.app, floor.system
+    order_id = shipped(app, "T-AS12", CUP, CUP_EAN, 2, "CK112")
+    app.after_sales.take_report(report("T-AS12", "requested", kind="refund_only", amount="7.30"), "pull")
+    app.after_sales.take_report(report("T-AS12", "refunded", kind="refund_only", amount="7.30",
+                                       refunded_at=REFUNDED), "pull")
+
+    engine = system.fresh("finance")
+
+    assert order_finance(engine, order_id)["refunds"] == Decimal("7.30")
+    days = {row["day"]: row["refunds"] for row in daily_finance(engine)}
+    assert days["2026-11-17"] == Decimal("7.30")  # 01:30 in Shanghai, the day after it was 17:30 UTC
+    assert "2026-11-16" not in days or days["2026-11-16"] == 0
