@@ -144,12 +144,14 @@ def act(order_id: UUID, action: str, form, by: str) -> None:
         app.orders.unmerge_order(order_id, by)
     elif action == "split":
         app.orders.split_order(order_id, by, (form.get("warehouse") or "").strip()[:32])
+    elif action == "reship":
+        app.after_sales.reship(order_id, None, reason, by, system().settings.warehouse)
     elif action == "address":
         app.orders.correct_address(order_id, form.get("name", ""), form.get("phone", ""), form.get("address", ""),
                                    {k: form.get(k, "") for k in ("province", "city", "district")}, by)
     else:
         raise InvalidInput(f"no order action {action[:20]!r}; the actions are "
-                           f"{', '.join((*ACTIONS, *PARCEL_ACTIONS, 'address', 'label_came_out'))}")
+                           f"{', '.join((*ACTIONS, *PARCEL_ACTIONS, 'address', 'label_came_out', 'reship'))}")
 
 
 def others_named(order_id: UUID, text: str) -> list[UUID]:

@@ -164,7 +164,10 @@ class AfterSales:
             if no not in order.lines:
                 raise InvalidInput(f"order {order.platform_order_no} has no line {no}")
         cases = self._order_cases(order.id)
-        refund_id = f"RS{len(cases.cases) + 1}"
+        number = 1
+        while case_id(order.channel, order.shop, f"{order.platform_order_no}-RS{number}") in cases.cases:
+            number += 1
+        refund_id = f"RS{number}"
         lines = [{"line_no": no, "sku": order.lines[no]["sku"], "quantity": order.lines[no]["quantity"],
                   "amount": Decimal("0")} for no in chosen]
         case = AfterSalesCase.open(order.channel, order.shop, f"{order.platform_order_no}-{refund_id}", order.id,

@@ -191,3 +191,43 @@ def test_a_refund_by_amount_lands_in_finance_on_the_day_the_platform_refunded_in
     days = {row["day"]: row["refunds"] for row in daily_finance(engine)}
     assert days["2026-11-17"] == Decimal("7.30")  # 01:30 in Shanghai, the day after it was 17:30 UTC
     assert "2026-11-16" not in days or days["2026-11-16"] == 0
+
+
+def test_the_case_list_and_page_show_a_closed_case_and_the_order_desk_reships_by_role(floor):
+    from scanner_ui import create_app
+
+    app, system = floor.app, floor.system
+    order_id = shipped(app, "T-AS13", TEA, TEA_EAN, 1, "CK113")
+    key = app.after_sales.take_report(report("T-AS13", "requested", kind="refund_only", amount="5.00"),
+                                      "pull")["case_id"]
+    app.after_sales.take_report(report("T-AS13", "refunded", kind="refund_only", amount="5.00",
+                                       refunded_at=REFUNDED), "pull")
+    web = create_app(system, {"TESTING": True}).test_client()
+    web.post("/login", data={"badge": "S1", "pin": PIN})
+
+    listing = web.get("/office/after-sales?status=closed&lang=zh").get_data(as_text=True)
+    page = web.get(f"/office/after-sales/{key}").get_data(as_text=True)
+    refused = web.get("/office/after-sales?status=lost")
+    reshipped = web.post(f"/office/orders/{order_id}/reship", data={"reason": "快递丢件"})
+
+    assert "T-AS13" in listing and "RF1" in listing
+    assert "2026-11-17" in page and "5.00" in page
+    assert refused.status_code == 422
+    assert reshipped.status_code == 303
+    assert app.orders.find_order("taobao", "flagship", "T-AS13-RS1").status == "reserved"
+
+
+def test_an_auditor_reads_the_cases_but_cannot_reship(floor):
+    from scanner_ui import create_app
+
+    app, system = floor.app, floor.system
+    order_id = shipped(app, "T-AS14", TEA, TEA_EAN, 1, "CK114")
+    app.staff.register_staff("A1", "A1", "auditor", PIN, "admin")
+    web = create_app(system, {"TESTING": True}).test_client()
+    web.post("/login", data={"badge": "A1", "pin": PIN})
+
+    listed = web.get("/office/after-sales")
+    refused = web.post(f"/office/orders/{order_id}/reship", data={"reason": "lost"})
+
+    assert listed.status_code == 200 and refused.status_code == 403
+    assert app.after_sales.cases_of(order_id) == []
