@@ -160,6 +160,10 @@ class AfterSalesCase(Aggregate):
             return False  # a platform closes a request it refunded: the case waits for its goods, if any
         changed = False
         if status == "refunded":
+            if return_tracking_no and return_tracking_no != self.return_tracking_no:
+                self._status_reported(platform_status=self.platform_status, return_tracking_no=return_tracking_no[:64],
+                                      by=by)
+                changed = True
             if self.refunded_at is None:
                 refunded = _amount(self.amount if amount is None else amount, "the amount refunded")
                 when = refunded_at
