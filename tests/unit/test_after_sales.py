@@ -231,3 +231,22 @@ def test_an_auditor_reads_the_cases_but_cannot_reship(floor):
 
     assert listed.status_code == 200 and refused.status_code == 403
     assert app.after_sales.cases_of(order_id) == []
+
+
+def test_a_buyer_is_flagged_for_abusive_returns_by_the_cases_they_opened_not_by_the_warehouses_reshipments(floor):
+    from projections.crm import customers
+
+    app, system = floor.app, floor.system
+    for n in range(1, 4):
+        order_id = shipped(app, f"T-AB{n}", CUP, CUP_EAN, 1, f"CK3{n}")
+        app.after_sales.reship(order_id, None, "lost", "S1")
+    two_cases = [app.after_sales.take_report(report(f"T-AB{n}", "requested", refund_id=f"AB{n}"), "pull")
+                 for n in (1, 2)]
+    before = customers(system.fresh("crm"), flagged="abusive_returns")
+
+    app.after_sales.take_report(report("T-AB3", "requested", kind="refund_only", refund_id="AB3"), "pull")
+
+    [flagged] = customers(system.fresh("crm"), flagged="abusive_returns")
+    assert before == [] and len(two_cases) == 2
+    assert [(f["rule"], f["detail"]) for f in flagged["flags"] if f["kind"] == "abusive_returns"] == [
+        ("after_sales_cases", "3 after-sales cases (refunds, returns, exchanges)")]
