@@ -1,5 +1,6 @@
 """Pulling a shop's orders: from its stored checkpoint, with an overlap window, page by page, nothing missed."""
 
+import logging
 from datetime import datetime, timedelta, timezone
 
 from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformOrder, PlatformRefund
@@ -7,6 +8,8 @@ from domain.after_sales import RefundReport
 from domain.services import NewOrder
 from domain.errors import DomainError, InvalidOrderState
 from domain.order import Buyer, OrderLine
+
+log = logging.getLogger("cangku.pull")
 
 OVERLAP = timedelta(minutes=10)
 FIRST_PULL = timedelta(days=1)
@@ -73,7 +76,10 @@ def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse
     for order in changed:
         intercepted += intercept(app, order)
     # after-sales on shipped orders, over the same window: a case per request, moved as the platform reports it
-    cases = app.after_sales.take_reports(map(refund_report, client.refunds_changed(start, until)), f"pull:{channel}")
+    cases = app.after_sales.take_reports(map(refund_report, client.refunds_changed(start, until)), f"pull:{channel}",
+                                         refused=lambda report, error: log.warning(
+                                             "after-sale %s of %s/%s order %s refused: %s", report.refund_id, channel,
+                                             shop, report.order_no, error))
     app.channels.record_pull(channel, shop, until, seen, imported)
     return {"seen": seen, "imported": imported, "updated": updated, "intercepted": intercepted,
             "after_sales": cases, "until": until.isoformat()}

@@ -3,6 +3,7 @@ parcel scanned back, refunds on the platform's day, and the new outbound order o
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Callable
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
@@ -18,7 +19,7 @@ from ..after_sales import (
     case_id,
     order_cases_id,
 )
-from ..errors import InvalidInput, UnknownOrder
+from ..errors import DomainError, InvalidInput, UnknownOrder
 from ..order import RETURNABLE_STATUSES, Order, OrderLine
 from .orders import NewOrder, Orders
 from .store import EventStore, retry_on_conflict
@@ -60,11 +61,18 @@ class AfterSales:
             self.store.save(case)
         return {"case_id": case.id, "result": "changed" if changed else "unchanged"}
 
-    def take_reports(self, reports, by: str) -> dict[str, int]:
-        """Take each report; counts of what happened."""
+    def take_reports(self, reports, by: str, refused: Callable[[RefundReport, DomainError], None] | None = None
+                     ) -> dict[str, int]:
+        """Take each report; counts of what happened. A report the domain refuses (an amount above what was paid, a
+        line the order does not have) is counted and handed to `refused`, and the others are still taken."""
         counts: dict[str, int] = {}
         for report in reports:
-            result = self.take_report(report, by)["result"]
+            try:
+                result = self.take_report(report, by)["result"]
+            except DomainError as error:
+                result = "refused"
+                if refused is not None:
+                    refused(report, error)
             counts[result] = counts.get(result, 0) + 1
         return counts
 

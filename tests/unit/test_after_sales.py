@@ -250,3 +250,17 @@ def test_a_buyer_is_flagged_for_abusive_returns_by_the_cases_they_opened_not_by_
     assert before == [] and len(two_cases) == 2
     assert [(f["rule"], f["detail"]) for f in flagged["flags"] if f["kind"] == "abusive_returns"] == [
         ("after_sales_cases", "3 after-sales cases (refunds, returns, exchanges)")]
+
+
+def test_a_report_the_domain_refuses_is_counted_and_named_and_the_others_are_still_taken(floor):
+    app = floor.app
+    shipped(app, "T-AS15", CUP, CUP_EAN, 1, "CK115")
+    named = []
+
+    counts = app.after_sales.take_reports(
+        [report("T-AS15", "requested", amount="99.00", refund_id="BAD"), report("T-AS15", "requested", refund_id="OK"),
+         report("NO-SUCH-ORDER", "requested", refund_id="GONE")],
+        "pull:taobao", refused=lambda r, error: named.append((r.refund_id, type(error).__name__)))
+
+    assert counts == {"refused": 1, "opened": 1, "unknown_order": 1}
+    assert named == [("BAD", "InvalidInput")]
