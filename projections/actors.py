@@ -14,7 +14,7 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
-from domain import catalogue, fulfilment, history, listing, order, scanning, shop, staff, stock, warehouse
+from domain import after_sales, catalogue, fulfilment, history, listing, order, scanning, shop, staff, stock, warehouse
 from domain.staff import badge_of
 
 from .audit import chain_table, event_data
@@ -41,7 +41,8 @@ actors = Table(
 def _event_classes() -> list[type]:
     """Every event class of the domain's aggregates that names who did it."""
     found = []
-    for module in (catalogue, fulfilment, history, listing, order, scanning, shop, staff, stock, warehouse):
+    for module in (after_sales, catalogue, fulfilment, history, listing, order, scanning, shop, staff, stock,
+                   warehouse):
         for aggregate in vars(module).values():
             if not (isinstance(aggregate, type) and issubclass(aggregate, Aggregate)
                     and aggregate.__module__ == module.__name__):

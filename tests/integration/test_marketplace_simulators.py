@@ -318,3 +318,19 @@ def test_after_sales_of_a_shipped_order_arrive_with_their_kind_line_return_waybi
         [line] = refund.lines
         assert (line.outer_sku_code, line.quantity) == (order.lines[0].outer_sku, order.lines[0].quantity)
         assert refund.return_tracking_no == ("" if kind == "reship" else "SF7000000001")
+
+
+def test_a_jd_refund_approved_after_the_window_it_was_asked_in_is_still_pulled_as_refunded():
+    sim = started("jd", orders=3)
+    try:
+        order = next(iter(sim.orders.values()))
+        sim.change_order(order.order_no, status="shipped", at=NOW - timedelta(days=3))
+        sim.after_sale(order.order_no, "refund_only", at=NOW - timedelta(days=2))
+        sim.move_refund(order.order_no, "refunded", at=NOW - timedelta(minutes=30))
+        client = client_of(sim, page_size=40)
+
+        [refund] = [r for r in client.refunds_changed(NOW - timedelta(hours=1), NOW) if r.order_no == order.order_no]
+
+        assert (refund.status, refund.refunded_at) == (RefundStatus.REFUNDED, NOW - timedelta(minutes=30))
+    finally:
+        sim.stop()
