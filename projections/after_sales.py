@@ -99,6 +99,14 @@ def cases(engine: Engine, status: str | None = None, kind: str | None = None, ch
     return Listing(engine, query, _shown)
 
 
+def cases_of_order(engine: Engine, order_id) -> list[dict]:
+    """The after-sales cases of one order, the oldest request first."""
+    query = (select(cases_table).where(cases_table.c.order_id == str(order_id))
+             .order_by(cases_table.c.requested_at, cases_table.c.refund_id))
+    with engine.connect() as conn:
+        return [_shown(dict(row._mapping)) for row in conn.execute(query)]
+
+
 def case(engine: Engine, case_id: str) -> dict:
     with engine.connect() as conn:
         row = conn.execute(select(cases_table).where(cases_table.c.case_id == str(case_id)[:36])).first()

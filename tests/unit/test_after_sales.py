@@ -215,6 +215,8 @@ def test_the_case_list_and_page_show_a_closed_case_and_the_order_desk_reships_by
     assert refused.status_code == 422
     assert reshipped.status_code == 303
     assert app.orders.find_order("taobao", "flagship", "T-AS13-RS1").status == "reserved"
+    desk = web.get(f"/office/orders/{order_id}").get_data(as_text=True)
+    assert 'id="cases-table"' in desk and "T-AS13-RS1" in desk and "RF1" in desk
 
 
 def test_an_auditor_reads_the_cases_but_cannot_reship(floor):
