@@ -79,3 +79,33 @@ def test_a_refund_after_delivery_is_closed_by_the_returned_parcel_and_lands_in_f
     figures = dict(zip(header.split(","), row.split(",")))
     assert figures["day"] == story["day"] and Decimal(figures["refunds"]) == Decimal("168.00")
     assert app.inventory.stock_levels("WH1", TEA)["RET-01"]["on_hand"] == 1
+
+
+@pytest.mark.postgres
+def test_the_largest_case_a_platform_can_report_fits_every_view_on_postgresql(make_system, postgres_url):
+    from domain.after_sales import RefundReport
+    from domain.limits import MAX_ORDER_AMOUNT
+    from domain.order import Buyer, OrderLine
+    from domain.services import NewOrder
+    from projections.after_sales import case as case_row
+
+    system = make_system(postgres_url)
+    warehouse_with_catalogue(system.app)
+    number, refund_id = "9" * 64, "退" * 64
+    big = NewOrder("渠" * 64, "旗" * 64, number, [OrderLine(1, "p" * 64, TEA, "茶", 1, Decimal("1"))],
+                   Buyer("买" * 64, "王", "1", "路"), {"province": "浙江省"}, MAX_ORDER_AMOUNT)
+    system.app.orders.import_orders([big])
+    store = system.app.store
+    order = store.repository.get(system.app.orders.find_order("渠" * 64, "旗" * 64, number).id)
+    order._shipped("SF", "SF" * 32, "S1")  # recorded directly: only a shipped order of the largest amount matters here
+    store.save(order)
+    at = datetime(2026, 11, 11, 23, 59, tzinfo=timezone.utc)
+
+    system.app.after_sales.take_report(RefundReport(
+        "渠" * 64, "旗" * 64, refund_id, number, "return_refund", "refunded", MAX_ORDER_AMOUNT, "理" * 300, at, at, at,
+        (("p" * 64, TEA, 1, MAX_ORDER_AMOUNT),), "运" * 80), "pull")
+    system.catch_up()
+
+    [case] = system.app.after_sales.cases_of(order.id)
+    row = case_row(system.engine, str(case.id))
+    assert (row["refund_id"], row["refunded"], len(row["return_tracking_no"])) == (refund_id, MAX_ORDER_AMOUNT, 64)
