@@ -41,6 +41,7 @@ from .backoffice import (
     business_day,
     choice,
     fen,
+    insert_rows,
     parse_day,
     text_id,
     today,
@@ -114,6 +115,13 @@ case_counts = Table(
     Column("cases", BigInteger, nullable=False),
 )
 
+# the new outbound orders of exchanges and reshipments: no purchase, so no order, spend or return of the customer's
+replacements = Table(
+    "crm_replacement_order",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+)
+
 
 @dataclass(frozen=True)
 class CrmRules:
@@ -148,7 +156,7 @@ class CrmProjection(Projection):
     name = "crm"
     metadata = metadata
     topics = topics_of([Order.Imported, Order.Shipped, Order.Cancelled, Order.Refunded, Stock.Returned,
-                        HistoricOrder.Recorded], [AfterSalesCase.Opened])
+                        HistoricOrder.Recorded], [AfterSalesCase.Opened, AfterSalesCase.ReplacementCreated])
 
     def __init__(self, rules: CrmRules | None = None):
         self.rules = rules or CrmRules()
@@ -160,6 +168,9 @@ class CrmProjection(Projection):
         flags = BatchRows(flags_table, ("buyer_ref", "rule"), dict)
         amounts = BatchRows(order_amounts, ("order_id",), dict)
         counts = BatchRows(case_counts, ("buyer_ref",), lambda: {"cases": 0})
+        replaced = BatchRows(replacements, ("order_id",), dict)
+        replaced.load(conn, {(self._order_id(e),) for _, e in events if not isinstance(e, AfterSalesCase.Opened)})
+        events = self._without_replacements(events, replaced)
         imported = created_in((e for _, e in events), Order.Imported)
         past = [e for _, e in events if isinstance(e, HistoricOrder.Recorded) and e.buyer_ref]
         events = [(n, e) for n, e in events if not isinstance(e, HistoricOrder.Recorded)]
@@ -220,6 +231,20 @@ class CrmProjection(Projection):
         amounts.write(conn)
         flags.write(conn)
         counts.write(conn)
+        new = [row for key, row in replaced.rows.items() if key not in replaced.existing]
+        if new:
+            insert_rows(conn, replacements, new)
+
+    @staticmethod
+    def _without_replacements(events: list[tuple[int, Any]], replaced: BatchRows) -> list[tuple[int, Any]]:
+        """The batch without the events of replacement orders (recorded as such by their case, which comes first)."""
+        kept = []
+        for n, e in events:
+            if isinstance(e, AfterSalesCase.ReplacementCreated):
+                replaced.row((text_id(e.order_id),))
+            elif replaced.get((CrmProjection._order_id(e),)) is None:
+                kept.append((n, e))
+        return kept
 
     @staticmethod
     def _withdraw(customer: dict, amount: dict | None) -> None:
@@ -252,7 +277,7 @@ class CrmProjection(Projection):
 
     @staticmethod
     def _order_id(e: Any) -> str:
-        by_order = isinstance(e, (Stock.Returned, AfterSalesCase.Opened))
+        by_order = isinstance(e, (Stock.Returned, AfterSalesCase.Opened, AfterSalesCase.ReplacementCreated))
         return text_id(e.order_id) if by_order else text_id(e.originator_id)
 
     def _ordered(self, customer: dict, e: Any, flags: BatchRows) -> None:

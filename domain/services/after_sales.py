@@ -132,13 +132,11 @@ class AfterSales:
         """The new outbound order of an exchange or a reshipment case: the case's lines (else the order's) at no
         charge, to the same buyer, through review and reservation like any order."""
         case = self.store.get(key, UnknownCase(f"unknown after-sales case {str(key)[:64]}"))
-        result = self._replace(case, by, warehouse)
-        self.store.save(case)
-        return result
+        return self._replace(case, by, warehouse)
 
-    def _replace(self, case: AfterSalesCase, by: str, warehouse: str) -> dict:
-        """Record the replacement on the case (not yet saved) and import its order. The order is imported first:
-        a crash before the case is saved leaves an order a second attempt finds already imported."""
+    def _replace(self, case: AfterSalesCase, by: str, warehouse: str, *also) -> dict:
+        """Record the replacement on the case and import its order, saved together (the case's event first, so every
+        view meets the order already known as a replacement)."""
         original = self.orders.order(case.order_id)
         number = case.refund_id if case.refund_id.startswith(original.platform_order_no) else \
             f"{original.platform_order_no}-R{case.refund_id}"
@@ -150,11 +148,15 @@ class AfterSales:
                            original.lines[no]["title"], wanted[no], Decimal("0"), Decimal("0"),
                            original.lines[no].get("item_id", ""))
                  for n, no in enumerate(chosen, 1)]
-        case.record_replacement(ids.order_id(case.channel, case.shop, number), number, by)
+        replacement = ids.order_id(case.channel, case.shop, number)
+        case.record_replacement(replacement, number, by)
+        if replacement in self.store.repository:
+            raise InvalidCaseState(f"order {number} already exists; choose another case for this replacement")
         new = NewOrder(case.channel, case.shop, number, lines, original.buyer, dict(original.region),
                        Decimal("0"), Decimal("0"), Decimal("0"), Decimal("0"), datetime.now().astimezone(),
                        f"after-sales {case.kind} {case.refund_id}")
-        result = self.orders.import_orders([new], by=by, warehouse=warehouse or original.warehouse)[0]
+        result = self.orders.import_orders([new], by=by, warehouse=warehouse or original.warehouse,
+                                           also=(case, *also))[0]
         return {"order_id": result["order_id"], "platform_order_no": number, "status": result["status"]}
 
     @retry_on_conflict
@@ -183,6 +185,4 @@ class AfterSales:
                                    datetime.now().astimezone(), by)
         case.report("agreed", by=by)
         cases.add(case.id)
-        result = self._replace(case, by, warehouse)
-        self.store.save(case, cases)
-        return {"case_id": case.id, **result}
+        return {"case_id": case.id, **self._replace(case, by, warehouse, cases)}
