@@ -529,9 +529,15 @@ class MarketplaceSimulator(ABC):
             when = (at or self.clock()).replace(microsecond=0)
             chosen = None if line is None else order.lines[line]
             units = quantity or (chosen.quantity if chosen else 0)
-            if amount is None:
-                amount = ZERO if kind in ("exchange", "reship") else (
-                    (chosen.total * units / chosen.quantity).quantize(CENT) if chosen else order.amount_paid)
+            if amount is None and kind in ("exchange", "reship"):
+                amount = ZERO
+            elif amount is None and chosen is None:
+                amount = order.amount_paid
+            elif amount is None:
+                # what the buyer paid for those units: the line's total less its share of the order's own discount
+                lines_total = sum((line.total for line in order.lines), ZERO)
+                share = order.discount * chosen.total / lines_total if lines_total else ZERO
+                amount = ((chosen.total - share) * units / chosen.quantity).quantize(CENT)
             order.refund = SimRefund(self._refund_no(order), order_no, RefundStatus.REQUESTED, Decimal(amount),
                                      reason, when, when, kind, chosen, units)
             order.modified = when
