@@ -103,6 +103,13 @@ finance_lines = Table(
     Column("refunded", Boolean, nullable=False),
 )
 
+# the new outbound orders of exchanges and reshipments: shipped at a cost, but no sale
+finance_replacements = Table(
+    "finance_replacement_order",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+)
+
 finance_streams = Table(
     "finance_stream",
     metadata,
@@ -146,7 +153,8 @@ class FinanceProjection(Projection):
     name = "finance"
     metadata = metadata
     topics = topics_of([Sku.Registered, Sku.Revised, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
-                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded, AfterSalesCase.Refunded])
+                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded, AfterSalesCase.Refunded,
+                        AfterSalesCase.ReplacementCreated])
 
     def __init__(self, packaging_per_package: Decimal = Decimal("0")):
         self.packaging = fen(packaging_per_package)
@@ -161,6 +169,7 @@ class FinanceProjection(Projection):
         days = BatchRows(finance_days, ("day",), day_defaults)
         lines = BatchRows(finance_lines, ("order_id", "line_no"), dict)
         new_streams = []
+        replacements = self._replacements(conn, events)
         self._load(conn, events, orders, skus, days, lines)
         by_order: dict[str, list[dict]] = {}
         for (order_id, _), row in lines.rows.items():
@@ -181,6 +190,8 @@ class FinanceProjection(Projection):
                     row["units_shipped"] += e.quantity
             elif isinstance(e, Order.Imported):
                 self._imported(e, orders, skus, days, lines)
+                if text_id(e.originator_id) in replacements:
+                    self._no_sale(e, orders, skus, days)
                 by_order[text_id(e.originator_id)] = [lines.rows[(text_id(e.originator_id), line["line_no"])]
                                                       for line in e.lines]
             elif isinstance(e, Order.Shipped):
@@ -226,10 +237,33 @@ class FinanceProjection(Projection):
             rows.write(conn)
 
     @staticmethod
+    def _replacements(conn, events: list[tuple[int, Any]]) -> set[str]:
+        """The replacement orders among those this batch imports (their case's record comes first), kept."""
+        made = [text_id(e.order_id) for _, e in events if isinstance(e, AfterSalesCase.ReplacementCreated)]
+        if made:
+            conn.execute(finance_replacements.insert(), [{"order_id": order_id} for order_id in made])
+        imported = [text_id(e.originator_id) for _, e in events if isinstance(e, Order.Imported)]
+        earlier = set()
+        if imported and len(made) < len(imported):
+            query = select(finance_replacements.c.order_id).where(finance_replacements.c.order_id.in_(imported))
+            earlier = {row.order_id for row in conn.execute(query)}
+        return set(made) | earlier
+
+    @staticmethod
+    def _no_sale(e: Any, orders: BatchRows, skus: BatchRows, days: BatchRows) -> None:
+        """A replacement order is no sale: it leaves the day's order count and its SKUs' units ordered (it has no
+        revenue); its postage, packaging and cost of goods stay, as they are real costs."""
+        order = orders.rows[(text_id(e.originator_id),)]
+        days.row((order["ordered_on"],))["orders"] -= 1
+        for line in e.lines:
+            skus.row((line["sku"],))["units_ordered"] -= line["quantity"]
+        order["units_ordered"] = 0
+
+    @staticmethod
     def _withdraw(order: dict, order_lines: list[dict], skus: BatchRows, days: BatchRows) -> None:
         """Take a sale that never happened off its order, the day it was ordered and its SKUs."""
-        if not order_lines:
-            return  # imported before the view kept its lines: a rebuild books it
+        if not order_lines or not order["units_ordered"]:
+            return  # imported before the view kept its lines (a rebuild books it), or no sale already
         day = days.row((order["ordered_on"],))
         open_lines = [line for line in order_lines if not line["refunded"]]
         withdrawn = {"revenue": sum(line["revenue"] for line in open_lines),
@@ -265,6 +299,8 @@ class FinanceProjection(Projection):
                 later.append((text_id(e.order_id), e.timestamp))
                 if text_id(e.originator_id) not in self.streams:
                     unknown_streams.add(text_id(e.originator_id))
+            elif isinstance(e, AfterSalesCase.ReplacementCreated):
+                continue
             elif isinstance(e, AfterSalesCase.Refunded):
                 order_keys.add((text_id(e.order_id),))
                 day_keys.add((business_day(e.refunded_at, e.channel, e.shop),))

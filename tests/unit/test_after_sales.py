@@ -267,3 +267,27 @@ def test_a_report_the_domain_refuses_is_counted_and_named_and_the_others_are_sti
 
     assert counts == {"refused": 1, "opened": 1, "unknown_order": 1}
     assert named == [("BAD", "InvalidInput")]
+
+
+def test_a_reshipment_ships_at_a_cost_in_finance_but_is_no_sale_on_its_day(floor):
+    from projections.finance import daily_finance, order_finance
+
+    app, system = floor.app, floor.system
+    order_id = shipped(app, "T-AS16", CUP, CUP_EAN, 1, "CK116")
+    before = {row["day"]: row["orders"] for row in daily_finance(system.fresh("finance"))}
+
+    sent = app.after_sales.reship(order_id, None, "broken in transit", "S1")
+    wave = app.fulfilment.create_wave("WH1", "W-RS", [sent["order_id"]], "S1")
+    app.fulfilment.pick(wave, 0, "A-01-02", CUP_EAN, 1, "P1")
+    app.fulfilment.verify_item(sent["order_id"], CUP_EAN, "K1")
+    app.fulfilment.close_package(sent["order_id"], "K1")
+    app.fulfilment.weigh(sent["order_id"], 300, "K1")
+    app.fulfilment.assign_waybill(sent["order_id"], "LOCAL", "CK117", "HZ")
+    app.fulfilment.hand_over(sent["order_id"], "K1")
+
+    engine = system.fresh("finance")
+    after = {row["day"]: row["orders"] for row in daily_finance(engine)}
+    replacement = order_finance(engine, sent["order_id"])
+    assert after == before
+    assert (replacement["revenue"], replacement["units_ordered"], replacement["cogs"]) == (
+        Decimal("0.00"), 0, Decimal("8.20"))
