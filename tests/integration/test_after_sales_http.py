@@ -109,3 +109,26 @@ def test_the_largest_case_a_platform_can_report_fits_every_view_on_postgresql(ma
     [case] = system.app.after_sales.cases_of(order.id)
     row = case_row(system.engine, str(case.id))
     assert (row["refund_id"], row["refunded"], len(row["return_tracking_no"])) == (refund_id, MAX_ORDER_AMOUNT, 64)
+
+
+def test_after_sales_cases_refunds_and_a_reshipment_pass_every_audit_check_and_replay_into_the_same_views(
+        system, simulators, sqlite_url, tmp_path):
+    import re
+
+    from click.testing import CliRunner
+
+    from cangku.audit_cli import audit
+
+    app = system.app
+    story = refunded_after_delivery(app, simulators.simulators["taobao"])
+    app.fulfilment.receive_return(story["order_id"], TEA_EAN, 1, True, "R1",
+                                  case=app.after_sales.case_awaiting_return(story["order_id"]))
+    app.after_sales.reship(story["order_id"], None, "the second tin arrived broken", "S1")
+    system.catch_up()
+
+    result = CliRunner().invoke(audit, ["check"], env={"CANGKU_DATABASE_URL": sqlite_url,
+                                                      "CANGKU_DATA_DIR": str(tmp_path)}, catch_exceptions=False)
+
+    assert result.exit_code == 0, result.stderr
+    assert re.search(r"^ok +refunds_match_cases +1 checked$", result.stdout, re.M), result.stdout
+    assert re.search(r"^ok +views_match_replay +[1-9][\d,]* checked$", result.stdout, re.M), result.stdout
