@@ -80,8 +80,8 @@ class AfterSalesProjection(Projection):
 
 
 def _status(case: dict, platform_status: str) -> str:
-    if case["status"] in ("closed", "refunded"):
-        return case["status"]
+    if case["status"] in ("closed", "refunded", "received"):
+        return case["status"]  # as the case itself: money or goods already settled outrank the platform's word
     if platform_status == "agreed":
         return "awaiting_return" if case["kind"] in RETURNING_KINDS else "approved"
     return platform_status if platform_status in STATUSES else case["status"]

@@ -291,3 +291,16 @@ def test_a_reshipment_ships_at_a_cost_in_finance_but_is_no_sale_on_its_day(floor
     assert after == before
     assert (replacement["revenue"], replacement["units_ordered"], replacement["cogs"]) == (
         Decimal("0.00"), 0, Decimal("8.20"))
+
+
+def test_the_case_list_shows_each_case_in_the_state_the_case_itself_is_in(floor):
+    from projections.after_sales import cases
+
+    app, system = floor.app, floor.system
+    shipped(app, "T-AS17", TEA, TEA_EAN, 1, "CK118")
+    key = app.after_sales.take_report(report("T-AS17", "returning"), "pull")["case_id"]
+    floor.scans("R1", "returns", "CK118", TEA_EAN, "1")
+    app.after_sales.take_report(report("T-AS17", "agreed"), "pull")  # the platform's list lags behind the warehouse
+
+    [row] = cases(system.fresh("after_sales"), order_no="T-AS17")
+    assert row["status"] == app.after_sales.case_details(key)["status"] == "received"
