@@ -304,3 +304,44 @@ def test_the_case_list_shows_each_case_in_the_state_the_case_itself_is_in(floor)
 
     [row] = cases(system.fresh("after_sales"), order_no="T-AS17")
     assert row["status"] == app.after_sales.case_details(key)["status"] == "received"
+
+
+def test_a_cases_parcel_scanned_back_in_another_warehouse_closes_the_case_and_lands_in_that_returns_bin(floor):
+    import copy
+
+    from tests.builders import BINS
+
+    app = floor.app
+    app.inventory.open_warehouse("WH2", "Beijing")
+    for bin, zone, area, sequence in BINS:
+        app.inventory.add_location("WH2", bin, zone, area, sequence)
+    order_id = shipped(app, "T-AS9", TEA, TEA_EAN, 1, "CK99", delivered=True)
+    key = app.after_sales.take_report(report("T-AS9", "returning", return_tracking_no="SF0009"), "pull")["case_id"]
+    app.after_sales.take_report(report("T-AS9", "refunded", refunded_at=REFUNDED), "pull")
+    floor.ports = copy.copy(floor.ports)
+    floor.ports.warehouse = "WH2"
+
+    floor.scans("R1", "returns", "CK99", TEA_EAN, "1")
+
+    case = app.after_sales.case_details(key)
+    assert (case["status"], case["received"]) == ("closed", {TEA: 1})
+    assert app.after_sales.case_awaiting_return(order_id) == ""
+    assert app.inventory.stock_levels("WH2", TEA)["RET-01"]["on_hand"] == 1
+    assert "RET-01" not in app.inventory.stock_levels("WH1", TEA)
+
+
+def test_a_reshipment_goes_to_the_warehouse_the_routing_rules_choose(floor):
+    from tests.builders import BINS
+
+    app = floor.app
+    app.inventory.open_warehouse("WH2", "Beijing")
+    for bin, zone, area, sequence in BINS:
+        app.inventory.add_location("WH2", bin, zone, area, sequence)
+    app.inventory.load_opening_stock({2: ("WH2", CUP, "A-01-02", 3)}, "opening")
+    order_id = shipped(app, "T-AS10", CUP, CUP_EAN, 1, "CK100")
+    app.routing.revise_rules([{"warehouse": "WH2", "priority": 1}, {"warehouse": "WH1", "priority": 2}], False, "S1")
+
+    sent = app.after_sales.reship(order_id, None, "parcel lost by the courier", "S1", "WH1")
+
+    placed = app.orders.get_order(sent["order_id"])
+    assert (placed["status"], placed["warehouse"]) == ("reserved", "WH2")
