@@ -115,7 +115,8 @@ def events(order, sku, bin_, warehouse, since, until, limit):
                                                  "check).")
 def check(no_replay):
     """Check the invariants: stock equals its movements, no bin below zero, reservations match the orders, every
-    shipped order was picked, packed and handed over by scan, and the views equal a replay of the log. Each failure
+    shipped order was picked, packed and handed over by scan, every refund after shipping matches an after-sales case,
+    and the views equal a replay of the log. Each failure
     is named with its events (#notification); exit status 1 when any fails."""
     from projections.invariants import CHECKS, check_log, check_views
 

@@ -14,9 +14,8 @@ from adapters.barcodes import gtin_forms, lot_of
 from adapters.event_store.store import CachedEventStore
 from domain.printing import sender_contact
 from domain.services import Cangku
-from projections import (audit, catalogue, crm, dropship, finance, lots, order_desk, orders_board, purchasing,
-                         replenishment)
-from projections import transfers
+from projections import (after_sales, audit, catalogue, crm, dropship, finance, lots, order_desk, orders_board,
+                         purchasing, replenishment, transfers)
 from projections.actors import ActorIndexProjection
 from projections.channel_stock import ChannelStockProjection
 from projections.backoffice import business_calendar
@@ -304,6 +303,7 @@ def build(settings: Settings | None = None) -> System:
                "lots": ProjectionRunner(app.store, engine, lots.LotsProjection(), batch),
                "transfers": ProjectionRunner(app.store, engine, transfers.TransfersProjection(), batch),
                "dropship": ProjectionRunner(app.store, engine, dropship.DropshipProjection(), batch),
+               "after_sales": ProjectionRunner(app.store, engine, after_sales.AfterSalesProjection(), batch),
                "order_desk": ProjectionRunner(app.store, engine, order_desk.OrderDeskProjection(
                    order_desk.BuyerKeys(buyer_search_key(settings))), batch),
                "audit": audit.AuditChainRunner(app.store, engine, batch_size=batch),

@@ -4,8 +4,10 @@ person did over every kind of event is a page of one indexed query, however long
 An API call acts as its token (`S1#a1b2c3d4`): its events are found under the token, and under the token's badge too,
 where each row says which token did it."""
 
+import importlib
 import inspect
 import json
+import pkgutil
 from datetime import datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -14,8 +16,7 @@ from eventsourcing.domain import Aggregate
 from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
-from domain import (catalogue, costs, dropship, fulfilment, history, listing, order, scanning, shop, staff, stock,
-                    warehouse)
+import domain
 from domain.staff import badge_of
 
 from .audit import chain_table, event_data
@@ -39,11 +40,16 @@ actors = Table(
 )
 
 
+def _domain_modules() -> list:
+    """Every module of the domain's aggregates, so a new aggregate's events are indexed without being listed here."""
+    return [importlib.import_module(f"domain.{info.name}") for info in pkgutil.iter_modules(domain.__path__)
+            if not info.ispkg]
+
+
 def _event_classes() -> list[type]:
     """Every event class of the domain's aggregates that names who did it."""
     found = []
-    for module in (catalogue, costs, dropship, fulfilment, history, listing, order, scanning, shop, staff, stock,
-                   warehouse):
+    for module in _domain_modules():
         for aggregate in vars(module).values():
             if not (isinstance(aggregate, type) and issubclass(aggregate, Aggregate)
                     and aggregate.__module__ == module.__name__):

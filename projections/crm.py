@@ -1,5 +1,6 @@
 """Customers per platform buyer: orders, spend, returns, RFM segment, repeat rate, and flags for brushing (刷单)
-and abusive returns, each with the rule that raised it.
+and abusive returns, each with the rule that raised it (the after-sales rule counts the buyer's own after-sales
+cases: refunds, returns and exchanges asked for on the platform).
 
 A customer is the order's `buyer_ref` (a digest of channel, shop and buyer nickname): no name, phone or address
 ever reaches these tables.
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from domain.after_sales import AfterSalesCase
 from domain.history import SALES, HistoricOrder
 from domain.order import Order
 from domain.stock import Stock
@@ -39,6 +41,7 @@ from .backoffice import (
     business_day,
     choice,
     fen,
+    insert_rows,
     parse_day,
     text_id,
     today,
@@ -102,6 +105,22 @@ flags_table = Table(
 )
 
 FLAG_KINDS = ("brushing", "abusive_returns")
+# the buyer's own requests; a reshipment is the warehouse's doing (a lost or damaged parcel)
+BUYER_CASE_KINDS = ("refund_only", "return_refund", "exchange")
+
+case_counts = Table(
+    "crm_case_count",
+    metadata,
+    Column("buyer_ref", String(64), primary_key=True),
+    Column("cases", BigInteger, nullable=False),
+)
+
+# the new outbound orders of exchanges and reshipments: no purchase, so no order, spend or return of the customer's
+replacements = Table(
+    "crm_replacement_order",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+)
 
 
 @dataclass(frozen=True)
@@ -112,6 +131,7 @@ class CrmRules:
     refunds_before_shipping: int = 3  # brushing: paid, then refunded before anything shipped, this many times
     min_problem_orders: int = 3       # abusive returns: at least this many orders returned or refunded after shipping
     problem_rate: Decimal = Decimal("0.5")  # … and at least this share of the buyer's shipped orders
+    after_sales_cases: int = 3  # abusive returns: this many after-sales cases asked for by the buyer
 
 
 @dataclass(frozen=True)
@@ -136,7 +156,7 @@ class CrmProjection(Projection):
     name = "crm"
     metadata = metadata
     topics = topics_of([Order.Imported, Order.Shipped, Order.Cancelled, Order.Refunded, Stock.Returned,
-                        HistoricOrder.Recorded])
+                        HistoricOrder.Recorded], [AfterSalesCase.Opened, AfterSalesCase.ReplacementCreated])
 
     def __init__(self, rules: CrmRules | None = None):
         self.rules = rules or CrmRules()
@@ -147,6 +167,10 @@ class CrmProjection(Projection):
                                                                      "problem": False})
         flags = BatchRows(flags_table, ("buyer_ref", "rule"), dict)
         amounts = BatchRows(order_amounts, ("order_id",), dict)
+        counts = BatchRows(case_counts, ("buyer_ref",), lambda: {"cases": 0})
+        replaced = BatchRows(replacements, ("order_id",), dict)
+        replaced.load(conn, {(self._order_id(e),) for _, e in events if not isinstance(e, AfterSalesCase.Opened)})
+        events = self._without_replacements(events, replaced)
         imported = created_in((e for _, e in events), Order.Imported)
         past = [e for _, e in events if isinstance(e, HistoricOrder.Recorded) and e.buyer_ref]
         events = [(n, e) for n, e in events if not isinstance(e, HistoricOrder.Recorded)]
@@ -160,10 +184,12 @@ class CrmProjection(Projection):
         customers.load(conn, buyers)
         for e in past:
             self._historic(customers.row((e.buyer_ref,), channel=e.channel, shop=e.shop), e)
+        counts.load(conn, {(e.buyer_ref,) for _, e in events if isinstance(e, AfterSalesCase.Opened)})
         # Only a customer already in the view can have flags.
         flags.load(conn, [(b, rule) for (b,) in customers.existing for rule in ("same_day_orders",
                                                                                 "refunds_before_shipping",
-                                                                                "returns_after_shipping")])
+                                                                                "returns_after_shipping",
+                                                                                "after_sales_cases")])
         for _, e in events:
             if isinstance(e, Order.Imported):
                 orders.row((text_id(e.originator_id),), buyer_ref=e.buyer_ref)
@@ -187,6 +213,13 @@ class CrmProjection(Projection):
                     amount["lines_refunded"] += len(e.lines)
                     if e.before_shipment and amount["lines_refunded"] >= amount["lines"]:
                         self._withdraw(customer, amount)
+            elif isinstance(e, AfterSalesCase.Opened):
+                if e.kind in BUYER_CASE_KINDS:
+                    count = counts.row((e.buyer_ref,))
+                    count["cases"] += 1
+                    if count["cases"] >= self.rules.after_sales_cases:
+                        self._flag(flags, customer, "after_sales_cases", "abusive_returns",
+                                   f"{count['cases']} after-sales cases (refunds, returns, exchanges)", e)
             elif isinstance(e, Stock.Returned):
                 customer["returned_units"] += e.quantity
                 if not order["returned"]:
@@ -197,6 +230,21 @@ class CrmProjection(Projection):
         orders.write(conn)
         amounts.write(conn)
         flags.write(conn)
+        counts.write(conn)
+        new = [row for key, row in replaced.rows.items() if key not in replaced.existing]
+        if new:
+            insert_rows(conn, replacements, new)
+
+    @staticmethod
+    def _without_replacements(events: list[tuple[int, Any]], replaced: BatchRows) -> list[tuple[int, Any]]:
+        """The batch without the events of replacement orders (recorded as such by their case, which comes first)."""
+        kept = []
+        for n, e in events:
+            if isinstance(e, AfterSalesCase.ReplacementCreated):
+                replaced.row((text_id(e.order_id),))
+            elif replaced.get((CrmProjection._order_id(e),)) is None:
+                kept.append((n, e))
+        return kept
 
     @staticmethod
     def _withdraw(customer: dict, amount: dict | None) -> None:
@@ -229,7 +277,8 @@ class CrmProjection(Projection):
 
     @staticmethod
     def _order_id(e: Any) -> str:
-        return text_id(e.order_id) if isinstance(e, Stock.Returned) else text_id(e.originator_id)
+        by_order = isinstance(e, (Stock.Returned, AfterSalesCase.Opened, AfterSalesCase.ReplacementCreated))
+        return text_id(e.order_id) if by_order else text_id(e.originator_id)
 
     def _ordered(self, customer: dict, e: Any, flags: BatchRows) -> None:
         day = business_day(e.ordered_at, e.channel, e.shop)

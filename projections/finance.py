@@ -2,7 +2,7 @@
 
 Per order, per SKU and per business day (in the shop's zone, see `backoffice.BusinessCalendar`). Each figure is
 booked on the day of the event behind it: sales on the day ordered, cost of goods and packaging on the day shipped,
-refunds on the day refunded.
+refunds on the day refunded (an after-sales case's refund on the day the platform refunded it).
 
 - revenue: unit price × quantity of every line; discounts: line discounts plus the order's own discount;
 - postage: what the buyer paid for delivery (income); platform fee: the marketplace's commission (cost);
@@ -43,6 +43,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from domain import ids
+from domain.after_sales import AfterSalesCase
 from domain.catalogue import Sku
 from domain.costs import CourierBill, PackagingPrices
 from domain.errors import UnknownOrder, UnknownSku
@@ -145,6 +146,13 @@ finance_box_prices = Table(
     Column("price", BigInteger, nullable=True),
 )
 
+# the new outbound orders of exchanges and reshipments: shipped at a cost, but no sale
+finance_replacements = Table(
+    "finance_replacement_order",
+    metadata,
+    Column("order_id", String(36), primary_key=True),
+)
+
 finance_streams = Table(
     "finance_stream",
     metadata,
@@ -188,7 +196,8 @@ class FinanceProjection(Projection):
     name = "finance"
     metadata = metadata
     topics = topics_of([Sku.Registered, Sku.Revised, Stock.Opened, Stock.Shipped, Order.Imported, Order.Shipped,
-                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded, Order.DropshipShipped],
+                        Order.Refunded, Order.Cancelled, HistoricOrder.Recorded, Order.DropshipShipped,
+                        AfterSalesCase.Refunded, AfterSalesCase.ReplacementCreated],
                        [Package.Opened, Package.WaybillAssigned, Package.WaybillCancelled, Package.BoxChosen,
                         PackagingPrices.PriceSet, PackagingPrices.Removed, CourierBill.Uploaded])
 
@@ -208,6 +217,7 @@ class FinanceProjection(Projection):
         bills = BatchRows(finance_bill_lines, ("tracking_no",), dict)
         boxes = BatchRows(finance_box_prices, ("box_type",), lambda: {"price": None})
         new_streams = []
+        replacements = self._replacements(conn, events)
         self._load(conn, events, orders, skus, days, lines)
         self._load_costs(conn, events, parcels, bills, boxes)
         by_order: dict[str, list[dict]] = {}
@@ -229,6 +239,8 @@ class FinanceProjection(Projection):
                     row["units_shipped"] += e.quantity
             elif isinstance(e, Order.Imported):
                 self._imported(e, orders, skus, days, lines)
+                if text_id(e.originator_id) in replacements:
+                    self._no_sale(e, orders, skus, days)
                 by_order[text_id(e.originator_id)] = [lines.rows[(text_id(e.originator_id), line["line_no"])]
                                                       for line in e.lines]
             elif isinstance(e, Order.Shipped):
@@ -294,6 +306,17 @@ class FinanceProjection(Projection):
                 self._withdraw(order, by_order.get(text_id(e.originator_id), []), skus, days)
             elif isinstance(e, HistoricOrder.Recorded):
                 self._historic(e, orders, skus, days)
+            elif isinstance(e, AfterSalesCase.Refunded):
+                # an after-sales refund lands on the day the platform refunded, in the shop's zone
+                order = orders.rows[(text_id(e.order_id),)]
+                day = days.row((business_day(e.refunded_at, e.channel, e.shop),))
+                for row in (order, day):
+                    row["refunds"] += fen(e.amount)
+                for line in e.lines:
+                    sku = skus.row((line["sku"],))
+                    sku["refunds"] += fen(line["amount"])
+                    for row in (order, sku):
+                        row["units_refunded"] += line["quantity"]
         if new_streams:
             conn.execute(finance_streams.insert(), new_streams)
         for rows in (orders, skus, days, lines, parcels, bills, boxes):
@@ -314,10 +337,33 @@ class FinanceProjection(Projection):
                    | {(e.box_type,) for _, e in events if isinstance(e, Package.BoxChosen)})
 
     @staticmethod
+    def _replacements(conn, events: list[tuple[int, Any]]) -> set[str]:
+        """The replacement orders among those this batch imports (their case's record comes first), kept."""
+        made = [text_id(e.order_id) for _, e in events if isinstance(e, AfterSalesCase.ReplacementCreated)]
+        if made:
+            conn.execute(finance_replacements.insert(), [{"order_id": order_id} for order_id in made])
+        imported = [text_id(e.originator_id) for _, e in events if isinstance(e, Order.Imported)]
+        earlier = set()
+        if imported and len(made) < len(imported):
+            query = select(finance_replacements.c.order_id).where(finance_replacements.c.order_id.in_(imported))
+            earlier = {row.order_id for row in conn.execute(query)}
+        return set(made) | earlier
+
+    @staticmethod
+    def _no_sale(e: Any, orders: BatchRows, skus: BatchRows, days: BatchRows) -> None:
+        """A replacement order is no sale: it leaves the day's order count and its SKUs' units ordered (it has no
+        revenue); its postage, packaging and cost of goods stay, as they are real costs."""
+        order = orders.rows[(text_id(e.originator_id),)]
+        days.row((order["ordered_on"],))["orders"] -= 1
+        for line in e.lines:
+            skus.row((line["sku"],))["units_ordered"] -= line["quantity"]
+        order["units_ordered"] = 0
+
+    @staticmethod
     def _withdraw(order: dict, order_lines: list[dict], skus: BatchRows, days: BatchRows) -> None:
         """Take a sale that never happened off its order, the day it was ordered and its SKUs."""
-        if not order_lines:
-            return  # imported before the view kept its lines: a rebuild books it
+        if not order_lines or not order["units_ordered"]:
+            return  # imported before the view kept its lines (a rebuild books it), or no sale already
         day = days.row((order["ordered_on"],))
         open_lines = [line for line in order_lines if not line["refunded"]]
         withdrawn = {"revenue": sum(line["revenue"] for line in open_lines),
@@ -355,6 +401,12 @@ class FinanceProjection(Projection):
                 later.append((text_id(e.order_id), e.timestamp))
                 if text_id(e.originator_id) not in self.streams:
                     unknown_streams.add(text_id(e.originator_id))
+            elif isinstance(e, AfterSalesCase.ReplacementCreated):
+                continue
+            elif isinstance(e, AfterSalesCase.Refunded):
+                order_keys.add((text_id(e.order_id),))
+                day_keys.add((business_day(e.refunded_at, e.channel, e.shop),))
+                sku_keys.update((line["sku"],) for line in e.lines)
             elif isinstance(e, Order.Imported):
                 shops[text_id(e.originator_id)] = {"channel": e.channel, "shop": e.shop}
                 day_keys.add((business_day(e.ordered_at, e.channel, e.shop),))

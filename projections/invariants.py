@@ -7,6 +7,8 @@
 - reservations match orders: an order being fulfilled holds exactly the units it still needs, a shipped,
   cancelled or waiting order holds none, and nothing is reserved for an order that does not exist;
 - shipped orders scanned: every shipped order was picked, its parcel verified by scan and handed over;
+- refunds match cases: every refund after shipping belongs to an after-sales case of its order; a case was opened
+  on an order already shipped, and the cases of an order refunded at most what it was paid;
 - views match a replay: every view's rows equal those of the same views rebuilt from the log elsewhere.
 
 The log is read a page at a time, and only the topics these checks need; what is kept in memory is one figure
@@ -26,6 +28,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
 from domain import ids
+from domain.after_sales import AfterSalesCase
 from domain.fulfilment import Package
 from domain.order import Order
 from domain.stock import Stock
@@ -40,7 +43,7 @@ NAMED = 5  # events kept per bin or order to name in a failure
 FULFILLING = ("reserved", "waved", "picked", "packed")
 HOLDS_NOTHING = ("awaiting_stock", "shipped", "delivered", "cancelled", "merged")
 CHECKS = ("stock_matches_movements", "no_bin_below_zero", "reservations_match_orders", "shipped_orders_scanned",
-          "lots_within_bins", "views_match_replay")
+          "lots_within_bins", "transfers_match_stock", "refunds_match_cases", "views_match_replay")
 
 
 @dataclass
@@ -96,6 +99,11 @@ class _Fold:
         #                    units the transfer says arrived, units the destination's stock took in]
         self.transfers: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
         self.transfer_events: dict[str, deque] = defaultdict(_recent)
+        self.paid: dict[str, Decimal] = {}  # order → what the buyer paid
+        self.numbers: dict[str, str] = {}  # order → its platform number
+        self.order_refunds: list[tuple[int, str]] = []  # (event, order) of each refund recorded after shipping
+        self.cases: dict[str, tuple[str, int]] = {}  # case → (its order, the event that opened it)
+        self.case_refunds: dict[str, list[tuple[int, Decimal]]] = defaultdict(list)  # order → (event, amount)
         self.failures: list[Failure] = []
         self.lots: dict[tuple[str, str, str], Counter] = defaultdict(Counter)  # bin → lot → on hand
         self.lots_held: dict[tuple[str, str, str], Counter] = defaultdict(Counter)  # bin → lot → reserved
@@ -175,6 +183,21 @@ class _Fold:
             self.carried_by.pop(key, None)
         elif isinstance(e, Order.ItemPicked):
             self.picked[key] += e.quantity
+        elif isinstance(e, Order.Imported):
+            self.paid[key], self.numbers[key] = e.paid_amount, e.platform_order_no
+        elif isinstance(e, Order.Refunded) and not e.before_shipment:
+            self.order_refunds.append((n, key))
+
+    def case(self, n: int, e: Any) -> None:
+        if isinstance(e, AfterSalesCase.Opened):
+            order = str(e.order_id)
+            self.cases[str(e.originator_id)] = (order, n)
+            if order not in self.shipped:
+                self.failures.append(Failure(
+                    "refunds_match_cases", f"after-sales case {e.channel}/{e.shop}/{e.refund_id}",
+                    f"was opened on order {e.order_no}, which had not shipped", [n]))
+        elif isinstance(e, AfterSalesCase.Refunded):
+            self.case_refunds[str(e.order_id)].append((n, e.amount))
 
     def transfer(self, n: int, e: Any) -> None:
         key = str(e.originator_id)
@@ -207,6 +230,7 @@ STOCK_TOPICS = topics_of([Stock.Opened, Stock.Received, Stock.PutAway, Stock.Mov
 PACKAGE_TOPICS = topics_of([Package.Opened, Package.ItemVerified, Package.HandedOver])
 LOT_TOPICS = topics_of([Stock.LotsBooked])
 TRANSFER_TOPICS = topics_of([Transfer.Shipped, Transfer.ItemsSent, Transfer.Received])
+CASE_TOPICS = topics_of([AfterSalesCase.Opened, AfterSalesCase.Refunded])
 
 
 def order_topics() -> tuple[str, ...]:
@@ -229,9 +253,11 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
     and against the inventory view."""
     up_to = up_to if up_to is not None else app.recorder.max_notification_id() or 0
     fold, report = _Fold(app), Report()
-    stock, orders, lots, transfers = set(STOCK_TOPICS), set(order_topics()), set(LOT_TOPICS), set(TRANSFER_TOPICS)
+    stock, orders, lots = set(STOCK_TOPICS), set(order_topics()), set(LOT_TOPICS)
+    transfers, cases = set(TRANSFER_TOPICS), set(CASE_TOPICS)
     decode = app.mapper.to_domain_event
-    for page in log_pages(app, STOCK_TOPICS + order_topics() + PACKAGE_TOPICS + LOT_TOPICS + TRANSFER_TOPICS, up_to):
+    topics = STOCK_TOPICS + order_topics() + PACKAGE_TOPICS + LOT_TOPICS + TRANSFER_TOPICS + CASE_TOPICS
+    for page in log_pages(app, topics, up_to):
         for notification in page:
             e = decode(notification)
             if notification.topic in stock:
@@ -242,6 +268,8 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
                 fold.order(notification.id, e)
             elif notification.topic in transfers:
                 fold.transfer(notification.id, e)
+            elif notification.topic in cases:
+                fold.case(notification.id, e)
             else:
                 fold.package(notification.id, e)
             report.events += 1
@@ -257,7 +285,32 @@ def check_log(app, engine: Engine, up_to: int | None = None) -> Report:
     report.checked["transfers_match_stock"] = len(fold.transfers)
     report.failures += _stock_against_view(fold, engine)
     report.checked["stock_matches_movements"] = len(fold.bins)
+    report.failures += _refunds(fold)
+    report.checked["refunds_match_cases"] = len(fold.order_refunds) + sum(map(len, fold.case_refunds.values()))
     return report
+
+
+def _refunds(fold: _Fold) -> list[Failure]:
+    """Refunds after shipping without a case of their order, and orders whose cases refunded more than was paid."""
+    failures = []
+    with_cases: dict[str, list[int]] = defaultdict(list)
+    for case, (order, opened) in fold.cases.items():
+        with_cases[order].append(opened)
+    for n, order in fold.order_refunds:
+        if order not in with_cases:
+            failures.append(Failure("refunds_match_cases", f"order {fold.numbers.get(order, order)}",
+                                    "was refunded after shipping with no after-sales case", [n]))
+    for order, refunds in sorted(fold.case_refunds.items()):
+        total = sum((amount for _, amount in refunds), Decimal("0"))
+        paid = fold.paid.get(order)
+        if paid is None:
+            failures.append(Failure("refunds_match_cases", f"order {order}",
+                                    "has after-sales refunds but was never imported", [n for n, _ in refunds]))
+        elif total > paid:
+            failures.append(Failure("refunds_match_cases", f"order {fold.numbers[order]}",
+                                    f"its after-sales cases refunded {total} but it was paid {paid}",
+                                    [*with_cases[order], *(n for n, _ in refunds)][-NAMED:]))
+    return failures
 
 
 def _units(units: dict[str, int]) -> str:

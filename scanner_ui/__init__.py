@@ -5,7 +5,8 @@ import os
 from flask import Flask, g
 
 from . import auth, errors, i18n, scanner, security, stock, supervisor, throttle
-from . import backoffice, costs, dropship, lots, mapping, orders_desk, products, purchasing, review, warehouses
+from . import after_sales, backoffice, costs, dropship, lots, mapping, orders_desk, products, purchasing, review
+from . import warehouses
 from .ports import FloorPorts, LabelPrinter, QueuedLabels, courier_waybill, keyed_screens_from, local_waybill
 from .api import bp as api_bp
 
@@ -50,6 +51,7 @@ def create_app(system, test_config: dict | None = None) -> Flask:
     app.register_blueprint(dropship.bp)
     app.register_blueprint(dropship.supplier_bp)
     app.register_blueprint(costs.bp)
+    app.register_blueprint(after_sales.bp)
     security.init_app(app)
     app.before_request(auth.identify_device)
     app.after_request(auth.remember_device)

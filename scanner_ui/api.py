@@ -16,11 +16,12 @@ from uuid import UUID
 from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import Unauthorized
 
+from domain.after_sales import KINDS as CASE_KINDS, UnknownCase
 from domain.errors import InvalidInput, UnknownOrder, UnknownSku
 from domain.limits import MAX_KIT_COMPONENTS, MAX_LENGTH_MM, MAX_NAME, MAX_SHELF_LIFE_DAYS, MAX_UNITS, MAX_WEIGHT_G
 from domain.staff import READERS_OF_REPORTS, ROLES, NotAllowed, may_use
-from projections import (audit, catalogue, crm, finance, inventory, lots, order_desk, orders_board, purchasing,
-                         replenishment, settlement, transfers, unmapped_skus)
+from projections import (after_sales, audit, catalogue, crm, finance, inventory, lots, order_desk, orders_board,
+                         purchasing, replenishment, settlement, transfers, unmapped_skus)
 from projections.backoffice import InvalidFilter, Listing, aware, as_uuid, business_calendar, parse_day, positive_int
 from projections.scanning import reserved_orders
 
@@ -1253,3 +1254,53 @@ def receive_transfer(member, number, sku, quantity, bin=""):
 def close_transfer(member, number):
     system().app.transfers.close(number, member["badge"])
     return transfer_record(number)
+
+
+# After-sales (售后): cases pulled from the platforms, and the warehouse's reshipments
+
+CASE_ROW = row_of(after_sales.cases_table, money=("amount", "refunded"), abusive_threshold=WHOLE)
+CASE = shape(id=ID, channel=TEXT, shop=TEXT, refund_id=TEXT, order_id=ID, order_no=TEXT, kind=TEXT, status=TEXT,
+             platform_status=TEXT, amount=MONEY, reason=TEXT, refunded_amount=MONEY, refunded_at=nullable(INSTANT),
+             requested_at=INSTANT, lines=listed(shape(line_no=WHOLE, sku=TEXT, quantity=WHOLE, amount=MONEY)),
+             received={"type": "object", "additionalProperties": WHOLE}, replacement=TEXT,
+             return_tracking_no=TEXT, closed=FLAG)
+
+
+def case_ref(text: str) -> UUID:
+    return as_uuid(text, UnknownCase(f"unknown after-sales case {text[:64]}"))
+
+
+@operation("GET", "/after-sales", "After-sales cases, the newest request first", "after-sales", page_of(CASE_ROW),
+           REPORT_READERS,
+           (Param("status", {"type": "string", "enum": list(after_sales.STATUSES)}, "The case's state.",
+                  one_of(after_sales.STATUSES, "status")),
+            Param("kind", {"type": "string", "enum": list(CASE_KINDS)}, "refund_only 仅退款, return_refund 退货退款, "
+                  "exchange 换货, reship 补发.", one_of(CASE_KINDS, "kind")),
+            CHANNEL, Param("order_no", TEXT, "Platform order number."),
+            Param("buyer_ref", TEXT, "The buyer's reference (as on the customer list)."), *PAGING))
+def list_cases(member, status=None, kind=None, channel=None, order_no=None, buyer_ref=None, limit=DEFAULT_LIMIT,
+               offset=0):
+    return page(after_sales.cases(fresh("after_sales"), status, kind, channel, order_no, buyer_ref), limit, offset)
+
+
+@operation("GET", "/after-sales/{case_id}", "One after-sales case: its lines, refund, returned units and new parcel",
+           "after-sales", CASE, REPORT_READERS, (Param("case_id", ID, "The case's id.", case_ref, where="path"),))
+def get_case(member, case_id):
+    return system().app.after_sales.case_details(case_id)
+
+
+@operation("POST", "/after-sales/{case_id}/replacement", "Send the new parcel of an exchange or a reshipment: a new "
+           "outbound order at no charge, through review and reservation", "after-sales commands",
+           shape(order_id=ID, platform_order_no=TEXT, status=TEXT), roles_with("supervisor"),
+           (Param("case_id", ID, "The case's id.", case_ref, where="path"),), body_of())
+def send_replacement(member, case_id):
+    return system().app.after_sales.send_replacement(case_id, member["badge"], system().settings.warehouse)
+
+
+@operation("POST", "/orders/{order_id}/reship", "Reship (补发) a shipped or delivered order: an after-sales case of "
+           "the warehouse's own and its new outbound order at no charge", "order commands",
+           shape(case_id=ID, order_id=ID, platform_order_no=TEXT, status=TEXT), roles_with("supervisor"),
+           (ORDER_ID,), body_of(reason=text(200), lines=optional({"type": "array", "items": WHOLE, "minItems": 1,
+                                                                   "maxItems": 500})))
+def reship(member, order_id, reason, lines=None):
+    return system().app.after_sales.reship(order_id, lines, reason, member["badge"], system().settings.warehouse)

@@ -11,7 +11,7 @@ from flask import Blueprint, Response, g, redirect, render_template, request, ur
 
 from domain import ids
 from domain.errors import DomainError, InvalidInput, UnknownOrder
-from projections import lots, order_desk
+from projections import after_sales, lots, order_desk
 from projections.backoffice import InvalidFilter, as_uuid, positive_int, today
 from projections.orders_board import KINDS, STATUSES
 from projections.reports import MEDIA_TYPES, export
@@ -107,9 +107,10 @@ def order_page(order_id: UUID, status: int = 200, refusal: str = "", done: str =
     details = app.orders.order_details(order_id)
     row = order_desk.order_row(engine, order_id)
     entries = order_desk.timeline(engine, order_id)
+    cases = after_sales.cases_of_order(system().fresh("after_sales"), order_id)
     return render_template("office/order.html", title="order", order=details, row=row, timeline=entries,
                            lots=lots.lots_of_order(system().fresh("lots"), order_id),
-                           story=order_desk.parcel_story(entries), refusal=refusal, done=done,
+                           story=order_desk.parcel_story(entries), refusal=refusal, done=done, cases=cases,
                            buyer=buyer or details["buyer"], statuses=STATUSES,
                            unknown_labels=app.fulfilment.labels_outcome_unknown(order_id)), status
 
@@ -144,12 +145,14 @@ def act(order_id: UUID, action: str, form, by: str) -> None:
         app.orders.unmerge_order(order_id, by)
     elif action == "split":
         app.orders.split_order(order_id, by, (form.get("warehouse") or "").strip()[:32])
+    elif action == "reship":
+        app.after_sales.reship(order_id, None, reason, by, system().settings.warehouse)
     elif action == "address":
         app.orders.correct_address(order_id, form.get("name", ""), form.get("phone", ""), form.get("address", ""),
                                    {k: form.get(k, "") for k in ("province", "city", "district")}, by)
     else:
         raise InvalidInput(f"no order action {action[:20]!r}; the actions are "
-                           f"{', '.join((*ACTIONS, *PARCEL_ACTIONS, 'address', 'label_came_out'))}")
+                           f"{', '.join((*ACTIONS, *PARCEL_ACTIONS, 'address', 'label_came_out', 'reship'))}")
 
 
 def others_named(order_id: UUID, text: str) -> list[UUID]:

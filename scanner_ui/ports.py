@@ -111,5 +111,8 @@ class FloorPorts(ScannerPorts):
     def allocate_waybill(self, order: dict) -> tuple[str, str, str]:
         return self._allocate(order)
 
+    def after_sales_case(self, order_id: UUID) -> str:
+        return self.system.app.after_sales.case_awaiting_return(order_id)
+
     def print_label(self, order_id: UUID, by: str) -> str:
         return self._print_label(order_id, by)

@@ -1,11 +1,15 @@
 """Pulling a shop's orders: from its stored checkpoint, with an overlap window, page by page, nothing missed."""
 
+import logging
 from datetime import datetime, timedelta, timezone
 
-from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformOrder
+from adapters.marketplaces import MarketplaceClient, OrderStatus, PlatformOrder, PlatformRefund
+from domain.after_sales import RefundReport
 from domain.services import NewOrder
 from domain.errors import DomainError, InvalidOrderState
 from domain.order import Buyer, OrderLine
+
+log = logging.getLogger("cangku.pull")
 
 OVERLAP = timedelta(minutes=10)
 FIRST_PULL = timedelta(days=1)
@@ -71,9 +75,24 @@ def pull_shop(app, client: MarketplaceClient, channel: str, shop: str, warehouse
     flush()
     for order in changed:
         intercepted += intercept(app, order)
+    # after-sales on shipped orders, over the same window: a case per request, moved as the platform reports it
+    cases = app.after_sales.take_reports(map(refund_report, client.refunds_changed(start, until)), f"pull:{channel}",
+                                         refused=lambda report, error: log.warning(
+                                             "after-sale %s of %s/%s order %s refused: %s", report.refund_id, channel,
+                                             shop, report.order_no, error))
     app.channels.record_pull(channel, shop, until, seen, imported)
     return {"seen": seen, "imported": imported, "updated": updated, "intercepted": intercepted,
-            "until": until.isoformat()}
+            "after_sales": cases, "until": until.isoformat()}
+
+
+def refund_report(refund: PlatformRefund) -> RefundReport:
+    """A platform's refund or after-sale request in the warehouse's terms."""
+    return RefundReport(
+        channel=refund.channel, shop=refund.shop, refund_id=refund.refund_id, order_no=refund.order_no,
+        kind=refund.kind, status=str(refund.status), amount=refund.amount, reason=refund.reason,
+        requested_at=refund.created_at, modified_at=refund.modified_at, refunded_at=refund.refunded_at,
+        lines=tuple((line.platform_sku_id, line.outer_sku_code, line.quantity, line.amount) for line in refund.lines),
+        return_tracking_no=refund.return_tracking_no)
 
 
 def update_address(app, order_id, new: NewOrder, channel: str) -> int:

@@ -36,6 +36,7 @@ class OrderStatus(StrEnum):
 class RefundStatus(StrEnum):
     REQUESTED = "requested"
     AGREED = "agreed"
+    RETURNING = "returning"  # the buyer sent the goods back; the warehouse is to receive them
     REFUSED = "refused"
     REFUNDED = "refunded"
     CLOSED = "closed"
@@ -98,8 +99,19 @@ class PlatformOrder:
 
 
 @dataclass(frozen=True)
+class RefundLine:
+    """The order line an after-sale names: the platform's SKU id, the merchant code, units, the amount asked."""
+
+    platform_sku_id: str
+    outer_sku_code: str
+    quantity: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
 class PlatformRefund:
-    """One refund or after-sale request, normalised."""
+    """One refund or after-sale request, normalised: its kind (refund_only 仅退款, return_refund 退货退款, exchange
+    换货, reship 补发), the lines it names, when the platform refunded and the buyer's return waybill."""
 
     channel: str
     shop: str
@@ -110,6 +122,10 @@ class PlatformRefund:
     reason: str
     created_at: datetime
     modified_at: datetime
+    kind: str = "refund_only"
+    lines: tuple[RefundLine, ...] = ()
+    refunded_at: datetime | None = None
+    return_tracking_no: str = ""
 
 
 @dataclass(frozen=True, repr=False)

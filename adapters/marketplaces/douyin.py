@@ -22,6 +22,7 @@ from .base import (
     PlatformOrder,
     PlatformRateLimited,
     PlatformRefund,
+    RefundLine,
     PlatformServerError,
     Receiver,
     RefundStatus,
@@ -40,14 +41,19 @@ SUCCESS = 10000
 PAID = {2, 105}
 SHIPPED = {3, 5, 101}
 CANCELLED = {4}
-AFTER_SALE_STATUSES = {
-    6: RefundStatus.REQUESTED,
-    7: RefundStatus.AGREED,
-    11: RefundStatus.AGREED,
-    12: RefundStatus.REFUNDED,
-    27: RefundStatus.REFUSED,
-    29: RefundStatus.REFUSED,
+AFTER_SALE_STATUSES = {  # aftersale_status
+    6: RefundStatus.REQUESTED,  # 售后申请
+    7: RefundStatus.AGREED,  # 售后退货中：待买家退货
+    8: RefundStatus.AGREED,  # 待商家发货（换货、补寄）
+    11: RefundStatus.RETURNING,  # 售后已发货：买家已寄回
+    12: RefundStatus.REFUNDED,  # 售后成功
+    13: RefundStatus.AGREED,  # 换货补寄待收货
+    14: RefundStatus.AGREED,  # 换货补寄成功
+    27: RefundStatus.REFUSED,  # 拒绝售后申请
+    28: RefundStatus.CLOSED,  # 售后失败（关闭）
+    29: RefundStatus.REFUSED,  # 退货后拒绝
 }
+AFTER_SALE_KINDS = {0: "return_refund", 1: "refund_only", 2: "refund_only", 3: "exchange", 7: "reship"}
 AFTER_SALE_OPEN = {6, 7, 11}
 AUTH_SUB_CODES = ("isv.signature", "isv.access-token", "isv.app-id", "isv.authorization")
 TOKEN_APIS = {"token.create", "token.refresh"}  # signed, sent without an access token
@@ -260,16 +266,25 @@ class DouyinClient(MarketplaceClient):
 
     def _refund_from(self, record: Mapping[str, Any]) -> PlatformRefund:
         info = record["aftersale_info"]
+        status = AFTER_SALE_STATUSES.get(int(info["aftersale_status"]), RefundStatus.CLOSED)
+        modified = from_epoch(info["update_time"])
+        lines = tuple(RefundLine(str(item.get("sku_id", "")), str(item.get("shop_sku_code", "") or ""),
+                                 int(item["aftersale_item_num"]), fen(item.get("refund_amount", 0)))
+                      for item in records(record, "order_info", "related_order_info") if item.get("aftersale_item_num"))
         return PlatformRefund(
             channel=self.channel,
             shop=self.credentials.shop,
             refund_id=str(info["aftersale_id"]),
             order_no=str(record["order_info"]["shop_order_id"]),
-            status=AFTER_SALE_STATUSES.get(int(info["aftersale_status"]), RefundStatus.CLOSED),
+            status=status,
             amount=fen(info.get("refund_amount")),
             reason=str(info.get("reason", "")),
             created_at=from_epoch(info["create_time"]),
-            modified_at=from_epoch(info["update_time"]),
+            modified_at=modified,
+            kind=AFTER_SALE_KINDS.get(int(info.get("aftersale_type", 1)), "refund_only"),
+            lines=lines,
+            refunded_at=modified if status is RefundStatus.REFUNDED else None,
+            return_tracking_no=str(info.get("return_logistics_code", "") or ""),
         )
 
 

@@ -251,12 +251,15 @@ class JdClient(MarketplaceClient):
     # -- refunds ---------------------------------------------------------------------------------------
 
     def _refund_records(self, start: datetime, end: datetime) -> Iterable[dict]:
-        return self._walk_window(start, end, self._refund_page)
+        # the list is windowed by the time asked or by the time checked (审核): requests asked in the window, then
+        # those whose state changed in it, so a refund approved days after it was asked is still seen
+        yield from self._walk_window(start, end, lambda s, e, n: self._refund_page(s, e, n, "applyTime"))
+        yield from self._walk_window(start, end, lambda s, e, n: self._refund_page(s, e, n, "checkTime"))
 
-    def _refund_page(self, start: datetime, end: datetime, page_no: int) -> Page:
+    def _refund_page(self, start: datetime, end: datetime, page_no: int, window: str = "applyTime") -> Page:
         answer = self.call("jingdong.pop.afs.soa.refundapply.queryPageList", {
-            "applyTimeStart": china_text(start),
-            "applyTimeEnd": china_text(end),
+            f"{window}Start": china_text(start),
+            f"{window}End": china_text(end),
             "pageIndex": page_no,
             "pageSize": self.page_size,
         })
@@ -265,14 +268,18 @@ class JdClient(MarketplaceClient):
 
     def _refund_from(self, record: Mapping[str, Any]) -> PlatformRefund:
         applied = parse_china_text(record["applyTime"])
+        checked = parse_china_text(record["checkTime"]) if record.get("checkTime") else applied
+        status = REFUND_STATUSES.get(int(record["status"]), RefundStatus.CLOSED)
         return PlatformRefund(
             channel=self.channel,
             shop=self.credentials.shop,
             refund_id=str(record["id"]),
             order_no=str(record["orderId"]),
-            status=REFUND_STATUSES.get(int(record["status"]), RefundStatus.CLOSED),
+            status=status,
             amount=fen(record.get("applyRefundSum")),
             reason=str(record.get("reason", "")),
             created_at=applied,
-            modified_at=parse_china_text(record["checkTime"]) if record.get("checkTime") else applied,
+            modified_at=checked,
+            kind="refund_only",  # 退款审核单: returns and exchanges are JD's 售后服务单 (jingdong.asc.*), not read here
+            refunded_at=checked if status is RefundStatus.REFUNDED else None,
         )

@@ -22,6 +22,7 @@ from .base import (
     PlatformOrder,
     PlatformRateLimited,
     PlatformRefund,
+    RefundLine,
     PlatformServerError,
     Receiver,
     RefundStatus,
@@ -39,16 +40,18 @@ SIGNED = ("access_token", "appkey", "method", "param", "signMethod", "timestamp"
 END_OF_LIST = "nomore"
 PAID, SHIPPED, CANCELLED = {30}, {40, 50, 70}, {80}
 REFUND_STATUSES = {
-    10: RefundStatus.REQUESTED,
+    10: RefundStatus.REQUESTED,  # 买家申请，待商家处理
     11: RefundStatus.REQUESTED,
-    20: RefundStatus.AGREED,
-    21: RefundStatus.AGREED,
-    22: RefundStatus.AGREED,
-    30: RefundStatus.AGREED,
-    40: RefundStatus.REFUSED,
-    60: RefundStatus.REFUNDED,
-    70: RefundStatus.CLOSED,
+    20: RefundStatus.AGREED,  # 商家同意，待买家退货
+    21: RefundStatus.RETURNING,  # 买家已退货，待商家收货
+    22: RefundStatus.REQUESTED,  # 平台介入中
+    30: RefundStatus.AGREED,  # 商家确认收货，待退款
+    40: RefundStatus.REFUSED,  # 商家拒绝
+    50: RefundStatus.AGREED,  # 退款执行中
+    60: RefundStatus.REFUNDED,  # 退款成功
+    70: RefundStatus.CLOSED,  # 售后关闭
 }
+HANDLING_WAYS = {1: "return_refund", 10: "refund_only", 3: "exchange", 4: "reship"}  # handlingWay
 REFUND_OPEN = {10, 11, 20, 21, 22, 30}
 AUTH_WORDS = ("sign", "签名", "token", "授权", "鉴权")
 RATE_WORDS = ("exceed qps limit", "exceed quota limit", "限流")
@@ -273,16 +276,26 @@ class KuaishouClient(MarketplaceClient):
         })
 
     def _refund_from(self, record: Mapping[str, Any]) -> PlatformRefund:
+        status = REFUND_STATUSES.get(int(record["status"]), RefundStatus.CLOSED)
+        modified = from_epoch(int(record["updateTime"]) / 1000)
+        lines = ()
+        if record.get("refundCount"):
+            lines = (RefundLine(str(record.get("skuId", "")), str(record.get("skuNick", "") or ""),
+                                int(record["refundCount"]), fen(record.get("refundFee"))),)
         return PlatformRefund(
             channel=self.channel,
             shop=self.credentials.shop,
             refund_id=str(record["refundId"]),
             order_no=str(record["oid"]),
-            status=REFUND_STATUSES.get(int(record["status"]), RefundStatus.CLOSED),
+            status=status,
             amount=fen(record.get("refundFee")),
             reason=str(record.get("refundReasonDesc", "")),
             created_at=from_epoch(int(record["createTime"]) / 1000),
-            modified_at=from_epoch(int(record["updateTime"]) / 1000),
+            modified_at=modified,
+            kind=HANDLING_WAYS.get(int(record.get("handlingWay", 10)), "refund_only"),
+            lines=lines,
+            refunded_at=modified if status is RefundStatus.REFUNDED else None,
+            return_tracking_no=str(record.get("expressNo", "") or ""),
         )
 
 

@@ -20,6 +20,7 @@ from .base import (
     PlatformOrder,
     PlatformRateLimited,
     PlatformRefund,
+    RefundLine,
     PlatformServerError,
     Receiver,
     RefundStatus,
@@ -37,16 +38,26 @@ from .base import (
 
 REFUND_OPEN = {2, 3}  # 售后处理中, 退款中
 REFUND_DONE = 4  # 退款成功
-AFTER_SALE_STATUSES = {
-    2: RefundStatus.REQUESTED,
-    3: RefundStatus.REQUESTED,
-    4: RefundStatus.AGREED,
-    5: RefundStatus.AGREED,
-    7: RefundStatus.AGREED,
-    6: RefundStatus.REFUSED,
-    9: RefundStatus.REFUSED,
-    10: RefundStatus.REFUNDED,
+AFTER_SALE_STATUSES = {  # after_sales_status
+    2: RefundStatus.REQUESTED,  # 买家申请退款，待商家处理
+    3: RefundStatus.REQUESTED,  # 退货退款，待商家处理
+    4: RefundStatus.AGREED,  # 商家同意退款，退款中
+    5: RefundStatus.AGREED,  # 平台同意退款，退款中
+    6: RefundStatus.REFUSED,  # 驳回退款，待买家处理
+    7: RefundStatus.AGREED,  # 已同意退货退款，待用户发货
+    8: RefundStatus.REQUESTED,  # 平台处理中
+    9: RefundStatus.CLOSED,  # 平台拒绝退款，退款关闭
+    10: RefundStatus.REFUNDED,  # 退款成功
+    11: RefundStatus.CLOSED,  # 买家撤销
+    12: RefundStatus.CLOSED,  # 买家逾期未处理，退款失败
+    13: RefundStatus.CLOSED,  # 买家逾期，超过有效期
+    14: RefundStatus.REQUESTED,  # 换货补寄待商家处理
+    15: RefundStatus.AGREED,  # 换货补寄待用户处理
+    16: RefundStatus.AGREED,  # 换货补寄成功
+    17: RefundStatus.CLOSED,  # 换货补寄失败
+    18: RefundStatus.AGREED,  # 换货补寄待用户确认完成
 }
+AFTER_SALE_KINDS = {2: "refund_only", 3: "return_refund", 4: "exchange", 5: "reship"}  # after_sales_type
 AUTH_CODES = {10019, 20004, 20005, 20031, 20032}
 RATE_CODES = {70031, 70032, 70033}
 SERVER_CODES = {50000, 50001, 50002}
@@ -245,16 +256,29 @@ class PinduoduoClient(MarketplaceClient):
         return Page(records(answer, "refund_list"), count(answer, "total_count"))
 
     def _refund_from(self, record: Mapping[str, Any]) -> PlatformRefund:
+        status = AFTER_SALE_STATUSES.get(int(record["after_sales_status"]), RefundStatus.CLOSED)
+        tracking = str(record.get("tracking_number", "") or "")
+        if status is RefundStatus.AGREED and tracking:
+            status = RefundStatus.RETURNING  # the buyer filled in the return waybill
+        modified = parse_china_text(record["updated_time"])
+        lines = ()
+        if record.get("goods_number"):
+            lines = (RefundLine(str(record.get("sku_id", "")), str(record.get("outer_id", "") or ""),
+                                int(record["goods_number"]), fen(record.get("refund_amount"))),)
         return PlatformRefund(
             channel=self.channel,
             shop=self.credentials.shop,
             refund_id=str(record["id"]),
             order_no=str(record["order_sn"]),
-            status=AFTER_SALE_STATUSES.get(int(record["after_sales_status"]), RefundStatus.CLOSED),
+            status=status,
             amount=fen(record.get("refund_amount")),
             reason=str(record.get("after_sale_reason", "")),
             created_at=parse_china_text(record["created_time"]),
-            modified_at=parse_china_text(record["updated_time"]),
+            modified_at=modified,
+            kind=AFTER_SALE_KINDS.get(int(record.get("after_sales_type", 2)), "refund_only"),
+            lines=lines,
+            refunded_at=modified if status is RefundStatus.REFUNDED else None,
+            return_tracking_no=tracking,
         )
 
 

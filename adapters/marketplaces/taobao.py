@@ -26,7 +26,9 @@ from .base import (
     PlatformRefund,
     PlatformServerError,
     Receiver,
+    RefundLine,
     RefundStatus,
+    ZERO,
     china_text,
     count,
     money,
@@ -44,7 +46,22 @@ TRADE_FIELDS = (
     "orders.num_iid,orders.sku_id,orders.outer_sku_id,orders.outer_iid,orders.title,orders.num,orders.price,"
     "orders.discount_fee,orders.refund_status"
 )
-REFUND_FIELDS = "refund_id,tid,oid,status,refund_fee,reason,created,modified"
+REFUND_FIELDS = ("refund_id,tid,oid,status,refund_fee,reason,created,modified,has_good_return,good_status,num_iid,"
+                 "sku,outer_id,num,sid,company_name")
+
+# tmall.exchange.receive.get: Tmall's exchanges (换货), with their status as the platform names it
+EXCHANGE_FIELDS = "dispute_id,bizorder_id,num,status,created,modified,reason,buyer_logistic_no,bought_sku,payment"
+EXCHANGE_STATUSES = {
+    "换货待处理": RefundStatus.REQUESTED,
+    "待买家退货": RefundStatus.AGREED,
+    "买家已退货，待收货": RefundStatus.RETURNING,
+    "换货关闭": RefundStatus.CLOSED,
+    "换货成功": RefundStatus.AGREED,
+    "待买家修改": RefundStatus.REFUSED,
+    "待发出换货商品": RefundStatus.AGREED,
+    "待买家收货": RefundStatus.AGREED,
+    "请退款": RefundStatus.AGREED,
+}
 
 PAID = {"WAIT_SELLER_SEND_GOODS"}
 SHIPPED = {"SELLER_CONSIGNED_PART", "WAIT_BUYER_CONFIRM_GOODS", "TRADE_BUYER_SIGNED", "TRADE_FINISHED"}
@@ -53,7 +70,7 @@ REFUND_OPEN = {"WAIT_SELLER_AGREE", "WAIT_BUYER_RETURN_GOODS", "WAIT_SELLER_CONF
 REFUND_STATUSES = {
     "WAIT_SELLER_AGREE": RefundStatus.REQUESTED,
     "WAIT_BUYER_RETURN_GOODS": RefundStatus.AGREED,
-    "WAIT_SELLER_CONFIRM_GOODS": RefundStatus.AGREED,
+    "WAIT_SELLER_CONFIRM_GOODS": RefundStatus.RETURNING,
     "SELLER_REFUSE_BUYER": RefundStatus.REFUSED,
     "SUCCESS": RefundStatus.REFUNDED,
     "CLOSED": RefundStatus.CLOSED,
@@ -257,7 +274,19 @@ class TaobaoClient(MarketplaceClient):
     # -- refunds ---------------------------------------------------------------------------------------
 
     def _refund_records(self, start: datetime, end: datetime) -> Iterable[dict]:
-        return self._walk_window(start, end, self._refund_page)
+        yield from self._walk_window(start, end, self._refund_page)
+        yield from self._walk_window(start, end, self._exchange_page)
+
+    def _exchange_page(self, start: datetime, end: datetime, page_no: int) -> Page:
+        answer = self.call(
+            "tmall.exchange.receive.get",
+            fields=EXCHANGE_FIELDS,
+            start_gmt_modified_time=china_text(start),
+            end_gmt_modifed_time=china_text(end),  # sic: the parameter is spelt so
+            page_no=page_no,
+            page_size=self.page_size,
+        )
+        return Page(records(answer, "results", "exchange"), count(answer, "total_results"))
 
     def _refund_page(self, start: datetime, end: datetime, page_no: int) -> Page:
         answer = self.call(
@@ -270,17 +299,49 @@ class TaobaoClient(MarketplaceClient):
         )
         return Page(records(answer, "refunds", "refund"), count(answer, "total_results"))
 
+    def _exchange_from(self, record: Mapping[str, Any]) -> PlatformRefund:
+        lines = ()
+        if record.get("num"):
+            lines = (RefundLine(str(record.get("bought_sku", "")), "", int(record["num"]), ZERO),)
+        return PlatformRefund(
+            channel=self.channel,
+            shop=self.credentials.shop,
+            refund_id=str(record["dispute_id"]),
+            order_no=str(record.get("biz_order_id") or record["bizorder_id"]),
+            status=EXCHANGE_STATUSES.get(str(record["status"]), RefundStatus.CLOSED),
+            amount=ZERO,
+            reason=str(record.get("reason", "")),
+            created_at=parse_china_text(record["created"]),
+            modified_at=parse_china_text(record["modified"]),
+            kind="exchange",
+            lines=lines,
+            return_tracking_no=str(record.get("buyer_logistic_no", "") or ""),
+        )
+
     def _refund_from(self, record: Mapping[str, Any]) -> PlatformRefund:
+        if "dispute_id" in record:
+            return self._exchange_from(record)
+        status = REFUND_STATUSES.get(str(record["status"]), RefundStatus.CLOSED)
+        modified = parse_china_text(record["modified"])
+        lines = ()
+        if record.get("num"):
+            lines = (RefundLine(str(record.get("sku", "")).split("|")[0], str(record.get("outer_id", "")),
+                                int(record["num"]), money(record.get("refund_fee"))),)
         return PlatformRefund(
             channel=self.channel,
             shop=self.credentials.shop,
             refund_id=str(record["refund_id"]),
             order_no=str(record["tid"]),
-            status=REFUND_STATUSES.get(str(record["status"]), RefundStatus.CLOSED),
+            status=status,
             amount=money(record.get("refund_fee")),
             reason=str(record.get("reason", "")),
             created_at=parse_china_text(record["created"]),
-            modified_at=parse_china_text(record["modified"]),
+            modified_at=modified,
+            kind="return_refund" if str(record.get("has_good_return", "")).lower() == "true" else "refund_only",
+            lines=lines,
+            # TOP gives no separate refund time: a refund's last change is its success
+            refunded_at=modified if status is RefundStatus.REFUNDED else None,
+            return_tracking_no=str(record.get("sid", "") or ""),
         )
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Callable
 
 from ..order import Buyer, OrderLine
+from .after_sales import AfterSales
 from .catalogue import Catalogue
 from .channels import Channels
 from .costs import Costs
@@ -49,6 +50,7 @@ class Cangku:
     transfers: Transfers
     dropship: Dropship
     costs: Costs
+    after_sales: AfterSales
 
     @classmethod
     def compose(cls, store: EventStore, hold_on_remark: bool = False,
@@ -69,7 +71,7 @@ class Cangku:
         screens = Screens(store, catalogue, inventory, orders, fulfilment, counts, staff, purchasing, transfers, costs)
         return cls(store, catalogue, inventory, orders, fulfilment, Channels(store, catalogue, orders), staff,
                    screens, Floor(store, staff, screens), counts, purchasing, History(store), review, routing,
-                   transfers, Dropship(store, orders), costs)
+                   transfers, Dropship(store, orders), costs, AfterSales(store, orders))
 
     def close(self) -> None:
         self.store.close()

@@ -5,6 +5,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from .. import ids
+from ..after_sales import AfterSalesCase
 from ..errors import InvalidInput, InvalidOrderState, UnknownWave, WrongItemScanned
 from ..fulfilment import Package, Wave
 from ..order import Order
@@ -440,5 +441,18 @@ class Fulfilment:
             for lot, units in [*back, ("", quantity - sum(n for _, n in back))]:
                 if units:
                     stock.scrap(bin, units, "returned defective", by, lot=lot)
-        self.store.save(order, stock)
+        cases = [self._case_returned(case, order.id, sku, quantity, resaleable, by)] if case else []
+        self.store.save(order, stock, *(c for c in cases if c is not None))
         return bin
+
+    def _case_returned(self, case: str, order_id: UUID, sku: str, quantity: int, resaleable: bool, by: str):
+        """The after-sales case the returned units belong to, with them recorded (closed once settled); None for a
+        case kept elsewhere (a reference typed on the return)."""
+        try:
+            found = self.store.repository.get(UUID(case))
+        except (ValueError, AggregateNotFoundError):
+            return None
+        if not isinstance(found, AfterSalesCase) or found.order_id != order_id:
+            return None
+        found.receive_return(sku, quantity, resaleable, by)
+        return found

@@ -63,11 +63,13 @@ class Orders:
         results = self.import_orders([new], by=by)
         return results[0]["order_id"], results[0]["created"]
 
-    def import_orders(self, page: list[NewOrder], by: str = "import", warehouse: str = "") -> list[dict]:
+    def import_orders(self, page: list[NewOrder], by: str = "import", warehouse: str = "", also: tuple = ()
+                      ) -> list[dict]:
         """Import a page of orders, review each and, when a warehouse is given, reserve their stock: in the warehouse
         the routing rules choose when the merchant has rules, else in the one given.
 
-        The whole page is saved in one transaction. Orders already imported are left as they are.
+        The whole page is saved in one transaction, after the changed aggregates `also` given (an after-sales case
+        recording the replacement it sends). Orders already imported are left as they are.
         """
         problems = []
         for new in page:
@@ -81,13 +83,16 @@ class Orders:
             raise InvalidInput("; ".join(f"{n.channel}/{n.shop}/{n.platform_order_no}: {e}" for n, e in problems))
         try:
             # Most pages are new orders: write without asking the store about each, and look up only on a clash.
-            return self._import_page(page, by, warehouse, look_up=False)
+            return self._import_page(page, by, warehouse, look_up=False, also=also)
         except (IntegrityError, AlreadyReserved):
+            if also:
+                raise  # the aggregates given gave up their events to the failed save: their command runs again
             # AlreadyReserved: an order of the page was imported and reserved before this process knew it (a pull
             # again after a crash that came before its checkpoint was saved).
             return retry_on_conflict(self._import_page)(page, by, warehouse, look_up=True)
 
-    def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool) -> list[dict]:
+    def _import_page(self, page: list[NewOrder], by: str, warehouse: str, look_up: bool, also: tuple = ()
+                     ) -> list[dict]:
         rules = self.routing.rules() if warehouse else None
         site = self.inventory.warehouse(warehouse) if warehouse and rules is None else None
         stocks: dict[UUID, Stock] = {}
@@ -142,8 +147,8 @@ class Orders:
             merged = next((o for o in orders if o.id == result["order_id"] and o.status == "merged"), None)
             if merged is not None:
                 result["status"] = "merged"
-        if orders:
-            self.store.save(*orders, *touched, *dropships, *stocks.values())
+        if orders or also:
+            self.store.save(*also, *orders, *touched, *dropships, *stocks.values())
             self._known_orders.update(o.id for o in orders)
         return results
 

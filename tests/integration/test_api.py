@@ -370,8 +370,8 @@ def test_an_auditor_reads_but_every_command_is_403_and_changes_nothing(system, a
              for path, _ in commands]
     answers = [auditor.post(path, json={}) for path in paths]
 
-    assert len(commands) == 38  # … purchasing 7, the order desk's 6, merge, unmerge, split, review rules 3,
-    # routing an order, transfers' 4 (draft, ship, receive, close)
+    assert len(commands) == 40  # … purchasing 7, the order desk's 6, merge, unmerge, split, review rules 3,
+    # routing an order, transfers' 4 (draft, ship, receive, close), after-sales' replacement and reshipment
     assert [a.status_code for a in answers] == [403] * len(commands)
     assert all(a.json["error"]["code"] == "not_allowed" for a in answers)
     assert auditor.get("/api/v1/audit/chain-head").status_code == 200

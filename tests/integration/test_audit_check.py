@@ -50,7 +50,7 @@ def test_a_clean_log_passes_every_check(day, database_url, tmp_path):
 
     assert result.exit_code == 0, result.stderr
     for name in ("stock_matches_movements", "no_bin_below_zero", "reservations_match_orders",
-                 "shipped_orders_scanned", "views_match_replay"):
+                 "shipped_orders_scanned", "refunds_match_cases", "views_match_replay"):
         assert re.search(rf"^ok +{name} +[1-9][\d,]* checked$", result.stdout, re.M), result.stdout
     assert "FAILED" not in result.stdout + result.stderr
 
@@ -125,3 +125,32 @@ def test_an_order_marked_shipped_without_scans_is_named_with_its_shipment(day, d
     assert (f"FAILED shipped_orders_scanned: order {placed['T900']}: shipped without pick, pack, hand-over scans "
             f"(events #{shipped})") in result.stderr
     assert f"order {placed['T900']}: is shipped but still holds {TEA}×2" in result.stderr
+
+
+def test_a_refund_after_shipping_with_no_case_and_a_case_refunding_more_than_was_paid_are_named(day, database_url,
+                                                                                                 tmp_path):
+    from datetime import datetime, timezone
+    from decimal import Decimal
+
+    from domain.after_sales import RefundReport
+    from tests.unit.test_backoffice_finance import NUMBERS
+
+    system, placed = day
+    app = system.app
+    refunded = recorded_directly(system, placed["T100"], lambda o: o.refund([2], "goodwill", "cs"))
+    at = datetime(2026, 11, 13, 9, 0, tzinfo=timezone.utc)
+    paid = app.orders.order(placed["J200"]).paid_amount
+    first = app.after_sales.take_report(RefundReport("jd", "jd-store", "R1", NUMBERS["J200"], "refund_only", "refunded",
+                                                     paid, "broken", at, at, at), "pull:jd")["case_id"]
+    app.after_sales.take_report(RefundReport("jd", "jd-store", "R2", NUMBERS["J200"], "refund_only", "refunded",
+                                             Decimal("1.00"), "again", at, at, at), "pull:jd")
+
+    result = check(database_url, tmp_path, "--no-replay")
+
+    assert result.exit_code == 1
+    assert re.search(rf"FAILED refunds_match_cases: order {NUMBERS['T100']}: was refunded after shipping with no "
+                     rf"after-sales case \(events #{refunded}\)", result.stderr), result.stderr
+    assert re.search(rf"FAILED refunds_match_cases: order {NUMBERS['J200']}: its after-sales cases refunded "
+                     rf"{paid + Decimal('1.00')} but it was paid {paid} \(events #\d+", result.stderr), result.stderr
+    assert re.search(r"^FAILED +refunds_match_cases +\d+ checked, 2 failures$", result.stdout, re.M)
+    assert first is not None

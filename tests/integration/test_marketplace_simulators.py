@@ -290,3 +290,51 @@ def test_a_window_longer_than_the_platform_allows_is_refused_there_and_split_by_
     sim.stop()
     assert len(pulled) == 40
     assert sim.calls.count("pdd.order.number.list.increment.get") >= 12  # six hours in half-hour windows
+
+
+@pytest.mark.parametrize("kind", ["return_refund", "exchange", "reship"])
+def test_after_sales_of_a_shipped_order_arrive_with_their_kind_line_return_waybill_and_refund_time(sim, kind):
+    if (sim.channel, kind) in (("jd", "exchange"), ("jd", "reship"), ("taobao", "reship")):
+        pytest.skip(f"{sim.channel} serves no {kind} requests")
+    order = next(o for o in sim.orders.values() if o.lines[0].quantity >= 1)
+    sim.change_order(order.order_no, status="shipped", at=NOW + timedelta(minutes=1))
+    sim.after_sale(order.order_no, kind, at=NOW + timedelta(minutes=2))
+    final = {"return_refund": "refunded", "exchange": "returning", "reship": "agreed"}[kind]
+    if kind != "reship":
+        sim.move_refund(order.order_no, "returning", at=NOW + timedelta(minutes=5), return_tracking="SF7000000001")
+    sim.move_refund(order.order_no, final, at=NOW + timedelta(minutes=30))
+    client = client_of(sim, page_size=40)
+
+    [refund] = [r for r in client.refunds_changed(NOW, NOW + timedelta(hours=1)) if r.order_no == order.order_no]
+
+    expected_kind = "refund_only" if sim.channel == "jd" else kind
+    assert (refund.kind, refund.status) == (expected_kind, RefundStatus(final))
+    if final == "refunded":
+        assert refund.refunded_at == NOW + timedelta(minutes=30)
+        assert refund.amount == order.refund.amount and 0 < refund.amount <= order.amount_paid
+    else:
+        assert refund.refunded_at is None and refund.amount == 0
+    if (sim.channel, kind) == ("taobao", "exchange"):
+        [line] = refund.lines  # Tmall's exchange names the SKU bought, not its merchant code
+        assert (line.platform_sku_id, line.quantity) == (order.lines[0].sku_id, order.lines[0].quantity)
+        assert refund.return_tracking_no == "SF7000000001"
+    elif sim.channel != "jd":
+        [line] = refund.lines
+        assert (line.outer_sku_code, line.quantity) == (order.lines[0].outer_sku, order.lines[0].quantity)
+        assert refund.return_tracking_no == ("" if kind == "reship" else "SF7000000001")
+
+
+def test_a_jd_refund_approved_after_the_window_it_was_asked_in_is_still_pulled_as_refunded():
+    sim = started("jd", orders=3)
+    try:
+        order = next(iter(sim.orders.values()))
+        sim.change_order(order.order_no, status="shipped", at=NOW - timedelta(days=3))
+        sim.after_sale(order.order_no, "refund_only", at=NOW - timedelta(days=2))
+        sim.move_refund(order.order_no, "refunded", at=NOW - timedelta(minutes=30))
+        client = client_of(sim, page_size=40)
+
+        [refund] = [r for r in client.refunds_changed(NOW - timedelta(hours=1), NOW) if r.order_no == order.order_no]
+
+        assert (refund.status, refund.refunded_at) == (RefundStatus.REFUNDED, NOW - timedelta(minutes=30))
+    finally:
+        sim.stop()

@@ -5,6 +5,7 @@ from decimal import Decimal
 
 import pytest
 
+from domain.after_sales import RefundReport
 from domain.services import NewOrder
 from domain.errors import UnknownOrder, UnknownSku
 from domain.order import Buyer, OrderLine
@@ -78,7 +79,10 @@ def busy_day(system, step=lambda: None) -> dict:
     ship(app, placed["T100"], "W1")
     step()
     ship(app, placed["T101"], "W2")
-    app.fulfilment.receive_return(placed["T101"], PAN, 1, True, "rita")
+    returned = RefundReport("taobao", "flagship", "RF-T101", NUMBERS["T101"], "return_refund", "agreed",
+                            app.orders.order(placed["T101"]).paid_amount, "damaged", ELEVEN_ELEVEN, ELEVEN_ELEVEN)
+    case = app.after_sales.take_report(returned, "pull:taobao")["case_id"]
+    app.fulfilment.receive_return(placed["T101"], PAN, 1, True, "rita", case=str(case))
     app.orders.refund_order(placed["T101"], "cs", "returned")
     step()
     app.orders.refund_order(placed["T102"], "cs", "changed mind", line_nos=[2])

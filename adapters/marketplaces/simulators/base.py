@@ -46,6 +46,7 @@ class OrderStatus(StrEnum):
 class RefundStatus(StrEnum):
     REQUESTED = "requested"
     AGREED = "agreed"
+    RETURNING = "returning"  # the buyer sent the goods back
     REFUSED = "refused"
     REFUNDED = "refunded"
     CLOSED = "closed"
@@ -138,6 +139,10 @@ class SimRefund:
     reason: str
     created: datetime
     modified: datetime
+    kind: str = "refund_only"  # refund_only, return_refund, exchange, reship: each platform renders its own code
+    line: SimLine | None = None  # the line asked about (None: the order as a whole)
+    quantity: int = 0
+    return_tracking: str = ""
 
 
 @dataclass
@@ -510,6 +515,47 @@ class MarketplaceSimulator(ABC):
                 order.refund.status = RefundStatus.REFUNDED
                 order.refund.modified = order.modified
             return order
+
+    def after_sale(self, order_no: str, kind: str, *, amount: Decimal | None = None, line: int | None = 0,
+                   quantity: int | None = None, at: datetime | None = None, reason: str = "不想要了") -> SimRefund:
+        """The buyer of a shipped order asks for an after-sale: refund_only, return_refund, exchange or reship, on one
+        line (its index; None for the whole order), for `amount` (the line's or order's paid amount when not given)."""
+        if kind not in ("refund_only", "return_refund", "exchange", "reship"):
+            raise ValueError(f"unknown after-sale kind {kind!r}")
+        with self._lock:
+            order = self.orders[order_no]
+            if order.status is not OrderStatus.SHIPPED:
+                raise ValueError(f"order {order_no} is {order.status}; an after-sale needs a shipped order")
+            when = (at or self.clock()).replace(microsecond=0)
+            chosen = None if line is None else order.lines[line]
+            units = quantity or (chosen.quantity if chosen else 0)
+            if amount is None and kind in ("exchange", "reship"):
+                amount = ZERO
+            elif amount is None and chosen is None:
+                amount = order.amount_paid
+            elif amount is None:
+                # what the buyer paid for those units: the line's total less its share of the order's own discount
+                lines_total = sum((line.total for line in order.lines), ZERO)
+                share = order.discount * chosen.total / lines_total if lines_total else ZERO
+                amount = ((chosen.total - share) * units / chosen.quantity).quantize(CENT)
+            order.refund = SimRefund(self._refund_no(order), order_no, RefundStatus.REQUESTED, Decimal(amount),
+                                     reason, when, when, kind, chosen, units)
+            order.modified = when
+            return order.refund
+
+    def move_refund(self, order_no: str, status: RefundStatus | str, *, at: datetime | None = None,
+                    return_tracking: str = "") -> SimRefund:
+        """The order's after-sale moves on: agreed, returning (with the buyer's return waybill), refused, refunded,
+        closed (withdrawn)."""
+        with self._lock:
+            refund = self.orders[order_no].refund
+            if refund is None:
+                raise ValueError(f"order {order_no} has no after-sale")
+            refund.status = RefundStatus(status)
+            refund.modified = (at or self.clock()).replace(microsecond=0)
+            if return_tracking:
+                refund.return_tracking = return_tracking
+            return refund
 
     def evolve(self, count: int, at: datetime | None = None) -> list[str]:
         """Turn `count` paid orders into refund requests, as buyers do over time."""

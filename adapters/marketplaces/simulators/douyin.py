@@ -43,6 +43,7 @@ ORDER_STATUS = {
 AFTER_SALE = {
     RefundStatus.REQUESTED: 6,
     RefundStatus.AGREED: 7,
+    RefundStatus.RETURNING: 11,
     RefundStatus.REFUSED: 27,
     RefundStatus.REFUNDED: 12,
     RefundStatus.CLOSED: 28,
@@ -287,15 +288,28 @@ def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     }
 
 
+AFTER_SALE_TYPES = {"return_refund": 0, "refund_only": 1, "exchange": 3, "reship": 7}
+
+
 def render_refund(refund: SimRefund) -> dict[str, Any]:
+    status = AFTER_SALE[refund.status]
+    if refund.kind in ("exchange", "reship") and refund.status is RefundStatus.AGREED:
+        status = 8
+    related = []
+    if refund.line is not None:
+        related.append({"sku_id": int(refund.line.sku_id), "shop_sku_code": refund.line.outer_sku,
+                        "product_id": int(refund.line.item_id), "aftersale_item_num": refund.quantity,
+                        "refund_amount": fen(refund.amount)})
     return {
         "aftersale_info": {
             "aftersale_id": refund.refund_id,
-            "aftersale_status": AFTER_SALE[refund.status],
+            "aftersale_type": AFTER_SALE_TYPES[refund.kind],
+            "aftersale_status": status,
             "refund_amount": fen(refund.amount),
             "reason": refund.reason,
             "create_time": int(refund.created.timestamp()),
             "update_time": int(refund.modified.timestamp()),
+            "return_logistics_code": refund.return_tracking,
         },
-        "order_info": {"shop_order_id": refund.order_no},
+        "order_info": {"shop_order_id": refund.order_no, "related_order_info": related},
     }

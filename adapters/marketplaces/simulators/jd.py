@@ -52,6 +52,7 @@ STATE = {
 REFUND_STATE = {
     RefundStatus.REQUESTED: 0,
     RefundStatus.AGREED: 1,
+    RefundStatus.RETURNING: 1,
     RefundStatus.REFUSED: 2,
     RefundStatus.REFUNDED: 6,
     RefundStatus.CLOSED: 10,
@@ -313,13 +314,16 @@ class JdSimulator(MarketplaceSimulator):
 
     def refunds(self, params: dict[str, Any]) -> dict:
         api = "jingdong.pop.afs.soa.refundapply.queryPageList"
+        checked = "checkTimeStart" in params  # windowed by the time checked (审核) rather than asked
+        window = "checkTime" if checked else "applyTime"
         try:
-            start, end = parse_china_text(params["applyTimeStart"]), parse_china_text(params["applyTimeEnd"])
+            start, end = parse_china_text(params[f"{window}Start"]), parse_china_text(params[f"{window}End"])
         except Exception:
             return self._answer_of(api, {"queryResult": {"success": False, "englishErrCode": "param error"}})
         with self._lock:
-            found = sorted((o.refund for o in self.orders.values() if o.refund and start <= o.refund.created <= end),
-                           key=lambda r: (r.created, r.refund_id))
+            found = sorted((o.refund for o in self.orders.values() if o.refund and (
+                start <= o.refund.modified <= end and o.refund.modified != o.refund.created if checked
+                else start <= o.refund.created <= end)), key=lambda r: (r.created, r.refund_id))
         page = self.page_of(found, self.integer(params, "pageIndex", 1), self.integer(params, "pageSize", 20))
         return self._answer_of(api, {"queryResult": {"success": True, "totalCount": len(found),
                                                      "result": [render_refund(r) for r in page]}})

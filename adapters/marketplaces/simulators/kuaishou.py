@@ -41,6 +41,7 @@ STATUS = {OrderStatus.PAID: 30, OrderStatus.REFUND_REQUESTED: 30, OrderStatus.SH
 REFUND_STATUS = {
     RefundStatus.REQUESTED: 10,
     RefundStatus.AGREED: 20,
+    RefundStatus.RETURNING: 21,
     RefundStatus.REFUSED: 40,
     RefundStatus.REFUNDED: 60,
     RefundStatus.CLOSED: 70,
@@ -302,13 +303,22 @@ def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     }
 
 
+HANDLING_WAYS = {"return_refund": 1, "refund_only": 10, "exchange": 3, "reship": 4}
+
+
 def render_refund(refund: SimRefund) -> dict[str, Any]:
-    return {
+    shown = {
         "refundId": int(refund.refund_id),
         "oid": int(refund.order_no),
         "status": REFUND_STATUS[refund.status],
+        "handlingWay": HANDLING_WAYS[refund.kind],
         "refundFee": fen(refund.amount),
         "refundReasonDesc": refund.reason,
         "createTime": millis(refund.created),
         "updateTime": millis(refund.modified),
+        "expressNo": refund.return_tracking,
     }
+    if refund.line is not None:
+        shown.update(skuId=int(refund.line.sku_id), relSkuId=int(refund.line.sku_id), skuNick=refund.line.outer_sku,
+                     itemId=int(refund.line.item_id), refundCount=refund.quantity)
+    return shown

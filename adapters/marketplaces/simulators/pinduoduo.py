@@ -33,6 +33,7 @@ from .base import (
 AFTER_SALE = {
     RefundStatus.REQUESTED: 2,
     RefundStatus.AGREED: 4,
+    RefundStatus.RETURNING: 7,
     RefundStatus.REFUSED: 6,
     RefundStatus.REFUNDED: 10,
     RefundStatus.CLOSED: 11,
@@ -260,14 +261,27 @@ def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
     }
 
 
+AFTER_SALE_TYPES = {"refund_only": 2, "return_refund": 3, "exchange": 4, "reship": 5}
+
+
 def render_refund(refund: SimRefund) -> dict[str, Any]:
-    return {
+    status = AFTER_SALE[refund.status]
+    if refund.kind != "refund_only" and refund.status is RefundStatus.REQUESTED:
+        status = 3 if refund.kind == "return_refund" else 14
+    elif refund.kind == "return_refund" and refund.status is RefundStatus.AGREED:
+        status = 7
+    shown = {
         "id": int(refund.refund_id),
         "order_sn": refund.order_no,
-        "after_sales_type": 2,
-        "after_sales_status": AFTER_SALE[refund.status],
+        "after_sales_type": AFTER_SALE_TYPES[refund.kind],
+        "after_sales_status": status,
         "refund_amount": int(refund.amount * 100),
         "after_sale_reason": refund.reason,
         "created_time": china_text(refund.created),
         "updated_time": china_text(refund.modified),
+        "tracking_number": refund.return_tracking,
     }
+    if refund.line is not None:
+        shown.update(goods_id=int(refund.line.item_id), sku_id=int(refund.line.sku_id),
+                     outer_id=refund.line.outer_sku, goods_number=refund.quantity)
+    return shown

@@ -41,6 +41,7 @@ STATUS = {
 REFUND_STATUS = {
     RefundStatus.REQUESTED: "WAIT_SELLER_AGREE",
     RefundStatus.AGREED: "WAIT_BUYER_RETURN_GOODS",
+    RefundStatus.RETURNING: "WAIT_SELLER_CONFIRM_GOODS",
     RefundStatus.REFUSED: "SELLER_REFUSE_BUYER",
     RefundStatus.REFUNDED: "SUCCESS",
     RefundStatus.CLOSED: "CLOSED",
@@ -132,6 +133,7 @@ class TaobaoSimulator(MarketplaceSimulator):
             "taobao.logistics.offline.send": self.offline_send,
             "taobao.item.quantity.update": self.quantity_update,
             "taobao.refunds.receive.get": self.refunds_changed,
+            "tmall.exchange.receive.get": self.exchanges_changed,
             "taobao.top.oaid.decrypt": self.oaid_decrypt,
             "taobao.top.auth.token.create": self.token_create,
             "taobao.top.auth.token.refresh": self.token_refresh,
@@ -221,10 +223,49 @@ class TaobaoSimulator(MarketplaceSimulator):
 
     def refunds_changed(self, params: dict[str, Any]) -> dict:
         start, end, page_no, page_size = self._window(params)
-        newest_first = list(reversed(self.refunds_in(start, end)))
+        newest_first = [r for r in reversed(self.refunds_in(start, end)) if r.kind != "exchange"]
         page = self.page_of(newest_first, page_no, page_size)
         refunds = {"refund": [render_refund(r) for r in page]}
         return {answer_key("taobao.refunds.receive.get"): {"total_results": len(newest_first), "refunds": refunds}}
+
+
+    def exchanges_changed(self, params: dict[str, Any]) -> dict:
+        """Tmall's exchange list, by modified time (its end parameter is spelt end_gmt_modifed_time)."""
+        window = {"start_modified": params.get("start_gmt_modified_time"),
+                  "end_modified": params.get("end_gmt_modifed_time"), "page_no": params.get("page_no", 1),
+                  "page_size": params.get("page_size", 20)}
+        start, end, page_no, page_size = self._window(window)
+        found = [r for r in self.refunds_in(start, end) if r.kind == "exchange"]
+        page = self.page_of(found, page_no, page_size)
+        return {"tmall_exchange_receive_get_response": {
+            "total_results": len(found), "has_next": page_no * page_size < len(found),
+            "results": {"exchange": [render_exchange(r) for r in page]}}}
+
+
+EXCHANGE_STATUS = {
+    RefundStatus.REQUESTED: "换货待处理",
+    RefundStatus.AGREED: "待买家退货",
+    RefundStatus.RETURNING: "买家已退货，待收货",
+    RefundStatus.REFUSED: "待买家修改",
+    RefundStatus.REFUNDED: "请退款",
+    RefundStatus.CLOSED: "换货关闭",
+}
+
+
+def render_exchange(refund: SimRefund) -> dict[str, Any]:
+    line = refund.line
+    shown = {
+        "dispute_id": refund.refund_id,
+        "biz_order_id": refund.order_no,
+        "status": EXCHANGE_STATUS[refund.status],
+        "reason": refund.reason,
+        "created": china_text(refund.created),
+        "modified": china_text(refund.modified),
+        "buyer_logistic_no": refund.return_tracking,
+    }
+    if line is not None:
+        shown.update(bought_sku=line.sku_id, num=refund.quantity, title=line.title, payment=f"{line.total:.2f}")
+    return shown
 
 
 def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
@@ -270,12 +311,23 @@ def render(order: SimOrder, seal: Callable[[str], str]) -> dict[str, Any]:
 
 
 def render_refund(refund: SimRefund) -> dict[str, Any]:
-    return {
+    # taobao.refunds.receive.get serves refunds and returns (has_good_return); exchanges are tmall.exchange.* and
+    # a reshipment is no refund on Taobao: the simulator renders those as refunds of their amount
+    line = refund.line
+    shown = {
         "refund_id": int(refund.refund_id),
         "tid": int(refund.order_no),
+        "oid": int(refund.order_no),
         "status": REFUND_STATUS[refund.status],
         "refund_fee": f"{refund.amount:.2f}",
         "reason": refund.reason,
         "created": china_text(refund.created),
         "modified": china_text(refund.modified),
+        "has_good_return": refund.kind in ("return_refund", "exchange"),
+        "good_status": "BUYER_RETURNED_GOODS" if refund.return_tracking else "BUYER_RECEIVED",
     }
+    if line is not None:
+        shown.update(num_iid=int(line.item_id), sku=line.sku_id, outer_id=line.outer_sku, num=refund.quantity)
+    if refund.return_tracking:
+        shown.update(sid=refund.return_tracking, company_name="顺丰速运")
+    return shown
