@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterable, Iterator
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, Table, func, select, tuple_
+from sqlalchemy import DateTime, Select, Table, func, select, tuple_
 from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import InvalidInput, NotFound
@@ -231,7 +231,24 @@ _plans: dict[tuple, tuple[str, Callable]] = {}
 
 def _processors(conn: Connection, table: Table, names: tuple[str, ...]) -> list:
     dialect = conn.dialect
-    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
+    found = []
+    for name in names:
+        kind = table.c[name].type
+        processor = kind.dialect_impl(dialect).bind_processor(dialect)
+        if dialect.name == "sqlite" and isinstance(kind, DateTime) and kind.timezone:
+            processor = _in_utc(processor)
+        found.append(processor)
+    return found
+
+
+def _in_utc(processor: Callable | None) -> Callable:
+    """SQLite keeps an instant as text without its offset: store it in UTC, as `aware` reads it back (an instant a
+    platform gave in +08:00 would otherwise read back eight hours late)."""
+    def bind(value):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+        return processor(value) if processor else value
+    return bind
 
 
 def _row_values(names: tuple[str, ...], processors: list, defaults: dict[str, Any]) -> Callable[[dict], tuple]:
