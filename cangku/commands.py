@@ -13,12 +13,23 @@ from .settings import ConfigurationError, Settings
 from projections.backoffice import business_calendar
 
 
+def language() -> str:
+    """The CLI's language, from `CANGKU_LANGUAGE` (zh or en; English when unset)."""
+    return "zh" if os.environ.get("CANGKU_LANGUAGE", "").lower().startswith("zh") else "en"
+
+
 def say(key: str, **params) -> str:
-    """A line of the CLI's output in the language of `CANGKU_LANGUAGE` (zh or en; English when unset)."""
+    """A line of the CLI's output in its language."""
     from scanner_ui.i18n import translate
 
-    language = "zh" if os.environ.get("CANGKU_LANGUAGE", "").lower().startswith("zh") else "en"
-    return translate(language, key, params)
+    return translate(language(), key, params)
+
+
+def refusal(error) -> str:
+    """A refusal (or a rejected row's reason) in the CLI's language."""
+    from scanner_ui.i18n import refusal
+
+    return refusal(language(), error)
 
 
 def open_system():
@@ -57,9 +68,9 @@ class DomainErrors(click.Group):
             return super().invoke(ctx)
         except RowsRejected as error:
             click.echo(say("cli:nothing_imported"), err=True)
-            for number, message in error.errors.items():
-                click.echo(say("cli:bad_line", line=number, reason=message), err=True)
+            for number, reason in error.reasons.items():
+                click.echo(say("cli:bad_line", line=number, reason=refusal(reason)), err=True)
             sys.exit(1)
         except DomainError as error:
-            click.echo(say("cli:refused", reason=error), err=True)
+            click.echo(say("cli:refused", reason=refusal(error)), err=True)
             sys.exit(1)

@@ -378,7 +378,8 @@ def authenticated(roles: tuple[str, ...]) -> dict:
     except NotAllowed:
         raise Unauthorized("the token is not accepted: unknown, revoked, or its badge is deactivated") from None
     if member["role"] not in roles:
-        raise NotAllowed(f"a {member['role']} may not do this; it needs one of: {', '.join(roles)}")
+        raise NotAllowed(f"a {member['role']} may not do this; it needs one of: {', '.join(roles)}",
+                         key="refusal:role_may_not", role=member["role"], needs=", ".join(roles))
     return member
 
 

@@ -43,6 +43,22 @@ def translate(lang: str, key: str, params: dict | None = None) -> str:
         return text
 
 
+def refusal(lang: str, error) -> str:
+    """What a refused command says in a language: its words (refusals.po) when it carries a key, else its message."""
+    key = getattr(error, "key", "")
+    return translate(lang, key, error.params) if key else str(error)
+
+
+def with_title(lang: str, code: str, detail: str, params: dict | None = None) -> str:
+    """A refusal's kind (the words of its code) before its detail, unless the code has no words or both say the same."""
+    title = translate(lang, code, params)
+    if title == code:
+        return detail
+    if detail in ("", title):
+        return title
+    return translate(lang, "error_in_language", {"title": title, "detail": detail})
+
+
 def language_of(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT
 

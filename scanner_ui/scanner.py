@@ -16,7 +16,7 @@ from domain.staff import WORK_SCREENS, may_use
 
 from .auth import current_staff, login_required, system, working_warehouse
 from .errors import status_of_code
-from .i18n import translate
+from .i18n import translate, with_title
 
 bp = Blueprint("scanner", __name__)
 
@@ -83,7 +83,10 @@ def said(result: ScanResult | dict | None) -> tuple[str, str]:
         return "", ""
     if isinstance(result, ScanResult):
         result = {"outcome": result.outcome, "key": result.key, "params": result.params}
-    return result["outcome"], translate(g.lang, result["key"], result["params"])
+    key, params = result["key"], result["params"]
+    if params.get("refusal"):
+        return result["outcome"], with_title(g.lang, key, translate(g.lang, params["refusal"], params), params)
+    return result["outcome"], translate(g.lang, key, params)
 
 
 @bp.get("/")
