@@ -40,7 +40,8 @@ def rows(error: RowsRejected) -> dict[int, str]:
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
-        return jsonify(error={"code": error.code, "message": in_language(error.code, str(error), error)}), status_of(error)
+        message = in_language(error.code, str(error), error)
+        return jsonify(error={"code": error.code, "message": message}), status_of(error)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):

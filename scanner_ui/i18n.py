@@ -44,9 +44,13 @@ def translate(lang: str, key: str, params: dict | None = None) -> str:
 
 
 def refusal(lang: str, error) -> str:
-    """What a refused command says in a language: its words (refusals.po) when it carries a key, else its message."""
+    """What a refused command says in a language: its words (refusals.po) when it carries a key, else its message;
+    a parameter whose value has words of its own (`status:shipped`) is said in them."""
     key = getattr(error, "key", "")
-    return translate(lang, key, error.params) if key else str(error)
+    if not key:
+        return str(error)
+    words = catalogue(lang if lang in LANGUAGES else DEFAULT)
+    return translate(lang, key, {name: words.get(f"{name}:{value}", value) for name, value in error.params.items()})
 
 
 def with_title(lang: str, code: str, detail: str, params: dict | None = None) -> str:

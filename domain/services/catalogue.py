@@ -137,7 +137,8 @@ class Catalogue:
             return claimed
         if scanned and self.sku_exists(scanned):
             return scanned
-        raise UnknownBarcode(f"barcode {scanned[:64]!r} belongs to no SKU", key="refusal:unknown_barcode", barcode=scanned[:64])
+        raise UnknownBarcode(f"barcode {scanned[:64]!r} belongs to no SKU", key="refusal:unknown_barcode",
+                             barcode=scanned[:64])
 
     def sku_for_item_scan(self, scanned: str) -> str:
         """The SKU an item scanned at pick, pack or returns is: by its barcode, or by its SKU code only when the SKU
@@ -148,7 +149,8 @@ class Catalogue:
             return claimed
         if scanned and self.sku_exists(scanned) and not self.get_sku(scanned)["barcodes"]:
             return scanned
-        raise UnknownBarcode(f"{scanned[:64]!r} is no item's barcode", key="refusal:no_items_barcode", barcode=scanned[:64])
+        raise UnknownBarcode(f"{scanned[:64]!r} is no item's barcode", key="refusal:no_items_barcode",
+                             barcode=scanned[:64])
 
     def _claimed_by(self, scanned: str) -> str | None:
         for form in (scanned, *self.barcode_forms(scanned)):

@@ -75,8 +75,8 @@ class Inventory:
         return warehouse.id
 
     def warehouse(self, code: str, to_change: bool = True) -> Warehouse:
-        return self.store.get(ids.warehouse_id(code), UnknownWarehouse(f"unknown warehouse {code!r}", key="refusal:unknown_warehouse",
-                                                                                 warehouse=code), to_change)
+        unknown = UnknownWarehouse(f"unknown warehouse {code!r}", key="refusal:unknown_warehouse", warehouse=code)
+        return self.store.get(ids.warehouse_id(code), unknown, to_change)
 
     @retry_on_conflict
     def set_warehouse_sender(self, code: str, sender: dict, by: str) -> None:

@@ -485,7 +485,8 @@ class Orders:
         return self._reserve(order, site, stocks, by)
 
     def order(self, order_id: UUID) -> Order:
-        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}", key="refusal:unknown_order", order=order_id))
+        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}", key="refusal:unknown_order",
+                                                      order=order_id))
         if isinstance(order, HistoricOrder):
             raise InvalidOrderState(f"order {order.order_no} is a past order ({order.status}, imported as history): "
                                     f"it is read, never worked on")
@@ -623,7 +624,8 @@ class Orders:
 
     def order_details(self, order_id: UUID) -> dict:
         """Lines, amounts, fees and the buyer masked (name's first character, phone's ends, address's region)."""
-        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}", key="refusal:unknown_order", order=order_id), to_change=False)
+        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}", key="refusal:unknown_order",
+                                                      order=order_id), to_change=False)
         return {
             **self.get_order(order_id),
             "paid_amount": order.paid_amount, "discount": order.discount, "platform_fee": order.platform_fee,
