@@ -38,14 +38,14 @@ def open_system():
     try:
         return build(Settings.from_env())
     except ConfigurationError as error:
-        raise click.ClickException(f"configuration: {error}") from None
+        raise click.ClickException(say("cli:configuration", error=error)) from None
 
 
 def progress_bar(total: int, desc: str):
-    """A progress bar over events, on stderr."""
+    """A progress bar over events, on stderr; `desc` is the key of its words."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="ev", file=sys.stderr, mininterval=0.5)
+    return tqdm(total=total, desc=say(desc), unit="ev", file=sys.stderr, mininterval=0.5)
 
 
 def parse_instant(text: str) -> datetime:
@@ -53,11 +53,11 @@ def parse_instant(text: str) -> datetime:
     try:
         instant = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO 8601 time such as 2026-11-11T20:00:03") from None
+        raise click.BadParameter(say("cli:not_an_instant", text=repr(text))) from None
     try:
         return business_calendar.local(instant)
     except OverflowError:
-        raise click.BadParameter(f"{text!r} is out of range") from None
+        raise click.BadParameter(say("cli:out_of_range", text=repr(text))) from None
 
 
 class DomainErrors(click.Group):
