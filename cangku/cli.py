@@ -7,7 +7,7 @@ import click
 
 from projections.backoffice import business_calendar
 
-from .commands import DomainErrors, open_system, parse_instant, say
+from .commands import DomainErrors, open_system, parse_instant, said_bar, say
 
 @click.group(cls=DomainErrors)
 def main():
@@ -31,12 +31,10 @@ def import_():
 def _rows_bar(path: Path):
     """Progress over a file's rows, on stderr, after naming how the file is read (XLSX or the CSV's encoding): the
     rows are read, then checked, then written together at the end."""
-    from tqdm import tqdm
-
     from adapters.imports import kind_of
 
     click.echo(say("cli:reading", file=path.name, kind=kind_of(path)), err=True)
-    return tqdm(desc=say("cli:rows_read"), unit="row", file=sys.stderr, mininterval=0.5)
+    return said_bar(desc=say("cli:rows_read"), unit="row", mininterval=0.5)
 
 
 @import_.command(name="skus")

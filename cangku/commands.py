@@ -43,9 +43,20 @@ def open_system():
 
 def progress_bar(total: int, desc: str):
     """A progress bar over events, on stderr; `desc` is the key of its words."""
+    return said_bar(total=total, desc=say(desc), unit="ev", mininterval=0.5)
+
+
+def said_bar(**options):
+    """A tqdm bar on stderr that says the steps an import names in English ("rows checked") in the CLI's language."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=say(desc), unit="ev", file=sys.stderr, mininterval=0.5)
+    class SaidBar(tqdm):
+        def set_description(self, desc=None, refresh=True):
+            key = "cli:" + str(desc or "").replace(" ", "_")
+            said = say(key) if desc else desc
+            super().set_description(desc if said == key else said, refresh)
+
+    return SaidBar(file=sys.stderr, **options)
 
 
 def parse_instant(text: str) -> datetime:

@@ -140,7 +140,7 @@ def within_years(moment, label: str):
 
 def known_sku(code: str) -> str:
     if not system().app.catalogue.sku_exists(code):
-        raise UnknownSku(f"unknown SKU {code[:64]!r}")
+        raise UnknownSku(f"unknown SKU {code[:64]!r}", key="refusal:unknown_sku", sku=code[:64])
     return code
 
 

@@ -78,7 +78,8 @@ def back_office_staff_only():
 @bp.errorhandler(DomainError)
 def refused(error: DomainError):
     """A bad filter or an unknown id: the page says why, with the status the error maps to."""
-    return render_template("office/message.html", title=error.code, reason=errors.detail(error)), errors.status_of(error)
+    return (render_template("office/message.html", title=error.code, reason=errors.detail(error)),
+            errors.status_of(error))
 
 
 @bp.app_template_filter("china_time")
@@ -122,7 +123,7 @@ def warehouse_filter() -> str | None:
 def sku_filter() -> str | None:
     sku = arg("sku")
     if sku and not system().app.catalogue.sku_exists(sku):
-        raise UnknownSku(f"unknown SKU {sku[:64]!r}")
+        raise UnknownSku(f"unknown SKU {sku[:64]!r}", key="refusal:unknown_sku", sku=sku[:64])
     return sku
 
 

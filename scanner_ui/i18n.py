@@ -45,10 +45,12 @@ def translate(lang: str, key: str, params: dict | None = None) -> str:
 
 def refusal(lang: str, error) -> str:
     """What a refused command says in a language: its words (refusals.po) when it carries a key, else its message;
-    a parameter whose value has words of its own (`status:shipped`) is said in them."""
+    in Chinese, a parameter whose value has words of its own (`status:shipped`) is said in them."""
     key = getattr(error, "key", "")
     if not key:
         return str(error)
+    if lang == "en":  # English refusals name states as the domain does ("shipped"), as their messages always have
+        return translate(lang, key, error.params)
     words = catalogue(lang if lang in LANGUAGES else DEFAULT)
     return translate(lang, key, {name: words.get(f"{name}:{value}", value) for name, value in error.params.items()})
 
