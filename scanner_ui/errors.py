@@ -58,4 +58,4 @@ def in_language(code: str, detail: str, error: DomainError | None = None) -> str
     language = i18n.language_asked(request.accept_languages)
     if error is None:
         return i18n.with_title(language, code, detail)
-    return i18n.with_title(language, code, i18n.refusal(language, error), error.params)
+    return i18n.with_title(language, code, i18n.refusal(language, error), getattr(error, "params", None))

@@ -49,10 +49,11 @@ def refusal(lang: str, error) -> str:
     key = getattr(error, "key", "")
     if not key:
         return str(error)
+    params = getattr(error, "params", {})
     if lang == "en":  # English refusals name states as the domain does ("shipped"), as their messages always have
-        return translate(lang, key, error.params)
+        return translate(lang, key, params)
     words = catalogue(lang if lang in LANGUAGES else DEFAULT)
-    return translate(lang, key, {name: words.get(f"{name}:{value}", value) for name, value in error.params.items()})
+    return translate(lang, key, {name: words.get(f"{name}:{value}", value) for name, value in params.items()})
 
 
 def with_title(lang: str, code: str, detail: str, params: dict | None = None) -> str:

@@ -185,7 +185,7 @@ class Floor:
         answer = device.answer_to(scan)
         if answer is not None:
             return answer
-        params = {**error.params, "refusal": error.key} if error.key else error.params
+        params = dict(getattr(error, "params", {}), **({"refusal": error.key} if error.key else {}))
         result = device.record(scan, "refused", error.code, params, str(error), None)
         self.store.save(device)
         return result
