@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Callable, Iterator
 
-from domain.errors import RowsRejected
+from domain.errors import InvalidInput, RowsRejected
 
 SKU_COLUMNS = ("code", "name", "barcodes", "unit_weight_g", "length_mm", "width_mm", "height_mm", "unit_cost",
                "safety_stock", "lot_tracked", "shelf_life_days")
@@ -24,12 +24,16 @@ READ_STEP = 1000
 TITLE_ROWS = 10
 
 
+class CellRefused(InvalidInput, ValueError):
+    """A cell that does not read as its column's kind, with the words of why (refusals.po)."""
+
+
 def is_xlsx(path: Path) -> bool:
     with open(path, "rb") as f:
         head = f.read(8)
     if head.startswith(XLS_MAGIC):
-        raise RowsRejected({1: "this is an .xls file (Excel 97-2003); save it as .xlsx or CSV "
-                               "(请另存为 .xlsx 或 CSV 文件)"})
+        raise RowsRejected({1: InvalidInput("this is an .xls file (Excel 97-2003); save it as .xlsx or CSV",
+                                            key="refusal:xls_file")})
     return head.startswith(XLSX_MAGIC)
 
 
@@ -78,7 +82,8 @@ def each_file_row(path: Path, columns: tuple[str, ...], required: tuple[str, ...
         with open(path, newline="", encoding=encoding) as f:
             yield from _rows(csv.DictReader(f), columns, required, progress)
     except UnicodeDecodeError as error:
-        raise RowsRejected({1: f"the file is neither UTF-8, UTF-16 nor GB18030 text ({error.reason})"}) from None
+        raise RowsRejected({1: InvalidInput(f"the file is neither UTF-8, UTF-16 nor GB18030 text ({error.reason})",
+                                            key="refusal:not_text", reason=error.reason)}) from None
 
 
 def _rows(reader: csv.DictReader, columns, required, progress) -> Iterator[tuple[int, dict[str, str]]]:
@@ -95,8 +100,9 @@ def _check_header(names, columns, required) -> None:
     names = [str(n).strip() for n in names if n is not None]
     missing = [c for c in required if c not in names]
     if missing:
-        raise RowsRejected({1: f"header lacks column(s) {', '.join(missing)}; expected {','.join(columns)} "
-                               f"(表头缺少 {', '.join(missing)})"})
+        lacking, expected = ", ".join(missing), ",".join(columns)
+        raise RowsRejected({1: InvalidInput(f"header lacks column(s) {lacking}; expected {expected}",
+                                            key="refusal:header_lacks", missing=lacking, expected=expected)})
 
 
 def _count(count: int, progress) -> None:
@@ -116,7 +122,8 @@ def _sheet_rows(path: Path, columns, required, progress) -> Iterator[tuple[int, 
         try:
             book = load_workbook(file, read_only=True, data_only=True)
         except Exception as error:  # openpyxl raises many kinds for a damaged or foreign file
-            raise RowsRejected({1: f"the file cannot be read as XLSX ({type(error).__name__})"}) from None
+            raise RowsRejected({1: InvalidInput(f"the file cannot be read as XLSX ({type(error).__name__})",
+                                                key="refusal:not_xlsx", kind=type(error).__name__)}) from None
         yield from _book_rows(book, columns, required, progress)
 
 
@@ -163,7 +170,8 @@ def whole(value: str, column: str) -> int:
     try:
         return int(value)
     except ValueError:
-        raise ValueError(f"{column} must be a whole number, got {value!r}") from None
+        raise CellRefused(f"{column} must be a whole number, got {value!r}", key="refusal:whole_number",
+                          column=column, value=repr(value)) from None
 
 
 def parse(rows, convert) -> dict[int, object]:
@@ -180,7 +188,7 @@ def converted(rows, convert) -> tuple[dict[int, object], dict[int, str]]:
         try:
             parsed[number] = convert(row)
         except (ValueError, InvalidOperation) as error:
-            errors[number] = str(error) or "malformed row"
+            errors[number] = error if isinstance(error, CellRefused) else str(error) or "malformed row"
     return parsed, errors
 
 

@@ -5,7 +5,7 @@ import sys
 
 import click
 
-from cangku.commands import DomainErrors, open_system, progress_bar
+from cangku.commands import DomainErrors, open_system, progress_bar, say
 from projections.backoffice import business_calendar
 
 
@@ -31,31 +31,30 @@ def verify(kept):
     finally:
         system.close()
     for snapshot in differing:
-        click.echo(f"TAMPERED: snapshot of {snapshot['originator_id']} at version {snapshot['originator_version']} "
-                   "differs from a replay of its events", err=True)
+        click.echo(say("cli:snapshot_tampered", id=snapshot["originator_id"], version=snapshot["originator_version"]),
+                   err=True)
     if differing:
         sys.exit(1)
     if not verdict.intact:
-        click.echo(f"TAMPERED: {verdict.describe()}", err=True)
-        click.echo(f"{verdict.checked} events matched the chain before it", err=True)
+        click.echo(say("cli:tampered", what=verdict.describe()), err=True)
+        click.echo(say("cli:matched_before", count=verdict.checked), err=True)
         sys.exit(1)
     if kept and recomputed != expected:
-        found = "no such notification any more" if recomputed is None else f"the events now lead to {recomputed}"
-        click.echo(f"TAMPERED: the head kept outside, notification {position} hash {expected}, does not match: "
-                   f"{found}", err=True)
+        found = say("cli:no_such_notification") if recomputed is None else say("cli:now_lead_to", hash=recomputed)
+        click.echo(say("cli:kept_head_tampered", position=position, hash=expected, found=found), err=True)
         sys.exit(1)
     if kept:
-        click.echo(f"the stored events still lead to the head kept outside (notification {position})")
-    click.echo(f"intact: {verdict.describe()}; {snapshots} snapshots match a replay of their events")
-    click.echo(f"head hash {verdict.head_hash or '-'}")
+        click.echo(say("cli:kept_head_matches", position=position))
+    click.echo(say("cli:intact", what=verdict.describe(), snapshots=snapshots))
+    click.echo(say("cli:head_hash", hash=verdict.head_hash or "-"))
     if verdict.unchained:
-        click.echo(f"{verdict.unchained} newer events are not chained yet (cangku projections catch-up audit)")
+        click.echo(say("cli:unchained", count=verdict.unchained))
 
 
 def _kept_head(text: str) -> tuple[int, str]:
     number, _, digest = text.partition(":")
     if not number.isdigit() or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
-        raise click.BadParameter("a head looks like N:HASH, as `cangku audit head` prints it (64 hex digits)",
+        raise click.BadParameter(say("cli:head_shape"),
                                  param_hint="--head")
     return int(number), digest
 
@@ -70,9 +69,8 @@ def head():
         found = chain_head(system.engine)
     finally:
         system.close()
-    click.echo(f"notification {found['notification_id']} hash {found['hash']}")
-    click.echo(f"keep it outside the database; check later with: cangku audit verify --head "
-               f"{found['notification_id']}:{found['hash']}")
+    click.echo(say("cli:chain_head", position=found["notification_id"], hash=found["hash"]))
+    click.echo(say("cli:keep_head", position=found["notification_id"], hash=found["hash"]))
 
 
 @audit.command()
@@ -89,7 +87,7 @@ def events(order, sku, bin_, warehouse, since, until, limit):
 
     chosen = [name for name, value in (("--order", order), ("--sku", sku), ("--bin", bin_)) if value]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of --order, --sku or --bin")
+        raise click.UsageError(say("cli:one_of_order_sku_bin"))
     system = open_system()
     try:
         system.catch_up()
@@ -105,9 +103,10 @@ def events(order, sku, bin_, warehouse, since, until, limit):
     for e in found:
         at = business_calendar.local(e["at"]).isoformat(timespec="milliseconds")
         data = json.dumps(e["data"], ensure_ascii=False, sort_keys=True)
-        click.echo(f"#{e['notification_id'] or '-':<8} {at} {e['event']:<24} v{e['version']:<5} "
-                   f"by {e['by'] or '-':<12} {e['hash'][:16] or 'unchained'}  {data}")
-    click.echo(f"{len(found)} events")
+        click.echo(say("cli:audit_event", position=e["notification_id"] or "-", at=at, event=e["event"],
+                       version=e["version"], by=e["by"] or "-", hash=e["hash"][:16] or say("cli:not_chained"),
+                       data=data))
+    click.echo(say("cli:events_count", count=len(found)))
 
 
 @audit.command()
@@ -129,22 +128,23 @@ def check(no_replay):
         checked, failures = dict(report.checked), list(report.failures)
         if not no_replay:
             with scratch_views(system.settings.database) as scratch, \
-                    progress_bar(system.app.store.recorder.max_notification_id() or 0, "replaying views") as bar:
+                    progress_bar(system.app.store.recorder.max_notification_id() or 0, "cli:replaying_views") as bar:
                 views = check_views(list(system.runners.values()), scratch, bar.update)
             checked.update(views.checked)
             failures += views.failures
     finally:
         system.close()
     for failure in failures:
-        click.echo(f"FAILED {failure.describe()}", err=True)
+        click.echo(say("cli:check_failed", what=failure.describe()), err=True)
     for name in CHECKS:
         if name in checked:
             broken = sum(f.check == name for f in failures)
-            click.echo(f"{'FAILED' if broken else 'ok':<8}{name:<28}{checked[name]:>10,} checked"
-                       + (f", {broken} failures" if broken else ""))
+            click.echo(f"{say('cli:failed') if broken else say('cli:ok'):<8}{name:<28}"
+                       + say("cli:checked", count=f"{checked[name]:>10,}")
+                       + (say("cli:failures", count=broken) if broken else ""))
         else:
-            click.echo(f"{'skipped':<8}{name}")
-    click.echo(f"{report.events:,} events of stock, orders and parcels read")
+            click.echo(f"{say('cli:skipped'):<8}{name}")
+    click.echo(say("cli:events_read", count=f"{report.events:,}"))
     if failures:
         sys.exit(1)
 
@@ -168,9 +168,10 @@ def actor(actor, since, until, limit, offset):
         system.close()
     for e in rows:
         at = business_calendar.local(e["at"]).isoformat(timespec="milliseconds")
-        click.echo(f"#{e['notification_id']:<8} {at} {e['event']:<26} v{e['version']:<5} {e['hash'][:16] or 'unchained'}"
-                   f"  {e['data']}")
-    click.echo(f"{offset + 1 if rows else 0}-{offset + len(rows)} of {total} events by {actor}")
+        click.echo(say("cli:actor_event", position=e["notification_id"], at=at, event=e["event"], version=e["version"],
+                       hash=e["hash"][:16] or say("cli:not_chained"), data=e["data"]))
+    click.echo(say("cli:actor_page", first=offset + 1 if rows else 0, last=offset + len(rows), total=total,
+                   actor=actor))
 
 
 @audit.command()
@@ -186,7 +187,7 @@ def oversell(order, channel, shop, sku, limit):
     from projections.forensics import oversells, short_orders
 
     if bool(order) == bool(channel):
-        raise click.UsageError("give --order, or --channel (with --shop and --sku to narrow it)")
+        raise click.UsageError(say("cli:order_or_channel"))
     system = open_system()
     try:
         engine = system.fresh("inventory", "channel_stock", "orders_board", "audit")
@@ -197,14 +198,15 @@ def oversell(order, channel, shop, sku, limit):
     finally:
         system.close()
     for o in found:
-        click.echo(f"order {o.order} short of {o.missing} of {o.wanted} {o.sku} in {o.warehouse}")
-        click.echo(f"  gap: {o.gap}")
+        click.echo(say("cli:oversold", order=o.order, missing=o.missing, wanted=o.wanted, sku=o.sku,
+                       warehouse=o.warehouse))
+        click.echo(say("cli:gap", gap=o.gap))
         for m in o.timeline:
             at = business_calendar.local(m.at).isoformat(timespec="milliseconds")
-            free = "" if m.free_after is None else f"  (free {m.free_after})"
+            free = "" if m.free_after is None else say("cli:free_after", free=m.free_after)
             click.echo(f"  #{m.notification_id:<8} {at} {m.kind:<9} {m.detail}{free}")
     if not found:
-        click.echo("no order waiting for stock matches")
+        click.echo(say("cli:no_short_order"))
 
 
 def _rule(text: str):
@@ -250,19 +252,20 @@ def what_if(since, until, rules, courier_rules, wave_rule):
     try:
         store = system.app.store
         live = live_figures(store, since, until)
-        with progress_bar(store.recorder.max_notification_id() or 0, "replaying") as bar:
+        with progress_bar(store.recorder.max_notification_id() or 0, "cli:replaying") as bar:
             again = replay(store, since, until, chosen, bar.update, couriers, waves)
     finally:
         system.close()
-    click.echo(f"{'channel':<12}{'sales':>14}{'oversells':>14}{'refused':>12}{'waiting':>12}{'margin':>19}"
-               "   (live → what-if)")
+    click.echo(f"{say('cli:col:channel'):<12}{say('cli:col:sales'):>14}{say('cli:col:oversells'):>14}"
+               f"{say('cli:col:refused'):>12}{say('cli:col:waiting'):>12}{say('cli:col:margin'):>19}"
+               + say("cli:live_to_whatif"))
     for channel in sorted(set(live.channels) | set(again.channels)):
         a, b = live.channels.get(channel, Figures()), again.channels.get(channel, Figures())
         pairs = [(getattr(a, k), getattr(b, k)) for k in ("sales", "oversells", "refused", "waiting")]
         margins = f"{a.margin:.2f} → {b.margin:.2f}"
         click.echo(f"{channel:<12}" + "".join(f"{f'{x} → {y}':>{w}}" for (x, y), w in zip(pairs, (14, 14, 12, 12)))
                    + f"{margins:>19}")
-    click.echo(f"{'courier':<12}{'parcels':>14}{'postage':>20}")
+    click.echo(f"{say('cli:col:courier'):<12}{say('cli:col:parcels'):>14}{say('cli:col:postage'):>20}")
     for courier in sorted(set(live.couriers) | set(again.couriers)):
         a, b = live.couriers.get(courier, Parcels()), again.couriers.get(courier, Parcels())
         parcels, postage = f"{a.parcels} → {b.parcels}", f"{a.postage:.2f} → {b.postage:.2f}"
@@ -270,9 +273,9 @@ def what_if(since, until, rules, courier_rules, wave_rule):
 
 
     a, b = live.waves, again.waves
-    click.echo(f"waves {a.waves} → {b.waves}, orders waved {a.orders} → {b.orders}, minutes from stock to wave: mean "
-               f"{a.mean_wait_minutes} → {b.mean_wait_minutes}, longest {a.longest_wait_minutes} → "
-               f"{b.longest_wait_minutes}")
+    click.echo(say("cli:waves", waves=f"{a.waves} → {b.waves}", orders=f"{a.orders} → {b.orders}",
+                   mean=f"{a.mean_wait_minutes} → {b.mean_wait_minutes}",
+                   longest=f"{a.longest_wait_minutes} → {b.longest_wait_minutes}"))
 
 
 def _wave_rule(text: str):

@@ -7,7 +7,7 @@ import click
 
 from projections.backoffice import business_calendar
 
-from .commands import open_system, parse_instant, progress_bar
+from .commands import open_system, parse_instant, progress_bar, say
 
 
 @click.command()
@@ -27,7 +27,7 @@ def backup(path):
         table = events_table(store, system.settings.database)
         system.runners["audit"].catch_up()
         try:
-            with progress_bar(store.recorder.max_notification_id() or 0, "events backed up") as bar:
+            with progress_bar(store.recorder.max_notification_id() or 0, "cli:events_backed_up") as bar:
                 written = write_backup(system.settings.database, table, path, bar.update)
         except OSError as error:
             raise BackupRefused(f"cannot write {path}: {error.strerror or error}") from None
@@ -36,11 +36,10 @@ def backup(path):
                                    .where(chain_table.c.notification_id == written.position)).scalar()
     finally:
         system.close()
-    click.echo(f"{written.events:,} events up to notification {written.position} written to {path}")
-    click.echo(f"head {written.position}:{written.head}")
+    click.echo(say("cli:backup_written", events=f"{written.events:,}", position=written.position, path=path))
+    click.echo(say("cli:head", position=written.position, hash=written.head))
     if chained is not None and chained != written.head:
-        click.echo(f"TAMPERED: the audit chain says {chained} at notification {written.position}; the stored events "
-                   "lead elsewhere (cangku audit verify names the event)", err=True)
+        click.echo(say("cli:backup_tampered", chained=chained, position=written.position), err=True)
         sys.exit(1)
 
 
@@ -59,7 +58,7 @@ def restore(path, to_position, to_time):
     from .backup import BackupRefused, check_backup, events_table, restore_events
 
     if to_position and to_time:
-        raise click.UsageError("give --to-position or --to-time, not both")
+        raise click.UsageError(say("cli:position_or_time"))
     until = parse_instant(to_time) if to_time else None
     system = open_system()
     try:
@@ -79,19 +78,19 @@ def restore(path, to_position, to_time):
         trailer = check_backup(path, stop)
         up_to = trailer["last"] if stop else trailer["position"]
         expected = trailer["last_head"] if stop else trailer["head"]
-        click.echo(f"backup intact: {trailer['events']:,} events up to notification {trailer['position']}, "
-                   f"head {trailer['head']}")
-        with progress_bar(up_to, "events restored") as bar:
+        click.echo(say("cli:backup_intact", events=f"{trailer['events']:,}", position=trailer["position"],
+                       hash=trailer["head"]))
+        with progress_bar(up_to, "cli:events_restored") as bar:
             restored = restore_events(system.settings.database, table, path, up_to, bar.update)
-        with progress_bar(up_to, "views rebuilt") as bar:
+        with progress_bar(up_to, "cli:views_rebuilt") as bar:
             rebuild_together(list(system.runners.values()), bar.update)
         head = hash_at(store, up_to) if up_to else expected
         verdict = verify_chain(store, system.engine)
     finally:
         system.close()
-    click.echo(f"restored {restored:,} events up to notification {up_to}"
-               + (f" (recorded by {business_calendar.local(until).isoformat()})" if until else ""))
+    click.echo(say("cli:restored", events=f"{restored:,}", position=up_to)
+               + (say("cli:recorded_by", at=business_calendar.local(until).isoformat()) if until else ""))
     if head != expected or not verdict.intact:
-        click.echo(f"TAMPERED: the restored events lead to {head}, the backup to {expected}", err=True)
+        click.echo(say("cli:restore_tampered", head=head, expected=expected), err=True)
         sys.exit(1)
-    click.echo(f"chain verified: head {up_to}:{head}")
+    click.echo(say("cli:chain_verified", position=up_to, hash=head))

@@ -7,7 +7,7 @@ import click
 
 from projections.backoffice import business_calendar
 
-from .commands import DomainErrors, open_system, parse_instant
+from .commands import DomainErrors, open_system, parse_instant, said_bar, say
 
 @click.group(cls=DomainErrors)
 def main():
@@ -18,8 +18,8 @@ def main():
 def init():
     """Create the event store and the views (safe to run again)."""
     system = open_system()
-    click.echo(f"database: {system.settings.database.masked_url()}")
-    click.echo(f"projections: {', '.join(system.runners)}")
+    click.echo(say("cli:database", url=system.settings.database.masked_url()))
+    click.echo(say("cli:projections", names=", ".join(system.runners)))
     system.close()
 
 
@@ -31,12 +31,10 @@ def import_():
 def _rows_bar(path: Path):
     """Progress over a file's rows, on stderr, after naming how the file is read (XLSX or the CSV's encoding): the
     rows are read, then checked, then written together at the end."""
-    from tqdm import tqdm
-
     from adapters.imports import kind_of
 
-    click.echo(f"reading {path.name} as {kind_of(path)}", err=True)
-    return tqdm(desc="rows read", unit="row", file=sys.stderr, mininterval=0.5)
+    click.echo(say("cli:reading", file=path.name, kind=kind_of(path)), err=True)
+    return said_bar(desc=say("cli:rows_read"), unit="row", mininterval=0.5)
 
 
 @import_.command(name="skus")
@@ -50,9 +48,7 @@ def import_skus(path):
     with _rows_bar(path) as bar:
         counts = run(system.app, path, bar, by="import")
     counts.update(system.release_orders_for_new_skus("import"))
-    click.echo(f"registered {counts['registered']}, updated {counts['updated']}, "
-               f"unchanged {counts['unchanged']} SKUs; orders waiting for them released {counts['released']}, "
-               f"reserved {counts['reserved']}")
+    click.echo(say("cli:skus_imported", **counts))
     system.close()
 
 
@@ -65,7 +61,7 @@ def import_locations(path):
     system = open_system()
     from adapters.imports import kind_of
 
-    click.echo(f"imported {run(system.app, path)} locations (read as {kind_of(path)})")
+    click.echo(say("cli:locations_imported", count=run(system.app, path), kind=kind_of(path)))
     system.close()
 
 
@@ -79,7 +75,7 @@ def import_stock(path, by):
     system = open_system()
     with _rows_bar(path) as bar:
         received = run(system.app, path, by, bar)
-    click.echo(f"received {received} rows of opening stock")
+    click.echo(say("cli:stock_imported", count=received))
     for runner in system.runners.values():
         _with_progress(runner)
     system.close()
@@ -101,8 +97,7 @@ def import_history(path, file_format, channel, shop, by):
     system = open_system()
     with _rows_bar(path) as bar:
         counts = run(system.app, path, file_format, channel, shop, bar, by)
-    click.echo(f"recorded {counts['recorded']} past orders ({counts['lines']} lines); "
-               f"{counts['already_recorded']} were recorded before; {counts['skipped']} lines moved no sale")
+    click.echo(say("cli:history_imported", **counts))
     for name in ("finance", "crm", "replenishment", "order_desk"):
         _with_progress(system.runners[name])
     system.close()
@@ -119,7 +114,7 @@ def import_courier_bill(path, courier, reference, by):
 
     system = open_system()
     done = run(system.app, path, courier, reference, by)
-    click.echo(f"imported {done['lines']} bill lines of {courier} {reference}")
+    click.echo(say("cli:bill_imported", lines=done["lines"], courier=courier, reference=reference))
     system.close()
 
 
@@ -132,8 +127,7 @@ def import_mappings(path, by):
 
     system = open_system()
     done = run(system, path, by)
-    click.echo(f"mapped {done['mapped']} platform SKUs; {done['released']} waiting orders released, "
-               f"{done['reserved']} reserved")
+    click.echo(say("cli:mappings_imported", **done))
     system.close()
 
 
@@ -156,7 +150,8 @@ def stock(sku, bin_, warehouse, at, limit, offset):
 
         system.catch_up()
         rows = [r for r in stock_by_bin(system.engine, warehouse, sku) if bin_ in (None, r["bin"])]
-        click.echo(f"{'bin':<12}{'on hand':>9}{'reserved':>10}{'available':>11}")
+        click.echo(f"{say('cli:col:bin'):<12}{say('cli:col:on_hand'):>9}{say('cli:col:reserved'):>10}"
+                   f"{say('cli:col:available'):>11}")
         for r in rows:
             click.echo(f"{r['bin']:<12}{r['on_hand']:>9}{r['reserved']:>10}{r['available']:>11}")
         _echo_in_transit(system, sku, warehouse, None)
@@ -164,17 +159,18 @@ def stock(sku, bin_, warehouse, at, limit, offset):
         from projections.inventory import stock_at
 
         figure = stock_at(system.fresh("inventory"), warehouse, sku, parse_instant(at), bin_, limit, offset)
-        where = f"bin {bin_}" if bin_ else f"warehouse {warehouse}"
-        click.echo(f"{sku} in {where} at {figure['at'].isoformat()}: on hand {figure['on_hand']}, "
-                   f"reserved {figure['reserved']}, available {figure['on_hand'] - figure['reserved']}")
+        where = say("cli:in_bin", bin=bin_) if bin_ else say("cli:in_warehouse", warehouse=warehouse)
+        click.echo(say("cli:stock_at", sku=sku, where=where, at=figure["at"].isoformat(), on_hand=figure["on_hand"],
+                       reserved=figure["reserved"], available=figure["on_hand"] - figure["reserved"]))
         newest, older = figure["events_total"] - offset, figure["next_offset"]
-        click.echo(f"from {figure['events_total']} events; "
-                   + (f"number {newest - len(figure['events']) + 1} to {newest}" if figure["events"] else "none")
-                   + " shown" + (f" (older ones: --offset {older})" if older is not None else "") + ":")
+        shown = (say("cli:events_shown", total=figure["events_total"], first=newest - len(figure["events"]) + 1,
+                     last=newest) if figure["events"] else say("cli:events_none", total=figure["events_total"]))
+        click.echo(shown + (say("cli:older_events", offset=older) if older is not None else "") + ":")
         for e in figure["events"]:
-            click.echo(f"  v{e['version']:<5} {business_calendar.local(e['at']).isoformat(timespec='milliseconds')} "
-                       f"{e['event']:<16} by {e['by'] or '-':<12} on hand {e['before']['on_hand']} → "
-                       f"{e['after']['on_hand']}, reserved {e['before']['reserved']} → {e['after']['reserved']}")
+            click.echo(say("cli:stock_event", version=e["version"], event=e["event"], by=e["by"] or "-",
+                           at=business_calendar.local(e["at"]).isoformat(timespec="milliseconds"),
+                           on_hand_before=e["before"]["on_hand"], on_hand_after=e["after"]["on_hand"],
+                           reserved_before=e["before"]["reserved"], reserved_after=e["after"]["reserved"]))
         _echo_in_transit(system, sku, warehouse, figure["at"])
     system.close()
 
@@ -184,8 +180,7 @@ def _echo_in_transit(system, sku: str, warehouse: str, at) -> None:
     from projections.transfers import in_transit
 
     for r in in_transit(system.fresh("transfers"), sku, warehouse, at):
-        click.echo(f"in transit: {r['in_transit']} on transfer {r['number']} "
-                   f"({r['from_warehouse']} → {r['to_warehouse']})")
+        click.echo(say("cli:in_transit", **r))
 
 
 @main.group()
@@ -204,11 +199,13 @@ def expiring(days, warehouse):
     system = open_system()
     days = system.settings.expiry_alert_days if days is None else days
     rows = expiring_lots(system.fresh("lots"), system.app.inventory.today(), days, warehouse).page(100_000)
-    click.echo(f"{'warehouse':<10}{'sku':<20}{'lot':<21}{'expiry':<11}{'days left':>10}{'on hand':>9}{'reserved':>10}")
+    click.echo(f"{say('cli:col:warehouse'):<10}{say('cli:col:sku'):<20}{say('cli:col:lot'):<21}"
+               f"{say('cli:col:expiry'):<11}{say('cli:col:days_left'):>10}{say('cli:col:on_hand'):>9}"
+               f"{say('cli:col:reserved'):>10}")
     for r in rows:
         click.echo(f"{r['warehouse']:<10}{r['sku']:<20}{r['lot']:<21}{r['expiry']:<11}{r['days_left']:>10}"
                    f"{r['on_hand']:>9}{r['reserved']:>10}")
-    click.echo(f"{len(rows)} lots expiring within {days} days")
+    click.echo(say("cli:lots_expiring", count=len(rows), days=days))
     system.close()
 
 
@@ -223,20 +220,21 @@ def recall(sku, lot):
 
     system = open_system()
     if not system.app.catalogue.sku_exists(sku):
-        raise click.ClickException(f"unknown SKU {sku!r}")
+        raise click.ClickException(say("refusal:unknown_sku", sku=sku))
     report = recall_report(system.fresh("lots", "order_desk"), sku, lot)
-    click.echo(f"{sku} lot {lot}, expires {report['expiry'] or '?'}: {report['shipped']} units shipped, "
-               f"{report['on_hand']} still in stock")
-    click.echo(f"orders ({len(report['orders'])}):")
+    click.echo(say("cli:recall", sku=sku, lot=lot, expiry=report["expiry"] or "?", shipped=report["shipped"],
+                   on_hand=report["on_hand"]))
+    click.echo(say("cli:recall_orders", count=len(report["orders"])))
     for o in report["orders"]:
         buyer = system.app.orders.order_details(UUID(o["order_id"]))["buyer"]
-        click.echo(f"  {o['channel'] or '-'}/{o['shop'] or '-'}/{o['platform_order_no'] or o['order_id']:<24} "
-                   f"{o['status'] or '-':<10} shipped {o['shipped']:>5} returned {o['returned']:>4}  "
-                   f"{business_calendar.local(o['shipped_at']).isoformat(timespec='seconds')}  "
-                   f"{buyer['name']} {buyer['phone']} {buyer['address']}")
-    click.echo("in stock:")
+        click.echo(say("cli:recall_order", channel=o["channel"] or "-", shop=o["shop"] or "-",
+                       order=o["platform_order_no"] or o["order_id"], status=o["status"] or "-", shipped=o["shipped"],
+                       returned=o["returned"],
+                       at=business_calendar.local(o["shipped_at"]).isoformat(timespec="seconds"),
+                       name=buyer["name"], phone=buyer["phone"], address=buyer["address"]))
+    click.echo(say("cli:in_stock"))
     for r in report["stock"]:
-        click.echo(f"  {r['warehouse']:<10}{r['bin']:<12}on hand {r['on_hand']:>6} reserved {r['reserved']:>6}")
+        click.echo(say("cli:recall_stock", **r))
     system.close()
 
 
@@ -251,8 +249,8 @@ def status():
     system = open_system()
     for runner in system.runners.values():
         s = runner.status()
-        stuck = f"  STUCK at notification {s.stuck_at} ({s.stuck_topic}): {s.error}" if s.stuck_at else ""
-        click.echo(f"{s.name:<12} position {s.position:>9}  head {s.head:>9}  lag {s.lag:>9}{stuck}")
+        stuck = say("cli:stuck", at=s.stuck_at, topic=s.stuck_topic, error=s.error) if s.stuck_at else ""
+        click.echo(say("cli:projection_status", name=s.name, position=s.position, head=s.head, lag=s.lag, stuck=stuck))
     system.close()
 
 
@@ -274,7 +272,7 @@ def rebuild(name):
     system = open_system()
     runners = _chosen(system, name)
     head = system.app.store.recorder.max_notification_id() or 0
-    with tqdm(total=head, desc=name or "all projections", unit="ev", file=sys.stderr) as bar:
+    with tqdm(total=head, desc=name or say("cli:all_projections"), unit="ev", file=sys.stderr) as bar:
         rebuild_together(runners, progress=bar.update, page_size=max(system.settings.projection_batch, 1000))
     system.close()
 
@@ -291,7 +289,7 @@ def catch_up(name):
 
 def _chosen(system, name):
     if name and name not in system.runners:
-        raise click.BadParameter(f"unknown projection {name!r}; known: {', '.join(system.runners)}")
+        raise click.BadParameter(say("cli:unknown_projection", name=repr(name), known=", ".join(system.runners)))
     return [system.runners[name]] if name else list(system.runners.values())
 
 
@@ -314,7 +312,7 @@ def serve(host, port, threads):
         load_demo_catalogue(system.app, click.echo)
         shops, couriers, _ = start_simulators(system)
         system.start_jobs(shops=shops, couriers=couriers, retries=system.settings.job_retries)
-        click.echo("simulators: " + ", ".join(f"{c}/{s}" for c, s in shops))
+        click.echo(say("cli:simulators", shops=", ".join(f"{c}/{s}" for c, s in shops)))
     else:
         system.start_jobs(retries=system.settings.job_retries)
     system.start_followers()
@@ -323,7 +321,7 @@ def serve(host, port, threads):
     app = create_app(system)
     host = host or system.settings.host
     port = port or system.settings.port
-    click.echo(f"serving on http://{host}:{port}/  (database {system.settings.database.masked_url()})")
+    click.echo(say("cli:serving", host=host, port=port, url=system.settings.database.masked_url()))
     try:
         waitress_serve(app, host=host, port=port, threads=threads, _quiet=True,
                        max_request_body_size=app.config["MAX_UPLOAD_LENGTH"])
@@ -357,13 +355,13 @@ def worker(threads):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     system = open_system()
     if not system.settings.broker_url:
-        raise click.ClickException("CANGKU_BROKER_URL is not set; without a broker, `serve` runs the jobs itself")
+        raise click.ClickException(say("cli:no_broker"))
     system.start_jobs(in_process_worker=True, threads=threads, retries=system.settings.job_retries)
     system.start_followers()
     system.start_scheduler()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"worker consuming {', '.join(sorted(system.broker.get_declared_queues()))}")
+    click.echo(say("cli:worker", queues=", ".join(sorted(system.broker.get_declared_queues()))))
     try:
         while not stop.wait(1):
             pass
@@ -375,7 +373,7 @@ def worker(threads):
 
 def register_commands() -> None:
     from adapters.marketplaces.simulators.cli import simulate
-    from adapters.printing.cli import print_test
+    from cangku.printing_cli import print_test
     from .audit_cli import audit
     from .backup_cli import backup, restore
     from cangku.staff_cli import staff

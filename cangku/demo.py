@@ -10,6 +10,7 @@ from projections.inventory import stock_by_bin
 from workers.pull import pull_shop
 
 from .bootstrap import start_simulators
+from .commands import say as words
 from adapters.imports import import_locations, import_skus, import_stock
 
 WAREHOUSE = "WH1"
@@ -32,7 +33,7 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
     system.start_followers(interval=0.05)
     for (channel, shop), client in shops.items():
         pulled = pull_shop(app, client, channel, shop, WAREHOUSE)
-        say(f"pulled {channel}/{shop}: {pulled['seen']} orders seen, {pulled['imported']} imported")
+        say(words("cli:demo:pulled", channel=channel, shop=shop, seen=pulled["seen"], imported=pulled["imported"]))
 
     board = {}
     ready = []
@@ -43,15 +44,15 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
             board[order.status] = board.get(order.status, 0) + 1
             if order.status == "reserved":
                 ready.append(order.id)
-    say("orders by status: " + ", ".join(f"{status} {n}" for status, n in sorted(board.items())))
+    say(words("cli:demo:by_status", counts=", ".join(f"{status} {n}" for status, n in sorted(board.items()))))
     if not ready:
-        say("nothing reserved to ship")
+        say(words("cli:demo:nothing_reserved"))
         return
     wave_no = f"W{datetime.now():%H%M%S}"
     wave_id = app.fulfilment.create_wave(WAREHOUSE, wave_no, ready, "supervisor")
     wave = app.fulfilment.wave(wave_id)
-    say(f"wave {wave_no}: {len(ready)} orders, {len(wave.lines)} pick lines in bin order: "
-        + " → ".join(dict.fromkeys(line["bin"] for line in wave.lines)))
+    say(words("cli:demo:wave", wave=wave_no, orders=len(ready), lines=len(wave.lines),
+              bins=" → ".join(dict.fromkeys(line["bin"] for line in wave.lines))))
     for index, line in enumerate(wave.lines):
         app.fulfilment.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "picker-01")
     for n, order_id in enumerate(ready, start=1):
@@ -66,27 +67,27 @@ def run_demo(system, say, orders_per_shop: int = 4) -> None:
     for order_id in ready:
         package = app.fulfilment.package(order_id)
         chosen[package.courier] = chosen.get(package.courier, 0) + 1
-    say(f"waybills by courier choice: {', '.join(f'{c} {n}' for c, n in sorted(chosen.items()))}; "
-        f"labels printed: {len(ready)}")
+    say(words("cli:demo:waybills", couriers=", ".join(f"{c} {n}" for c, n in sorted(chosen.items())),
+              printed=len(ready)))
     for order_id in ready:
         app.fulfilment.hand_over(order_id, "dock-01")
     confirmed = lambda: sum(len(s.shipments) for s in marketplaces.values())  # noqa: E731
     wait_for(lambda: confirmed() >= len(ready))
-    say(f"shipped {len(ready)} orders; shipment confirmations received by the platforms: {confirmed()}")
+    say(words("cli:demo:shipped", orders=len(ready), confirmed=confirmed()))
     system.catch_up()
     courier_clock.advance(days=3)
     system.jobs.track_parcels.send()
     wait_for(lambda: all(app.orders.order(o).status == "delivered" for o in ready))
-    say(f"three days later the couriers report all {len(ready)} parcels delivered")
+    say(words("cli:demo:delivered", parcels=len(ready)))
 
     system.catch_up()
-    say("stock by bin now:")
+    say(words("cli:demo:stock_now"))
     for row in stock_by_bin(system.engine, WAREHOUSE):
-        say(f"  {row['sku']:<12} {row['bin']:<9} on hand {row['on_hand']:>4}  reserved {row['reserved']:>3}")
+        say(words("cli:demo:stock_row", **row))
     past = app.inventory.stock_at(WAREHOUSE, "TEA-LJ-250", before_orders, "A-01-01")
-    say(f"TEA-LJ-250 in A-01-01 before this run: on hand {past['on_hand']}, from {len(past['events'])} event(s)")
+    say(words("cli:demo:before", on_hand=past["on_hand"], events=len(past["events"])))
     instant = (before_orders + timedelta(milliseconds=1)).astimezone().isoformat(timespec="milliseconds")
-    say(f"try: cangku stock --sku TEA-LJ-250 --bin A-01-01 --at {instant}")
+    say(words("cli:demo:try", at=instant))
     register_demo_staff(app, say, f"http://{system.settings.host}:{system.settings.port}/")
 
 
@@ -97,18 +98,18 @@ def register_demo_staff(app, say, url: str) -> None:
             app.staff.staff_member(badge)
         except NotAllowed:
             app.staff.register_staff(badge, name, role, pin, "demo")
-    say(f"scanner screens at {url} (cangku demo --serve, or cangku serve); sign in with a badge and its PIN:")
+    say(words("cli:demo:screens", url=url))
     for badge, name, role, pin in DEMO_STAFF:
-        say(f"  {role:<10} badge {badge:<6} PIN {pin}  ({name})")
+        say(words("cli:demo:badge", role=role, badge=badge, pin=pin, name=name))
 
 
 def load_demo_catalogue(app, say) -> None:
     """The demo's SKUs, bins and opening stock, unless they are there already."""
     data = Path(str(resources.files("cangku") / "demo_data"))
     if not app.catalogue.sku_exists("TEA-LJ-250"):
-        say(f"catalogue: {import_skus(app, data / 'skus.csv', by='demo')['registered']} SKUs")
-        say(f"bins: {import_locations(app, data / 'locations.csv')} locations")
-        say(f"opening stock: {import_stock(app, data / 'stock.csv', 'demo')} rows")
+        say(words("cli:demo:catalogue", skus=import_skus(app, data / "skus.csv", by="demo")["registered"]))
+        say(words("cli:demo:bins", bins=import_locations(app, data / "locations.csv")))
+        say(words("cli:demo:opening_stock", rows=import_stock(app, data / "stock.csv", "demo")))
 
 
 def wait_for(condition, seconds: float = 30.0) -> None:

@@ -5,6 +5,8 @@ import click
 from domain.errors import DomainError
 from domain.staff import ROLES
 
+from .commands import refusal, say
+
 
 def _run(command) -> None:
     from .commands import open_system
@@ -13,7 +15,7 @@ def _run(command) -> None:
     try:
         command(system.app)
     except DomainError as error:
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(refusal(error)) from None
     finally:
         system.close()
 
@@ -33,7 +35,7 @@ def staff():
 def add(badge, name, role, pin, by):
     """Register a member of staff under a badge barcode."""
     _run(lambda app: app.staff.register_staff(badge, name, role, pin, by))
-    click.echo(f"registered {badge} ({name}) as {role}")
+    click.echo(say("cli:staff_registered", badge=badge, name=name, role=role))
 
 
 @staff.command(name="set")
@@ -46,7 +48,7 @@ def add(badge, name, role, pin, by):
 @click.option("--by", default="admin")
 def set_(badge, role, new_pin, deactivate, warehouses, by):
     """Change a member of staff's role, PIN or warehouses, or deactivate the badge."""
-    pin = click.prompt("New PIN", hide_input=True, confirmation_prompt=True) if new_pin else None
+    pin = click.prompt(say("cli:new_pin"), hide_input=True, confirmation_prompt=True) if new_pin else None
     allowed = None if warehouses is None else [w for w in warehouses.split(",") if w.strip()]
 
     def change(app):
@@ -56,7 +58,7 @@ def set_(badge, role, new_pin, deactivate, warehouses, by):
                                warehouses=allowed)
 
     _run(change)
-    click.echo(f"updated {badge}")
+    click.echo(say("cli:staff_updated", badge=badge))
 
 
 @staff.command()
@@ -77,7 +79,7 @@ def tokens(badge):
     listed = []
     _run(lambda app: listed.extend(app.staff.staff_tokens(badge)))
     for issued in listed:
-        click.echo(f"{issued['id']}  {issued['label']}")
+        click.echo(say("cli:token", id=issued["id"], label=issued["label"]))
 
 
 @staff.command(name="revoke-token")
@@ -87,7 +89,7 @@ def tokens(badge):
 def revoke_token(badge, token_id, by):
     """Revoke an API token by its id (the part after the badge: BADGE.ID.SECRET)."""
     _run(lambda app: app.staff.revoke_token(badge, token_id, by))
-    click.echo(f"revoked token {token_id} of {badge}")
+    click.echo(say("cli:token_revoked", token=token_id, badge=badge))
 
 
 @staff.command()
@@ -100,4 +102,4 @@ def unlock(subject, by):
     from domain.staff import login_key
 
     _run(lambda app: app.staff.unlock_login(login_key(subject), datetime.now(timezone.utc), by))
-    click.echo(f"unlocked {subject}")
+    click.echo(say("cli:unlocked", subject=subject))

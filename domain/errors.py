@@ -2,9 +2,17 @@
 
 
 class DomainError(Exception):
-    """A command was refused; nothing was written."""
+    """A command was refused; nothing was written. `key` and `params`, when given, name the refusal's words in the
+    reader's language (the edges translate them); the message is the English text shown where nothing translates."""
 
     code = "domain_error"
+    key = ""
+
+    def __init__(self, message: str = "", *, key: str = "", **params):
+        super().__init__(message)
+        if key:
+            self.key = key
+        self.params = {k: str(v) for k, v in params.items()}
 
 
 class InvalidInput(DomainError):
@@ -24,8 +32,9 @@ class RowsRejected(InvalidInput):
 
     code = "rows_rejected"
 
-    def __init__(self, errors: dict[int, str]):
-        self.errors = dict(sorted(errors.items()))
+    def __init__(self, errors: "dict[int, str | DomainError]"):
+        self.reasons = dict(sorted(errors.items()))
+        self.errors = {n: str(reason) for n, reason in self.reasons.items()}
         super().__init__("; ".join(f"row {n}: {msg}" for n, msg in self.errors.items()))
 
 

@@ -75,7 +75,8 @@ def _checked_line(status: str, line: dict) -> dict:
         raise InvalidInput(f"a SKU code of 1-64 characters is needed, got {sku!r}")
     quantity = line.get("quantity")
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_UNITS:
-        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_UNITS:,}, got {quantity!r}")
+        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_UNITS:,}, got {quantity!r}",
+                          key="refusal:quantity_range", most=f"{MAX_UNITS:,}", got=repr(quantity))
     price = _money(line.get("unit_price", "0"), "unit price")
     if price > MAX_MONEY:
         raise InvalidInput(f"unit price must be from 0 to {MAX_MONEY:,} yuan, got {price}")

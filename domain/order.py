@@ -118,7 +118,8 @@ def check_lines(lines: list[OrderLine]) -> None:
         seen.add(line.line_no)
         if isinstance(line.quantity, bool) or not isinstance(line.quantity, int) or not 0 < line.quantity <= MAX_UNITS:
             raise InvalidQuantity(f"line {line.line_no}: quantity must be a whole number from 1 to {MAX_UNITS:,}, "
-                                  f"got {line.quantity!r}")
+                                  f"got {line.quantity!r}", key="refusal:line_quantity_range", line=line.line_no,
+                                  most=f"{MAX_UNITS:,}", got=repr(line.quantity))
         for label, amount in (("unit price", line.unit_price), ("discount", line.discount)):
             amount = Decimal(amount)
             if not amount.is_finite() or not 0 <= amount <= MAX_MONEY:
@@ -241,7 +242,9 @@ class Order(Aggregate):
     def _require(self, *statuses: str, doing: str) -> None:
         if self.status not in statuses:
             raise InvalidOrderState(
-                f"order {self.platform_order_no} is {self.status}; cannot {doing} (needs {' or '.join(statuses)})"
+                f"order {self.platform_order_no} is {self.status}; cannot {doing} (needs {' or '.join(statuses)})",
+                key="refusal:order_state", order=self.platform_order_no, status=self.status, doing=doing,
+                needs=" or ".join(statuses),
             )
 
     # Commands
@@ -365,7 +368,8 @@ class Order(Aggregate):
         """A merged order's units travel in another order's parcel: act on that one, or undo the merge first."""
         if self.status == "merged":
             raise InvalidOrderState(f"order {self.platform_order_no} is merged into order {self.merged_into_no}; "
-                                    f"undo the merge to {doing} it")
+                                    f"undo the merge to {doing} it", key="refusal:order_merged",
+                                    order=self.platform_order_no, into=self.merged_into_no, doing=doing)
 
     def split_by_stock(self, missing: dict[str, int], rule: dict, by: str) -> list[dict]:
         """Lines that can go now stay; those needing a SKU that is short move to a part of their own that waits
@@ -451,7 +455,9 @@ class Order(Aggregate):
         self._require("reserved", "waved", doing="pick")
         still = self.quantities().get(sku, 0) - self.picked.get(sku, 0)
         if quantity > still:
-            raise InvalidQuantity(f"order {self.platform_order_no} needs {still} more of {sku}, not {quantity}")
+            raise InvalidQuantity(f"order {self.platform_order_no} needs {still} more of {sku}, not {quantity}",
+                                  key="refusal:order_needs_fewer", order=self.platform_order_no, still=still, sku=sku,
+                                  quantity=quantity)
         self._item_picked(sku, quantity, by)
 
     def mark_packed(self, package_id: UUID, by: str) -> None:

@@ -120,7 +120,7 @@ class LoginRefused(NotAllowed):
     """A badge and PIN not accepted at a device, saying which of the two to fix (the field)."""
 
     def __init__(self, message: str, code: str, field: str, **params: Any):
-        super().__init__(message)
+        super().__init__(message, key=code, **params)
         self.code = code
         self.field = field
         self.params = {k: str(v) for k, v in params.items()}

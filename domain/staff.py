@@ -89,7 +89,7 @@ def read_token(token: str) -> tuple[str, str, str]:
     """The badge, token id and secret of a token; NotAllowed when it is not shaped like one."""
     parts = (token or "").rsplit(".", 2)
     if len(parts) != 3 or not all(parts) or len(token) > 200:
-        raise NotAllowed("token not accepted")
+        raise NotAllowed("token not accepted", key="refusal:token_not_accepted")
     return parts[0], parts[1], parts[2]
 
 
@@ -171,7 +171,7 @@ class Staff(Aggregate):
     def issue_token(self, token_id: str, token_hash: str, label: str, by: str) -> None:
         """Record a new API token of this person by its id and hash; the token itself is never stored."""
         if not self.active:
-            raise NotAllowed(f"badge {self.badge} is deactivated")
+            raise NotAllowed(f"badge {self.badge} is deactivated", key="refusal:badge_deactivated", badge=self.badge)
         if len(label or "") > 64:
             raise InvalidInput("a token label is at most 64 characters")
         self._token_issued(token_id, token_hash, label or "", by)

@@ -25,7 +25,8 @@ NO_EXPIRY = "9999-12-31"  # units without a lot go after every dated lot
 
 def check_quantity(quantity) -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or not 0 < quantity <= MAX_UNITS:
-        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_UNITS:,}, got {quantity!r}")
+        raise InvalidQuantity(f"quantity must be a whole number from 1 to {MAX_UNITS:,}, got {quantity!r}",
+                          key="refusal:quantity_range", most=f"{MAX_UNITS:,}", got=repr(quantity))
     return quantity
 
 
@@ -219,7 +220,8 @@ class Stock(Aggregate):
         available = sum(n for *_, n in offered)
         if available < quantity:
             raise InsufficientStock(f"SKU {self.sku} in {self.warehouse}: {quantity} wanted, {available} available "
-                                    f"(expired lots are never reserved)")
+                                    f"(expired lots are never reserved)", key="refusal:short_unexpired", sku=self.sku,
+                                    warehouse=self.warehouse, wanted=quantity, available=available)
         allocation, held, wanted = {}, [], quantity
         for _, _, bin, lot, n in offered:
             take = min(n, wanted)
@@ -235,7 +237,8 @@ class Stock(Aggregate):
         available = self.available(pick_order)
         if available < quantity:
             raise InsufficientStock(
-                f"SKU {self.sku} in {self.warehouse}: {quantity} wanted, {available} available"
+                f"SKU {self.sku} in {self.warehouse}: {quantity} wanted, {available} available",
+                key="refusal:short", sku=self.sku, warehouse=self.warehouse, wanted=quantity, available=available,
             )
         allocation, wanted = {}, quantity
         for bin in sorted((b for b in self.on_hand if b in pick_order), key=lambda b: (pick_order[b], b)):
@@ -283,7 +286,8 @@ class Stock(Aggregate):
             )
         here = min(allocation.get(from_bin, 0), quantity)
         if self.on_hand.get(from_bin, 0) < quantity or self.free_in(from_bin) < quantity - here:
-            raise BinEmpty(f"bin {from_bin} holds no free {self.sku} for this pick")
+            raise BinEmpty(f"bin {from_bin} holds no free {self.sku} for this pick", key="refusal:bin_empty_for_pick",
+                           bin=from_bin, sku=self.sku)
         taken, wanted = ({from_bin: here} if here else {}), quantity - here
         for bin, allocated in allocation.items():
             if wanted and bin != from_bin:
@@ -402,7 +406,9 @@ class Stock(Aggregate):
         if not (reason or "").strip():
             raise InvalidInput("scrapping needs a reason")
         if self.free_in(bin) < quantity:
-            raise BinEmpty(f"bin {bin} holds {max(self.free_in(bin), 0)} free {self.sku}, cannot scrap {quantity}")
+            raise BinEmpty(f"bin {bin} holds {max(self.free_in(bin), 0)} free {self.sku}, cannot scrap {quantity}",
+                           key="refusal:bin_short_to_scrap", bin=bin, free=max(self.free_in(bin), 0), sku=self.sku,
+                           quantity=quantity)
         out = self._free_units(bin, quantity, lot) if self.has_lots() else []
         self._scrapped(bin, quantity, reason.strip(), by)
         self._book_lots(by, placed=[[bin, l, -n] for l, n in out if l])
@@ -422,7 +428,9 @@ class Stock(Aggregate):
         if from_bin == to_bin:
             raise InvalidInput(f"moving from {from_bin} to itself")
         if self.free_in(from_bin) < quantity:
-            raise BinEmpty(f"bin {from_bin} holds {max(self.free_in(from_bin), 0)} free {self.sku}, not {quantity}")
+            raise BinEmpty(f"bin {from_bin} holds {max(self.free_in(from_bin), 0)} free {self.sku}, not {quantity}",
+                           key="refusal:bin_short_to_move", bin=from_bin, free=max(self.free_in(from_bin), 0),
+                           sku=self.sku, quantity=quantity)
 
     # Events: each applies exactly the effect it names, so replays need no guards.
 

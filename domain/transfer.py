@@ -89,7 +89,9 @@ class Transfer(Aggregate):
         quantity = sum(taken.values())
         left = self.lines[sku] - self.shipped.get(sku, 0)
         if quantity > left:
-            raise InvalidQuantity(f"transfer {self.number} needs {left} more {sku}, not {quantity}")
+            raise InvalidQuantity(f"transfer {self.number} needs {left} more {sku}, not {quantity}",
+                                  key="refusal:transfer_needs_fewer", transfer=self.number, left=left, sku=sku,
+                                  quantity=quantity)
         self._items_sent(sku, dict(taken), by)
 
     def finish_shipping(self, by: str) -> None:

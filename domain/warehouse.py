@@ -79,7 +79,8 @@ class Warehouse(Aggregate):
         try:
             return Location(bin, **self.locations[bin])
         except KeyError:
-            raise UnknownBin(f"bin {bin!r} does not exist in warehouse {self.code}") from None
+            raise UnknownBin(f"bin {bin!r} does not exist in warehouse {self.code}", key="refusal:unknown_bin", bin=bin,
+                             warehouse=self.code) from None
 
     def bins_in(self, area: str) -> list[str]:
         """Bins of one area in pick order."""

@@ -338,7 +338,7 @@ def sku_events(app, engine: Engine, sku: str, since=None, until=None, limit: int
     try:
         registered = app.repository.get(ids.sku_id(sku))
     except (AggregateNotFoundError, TypeError):
-        raise UnknownSku(f"unknown SKU {str(sku)[:64]!r}") from None
+        raise UnknownSku(f"unknown SKU {str(sku)[:64]!r}", key="refusal:unknown_sku", sku=str(sku)[:64]) from None
     streams = [ids.sku_id(sku), *(ids.barcode_id(b) for b in registered.barcodes), *_stock_streams(engine, sku=sku)]
     return _browse(app, engine, streams, lambda e: True, since, until, limit)
 

@@ -97,7 +97,7 @@ def sku_record(engine: Engine, code: str) -> dict:
     with engine.connect() as conn:
         row = conn.execute(select(catalogue_skus).where(catalogue_skus.c.code == code)).first()
     if row is None:
-        raise UnknownSku(f"unknown SKU {str(code)[:64]!r}")
+        raise UnknownSku(f"unknown SKU {str(code)[:64]!r}", key="refusal:unknown_sku", sku=str(code)[:64])
     return shown(row._mapping)
 
 

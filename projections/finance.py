@@ -606,7 +606,7 @@ def sku_finance_listing(engine: Engine, sku: str | None = None) -> Listing:
         query = query.where(finance_skus.c.sku == sku)
         with engine.connect() as conn:
             if conn.execute(query.limit(1)).first() is None:
-                raise UnknownSku(f"unknown SKU {sku[:64]!r}")
+                raise UnknownSku(f"unknown SKU {sku[:64]!r}", key="refusal:unknown_sku", sku=sku[:64])
     return Listing(engine, query, _sku_figures, sort_keys={"margin": _margin(finance_skus.c),
                                                            "unit_cost": cast(finance_skus.c.unit_cost, Numeric)})
 

@@ -395,7 +395,7 @@ def stock_at(engine: Engine, warehouse: str, sku: str, at: datetime, bin: str | 
             .order_by(ledger.c.at.desc(), position.desc()).limit(1))
     with engine.connect() as conn:
         if conn.execute(select(catalogue.c.code).where(catalogue.c.code == sku)).first() is None:
-            raise UnknownSku(f"unknown SKU {sku!r}")
+            raise UnknownSku(f"unknown SKU {sku!r}", key="refusal:unknown_sku", sku=sku)
         figure = conn.execute(last).first()
         total = figure.position if figure else 0
         newest, oldest = total - offset, max(total - offset - limit + 1, 1)

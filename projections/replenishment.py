@@ -226,7 +226,7 @@ def replenishment(engine: Engine, as_of=None, window_days: int = 28, lead_time_d
         available = {r.sku: int(r.available) for r in conn.execute(stock)}
         owed = {r.sku: int(r.units) for r in conn.execute(owed_units)}
     if sku is not None and not catalogue:
-        raise UnknownSku(f"unknown SKU {sku[:64]!r}")
+        raise UnknownSku(f"unknown SKU {sku[:64]!r}", key="refusal:unknown_sku", sku=sku[:64])
     rows = []
     for item in catalogue:
         sold = max(units.get(item.sku, 0), 0)  # credit notes of past orders may outweigh a window's sales

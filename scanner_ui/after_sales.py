@@ -58,5 +58,5 @@ def send_replacement(key: str):
         system().app.after_sales.send_replacement(_case_id(key), current_staff()["badge"],
                                                   system().settings.warehouse)
     except DomainError as error:
-        return case(key, str(error), errors.status_of(error))
+        return case(key, errors.detail(error), errors.status_of(error))
     return redirect(url_for("after_sales.case", key=key), 303)

@@ -140,7 +140,7 @@ def within_years(moment, label: str):
 
 def known_sku(code: str) -> str:
     if not system().app.catalogue.sku_exists(code):
-        raise UnknownSku(f"unknown SKU {code[:64]!r}")
+        raise UnknownSku(f"unknown SKU {code[:64]!r}", key="refusal:unknown_sku", sku=code[:64])
     return code
 
 
@@ -378,7 +378,8 @@ def authenticated(roles: tuple[str, ...]) -> dict:
     except NotAllowed:
         raise Unauthorized("the token is not accepted: unknown, revoked, or its badge is deactivated") from None
     if member["role"] not in roles:
-        raise NotAllowed(f"a {member['role']} may not do this; it needs one of: {', '.join(roles)}")
+        raise NotAllowed(f"a {member['role']} may not do this; it needs one of: {', '.join(roles)}",
+                         key="refusal:role_may_not", role=member["role"], needs=", ".join(roles))
     return member
 
 

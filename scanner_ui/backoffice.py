@@ -78,7 +78,8 @@ def back_office_staff_only():
 @bp.errorhandler(DomainError)
 def refused(error: DomainError):
     """A bad filter or an unknown id: the page says why, with the status the error maps to."""
-    return render_template("office/message.html", title=error.code, reason=str(error)), errors.status_of(error)
+    return (render_template("office/message.html", title=error.code, reason=errors.detail(error)),
+            errors.status_of(error))
 
 
 @bp.app_template_filter("china_time")
@@ -122,7 +123,7 @@ def warehouse_filter() -> str | None:
 def sku_filter() -> str | None:
     sku = arg("sku")
     if sku and not system().app.catalogue.sku_exists(sku):
-        raise UnknownSku(f"unknown SKU {sku[:64]!r}")
+        raise UnknownSku(f"unknown SKU {sku[:64]!r}", key="refusal:unknown_sku", sku=sku[:64])
     return sku
 
 
@@ -607,9 +608,9 @@ def upload_bill():
             raise InvalidFilter(f"a bill file is at most {MAX_BILL_BYTES // (1024 * 1024)} MB")
         bill = settlement.import_bill(system().engine, chosen["channel"], chosen["shop"], data, upload.filename or "")
     except settlement.BillRejected as error:
-        return settlement_page(chosen, rejected=error.errors), errors.status_of(error)
+        return settlement_page(chosen, rejected=errors.rows(error)), errors.status_of(error)
     except DomainError as error:
-        return settlement_page(chosen, refusal=str(error)), errors.status_of(error)
+        return settlement_page(chosen, refusal=errors.detail(error)), errors.status_of(error)
     return redirect(url_for("office.reconciliation", bill_id=bill["id"]), 303)
 
 

@@ -60,7 +60,7 @@ def set_box_price():
     try:
         system().app.costs.set_box_price(form.get("box_type", ""), form.get("price", ""), current_staff()["badge"])
     except DomainError as error:
-        return parcels(str(error), status=errors.status_of(error))
+        return parcels(errors.detail(error), status=errors.status_of(error))
     return redirect(url_for("office_costs.parcels"), 303)
 
 
@@ -73,7 +73,7 @@ def upload_bill():
             result = import_courier_bill(system().app, path, form.get("courier", ""), form.get("reference", ""),
                                          current_staff()["badge"])
     except RowsRejected as error:
-        return parcels(rejected=error.errors, status=errors.status_of(error))
+        return parcels(rejected=errors.rows(error), status=errors.status_of(error))
     except DomainError as error:
-        return parcels(str(error), status=errors.status_of(error))
+        return parcels(errors.detail(error), status=errors.status_of(error))
     return redirect(url_for("office_costs.parcels", billed=result["lines"]), 303)

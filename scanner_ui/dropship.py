@@ -77,7 +77,7 @@ def route_sku():
         system().app.catalogue.set_dropship(form.get("sku", "").strip(), form.get("supplier", ""),
                                             form.get("supplier_price", "").strip() or "0", _badge())
     except DomainError as error:
-        return orders(str(error), errors.status_of(error))
+        return orders(errors.detail(error), errors.status_of(error))
     return redirect(url_for("office_dropship.orders", saved="sku"), 303)
 
 
@@ -104,9 +104,9 @@ def tracking():
     try:
         count = record_tracking_file(supplier, _badge())
     except RowsRejected as error:
-        return orders(status=errors.status_of(error), rejected=error.errors)
+        return orders(status=errors.status_of(error), rejected=errors.rows(error))
     except DomainError as error:
-        return orders(str(error), errors.status_of(error))
+        return orders(errors.detail(error), errors.status_of(error))
     return redirect(url_for("office_dropship.orders", supplier=supplier, recorded=count), 303)
 
 
@@ -117,7 +117,7 @@ def issue_token():
     try:
         token = system().app.dropship.issue_token(supplier, _badge())
     except DomainError as error:
-        return orders(str(error), errors.status_of(error))
+        return orders(errors.detail(error), errors.status_of(error))
     link = url_for("supplier_page.enter", supplier=supplier, token=token, _external=True)
     return orders(link=link, link_supplier=supplier)
 
@@ -128,7 +128,7 @@ def revoke_token():
     try:
         system().app.dropship.revoke_token(supplier, _badge())
     except DomainError as error:
-        return orders(str(error), errors.status_of(error))
+        return orders(errors.detail(error), errors.status_of(error))
     return redirect(url_for("office_dropship.orders", revoked=supplier), 303)
 
 
@@ -227,7 +227,7 @@ def ship(supplier: str):
                                                         form.get("tracking_no", ""), f"supplier:{supplier}",
                                                         supplier=supplier)
     except DomainError as error:
-        return page(supplier, str(error), status=errors.status_of(error))
+        return page(supplier, errors.detail(error), status=errors.status_of(error))
     return redirect(url_for("supplier_page.page", supplier=supplier, done=shipped["platform_order_no"]), 303)
 
 
@@ -238,7 +238,7 @@ def upload(supplier: str):
     try:
         count = record_tracking_file(supplier, f"supplier:{supplier}")
     except RowsRejected as error:
-        return page(supplier, rejected=error.errors, status=errors.status_of(error))
+        return page(supplier, rejected=errors.rows(error), status=errors.status_of(error))
     except DomainError as error:
-        return page(supplier, str(error), status=errors.status_of(error))
+        return page(supplier, errors.detail(error), status=errors.status_of(error))
     return redirect(url_for("supplier_page.page", supplier=supplier, done=str(count)), 303)

@@ -43,6 +43,29 @@ def translate(lang: str, key: str, params: dict | None = None) -> str:
         return text
 
 
+def refusal(lang: str, error) -> str:
+    """What a refused command says in a language: its words (refusals.po) when it carries a key, else its message;
+    in Chinese, a parameter whose value has words of its own (`status:shipped`) is said in them."""
+    key = getattr(error, "key", "")
+    if not key:
+        return str(error)
+    params = getattr(error, "params", {})
+    if lang == "en":  # English refusals name states as the domain does ("shipped"), as their messages always have
+        return translate(lang, key, params)
+    words = catalogue(lang if lang in LANGUAGES else DEFAULT)
+    return translate(lang, key, {name: words.get(f"{name}:{value}", value) for name, value in params.items()})
+
+
+def with_title(lang: str, code: str, detail: str, params: dict | None = None) -> str:
+    """A refusal's kind (the words of its code) before its detail, unless the code has no words or both say the same."""
+    title = translate(lang, code, params)
+    if title == code:
+        return detail
+    if detail in ("", title):
+        return title
+    return translate(lang, "error_in_language", {"title": title, "detail": detail})
+
+
 def language_of(cookie: str | None) -> str:
     return cookie if cookie in LANGUAGES else DEFAULT
 

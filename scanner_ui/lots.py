@@ -58,7 +58,7 @@ def scrap():
                                          form.get("sku", "").strip(), lot, form.get("reason", ""),
                                          current_staff()["badge"])
     except DomainError as error:
-        return expiring(str(error), errors.status_of(error))
+        return expiring(errors.detail(error), errors.status_of(error))
     return redirect(url_for("lots.expiring", scrapped=lot), 303)
 
 

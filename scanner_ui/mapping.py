@@ -53,7 +53,7 @@ def map_platform_sku():
         done = system().map_platform_sku(chosen["channel"], chosen["shop"], chosen["platform_sku"],
                                          kit_of(chosen["components"]), current_staff()["badge"], chosen["item_id"])
     except DomainError as error:
-        return page(chosen, refusal=str(error)), errors.status_of(error)
+        return page(chosen, refusal=errors.detail(error)), errors.status_of(error)
     return redirect(url_for("office_mapping.unmapped", mapped=chosen["platform_sku"], released=done["released"],
                             reserved=done["reserved"]), 303)
 
@@ -65,9 +65,9 @@ def upload_mappings():
         with uploaded("file", MAX_FILE_BYTES, "mapping file") as path:
             done = system().import_mappings(path, current_staff()["badge"])
     except RowsRejected as error:
-        return page(rejected=error.errors), errors.status_of(error)
+        return page(rejected=errors.rows(error)), errors.status_of(error)
     except DomainError as error:
-        return page(refusal=str(error)), errors.status_of(error)
+        return page(refusal=errors.detail(error)), errors.status_of(error)
     return redirect(url_for("office_mapping.unmapped", mapped_file=done["mapped"], released=done["released"],
                             reserved=done["reserved"]), 303)
 

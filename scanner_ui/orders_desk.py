@@ -177,13 +177,13 @@ def order_action(order_ref: str, action: str):
         try:
             buyer = system().app.channels.reveal_buyer(order_id, current_staff()["badge"], purpose)
         except InvalidInput as error:
-            return order_page(order_id, errors.status_of(error), refusal=str(error))
+            return order_page(order_id, errors.status_of(error), refusal=errors.detail(error))
         return order_page(order_id, buyer={"masked": False, **buyer})
     system().app.orders.order(order_id)  # an unknown order is 404 whichever the action
     try:
         act(order_id, action, request.form, current_staff()["badge"])
     except DomainError as error:
-        return order_page(order_id, errors.status_of(error), refusal=str(error))
+        return order_page(order_id, errors.status_of(error), refusal=errors.detail(error))
     return redirect(url_for("desk.order", order_ref=str(order_id), done=action), 303)
 
 
@@ -213,7 +213,7 @@ def act_on_each(chosen: list, action: str, values, by: str) -> list[dict]:
             number = system().app.orders.order(order_id).platform_order_no
             act(order_id, action, values, by)
         except DomainError as error:
-            results.append({"order_id": text[:64], "order": number, "done": False, "reason": str(error),
+            results.append({"order_id": text[:64], "order": number, "done": False, "reason": errors.detail(error),
                             "code": error.code})
             continue
         results.append({"order_id": str(order_id), "order": number, "done": True, "reason": "", "code": ""})

@@ -53,9 +53,9 @@ def upload():
             counts = import_skus(system().app, path, by=current_staff()["badge"])
         counts.update(system().release_orders_for_new_skus(current_staff()["badge"]))
     except RowsRejected as error:
-        return skus({"rejected": error.errors}, errors.status_of(error))
+        return skus({"rejected": errors.rows(error)}, errors.status_of(error))
     except DomainError as error:
-        return skus({"refusal": str(error)}, errors.status_of(error))
+        return skus({"refusal": errors.detail(error)}, errors.status_of(error))
     return skus({"counts": counts})
 
 
@@ -72,7 +72,7 @@ def register():
         system().app.catalogue.register_sku(details.pop("code"), details.pop("name", ""), **details)
         system().release_orders_for_new_skus(current_staff()["badge"])
     except DomainError as error:
-        return form_page(values, str(error), errors.status_of(error))
+        return form_page(values, errors.detail(error), errors.status_of(error))
     return redirect(url_for("products.sku", code=values["code"].strip(), saved=1), 303)
 
 
@@ -91,7 +91,7 @@ def edit(code: str):
                                         **details)
     except DomainError as error:
         record = catalogue.sku_record(fresh("catalogue"), code)
-        return form_page({**values, "retired": record["retired"]}, str(error), errors.status_of(error))
+        return form_page({**values, "retired": record["retired"]}, errors.detail(error), errors.status_of(error))
     return redirect(url_for("products.sku", code=code, saved=1), 303)
 
 

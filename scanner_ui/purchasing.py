@@ -46,7 +46,7 @@ def register_supplier():
         system().app.purchasing.register_supplier(form.get("code", ""), form.get("name", ""),
                                                   int(days) if days.isdigit() else days, current_staff()["badge"])
     except DomainError as error:
-        return orders(str(error), errors.status_of(error))
+        return orders(errors.detail(error), errors.status_of(error))
     return redirect(url_for("purchasing.orders"), 303)
 
 
@@ -66,7 +66,7 @@ def revise_supplier(code: str):
         system().app.purchasing.revise_supplier(code, form.get("name", ""), form.get("contact", ""),
                                                 int(days) if days.isdigit() else days, current_staff()["badge"])
     except DomainError as error:
-        return supplier(code, str(error), errors.status_of(error))
+        return supplier(code, errors.detail(error), errors.status_of(error))
     return redirect(url_for("purchasing.supplier", code=code, saved=1), 303)
 
 
@@ -82,7 +82,7 @@ def send(number: str):
     try:
         sent = system().app.purchasing.send(number, channel, current_staff()["badge"])
     except DomainError as error:
-        return order(number, str(error), errors.status_of(error))
+        return order(number, errors.detail(error), errors.status_of(error))
     if channel == "print":
         return render_template("office/purchase_order_print.html", title="purchase_order", sent=sent,
                                printed_on=backoffice.today())
@@ -107,7 +107,7 @@ def draft():
         system().app.purchasing.draft_from_suggestions(number, supplier, warehouse, suggested,
                                                        current_staff()["badge"])
     except DomainError as error:
-        return orders(str(error), errors.status_of(error))
+        return orders(errors.detail(error), errors.status_of(error))
     return redirect(url_for("purchasing.order", number=number), 303)
 
 
@@ -131,5 +131,5 @@ def _command(number: str, command):
     try:
         command(number, current_staff()["badge"])
     except DomainError as error:
-        return order(number, str(error), errors.status_of(error))
+        return order(number, errors.detail(error), errors.status_of(error))
     return redirect(url_for("purchasing.order", number=number), 303)

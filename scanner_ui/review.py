@@ -75,7 +75,7 @@ def edited(command):
     try:
         command(current_staff()["badge"])
     except DomainError as error:
-        return page(str(error), errors.status_of(error), dict(request.form))
+        return page(errors.detail(error), errors.status_of(error), dict(request.form))
     return redirect(url_for("office_review.rules", done="saved"), 303)
 
 

@@ -9,6 +9,7 @@ import functools
 from uuid import UUID
 
 from flask import Blueprint, abort, current_app, g, redirect, render_template, request, url_for
+from markupsafe import escape
 
 from domain.errors import InvalidInput
 from domain.scanning import SCAN_SCREENS, Scan, ScanResult, StaleSequence
@@ -16,7 +17,7 @@ from domain.staff import WORK_SCREENS, may_use
 
 from .auth import current_staff, login_required, system, working_warehouse
 from .errors import status_of_code
-from .i18n import translate
+from .i18n import translate, with_title
 
 bp = Blueprint("scanner", __name__)
 
@@ -77,13 +78,22 @@ def render_panel(screen: str, seq: int) -> str:
     return render_template(f"panels/{screen}.html", view=screen_view(screen), seq=seq, screen=screen)
 
 
+def told_back(params: dict) -> dict:
+    """A refusal's parameters as an answer may carry them: a scanned value is escaped, never markup as it was typed."""
+    return {name: str(escape(value)) if isinstance(value, str) else value for name, value in params.items()}
+
+
 def said(result: ScanResult | dict | None) -> tuple[str, str]:
     """(outcome, text) of a scan's answer, in the person's language."""
     if result is None:
         return "", ""
     if isinstance(result, ScanResult):
         result = {"outcome": result.outcome, "key": result.key, "params": result.params}
-    return result["outcome"], translate(g.lang, result["key"], result["params"])
+    key, params = result["key"], result["params"]
+    if params.get("refusal"):
+        shown = told_back(params)
+        return result["outcome"], with_title(g.lang, key, translate(g.lang, params["refusal"], shown), shown)
+    return result["outcome"], translate(g.lang, key, params)
 
 
 @bp.get("/")
@@ -159,7 +169,8 @@ def scan():
         return redirect(f"{after or url_for('scanner.screen_page', screen=scan.screen)}?r={result.sequence}", 303)
     outcome, message = said(result)
     body = {
-        "scan": {"sequence": result.sequence, "outcome": outcome, "key": result.key, "params": result.params,
+        "scan": {"sequence": result.sequence, "outcome": outcome, "key": result.key,
+                 "params": told_back(result.params),
                  "duplicate": result.duplicate},
         "message": message,
         "next_sequence": result.next_sequence,

@@ -49,7 +49,7 @@ def revise_rules():
     try:
         system().app.routing.revise_rules(rules, form.get("split_allowed") == "on", current_staff()["badge"])
     except DomainError as error:
-        return routing(str(error), errors.status_of(error))
+        return routing(errors.detail(error), errors.status_of(error))
     return redirect(url_for("warehouses.routing"), 303)
 
 
@@ -62,7 +62,7 @@ def warehouse_sender():
             form.get("warehouse", "").strip()[:32], {key: form.get(key, "")[:400] for key in SENDER_FIELDS},
             current_staff()["badge"])
     except DomainError as error:
-        return routing(str(error), errors.status_of(error))
+        return routing(errors.detail(error), errors.status_of(error))
     return redirect(url_for("warehouses.routing"), 303)
 
 
@@ -74,7 +74,7 @@ def staff_warehouses():
         system().app.staff.change_staff(form.get("badge", "").strip()[:32], current_staff()["badge"],
                                         warehouses=form.getlist("allowed"))
     except DomainError as error:
-        return routing(str(error), errors.status_of(error))
+        return routing(errors.detail(error), errors.status_of(error))
     return redirect(url_for("warehouses.routing", staff_saved=form.get("badge", "")[:32]), 303)
 
 
@@ -105,7 +105,7 @@ def draft_transfer():
         system().app.transfers.draft(number, form.get("from_warehouse", ""), form.get("to_warehouse", ""), lines,
                                      current_staff()["badge"])
     except DomainError as error:
-        return transfer_list(str(error), errors.status_of(error))
+        return transfer_list(errors.detail(error), errors.status_of(error))
     return redirect(url_for("warehouses.transfer_page", number=number), 303)
 
 
@@ -124,5 +124,5 @@ def transfer_action(number: str, action: str):
             raise InvalidInput(f"a transfer cannot be {action[:20]!r}")
         commands[action](number, current_staff()["badge"])
     except DomainError as error:
-        return transfer_page(number, str(error), errors.status_of(error))
+        return transfer_page(number, errors.detail(error), errors.status_of(error))
     return redirect(url_for("warehouses.transfer_page", number=number), 303)

@@ -64,7 +64,7 @@ class Catalogue:
             claims.claim(barcode, sku.code)
 
     def add_barcode(self, code: str, barcode: str) -> None:
-        sku = self.store.get(ids.sku_id(code), UnknownSku(f"unknown SKU {code!r}"))
+        sku = self.store.get(ids.sku_id(code), UnknownSku(f"unknown SKU {code!r}", key="refusal:unknown_sku", sku=code))
         sku.add_barcode(barcode)
         claims = Claims(self.store)
         claims.claim(sku.barcodes[-1], sku.code)
@@ -125,7 +125,7 @@ class Catalogue:
     def check_receivable(self, code: str) -> None:
         """Refuse a SKU that does not exist or is retired."""
         if not self.sku_exists(code):
-            raise UnknownSku(f"unknown SKU {code!r}")
+            raise UnknownSku(f"unknown SKU {code!r}", key="refusal:unknown_sku", sku=code)
         if code in self.retired_among({code}):
             raise SkuRetired(f"SKU {code} is retired (已停用): it is not received any more")
 
@@ -137,7 +137,8 @@ class Catalogue:
             return claimed
         if scanned and self.sku_exists(scanned):
             return scanned
-        raise UnknownBarcode(f"barcode {scanned[:64]!r} belongs to no SKU")
+        raise UnknownBarcode(f"barcode {scanned[:64]!r} belongs to no SKU", key="refusal:unknown_barcode",
+                             barcode=scanned[:64])
 
     def sku_for_item_scan(self, scanned: str) -> str:
         """The SKU an item scanned at pick, pack or returns is: by its barcode, or by its SKU code only when the SKU
@@ -148,7 +149,8 @@ class Catalogue:
             return claimed
         if scanned and self.sku_exists(scanned) and not self.get_sku(scanned)["barcodes"]:
             return scanned
-        raise UnknownBarcode(f"{scanned[:64]!r} is no item's barcode")
+        raise UnknownBarcode(f"{scanned[:64]!r} is no item's barcode", key="refusal:no_items_barcode",
+                             barcode=scanned[:64])
 
     def _claimed_by(self, scanned: str) -> str | None:
         for form in (scanned, *self.barcode_forms(scanned)):

@@ -45,7 +45,7 @@ class Channels:
         Listing.check(components, Decimal(share), buffer, minimum, maximum)
         for sku in components:
             if not self.catalogue.sku_exists(sku):
-                raise UnknownSku(f"unknown SKU {sku!r}")
+                raise UnknownSku(f"unknown SKU {sku!r}", key="refusal:unknown_sku", sku=sku)
         listing = Listing(channel, shop, platform_sku, item_id, dict(components), Decimal(share), buffer, minimum,
                           maximum)
         self.store.save_new(listing, conflict=InvalidInput(f"{channel}/{shop} {platform_sku} is already mapped"))
@@ -74,7 +74,7 @@ class Channels:
         check_kit(components)
         for sku in components:
             if not self.catalogue.sku_exists(sku):
-                raise UnknownSku(f"unknown SKU {sku!r}")
+                raise UnknownSku(f"unknown SKU {sku!r}", key="refusal:unknown_sku", sku=sku)
 
     @retry_on_conflict
     def _map(self, channel: str, shop: str, platform_sku: str, components: dict[str, int], item_id: str,

@@ -156,7 +156,8 @@ class Floor:
     def _run(self, scan: Scan, device: Device, ports: ScannerPorts) -> ScanResult:
         member = self.staff.member(scan.staff)
         if not member.may_use(scan.screen):
-            raise NotAllowed(f"a {member.role} may not use the {scan.screen} screen")
+            raise NotAllowed(f"a {member.role} may not use the {scan.screen} screen", key="refusal:role_not_on_screen",
+                             role=member.role, screen=scan.screen)
         value = clean_value(scan.value)
         if scan.entry == "keyed" and scan.kind == "scan" and scan.screen not in ports.keyed_screens \
                 and not (value.isdigit() and len(value) <= 6):
@@ -184,7 +185,8 @@ class Floor:
         answer = device.answer_to(scan)
         if answer is not None:
             return answer
-        result = device.record(scan, "refused", error.code, getattr(error, "params", {}), str(error), None)
+        params = dict(getattr(error, "params", {}), **({"refusal": error.key} if error.key else {}))
+        result = device.record(scan, "refused", error.code, params, str(error), None)
         self.store.save(device)
         return result
 

@@ -75,7 +75,8 @@ class Inventory:
         return warehouse.id
 
     def warehouse(self, code: str, to_change: bool = True) -> Warehouse:
-        return self.store.get(ids.warehouse_id(code), UnknownWarehouse(f"unknown warehouse {code!r}"), to_change)
+        unknown = UnknownWarehouse(f"unknown warehouse {code!r}", key="refusal:unknown_warehouse", warehouse=code)
+        return self.store.get(ids.warehouse_id(code), unknown, to_change)
 
     @retry_on_conflict
     def set_warehouse_sender(self, code: str, sender: dict, by: str) -> None:
@@ -118,14 +119,15 @@ class Inventory:
 
     def stock_of(self, warehouse: str, sku: str, create: bool = False, recorded: Recorded | None = None) -> Stock:
         if not self.catalogue.sku_exists(sku):
-            raise UnknownSku(f"unknown SKU {sku!r}")
+            raise UnknownSku(f"unknown SKU {sku!r}", key="refusal:unknown_sku", sku=sku)
         if create and recorded is not None and ids.stock_id(warehouse, sku) not in recorded:
             return Stock(warehouse, sku)
         try:
             return self.store.repository.get(ids.stock_id(warehouse, sku))
         except AggregateNotFoundError:
             if not create:
-                raise InsufficientStock(f"there is no {sku} in warehouse {warehouse}") from None
+                raise InsufficientStock(f"there is no {sku} in warehouse {warehouse}", key="refusal:none_in_warehouse",
+                                        sku=sku, warehouse=warehouse) from None
             return Stock(warehouse, sku)
 
     def check_bin(self, site: Warehouse, bin: str, *areas: str) -> str:
@@ -253,7 +255,7 @@ class Inventory:
         if at.tzinfo is None:
             raise InvalidInput("a point in time needs a time zone (or is read as local time by the caller)")
         if not self.catalogue.sku_exists(sku):
-            raise UnknownSku(f"unknown SKU {sku!r}")
+            raise UnknownSku(f"unknown SKU {sku!r}", key="refusal:unknown_sku", sku=sku)
         stock, history = None, []
         for domain_event in self.store.events.get(ids.stock_id(warehouse, sku)):
             if domain_event.timestamp > at:

@@ -485,7 +485,8 @@ class Orders:
         return self._reserve(order, site, stocks, by)
 
     def order(self, order_id: UUID) -> Order:
-        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}"))
+        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}", key="refusal:unknown_order",
+                                                      order=order_id))
         if isinstance(order, HistoricOrder):
             raise InvalidOrderState(f"order {order.order_no} is a past order ({order.status}, imported as history): "
                                     f"it is read, never worked on")
@@ -556,7 +557,8 @@ class Orders:
         missing = self._reserve(order, self.inventory.warehouse(warehouse), stocks, by)
         if missing:
             short = ", ".join(f"{s}×{n}" for s, n in missing.items())
-            raise InsufficientStock(f"order {order.platform_order_no} cannot be reserved: short of {short}")
+            raise InsufficientStock(f"order {order.platform_order_no} cannot be reserved: short of {short}",
+                                    key="refusal:order_short", order=order.platform_order_no, short=short)
         self.store.save(order, *stocks.values())
         return {sku: stock.reserved_for(order.id) for sku, stock in ((s.sku, s) for s in stocks.values())}
 
@@ -622,7 +624,8 @@ class Orders:
 
     def order_details(self, order_id: UUID) -> dict:
         """Lines, amounts, fees and the buyer masked (name's first character, phone's ends, address's region)."""
-        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}"), to_change=False)
+        order = self.store.get(order_id, UnknownOrder(f"unknown order {order_id}", key="refusal:unknown_order",
+                                                      order=order_id), to_change=False)
         return {
             **self.get_order(order_id),
             "paid_amount": order.paid_amount, "discount": order.discount, "platform_fee": order.platform_fee,

@@ -73,6 +73,6 @@ class ReviewRules:
         codes = [params["sku"]] if rule["kind"] == "gift" else params.get("skus", [])
         for code in codes:
             if not self.catalogue.sku_exists(code):
-                raise UnknownSku(f"unknown SKU {code!r}")
+                raise UnknownSku(f"unknown SKU {code!r}", key="refusal:unknown_sku", sku=code)
         if rule["kind"] == "gift" and self.catalogue.retired_among(codes):
             raise SkuRetired(f"SKU {params['sku']!r} is retired; it cannot be given away")

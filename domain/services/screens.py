@@ -242,7 +242,7 @@ class Screens:
         if not found:
             parcel = ports.find_parcel(value)
             if parcel is None:
-                raise UnknownOrder(f"no order, tote or parcel {value}")
+                raise UnknownOrder(f"no order, tote or parcel {value}", key="refusal:no_order_tote_parcel", value=value)
             found = [parcel]
         if len(found) > 1:
             raise AmbiguousOrder(f"{len(found)} orders are numbered {value}", count=len(found))
@@ -252,7 +252,7 @@ class Screens:
         try:
             order = self.store.peek(order_id)
         except AggregateNotFoundError:
-            raise UnknownOrder(f"unknown order {order_id}") from None
+            raise UnknownOrder(f"unknown order {order_id}", key="refusal:unknown_order", order=order_id) from None
         try:
             package = self.store.peek(ids.package_id(order.id))
         except AggregateNotFoundError:

@@ -47,7 +47,7 @@ class StaffMembers:
         try:
             return self.store.repository.get(staff_id(check_badge(badge)), deepcopy_from_cache=to_change)
         except (AggregateNotFoundError, InvalidInput):
-            raise NotAllowed("unknown badge") from None
+            raise NotAllowed("unknown badge", key="refusal:unknown_badge") from None
 
     @retry_on_conflict
     def issue_token(self, badge: str, label: str, by: str) -> str:
@@ -73,7 +73,7 @@ class StaffMembers:
         badge, token_id, secret = read_token(token)
         member = self.member(badge)
         if not member.token_matches(token_id, secret):
-            raise NotAllowed("token not accepted")
+            raise NotAllowed("token not accepted", key="refusal:token_not_accepted")
         return dict(self.staff_member(member.badge), token_id=token_id, actor=token_actor(member.badge, token_id))
 
     # Login lockouts, shared by every process through the store

@@ -64,7 +64,9 @@ def each_row(rows: dict, command: Callable, progress: Callable[[int], None] | No
     for done, (number, row) in enumerate(rows.items(), 1):
         try:
             command(**row) if isinstance(row, dict) else command(*row)
-        except (DomainError, ValueError, TypeError, ArithmeticError) as error:
+        except DomainError as error:
+            errors[number] = error
+        except (ValueError, TypeError, ArithmeticError) as error:
             errors[number] = str(error)
         if progress is not None and done % 1000 == 0:
             progress(1000)

@@ -147,7 +147,7 @@ def test_an_action_the_order_s_state_does_not_allow_is_refused_with_the_reason_a
         "name": "李四", "phone": "13900001111", "province": "浙江省", "address": "网商路 699 号"})
     blank = supervisor.post(f"/office/orders/{system.placed['T103']}/hold", data={"reason": " "})
 
-    assert held.status_code == 409 and "is shipped; cannot hold" in held.get_data(as_text=True)
+    assert held.status_code == 409 and f"订单 {T100} 当前状态为 已发货, 不能执行 (hold)" in held.get_data(as_text=True)
     assert moved.status_code == 409 and "can no longer change" in moved.get_data(as_text=True)
     assert blank.status_code == 422 and "needs a reason" in blank.get_data(as_text=True)
     assert event_names(system, order_id) == before
@@ -173,7 +173,7 @@ def test_a_bulk_action_does_what_each_order_allows_and_says_why_the_others_were_
     html = answer.get_data(as_text=True)
     assert answer.status_code == 200
     assert f'<tr class="done"><td><a href="/office/orders/{chosen[0]}">{T103}</a>' in html
-    assert "is shipped; cannot hold" in html
+    assert "当前状态为 已发货, 不能执行 (hold)" in html
     assert event_names(system, system.placed["T103"])[-1] == "Held"
 
 
@@ -268,7 +268,7 @@ def test_an_api_refusal_is_told_in_the_language_the_caller_asks_for(api, system)
     plain = api("S1", "POST", f"/orders/{shipped}/hold", json={"reason": "late"})
 
     assert chinese.status_code == 409
-    assert chinese.get_json()["error"]["message"].startswith("订单状态不允许此操作：order")
+    assert chinese.get_json()["error"]["message"].startswith(f"订单状态不允许此操作：订单 {T100} 当前状态为 已发货")
     assert english.get_json()["error"]["message"].startswith("The order is not at this step: order")
     assert plain.get_json()["error"]["message"].startswith(f"order {T100} is shipped; cannot hold")
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from click.testing import CliRunner
 
-from adapters.printing.cli import print_test
+from cangku.printing_cli import print_test
 from adapters.printing.layouts import render
 from adapters.printing.printers import printer_from_url
 from adapters.printing.sample import SAMPLE_BIN_LABEL, SAMPLE_PACKING_SLIP, SAMPLE_PICK_LIST, SAMPLE_WAYBILL

@@ -52,3 +52,41 @@ def test_an_area_adds_its_words_in_its_own_domain_and_may_not_redefine_a_shared_
             i18n.catalogue("zh")
     finally:
         i18n.catalogue.cache_clear()
+
+
+def test_a_refusal_without_words_of_its_own_keeps_its_english_message_in_every_language():
+    from domain.errors import InvalidInput
+
+    plain = InvalidInput("a hold needs a reason of 1-64 characters")
+
+    assert i18n.refusal("zh", plain) == i18n.refusal("en", plain) == "a hold needs a reason of 1-64 characters"
+
+
+def test_a_refusal_with_its_key_reads_in_chinese_and_its_english_words_match_its_message():
+    from types import SimpleNamespace
+
+    from domain.errors import InvalidOrderState, UnknownSku
+    from domain.order import Order
+
+    shipped = SimpleNamespace(status="shipped", platform_order_no="T1")
+    with pytest.raises(InvalidOrderState) as refused:
+        Order._require(shipped, "released", "awaiting_stock", "reserved", "waved", doing="hold")
+    state = refused.value
+    unknown = UnknownSku("unknown SKU 'NOPE-1'", key="refusal:unknown_sku", sku="NOPE-1")
+
+    assert i18n.refusal("en", state) == str(state) == "order T1 is shipped; cannot hold (needs released or " \
+                                                      "awaiting_stock or reserved or waved)"
+    assert i18n.refusal("zh", state).startswith("订单 T1 当前状态为 已发货, 不能执行 (hold)")
+    assert i18n.refusal("zh", unknown) == "未知 SKU 'NOPE-1'" and i18n.refusal("en", unknown) == str(unknown)
+
+
+def test_every_key_the_code_says_has_words_in_both_languages():
+    import re
+
+    root = Path(i18n.__file__).parent.parent
+    sources = [p for folder in ("cangku", "domain", "projections", "scanner_ui", "adapters")
+               for p in (root / folder).rglob("*.py")]
+    used = {key for path in sources for key in re.findall(r'["\']((?:cli|refusal):[a-z_:]+)["\']', path.read_text("utf-8"))}
+
+    assert len(used) > 100
+    assert sorted(used - set(i18n.catalogue("en"))) == [] and sorted(used - set(i18n.catalogue("zh"))) == []

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
+from adapters.printing.printers import SUPPORTED
+from adapters.printing.sample import print_samples
 from domain.printing import PrinterConfigurationError, PrinterUnavailable
 
-from .printers import SUPPORTED
-from .sample import print_samples
+from .commands import say
 
 
 @click.command("print-test")
@@ -21,4 +22,4 @@ def print_test(printer_url: str) -> None:
     except PrinterUnavailable as error:
         raise click.ClickException(str(error)) from None
     for name in printed:
-        click.echo(f"printed {name}")
+        click.echo(say("cli:printed", name=name))
