@@ -46,13 +46,11 @@ def refunded_after_delivery(app, taobao) -> dict:
     return {"order_id": order.id, "pulled": pulled, "day": business_day(refunded_at, "taobao", "main")}
 
 
-def merged_refunded_after_delivery(app, taobao) -> dict:
-    """The same buyer pays two Taobao orders to one address (a tea tin, then a glass cup); with the merge rule on, the
-    pull puts both in one parcel, shipped once as SF1400000000002 and delivered; the buyer returns the cup (return
-    waybill SF7100000000010) and the platform refunds it two minutes before now."""
+def merged_on_taobao(app, taobao, now: datetime) -> tuple:
+    """With the merge rule on, the same buyer pays two Taobao orders to one address (a tea tin, then a glass cup),
+    pulled a quarter of an hour before now: the cup's order goes into the tea's parcel."""
     app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 5), 3: ("WH1", CUP, "A-01-02", 5)}, "opening")
     app.review.add("merge", {}, "S1")
-    now = datetime.now(timezone.utc).replace(microsecond=0)
     buyer = {"buyer_nick": "tb_merge_1", "receiver_name": "王小明", "receiver_phone": "13812345678",
              "province": "浙江省", "city": "杭州市", "district": "西湖区", "detail": "文三路 90 号", "remark": ""}
     tea = taobao.add_order(lines=[SimLine("600101", "4200101", TEA, "西湖龙井 250g", 1, Decimal("168.00"))],
@@ -61,8 +59,16 @@ def merged_refunded_after_delivery(app, taobao) -> dict:
     cup = taobao.add_order(lines=[SimLine("600202", "4200201", CUP, "双层玻璃杯", 1, Decimal("39.90"))],
                            discount=Decimal("0.00"), postage=Decimal("0.00"), modified=now - timedelta(minutes=20),
                            **buyer)
+    return tea, cup, pull_shop(app, client_of(taobao), "taobao", "main", "WH1", now=now - timedelta(minutes=15))
+
+
+def merged_refunded_after_delivery(app, taobao) -> dict:
+    """The same buyer pays two Taobao orders to one address (a tea tin, then a glass cup); with the merge rule on, the
+    pull puts both in one parcel, shipped once as SF1400000000002 and delivered; the buyer returns the cup (return
+    waybill SF7100000000010) and the platform refunds it two minutes before now."""
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    tea, cup, pulled_paid = merged_on_taobao(app, taobao, now)
     client = client_of(taobao)
-    pulled_paid = pull_shop(app, client, "taobao", "main", "WH1", now=now - timedelta(minutes=15))
     lead = app.orders.find_order("taobao", "main", tea.order_no)
     merged = app.orders.find_order("taobao", "main", cup.order_no)
     merged_status = merged.status
@@ -159,6 +165,30 @@ def test_a_merged_parcel_s_order_refunded_after_delivery_is_closed_by_the_return
     figures = dict(zip(header.split(","), row.split(",")))
     assert figures["day"] == story["day"] and Decimal(figures["refunds"]) == Decimal("39.90")
     assert app.inventory.stock_levels("WH1", CUP)["RET-01"]["on_hand"] == 1
+
+
+def test_a_refund_pulled_for_an_order_whose_merged_parcel_is_on_the_floor_waits_to_be_intercepted_by_hand(
+        system, simulators):
+    from projections.orders_board import exception_queue
+
+    app, taobao = system.app, simulators.simulators["taobao"]
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    tea, cup, _ = merged_on_taobao(app, taobao, now)
+    lead = app.orders.find_order("taobao", "main", tea.order_no)
+    app.fulfilment.create_wave("WH1", "W-AS-3", [lead.id], "S1")
+    taobao.change_order(cup.order_no, status="refund_requested", at=now - timedelta(minutes=5))
+
+    pulled = pull_shop(app, client_of(taobao), "taobao", "main", "WH1", now=now)
+    system.catch_up()
+
+    assert pulled["intercepted"] == 0
+    assert app.orders.find_order("taobao", "main", cup.order_no).status == "merged"
+    [waiting] = exception_queue(system.engine, kind="intercept_by_hand")
+    assert waiting["platform_order_no"] == cup.order_no
+    assert f"parcel of order {tea.order_no}, already on the floor" in waiting["detail"]
+    page = signed_in(create_app(system, {"TESTING": True}), "S1", "desk-1").get(
+        "/office/exceptions?kind=intercept_by_hand").get_data(as_text=True)
+    assert cup.order_no in page and "需人工拦截" in page
 
 
 @pytest.mark.postgres
