@@ -287,8 +287,8 @@ class OrdersBoardProjection(Projection):
             self._refunded(queue, row, key[0], e, before)
         elif isinstance(e, Order.InterceptRefused):
             self._raise(queue, row, key[0], "intercept_by_hand",
-                        f"{e.reason} not applied: the order travels in the parcel of order {e.parcel_order_no}, already "
-                        f"on the floor; take its units out of that parcel by hand ({e.refused})", e.timestamp)
+                        f"{e.reason} not applied: the order travels in the parcel of order {e.parcel_order_no}, "
+                        f"already on the floor; take its units out of that parcel by hand ({e.refused})", e.timestamp)
         if isinstance(e, (Order.Cancelled, Order.Refunded, Order.Shipped)):
             self._clear(queue, key[0], e.timestamp, "intercept_by_hand")
         if row["status"] == "cancelled":
