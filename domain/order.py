@@ -612,7 +612,27 @@ class Order(Aggregate):
         self._refunded(refunded, reason, before_shipment, by)
         return refunded
 
+    def refuse_intercept(self, reason: str, refused: str, by: str) -> bool:
+        """A refund before shipping that could not be applied because the order shares a parcel already on the floor
+        (a merge cannot be undone there): said on the order, once, until it is cancelled, refunded or shipped."""
+        if self.status in ("shipped", "delivered", "cancelled"):
+            return False
+        if self.status == "merged":
+            parcel = self.merged_into_no
+        elif self.merged_orders():
+            parcel = self.platform_order_no
+        else:
+            return False
+        if getattr(self, "intercept_refused", None) == reason:
+            return False
+        self._intercept_refused(reason, refused[:MAX_NAME], parcel, by)
+        return True
+
     # Events
+
+    @event("InterceptRefused")
+    def _intercept_refused(self, reason: str, refused: str, parcel_order_no: str, by: str) -> None:
+        self.intercept_refused = reason
 
     @event("Held")
     def _held(self, reasons: list[str], by: str) -> None:
@@ -715,6 +735,7 @@ class Order(Aggregate):
         self.courier = courier
         self.tracking_no = tracking_no
         self.shipped = self.quantities(own=True)
+        self.intercept_refused = None
 
     @event("DropshipShipped")
     def _dropship_shipped(self, supplier: str, lines: list[dict], courier: str, tracking_no: str, by: str) -> None:
@@ -766,9 +787,11 @@ class Order(Aggregate):
     @event("Cancelled")
     def _cancelled(self, reason: str, by: str) -> None:
         self.status = "cancelled"
+        self.intercept_refused = None
 
     @event("Refunded")
     def _refunded(self, lines: list[dict], reason: str, before_shipment: bool, by: str) -> None:
+        self.intercept_refused = None
         for refunded in lines:
             self.lines[refunded["line_no"]]["refunded"] += refunded["quantity"]
         if before_shipment and not self.quantities() and not any(

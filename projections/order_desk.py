@@ -189,7 +189,7 @@ class OrderDeskProjection(Projection):
         self.topics = topics_of(
             [Order.Imported, *ORDER_STATUS, Order.ItemPicked, Order.Refunded, Order.ShipmentConfirmed,
              Order.AddressChanged, Order.NoteAdded, Order.BuyerRevealed, Order.LinesMapped, Order.ReturnReceived,
-             Order.Reviewed, Order.SplitByStock, Order.SplitFrom, Order.WarehouseChosen],
+             Order.Reviewed, Order.SplitByStock, Order.SplitFrom, Order.WarehouseChosen, Order.InterceptRefused],
             PACKAGE_EVENTS, [Wave.Created], [Device.Scanned], [HistoricOrder.Recorded])
         self.parcels: dict[str, str] = {}  # package id → order id: never changes, so it may be kept
 

@@ -1,7 +1,8 @@
 """Orders board: orders counted by status, channel and shop, and the exception queue the back office works from.
 
 The queue holds held orders with their reasons, orders awaiting stock, short picks, and orders a refund
-intercepted while they were already on the warehouse floor. Other kinds (logistics exceptions, failed jobs) come
+intercepted while they were already on the warehouse floor, and orders a refund could not intercept because they share a
+merged parcel already on the floor (to be taken out by hand). Other kinds (logistics exceptions, failed jobs) come
 from `ExceptionFeed`s handed to the projection: each names the event topics it reads and turns an event into
 raised or cleared exceptions.
 """
@@ -72,7 +73,7 @@ board_exceptions = Table(
     Column("cleared_at", DateTime(timezone=True), nullable=True),
 )
 
-ORDER_KINDS = ("held", "awaiting_stock", "short_pick", "intercepted")
+ORDER_KINDS = ("held", "awaiting_stock", "short_pick", "intercepted", "intercept_by_hand")
 # Kinds that later feeds raise: a courier's tracking exception, a job that went to the dead-letter queue.
 FEED_KINDS = ("logistics", "failed_job", "waybill_held")
 KINDS = ORDER_KINDS + FEED_KINDS
@@ -157,7 +158,7 @@ class WaybillHolds:
 ORDER_EVENTS = [Order.Imported, Order.Held, Order.Released, Order.Reserved, Order.StockShort, Order.Waved,
                 Order.ItemPicked, Order.Packed, Order.Shipped, Order.Delivered, Order.Cancelled, Order.Refunded,
                 Order.LinesMapped, Order.Merged, Order.Unmerged, Order.MergedInto, Order.MergeUndone,
-                Order.SplitByStock, Order.GoneToSuppliers]
+                Order.SplitByStock, Order.GoneToSuppliers, Order.InterceptRefused]
 
 
 class OrdersBoardProjection(Projection):
@@ -284,6 +285,12 @@ class OrdersBoardProjection(Projection):
             row["status"] = "cancelled"
         elif isinstance(e, Order.Refunded):
             self._refunded(queue, row, key[0], e, before)
+        elif isinstance(e, Order.InterceptRefused):
+            self._raise(queue, row, key[0], "intercept_by_hand",
+                        f"{e.reason} not applied: the order travels in the parcel of order {e.parcel_order_no}, "
+                        f"already on the floor; take its units out of that parcel by hand ({e.refused})", e.timestamp)
+        if isinstance(e, (Order.Cancelled, Order.Refunded, Order.Shipped)):
+            self._clear(queue, key[0], e.timestamp, "intercept_by_hand")
         if row["status"] == "cancelled":
             self._clear(queue, key[0], e.timestamp, "held", "short_pick", "awaiting_stock")
 

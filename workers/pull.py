@@ -111,8 +111,5 @@ def intercept(app, order: PlatformOrder) -> int:
         return 0
     if found.status in ("shipped", "delivered", "cancelled"):
         return 0
-    try:
-        app.orders.refund_order(found.id, f"pull:{order.channel}", f"channel status {order.status}")
-    except InvalidOrderState:
-        return 0
-    return 1
+    # refused when the order shares a parcel already on the floor: then it waits on the exception queue
+    return int(app.orders.intercept_order(found.id, f"pull:{order.channel}", f"channel status {order.status}"))

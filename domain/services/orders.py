@@ -605,6 +605,22 @@ class Orders:
         self._leave_parcel(order_id, by)
         return self._refund_order(order_id, by, reason, line_nos)
 
+    def intercept_order(self, order_id: UUID, by: str, reason: str) -> bool:
+        """A platform's refund before shipping: the order is refunded and its stock freed. When it shares a parcel
+        already on the floor, the refusal is recorded on the order so the back office intercepts it by hand."""
+        try:
+            self.refund_order(order_id, by, reason)
+        except InvalidOrderState as refused:
+            self._refuse_intercept(order_id, reason, str(refused), by)
+            return False
+        return True
+
+    @retry_on_conflict
+    def _refuse_intercept(self, order_id: UUID, reason: str, refused: str, by: str) -> None:
+        order = self.order(order_id)
+        if order.refuse_intercept(reason, refused, by):
+            self.store.save(order)
+
     @retry_on_conflict
     def _refund_order(self, order_id: UUID, by: str, reason: str, line_nos: list[int] | None = None) -> list[dict]:
         order = self.order(order_id)

@@ -16,7 +16,7 @@ from ..errors import (
     UnknownWave,
 )
 from ..limits import MAX_WEIGHT_G
-from ..order import RETURNABLE_STATUSES
+from ..order import RETURNABLE_STATUSES, Order
 from ..scanning import (
     AmbiguousOrder,
     check_device,
@@ -227,6 +227,10 @@ class Screens:
         lots = sorted(held, key=lambda lot: (stock.expiry_of(lot), lot)) or [
             lot for lot, _ in stock.free_lots(bin, self.inventory.business_day()) if lot][:1]
         return [{"lot": lot, "expiry": stock.expiry_of(lot), "units": held.get(lot, 0)} for lot in lots]
+
+    def _parcel_orders(self, order: Order) -> list[Order]:
+        """The orders that left in one parcel: the order whose parcel it is, then the orders merged into it."""
+        return [order, *(self.orders.order(m["order_id"]) for m in order.merged_orders())]
 
     def _order_for(self, value: str, ports: ScannerPorts) -> UUID:
         """The order a scanned order number, tote label (wave.n) or tracking number stands for."""
@@ -456,17 +460,28 @@ class Screens:
             if order.status not in RETURNABLE_STATUSES:
                 raise InvalidOrderState(
                     f"order {order.platform_order_no} is {order.status}; only shipped or delivered orders return")
-            case = ports.after_sales_case(order.id)
-            context = {"order": str(order.id), **({"case": case} if case else {})}
+            parcel = self._parcel_orders(order)
+            cases = [(o, ports.after_sales_case(o.id)) for o in parcel]
+            order, case = next(((o, k) for o, k in cases if k), cases[0])
+            context = {"order": str(order.id), **({"case": case} if case else {}),
+                       **({"parcel": str(parcel[0].id)} if len(parcel) > 1 else {})}
             return Step(context, "return_order", {"order": order.platform_order_no, "case": case})
         order = self.orders.order(UUID(c["order"]))
-        skus = sorted(order.skus())
         if "barcode" not in c:
+            parcel = self._parcel_orders(self.orders.order(UUID(c["parcel"]))) if "parcel" in c else [order]
+            skus = sorted(set().union(*(o.skus() for o in parcel)))
             sku = self._sku_of(value, expected=", ".join(skus))
             if sku not in skus:
                 raise ItemNotExpected(f"{sku} is not part of order {order.platform_order_no}",
                                       expected=", ".join(skus))
-            order.check_return(sku, 1)
+            # in a merged parcel the item comes back to the order that shipped it (this one first, then the others)
+            mine = sorted(parcel, key=lambda o: (o.id != order.id, sku not in o.skus()))
+            chosen = next((o for o in mine if o.returnable(sku) > 0), mine[0])
+            chosen.check_return(sku, 1)
+            if chosen.id != order.id:
+                case = ports.after_sales_case(chosen.id)
+                c = {k: v for k, v in c.items() if k != "case"} | {"order": str(chosen.id)} | (
+                    {"case": case} if case else {})
             return Step({**c, "barcode": value, "sku": sku}, "grade_prompt", {"sku": sku})
         grades = {"resaleable": True, "1": True, "defective": False, "2": False}
         if value not in grades:
@@ -474,7 +489,7 @@ class Screens:
         resaleable = grades[value]
         bin = self.inventory.warehouse(ports.warehouse).first_bin_in("returns")  # back where the device works
         params = {"sku": c["sku"], "order": order.platform_order_no, "bin": bin}
-        after = {k: v for k, v in c.items() if k in ("order", "case")}
+        after = {k: v for k, v in c.items() if k in ("order", "case", "parcel")}
         return Step(after, "restocked" if resaleable else "scrapped", params,
                     do=lambda: self.fulfilment.receive_return(order.id, c["barcode"], 1, resaleable, scan.staff,
                                                               case=c.get("case", ""), warehouse=ports.warehouse))

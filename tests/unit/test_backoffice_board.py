@@ -93,6 +93,54 @@ def test_a_refund_while_the_order_is_picked_is_queued_as_intercepted(system):
     assert statuses == {"cancelled": 2}
 
 
+def test_a_refund_that_cannot_reach_a_merged_parcel_on_the_floor_waits_to_be_intercepted_by_hand(system):
+    app = system.app
+    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5, (CUP, "A-01-02"): 5})
+    [lead, merged] = app.orders.import_orders([priced_order("ML", (TEA, 1, "45.00")),
+                                               priced_order("MM", (CUP, 1, "12.00"))], warehouse="WH1")
+    app.orders.merge_orders(lead["order_id"], [merged["order_id"]], "sup")
+    wave_id = app.fulfilment.create_wave("WH1", "W1", [lead["order_id"]], "sup")
+
+    applied = [app.orders.intercept_order(merged["order_id"], "pull:taobao", "channel status refund_requested")
+               for _ in range(2)]
+
+    assert applied == [False, False]
+    assert queue(system) == {("intercept_by_hand", "MM"): (
+        "channel status refund_requested not applied: the order travels in the parcel of order ML, already on the "
+        "floor; take its units out of that parcel by hand (order ML is waved; cannot undo the merge (its parcel is "
+        "already on the floor) (needs released or awaiting_stock or reserved))")}
+    refusals = [e for e in app.store.events.get(UUID(str(merged["order_id"])))
+                if type(e).__name__ == "InterceptRefused"]
+    assert [(e.parcel_order_no, e.by) for e in refusals] == [("ML", "pull:taobao")]
+    assert app.orders.get_order(merged["order_id"])["status"] == "merged"
+
+    for index, line in enumerate(app.fulfilment.wave(wave_id).lines):
+        app.fulfilment.pick(wave_id, index, line["bin"], line["sku"], line["quantity"], "bob")
+    for sku in (TEA, CUP):
+        app.fulfilment.verify_item(lead["order_id"], sku, "carl")
+    app.fulfilment.close_package(lead["order_id"], "carl")
+    app.fulfilment.weigh(lead["order_id"], 900, "carl")
+    app.fulfilment.assign_waybill(lead["order_id"], "SF", "SF14W1", "755")
+    app.fulfilment.hand_over(lead["order_id"], "dock")
+
+    assert queue(system) == {}
+    [cleared] = exception_queue(system.engine, kind="intercept_by_hand", include_cleared=True)
+    assert (cleared["platform_order_no"], cleared["open"], cleared["times_raised"]) == ("MM", False, 1)
+
+
+def test_a_refund_of_an_order_on_its_own_on_the_floor_is_still_intercepted_not_sent_by_hand(system):
+    app = system.app
+    warehouse_with_catalogue(app, {(TEA, "A-01-01"): 5})
+    [alone] = app.orders.import_orders([priced_order("MN", (TEA, 1, "45.00"))], warehouse="WH1")
+    app.fulfilment.create_wave("WH1", "W1", [alone["order_id"]], "sup")
+
+    applied = app.orders.intercept_order(alone["order_id"], "pull:taobao", "channel status refund_requested")
+
+    assert applied is True
+    assert set(queue(system)) == {("intercepted", "MN")}
+    assert app.orders.get_order(alone["order_id"])["status"] == "cancelled"
+
+
 def test_a_failed_label_print_waits_in_the_queue_until_that_job_prints(system):
     app = system.app
     warehouse_with_catalogue(app, {(CUP, "A-01-02"): 5})

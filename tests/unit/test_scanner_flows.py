@@ -194,6 +194,28 @@ def test_returned_items_are_restocked_or_scrapped_by_grade(floor):
     assert app.inventory.stock_levels("WH1", CUP)["RET-01"]["on_hand"] == 1
 
 
+def test_items_of_a_merged_parcel_come_back_to_the_order_that_shipped_each(floor):
+    app = floor.app
+    [lead, merged] = app.orders.import_orders([order("T7", (TEA, 1)), order("T8", (CUP, 1))], warehouse="WH1")
+    app.orders.merge_orders(lead["order_id"], [merged["order_id"]], "S1")
+    wave = app.fulfilment.create_wave("WH1", "W7", [lead["order_id"]], "S1")
+    for index, line in enumerate(app.fulfilment.wave(wave).lines):
+        app.fulfilment.pick(wave, index, line["bin"], {TEA: TEA_EAN, CUP: CUP_EAN}[line["sku"]], 1, "P1")
+    for barcode in (TEA_EAN, CUP_EAN):
+        app.fulfilment.verify_item(lead["order_id"], barcode, "K1")
+    app.fulfilment.close_package(lead["order_id"], "K1")
+    app.fulfilment.weigh(lead["order_id"], 600, "K1")
+    app.fulfilment.assign_waybill(lead["order_id"], "LOCAL", "CK78", "HZ")
+    app.fulfilment.hand_over(lead["order_id"], "K1")
+
+    answers = floor.scans("R1", "returns", "CK78", CUP_EAN, "1", TEA_EAN, "2", CUP_EAN)
+
+    assert [a.key for a in answers] == ["return_order", "grade_prompt", "restocked", "grade_prompt", "scrapped",
+                                        "return_complete"]
+    assert app.orders.order(merged["order_id"]).returned == {CUP: 1}
+    assert app.orders.order(lead["order_id"]).returned == {TEA: 1}
+
+
 def test_picks_per_hour_and_mis_scan_rate_are_computed_from_the_recorded_scans(floor):
     wave = wave_of(floor, order("T1", (CUP, 1)), order("T2", (TEA, 1)))
     floor.scans("P1", "pick", wave, "X-99", "A-01-01", TEA_EAN, "A-01-02", CUP_EAN)
