@@ -86,6 +86,15 @@ def device(browser, served):
         context.close()
 
 
+@pytest.fixture
+def desk(browser, served):
+    """A back-office page at desktop size (1280×800), downloads allowed."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=served.url, accept_downloads=True)
+    context.set_default_timeout(8000)
+    yield context.new_page()
+    context.close()
+
+
 def scan(page, code: str) -> None:
     """Type a barcode like a keyboard-wedge scanner and press Enter; wait for the screen's answer."""
     answers = int(page.get_attribute("body", "data-answers") or 0)

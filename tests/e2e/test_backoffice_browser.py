@@ -23,13 +23,6 @@ def system(make_system, sqlite_url):
     return system
 
 
-@pytest.fixture
-def desk(browser, served):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=served.url, accept_downloads=True)
-    context.set_default_timeout(8000)
-    yield context.new_page()
-    context.close()
-
 
 @pytest.fixture
 def screenshots(tmp_path):

@@ -11,7 +11,7 @@ from tests.builders import TEA, order
 from tests.unit.test_dropship import GIFT
 from tests.unit.test_parcel_costs import ship_tea
 
-from .test_backoffice_browser import desk, sign_in  # noqa: F401  (the desktop page fixture)
+from .test_backoffice_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +21,7 @@ def submit(page, selector: str) -> None:
         page.click(selector)
 
 
-def test_a_supplier_gets_its_sheet_and_page_and_its_tracking_number_ships_the_order(system, desk, browser):  # noqa: F811
+def test_a_supplier_gets_its_sheet_and_page_and_its_tracking_number_ships_the_order(system, desk, browser):
     app = system.app
     app.purchasing.register_supplier("HZ-GIFT", "杭州礼盒厂", 3, "S1")
     app.catalogue.register_sku(GIFT, "礼盒", [], 500, 0, 0)
@@ -68,7 +68,7 @@ def test_a_supplier_gets_its_sheet_and_page_and_its_tracking_number_ships_the_or
     assert "ZT2026110001" in desk.inner_text("#dropship-table")
 
 
-def test_parcel_costs_page_sets_a_box_price_and_reconciles_a_courier_bill(system, desk, tmp_path):  # noqa: F811
+def test_parcel_costs_page_sets_a_box_price_and_reconciles_a_courier_bill(system, desk, tmp_path):
     app = system.app
     app.inventory.load_opening_stock({2: ("WH1", TEA, "A-01-01", 5)}, "opening")
     app.costs.set_box_price("S", "1.00", "S1")

@@ -24,13 +24,6 @@ def system(make_system, sqlite_url, tmp_path):
     return system
 
 
-@pytest.fixture
-def desk(browser, served):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=served.url)
-    context.set_default_timeout(8000)
-    yield context.new_page()
-    context.close()
-
 
 def test_a_supervisor_finds_a_past_order_under_history_and_reads_it(system, desk):
     sign_in(desk, "S1", "/office/orders?status=history")

@@ -23,13 +23,6 @@ def system(make_system, sqlite_url):
     return system
 
 
-@pytest.fixture
-def desk(browser, served):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=served.url)
-    context.set_default_timeout(8000)
-    yield context.new_page()
-    context.close()
-
 
 def test_a_supervisor_maps_a_waiting_platform_sku_to_a_kit_from_its_link(system, desk):
     sign_in(desk, "S1", "/office/mapping")

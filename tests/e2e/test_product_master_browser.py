@@ -6,7 +6,7 @@ from openpyxl import Workbook
 
 from tests.builders import CUP, TEA
 
-from .test_backoffice_browser import desk, sign_in  # noqa: F401  (the desktop page fixture)
+from .test_backoffice_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +18,7 @@ def submit(page, selector: str) -> None:
         page.click(selector)
 
 
-def test_a_supervisor_creates_edits_imports_and_retires_skus_in_the_browser(system, desk, tmp_path):  # noqa: F811
+def test_a_supervisor_creates_edits_imports_and_retires_skus_in_the_browser(system, desk, tmp_path):
     sign_in(desk, "S1", "/office/products")
     desk.click("#new-sku")
     desk.fill("#sku-form input[name=code]", "BOWL-01")

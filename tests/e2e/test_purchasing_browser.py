@@ -7,7 +7,7 @@ import pytest
 from tests.builders import CUP, CUP_EAN, PAN, TEA
 
 from .conftest import focused, log_in, scan
-from .test_backoffice_browser import desk, sign_in  # noqa: F401  (the desktop page fixture)
+from .test_backoffice_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ def lines(page) -> dict[str, list[str]]:
     return {row[0]: row[1:] for row in cells}
 
 
-def test_a_purchase_order_is_drafted_approved_scanned_in_and_closed(system, desk, device):  # noqa: F811
+def test_a_purchase_order_is_drafted_approved_scanned_in_and_closed(system, desk, device):
     sign_in(desk, "S1", "/office/purchase-orders")
     desk.fill("#supplier-form input[name=code]", "HZ-CUP")
     desk.fill("#supplier-form input[name=name]", "杭州玻璃厂")
@@ -54,7 +54,7 @@ def test_a_purchase_order_is_drafted_approved_scanned_in_and_closed(system, desk
     assert system.app.inventory.stock_levels("WH1", CUP)["RCV-01"]["on_hand"] == ordered + 1
 
 
-def test_a_supervisor_sends_an_approved_order_as_xlsx_and_prints_it_then_edits_the_supplier(system, desk):  # noqa: F811
+def test_a_supervisor_sends_an_approved_order_as_xlsx_and_prints_it_then_edits_the_supplier(system, desk):
     from openpyxl import load_workbook
 
     app = system.app

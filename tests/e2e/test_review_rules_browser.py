@@ -22,13 +22,6 @@ def system(make_system, sqlite_url):
     return system
 
 
-@pytest.fixture
-def desk(browser, served):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=served.url)
-    context.set_default_timeout(8000)
-    yield context.new_page()
-    context.close()
-
 
 def test_a_supervisor_edits_the_rules_and_the_next_orders_follow_the_new_version(system, desk):
     sign_in(desk, "S1", "/office/review-rules")

@@ -20,13 +20,6 @@ def system(make_system, sqlite_url):
     return system
 
 
-@pytest.fixture
-def desk(browser, served):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, base_url=served.url)
-    context.set_default_timeout(8000)
-    yield context.new_page()
-    context.close()
-
 
 def yuan(texts: list[str]) -> list[float]:
     return [float(t.replace("¥", "").replace(",", "")) for t in texts]

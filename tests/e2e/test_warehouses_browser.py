@@ -7,7 +7,7 @@ import pytest
 from tests.builders import BINS, TEA, TEA_EAN
 
 from .conftest import PIN, focused, press, scan
-from .test_backoffice_browser import desk, sign_in  # noqa: F401  (the desktop page fixture)
+from .test_backoffice_browser import sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -32,7 +32,7 @@ def signed_in_to(pda, warehouse: str, screen: str):
     return pda
 
 
-def test_a_transfer_is_sent_shipped_scanned_in_at_the_other_warehouse_and_closed(system, desk, device):  # noqa: F811
+def test_a_transfer_is_sent_shipped_scanned_in_at_the_other_warehouse_and_closed(system, desk, device):
     app = system.app
     app.inventory.open_warehouse("WH2", "Beijing")
     for bin, zone, area, sequence in BINS:

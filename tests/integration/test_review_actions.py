@@ -54,7 +54,7 @@ def test_merging_an_unknown_number_or_an_order_of_another_state_is_refused_with_
     nothing = client.post(f"/office/orders/{first}/unmerge")
 
     assert unknown.status_code == 404 and "no order NOPE in taobao/flagship" in unknown.get_data(as_text=True)
-    assert held.status_code == 409 and "D2 is held" in held.get_data(as_text=True)
+    assert held.status_code == 409 and "D2 当前状态为 挂起" in held.get_data(as_text=True)
     assert nothing.status_code == 409 and "no merged orders" in nothing.get_data(as_text=True)
     assert system.app.orders.find_order("taobao", "flagship", "D1").quantities() == {TEA: 1}
 
