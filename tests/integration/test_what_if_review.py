@@ -103,3 +103,59 @@ def test_a_rule_set_read_from_json_is_checked_rule_by_rule():
         book_from_data({"rules": [{"id": "R2", "kind": "amount", "params": {"above": "lots"}, "enabled": True}]})
     with pytest.raises(ReviewRuleRefused, match="keeps its unknown_sku rule"):
         book_from_data({"rules": []})
+
+
+def test_the_cli_prints_the_live_review_rules_and_replays_another_set_without_writing_the_log(system, tmp_path):
+    reviewed_day(system.app)
+    env = {"CANGKU_DATABASE_URL": system.settings.database.url, "CANGKU_DATA_DIR": str(system.settings.data_dir)}
+    printed = CliRunner().invoke(audit, ["review-rules"], env=env, catch_exceptions=False)
+    rules = json.loads(printed.stdout)
+    for rule in rules["rules"]:
+        if rule["kind"] == "amount":
+            rule["params"]["above"] = "50"
+    (tmp_path / "review.json").write_text(json.dumps(rules, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "broken.json").write_text('{"rules": [{"kind": "amount", "params": {"above": "-1"}}]}')
+    before = every_notification(system.app.store)
+
+    result = CliRunner().invoke(audit, ["what-if", "--review-rules", str(tmp_path / "review.json")], env=env,
+                                catch_exceptions=False)
+    broken = CliRunner().invoke(audit, ["what-if", "--review-rules", str(tmp_path / "broken.json")], env=env)
+
+    assert printed.exit_code == 0 and [r["kind"] for r in rules["rules"]][-4:] == ["gift", "merge", "split_stock",
+                                                                                  "presale"]
+    assert result.exit_code == 0, result.output
+    review = result.stdout.splitlines()[-3:]
+    assert review[0].split() == ["review", "orders", "held", "presale", "gift", "lines", "gift", "units", "merged",
+                                 "split", "holds", "by", "kind"]
+    assert review[1].split()[:1] == ["jd"]
+    # T2, T4 and T5 held; T3 no longer joins T2's parcel (T6 still joins T1's); T4 is held, not split
+    assert " ".join(review[2].split()) == ("taobao 6 → 6 1 → 3 0 → 0 2 → 2 2 → 2 2 → 1 1 → 0 amount 1 → 3")
+    assert broken.exit_code == 2 and "above: from 0 to" in broken.stderr
+    assert every_notification(system.app.store) == before
+
+
+def test_the_what_if_page_fills_in_the_live_review_rules_and_shows_each_channel_live_and_replayed(system):
+    reviewed_day(system.app)
+    system.app.staff.register_staff("A1", "A1", "auditor", PIN, "admin")
+    web = create_app(system, {"TESTING": True})
+    auditor = signed_in(web, "A1")
+    rules = book_as_data(system.app.review.book())
+    for rule in rules["rules"]:
+        if rule["kind"] == "remark":
+            rule["enabled"] = True
+    before = every_notification(system.app.store)
+    asked = {"run": "1", "review": json.dumps(rules, ensure_ascii=False)}
+
+    form = auditor.get("/office/audit/what-if").get_data(as_text=True)
+    until(lambda: "what-if-running" not in auditor.get("/office/audit/what-if", query_string=asked).get_data(
+        as_text=True), explain=lambda: "the replay did not finish")
+    page = auditor.get("/office/audit/what-if", query_string=asked).get_data(as_text=True)
+    bad = auditor.get("/office/audit/what-if", query_string={"run": "1", "review": '{"rules": 1}'})
+
+    assert "&#34;split_stock&#34;" in form  # the live review rules, ready to edit
+    # the remark hold catches T1, so T6 no longer joins its parcel
+    assert table_rows(page, "what-if-review") == [
+        ["jd", "1", "1", "1", "1", "1", "1", "0", "0", "0", "0", "0", "0", "0", "0", "-"],
+        ["taobao", "6", "6", "1", "2", "0", "0", "2", "2", "2", "2", "2", "1", "1", "1", "大额订单挂起 1 → 1; 买家留言挂起 0 → 1"]]
+    assert bad.status_code == 422
+    assert every_notification(system.app.store) == before
