@@ -255,9 +255,10 @@ def _review_rules(path: str | None):
               help="Another review rule set (as `cangku audit review-rules` prints the live one): each order of the "
                    "period reviewed again under it.")
 def what_if(since, until, rules, courier_rules, wave_rule, review_rules):
-    """Replay the log in memory under other channel-stock rules and courier policy, and compare each channel's
-    sales, oversells, refused sales, orders waiting for stock and margin, and each courier's parcels and postage, in
-    the period with the live ones (the live log is only read)."""
+    """Replay the log in memory under other channel-stock rules, courier policy, wave rule and review rules, and
+    compare each channel's sales, oversells, refused sales, orders waiting for stock and margin, each courier's
+    parcels and postage, the waves, and each channel's holds, gifts, merges and splits, in the period with the live
+    ones (the live log is only read)."""
     from projections.whatif import Figures, Parcels, live_figures, replay
 
     chosen = dict(_rule(text) for text in rules)

@@ -713,8 +713,9 @@ def oversell():
 
 @bp.get("/audit/what-if")
 def what_if():
-    """The log replayed (in memory, never written) under other channel-stock rules, courier policy and wave rule
-    over a period of business days, beside the live figures: per channel, per courier and for the waves. The replay
+    """The log replayed (in memory, never written) under other channel-stock rules, courier policy, wave rule and
+    review rules over a period of business days, beside the live figures: per channel, per courier, for the waves
+    and for the review (holds, gifts, merges, splits). The replay
     runs in the background; the page shows its progress until the figures are ready."""
     from domain.courier_choice import rules_as_data, rules_from_data, standard_rules
     from domain.review import book_as_data, book_from_data
