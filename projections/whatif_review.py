@@ -240,10 +240,14 @@ def review_what_if(app, book: RuleBook, since=None, until=None,
     as the rule set `book` would have made them."""
     first, last = day_range(since, until)
     run = _ReviewReplay(book, first, last)
-    for page in log_pages(app, order_topics(), app.recorder.max_notification_id() or 0):
+    head, read = app.recorder.max_notification_id() or 0, 0
+    for page in log_pages(app, order_topics(), head):
         for n in page:
             run.follow(n, app.mapper.to_domain_event(n))
-        if progress:
-            progress(len(page))
+        if progress:  # as far into the log as it has read (it reads only the orders' events)
+            progress(page[-1].id - read)
+            read = page[-1].id
+    if progress and head > read:
+        progress(head - read)
     return run.close()
 

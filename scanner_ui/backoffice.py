@@ -759,7 +759,7 @@ def what_if():
 
         asked = json.dumps([id(store), head, since, until, sorted((c, str(r)) for c, r in rules.items()),
                             couriers_text.strip(), str(waves), review_text.strip()], ensure_ascii=False)
-        run = REPLAYS.start(asked, head, work)
+        run = REPLAYS.start(asked, head * 2 if book is not None else head, work)  # the review: a second pass
         if run.refusal:
             raise InvalidInput(run.refusal)
         report = run.report
