@@ -316,7 +316,7 @@ def _echo_review(report) -> None:
         click.echo(f"{channel:<12}" + "".join(f"{f'{getattr(a, k)} → {getattr(b, k)}':>12}" for k in columns)
                    + f"   {kinds or '-'}")
     if report.gifts_assumed:
-        click.echo(f"{report.gifts_assumed} gift(s) of the replay were taken as in stock (no live decision had looked)")
+        click.echo(f"{report.gifts_assumed} gift(s) of orders never reserved on arrival were taken as in stock")
 
 
 def _wave_rule(text: str):

@@ -11,7 +11,9 @@ imported, the lines whose SKU was unknown and the SKUs that were retired (as the
 the moment it was imported. Facts the replay cannot know come from the log:
 
 - whether a gift's units were free: the live decision's answer when a live gift rule looked at that SKU for the
-  order; otherwise the gift is taken as in stock (counted in `gifts_assumed`);
+  order; otherwise the units free in the storage bins of the warehouse the order was reserved in, as the log's stock
+  stood before the order's import was saved (less what the order itself needs), or, for an order never reserved on
+  arrival, taken as free (counted in `gifts_assumed`);
 - what an order was short of: the live import's first reservation (`Order.StockShort`); an order held live (never
   reserved on arrival) is taken as not short;
 - a candidate parcel's progress (reserved, on the floor, shipped, cancelled) as the log has it; an order the other
@@ -27,14 +29,22 @@ from types import SimpleNamespace
 from typing import Any, Callable
 from uuid import UUID
 
+from domain import ids
 from domain.limits import MAX_ORDER_LINES
 from domain.order import MERGEABLE_STATUSES, Order, components_of, dropship_supplier, line_label, unmapped
 from domain.review import OpenParcels, RuleBook
+from domain.stock import Stock
+from domain.warehouse import Warehouse
 
 from .backoffice import business_day, day_range
 from .invariants import log_pages, order_topics
+from .tracking import topics_of
 
 PRESALE_HOLD = "hold until ship date"
+
+
+def _event_topics(aggregate: type) -> tuple[str, ...]:
+    return topics_of([v for v in vars(aggregate).values() if isinstance(v, type) and issubclass(v, aggregate.Event)])
 
 
 @dataclass
@@ -57,7 +67,7 @@ class ReviewFigures:
 class ReviewReport:
     live: dict[str, ReviewFigures] = field(default_factory=dict)
     again: dict[str, ReviewFigures] = field(default_factory=dict)
-    gifts_assumed: int = 0  # gifts of the replay whose stock no live decision had looked at: taken as in stock
+    gifts_assumed: int = 0  # gifts of the replay no live decision or reservation tells about: taken as in stock
 
 
 def _tally(figures: ReviewFigures, decisions: list[dict]) -> None:
@@ -83,6 +93,7 @@ class _Arrival:
     event: Any
     last: int  # notification id of its latest event in the import
     attempted: bool = False
+    warehouse: str = ""
     missing: dict[str, int] = field(default_factory=dict)
     split: bool = False
     merged: bool = False
@@ -103,12 +114,29 @@ class _ReviewReplay:
         self.lines_again: dict[UUID, int] = {}
         self.index: dict[str, OpenParcels] = {}
         self.arrival: _Arrival | None = None
+        self.stocks: dict[UUID, Stock] = {}
+        self.sites: dict[str, Warehouse] = {}
+        self.sites_by_id: dict[UUID, Warehouse] = {}
 
-    def follow(self, n: Any, e: Any) -> None:
+    def _settle(self, n: Any, e: Any) -> _Arrival | None:
+        """The arriving order still being written (None once this notification is not part of its import)."""
         arrival = self.arrival
         if arrival is not None and (e.originator_id != arrival.event.originator_id or n.id != arrival.last + 1):
             self._arrived(arrival)
             arrival = self.arrival = None
+        return arrival
+
+    def stock(self, n: Any, e: Any) -> None:
+        """The log's stock and warehouses, as they stood when each order arrived (for gifts no live rule priced)."""
+        self._settle(n, e)
+        if isinstance(e, Warehouse.Event):
+            site = self.sites_by_id[e.originator_id] = e.mutate(self.sites_by_id.get(e.originator_id))
+            self.sites[site.code] = site
+        else:
+            self.stocks[e.originator_id] = e.mutate(self.stocks.get(e.originator_id))
+
+    def follow(self, n: Any, e: Any) -> None:
+        arrival = self._settle(n, e)
         if isinstance(e, Order.Imported):
             if e.review is not None:
                 self.live[e.originator_id] = e.mutate(None)
@@ -121,7 +149,7 @@ class _ReviewReplay:
         if arrival is not None:
             arrival.last = n.id
             if isinstance(e, (Order.Reserved, Order.StockShort)) and not arrival.attempted:
-                arrival.attempted = True
+                arrival.attempted, arrival.warehouse = True, e.warehouse
                 arrival.missing = dict(getattr(e, "missing", {}))
             elif isinstance(e, Order.SplitByStock):
                 arrival.split = True
@@ -144,7 +172,7 @@ class _ReviewReplay:
         day = business_day(e.timestamp)
         counted = (not self.first or day >= self.first) and (not self.last or day <= self.last)
         self.held_live[e.originator_id] = bool(e.hold_reasons)
-        review = self._review(e, decisions, counted)
+        review = self._review(e, decisions, counted, arrival.warehouse)
         held = bool(review.reasons)
         self.held_again[e.originator_id] = held
         own = [line for line in e.lines if "gift" not in line]
@@ -168,9 +196,15 @@ class _ReviewReplay:
         again.split += split
         again.merged += merged
 
-    def _review(self, e: Any, decisions: list[dict], counted: bool):
+    def _review(self, e: Any, decisions: list[dict], counted: bool, warehouse: str):
         """The order reviewed again under the other rules, with the facts the live review had."""
         own = [line for line in e.lines if "gift" not in line]
+        site = self.sites.get(warehouse)
+        needs: dict[str, int] = {}
+        for line in own:
+            if not dropship_supplier(line):
+                for sku, each in components_of(line).items():
+                    needs[sku] = needs.get(sku, 0) + line["quantity"] * each
         recorded = {d["kind"]: d["inputs"] for d in decisions}
         gifts_seen = [(d["inputs"]["sku"], int(d["inputs"]["units"]), d["outcome"] == "gift")
                       for d in decisions if d["kind"] == "gift" and "sku" in d.get("inputs", {})]
@@ -179,6 +213,9 @@ class _ReviewReplay:
             for seen_sku, seen_units, given in gifts_seen:
                 if seen_sku == sku and (units <= seen_units if given else units >= seen_units):
                     return given
+            if site is not None:
+                stock = self.stocks.get(ids.stock_id(site.code, sku))
+                return stock is not None and stock.available(site.pick_order("storage")) - needs.get(sku, 0) >= units
             if counted:
                 self.report.gifts_assumed += 1
             return True
@@ -241,9 +278,13 @@ def review_what_if(app, book: RuleBook, since=None, until=None,
     first, last = day_range(since, until)
     run = _ReviewReplay(book, first, last)
     head, read = app.recorder.max_notification_id() or 0, 0
-    for page in log_pages(app, order_topics(), head):
+    stock = set(_event_topics(Stock) + _event_topics(Warehouse)) if book.enabled("gift") else set()
+    for page in log_pages(app, order_topics() + tuple(stock), head):
         for n in page:
-            run.follow(n, app.mapper.to_domain_event(n))
+            if n.topic in stock:
+                run.stock(n, app.mapper.to_domain_event(n))
+            else:
+                run.follow(n, app.mapper.to_domain_event(n))
         if progress:  # as far into the log as it has read (it reads only the orders' events)
             progress(page[-1].id - read)
             read = page[-1].id

@@ -98,6 +98,20 @@ def test_a_lower_amount_limit_and_the_remark_hold_change_holds_gifts_and_merges_
     assert every_notification(system.app.store) == before
 
 
+def test_a_new_gift_is_given_where_the_log_had_the_units_free_when_the_order_arrived(system):
+    reviewed_day(system.app)
+    rules = book_as_data(system.app.review.book())
+    rules["rules"].append({"id": "R90", "kind": "gift", "params": {"sku": TEA, "units": 1, "min_amount": "40"}})
+
+    report = review_what_if(system.app.store, book_from_data(rules))
+
+    # tea free on arrival (5 in stock): T2 finds 4 and needs 3, T3 finds 1 and needs none, T4 finds 1 but needs 2;
+    # T5, held on arrival, was never reserved: its gift is taken as in stock
+    assert (report.again["taobao"].gift_lines, report.again["taobao"].gift_units) == (2 + 3, 2 + 3)
+    assert report.gifts_assumed == 1
+    assert report.again["taobao"].merged == 2 and report.again["taobao"].split == 1
+
+
 def test_the_cli_prints_the_live_review_rules_and_replays_another_set_without_writing_the_log(system, tmp_path):
     reviewed_day(system.app)
     env = {"CANGKU_DATABASE_URL": system.settings.database.url, "CANGKU_DATA_DIR": str(system.settings.data_dir)}
