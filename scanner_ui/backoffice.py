@@ -764,10 +764,10 @@ def what_if():
             raise InvalidInput(run.refusal)
         report = run.report
     live_policy = json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=1)
-    live_review = json.dumps(book_as_data(system().app.review.book()), ensure_ascii=False, indent=1)
+    if not flag("run"):  # the live rules, read only for the empty form (never while a replay reads the store)
+        review_text = json.dumps(book_as_data(system().app.review.book()), ensure_ascii=False, indent=1)
     return render_template("office/what_if.html", title="what_if", report=report, run=run, rules_text=rules_text,
-                           couriers_text=couriers_text if flag("run") else live_policy,
-                           review_text=review_text if flag("run") else live_review)
+                           couriers_text=couriers_text if flag("run") else live_policy, review_text=review_text)
 
 
 def review_rows(report) -> dict:
