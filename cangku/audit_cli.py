@@ -306,9 +306,11 @@ def what_if(since, until, rules, courier_rules, wave_rule, review_rules):
 def _echo_review(report) -> None:
     from projections.whatif_review import ReviewFigures
 
-    columns = ("orders", "held", "presale", "gift_lines", "gift_units", "merged", "split")
-    click.echo(f"{say('cli:review:col:review'):<12}" + "".join(f"{say('cli:review:col:' + name):>12}"
-                                                               for name in columns)
+    headings = {"orders": "cli:review:col:orders", "held": "cli:review:col:held", "presale": "cli:review:col:presale",
+                "gift_lines": "cli:review:col:gift_lines", "gift_units": "cli:review:col:gift_units",
+                "merged": "cli:review:col:merged", "split": "cli:review:col:split"}
+    columns = tuple(headings)
+    click.echo(f"{say('cli:review:col:review'):<12}" + "".join(f"{say(key):>12}" for key in headings.values())
                + f"   {say('cli:review:col:holds')}")
     for channel in sorted(set(report.live) | set(report.again)):
         a, b = report.live.get(channel, ReviewFigures()), report.again.get(channel, ReviewFigures())
@@ -316,7 +318,7 @@ def _echo_review(report) -> None:
         click.echo(f"{channel:<12}" + "".join(f"{f'{getattr(a, k)} → {getattr(b, k)}':>12}" for k in columns)
                    + f"   {kinds or '-'}")
     if report.gifts_assumed:
-        click.echo(f"{report.gifts_assumed} gift(s) of orders never reserved on arrival were taken as in stock")
+        click.echo(say("cli:review:gifts_assumed", count=report.gifts_assumed))
 
 
 def _wave_rule(text: str):
