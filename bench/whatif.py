@@ -29,6 +29,8 @@ from domain.services import NewOrder  # noqa: E402
 from domain.warehouse import Warehouse  # noqa: E402
 from projections.invariants import STOCK_TOPICS, log_pages, order_topics  # noqa: E402
 from projections.whatif import COST_TOPICS, LISTING_TOPICS, PARCEL_TOPICS, Rule, live_figures, replay  # noqa: E402
+from projections.whatif_review import review_what_if  # noqa: E402
+from domain.review import RuleBook, book_as_data, book_from_data  # noqa: E402
 
 PAGE = 100
 CHANNELS = (("taobao", "flagship"), ("jd", "jd-store"), ("pinduoduo", "pdd-store"))
@@ -137,6 +139,21 @@ def run(system, args) -> None:
     started = time.perf_counter()
     other = replay(store, rules={"jd": Rule(Decimal("0.5"), 2)}, couriers=yto_first)
     other_s = time.perf_counter() - started
+    started = time.perf_counter()
+    reviewed = review_what_if(store, app.review.book())
+    review_same_s = time.perf_counter() - started
+    assert reviewed.again == reviewed.live, "the review replay under the live rules must equal the live decisions"
+    rules = book_as_data(app.review.book())
+    for rule in rules["rules"]:
+        if rule["kind"] == "amount":
+            rule["params"]["above"] = "150"
+    rules["rules"].append({"id": "R90", "kind": "merge", "params": {}, "enabled": True})
+    rules["rules"].append({"id": "R91", "kind": "gift", "params": {"sku": "SKU-0001", "units": 1, "min_amount": "200"},
+                           "enabled": True})
+    other_book: RuleBook = book_from_data(rules)
+    started = time.perf_counter()
+    reviewed_other = review_what_if(store, other_book)
+    review_other_s = time.perf_counter() - started
     assert same == live, "the replay under the live rules must equal the live figures"
     assert store.recorder.max_notification_id() == events, "the replay wrote to the live log"
 
@@ -146,6 +163,13 @@ def run(system, args) -> None:
     print(f"replay under the live rules (equals live):       {same_s:6.1f} s ({read / same_s:,.0f} events/s, "
           f"{bare_s / same_s:.0%} of the baseline rate)")
     print(f"replay under other rules (jd 0.5:2, YTO first):  {other_s:6.1f} s")
+    print(f"review replay under the live rules (equals live): {review_same_s:6.1f} s")
+    print(f"review replay (hold above 150, merge on, a gift): {review_other_s:6.1f} s "
+          f"({reviewed_other.gifts_assumed:,} gifts taken as in stock)")
+    for name, a in sorted(reviewed.live.items()):
+        b = reviewed_other.again[name]
+        print(f"  {name:<10} held {a.held:>6,} → {b.held:>6,}  merged {a.merged:>6,} → {b.merged:>6,}  gift lines "
+              f"{a.gift_lines:>6,} → {b.gift_lines:>6,}")
     for name, figures in sorted(live.channels.items()):
         changed = other.channels.get(name)
         print(f"  {name:<10} sales {figures.sales:>6,} → {changed.sales:>6,}  oversells {figures.oversells:>5,} → "

@@ -230,6 +230,18 @@ def _courier_rules(path: str | None):
         raise click.BadParameter(f"{path}: {error}", param_hint="--courier-rules") from None
 
 
+def _review_rules(path: str | None):
+    from domain.errors import InvalidInput
+    from domain.review import book_from_data
+
+    if not path:
+        return None
+    try:
+        return book_from_data(json.loads(open(path, encoding="utf-8").read()))
+    except (OSError, ValueError, InvalidInput) as error:
+        raise click.BadParameter(f"{path}: {error}", param_hint="--review-rules") from None
+
+
 @audit.command(name="what-if")
 @click.option("--since", default=None, help="First day of the period, e.g. 2026-11-01 (China time).")
 @click.option("--until", default=None, help="Last day of the period, e.g. 2026-11-30 (China time).")
@@ -239,21 +251,32 @@ def _courier_rules(path: str | None):
               help="Another courier policy (as `cangku audit courier-rules` prints the live one).")
 @click.option("--waves", "wave_rule", default=None, metavar="MINUTES:ORDERS",
               help="Waves cut by a rule instead of as they were made: every MINUTES, at most ORDERS each (e.g. 30:50).")
-def what_if(since, until, rules, courier_rules, wave_rule):
-    """Replay the log in memory under other channel-stock rules and courier policy, and compare each channel's
-    sales, oversells, refused sales, orders waiting for stock and margin, and each courier's parcels and postage, in
-    the period with the live ones (the live log is only read)."""
+@click.option("--review-rules", "review_rules", default=None, metavar="FILE.json",
+              help="Another review rule set (as `cangku audit review-rules` prints the live one): each order of the "
+                   "period reviewed again under it.")
+def what_if(since, until, rules, courier_rules, wave_rule, review_rules):
+    """Replay the log in memory under other channel-stock rules, courier policy, wave rule and review rules, and
+    compare each channel's sales, oversells, refused sales, orders waiting for stock and margin, each courier's
+    parcels and postage, the waves, and each channel's holds, gifts, merges and splits, in the period with the live
+    ones (the live log is only read)."""
     from projections.whatif import Figures, Parcels, live_figures, replay
 
     chosen = dict(_rule(text) for text in rules)
     couriers = _courier_rules(courier_rules)
     waves = _wave_rule(wave_rule) if wave_rule else None
+    book = _review_rules(review_rules)
+    reviewed = None
     system = open_system()
     try:
         store = system.app.store
         live = live_figures(store, since, until)
         with progress_bar(store.recorder.max_notification_id() or 0, "cli:replaying") as bar:
             again = replay(store, since, until, chosen, bar.update, couriers, waves)
+        if book is not None:
+            from projections.whatif_review import review_what_if
+
+            with progress_bar(store.recorder.max_notification_id() or 0, "reviewing") as bar:
+                reviewed = review_what_if(store, book, since, until, bar.update)
     finally:
         system.close()
     click.echo(f"{say('cli:col:channel'):<12}{say('cli:col:sales'):>14}{say('cli:col:oversells'):>14}"
@@ -276,6 +299,26 @@ def what_if(since, until, rules, courier_rules, wave_rule):
     click.echo(say("cli:waves", waves=f"{a.waves} → {b.waves}", orders=f"{a.orders} → {b.orders}",
                    mean=f"{a.mean_wait_minutes} → {b.mean_wait_minutes}",
                    longest=f"{a.longest_wait_minutes} → {b.longest_wait_minutes}"))
+    if reviewed is not None:
+        _echo_review(reviewed)
+
+
+def _echo_review(report) -> None:
+    from projections.whatif_review import ReviewFigures
+
+    headings = {"orders": "cli:review:col:orders", "held": "cli:review:col:held", "presale": "cli:review:col:presale",
+                "gift_lines": "cli:review:col:gift_lines", "gift_units": "cli:review:col:gift_units",
+                "merged": "cli:review:col:merged", "split": "cli:review:col:split"}
+    columns = tuple(headings)
+    click.echo(f"{say('cli:review:col:review'):<12}" + "".join(f"{say(key):>12}" for key in headings.values())
+               + f"   {say('cli:review:col:holds')}")
+    for channel in sorted(set(report.live) | set(report.again)):
+        a, b = report.live.get(channel, ReviewFigures()), report.again.get(channel, ReviewFigures())
+        kinds = ", ".join(f"{k} {a.holds.get(k, 0)} → {b.holds.get(k, 0)}" for k in sorted(set(a.holds) | set(b.holds)))
+        click.echo(f"{channel:<12}" + "".join(f"{f'{getattr(a, k)} → {getattr(b, k)}':>12}" for k in columns)
+                   + f"   {kinds or '-'}")
+    if report.gifts_assumed:
+        click.echo(say("cli:review:gifts_assumed", count=report.gifts_assumed))
 
 
 def _wave_rule(text: str):
@@ -294,3 +337,16 @@ def courier_rules():
     from domain.courier_choice import rules_as_data, standard_rules
 
     click.echo(json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=2))
+
+
+@audit.command(name="review-rules")
+def review_rules():
+    """The live review rule set as JSON: a starting point for `cangku audit what-if --review-rules`."""
+    from domain.review import book_as_data
+
+    system = open_system()
+    try:
+        book = system.app.review.book()
+    finally:
+        system.close()
+    click.echo(json.dumps(book_as_data(book), ensure_ascii=False, indent=2))

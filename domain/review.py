@@ -256,6 +256,49 @@ class RuleBook:
         pass  # acted on when the order is reserved
 
 
+def book_as_data(book: RuleBook) -> dict:
+    """A rule set as plain JSON-ready data (the shape `book_from_data` reads), to edit and try elsewhere."""
+    return {"version": book.version,
+            "rules": [{"id": rule.id, "kind": rule.kind, "enabled": rule.enabled, "version": rule.version,
+                       "params": {name: _plain(value) for name, value in rule.params.items()}}
+                      for rule in book.rules]}
+
+
+def book_from_data(data: object) -> RuleBook:
+    """A rule set from plain data (as `book_as_data` writes it), each rule's parameters checked as an edit checks
+    them; refused with the rule at fault."""
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        raise ReviewRuleRefused('a rule set is {"rules": [{"id": ..., "kind": ..., "params": {...}, "enabled": ...}]}')
+    if len(data["rules"]) > MAX_RULES:
+        raise ReviewRuleRefused(f"at most {MAX_RULES} rules")
+    version = data.get("version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise ReviewRuleRefused("version: a whole number ≥ 0")
+    rules, seen = [], set()
+    for n, rule in enumerate(data["rules"], 1):
+        if not isinstance(rule, dict):
+            raise ReviewRuleRefused(f"rule {n}: an object with id, kind, params and enabled")
+        rule_id = str(rule.get("id") or f"R{n}")[:20]
+        if rule_id in seen:
+            raise ReviewRuleRefused(f"rule {rule_id}: named twice")
+        seen.add(rule_id)
+        kind, enabled = rule.get("kind"), rule.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ReviewRuleRefused(f"rule {rule_id}: enabled is true or false")
+        try:
+            params = checked_params(kind, rule.get("params") if isinstance(rule.get("params"), dict) else {})
+        except ReviewRuleRefused as refused:
+            raise ReviewRuleRefused(f"rule {rule_id} ({str(kind)[:20]}): {refused}") from None
+        rule_version = rule.get("version", version)
+        rules.append(Rule(rule_id, kind, params, enabled,
+                          rule_version if isinstance(rule_version, int) and not isinstance(rule_version, bool)
+                          else version))
+    for kind in ALWAYS_ON:
+        if not any(rule.kind == kind for rule in rules):
+            raise ReviewRuleRefused(f"a rule set keeps its {kind} rule: such an order could not be picked")
+    return RuleBook(version, tuple(rules))
+
+
 def default_rules(hold_on_remark: bool = False, max_amount: Decimal = Decimal("20000")) -> tuple[Rule, ...]:
     """The rules before anyone edited them (version 0): the holds every warehouse needs."""
     return (Rule("R1", "remark", {}, hold_on_remark, 0), Rule("R2", "amount", {"above": max_amount}, True, 0),

@@ -713,14 +713,17 @@ def oversell():
 
 @bp.get("/audit/what-if")
 def what_if():
-    """The log replayed (in memory, never written) under other channel-stock rules, courier policy and wave rule
-    over a period of business days, beside the live figures: per channel, per courier and for the waves. The replay
+    """The log replayed (in memory, never written) under other channel-stock rules, courier policy, wave rule and
+    review rules over a period of business days, beside the live figures: per channel, per courier, for the waves
+    and for the review (holds, gifts, merges, splits). The replay
     runs in the background; the page shows its progress until the figures are ready."""
     from domain.courier_choice import rules_as_data, rules_from_data, standard_rules
+    from domain.review import book_as_data, book_from_data
 
-    from projections import whatif
+    from projections import whatif, whatif_review
 
     rules_text, couriers_text = request.args.get("rules", ""), request.args.get("couriers", "")
+    review_text = request.args.get("review", "")
     report, run = None, None
     if flag("run"):
         rules = dict(whatif.parse_rule(line) for line in rules_text.splitlines() if line.strip())
@@ -730,6 +733,12 @@ def what_if():
                 couriers = rules_from_data(json.loads(couriers_text))
             except ValueError as error:
                 raise InvalidInput(f"the courier policy is not JSON: {error}") from None
+        book = None
+        if review_text.strip():
+            try:
+                book = book_from_data(json.loads(review_text))
+            except ValueError as error:
+                raise InvalidInput(f"the review rules are not JSON: {error}") from None
         waves = whatif.parse_wave_rule(arg("waves")) if arg("waves") else None
         since, until = day_range(arg("since"), arg("until"))
         store = system().app.store
@@ -744,17 +753,34 @@ def what_if():
                     "couriers": [dict(courier=c, live=live.couriers.get(c, whatif.Parcels()),
                                       again=again.couriers.get(c, whatif.Parcels()))
                                  for c in sorted(set(live.couriers) | set(again.couriers))],
-                    "waves": {"live": live.waves, "again": again.waves}}
+                    "waves": {"live": live.waves, "again": again.waves},
+                    "review": review_rows(whatif_review.review_what_if(store, book, since, until, progress))
+                    if book is not None else None}
 
         asked = json.dumps([id(store), head, since, until, sorted((c, str(r)) for c, r in rules.items()),
-                            couriers_text.strip(), str(waves)], ensure_ascii=False)
-        run = REPLAYS.start(asked, head, work)
+                            couriers_text.strip(), str(waves), review_text.strip()], ensure_ascii=False)
+        run = REPLAYS.start(asked, head * 2 if book is not None else head, work)  # the review: a second pass
         if run.refusal:
             raise InvalidInput(run.refusal)
         report = run.report
     live_policy = json.dumps(rules_as_data(standard_rules()), ensure_ascii=False, indent=1)
+    if not flag("run"):  # the live rules, read only for the empty form (never while a replay reads the store)
+        review_text = json.dumps(book_as_data(system().app.review.book()), ensure_ascii=False, indent=1)
     return render_template("office/what_if.html", title="what_if", report=report, run=run, rules_text=rules_text,
-                           couriers_text=couriers_text if flag("run") else live_policy)
+                           couriers_text=couriers_text if flag("run") else live_policy, review_text=review_text)
+
+
+def review_rows(report) -> dict:
+    """The review what-if per channel, live and replayed, with every kind of hold either side has."""
+    from projections.whatif_review import ReviewFigures
+
+    rows = []
+    for channel in sorted(set(report.live) | set(report.again)):
+        live, again = report.live.get(channel, ReviewFigures()), report.again.get(channel, ReviewFigures())
+        rows.append({"channel": channel, "live": live, "again": again,
+                     "kinds": [(kind, live.holds.get(kind, 0), again.holds.get(kind, 0))
+                               for kind in sorted(set(live.holds) | set(again.holds))]})
+    return {"channels": rows, "gifts_assumed": report.gifts_assumed}
 
 
 @bp.get("/audit/stock")
