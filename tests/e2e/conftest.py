@@ -24,15 +24,23 @@ class Served:
         self.server = create_server(wsgi_app, map=self.map, host="127.0.0.1", port=0, threads=threads,
                                     ident="cangku")
         self.url = f"http://127.0.0.1:{self.server.effective_port}"
-        self.thread = threading.Thread(target=self.server.run, daemon=True, name="waitress")
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True, name="waitress")
         self.thread.start()
 
-    def stop(self) -> None:
+    def _run(self) -> None:
+        """Waitress's loop, ended between two polls: closing its sockets from another thread while it sits in
+        select() makes select() fail with EBADF in this thread."""
         from waitress import wasyncore
 
+        while not self.stopping.is_set():
+            wasyncore.poll(0.05, self.map)
         self.server.task_dispatcher.shutdown()
         wasyncore.close_all(self.map)
-        self.thread.join(timeout=2)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=5)
 
 
 @pytest.fixture
