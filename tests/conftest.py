@@ -5,6 +5,7 @@ Set CANGKU_REQUIRE_SERVICES=1 (as .ci/run does) to turn every "service not avail
 
 import os
 import socket
+import time
 import uuid
 
 import pytest
@@ -26,12 +27,17 @@ def service_missing(what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
-def port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1):
-            return True
-    except OSError:
-        return False
+def port_open(host: str, port: int, tries: int = 5) -> bool:
+    """Whether a service listens there. Asked a few times: with three test processes busy, a broker that is up can
+    be slow to accept one connection, and a slow answer is not a missing service."""
+    for attempt in range(tries):
+        try:
+            with socket.create_connection((host, port), timeout=2):
+                return True
+        except OSError:
+            if attempt + 1 < tries:
+                time.sleep(0.5)
+    return False
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def cangku_process(tmp_path, postgres_url):
 
 
 def serving(process: CangkuProcess) -> bool:
-    return port_open("127.0.0.1", int(process.env["CANGKU_PORT"])) and "serving on" in process.output()
+    return port_open("127.0.0.1", int(process.env["CANGKU_PORT"]), tries=1) and "serving on" in process.output()
 
 
 def consuming(process: CangkuProcess) -> bool:
