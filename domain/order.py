@@ -176,7 +176,7 @@ class Order(Aggregate):
         self.ordered_at = ordered_at
         self.remark = remark
         self.hold_reasons = list(hold_reasons)
-        self.status = "held" if hold_reasons else self._released_status()
+        self.status = imported_status(lines, hold_reasons)
         # What the review rules decided on arrival (rule set version, each rule that acted with its version and
         # inputs); orders imported before review rules were data carry none.
         self.review = review
@@ -226,7 +226,7 @@ class Order(Aggregate):
         return all(dropship_supplier(line) for line in self.lines.values())
 
     def _released_status(self) -> str:
-        return "dropship" if self.lines and self.all_dropship() else "released"
+        return imported_status(list(self.lines.values()), [])
 
     def skus(self) -> set[str]:
         """Every SKU the order's lines are made of (a kit line's components)."""

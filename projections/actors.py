@@ -13,14 +13,14 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
 import domain
 from domain.staff import badge_of
 
 from .audit import chain_table, event_data
-from .backoffice import Listing, aware, business_calendar, day_range, insert_tuples, text_id
+from .backoffice import Instant, Listing, aware, business_calendar, day_range, insert_tuples, text_id
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -36,7 +36,7 @@ actors = Table(
     Column("event", String(64), nullable=False),
     Column("originator_id", String(36), nullable=False),
     Column("version", BigInteger, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Instant(), nullable=False),
 )
 
 

@@ -3,12 +3,12 @@ the count of cases per buyer that flags abusive returns."""
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, func, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain.after_sales import KINDS, RETURNING_KINDS, AfterSalesCase, UnknownCase
 
-from .backoffice import BatchRows, Listing, aware, business_day, choice, fen, text_id, yuan
+from .backoffice import BatchRows, Instant, Listing, aware, business_day, choice, fen, text_id, yuan
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -35,8 +35,8 @@ cases_table = Table(
     Column("units_back", BigInteger, nullable=False),
     Column("replacement", String(64), nullable=False),
     Column("return_tracking_no", String(64), nullable=False),
-    Column("requested_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("requested_at", Instant(), nullable=False, index=True),
+    Column("updated_at", Instant(), nullable=False),
 )
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Select, Table, func, select, tuple_
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import InvalidInput, NotFound
@@ -45,6 +46,24 @@ def aware(moment: datetime | None) -> datetime | None:
     if moment is not None and moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment
+
+
+class Instant(TypeDecorator):
+    """A view's instant. SQLite keeps a datetime as text without its offset, so an aware one is stored in UTC, as
+    `aware` reads it back (an instant a platform gave in +08:00 would otherwise read back eight hours late)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def bind_processor(self, dialect):
+        if dialect.name != "sqlite":  # PostgreSQL keeps the offset: its plain processor, so folds pay nothing more
+            return self.impl_instance.bind_processor(dialect)
+        return super().bind_processor(dialect)
+
+    def process_bind_param(self, value, dialect):
+        if isinstance(value, datetime) and value.tzinfo is not None:
+            return value.astimezone(timezone.utc)
+        return value
 
 
 class BusinessCalendar:
@@ -231,24 +250,7 @@ _plans: dict[tuple, tuple[str, Callable]] = {}
 
 def _processors(conn: Connection, table: Table, names: tuple[str, ...]) -> list:
     dialect = conn.dialect
-    found = []
-    for name in names:
-        kind = table.c[name].type
-        processor = kind.dialect_impl(dialect).bind_processor(dialect)
-        if dialect.name == "sqlite" and isinstance(kind, DateTime) and kind.timezone:
-            processor = _in_utc(processor)
-        found.append(processor)
-    return found
-
-
-def _in_utc(processor: Callable | None) -> Callable:
-    """SQLite keeps an instant as text without its offset: store it in UTC, as `aware` reads it back (an instant a
-    platform gave in +08:00 would otherwise read back eight hours late)."""
-    def bind(value):
-        if isinstance(value, datetime) and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-        return processor(value) if processor else value
-    return bind
+    return [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names]
 
 
 def _row_values(names: tuple[str, ...], processors: list, defaults: dict[str, Any]) -> Callable[[dict], tuple]:

@@ -2,13 +2,13 @@
 
 from typing import Any, Callable
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, MetaData, Numeric, String, Table, Text, func, or_, select
+from sqlalchemy import BigInteger, Boolean, Column, MetaData, Numeric, String, Table, Text, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import DETAILS, Sku
 from domain.errors import UnknownSku
 
-from .backoffice import BatchRows, Listing, aware, text_id
+from .backoffice import BatchRows, Instant, Listing, aware, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -30,7 +30,7 @@ catalogue_skus = Table(
     Column("shelf_life_days", BigInteger, nullable=False),
     Column("retired", Boolean, nullable=False),
     Column("retired_reason", String(200), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
     Column("updated_by", Text, nullable=False),
 )
 

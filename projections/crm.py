@@ -18,7 +18,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     Integer,
     MetaData,
     String,
@@ -33,20 +32,8 @@ from domain.history import SALES, HistoricOrder
 from domain.order import Order
 from domain.stock import Stock
 
-from .backoffice import (
-    BatchRows,
-    Listing,
-    UnknownCustomer,
-    aware,
-    business_day,
-    choice,
-    fen,
-    insert_rows,
-    parse_day,
-    text_id,
-    today,
-    yuan,
-)
+from .backoffice import (BatchRows, Instant, Listing, UnknownCustomer, aware, business_day, choice, fen, insert_rows,
+                         parse_day, text_id, today, yuan)
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -101,7 +88,7 @@ flags_table = Table(
     Column("rule", String(40), primary_key=True),
     Column("kind", String(20), nullable=False, index=True),
     Column("detail", String(200), nullable=False),
-    Column("raised_at", DateTime(timezone=True), nullable=False),
+    Column("raised_at", Instant(), nullable=False),
 )
 
 FLAG_KINDS = ("brushing", "abusive_returns")

@@ -3,14 +3,14 @@ channel (or cancelled with their order). No buyer data is kept here."""
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, MetaData, Numeric, String, Table, select
+from sqlalchemy import BigInteger, Boolean, Column, MetaData, Numeric, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain.catalogue import Sku
 from domain.dropship import STATUSES, DropshipOrder
 from domain.order import Order
 
-from .backoffice import BatchRows, Listing, aware, business_day, choice, text_id
+from .backoffice import BatchRows, Instant, Listing, aware, business_day, choice, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -28,7 +28,7 @@ dropship_orders = Table(
     Column("cancelled", Boolean, nullable=False),
     Column("lines", BigInteger, nullable=False),
     Column("units", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
     Column("created_on", String(10), nullable=False),
     Column("courier", String(64), nullable=False),
     Column("tracking_no", String(64), nullable=False),
@@ -41,7 +41,7 @@ dropship_skus = Table(
     Column("sku", String(64), primary_key=True),
     Column("supplier", String(64), nullable=False, index=True),
     Column("supplier_price", Numeric(14, 4), nullable=False),
-    Column("set_at", DateTime(timezone=True), nullable=False),
+    Column("set_at", Instant(), nullable=False),
     Column("set_by", String(200), nullable=False),
 )
 

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -25,7 +24,7 @@ from domain.errors import InvalidInput, UnknownSku
 from domain.stock import Stock
 from domain.warehouse import Warehouse
 
-from .backoffice import Listing, aware, insert_rows, insert_tuples, text_id, update_rows
+from .backoffice import Instant, Listing, aware, insert_rows, insert_tuples, text_id, update_rows
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -78,7 +77,7 @@ movements = Table(
     Column("order_id", String(36), nullable=False, default=""),
     Column("reason", String(200), nullable=False, default=""),
     Column("by", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Instant(), nullable=False),
     Index("inventory_movement_bin_at", "warehouse", "sku", "bin", "at", "sequence"),
     Index("inventory_movement_bin_sequence", "warehouse", "sku", "bin", "sequence", unique=True),
 )
@@ -97,7 +96,7 @@ stock_ledger = Table(
     Column("reserved_before", BigInteger, nullable=False),
     Column("reserved_after", BigInteger, nullable=False),
     Column("by", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Instant(), nullable=False),
     Index("inventory_stock_ledger_at", "warehouse", "sku", "at", "version"),
 )
 

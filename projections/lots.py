@@ -3,12 +3,12 @@
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, and_, func, or_, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, and_, func, or_, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain.stock import Stock
 
-from .backoffice import BatchRows, Listing, aware, text_id
+from .backoffice import BatchRows, Instant, Listing, aware, text_id
 from .order_desk import desk_orders
 from .tracking import Projection, topics_of
 
@@ -44,7 +44,7 @@ lot_shipment = Table(
     Column("order_id", String(36), primary_key=True),
     Column("shipped", BigInteger, nullable=False),
     Column("returned", BigInteger, nullable=False),
-    Column("shipped_at", DateTime(timezone=True), nullable=False),
+    Column("shipped_at", Instant(), nullable=False),
 )
 
 

@@ -19,7 +19,6 @@ from uuid import UUID
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     Integer,
     MetaData,
@@ -41,8 +40,8 @@ from domain.limits import MAX_NAME
 from domain.order import Order, components_of, imported_status
 from domain.scanning import Device
 
-from .backoffice import (BatchRows, InvalidFilter, aware, choice, day_range, fen, insert_rows, instant_bounds, text_id,
-                         yuan)
+from .backoffice import (BatchRows, Instant, InvalidFilter, aware, choice, day_range, fen, insert_rows, instant_bounds,
+                         text_id, yuan)
 from .orders_board import KINDS, STATUSES, board_exceptions
 from .tracking import Projection, created_in, topics_of
 
@@ -58,7 +57,7 @@ desk_orders = Table(
     Column("status", String(32), nullable=False),
     Column("hold_reasons", String(500), nullable=False),
     Column("warehouse", String(32), nullable=False),
-    Column("ordered_at", DateTime(timezone=True), nullable=False),
+    Column("ordered_at", Instant(), nullable=False),
     Column("paid", BigInteger, nullable=False),  # fen: up to 100,000,000 yuan
     Column("discount", BigInteger, nullable=False),
     Column("platform_fee", BigInteger, nullable=False),
@@ -74,7 +73,7 @@ desk_orders = Table(
     Column("courier", String(32), nullable=False),
     Column("tracking_no", String(64), nullable=False, index=True),
     Column("notes", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
     Index("desk_order_recent", "ordered_at", "order_id"),
     Index("desk_order_status", "status", "ordered_at"),
     Index("desk_order_shop", "channel", "shop", "ordered_at"),
@@ -95,7 +94,7 @@ desk_timeline = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("order_id", String(36), nullable=False),
     Column("notification_id", BigInteger, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Instant(), nullable=False),
     Column("source", String(16), nullable=False),  # order, parcel, scan
     Column("event", String(40), nullable=False),
     Column("by", String(64), nullable=False),

@@ -17,7 +17,6 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    DateTime,
     MetaData,
     String,
     Table,
@@ -30,7 +29,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.fulfilment import Package, Wave
 from domain.order import Order, components_of, imported_status
 
-from .backoffice import BatchRows, Listing, aware, business_day, choice, day_range, instant_bounds, text_id
+from .backoffice import BatchRows, Instant, Listing, aware, business_day, choice, day_range, instant_bounds, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -47,7 +46,7 @@ board_orders = Table(
     Column("warehouse", String(32), nullable=False),
     Column("ordered_on", String(10), nullable=False, index=True),
     Column("units", Text, nullable=False),  # JSON {sku: [units wanted, units picked]}
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
 )
 
 board_packages = Table(
@@ -69,8 +68,8 @@ board_exceptions = Table(
     Column("detail", String(500), nullable=False),
     Column("open", Boolean, nullable=False, index=True),
     Column("times_raised", BigInteger, nullable=False),
-    Column("raised_at", DateTime(timezone=True), nullable=False),
-    Column("cleared_at", DateTime(timezone=True), nullable=True),
+    Column("raised_at", Instant(), nullable=False),
+    Column("cleared_at", Instant(), nullable=True),
 )
 
 ORDER_KINDS = ("held", "awaiting_stock", "short_pick", "intercepted", "intercept_by_hand")

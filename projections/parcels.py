@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, select
+from sqlalchemy import Column, MetaData, String, Table, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain.fulfilment import Package
 
-from .backoffice import BatchRows, text_id
+from .backoffice import BatchRows, Instant, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -21,7 +21,7 @@ parcels = Table(
     Column("tracking_no", String(40), nullable=False, default="", index=True),
     Column("status", String(24), nullable=False),
     Column("exception", String(200), nullable=False, default=""),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
 )
 
 IN_TRANSIT = ("handed_over", "collected", "in_transit", "delivering")

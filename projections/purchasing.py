@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, Numeric, String, Table, Text, select
+from sqlalchemy import BigInteger, Column, MetaData, Numeric, String, Table, Text, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain.purchasing import PurchaseOrder, Supplier, UnknownPurchaseOrder
 
-from .backoffice import BatchRows, Listing, aware, choice, text_id
+from .backoffice import BatchRows, Instant, Listing, aware, choice, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -34,11 +34,11 @@ orders_table = Table(
     Column("lines", BigInteger, nullable=False),
     Column("units_ordered", BigInteger, nullable=False),
     Column("units_received", BigInteger, nullable=False),
-    Column("drafted_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("drafted_at", Instant(), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
     Column("updated_by", Text, nullable=False),
     Column("sent_via", String(8), nullable=False, default=""),
-    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("sent_at", Instant(), nullable=True),
 )
 
 lines_table = Table(

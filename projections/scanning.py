@@ -9,7 +9,6 @@ from uuid import UUID
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Integer,
     MetaData,
     String,
@@ -27,7 +26,7 @@ from domain.fulfilment import Package, Wave
 from domain.order import Order
 from domain.scanning import CountAdjustment, Device
 
-from .backoffice import BatchRows, aware, business_calendar, text_id
+from .backoffice import BatchRows, Instant, aware, business_calendar, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -37,7 +36,7 @@ scans = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("notification_id", BigInteger, nullable=False, index=True),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Instant(), nullable=False),
     Column("device", String(40), nullable=False, index=True),
     Column("sequence", BigInteger, nullable=False),
     Column("staff", String(32), nullable=False, index=True),
@@ -53,7 +52,7 @@ hourly = Table(
     "scanning_hourly",
     metadata,
     Column("staff", String(32), primary_key=True),
-    Column("hour", DateTime(timezone=True), primary_key=True),
+    Column("hour", Instant(), primary_key=True),
     Column("scans", BigInteger, nullable=False),
     Column("misscans", BigInteger, nullable=False),
     Column("picks", BigInteger, nullable=False),
@@ -103,7 +102,7 @@ waves = Table(
     Column("lines", BigInteger, nullable=False),
     Column("units", BigInteger, nullable=False),
     Column("units_left", BigInteger, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_at", Instant(), nullable=False),
 )
 
 count_requests = Table(
@@ -117,7 +116,7 @@ count_requests = Table(
     Column("on_hand", BigInteger, nullable=False),
     Column("difference", BigInteger, nullable=False),
     Column("requested_by", String(64), nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Instant(), nullable=False),
     Column("status", String(16), nullable=False),
     Column("decided_by", String(64), nullable=False),
 )

@@ -28,7 +28,6 @@ from typing import Callable
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Integer,
     MetaData,
     String,
@@ -41,7 +40,7 @@ from sqlalchemy.engine import Engine
 
 from domain.errors import Conflict, InvalidInput, NotFound, RowsRejected
 
-from .backoffice import BUSINESS_TIME, aware, fen, yuan
+from .backoffice import BUSINESS_TIME, Instant, aware, fen, yuan
 from .finance import finance_orders
 
 settlement_metadata = MetaData()
@@ -58,7 +57,7 @@ bills_table = Table(
     Column("period_start", String(10), nullable=False),
     Column("period_end", String(10), nullable=False),
     Column("lines", BigInteger, nullable=False),
-    Column("imported_at", DateTime(timezone=True), nullable=False),
+    Column("imported_at", Instant(), nullable=False),
     UniqueConstraint("channel", "shop", "sha256", name="settlement_bill_once"),
 )
 
@@ -70,7 +69,7 @@ bill_lines = Table(
     Column("order_no", String(64), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("amount", BigInteger, nullable=False),  # fen, signed as money to the merchant
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("occurred_at", Instant(), nullable=False),
     Column("reference", String(64), nullable=False),
     Column("description", String(200), nullable=False),
 )

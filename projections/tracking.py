@@ -11,7 +11,6 @@ from typing import Any, Callable, Iterable
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     MetaData,
     String,
     Table,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
-from .backoffice import text_id
+from .backoffice import Instant, text_id
 
 log = logging.getLogger("cangku.projections")
 
@@ -43,7 +42,7 @@ projection_failures = Table(
     Column("notification_id", BigInteger, nullable=False),
     Column("topic", String(255), nullable=False),
     Column("error", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False),
+    Column("at", Instant(), nullable=False),
 )
 
 

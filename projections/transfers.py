@@ -4,13 +4,13 @@ of any instant (every change of the units in transit is a row, so a sum up to an
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, DateTime, MetaData, String, Table, Text, func, select
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, func, select
 from sqlalchemy.engine import Connection, Engine
 
 from domain.errors import InvalidInput
 from domain.transfer import Transfer, UnknownTransfer
 
-from .backoffice import BatchRows, Listing, choice, insert_rows, text_id
+from .backoffice import BatchRows, Instant, Listing, choice, insert_rows, text_id
 from .tracking import Projection, created_in, topics_of
 
 metadata = MetaData()
@@ -28,8 +28,8 @@ transfers_table = Table(
     Column("units", BigInteger, nullable=False),
     Column("units_shipped", BigInteger, nullable=False),
     Column("units_received", BigInteger, nullable=False),
-    Column("drafted_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("drafted_at", Instant(), nullable=False),
+    Column("updated_at", Instant(), nullable=False),
     Column("updated_by", Text, nullable=False),
 )
 
@@ -53,7 +53,7 @@ transit_table = Table(
     Column("from_warehouse", String(32), nullable=False),
     Column("to_warehouse", String(32), nullable=False),
     Column("change", BigInteger, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, index=True),
+    Column("at", Instant(), nullable=False, index=True),
 )
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
-    DateTime,
     Index,
     MetaData,
     String,
@@ -26,7 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from domain.listing import platform_key
 from domain.order import Order, unmapped
 
-from .backoffice import Listing, aware, text_id
+from .backoffice import Instant, Listing, aware, text_id
 from .tracking import Projection, topics_of
 
 metadata = MetaData()
@@ -43,7 +42,7 @@ waiting_lines = Table(
     Column("outer_id", String(64), nullable=False),
     Column("title", String(200), nullable=False),
     Column("platform_order_no", String(64), nullable=False),
-    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", Instant(), nullable=False),
     Index("unmapped_sku_key", "channel", "shop", "platform_sku"),
 )
 
